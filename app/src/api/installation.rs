@@ -1,0 +1,31 @@
+//! Server functions about the installation: read its overview, rename it.
+
+use bi_model::InstallationOverview;
+#[cfg(feature = "ssr")]
+use bi_model::InstallationName;
+use leptos::prelude::*;
+
+use crate::AppError;
+
+/// The database handle that the server provides to every request.
+#[cfg(feature = "ssr")]
+fn database() -> Result<bi_control::Database, AppError> {
+    use_context::<bi_control::Database>()
+        .ok_or_else(|| AppError::Internal("the database is not available to this request".into()))
+}
+
+/// The installation's name, bi's version and the database backend.
+#[server(prefix = "/api", endpoint = "installation/overview")]
+pub async fn get_installation_overview() -> Result<InstallationOverview, AppError> {
+    let db = database()?;
+    Ok(bi_control::installation::overview(&db).await?)
+}
+
+/// Renames the installation; an invalid name is refused and nothing is stored.
+#[server(prefix = "/api", endpoint = "installation/rename")]
+pub async fn rename_installation(name: String) -> Result<InstallationOverview, AppError> {
+    let name = InstallationName::parse(&name)?;
+    let db = database()?;
+    bi_control::installation::rename(&db, &name).await?;
+    Ok(bi_control::installation::overview(&db).await?)
+}

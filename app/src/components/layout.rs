@@ -1,0 +1,105 @@
+//! The frame around every page: top bar with the installation name, and the
+//! side navigation.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::shell::InstallationState;
+
+/// One entry of the side navigation.
+struct NavItem {
+    href: &'static str,
+    label: &'static str,
+}
+
+const NAV: [NavItem; 6] = [
+    NavItem { href: "/", label: "Dashboard" },
+    NavItem { href: "/batteries", label: "Batteries" },
+    NavItem { href: "/projects", label: "Projects" },
+    NavItem { href: "/services", label: "Services" },
+    NavItem { href: "/deploys", label: "Deploys" },
+    NavItem { href: "/settings", label: "Settings" },
+];
+
+/// Top bar, side navigation, and the page in the main area.
+#[component]
+pub fn Layout(children: Children) -> impl IntoView {
+    // NB: effects run only in the browser, so this flips once hydration is
+    // done; browser tests wait for it before they click.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+
+    view! {
+        <div class="flex h-full flex-col" data-hydrated=move || hydrated.get().to_string()>
+            <TopBar />
+            <div class="flex min-h-0 flex-1">
+                <nav
+                    class="w-56 shrink-0 border-r border-slate-200 bg-white p-3"
+                    aria-label="Main"
+                >
+                    <ul class="space-y-1">
+                        {NAV
+                            .iter()
+                            .map(|item| {
+                                view! {
+                                    <li>
+                                        <A
+                                            href=item.href
+                                            exact=true
+                                            attr:class="block rounded-md px-3 py-2 text-sm font-medium text-slate-600 hover:bg-slate-100 hover:text-slate-900 aria-[current=page]:bg-indigo-50 aria-[current=page]:text-indigo-700"
+                                        >
+                                            {item.label}
+                                        </A>
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
+                </nav>
+                <main class="min-w-0 flex-1 overflow-y-auto p-8">{children()}</main>
+            </div>
+        </div>
+    }
+}
+
+/// The bar across the top: bi's mark, the installation name and version.
+#[component]
+fn TopBar() -> impl IntoView {
+    let state = expect_context::<InstallationState>();
+    view! {
+        <header class="flex h-14 shrink-0 items-center gap-4 border-b border-slate-800 bg-slate-900 px-5 text-white">
+            <a href="/" class="text-lg font-bold tracking-tight">
+                "bi"
+            </a>
+            <span class="h-5 w-px bg-slate-700" aria-hidden="true"></span>
+            <Transition fallback=|| view! { <span class="text-sm text-slate-400">"…"</span> }>
+                {move || {
+                    state
+                        .overview
+                        .get()
+                        .map(|overview| match overview {
+                            Ok(overview) => {
+                                view! {
+                                    <span class="text-sm font-medium" data-testid="topbar-installation-name">
+                                        {overview.name.to_string()}
+                                    </span>
+                                    <span class="ml-auto text-xs text-slate-400">
+                                        "v"{overview.version}
+                                    </span>
+                                }
+                                    .into_any()
+                            }
+                            Err(err) => {
+                                view! {
+                                    <span class="text-sm text-red-300" role="alert">
+                                        {err.to_string()}
+                                    </span>
+                                }
+                                    .into_any()
+                            }
+                        })
+                }}
+            </Transition>
+        </header>
+    }
+}

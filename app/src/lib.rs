@@ -1,0 +1,14 @@
+//! `bi-app`: bi's web UI, rendered on the server (feature `ssr`) and hydrated
+//! in the browser (feature `hydrate`).
+//!
+//! Pages call server functions declared in [`api`]; their bodies exist only
+//! on the server, where they call `bi-control`.
+
+pub mod api;
+pub mod components;
+pub mod error;
+pub mod pages;
+pub mod shell;
+
+pub use error::AppError;
+pub use shell::{App, shell};

@@ -1,0 +1,149 @@
+//! The dashboard: what this installation is, and renaming it.
+
+use bi_model::{InstallationName, InstallationOverview};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::AppError;
+use crate::api::installation::RenameInstallation;
+use crate::shell::InstallationState;
+
+/// The installation's facts, fetched through a server function.
+#[component]
+pub fn Dashboard() -> impl IntoView {
+    let state = expect_context::<InstallationState>();
+    view! {
+        <Title text="Dashboard" />
+        <h1 class="text-2xl font-semibold">"Dashboard"</h1>
+        <Transition fallback=|| view! { <p class="mt-6 text-slate-500">"Loading…"</p> }>
+            {move || {
+                state
+                    .overview
+                    .get()
+                    .map(|overview| match overview {
+                        Ok(overview) => view! { <Overview overview /> }.into_any(),
+                        Err(err) => {
+                            view! {
+                                <p class="mt-6 text-red-700" role="alert">
+                                    {err.to_string()}
+                                </p>
+                            }
+                                .into_any()
+                        }
+                    })
+            }}
+        </Transition>
+        <RenameForm rename=state.rename />
+    }
+}
+
+/// The cards with the installation's facts.
+#[component]
+fn Overview(overview: InstallationOverview) -> impl IntoView {
+    let facts = [
+        ("Installation", overview.name.to_string(), "installation-name"),
+        ("Version", overview.version, "version"),
+        ("Database", overview.database_backend, "database-backend"),
+        ("Created", overview.created_at, "created-at"),
+    ];
+    view! {
+        <dl class="mt-6 grid max-w-4xl grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-4">
+            {facts
+                .into_iter()
+                .map(|(label, value, testid)| {
+                    view! {
+                        <div class="rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
+                            <dt class="text-xs font-medium uppercase tracking-wide text-slate-500">
+                                {label}
+                            </dt>
+                            <dd class="mt-1 truncate text-lg font-semibold" data-testid=testid>
+                                {value}
+                            </dd>
+                        </div>
+                    }
+                })
+                .collect_view()}
+        </dl>
+    }
+}
+
+/// Renames the installation. The name is checked as you type by the same
+/// `bi-model` rule the server applies again before storing it.
+#[component]
+fn RenameForm(rename: ServerAction<RenameInstallation>) -> impl IntoView {
+    let draft = RwSignal::new(String::new());
+    let checked = Memo::new(move |_| {
+        let text = draft.get();
+        (!text.trim().is_empty()).then(|| InstallationName::parse(&text))
+    });
+    let local_error = move || checked.get().and_then(Result::err).map(|err| err.message);
+    let can_save = move || matches!(checked.get(), Some(Ok(_))) && !rename.pending().get();
+    let server_result = move || {
+        rename.value().get().map(|result| match result {
+            Ok(overview) => view! {
+                <p class="mt-2 text-sm text-emerald-700" role="status" data-testid="rename-saved">
+                    "Renamed to " {overview.name.to_string()} "."
+                </p>
+            }
+            .into_any(),
+            Err(AppError::Invalid(err)) => view! {
+                <p class="mt-2 text-sm text-red-700" role="alert">{err.message}</p>
+            }
+            .into_any(),
+            Err(err) => view! {
+                <p class="mt-2 text-sm text-red-700" role="alert">{err.to_string()}</p>
+            }
+            .into_any(),
+        })
+    };
+    let save = move || {
+        if can_save() {
+            rename.dispatch(RenameInstallation { name: draft.get_untracked() });
+        }
+    };
+
+    view! {
+        <section class="mt-8 max-w-xl rounded-lg border border-slate-200 bg-white p-5 shadow-sm">
+            <h2 class="text-base font-semibold">"Rename installation"</h2>
+            <p class="mt-1 text-sm text-slate-600">
+                "Lowercase letters, digits and '-', up to 63 characters, starting with a letter."
+            </p>
+            <form
+                class="mt-3 flex gap-2"
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    save();
+                }
+            >
+                <label for="installation-name-input" class="sr-only">"New name"</label>
+                <input
+                    id="installation-name-input"
+                    name="name"
+                    type="text"
+                    autocomplete="off"
+                    placeholder="e.g. prod-eu-1"
+                    class="flex-1 rounded-md border border-slate-300 px-3 py-2 text-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-200 aria-[invalid=true]:border-red-500"
+                    aria-invalid=move || local_error().is_some().to_string()
+                    aria-describedby="installation-name-error"
+                    prop:value=move || draft.get()
+                    on:input=move |ev| draft.set(event_target_value(&ev))
+                />
+                <button
+                    type="submit"
+                    class="rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-500 disabled:cursor-not-allowed disabled:opacity-50"
+                    disabled=move || !can_save()
+                >
+                    {move || if rename.pending().get() { "Saving…" } else { "Save" }}
+                </button>
+            </form>
+            <p
+                id="installation-name-error"
+                class="mt-2 text-sm text-red-700"
+                data-testid="rename-error"
+            >
+                {local_error}
+            </p>
+            {server_result}
+        </section>
+    }
+}

@@ -1,0 +1,76 @@
+//! The HTML document, the router and the state shared by every page.
+
+use bi_model::InstallationOverview;
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+use crate::AppError;
+use crate::api::installation::{RenameInstallation, get_installation_overview};
+use crate::components::layout::Layout;
+use crate::pages::{Dashboard, NotFound, Planned, PlannedPage};
+
+/// The whole HTML document, rendered on the server around [`App`].
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en" class="h-full">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body class="h-full bg-slate-50 text-slate-900 antialiased">
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The installation overview and the rename action, shared by the top bar
+/// and the dashboard so a rename shows everywhere at once.
+#[derive(Clone, Copy)]
+pub struct InstallationState {
+    /// The overview, fetched again after every rename.
+    pub overview: Resource<Result<InstallationOverview, AppError>>,
+    /// Renames the installation through the server.
+    pub rename: ServerAction<RenameInstallation>,
+}
+
+impl std::fmt::Debug for InstallationState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InstallationState").finish_non_exhaustive()
+    }
+}
+
+/// The application: routes inside the common layout.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let rename = ServerAction::<RenameInstallation>::new();
+    let overview = Resource::new(move || rename.version().get(), |_| get_installation_overview());
+    provide_context(InstallationState { overview, rename });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/bi.css" />
+        <Title formatter=|page: String| {
+            if page.is_empty() { "bi".to_owned() } else { format!("{page} · bi") }
+        } />
+        <Router>
+            <Layout>
+                <Routes fallback=NotFound>
+                    <Route path=path!("") view=Dashboard />
+                    <Route path=path!("batteries") view=|| view! { <Planned page=PlannedPage::Batteries /> } />
+                    <Route path=path!("projects") view=|| view! { <Planned page=PlannedPage::Projects /> } />
+                    <Route path=path!("services") view=|| view! { <Planned page=PlannedPage::Services /> } />
+                    <Route path=path!("deploys") view=|| view! { <Planned page=PlannedPage::Deploys /> } />
+                    <Route path=path!("settings") view=|| view! { <Planned page=PlannedPage::Settings /> } />
+                </Routes>
+            </Layout>
+        </Router>
+    }
+}

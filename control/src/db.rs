@@ -1,0 +1,149 @@
+//! The database connection: SQLite (the embedded default) or PostgreSQL.
+//!
+//! One pool per process, shared by every request; migrations run once at
+//! start-up through [`Database::migrate`].
+
+use std::fmt;
+use std::time::Duration;
+
+use bi_migrations::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, DatabaseConnection};
+
+use crate::error::{Error, Result, db_error};
+
+/// Which database engine keeps bi's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseBackend {
+    /// A SQLite file in the data directory (the embedded default).
+    Sqlite,
+    /// A PostgreSQL server (for real deployments).
+    Postgres,
+}
+
+impl DatabaseBackend {
+    /// Picks the backend from a database URL's scheme.
+    pub fn from_url(url: &str) -> Result<Self> {
+        let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
+        match scheme {
+            "sqlite" => Ok(Self::Sqlite),
+            "postgres" | "postgresql" => Ok(Self::Postgres),
+            other => Err(Error::UnsupportedDatabase {
+                scheme: other.to_owned(),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for DatabaseBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Sqlite => "SQLite",
+            Self::Postgres => "PostgreSQL",
+        })
+    }
+}
+
+/// A pooled connection to bi's database. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Database {
+    conn: DatabaseConnection,
+    backend: DatabaseBackend,
+}
+
+impl Database {
+    /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://…`).
+    /// `schema`, when given, becomes PostgreSQL's search path, so tests and
+    /// side-by-side installations can share one database without meeting.
+    pub async fn connect(url: &str, schema: Option<&str>) -> Result<Self> {
+        let backend = DatabaseBackend::from_url(url)?;
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(10))
+            // NB: sqlx logs every statement at INFO; bi logs what it does itself.
+            .sqlx_logging(false);
+        if backend == DatabaseBackend::Sqlite {
+            // NB: SQLite allows one writer; a small pool avoids "database is locked" churn.
+            options.max_connections(4).min_connections(1);
+        } else {
+            options.max_connections(16);
+        }
+        if let Some(schema) = schema {
+            options.set_schema_search_path(schema.to_owned());
+        }
+        let conn = sea_orm::Database::connect(options)
+            .await
+            .map_err(db_error("connecting to the database"))?;
+        if backend == DatabaseBackend::Sqlite {
+            // NB: WAL lets the UI read while the engine writes; it persists in the file.
+            conn.execute_unprepared("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;")
+                .await
+                .map_err(db_error("configuring SQLite"))?;
+        }
+        Ok(Self { conn, backend })
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> Result<()> {
+        Migrator::up(&self.conn, None)
+            .await
+            .map_err(db_error("running migrations"))
+    }
+
+    /// How many migrations are known but not yet applied.
+    pub async fn pending_migrations(&self) -> Result<usize> {
+        Migrator::get_pending_migrations_read_only(&self.conn)
+            .await
+            .map(|pending| pending.len())
+            .map_err(db_error("listing pending migrations"))
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        self.conn
+            .ping()
+            .await
+            .map_err(db_error("pinging the database"))
+    }
+
+    /// Which engine this is.
+    pub fn backend(&self) -> DatabaseBackend {
+        self.backend
+    }
+
+    /// The SeaORM connection, for queries.
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    /// Closes the pool, waiting for connections in use to be returned.
+    pub async fn close(self) -> Result<()> {
+        self.conn
+            .close()
+            .await
+            .map_err(db_error("closing the database"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_follows_the_url_scheme() {
+        assert_eq!(
+            DatabaseBackend::from_url("sqlite:///tmp/x.db?mode=rwc").ok(),
+            Some(DatabaseBackend::Sqlite)
+        );
+        assert_eq!(
+            DatabaseBackend::from_url("postgres://u@h/db").ok(),
+            Some(DatabaseBackend::Postgres)
+        );
+        assert_eq!(
+            DatabaseBackend::from_url("postgresql://u@h/db").ok(),
+            Some(DatabaseBackend::Postgres)
+        );
+        let err = DatabaseBackend::from_url("mysql://u@h/db").unwrap_err();
+        assert!(err.to_string().contains("\"mysql\""), "{err}");
+    }
+}

@@ -1,0 +1,43 @@
+//! The control plane's error type: each variant says what failed and with what.
+
+use bi_model::FieldError;
+use sea_orm::DbErr;
+
+/// Everything that can go wrong in `bi-control`.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database refused or failed an operation.
+    #[error("database error while {action}: {source}")]
+    Database {
+        /// What bi was doing, e.g. "reading the installation".
+        action: &'static str,
+        /// The driver's error.
+        #[source]
+        source: DbErr,
+    },
+    /// The database URL names a backend bi does not support.
+    #[error("unsupported database URL scheme {scheme:?}: use sqlite://… or postgres://…")]
+    UnsupportedDatabase {
+        /// The scheme found in the URL.
+        scheme: String,
+    },
+    /// A change was refused by validation; nothing was stored.
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    /// A row in the database breaks a rule bi relies on (edited by hand?).
+    #[error("the database holds an invalid {what}: {reason}")]
+    Corrupt {
+        /// Which value is broken.
+        what: &'static str,
+        /// Why it is refused.
+        reason: String,
+    },
+}
+
+/// `Result` with [`Error`] as the default error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Wraps a [`DbErr`] with what bi was doing when it happened.
+pub(crate) fn db_error(action: &'static str) -> impl FnOnce(DbErr) -> Error {
+    move |source| Error::Database { action, source }
+}

@@ -1,0 +1,19 @@
+//! `bi-migrations`: the schema of bi's database, one module per migration.
+//!
+//! The control server runs [`Migrator`] at start-up; the same migrations serve
+//! SQLite (the embedded default) and PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_create_installation;
+
+/// Every migration bi knows, oldest first.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261124_000001_create_installation::Migration)]
+    }
+}

@@ -1,0 +1,163 @@
+//! The installation: the one bi control server and the cluster it manages.
+//!
+//! Its name is shown in the top bar and will label generated resources, so it
+//! follows the Kubernetes DNS-label rule (RFC 1123): people can type it, and
+//! it is always safe to use as a label value or a namespace-like name.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::FieldError;
+
+/// Dotted path of the installation name in validation errors.
+const NAME_FIELD: &str = "installation.name";
+
+/// The longest name a DNS label (and a Kubernetes label value) can hold.
+pub const NAME_MAX_LEN: usize = 63;
+
+/// A validated installation name: 1–63 lowercase letters, digits or `-`,
+/// starting with a letter and ending with a letter or digit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct InstallationName(String);
+
+impl InstallationName {
+    /// The name a fresh installation gets before anyone renames it.
+    pub fn default_name() -> Self {
+        Self("bi".to_owned())
+    }
+
+    /// Validates what a person typed. Surrounding whitespace is ignored;
+    /// anything else that breaks the rule is refused with the reason.
+    pub fn parse(input: &str) -> Result<Self, FieldError> {
+        let name = input.trim();
+        let refuse = |message: String| Err(FieldError::new(NAME_FIELD, message));
+        if name.is_empty() {
+            return refuse("must not be empty".to_owned());
+        }
+        let len = name.chars().count();
+        if len > NAME_MAX_LEN {
+            return refuse(format!(
+                "must be at most {NAME_MAX_LEN} characters; \"{name}\" has {len}"
+            ));
+        }
+        if let Some(bad) = name
+            .chars()
+            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+        {
+            let hint = if bad.is_ascii_uppercase() {
+                format!(" (did you mean \"{}\"?)", name.to_ascii_lowercase())
+            } else {
+                String::new()
+            };
+            return refuse(format!(
+                "may only hold lowercase letters, digits and '-'; found {bad:?}{hint}"
+            ));
+        }
+        if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+            return refuse(format!("must start with a letter; \"{name}\" does not"));
+        }
+        if name.ends_with('-') {
+            return refuse(format!(
+                "must end with a letter or digit; \"{name}\" ends with '-'"
+            ));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for InstallationName {
+    type Error = FieldError;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<InstallationName> for String {
+    fn from(name: InstallationName) -> Self {
+        name.0
+    }
+}
+
+impl fmt::Display for InstallationName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What the dashboard shows about the installation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstallationOverview {
+    /// The installation's name.
+    pub name: InstallationName,
+    /// bi's version (the control server's crate version).
+    pub version: String,
+    /// Which database keeps the desired state: "SQLite" or "PostgreSQL".
+    pub database_backend: String,
+    /// When the installation was created, RFC 3339 in UTC.
+    pub created_at: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_dns_labels_and_trims_whitespace() {
+        for ok in ["bi", "prod-eu-1", "a", &"a".repeat(NAME_MAX_LEN)] {
+            assert_eq!(InstallationName::parse(ok).map(|n| n.0), Ok(ok.to_owned()));
+        }
+        assert_eq!(
+            InstallationName::parse("  staging \n").map(|n| n.0),
+            Ok("staging".to_owned())
+        );
+    }
+
+    #[test]
+    fn rejects_empty_name() {
+        let err = InstallationName::parse("   ").unwrap_err();
+        assert_eq!(err.field, "installation.name");
+        assert_eq!(err.message, "must not be empty");
+    }
+
+    #[test]
+    fn rejects_uppercase_with_a_suggestion() {
+        let err = InstallationName::parse("Prod").unwrap_err();
+        assert!(err.message.contains("did you mean \"prod\""), "{err}");
+    }
+
+    #[test]
+    fn rejects_bad_characters_starts_and_ends() {
+        for (bad, says) in [
+            ("my_cluster", "found '_'"),
+            ("1st", "must start with a letter"),
+            ("-x", "must start with a letter"),
+            ("x-", "must end with a letter or digit"),
+            ("héllo", "found 'é'"),
+        ] {
+            let err = InstallationName::parse(bad).unwrap_err();
+            assert!(err.message.contains(says), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn rejects_names_longer_than_a_dns_label() {
+        let err = InstallationName::parse(&"a".repeat(64)).unwrap_err();
+        assert!(err.message.contains("at most 63 characters"), "{err}");
+    }
+
+    #[test]
+    fn deserializing_validates() {
+        let bad: Result<InstallationName, _> = serde_json::from_str("\"Not OK\"");
+        assert!(bad.is_err());
+        let good: InstallationName = serde_json::from_str("\"ok\"").unwrap();
+        assert_eq!(good.as_str(), "ok");
+    }
+}

@@ -1,0 +1,11 @@
+//! `bi-model`: the typed models shared by the control server and the browser.
+//!
+//! Everything here is pure (no I/O, no clocks, no tokio) so that it compiles for
+//! `wasm32-unknown-unknown` and the same validation runs in the browser for
+//! immediate feedback and on the server before anything is stored.
+
+pub mod installation;
+pub mod validation;
+
+pub use installation::{InstallationName, InstallationOverview};
+pub use validation::FieldError;

@@ -1,0 +1,10 @@
+//! `bi-server`: the `bi` binary's library: the command line, layered
+//! configuration, logging, the axum router and the control server's lifecycle.
+
+pub mod cli;
+pub mod config;
+pub mod health;
+pub mod logging;
+pub mod router;
+pub mod serve;
+pub mod state;

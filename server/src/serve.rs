@@ -1,0 +1,125 @@
+//! `bi serve`: open the database, migrate, and serve until asked to stop.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use bi_control::Database;
+use leptos::config::LeptosOptions;
+use tokio::net::TcpListener;
+
+use crate::config::Settings;
+use crate::router::router;
+use crate::state::AppState;
+
+/// Name of the WASM, JS and CSS bundles (`output-name` in Cargo.toml).
+const OUTPUT_NAME: &str = "bi";
+
+/// Opens (creating if needed) the data directory and the database, applies
+/// migrations and makes sure the installation row exists.
+pub async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
+    create_data_dir(&settings.data_dir)?;
+    let db = Database::connect(
+        settings.database_url.expose(),
+        settings.database_schema.as_deref(),
+    )
+    .await
+    .with_context(|| format!("while connecting to {}", settings.database_url))?;
+    db.migrate().await.context("while migrating the database")?;
+    let installation = bi_control::installation::ensure(&db)
+        .await
+        .context("while reading the installation")?;
+    tracing::info!(
+        database = %settings.database_url,
+        backend = %db.backend(),
+        installation = %installation.name,
+        "database ready"
+    );
+    Ok(db)
+}
+
+/// The Leptos options for a server bound to `addr`.
+pub fn leptos_options(settings: &Settings, addr: SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name(OUTPUT_NAME)
+        .site_root(settings.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build()
+}
+
+/// Runs the control server until `shutdown` completes, then drains open
+/// requests and closes the database.
+pub async fn serve(
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let db = open_database(&settings).await?;
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("while binding {} (listen)", settings.listen))?;
+    let addr = listener.local_addr().context("while reading the bound address")?;
+    let wasm = settings.site_root.join("pkg").join(format!("{OUTPUT_NAME}.wasm"));
+    if !wasm.is_file() {
+        tracing::warn!(
+            missing = %wasm.display(),
+            "the web UI's browser code is not built: pages render but do not react; \
+             build it with `make build` or point --site-root at a built site"
+        );
+    }
+    let state = AppState {
+        leptos_options: leptos_options(&settings, addr),
+        db: db.clone(),
+    };
+    tracing::info!("bi is listening on http://{addr}");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("while serving HTTP")?;
+    tracing::info!("shutting down: requests drained, closing the database");
+    db.close().await.context("while closing the database")?;
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("received Ctrl-C"),
+        () = terminate => tracing::info!("received SIGTERM"),
+    }
+}
+
+/// Creates the data directory, private to the user on Unix: it holds the
+/// database, and with it, later, generated secrets.
+fn create_data_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("while creating the data directory {} (data_dir)", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).with_context(
+            || format!("while making the data directory {} private", dir.display()),
+        )?;
+    }
+    Ok(())
+}

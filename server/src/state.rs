@@ -1,0 +1,14 @@
+//! What every request can reach: the Leptos options and the database.
+
+use axum::extract::FromRef;
+use bi_control::Database;
+use leptos::config::LeptosOptions;
+
+/// The axum state of the control server.
+#[derive(Debug, Clone, FromRef)]
+pub struct AppState {
+    /// Where the web UI's files are and how they are named.
+    pub leptos_options: LeptosOptions,
+    /// bi's database.
+    pub db: Database,
+}
