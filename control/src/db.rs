@@ -7,7 +7,8 @@ use std::fmt;
 use std::time::Duration;
 
 use bi_migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, DatabaseConnection};
+use sea_orm::sqlx::sqlite::SqliteJournalMode;
+use sea_orm::{ConnectOptions, DatabaseConnection};
 
 use crate::error::{Error, Result, db_error};
 
@@ -64,7 +65,18 @@ impl Database {
             .sqlx_logging(false);
         if backend == DatabaseBackend::Sqlite {
             // NB: SQLite allows one writer; a small pool avoids "database is locked" churn.
-            options.max_connections(4).min_connections(1);
+            // WAL lets the UI read while the engine writes. Set per connection at
+            // connect time: switching the journal mode on one pooled connection
+            // while others are open makes them fail with "disk I/O error".
+            options
+                .max_connections(4)
+                .min_connections(1)
+                .map_sqlx_sqlite_opts(|sqlite| {
+                    sqlite
+                        .journal_mode(SqliteJournalMode::Wal)
+                        .busy_timeout(Duration::from_secs(5))
+                        .foreign_keys(true)
+                });
         } else {
             options.max_connections(16);
         }
@@ -74,12 +86,6 @@ impl Database {
         let conn = sea_orm::Database::connect(options)
             .await
             .map_err(db_error("connecting to the database"))?;
-        if backend == DatabaseBackend::Sqlite {
-            // NB: WAL lets the UI read while the engine writes; it persists in the file.
-            conn.execute_unprepared("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;")
-                .await
-                .map_err(db_error("configuring SQLite"))?;
-        }
         Ok(Self { conn, backend })
     }
 

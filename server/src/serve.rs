@@ -48,37 +48,70 @@ pub fn leptos_options(settings: &Settings, addr: SocketAddr) -> LeptosOptions {
         .build()
 }
 
-/// Runs the control server until `shutdown` completes, then drains open
-/// requests and closes the database.
+/// A control server bound to its address, ready to run.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Server {
+    /// Opens the database and binds the listen address; nothing is served yet.
+    pub async fn bind(settings: &Settings) -> anyhow::Result<Self> {
+        let db = open_database(settings).await?;
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("while binding {} (listen)", settings.listen))?;
+        let addr = listener
+            .local_addr()
+            .context("while reading the bound address")?;
+        let wasm = settings
+            .site_root
+            .join("pkg")
+            .join(format!("{OUTPUT_NAME}.wasm"));
+        if !wasm.is_file() {
+            tracing::warn!(
+                missing = %wasm.display(),
+                "the web UI's browser code is not built: pages render but do not react; \
+                 build it with `make build` or point --site-root at a built site"
+            );
+        }
+        let state = AppState {
+            leptos_options: leptos_options(settings, addr),
+            db,
+        };
+        Ok(Self { listener, state })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.listener
+            .local_addr()
+            .context("while reading the bound address")
+    }
+
+    /// Serves until `shutdown` completes, then drains open requests and
+    /// closes the database.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let addr = self.local_addr()?;
+        let db = self.state.db.clone();
+        tracing::info!("bi is listening on http://{addr}");
+        axum::serve(self.listener, router(self.state))
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("while serving HTTP")?;
+        tracing::info!("shutting down: requests drained, closing the database");
+        db.close().await.context("while closing the database")?;
+        Ok(())
+    }
+}
+
+/// Runs the control server until `shutdown` completes.
 pub async fn serve(
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let db = open_database(&settings).await?;
-    let listener = TcpListener::bind(settings.listen)
-        .await
-        .with_context(|| format!("while binding {} (listen)", settings.listen))?;
-    let addr = listener.local_addr().context("while reading the bound address")?;
-    let wasm = settings.site_root.join("pkg").join(format!("{OUTPUT_NAME}.wasm"));
-    if !wasm.is_file() {
-        tracing::warn!(
-            missing = %wasm.display(),
-            "the web UI's browser code is not built: pages render but do not react; \
-             build it with `make build` or point --site-root at a built site"
-        );
-    }
-    let state = AppState {
-        leptos_options: leptos_options(&settings, addr),
-        db: db.clone(),
-    };
-    tracing::info!("bi is listening on http://{addr}");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("while serving HTTP")?;
-    tracing::info!("shutting down: requests drained, closing the database");
-    db.close().await.context("while closing the database")?;
-    Ok(())
+    Server::bind(&settings).await?.run(shutdown).await
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -20,7 +20,6 @@ pub struct TestDb {
     pub db: Database,
     pub url: String,
     pub schema: Option<String>,
-    _dir: Option<tempfile::TempDir>,
 }
 
 impl TestDb {
@@ -32,16 +31,21 @@ impl TestDb {
     }
 }
 
-async fn sqlite() -> TestDb {
+/// A SQLite database in a temporary directory. The directory is returned
+/// apart: a story's `async move` block captures only the fields it uses, so a
+/// directory inside `TestDb` could be deleted before the story runs.
+async fn sqlite() -> (TestDb, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("bi.db").display());
     let db = Database::connect(&url, None).await.expect("sqlite connect");
-    TestDb {
-        db,
-        url,
-        schema: None,
-        _dir: Some(dir),
-    }
+    (
+        TestDb {
+            db,
+            url,
+            schema: None,
+        },
+        dir,
+    )
 }
 
 async fn postgres(test: &str) -> Option<(TestDb, Database)> {
@@ -69,7 +73,6 @@ async fn postgres(test: &str) -> Option<(TestDb, Database)> {
             db,
             url,
             schema: Some(schema),
-            _dir: None,
         },
         admin,
     ))
@@ -81,9 +84,10 @@ where
     F: Fn(TestDb) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let db = sqlite().await;
+    let (db, dir) = sqlite().await;
     assert_eq!(db.db.backend(), DatabaseBackend::Sqlite);
     story(db).await;
+    drop(dir);
 
     if let Some((db, admin)) = postgres(test).await {
         assert_eq!(db.db.backend(), DatabaseBackend::Postgres);

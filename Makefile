@@ -1,0 +1,51 @@
+# bi's two front-door commands: `make run` and `make test`.
+# Everything installs itself on first use (scripts/setup); nothing is
+# downloaded from outside the package registries.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+export CARGO_TARGET_DIR := $(TARGET_DIR)
+
+.PHONY: run build build-debug setup setup-test test fmt-check clippy unit wasm-model e2e fmt
+
+## run: install what is missing, build the release, start bi on http://127.0.0.1:3000
+run: build
+	$(TARGET_DIR)/release/bi serve $(ARGS)
+
+## build: release build of the server and the WASM/CSS bundle
+build: setup
+	cargo leptos build --release
+
+setup:
+	scripts/setup
+
+setup-test:
+	scripts/setup --test
+
+## test: everything CI runs: format, lints, unit + DB tests, wasm32 model build, browser tests
+test: setup-test fmt-check clippy unit wasm-model e2e
+	@echo "make test: all checks passed"
+
+fmt-check:
+	cargo fmt --all --check
+
+clippy:
+	cargo clippy --workspace --all-targets -- -D warnings
+	# The browser side (hydrate feature) only compiles for wasm32.
+	cargo clippy -p bi-frontend --features hydrate --target wasm32-unknown-unknown -- -D warnings
+
+unit:
+	cargo nextest run --workspace --no-fail-fast
+
+wasm-model:
+	cargo build -p bi-model --target wasm32-unknown-unknown
+
+build-debug: setup
+	cargo leptos build
+
+e2e: build-debug
+	cd end2end && BI_E2E_BINARY=$(TARGET_DIR)/debug/bi BI_E2E_SITE_ROOT=$(TARGET_DIR)/site npx playwright test
+
+fmt:
+	cargo fmt --all

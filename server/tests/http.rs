@@ -1,0 +1,161 @@
+//! The control server over HTTP: health checks, server-rendered pages,
+//! server functions (validation on the server), 404, and graceful shutdown.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use bi_server::cli::{GlobalArgs, ServeArgs};
+use bi_server::config::Settings;
+use bi_server::router::router;
+use bi_server::serve::{Server, leptos_options, open_database};
+use bi_server::state::AppState;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tower::ServiceExt;
+
+fn settings(data_dir: &Path) -> Settings {
+    let args = ServeArgs {
+        listen: Some("127.0.0.1:0".parse().unwrap()),
+        data_dir: Some(data_dir.to_path_buf()),
+        site_root: Some(data_dir.join("site")),
+        ..ServeArgs::default()
+    };
+    Settings::resolve(&GlobalArgs::default(), &args, None, &[]).unwrap()
+}
+
+async fn app(data_dir: &Path) -> axum::Router {
+    let settings = settings(data_dir);
+    let db = open_database(&settings).await.unwrap();
+    router(AppState {
+        leptos_options: leptos_options(&settings, "127.0.0.1:3000".parse().unwrap()),
+        db,
+    })
+}
+
+async fn send(app: &axum::Router, request: Request<Body>) -> (StatusCode, String) {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+fn get(path: &str) -> Request<Body> {
+    Request::get(path).body(Body::empty()).unwrap()
+}
+
+fn post_form(path: &str, form: &str) -> Request<Body> {
+    Request::post(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form.to_owned()))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn health_and_readiness_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path()).await;
+    assert_eq!(send(&app, get("/healthz")).await, (StatusCode::OK, "ok".into()));
+    let (status, body) = send(&app, get("/readyz")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, r#"{"database":"SQLite","status":"ready"}"#);
+}
+
+#[tokio::test]
+async fn dashboard_is_rendered_on_the_server_with_the_installation() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path()).await;
+    let (status, html) = send(&app, get("/")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(r#"data-testid="installation-name""#), "{html}");
+    assert!(html.contains(">SQLite<"), "database backend missing: {html}");
+    assert!(html.contains("/pkg/bi.css"), "stylesheet link missing");
+    assert!(html.contains("Dashboard"), "{html}");
+}
+
+#[tokio::test]
+async fn rename_is_validated_on_the_server_and_stored_when_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path()).await;
+
+    let (status, body) = send(&app, post_form("/api/installation/rename", "name=Not+Valid")).await;
+    assert!(!status.is_success(), "invalid name accepted: {status} {body}");
+    assert!(body.contains("installation.name"), "{body}");
+    let (_, overview) = send(&app, post_form("/api/installation/overview", "")).await;
+    assert!(overview.contains(r#""name":"bi""#), "invalid rename stored: {overview}");
+
+    let (status, body) = send(&app, post_form("/api/installation/rename", "name=staging-2")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains(r#""name":"staging-2""#), "{body}");
+    let (_, html) = send(&app, get("/")).await;
+    assert!(html.contains("staging-2"), "rename not shown on the dashboard");
+}
+
+#[tokio::test]
+async fn unknown_paths_are_404_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path()).await;
+    let (status, html) = send(&app, get("/no/such/page")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.contains("Page not found"), "{html}");
+}
+
+#[tokio::test]
+async fn planned_pages_say_they_are_not_available() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path()).await;
+    for path in ["/batteries", "/projects", "/services", "/deploys", "/settings"] {
+        let (status, html) = send(&app, get(path)).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(html.contains("Not available yet"), "{path}: {html}");
+    }
+}
+
+/// A plain HTTP/1.1 GET over a real socket.
+async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response
+}
+
+#[tokio::test]
+async fn serves_on_a_real_socket_shuts_down_gracefully_and_restarts_with_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings(dir.path());
+
+    // A first run names the installation and stops.
+    {
+        let db = open_database(&settings).await.unwrap();
+        let name = bi_model::InstallationName::parse("before-restart").unwrap();
+        bi_control::installation::rename(&db, &name).await.unwrap();
+        db.close().await.unwrap();
+    }
+    assert!(dir.path().join("bi.db").is_file(), "SQLite file not in the data dir");
+
+    // The server started on the same data directory finds it.
+    let server = Server::bind(&settings).await.unwrap();
+    let addr = server.local_addr().unwrap();
+    assert!(addr.ip().is_loopback());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(server.run(async {
+        let _ = stopped.await;
+    }));
+    let response = http_get(addr, "/healthz").await;
+    assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
+    assert!(response.ends_with("ok"), "{response}");
+    let html = http_get(addr, "/").await;
+    assert!(html.contains("before-restart"), "{html}");
+
+    stop.send(()).unwrap();
+    running.await.unwrap().unwrap();
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "still listening after shutdown"
+    );
+}
