@@ -52,7 +52,10 @@ impl std::fmt::Debug for InstallationState {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     let rename = ServerAction::<RenameInstallation>::new();
-    let overview = Resource::new(move || rename.version().get(), |_| get_installation_overview());
+    let overview = Resource::new(
+        move || rename.version().get(),
+        |_| get_installation_overview(),
+    );
     provide_context(InstallationState { overview, rename });
 
     view! {

@@ -30,7 +30,13 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "BI_LOG", value_name = "FILTER")]
     pub log: Option<String>,
     /// Log line format.
-    #[arg(long, global = true, env = "BI_LOG_FORMAT", value_enum, value_name = "FORMAT")]
+    #[arg(
+        long,
+        global = true,
+        env = "BI_LOG_FORMAT",
+        value_enum,
+        value_name = "FORMAT"
+    )]
     pub log_format: Option<LogFormat>,
 }
 
@@ -51,7 +57,12 @@ pub struct ServeArgs {
     #[arg(long, env = "BI_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Database URL: postgres://… for PostgreSQL [default: the SQLite file bi.db in the data directory].
-    #[arg(long, env = "BI_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "BI_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
     /// PostgreSQL schema to keep bi's tables in [default: the server's search path].
     #[arg(long, env = "BI_DATABASE_SCHEMA", value_name = "SCHEMA")]
@@ -104,7 +115,10 @@ pub fn run(cli: Cli) -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match runtime.block_on(crate::serve::serve(settings, crate::serve::shutdown_signal())) {
+            match runtime.block_on(crate::serve::serve(
+                settings,
+                crate::serve::shutdown_signal(),
+            )) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(err) => {
                     tracing::error!("{err:#}");
@@ -127,8 +141,17 @@ mod tests {
     #[test]
     fn known_env_vars_come_from_the_arguments() {
         let known = known_env_vars();
-        for name in ["BI_CONFIG", "BI_LISTEN", "BI_DATA_DIR", "BI_DATABASE_URL", "BI_LOG_FORMAT"] {
-            assert!(known.iter().any(|k| k == name), "{name} missing from {known:?}");
+        for name in [
+            "BI_CONFIG",
+            "BI_LISTEN",
+            "BI_DATA_DIR",
+            "BI_DATABASE_URL",
+            "BI_LOG_FORMAT",
+        ] {
+            assert!(
+                known.iter().any(|k| k == name),
+                "{name} missing from {known:?}"
+            );
         }
     }
 }

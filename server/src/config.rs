@@ -19,7 +19,11 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 
 /// `BI_*` variables that are not configuration but are read by bi's own test
 /// suite; they are known, so not warned about.
-const TEST_ENV_VARS: [&str; 3] = ["BI_REQUIRE_POSTGRES", "BI_TEST_POSTGRES_URL", "BI_E2E_BINARY"];
+const TEST_ENV_VARS: [&str; 3] = [
+    "BI_REQUIRE_POSTGRES",
+    "BI_TEST_POSTGRES_URL",
+    "BI_E2E_BINARY",
+];
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
@@ -78,7 +82,9 @@ impl DatabaseUrl {
 
 impl fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("DatabaseUrl").field(&self.redacted()).finish()
+        f.debug_tuple("DatabaseUrl")
+            .field(&self.redacted())
+            .finish()
     }
 }
 
@@ -165,7 +171,9 @@ impl Settings {
 
         let listen = match args.listen.or(file.listen) {
             Some(listen) => listen,
-            None => DEFAULT_LISTEN.parse().context("while parsing the default listen address")?,
+            None => DEFAULT_LISTEN
+                .parse()
+                .context("while parsing the default listen address")?,
         };
         let data_dir = args
             .data_dir
@@ -260,10 +268,17 @@ mod tests {
         if let Some(text) = file {
             std::fs::write(&path, text).unwrap();
         }
-        let env: Vec<(String, String)> =
-            env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        Settings::resolve(&GlobalArgs::default(), args, file.map(|_| path.as_path()), &env)
-            .unwrap()
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::resolve(
+            &GlobalArgs::default(),
+            args,
+            file.map(|_| path.as_path()),
+            &env,
+        )
+        .unwrap()
     }
 
     #[test]
@@ -278,7 +293,10 @@ mod tests {
         );
         assert_eq!(settings.listen.to_string(), "127.0.0.1:3000");
         assert!(settings.listen.ip().is_loopback());
-        assert_eq!(settings.database_url.expose(), "sqlite:///srv/bi/bi.db?mode=rwc");
+        assert_eq!(
+            settings.database_url.expose(),
+            "sqlite:///srv/bi/bi.db?mode=rwc"
+        );
         assert_eq!(settings.log.filter, "info");
         assert_eq!(settings.log.format, LogFormat::Text);
         assert!(settings.warnings.is_empty(), "{:?}", settings.warnings);
@@ -286,7 +304,8 @@ mod tests {
 
     #[test]
     fn file_overrides_defaults_and_flags_override_the_file() {
-        let file = "listen = \"127.0.0.1:4000\"\ndata_dir = \"/from/file\"\nlog_format = \"json\"\n";
+        let file =
+            "listen = \"127.0.0.1:4000\"\ndata_dir = \"/from/file\"\nlog_format = \"json\"\n";
         let from_file = resolve(&ServeArgs::default(), Some(file), &[]);
         assert_eq!(from_file.listen.to_string(), "127.0.0.1:4000");
         assert_eq!(from_file.data_dir, PathBuf::from("/from/file"));
@@ -307,7 +326,11 @@ mod tests {
         let settings = resolve(
             &ServeArgs::default(),
             Some("listn = \"127.0.0.1:1\"\n"),
-            &[("BI_LISTN", "x"), ("BI_REQUIRE_POSTGRES", "1"), ("HOME", "/root")],
+            &[
+                ("BI_LISTN", "x"),
+                ("BI_REQUIRE_POSTGRES", "1"),
+                ("HOME", "/root"),
+            ],
         );
         assert_eq!(settings.warnings.len(), 2, "{:?}", settings.warnings);
         assert!(settings.warnings[0].contains("unknown key `listn`"));
@@ -326,8 +349,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
         std::fs::write(&path, "listen = \"not an address\"\n").unwrap();
-        let err = Settings::resolve(&GlobalArgs::default(), &ServeArgs::default(), Some(&path), &[])
-            .unwrap_err();
+        let err = Settings::resolve(
+            &GlobalArgs::default(),
+            &ServeArgs::default(),
+            Some(&path),
+            &[],
+        )
+        .unwrap_err();
         assert!(format!("{err:#}").contains("listen"), "{err:#}");
     }
 

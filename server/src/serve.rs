@@ -92,7 +92,10 @@ impl Server {
 
     /// Serves until `shutdown` completes, then drains open requests and
     /// closes the database.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let addr = self.local_addr()?;
         let db = self.state.db.clone();
         tracing::info!("bi is listening on http://{addr}");
@@ -145,8 +148,12 @@ pub async fn shutdown_signal() {
 /// Creates the data directory, private to the user on Unix: it holds the
 /// database, and with it, later, generated secrets.
 fn create_data_dir(dir: &std::path::Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("while creating the data directory {} (data_dir)", dir.display()))?;
+    std::fs::create_dir_all(dir).with_context(|| {
+        format!(
+            "while creating the data directory {} (data_dir)",
+            dir.display()
+        )
+    })?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

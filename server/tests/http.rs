@@ -58,7 +58,10 @@ fn post_form(path: &str, form: &str) -> Request<Body> {
 async fn health_and_readiness_answer() {
     let dir = tempfile::tempdir().unwrap();
     let app = app(dir.path()).await;
-    assert_eq!(send(&app, get("/healthz")).await, (StatusCode::OK, "ok".into()));
+    assert_eq!(
+        send(&app, get("/healthz")).await,
+        (StatusCode::OK, "ok".into())
+    );
     let (status, body) = send(&app, get("/readyz")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, r#"{"database":"SQLite","status":"ready"}"#);
@@ -70,8 +73,14 @@ async fn dashboard_is_rendered_on_the_server_with_the_installation() {
     let app = app(dir.path()).await;
     let (status, html) = send(&app, get("/")).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains(r#"data-testid="installation-name""#), "{html}");
-    assert!(html.contains(">SQLite<"), "database backend missing: {html}");
+    assert!(
+        html.contains(r#"data-testid="installation-name""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(">SQLite<"),
+        "database backend missing: {html}"
+    );
     assert!(html.contains("/pkg/bi.css"), "stylesheet link missing");
     assert!(html.contains("Dashboard"), "{html}");
 }
@@ -81,17 +90,34 @@ async fn rename_is_validated_on_the_server_and_stored_when_valid() {
     let dir = tempfile::tempdir().unwrap();
     let app = app(dir.path()).await;
 
-    let (status, body) = send(&app, post_form("/api/installation/rename", "name=Not+Valid")).await;
-    assert!(!status.is_success(), "invalid name accepted: {status} {body}");
+    let (status, body) = send(
+        &app,
+        post_form("/api/installation/rename", "name=Not+Valid"),
+    )
+    .await;
+    assert!(
+        !status.is_success(),
+        "invalid name accepted: {status} {body}"
+    );
     assert!(body.contains("installation.name"), "{body}");
     let (_, overview) = send(&app, post_form("/api/installation/overview", "")).await;
-    assert!(overview.contains(r#""name":"bi""#), "invalid rename stored: {overview}");
+    assert!(
+        overview.contains(r#""name":"bi""#),
+        "invalid rename stored: {overview}"
+    );
 
-    let (status, body) = send(&app, post_form("/api/installation/rename", "name=staging-2")).await;
+    let (status, body) = send(
+        &app,
+        post_form("/api/installation/rename", "name=staging-2"),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.contains(r#""name":"staging-2""#), "{body}");
     let (_, html) = send(&app, get("/")).await;
-    assert!(html.contains("staging-2"), "rename not shown on the dashboard");
+    assert!(
+        html.contains("staging-2"),
+        "rename not shown on the dashboard"
+    );
 }
 
 #[tokio::test]
@@ -107,7 +133,13 @@ async fn unknown_paths_are_404_pages() {
 async fn planned_pages_say_they_are_not_available() {
     let dir = tempfile::tempdir().unwrap();
     let app = app(dir.path()).await;
-    for path in ["/batteries", "/projects", "/services", "/deploys", "/settings"] {
+    for path in [
+        "/batteries",
+        "/projects",
+        "/services",
+        "/deploys",
+        "/settings",
+    ] {
         let (status, html) = send(&app, get(path)).await;
         assert_eq!(status, StatusCode::OK, "{path}");
         assert!(html.contains("Not available yet"), "{path}: {html}");
@@ -136,7 +168,10 @@ async fn serves_on_a_real_socket_shuts_down_gracefully_and_restarts_with_its_dat
         bi_control::installation::rename(&db, &name).await.unwrap();
         db.close().await.unwrap();
     }
-    assert!(dir.path().join("bi.db").is_file(), "SQLite file not in the data dir");
+    assert!(
+        dir.path().join("bi.db").is_file(),
+        "SQLite file not in the data dir"
+    );
 
     // The server started on the same data directory finds it.
     let server = Server::bind(&settings).await.unwrap();

@@ -1,8 +1,8 @@
 //! Server functions about the installation: read its overview, rename it.
 
-use bi_model::InstallationOverview;
 #[cfg(feature = "ssr")]
 use bi_model::InstallationName;
+use bi_model::InstallationOverview;
 use leptos::prelude::*;
 
 use crate::AppError;

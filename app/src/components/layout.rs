@@ -13,12 +13,30 @@ struct NavItem {
 }
 
 const NAV: [NavItem; 6] = [
-    NavItem { href: "/", label: "Dashboard" },
-    NavItem { href: "/batteries", label: "Batteries" },
-    NavItem { href: "/projects", label: "Projects" },
-    NavItem { href: "/services", label: "Services" },
-    NavItem { href: "/deploys", label: "Deploys" },
-    NavItem { href: "/settings", label: "Settings" },
+    NavItem {
+        href: "/",
+        label: "Dashboard",
+    },
+    NavItem {
+        href: "/batteries",
+        label: "Batteries",
+    },
+    NavItem {
+        href: "/projects",
+        label: "Projects",
+    },
+    NavItem {
+        href: "/services",
+        label: "Services",
+    },
+    NavItem {
+        href: "/deploys",
+        label: "Deploys",
+    },
+    NavItem {
+        href: "/settings",
+        label: "Settings",
+    },
 ];
 
 /// Top bar, side navigation, and the page in the main area.

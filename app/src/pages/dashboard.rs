@@ -41,7 +41,11 @@ pub fn Dashboard() -> impl IntoView {
 #[component]
 fn Overview(overview: InstallationOverview) -> impl IntoView {
     let facts = [
-        ("Installation", overview.name.to_string(), "installation-name"),
+        (
+            "Installation",
+            overview.name.to_string(),
+            "installation-name",
+        ),
         ("Version", overview.version, "version"),
         ("Database", overview.database_backend, "database-backend"),
         ("Created", overview.created_at, "created-at"),
@@ -98,7 +102,9 @@ fn RenameForm(rename: ServerAction<RenameInstallation>) -> impl IntoView {
     };
     let save = move || {
         if can_save() {
-            rename.dispatch(RenameInstallation { name: draft.get_untracked() });
+            rename.dispatch(RenameInstallation {
+                name: draft.get_untracked(),
+            });
         }
     };
 

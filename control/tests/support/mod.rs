@@ -57,7 +57,9 @@ async fn postgres(test: &str) -> Option<(TestDb, Database)> {
             if std::env::var("BI_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
                 panic!("{test}: BI_REQUIRE_POSTGRES=1 but {reason}");
             }
-            eprintln!("SKIPPED {test} on PostgreSQL: {reason} (set BI_REQUIRE_POSTGRES=1 to fail instead)");
+            eprintln!(
+                "SKIPPED {test} on PostgreSQL: {reason} (set BI_REQUIRE_POSTGRES=1 to fail instead)"
+            );
             return None;
         }
     };
@@ -67,7 +69,9 @@ async fn postgres(test: &str) -> Option<(TestDb, Database)> {
         .execute_unprepared(&format!("CREATE SCHEMA \"{schema}\""))
         .await
         .expect("create test schema");
-    let db = Database::connect(&url, Some(&schema)).await.expect("postgres connect");
+    let db = Database::connect(&url, Some(&schema))
+        .await
+        .expect("postgres connect");
     Some((
         TestDb {
             db,
