@@ -252,10 +252,18 @@ fn default_data_dir() -> PathBuf {
     dirs::data_dir().map_or_else(|| PathBuf::from(".bi"), |dir| dir.join("bi"))
 }
 
-/// Where `cargo leptos build` put the web UI for this binary (it tells the
-/// compiler through `LEPTOS_SITE_ROOT`), else `target/site`.
+/// Where `cargo leptos build` put the web UI for this binary. cargo-leptos
+/// tells the compiler through `LEPTOS_SITE_ROOT`, relative to the workspace,
+/// so it is anchored there and the binary works from any directory.
 fn default_site_root() -> PathBuf {
-    PathBuf::from(option_env!("LEPTOS_SITE_ROOT").unwrap_or("target/site"))
+    let site_root = PathBuf::from(option_env!("LEPTOS_SITE_ROOT").unwrap_or("target/site"));
+    if site_root.is_absolute() {
+        site_root
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(site_root)
+    }
 }
 
 #[cfg(test)]

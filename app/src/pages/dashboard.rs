@@ -54,13 +54,13 @@ fn Overview(overview: InstallationOverview) -> impl IntoView {
         <dl class="mt-6 grid max-w-4xl grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-4">
             {facts
                 .into_iter()
-                .map(|(label, value, testid)| {
+                .map(|(label, value, testid, title)| {
                     view! {
                         <div class="rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
                             <dt class="text-xs font-medium uppercase tracking-wide text-slate-500">
                                 {label}
                             </dt>
-                            <dd class="mt-1 truncate text-lg font-semibold" data-testid=testid>
+                            <dd class="mt-1 truncate text-lg font-semibold" data-testid=testid title=title>
                                 {value}
                             </dd>
                         </div>
