@@ -40,15 +40,26 @@ pub fn Dashboard() -> impl IntoView {
 /// The cards with the installation's facts.
 #[component]
 fn Overview(overview: InstallationOverview) -> impl IntoView {
+    // "2026-11-24T23:47:05Z" reads as "2026-11-24 23:47 UTC"; the exact time is the tooltip.
+    let created = overview.created_at.get(..16).map_or_else(
+        || overview.created_at.clone(),
+        |minutes| format!("{} UTC", minutes.replace('T', " ")),
+    );
     let facts = [
         (
             "Installation",
             overview.name.to_string(),
             "installation-name",
+            None,
         ),
-        ("Version", overview.version, "version"),
-        ("Database", overview.database_backend, "database-backend"),
-        ("Created", overview.created_at, "created-at"),
+        ("Version", overview.version, "version", None),
+        (
+            "Database",
+            overview.database_backend,
+            "database-backend",
+            None,
+        ),
+        ("Created", created, "created-at", Some(overview.created_at)),
     ];
     view! {
         <dl class="mt-6 grid max-w-4xl grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-4">
