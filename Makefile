@@ -45,7 +45,7 @@ build-debug: setup
 	cargo leptos build
 
 e2e: build-debug
-	cd end2end && BI_E2E_BINARY=$(TARGET_DIR)/debug/bi BI_E2E_SITE_ROOT=$(TARGET_DIR)/site npx playwright test
+	cd end2end && BI_E2E_BINARY=$(TARGET_DIR)/debug/bi BI_E2E_SITE_ROOT=$(CURDIR)/target/site npx playwright test
 
 fmt:
 	cargo fmt --all
