@@ -26,7 +26,7 @@ pub struct GlobalArgs {
     /// TOML config file [default: $XDG_CONFIG_HOME/bi/config.toml when it exists].
     #[arg(long, global = true, env = "BI_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Log filter, RUST_LOG syntax (e.g. `info,bi_control=debug`) [default: $RUST_LOG, else info].
+    /// Log filter, RUST_LOG syntax (e.g. `info,bi_control=debug`) [default: $RUST_LOG, else info,sqlx=warn].
     #[arg(long, global = true, env = "BI_LOG", value_name = "FILTER")]
     pub log: Option<String>,
     /// Log line format.

@@ -17,13 +17,13 @@ use crate::cli::{GlobalArgs, ServeArgs, known_env_vars};
 /// there is no authentication yet.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 
+/// The log filter when nothing else is said. sqlx reports PostgreSQL's
+/// NOTICEs ("relation already exists, skipping") at INFO: noise to an operator.
+pub const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn";
+
 /// `BI_*` variables that are not configuration but are read by bi's own test
 /// suite; they are known, so not warned about.
-const TEST_ENV_VARS: [&str; 3] = [
-    "BI_REQUIRE_POSTGRES",
-    "BI_TEST_POSTGRES_URL",
-    "BI_E2E_BINARY",
-];
+const TEST_ENV_VARS: [&str; 2] = ["BI_REQUIRE_POSTGRES", "BI_TEST_POSTGRES_URL"];
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
@@ -199,7 +199,7 @@ impl Settings {
             .clone()
             .or_else(|| env_var("RUST_LOG"))
             .or(file.log)
-            .unwrap_or_else(|| "info".to_owned());
+            .unwrap_or_else(|| DEFAULT_LOG_FILTER.to_owned());
         let format = global.log_format.or(file.log_format).unwrap_or_default();
 
         Ok(Self {
@@ -305,7 +305,7 @@ mod tests {
             settings.database_url.expose(),
             "sqlite:///srv/bi/bi.db?mode=rwc"
         );
-        assert_eq!(settings.log.filter, "info");
+        assert_eq!(settings.log.filter, "info,sqlx=warn");
         assert_eq!(settings.log.format, LogFormat::Text);
         assert!(settings.warnings.is_empty(), "{:?}", settings.warnings);
     }
