@@ -8,7 +8,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::FieldError;
+use crate::{FieldError, Rule};
 
 /// Dotted path of the installation name in validation errors.
 const NAME_FIELD: &str = "installation.name";
@@ -32,15 +32,16 @@ impl InstallationName {
     /// anything else that breaks the rule is refused with the reason.
     pub fn parse(input: &str) -> Result<Self, FieldError> {
         let name = input.trim();
-        let refuse = |message: String| Err(FieldError::new(NAME_FIELD, message));
+        let refuse = |rule: Rule, message: String| Err(FieldError::new(NAME_FIELD, rule, message));
         if name.is_empty() {
-            return refuse("must not be empty".to_owned());
+            return refuse(Rule::Required, "must not be empty".to_owned());
         }
         let len = name.chars().count();
         if len > NAME_MAX_LEN {
-            return refuse(format!(
-                "must be at most {NAME_MAX_LEN} characters; \"{name}\" has {len}"
-            ));
+            return refuse(
+                Rule::DnsLabel,
+                format!("must be at most {NAME_MAX_LEN} characters; \"{name}\" has {len}"),
+            );
         }
         if let Some(bad) = name
             .chars()
@@ -51,17 +52,22 @@ impl InstallationName {
             } else {
                 String::new()
             };
-            return refuse(format!(
-                "may only hold lowercase letters, digits and '-'; found {bad:?}{hint}"
-            ));
+            return refuse(
+                Rule::DnsLabel,
+                format!("may only hold lowercase letters, digits and '-'; found {bad:?}{hint}"),
+            );
         }
         if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
-            return refuse(format!("must start with a letter; \"{name}\" does not"));
+            return refuse(
+                Rule::DnsLabel,
+                format!("must start with a letter; \"{name}\" does not"),
+            );
         }
         if name.ends_with('-') {
-            return refuse(format!(
-                "must end with a letter or digit; \"{name}\" ends with '-'"
-            ));
+            return refuse(
+                Rule::DnsLabel,
+                format!("must end with a letter or digit; \"{name}\" ends with '-'"),
+            );
         }
         Ok(Self(name.to_owned()))
     }

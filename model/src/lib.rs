@@ -8,4 +8,4 @@ pub mod installation;
 pub mod validation;
 
 pub use installation::{InstallationName, InstallationOverview};
-pub use validation::FieldError;
+pub use validation::{FieldError, Problems, Rule};
