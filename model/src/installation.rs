@@ -8,13 +8,14 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{FieldError, Rule};
+use crate::FieldError;
+use crate::names::check_dns_label;
 
 /// Dotted path of the installation name in validation errors.
 const NAME_FIELD: &str = "installation.name";
 
 /// The longest name a DNS label (and a Kubernetes label value) can hold.
-pub const NAME_MAX_LEN: usize = 63;
+pub const NAME_MAX_LEN: usize = crate::names::DNS_LABEL_MAX_LEN;
 
 /// A validated installation name: 1–63 lowercase letters, digits or `-`,
 /// starting with a letter and ending with a letter or digit.
@@ -32,43 +33,7 @@ impl InstallationName {
     /// anything else that breaks the rule is refused with the reason.
     pub fn parse(input: &str) -> Result<Self, FieldError> {
         let name = input.trim();
-        let refuse = |rule: Rule, message: String| Err(FieldError::new(NAME_FIELD, rule, message));
-        if name.is_empty() {
-            return refuse(Rule::Required, "must not be empty".to_owned());
-        }
-        let len = name.chars().count();
-        if len > NAME_MAX_LEN {
-            return refuse(
-                Rule::DnsLabel,
-                format!("must be at most {NAME_MAX_LEN} characters; \"{name}\" has {len}"),
-            );
-        }
-        if let Some(bad) = name
-            .chars()
-            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
-        {
-            let hint = if bad.is_ascii_uppercase() {
-                format!(" (did you mean \"{}\"?)", name.to_ascii_lowercase())
-            } else {
-                String::new()
-            };
-            return refuse(
-                Rule::DnsLabel,
-                format!("may only hold lowercase letters, digits and '-'; found {bad:?}{hint}"),
-            );
-        }
-        if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
-            return refuse(
-                Rule::DnsLabel,
-                format!("must start with a letter; \"{name}\" does not"),
-            );
-        }
-        if name.ends_with('-') {
-            return refuse(
-                Rule::DnsLabel,
-                format!("must end with a letter or digit; \"{name}\" ends with '-'"),
-            );
-        }
+        check_dns_label(name).map_err(|err| err.under(NAME_FIELD))?;
         Ok(Self(name.to_owned()))
     }
 

@@ -4,7 +4,14 @@
 //! `wasm32-unknown-unknown` and the same validation runs in the browser for
 //! immediate feedback and on the server before anything is stored.
 
+pub mod capacity;
+pub mod catalog;
+pub mod dependencies;
+pub mod image;
 pub mod installation;
+pub mod names;
+pub mod objects;
+pub mod units;
 pub mod validation;
 
 pub use installation::{InstallationName, InstallationOverview};

@@ -39,8 +39,7 @@ pub enum Rule {
 }
 
 /// A value refused by validation: which field, which rule, and a sentence.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[error("{field}: {message}")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {
     /// Dotted path of the offending field, e.g. `redis.memory` or `users[1].name`.
     pub field: String,
@@ -67,6 +66,19 @@ impl FieldError {
         self
     }
 }
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A parser's error has no field until its caller places it (`under`).
+        if self.field.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.field, self.message)
+        }
+    }
+}
+
+impl std::error::Error for FieldError {}
 
 /// Every problem found in one value, in the order they were found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

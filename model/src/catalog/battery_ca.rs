@@ -1,0 +1,60 @@
+//! The installation's own certificate authority, as a cert-manager ClusterIssuer.
+
+use serde::{Deserialize, Serialize};
+
+use super::kind::{BatteryGroup, BatteryInfo, BatteryKind, Integration};
+use crate::validation::Problems;
+
+/// Catalog entry.
+pub const INFO: BatteryInfo = BatteryInfo {
+    kind: BatteryKind::BatteryCa,
+    id: "battery_ca",
+    name: "Battery CA",
+    group: BatteryGroup::NetSecurity,
+    description: "The installation's own certificate authority, as a cert-manager ClusterIssuer.",
+    dependencies: &[BatteryKind::CertManager],
+    integrations: &[
+        Integration {
+            partner: BatteryKind::Istio,
+            what: "STRICT mutual TLS between workloads, with certificates from this CA",
+        },
+        Integration {
+            partner: BatteryKind::TrustManager,
+            what: "the CA bundle distributed to every namespace",
+        },
+    ],
+    removable: true,
+    providers: &[],
+};
+
+/// Configuration of Battery CA: it has no settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatteryCaConfig {}
+
+impl BatteryCaConfig {
+    /// Every problem with this config (it has no rules of its own).
+    pub fn validate(&self) -> Result<(), Problems> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(BatteryCaConfig::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let config = BatteryCaConfig::default();
+        let json = serde_json::to_string(&config).unwrap();
+        assert_eq!(
+            serde_json::from_str::<BatteryCaConfig>(&json).unwrap(),
+            config
+        );
+    }
+}

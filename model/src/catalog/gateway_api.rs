@@ -1,0 +1,51 @@
+//! The Kubernetes Gateway API CRDs, used by Istio and Knative for ingress.
+
+use serde::{Deserialize, Serialize};
+
+use super::kind::{BatteryGroup, BatteryInfo, BatteryKind};
+use crate::validation::Problems;
+
+/// Catalog entry.
+pub const INFO: BatteryInfo = BatteryInfo {
+    kind: BatteryKind::GatewayApi,
+    id: "gateway_api",
+    name: "Gateway API",
+    group: BatteryGroup::NetSecurity,
+    description: "The Kubernetes Gateway API CRDs, used by Istio and Knative for ingress.",
+    dependencies: &[BatteryKind::BatteryCore],
+    integrations: &[],
+    removable: true,
+    providers: &[],
+};
+
+/// Configuration of Gateway API: it has no settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayApiConfig {}
+
+impl GatewayApiConfig {
+    /// Every problem with this config (it has no rules of its own).
+    pub fn validate(&self) -> Result<(), Problems> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(GatewayApiConfig::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let config = GatewayApiConfig::default();
+        let json = serde_json::to_string(&config).unwrap();
+        assert_eq!(
+            serde_json::from_str::<GatewayApiConfig>(&json).unwrap(),
+            config
+        );
+    }
+}

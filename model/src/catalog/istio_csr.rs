@@ -1,0 +1,67 @@
+//! Issues Istio workload certificates through cert-manager from the Battery CA.
+
+use serde::{Deserialize, Serialize};
+
+use super::checks;
+use super::images::{self, image};
+use super::kind::{BatteryGroup, BatteryInfo, BatteryKind};
+use crate::image::ImageRef;
+use crate::validation::Problems;
+
+/// Catalog entry.
+pub const INFO: BatteryInfo = BatteryInfo {
+    kind: BatteryKind::IstioCsr,
+    id: "istio_csr",
+    name: "istio-csr",
+    group: BatteryGroup::NetSecurity,
+    description: "Issues Istio workload certificates through cert-manager from the Battery CA.",
+    dependencies: &[BatteryKind::Istio, BatteryKind::BatteryCa],
+    integrations: &[],
+    removable: true,
+    providers: &[],
+};
+
+/// Configuration of istio-csr.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IstioCsrConfig {
+    /// istio-csr.
+    pub image: ImageRef,
+}
+
+impl Default for IstioCsrConfig {
+    fn default() -> Self {
+        Self {
+            image: image(images::ISTIO_CSR),
+        }
+    }
+}
+
+impl IstioCsrConfig {
+    /// Every problem with this config.
+    pub fn validate(&self) -> Result<(), Problems> {
+        let mut problems = Problems::new();
+        checks::pinned(&mut problems, "image", &self.image);
+        problems.into_result()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(IstioCsrConfig::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let config = IstioCsrConfig::default();
+        let json = serde_json::to_string(&config).unwrap();
+        assert_eq!(
+            serde_json::from_str::<IstioCsrConfig>(&json).unwrap(),
+            config
+        );
+    }
+}

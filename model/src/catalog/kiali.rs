@@ -1,0 +1,67 @@
+//! A console for the Istio mesh: topology, traffic and configuration checks.
+
+use serde::{Deserialize, Serialize};
+
+use super::checks;
+use super::images::{self, image};
+use super::kind::{BatteryGroup, BatteryInfo, BatteryKind, Integration};
+use crate::image::ImageRef;
+use crate::validation::Problems;
+
+/// Catalog entry.
+pub const INFO: BatteryInfo = BatteryInfo {
+    kind: BatteryKind::Kiali,
+    id: "kiali",
+    name: "Kiali",
+    group: BatteryGroup::NetSecurity,
+    description: "A console for the Istio mesh: topology, traffic and configuration checks.",
+    dependencies: &[BatteryKind::Istio, BatteryKind::VictoriaMetrics],
+    integrations: &[Integration {
+        partner: BatteryKind::Grafana,
+        what: "links from Kiali graphs to Grafana dashboards",
+    }],
+    removable: true,
+    providers: &[],
+};
+
+/// Configuration of Kiali.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KialiConfig {
+    /// Kiali.
+    pub image: ImageRef,
+}
+
+impl Default for KialiConfig {
+    fn default() -> Self {
+        Self {
+            image: image(images::KIALI),
+        }
+    }
+}
+
+impl KialiConfig {
+    /// Every problem with this config.
+    pub fn validate(&self) -> Result<(), Problems> {
+        let mut problems = Problems::new();
+        checks::pinned(&mut problems, "image", &self.image);
+        problems.into_result()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(KialiConfig::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let config = KialiConfig::default();
+        let json = serde_json::to_string(&config).unwrap();
+        assert_eq!(serde_json::from_str::<KialiConfig>(&json).unwrap(), config);
+    }
+}

@@ -1,0 +1,88 @@
+//! A log store indexed by labels, queried from Grafana.
+
+use serde::{Deserialize, Serialize};
+
+use super::checks;
+use super::images::{self, image};
+use super::kind::{BatteryGroup, BatteryInfo, BatteryKind};
+use crate::image::ImageRef;
+use crate::units::{Duration, Storage};
+use crate::validation::Problems;
+
+/// Catalog entry.
+pub const INFO: BatteryInfo = BatteryInfo {
+    kind: BatteryKind::Loki,
+    id: "loki",
+    name: "Loki",
+    group: BatteryGroup::Monitoring,
+    description: "A log store indexed by labels, queried from Grafana.",
+    dependencies: &[BatteryKind::BatteryCore],
+    integrations: &[],
+    removable: true,
+    providers: &[],
+};
+
+/// Configuration of Loki.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LokiConfig {
+    /// Loki.
+    pub image: ImageRef,
+    /// Loki replicas.
+    pub replicas: u32,
+    /// Volume of each replica.
+    pub storage: Storage,
+    /// How long logs are kept.
+    pub retention: Duration,
+}
+
+impl Default for LokiConfig {
+    fn default() -> Self {
+        Self {
+            image: image(images::LOKI),
+            replicas: 1,
+            storage: Storage::gibibytes(10),
+            retention: Duration::hours(24 * 14),
+        }
+    }
+}
+
+impl LokiConfig {
+    /// Every problem with this config.
+    pub fn validate(&self) -> Result<(), Problems> {
+        let mut problems = Problems::new();
+        checks::pinned(&mut problems, "image", &self.image);
+        checks::replicas(&mut problems, "replicas", self.replicas, 98);
+        checks::storage_at_least(
+            &mut problems,
+            "storage",
+            self.storage,
+            Storage::gibibytes(1),
+        );
+        checks::duration_range(
+            &mut problems,
+            "retention",
+            self.retention,
+            Duration::hours(24),
+            Duration::hours(24 * 365),
+        );
+        problems.into_result()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(LokiConfig::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let config = LokiConfig::default();
+        let json = serde_json::to_string(&config).unwrap();
+        assert_eq!(serde_json::from_str::<LokiConfig>(&json).unwrap(), config);
+    }
+}

@@ -1,0 +1,76 @@
+//! JupyterLab notebooks with persistent storage, optionally behind single sign-on.
+
+use serde::{Deserialize, Serialize};
+
+use super::checks;
+use super::images::{self, image};
+use super::kind::{BatteryGroup, BatteryInfo, BatteryKind, Integration};
+use crate::image::ImageRef;
+use crate::validation::Problems;
+
+/// Catalog entry.
+pub const INFO: BatteryInfo = BatteryInfo {
+    kind: BatteryKind::Notebooks,
+    id: "notebooks",
+    name: "Jupyter Notebooks",
+    group: BatteryGroup::Ai,
+    description: "JupyterLab notebooks with persistent storage, optionally behind single sign-on.",
+    dependencies: &[BatteryKind::BatteryCore],
+    integrations: &[
+        Integration {
+            partner: BatteryKind::Sso,
+            what: "sign-in through Keycloak via oauth2-proxy",
+        },
+        Integration {
+            partner: BatteryKind::NvidiaDevicePlugin,
+            what: "GPU notebooks",
+        },
+    ],
+    removable: true,
+    providers: &[],
+};
+
+/// Configuration of Jupyter Notebooks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotebooksConfig {
+    /// Image for new notebooks.
+    pub default_image: ImageRef,
+}
+
+impl Default for NotebooksConfig {
+    fn default() -> Self {
+        Self {
+            default_image: image(images::JUPYTER),
+        }
+    }
+}
+
+impl NotebooksConfig {
+    /// Every problem with this config.
+    pub fn validate(&self) -> Result<(), Problems> {
+        let mut problems = Problems::new();
+        checks::pinned(&mut problems, "default_image", &self.default_image);
+        problems.into_result()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(NotebooksConfig::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let config = NotebooksConfig::default();
+        let json = serde_json::to_string(&config).unwrap();
+        assert_eq!(
+            serde_json::from_str::<NotebooksConfig>(&json).unwrap(),
+            config
+        );
+    }
+}

@@ -1,0 +1,67 @@
+//! Exposes NVIDIA GPUs to pods as nvidia.com/gpu resources.
+
+use serde::{Deserialize, Serialize};
+
+use super::checks;
+use super::images::{self, image};
+use super::kind::{BatteryGroup, BatteryInfo, BatteryKind};
+use crate::image::ImageRef;
+use crate::validation::Problems;
+
+/// Catalog entry.
+pub const INFO: BatteryInfo = BatteryInfo {
+    kind: BatteryKind::NvidiaDevicePlugin,
+    id: "nvidia_device_plugin",
+    name: "NVIDIA Device Plugin",
+    group: BatteryGroup::Ai,
+    description: "Exposes NVIDIA GPUs to pods as nvidia.com/gpu resources.",
+    dependencies: &[BatteryKind::BatteryCore, BatteryKind::NodeFeatureDiscovery],
+    integrations: &[],
+    removable: true,
+    providers: &[],
+};
+
+/// Configuration of NVIDIA Device Plugin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NvidiaDevicePluginConfig {
+    /// The device plugin.
+    pub image: ImageRef,
+}
+
+impl Default for NvidiaDevicePluginConfig {
+    fn default() -> Self {
+        Self {
+            image: image(images::NVIDIA_DEVICE_PLUGIN),
+        }
+    }
+}
+
+impl NvidiaDevicePluginConfig {
+    /// Every problem with this config.
+    pub fn validate(&self) -> Result<(), Problems> {
+        let mut problems = Problems::new();
+        checks::pinned(&mut problems, "image", &self.image);
+        problems.into_result()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(NvidiaDevicePluginConfig::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let config = NvidiaDevicePluginConfig::default();
+        let json = serde_json::to_string(&config).unwrap();
+        assert_eq!(
+            serde_json::from_str::<NvidiaDevicePluginConfig>(&json).unwrap(),
+            config
+        );
+    }
+}

@@ -1,0 +1,75 @@
+//! Redis instances (standalone, replicated or clustered) managed by the Redis operator.
+
+use serde::{Deserialize, Serialize};
+
+use super::checks;
+use super::images::{self, image};
+use super::kind::{BatteryGroup, BatteryInfo, BatteryKind, Integration};
+use crate::image::ImageRef;
+use crate::validation::Problems;
+
+/// Catalog entry.
+pub const INFO: BatteryInfo = BatteryInfo {
+    kind: BatteryKind::Redis,
+    id: "redis",
+    name: "Redis",
+    group: BatteryGroup::Data,
+    description: "Redis instances (standalone, replicated or clustered) managed by the Redis operator.",
+    dependencies: &[BatteryKind::BatteryCore],
+    integrations: &[Integration {
+        partner: BatteryKind::VictoriaMetrics,
+        what: "metrics scraping of every Redis instance through its exporter",
+    }],
+    removable: true,
+    providers: &[],
+};
+
+/// Configuration of Redis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisConfig {
+    /// The Redis operator.
+    pub operator_image: ImageRef,
+    /// Redis itself.
+    pub redis_image: ImageRef,
+    /// The metrics exporter sidecar.
+    pub exporter_image: ImageRef,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            operator_image: image(images::REDIS_OPERATOR),
+            redis_image: image(images::REDIS),
+            exporter_image: image(images::REDIS_EXPORTER),
+        }
+    }
+}
+
+impl RedisConfig {
+    /// Every problem with this config.
+    pub fn validate(&self) -> Result<(), Problems> {
+        let mut problems = Problems::new();
+        checks::pinned(&mut problems, "operator_image", &self.operator_image);
+        checks::pinned(&mut problems, "redis_image", &self.redis_image);
+        checks::pinned(&mut problems, "exporter_image", &self.exporter_image);
+        problems.into_result()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(RedisConfig::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let config = RedisConfig::default();
+        let json = serde_json::to_string(&config).unwrap();
+        assert_eq!(serde_json::from_str::<RedisConfig>(&json).unwrap(), config);
+    }
+}

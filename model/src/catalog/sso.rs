@@ -1,0 +1,71 @@
+//! oauth2-proxy in front of bi's UIs (Grafana, notebooks, …) with Keycloak as the identity provider.
+
+use serde::{Deserialize, Serialize};
+
+use super::checks;
+use super::images::{self, image};
+use super::kind::{BatteryGroup, BatteryInfo, BatteryKind};
+use crate::image::ImageRef;
+use crate::validation::Problems;
+
+/// Catalog entry.
+pub const INFO: BatteryInfo = BatteryInfo {
+    kind: BatteryKind::Sso,
+    id: "sso",
+    name: "Single Sign-On",
+    group: BatteryGroup::NetSecurity,
+    description: "oauth2-proxy in front of bi's UIs (Grafana, notebooks, …) with Keycloak as the identity provider.",
+    dependencies: &[BatteryKind::BatteryCore, BatteryKind::Keycloak],
+    integrations: &[],
+    removable: true,
+    providers: &[],
+};
+
+/// Configuration of Single Sign-On.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SsoConfig {
+    /// oauth2-proxy.
+    pub oauth2_proxy_image: ImageRef,
+    /// Require a second factor at sign-in.
+    pub mfa: bool,
+}
+
+impl Default for SsoConfig {
+    fn default() -> Self {
+        Self {
+            oauth2_proxy_image: image(images::OAUTH2_PROXY),
+            mfa: false,
+        }
+    }
+}
+
+impl SsoConfig {
+    /// Every problem with this config.
+    pub fn validate(&self) -> Result<(), Problems> {
+        let mut problems = Problems::new();
+        checks::pinned(
+            &mut problems,
+            "oauth2_proxy_image",
+            &self.oauth2_proxy_image,
+        );
+        problems.into_result()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(SsoConfig::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let config = SsoConfig::default();
+        let json = serde_json::to_string(&config).unwrap();
+        assert_eq!(serde_json::from_str::<SsoConfig>(&json).unwrap(), config);
+    }
+}

@@ -1,0 +1,72 @@
+//! Deletes objects labelled battery/managed that no snapshot claims any more, after a grace period.
+
+use serde::{Deserialize, Serialize};
+
+use super::checks;
+use super::kind::{BatteryGroup, BatteryInfo, BatteryKind};
+use crate::units::Duration;
+use crate::validation::Problems;
+
+/// Catalog entry.
+pub const INFO: BatteryInfo = BatteryInfo {
+    kind: BatteryKind::StaleResourceCleaner,
+    id: "stale_resource_cleaner",
+    name: "Stale Resource Cleaner",
+    group: BatteryGroup::Core,
+    description: "Deletes objects labelled battery/managed that no snapshot claims any more, after a grace period.",
+    dependencies: &[BatteryKind::BatteryCore],
+    integrations: &[],
+    removable: true,
+    providers: &[],
+};
+
+/// Configuration of Stale Resource Cleaner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StaleResourceCleanerConfig {
+    /// How long an orphan must stay unclaimed before it is deleted.
+    pub grace_period: Duration,
+}
+
+impl Default for StaleResourceCleanerConfig {
+    fn default() -> Self {
+        Self {
+            grace_period: Duration::minutes(15),
+        }
+    }
+}
+
+impl StaleResourceCleanerConfig {
+    /// Every problem with this config.
+    pub fn validate(&self) -> Result<(), Problems> {
+        let mut problems = Problems::new();
+        checks::duration_range(
+            &mut problems,
+            "grace_period",
+            self.grace_period,
+            Duration::minutes(1),
+            Duration::hours(24 * 7),
+        );
+        problems.into_result()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(StaleResourceCleanerConfig::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let config = StaleResourceCleanerConfig::default();
+        let json = serde_json::to_string(&config).unwrap();
+        assert_eq!(
+            serde_json::from_str::<StaleResourceCleanerConfig>(&json).unwrap(),
+            config
+        );
+    }
+}

@@ -1,0 +1,72 @@
+//! Records cluster events, battery installs and deploys as a searchable history.
+
+use serde::{Deserialize, Serialize};
+
+use super::checks;
+use super::kind::{BatteryGroup, BatteryInfo, BatteryKind};
+use crate::units::Duration;
+use crate::validation::Problems;
+
+/// Catalog entry.
+pub const INFO: BatteryInfo = BatteryInfo {
+    kind: BatteryKind::Timeline,
+    id: "timeline",
+    name: "Timeline",
+    group: BatteryGroup::Core,
+    description: "Records cluster events, battery installs and deploys as a searchable history.",
+    dependencies: &[BatteryKind::BatteryCore],
+    integrations: &[],
+    removable: true,
+    providers: &[],
+};
+
+/// Configuration of Timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TimelineConfig {
+    /// How long events are kept.
+    pub retention: Duration,
+}
+
+impl Default for TimelineConfig {
+    fn default() -> Self {
+        Self {
+            retention: Duration::hours(24 * 30),
+        }
+    }
+}
+
+impl TimelineConfig {
+    /// Every problem with this config.
+    pub fn validate(&self) -> Result<(), Problems> {
+        let mut problems = Problems::new();
+        checks::duration_range(
+            &mut problems,
+            "retention",
+            self.retention,
+            Duration::hours(1),
+            Duration::hours(24 * 365),
+        );
+        problems.into_result()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(TimelineConfig::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let config = TimelineConfig::default();
+        let json = serde_json::to_string(&config).unwrap();
+        assert_eq!(
+            serde_json::from_str::<TimelineConfig>(&json).unwrap(),
+            config
+        );
+    }
+}

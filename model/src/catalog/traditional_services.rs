@@ -1,0 +1,73 @@
+//! Long-running services as Deployments or StatefulSets, with ports, environment and volumes.
+
+use serde::{Deserialize, Serialize};
+
+use super::checks;
+use super::kind::{BatteryGroup, BatteryInfo, BatteryKind, Integration};
+use crate::names::DnsLabel;
+use crate::validation::Problems;
+
+/// Catalog entry.
+pub const INFO: BatteryInfo = BatteryInfo {
+    kind: BatteryKind::TraditionalServices,
+    id: "traditional_services",
+    name: "Traditional Services",
+    group: BatteryGroup::Devtools,
+    description: "Long-running services as Deployments or StatefulSets, with ports, environment and volumes.",
+    dependencies: &[BatteryKind::BatteryCore],
+    integrations: &[
+        Integration {
+            partner: BatteryKind::Istio,
+            what: "mesh membership and mutual TLS",
+        },
+        Integration {
+            partner: BatteryKind::VictoriaMetrics,
+            what: "metrics scraping of annotated services",
+        },
+    ],
+    removable: true,
+    providers: &[],
+};
+
+/// Configuration of Traditional Services.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TraditionalServicesConfig {
+    /// Where traditional services run.
+    pub namespace: DnsLabel,
+}
+
+impl Default for TraditionalServicesConfig {
+    fn default() -> Self {
+        Self {
+            namespace: checks::label("battery-traditional"),
+        }
+    }
+}
+
+impl TraditionalServicesConfig {
+    /// Every problem with this config (it has no rules of its own).
+    pub fn validate(&self) -> Result<(), Problems> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(TraditionalServicesConfig::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let config = TraditionalServicesConfig::default();
+        let json = serde_json::to_string(&config).unwrap();
+        assert_eq!(
+            serde_json::from_str::<TraditionalServicesConfig>(&json).unwrap(),
+            config
+        );
+    }
+}

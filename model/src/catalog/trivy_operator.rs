@@ -1,0 +1,81 @@
+//! Scans workloads' images and configuration and keeps vulnerability reports in the cluster.
+
+use serde::{Deserialize, Serialize};
+
+use super::checks;
+use super::images::{self, image};
+use super::kind::{BatteryGroup, BatteryInfo, BatteryKind, Integration};
+use crate::image::ImageRef;
+use crate::units::Duration;
+use crate::validation::Problems;
+
+/// Catalog entry.
+pub const INFO: BatteryInfo = BatteryInfo {
+    kind: BatteryKind::TrivyOperator,
+    id: "trivy_operator",
+    name: "Trivy Operator",
+    group: BatteryGroup::NetSecurity,
+    description: "Scans workloads' images and configuration and keeps vulnerability reports in the cluster.",
+    dependencies: &[BatteryKind::BatteryCore],
+    integrations: &[Integration {
+        partner: BatteryKind::VictoriaMetrics,
+        what: "vulnerability metrics",
+    }],
+    removable: true,
+    providers: &[],
+};
+
+/// Configuration of Trivy Operator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrivyOperatorConfig {
+    /// The Trivy operator.
+    pub image: ImageRef,
+    /// How often every workload is scanned again.
+    pub scan_interval: Duration,
+}
+
+impl Default for TrivyOperatorConfig {
+    fn default() -> Self {
+        Self {
+            image: image(images::TRIVY_OPERATOR),
+            scan_interval: Duration::hours(24),
+        }
+    }
+}
+
+impl TrivyOperatorConfig {
+    /// Every problem with this config.
+    pub fn validate(&self) -> Result<(), Problems> {
+        let mut problems = Problems::new();
+        checks::pinned(&mut problems, "image", &self.image);
+        checks::duration_range(
+            &mut problems,
+            "scan_interval",
+            self.scan_interval,
+            Duration::hours(1),
+            Duration::hours(24 * 30),
+        );
+        problems.into_result()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(TrivyOperatorConfig::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let config = TrivyOperatorConfig::default();
+        let json = serde_json::to_string(&config).unwrap();
+        assert_eq!(
+            serde_json::from_str::<TrivyOperatorConfig>(&json).unwrap(),
+            config
+        );
+    }
+}

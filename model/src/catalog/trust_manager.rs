@@ -1,0 +1,67 @@
+//! Distributes the Battery CA's bundle to every namespace so workloads trust it.
+
+use serde::{Deserialize, Serialize};
+
+use super::checks;
+use super::images::{self, image};
+use super::kind::{BatteryGroup, BatteryInfo, BatteryKind};
+use crate::image::ImageRef;
+use crate::validation::Problems;
+
+/// Catalog entry.
+pub const INFO: BatteryInfo = BatteryInfo {
+    kind: BatteryKind::TrustManager,
+    id: "trust_manager",
+    name: "trust-manager",
+    group: BatteryGroup::NetSecurity,
+    description: "Distributes the Battery CA's bundle to every namespace so workloads trust it.",
+    dependencies: &[BatteryKind::CertManager, BatteryKind::BatteryCa],
+    integrations: &[],
+    removable: true,
+    providers: &[],
+};
+
+/// Configuration of trust-manager.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrustManagerConfig {
+    /// trust-manager.
+    pub image: ImageRef,
+}
+
+impl Default for TrustManagerConfig {
+    fn default() -> Self {
+        Self {
+            image: image(images::TRUST_MANAGER),
+        }
+    }
+}
+
+impl TrustManagerConfig {
+    /// Every problem with this config.
+    pub fn validate(&self) -> Result<(), Problems> {
+        let mut problems = Problems::new();
+        checks::pinned(&mut problems, "image", &self.image);
+        problems.into_result()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(TrustManagerConfig::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let config = TrustManagerConfig::default();
+        let json = serde_json::to_string(&config).unwrap();
+        assert_eq!(
+            serde_json::from_str::<TrustManagerConfig>(&json).unwrap(),
+            config
+        );
+    }
+}
