@@ -79,24 +79,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_are_valid() {
-        assert_eq!(
-            AwsLoadBalancerControllerConfig::default().validate(),
-            Ok(())
-        );
-    }
-
-    #[test]
-    fn round_trips_through_json() {
-        let config = AwsLoadBalancerControllerConfig::default();
-        let json = serde_json::to_string(&config).unwrap();
-        assert_eq!(
-            serde_json::from_str::<AwsLoadBalancerControllerConfig>(&json).unwrap(),
-            config
-        );
-    }
-
-    #[test]
     fn subnet_ids_are_checked_one_by_one() {
         let config = AwsLoadBalancerControllerConfig {
             subnets: vec![

@@ -38,23 +38,3 @@ impl BatteryCaConfig {
         Ok(())
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_are_valid() {
-        assert_eq!(BatteryCaConfig::default().validate(), Ok(()));
-    }
-
-    #[test]
-    fn round_trips_through_json() {
-        let config = BatteryCaConfig::default();
-        let json = serde_json::to_string(&config).unwrap();
-        assert_eq!(
-            serde_json::from_str::<BatteryCaConfig>(&json).unwrap(),
-            config
-        );
-    }
-}

@@ -87,21 +87,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_are_valid() {
-        assert_eq!(CertManagerConfig::default().validate(), Ok(()));
-    }
-
-    #[test]
-    fn round_trips_through_json() {
-        let config = CertManagerConfig::default();
-        let json = serde_json::to_string(&config).unwrap();
-        assert_eq!(
-            serde_json::from_str::<CertManagerConfig>(&json).unwrap(),
-            config
-        );
-    }
-
-    #[test]
     fn refuses_a_malformed_acme_email() {
         for bad in [
             "ops",

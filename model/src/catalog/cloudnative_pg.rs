@@ -58,23 +58,3 @@ impl CloudnativePgConfig {
         problems.into_result()
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_are_valid() {
-        assert_eq!(CloudnativePgConfig::default().validate(), Ok(()));
-    }
-
-    #[test]
-    fn round_trips_through_json() {
-        let config = CloudnativePgConfig::default();
-        let json = serde_json::to_string(&config).unwrap();
-        assert_eq!(
-            serde_json::from_str::<CloudnativePgConfig>(&json).unwrap(),
-            config
-        );
-    }
-}

@@ -107,21 +107,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_are_valid() {
-        assert_eq!(CloudnativePgBarmanConfig::default().validate(), Ok(()));
-    }
-
-    #[test]
-    fn round_trips_through_json() {
-        let config = CloudnativePgBarmanConfig::default();
-        let json = serde_json::to_string(&config).unwrap();
-        assert_eq!(
-            serde_json::from_str::<CloudnativePgBarmanConfig>(&json).unwrap(),
-            config
-        );
-    }
-
-    #[test]
     fn refuses_bad_bucket_and_endpoint_together() {
         let config = CloudnativePgBarmanConfig {
             bucket: "My_Bucket".to_owned(),

@@ -48,23 +48,3 @@ impl FerretdbConfig {
         problems.into_result()
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_are_valid() {
-        assert_eq!(FerretdbConfig::default().validate(), Ok(()));
-    }
-
-    #[test]
-    fn round_trips_through_json() {
-        let config = FerretdbConfig::default();
-        let json = serde_json::to_string(&config).unwrap();
-        assert_eq!(
-            serde_json::from_str::<FerretdbConfig>(&json).unwrap(),
-            config
-        );
-    }
-}

@@ -71,23 +71,3 @@ pub enum LogLevel {
     /// Errors only.
     Error,
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_are_valid() {
-        assert_eq!(KeycloakConfig::default().validate(), Ok(()));
-    }
-
-    #[test]
-    fn round_trips_through_json() {
-        let config = KeycloakConfig::default();
-        let json = serde_json::to_string(&config).unwrap();
-        assert_eq!(
-            serde_json::from_str::<KeycloakConfig>(&json).unwrap(),
-            config
-        );
-    }
-}

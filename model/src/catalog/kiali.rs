@@ -48,20 +48,3 @@ impl KialiConfig {
         problems.into_result()
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_are_valid() {
-        assert_eq!(KialiConfig::default().validate(), Ok(()));
-    }
-
-    #[test]
-    fn round_trips_through_json() {
-        let config = KialiConfig::default();
-        let json = serde_json::to_string(&config).unwrap();
-        assert_eq!(serde_json::from_str::<KialiConfig>(&json).unwrap(), config);
-    }
-}

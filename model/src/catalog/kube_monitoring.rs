@@ -68,23 +68,3 @@ impl KubeMonitoringConfig {
         problems.into_result()
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_are_valid() {
-        assert_eq!(KubeMonitoringConfig::default().validate(), Ok(()));
-    }
-
-    #[test]
-    fn round_trips_through_json() {
-        let config = KubeMonitoringConfig::default();
-        let json = serde_json::to_string(&config).unwrap();
-        assert_eq!(
-            serde_json::from_str::<KubeMonitoringConfig>(&json).unwrap(),
-            config
-        );
-    }
-}

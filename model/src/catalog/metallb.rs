@@ -56,23 +56,3 @@ impl MetallbConfig {
         problems.into_result()
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_are_valid() {
-        assert_eq!(MetallbConfig::default().validate(), Ok(()));
-    }
-
-    #[test]
-    fn round_trips_through_json() {
-        let config = MetallbConfig::default();
-        let json = serde_json::to_string(&config).unwrap();
-        assert_eq!(
-            serde_json::from_str::<MetallbConfig>(&json).unwrap(),
-            config
-        );
-    }
-}

@@ -45,23 +45,3 @@ impl NodeFeatureDiscoveryConfig {
         problems.into_result()
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_are_valid() {
-        assert_eq!(NodeFeatureDiscoveryConfig::default().validate(), Ok(()));
-    }
-
-    #[test]
-    fn round_trips_through_json() {
-        let config = NodeFeatureDiscoveryConfig::default();
-        let json = serde_json::to_string(&config).unwrap();
-        assert_eq!(
-            serde_json::from_str::<NodeFeatureDiscoveryConfig>(&json).unwrap(),
-            config
-        );
-    }
-}

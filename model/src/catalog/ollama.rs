@@ -48,20 +48,3 @@ impl OllamaConfig {
         problems.into_result()
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_are_valid() {
-        assert_eq!(OllamaConfig::default().validate(), Ok(()));
-    }
-
-    #[test]
-    fn round_trips_through_json() {
-        let config = OllamaConfig::default();
-        let json = serde_json::to_string(&config).unwrap();
-        assert_eq!(serde_json::from_str::<OllamaConfig>(&json).unwrap(), config);
-    }
-}

@@ -56,20 +56,3 @@ impl RedisConfig {
         problems.into_result()
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_are_valid() {
-        assert_eq!(RedisConfig::default().validate(), Ok(()));
-    }
-
-    #[test]
-    fn round_trips_through_json() {
-        let config = RedisConfig::default();
-        let json = serde_json::to_string(&config).unwrap();
-        assert_eq!(serde_json::from_str::<RedisConfig>(&json).unwrap(), config);
-    }
-}

@@ -52,20 +52,3 @@ impl SsoConfig {
         problems.into_result()
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_are_valid() {
-        assert_eq!(SsoConfig::default().validate(), Ok(()));
-    }
-
-    #[test]
-    fn round_trips_through_json() {
-        let config = SsoConfig::default();
-        let json = serde_json::to_string(&config).unwrap();
-        assert_eq!(serde_json::from_str::<SsoConfig>(&json).unwrap(), config);
-    }
-}

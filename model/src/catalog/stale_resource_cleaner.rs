@@ -50,23 +50,3 @@ impl StaleResourceCleanerConfig {
         problems.into_result()
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_are_valid() {
-        assert_eq!(StaleResourceCleanerConfig::default().validate(), Ok(()));
-    }
-
-    #[test]
-    fn round_trips_through_json() {
-        let config = StaleResourceCleanerConfig::default();
-        let json = serde_json::to_string(&config).unwrap();
-        assert_eq!(
-            serde_json::from_str::<StaleResourceCleanerConfig>(&json).unwrap(),
-            config
-        );
-    }
-}

@@ -51,23 +51,3 @@ impl TraditionalServicesConfig {
         Ok(())
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_are_valid() {
-        assert_eq!(TraditionalServicesConfig::default().validate(), Ok(()));
-    }
-
-    #[test]
-    fn round_trips_through_json() {
-        let config = TraditionalServicesConfig::default();
-        let json = serde_json::to_string(&config).unwrap();
-        assert_eq!(
-            serde_json::from_str::<TraditionalServicesConfig>(&json).unwrap(),
-            config
-        );
-    }
-}

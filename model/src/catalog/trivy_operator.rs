@@ -59,23 +59,3 @@ impl TrivyOperatorConfig {
         problems.into_result()
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_are_valid() {
-        assert_eq!(TrivyOperatorConfig::default().validate(), Ok(()));
-    }
-
-    #[test]
-    fn round_trips_through_json() {
-        let config = TrivyOperatorConfig::default();
-        let json = serde_json::to_string(&config).unwrap();
-        assert_eq!(
-            serde_json::from_str::<TrivyOperatorConfig>(&json).unwrap(),
-            config
-        );
-    }
-}

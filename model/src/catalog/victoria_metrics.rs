@@ -149,21 +149,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_are_valid() {
-        assert_eq!(VictoriaMetricsConfig::default().validate(), Ok(()));
-    }
-
-    #[test]
-    fn round_trips_through_json() {
-        let config = VictoriaMetricsConfig::default();
-        let json = serde_json::to_string(&config).unwrap();
-        assert_eq!(
-            serde_json::from_str::<VictoriaMetricsConfig>(&json).unwrap(),
-            config
-        );
-    }
-
-    #[test]
     fn replication_factor_cannot_exceed_storage_replicas() {
         let config = VictoriaMetricsConfig {
             replication_factor: 3,
