@@ -6,6 +6,7 @@
 
 pub mod capacity;
 pub mod catalog;
+pub mod generate;
 pub mod dependencies;
 pub mod image;
 pub mod installation;

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::kind::{BatteryGroup, BatteryInfo, BatteryKind, Integration};
+use crate::generate::{Context, GenerateError, Resource};
 use crate::validation::Problems;
 
 /// Catalog entry.
@@ -37,4 +38,14 @@ impl BatteryCaConfig {
     pub fn validate(&self) -> Result<(), Problems> {
         Ok(())
     }
+}
+
+/// The resources this battery needs.
+pub fn generate(
+    config: &BatteryCaConfig,
+    ctx: &Context<'_>,
+) -> Result<Vec<Resource>, GenerateError> {
+    let _ = (config, ctx);
+    // NB: not written yet; `every_battery_generates_something` fails until it is.
+    Ok(Vec::new())
 }

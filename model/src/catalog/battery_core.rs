@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::checks;
 use super::images::{self, image};
 use super::kind::{BatteryGroup, BatteryInfo, BatteryKind};
+use crate::generate::{Context, GenerateError, Resource};
 use crate::image::ImageRef;
 use crate::names::DnsLabel;
 use crate::validation::Problems;
@@ -35,6 +36,8 @@ pub struct BatteryCoreConfig {
     pub data_namespace: DnsLabel,
     /// Notebooks and model instances.
     pub ai_namespace: DnsLabel,
+    /// Metrics, dashboards and logs.
+    pub monitoring_namespace: DnsLabel,
     /// The control server's image.
     pub control_server_image: ImageRef,
 }
@@ -46,6 +49,7 @@ impl Default for BatteryCoreConfig {
             base_namespace: checks::label("battery-base"),
             data_namespace: checks::label("battery-data"),
             ai_namespace: checks::label("battery-ai"),
+            monitoring_namespace: checks::label("battery-monitoring"),
             control_server_image: image(images::CONTROL_SERVER),
         }
     }
@@ -62,6 +66,7 @@ impl BatteryCoreConfig {
                 ("base_namespace", &self.base_namespace),
                 ("data_namespace", &self.data_namespace),
                 ("ai_namespace", &self.ai_namespace),
+                ("monitoring_namespace", &self.monitoring_namespace),
             ],
         );
         checks::pinned(
@@ -71,6 +76,16 @@ impl BatteryCoreConfig {
         );
         problems.into_result()
     }
+}
+
+/// The resources this battery needs.
+pub fn generate(
+    config: &BatteryCoreConfig,
+    ctx: &Context<'_>,
+) -> Result<Vec<Resource>, GenerateError> {
+    let _ = (config, ctx);
+    // NB: not written yet; `every_battery_generates_something` fails until it is.
+    Ok(Vec::new())
 }
 
 #[cfg(test)]

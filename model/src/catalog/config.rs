@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::kind::BatteryKind;
 use super::*;
+use crate::generate::{Context, GenerateError, Resource};
 use crate::validation::Problems;
 
 /// The typed configuration of one installed battery. Stored as
@@ -189,6 +190,48 @@ impl BatteryConfig {
             Self::Forgejo(_) => BatteryKind::Forgejo,
             Self::Karpenter(_) => BatteryKind::Karpenter,
             Self::AwsLoadBalancerController(_) => BatteryKind::AwsLoadBalancerController,
+        }
+    }
+
+    /// Every resource this battery needs, given the rest of the desired state.
+    pub fn generate(&self, ctx: &Context<'_>) -> Result<Vec<Resource>, GenerateError> {
+        match self {
+            Self::BatteryCore(config) => battery_core::generate(config, ctx),
+            Self::StaleResourceCleaner(config) => stale_resource_cleaner::generate(config, ctx),
+            Self::Timeline(config) => timeline::generate(config, ctx),
+            Self::CloudnativePg(config) => cloudnative_pg::generate(config, ctx),
+            Self::CloudnativePgBarman(config) => cloudnative_pg_barman::generate(config, ctx),
+            Self::Redis(config) => redis::generate(config, ctx),
+            Self::Ferretdb(config) => ferretdb::generate(config, ctx),
+            Self::VictoriaMetrics(config) => victoria_metrics::generate(config, ctx),
+            Self::VmAgent(config) => vm_agent::generate(config, ctx),
+            Self::Grafana(config) => grafana::generate(config, ctx),
+            Self::KubeMonitoring(config) => kube_monitoring::generate(config, ctx),
+            Self::Loki(config) => loki::generate(config, ctx),
+            Self::Promtail(config) => promtail::generate(config, ctx),
+            Self::Notebooks(config) => notebooks::generate(config, ctx),
+            Self::Ollama(config) => ollama::generate(config, ctx),
+            Self::NvidiaDevicePlugin(config) => nvidia_device_plugin::generate(config, ctx),
+            Self::NodeFeatureDiscovery(config) => node_feature_discovery::generate(config, ctx),
+            Self::CertManager(config) => cert_manager::generate(config, ctx),
+            Self::BatteryCa(config) => battery_ca::generate(config, ctx),
+            Self::TrustManager(config) => trust_manager::generate(config, ctx),
+            Self::GatewayApi(config) => gateway_api::generate(config, ctx),
+            Self::Istio(config) => istio::generate(config, ctx),
+            Self::IstioCsr(config) => istio_csr::generate(config, ctx),
+            Self::IstioGateway(config) => istio_gateway::generate(config, ctx),
+            Self::Kiali(config) => kiali::generate(config, ctx),
+            Self::Keycloak(config) => keycloak::generate(config, ctx),
+            Self::Sso(config) => sso::generate(config, ctx),
+            Self::Metallb(config) => metallb::generate(config, ctx),
+            Self::TrivyOperator(config) => trivy_operator::generate(config, ctx),
+            Self::Knative(config) => knative::generate(config, ctx),
+            Self::TraditionalServices(config) => traditional_services::generate(config, ctx),
+            Self::Forgejo(config) => forgejo::generate(config, ctx),
+            Self::Karpenter(config) => karpenter::generate(config, ctx),
+            Self::AwsLoadBalancerController(config) => {
+                aws_load_balancer_controller::generate(config, ctx)
+            }
         }
     }
 

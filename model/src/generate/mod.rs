@@ -1,0 +1,30 @@
+//! Resource generation: a pure function from the installation's desired
+//! state to every Kubernetes resource it needs.
+//!
+//! Each battery's generator lives with its catalog module
+//! (`catalog/<battery>.rs`, `fn generate`); this module holds what they share:
+//! the [`Resource`] type with its path and content hash, the desired state,
+//! the generation context, labels, apply order, and the YAML export.
+
+pub mod build;
+mod canonical;
+mod context;
+mod error;
+mod export;
+mod labels;
+mod network_policy;
+mod order;
+mod pipeline;
+mod resource;
+pub mod schema;
+mod state;
+
+pub use canonical::canonical_json;
+pub use context::{Context, Secrets};
+pub use error::GenerateError;
+pub use export::to_yaml_stream;
+pub use labels::{APP_LABEL, HASH_ANNOTATION, MANAGED_BY_LABEL, MANAGED_LABEL};
+pub use order::{Stage, stage_of};
+pub use pipeline::generate;
+pub use resource::{ContentHash, Resource, ResourcePath};
+pub use state::{DesiredState, Owned};
