@@ -23,26 +23,38 @@ pub fn large_state(projects: usize) -> DesiredState {
     for i in 0..projects {
         let name = format!("project-{i}");
         let owned = |project: &str| Some(project.to_owned());
-        state.projects.push(Project { name: name.clone(), ..Project::default() });
+        state.projects.push(Project {
+            name: name.clone(),
+            ..Project::default()
+        });
         state.postgres_clusters.push(Owned {
             project: owned(&name),
-            object: PostgresCluster { name: format!("pg-{i}"), ..PostgresCluster::default() },
+            object: PostgresCluster {
+                name: format!("pg-{i}"),
+                ..PostgresCluster::default()
+            },
         });
         state.redis_instances.push(Owned {
             project: owned(&name),
-            object: RedisInstance { name: format!("cache-{i}"), ..RedisInstance::default() },
+            object: RedisInstance {
+                name: format!("cache-{i}"),
+                ..RedisInstance::default()
+            },
         });
         state.traditional_services.push(Owned {
             project: owned(&name),
-            object: TraditionalService::new(&format!("web-{i}"), image.clone()),
+            object: TraditionalService::new(format!("web-{i}"), image.clone()),
         });
         state.knative_services.push(Owned {
             project: owned(&name),
-            object: KnativeService::new(&format!("fn-{i}"), image.clone()),
+            object: KnativeService::new(format!("fn-{i}"), image.clone()),
         });
         state.notebooks.push(Owned {
             project: owned(&name),
-            object: Notebook { name: format!("nb-{i}"), ..Notebook::default() },
+            object: Notebook {
+                name: format!("nb-{i}"),
+                ..Notebook::default()
+            },
         });
     }
     state

@@ -6,8 +6,8 @@
 
 pub mod capacity;
 pub mod catalog;
-pub mod generate;
 pub mod dependencies;
+pub mod generate;
 pub mod image;
 pub mod installation;
 pub mod names;

@@ -45,6 +45,22 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Start the control server (web UI, server functions, health checks).
     Serve(ServeArgs),
+    /// Print the Kubernetes resources bi generates, as one YAML stream in
+    /// apply order (pipe it to `kubectl apply -f -` or keep it for review).
+    /// Secret values are shown as placeholders.
+    Export(ExportArgs),
+}
+
+/// Options of `bi export`.
+#[derive(Debug, Default, Clone, Args)]
+pub struct ExportArgs {
+    /// A desired state as JSON (batteries with configs, projects, objects).
+    #[arg(long, value_name = "FILE", conflicts_with = "battery")]
+    pub state: Option<PathBuf>,
+    /// Batteries to install (with their dependencies) with default configs,
+    /// e.g. `--battery grafana --battery redis`; battery_core alone if none.
+    #[arg(long, value_name = "ID")]
+    pub battery: Vec<String>,
 }
 
 /// Options of `bi serve`.
@@ -95,6 +111,13 @@ pub fn known_env_vars() -> Vec<String> {
 /// Runs a parsed command line and turns the outcome into an exit code.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
+        Command::Export(args) => match crate::export::run(&args, &mut std::io::stdout()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("bi: {err:#}");
+                ExitCode::from(2)
+            }
+        },
         Command::Serve(args) => {
             let settings = match Settings::load(&cli.global, &args) {
                 Ok(settings) => settings,

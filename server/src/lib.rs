@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod export;
 pub mod health;
 pub mod logging;
 pub mod router;

@@ -1,12 +1,25 @@
 //! Provisions AWS Network and Application Load Balancers for services and gateways.
 
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{SecretVolumeSource, Volume};
+use k8s_openapi::api::networking::v1::{
+    IngressClass, IngressClassParametersReference, IngressClassSpec,
+};
+use k8s_openapi::api::rbac::v1::PolicyRule;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
+    CustomResourceDefinition, CustomResourceSubresourceStatus, CustomResourceSubresources,
+};
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
-use super::checks;
 use super::images::{self, image};
 use super::kind::{BatteryGroup, BatteryInfo, BatteryKind, ClusterProvider};
+use super::{checks, victoria_metrics};
+use crate::generate::build::{self, ContainerSpec, Health};
 use crate::generate::{Context, GenerateError, Resource};
 use crate::image::ImageRef;
+use crate::objects::Resources;
+use crate::units::{Cpu, Memory};
 use crate::validation::{Problems, Rule};
 
 /// Catalog entry.
@@ -75,19 +88,418 @@ fn subnet_ids(problems: &mut Problems, field: &str, subnets: &[String]) {
     }
 }
 
-/// The resources this battery needs.
+const NAME: &str = "aws-load-balancer-controller";
+const GROUP: &str = "elbv2.k8s.aws";
+/// The IngressClass (and its IngressClassParams) Ingresses ask for ALBs with.
+pub const INGRESS_CLASS: &str = "alb";
+/// The Secret holding the webhook server's certificate (from cert-manager).
+const TLS_SECRET: &str = "aws-load-balancer-tls";
+const WEBHOOK_PORT: u16 = 9443;
+
+/// The `openAPIV3Schema` around a `spec` schema.
+fn top_level(spec: Value) -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "apiVersion": { "type": "string" },
+            "kind": { "type": "string" },
+            "metadata": { "type": "object" },
+            "spec": spec,
+            "status": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
+        },
+    })
+}
+
+fn preserved() -> Value {
+    json!({ "type": "object", "x-kubernetes-preserve-unknown-fields": true })
+}
+
+/// `IngressClassParams` (elbv2.k8s.aws/v1beta1, cluster-scoped).
+pub fn ingress_class_params_schema() -> Value {
+    top_level(json!({
+        "type": "object",
+        "properties": {
+            "scheme": { "type": "string", "enum": ["internal", "internet-facing"] },
+            "ipAddressType": { "type": "string", "enum": ["ipv4", "dualstack", "dualstack-without-public-ipv4"] },
+            "subnets": {
+                "type": "object",
+                "properties": {
+                    "ids": { "type": "array", "items": { "type": "string" } },
+                    "tags": preserved(),
+                },
+            },
+            "group": preserved(),
+            "namespaceSelector": preserved(),
+            "tags": { "type": "array", "items": preserved() },
+            "loadBalancerAttributes": { "type": "array", "items": preserved() },
+            "certificateArn": { "type": "array", "items": { "type": "string" } },
+            "sslPolicy": { "type": "string" },
+            "inboundCIDRs": { "type": "array", "items": { "type": "string" } },
+        },
+    }))
+}
+
+fn crd(
+    kind: &str,
+    plural: &str,
+    namespaced: bool,
+    schema: Value,
+) -> Result<CustomResourceDefinition, GenerateError> {
+    let mut crd = build::crd(GROUP, "v1beta1", kind, plural, namespaced, schema)?;
+    for version in &mut crd.spec.versions {
+        version.subresources = Some(CustomResourceSubresources {
+            status: Some(CustomResourceSubresourceStatus(json!({}))),
+            ..CustomResourceSubresources::default()
+        });
+    }
+    crd.spec.names.categories = Some(vec!["elbv2-k8s-aws".to_owned()]);
+    Ok(crd)
+}
+
+const READ: &[&str] = &["get", "list", "watch"];
+
+fn cluster_rules() -> Vec<PolicyRule> {
+    vec![
+        build::rule(
+            &[GROUP],
+            &["targetgroupbindings"],
+            &[
+                "create", "delete", "get", "list", "patch", "update", "watch",
+            ],
+        ),
+        build::rule(&[GROUP], &["ingressclassparams"], READ),
+        build::rule(&["", "events.k8s.io"], &["events"], &["create", "patch"]),
+        build::rule(&[""], &["pods", "nodes", "namespaces", "endpoints"], READ),
+        build::rule(&["networking.k8s.io"], &["ingressclasses"], READ),
+        build::rule(
+            &["", "networking.k8s.io"],
+            &["services", "ingresses"],
+            &["get", "list", "watch", "patch", "update"],
+        ),
+        build::rule(
+            &[GROUP, "", "networking.k8s.io"],
+            &[
+                "targetgroupbindings/status",
+                "pods/status",
+                "services/status",
+                "ingresses/status",
+            ],
+            &["update", "patch"],
+        ),
+        build::rule(&["discovery.k8s.io"], &["endpointslices"], READ),
+    ]
+}
+
+fn namespace_rules() -> Vec<PolicyRule> {
+    vec![
+        build::rule(
+            &[""],
+            &["configmaps"],
+            &["get", "create", "update", "patch"],
+        ),
+        build::rule(
+            &["coordination.k8s.io"],
+            &["leases"],
+            &["get", "create", "update", "patch"],
+        ),
+    ]
+}
+
+/// The webhook server's certificate, from a self-signed cert-manager Issuer.
+fn serving_certificate(namespace: &str) -> [Value; 2] {
+    let issuer = build::custom_resource(
+        "cert-manager.io/v1",
+        "Issuer",
+        Some(namespace),
+        NAME,
+        json!({ "selfSigned": {} }),
+    );
+    let service = format!("{NAME}-webhook.{namespace}.svc");
+    let certificate = build::custom_resource(
+        "cert-manager.io/v1",
+        "Certificate",
+        Some(namespace),
+        NAME,
+        json!({
+            "commonName": service,
+            "dnsNames": [service, format!("{service}.cluster.local")],
+            "secretName": TLS_SECRET,
+            "duration": "8760h",
+            "renewBefore": "720h",
+            "privateKey": { "algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always" },
+            "issuerRef": { "group": "cert-manager.io", "kind": "Issuer", "name": NAME },
+        }),
+    );
+    [issuer, certificate]
+}
+
+fn deployment(
+    config: &AwsLoadBalancerControllerConfig,
+    ctx: &Context<'_>,
+    namespace: &str,
+) -> Deployment {
+    let mut container = ContainerSpec::new("controller", &config.image);
+    container.args = vec![
+        format!("--cluster-name={}", ctx.state.installation),
+        format!("--ingress-class={INGRESS_CLASS}"),
+        "--default-target-type=ip".to_owned(),
+        // NB: the webhooks that mutate Services and Pods are not registered
+        // (no webhook configurations are generated): Services opt in with
+        // annotations, as the ingress gateway does.
+        "--enable-service-mutator-webhook=false".to_owned(),
+        format!("--webhook-bind-port={WEBHOOK_PORT}"),
+        "--metrics-bind-addr=:8080".to_owned(),
+        "--health-probe-bind-addr=:61779".to_owned(),
+    ];
+    container.ports = vec![("webhook-server", WEBHOOK_PORT), ("metrics-server", 8080)];
+    container.health = Some(Health::Http("/healthz", 61779));
+    container.resources = Some(Resources {
+        cpu_request: Cpu::millicores(100),
+        cpu_limit: None,
+        memory_request: Memory::mebibytes(128),
+        memory_limit: Some(Memory::mebibytes(512)),
+    });
+    container.mounts = vec![(
+        "cert".to_owned(),
+        "/tmp/k8s-webhook-server/serving-certs".to_owned(),
+    )];
+    let cert = Volume {
+        name: "cert".to_owned(),
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(TLS_SECRET.to_owned()),
+            default_mode: Some(0o440),
+            ..SecretVolumeSource::default()
+        }),
+        ..Volume::default()
+    };
+    build::deployment(namespace, NAME, 1, Some(NAME), &[container], vec![cert])
+}
+
+/// The resources this battery needs, in the base namespace: the
+/// controller's Deployment, ServiceAccount, ClusterRole (+binding) and
+/// leader-election Role (+binding); the CRDs `targetgroupbindings` and
+/// `ingressclassparams` of elbv2.k8s.aws; an IngressClassParams `alb`
+/// carrying the configured subnets (internet-facing) and the IngressClass
+/// `alb` that uses it; with cert-manager, a self-signed Issuer and a
+/// Certificate for the controller's webhook server (its pod needs that
+/// certificate to start). The istio_gateway battery puts the same subnets
+/// on its NLB Service. Reads no secrets; AWS credentials come from the
+/// pod's identity, set up outside bi.
 pub fn generate(
     config: &AwsLoadBalancerControllerConfig,
     ctx: &Context<'_>,
 ) -> Result<Vec<Resource>, GenerateError> {
-    let _ = (config, ctx);
-    // NB: not written yet; `every_battery_generates_something` fails until it is.
-    Ok(Vec::new())
+    let app = INFO.id;
+    let ns = ctx.base_namespace();
+    let mut out = vec![
+        Resource::new(
+            app,
+            &crd(
+                "TargetGroupBinding",
+                "targetgroupbindings",
+                true,
+                top_level(preserved()),
+            )?,
+        )?,
+        Resource::new(
+            app,
+            &crd(
+                "IngressClassParams",
+                "ingressclassparams",
+                false,
+                ingress_class_params_schema(),
+            )?,
+        )?,
+        Resource::new(app, &build::service_account(ns, NAME))?,
+        Resource::new(app, &build::cluster_role(NAME, cluster_rules()))?,
+        Resource::new(app, &build::cluster_role_binding(NAME, NAME, ns, NAME))?,
+        Resource::new(app, &build::role(ns, NAME, namespace_rules()))?,
+        Resource::new(app, &build::role_binding(ns, NAME, NAME, NAME))?,
+    ];
+    if ctx.installed(BatteryKind::CertManager) {
+        for body in serving_certificate(ns) {
+            out.push(Resource::from_value(app, body)?);
+        }
+    }
+    out.push(Resource::new(app, &deployment(config, ctx, ns))?);
+    out.push(Resource::new(
+        app,
+        &build::service(
+            ns,
+            &format!("{NAME}-webhook"),
+            NAME,
+            &[("webhook-server", 443)],
+        ),
+    )?);
+    out.push(Resource::new(
+        app,
+        &build::service(ns, NAME, NAME, &[("metrics-server", 8080)]),
+    )?);
+    if let Some(scrape) = victoria_metrics::scrape(ctx, app, ns, NAME, NAME, "metrics-server")? {
+        out.push(scrape);
+    }
+
+    let mut params = json!({ "scheme": "internet-facing", "ipAddressType": "ipv4" });
+    if !config.subnets.is_empty() {
+        params["subnets"] = json!({ "ids": config.subnets });
+    }
+    out.push(Resource::from_value(
+        app,
+        build::custom_resource(
+            "elbv2.k8s.aws/v1beta1",
+            "IngressClassParams",
+            None,
+            INGRESS_CLASS,
+            params,
+        ),
+    )?);
+    let class = IngressClass {
+        metadata: build::meta(None, INGRESS_CLASS),
+        spec: Some(IngressClassSpec {
+            controller: Some("ingress.k8s.aws/alb".to_owned()),
+            parameters: Some(IngressClassParametersReference {
+                api_group: Some(GROUP.to_owned()),
+                kind: "IngressClassParams".to_owned(),
+                name: INGRESS_CLASS.to_owned(),
+                ..IngressClassParametersReference::default()
+            }),
+        }),
+    };
+    out.push(Resource::new(app, &class)?);
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::cert_manager::{certificate_schema, issuer_schema};
+    use crate::generate::schema::violations;
+    use crate::generate::{DesiredState, Secrets};
+
+    fn generated(kinds: &[BatteryKind], config: &AwsLoadBalancerControllerConfig) -> Vec<Resource> {
+        let mut state = DesiredState::with_batteries(kinds).unwrap();
+        state.provider = ClusterProvider::Aws;
+        let empty = std::collections::BTreeMap::new();
+        generate(config, &Context::new(&state, Secrets::Stored(&empty))).unwrap()
+    }
+
+    fn subnets() -> AwsLoadBalancerControllerConfig {
+        AwsLoadBalancerControllerConfig {
+            subnets: vec!["subnet-0abc1234".into(), "subnet-0def5678".into()],
+            ..AwsLoadBalancerControllerConfig::default()
+        }
+    }
+
+    fn kinds(resources: &[Resource]) -> Vec<(&str, &str)> {
+        resources
+            .iter()
+            .map(|r| (r.path.kind.as_str(), r.path.name.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn generates_the_controller_its_crds_and_the_alb_class() {
+        let resources = generated(&[BatteryKind::AwsLoadBalancerController], &subnets());
+        assert_eq!(
+            kinds(&resources),
+            [
+                (
+                    "CustomResourceDefinition",
+                    "targetgroupbindings.elbv2.k8s.aws"
+                ),
+                (
+                    "CustomResourceDefinition",
+                    "ingressclassparams.elbv2.k8s.aws"
+                ),
+                ("ServiceAccount", NAME),
+                ("ClusterRole", NAME),
+                ("ClusterRoleBinding", NAME),
+                ("Role", NAME),
+                ("RoleBinding", NAME),
+                ("Deployment", NAME),
+                ("Service", "aws-load-balancer-controller-webhook"),
+                ("Service", NAME),
+                ("IngressClassParams", INGRESS_CLASS),
+                ("IngressClass", INGRESS_CLASS),
+            ]
+        );
+        let params = &resources[10];
+        assert_eq!(
+            params.body["spec"]["subnets"]["ids"],
+            json!(["subnet-0abc1234", "subnet-0def5678"])
+        );
+        assert_eq!(
+            violations(&ingress_class_params_schema(), &params.body),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            resources[11].body["spec"]["parameters"]["kind"],
+            "IngressClassParams"
+        );
+    }
+
+    #[test]
+    fn the_pod_runs_the_configured_image_for_this_cluster() {
+        let resources = generated(&[BatteryKind::AwsLoadBalancerController], &subnets());
+        let deployment = resources
+            .iter()
+            .find(|r| r.path.kind == "Deployment")
+            .unwrap();
+        let deployment: Deployment = serde_json::from_value(deployment.body.clone()).unwrap();
+        let pod = deployment.spec.unwrap().template.spec.unwrap();
+        let container = &pod.containers[0];
+        assert_eq!(
+            container.image.as_deref(),
+            Some(images::AWS_LOAD_BALANCER_CONTROLLER)
+        );
+        assert!(container.resources.is_some() && container.liveness_probe.is_some());
+        assert!(
+            container
+                .args
+                .as_ref()
+                .unwrap()
+                .contains(&"--cluster-name=bi".to_owned())
+        );
+    }
+
+    #[test]
+    fn the_webhook_certificate_comes_from_cert_manager_when_installed() {
+        let without = generated(&[BatteryKind::AwsLoadBalancerController], &subnets());
+        assert!(without.iter().all(|r| r.path.kind != "Certificate"));
+        let with = generated(
+            &[
+                BatteryKind::AwsLoadBalancerController,
+                BatteryKind::CertManager,
+            ],
+            &subnets(),
+        );
+        let certificate = with.iter().find(|r| r.path.kind == "Certificate").unwrap();
+        assert_eq!(certificate.body["spec"]["secretName"], TLS_SECRET);
+        assert_eq!(
+            violations(&certificate_schema(), &certificate.body),
+            Vec::<String>::new()
+        );
+        let issuer = with.iter().find(|r| r.path.kind == "Issuer").unwrap();
+        assert_eq!(
+            violations(&issuer_schema(), &issuer.body),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn metrics_are_scraped_only_with_victoria_metrics() {
+        let config = AwsLoadBalancerControllerConfig::default();
+        let without = generated(&[BatteryKind::AwsLoadBalancerController], &config);
+        assert!(without.iter().all(|r| r.path.kind != "VMServiceScrape"));
+        let with = generated(
+            &[
+                BatteryKind::AwsLoadBalancerController,
+                BatteryKind::VictoriaMetrics,
+            ],
+            &config,
+        );
+        assert!(with.iter().any(|r| r.path.kind == "VMServiceScrape"));
+    }
 
     #[test]
     fn subnet_ids_are_checked_one_by_one() {

@@ -1,14 +1,18 @@
 //! battery-core: the control server itself and the namespaces every other
 //! battery lives in. Always installed.
 
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentStrategy};
 use serde::{Deserialize, Serialize};
 
 use super::checks;
 use super::images::{self, image};
 use super::kind::{BatteryGroup, BatteryInfo, BatteryKind};
+use crate::generate::build::{self, ContainerSpec, Health};
 use crate::generate::{Context, GenerateError, Resource};
 use crate::image::ImageRef;
 use crate::names::DnsLabel;
+use crate::objects::Resources;
+use crate::units::{Cpu, Memory, Storage};
 use crate::validation::Problems;
 
 /// Catalog entry.
@@ -78,19 +82,250 @@ impl BatteryCoreConfig {
     }
 }
 
-/// The resources this battery needs.
+/// The control server's Deployment, ServiceAccount, ClusterRole(Binding) and Service.
+pub const CONTROL_SERVER: &str = "control-server";
+
+/// The port the control server listens on (named `http`).
+pub const CONTROL_SERVER_PORT: u16 = 3000;
+
+/// The Secret holding the control server's `BI_DATABASE_URL` (key `url`).
+const DATABASE_SECRET: &str = "control-server-database";
+
+/// Where the control server keeps its SQLite database and other state.
+const DATA_DIR: &str = "/var/lib/bi";
+
+/// The namespaces every other battery runs in, and the control server.
+///
+/// The control server keeps its state in SQLite on a volume of its own: its
+/// database must not depend on a battery that could be installed later (the
+/// desired state lives there). `BI_DATABASE_URL` still comes from a Secret,
+/// so that a URL with credentials can replace it without touching the
+/// Deployment. It reads no stored secrets.
 pub fn generate(
     config: &BatteryCoreConfig,
     ctx: &Context<'_>,
 ) -> Result<Vec<Resource>, GenerateError> {
-    let _ = (config, ctx);
-    // NB: not written yet; `every_battery_generates_something` fails until it is.
-    Ok(Vec::new())
+    let app = INFO.id;
+    let mut resources = Vec::new();
+
+    // NB: with the mesh and the installation's CA both present, bi's own and
+    // the users' workloads join the mesh (and its STRICT mTLS).
+    let mesh = ctx.installed(BatteryKind::Istio) && ctx.installed(BatteryKind::BatteryCa);
+    let injected: &[(&str, &str)] = if mesh {
+        &[("istio-injection", "enabled")]
+    } else {
+        &[]
+    };
+    for (namespace, labels) in [
+        (&config.core_namespace, injected),
+        (&config.base_namespace, &[][..]),
+        (&config.data_namespace, injected),
+        (&config.ai_namespace, injected),
+        (&config.monitoring_namespace, &[][..]),
+    ] {
+        resources.push(Resource::new(
+            app,
+            &build::namespace(namespace.as_str(), labels),
+        )?);
+    }
+
+    let namespace = config.core_namespace.as_str();
+    resources.push(Resource::new(
+        app,
+        &build::service_account(namespace, CONTROL_SERVER),
+    )?);
+    // NB: the engine applies whatever the catalog generates, ClusterRoles
+    // and CRDs included, and Kubernetes only lets it grant rights it holds:
+    // all verbs on all resources is what that takes.
+    let cluster_role = format!("bi-{CONTROL_SERVER}");
+    resources.push(Resource::new(
+        app,
+        &build::cluster_role(&cluster_role, vec![build::rule(&["*"], &["*"], &["*"])]),
+    )?);
+    resources.push(Resource::new(
+        app,
+        &build::cluster_role_binding(&cluster_role, &cluster_role, namespace, CONTROL_SERVER),
+    )?);
+    resources.push(Resource::new(
+        app,
+        &build::secret(
+            namespace,
+            DATABASE_SECRET,
+            build::string_map(&[("url", &format!("sqlite://{DATA_DIR}/bi.db?mode=rwc"))]),
+        ),
+    )?);
+    let claim = format!("{CONTROL_SERVER}-data");
+    resources.push(Resource::new(
+        app,
+        &build::persistent_volume_claim(namespace, &claim, &Storage::gibibytes(1)),
+    )?);
+    resources.push(Resource::new(
+        app,
+        &control_server(config, namespace, &claim),
+    )?);
+    resources.push(Resource::new(
+        app,
+        &build::service(
+            namespace,
+            CONTROL_SERVER,
+            CONTROL_SERVER,
+            &[("http", CONTROL_SERVER_PORT)],
+        ),
+    )?);
+    Ok(resources)
+}
+
+/// The control server: one replica (it holds the apply lock and its SQLite
+/// file), replaced rather than rolled so two never share the volume.
+fn control_server(config: &BatteryCoreConfig, namespace: &str, claim: &str) -> Deployment {
+    let mut server = ContainerSpec::new(CONTROL_SERVER, &config.control_server_image);
+    server.args = vec!["serve".to_owned()];
+    server.env = vec![
+        build::env("BI_LISTEN", &format!("0.0.0.0:{CONTROL_SERVER_PORT}")),
+        build::env("BI_DATA_DIR", DATA_DIR),
+        build::env_from_secret("BI_DATABASE_URL", DATABASE_SECRET, "url"),
+    ];
+    server.ports = vec![("http", CONTROL_SERVER_PORT)];
+    server.health = Some(Health::Http("/healthz", CONTROL_SERVER_PORT));
+    server.resources = Some(Resources {
+        cpu_request: Cpu::millicores(250),
+        cpu_limit: None,
+        memory_request: Memory::mebibytes(256),
+        memory_limit: Some(Memory::gibibytes(1)),
+    });
+    server.mounts = vec![("data".to_owned(), DATA_DIR.to_owned())];
+    let mut deployment = build::deployment(
+        namespace,
+        CONTROL_SERVER,
+        1,
+        Some(CONTROL_SERVER),
+        &[server],
+        vec![build::claim_volume("data", claim)],
+    );
+    if let Some(spec) = deployment.spec.as_mut() {
+        spec.strategy = Some(DeploymentStrategy {
+            type_: Some("Recreate".to_owned()),
+            ..DeploymentStrategy::default()
+        });
+    }
+    deployment
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::generate::{DesiredState, Secrets};
+
+    fn run(kinds: &[BatteryKind]) -> Vec<Resource> {
+        let mut all = vec![BatteryKind::BatteryCore];
+        all.extend_from_slice(kinds);
+        let state = DesiredState::with_batteries(&all).unwrap();
+        let stored = std::collections::BTreeMap::new();
+        let ctx = Context::new(&state, Secrets::Stored(&stored));
+        generate(&BatteryCoreConfig::default(), &ctx).unwrap()
+    }
+
+    fn find<'a>(resources: &'a [Resource], kind: &str, name: &str) -> &'a Resource {
+        resources
+            .iter()
+            .find(|r| r.path.kind == kind && r.path.name == name)
+            .unwrap_or_else(|| panic!("no {kind} {name}"))
+    }
+
+    #[test]
+    fn generates_the_namespaces_and_the_control_server() {
+        let resources = run(&[]);
+        let kinds: Vec<(&str, &str)> = resources
+            .iter()
+            .map(|r| (r.path.kind.as_str(), r.path.name.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("Namespace", "battery-core"),
+                ("Namespace", "battery-base"),
+                ("Namespace", "battery-data"),
+                ("Namespace", "battery-ai"),
+                ("Namespace", "battery-monitoring"),
+                ("ServiceAccount", "control-server"),
+                ("ClusterRole", "bi-control-server"),
+                ("ClusterRoleBinding", "bi-control-server"),
+                ("Secret", "control-server-database"),
+                ("PersistentVolumeClaim", "control-server-data"),
+                ("Deployment", "control-server"),
+                ("Service", "control-server"),
+            ]
+        );
+        assert!(resources.iter().all(|r| r.app == "battery_core"));
+        let namespace = find(&resources, "Namespace", "battery-data");
+        assert!(
+            namespace.body["metadata"]["labels"]
+                .get("istio-injection")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn the_control_server_runs_the_configured_image_with_its_settings() {
+        let resources = run(&[]);
+        let deployment = find(&resources, "Deployment", CONTROL_SERVER);
+        assert_eq!(deployment.path.namespace.as_deref(), Some("battery-core"));
+        let pod = &deployment.body["spec"]["template"]["spec"];
+        let container = &pod["containers"][0];
+        assert_eq!(container["image"], images::CONTROL_SERVER);
+        assert_eq!(container["ports"][0]["name"], "http");
+        assert_eq!(container["ports"][0]["containerPort"], 3000);
+        assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
+        assert_eq!(container["securityContext"]["runAsNonRoot"], true);
+        let env = container["env"].as_array().unwrap();
+        assert!(env.contains(&serde_json::json!({ "name": "BI_LISTEN", "value": "0.0.0.0:3000" })));
+        let url = env.iter().find(|e| e["name"] == "BI_DATABASE_URL").unwrap();
+        assert_eq!(
+            url["valueFrom"]["secretKeyRef"],
+            serde_json::json!({ "name": "control-server-database", "key": "url", "optional": false })
+        );
+        assert_eq!(deployment.body["spec"]["strategy"]["type"], "Recreate");
+        assert_eq!(pod["serviceAccountName"], CONTROL_SERVER);
+        let role = find(&resources, "ClusterRole", "bi-control-server");
+        assert_eq!(role.body["rules"][0]["verbs"], serde_json::json!(["*"]));
+        // Typed objects survive a round trip through k8s-openapi.
+        let typed: Deployment = serde_json::from_value(deployment.body.clone()).unwrap();
+        assert_eq!(serde_json::to_value(typed).unwrap(), deployment.body);
+    }
+
+    #[test]
+    fn the_mesh_and_the_ca_together_label_namespaces_for_injection() {
+        let resources = run(&[BatteryKind::Istio, BatteryKind::BatteryCa]);
+        for (name, injected) in [
+            ("battery-core", true),
+            ("battery-base", false),
+            ("battery-data", true),
+            ("battery-ai", true),
+            ("battery-monitoring", false),
+        ] {
+            let labels = &find(&resources, "Namespace", name).body["metadata"]["labels"];
+            assert_eq!(
+                labels.get("istio-injection").and_then(|v| v.as_str()),
+                injected.then_some("enabled"),
+                "{name}"
+            );
+        }
+        // Istio alone is not enough.
+        let istio_only = run(&[BatteryKind::Istio]);
+        let labels = &find(&istio_only, "Namespace", "battery-data").body["metadata"]["labels"];
+        assert!(labels.get("istio-injection").is_none());
+    }
+
+    #[test]
+    fn namespaces_follow_the_config() {
+        let config = BatteryCoreConfig {
+            data_namespace: checks::label("databases"),
+            ..BatteryCoreConfig::default()
+        };
+        let state = DesiredState::default();
+        let resources = generate(&config, &Context::new(&state, Secrets::Preview)).unwrap();
+        find(&resources, "Namespace", "databases");
+    }
 
     #[test]
     fn defaults_are_valid() {

@@ -1,12 +1,27 @@
 //! Issues and renews TLS certificates, including from Let's Encrypt.
 
+use k8s_openapi::api::admissionregistration::v1::{
+    MutatingWebhook, MutatingWebhookConfiguration, RuleWithOperations, ServiceReference,
+    ValidatingWebhook, ValidatingWebhookConfiguration, WebhookClientConfig,
+};
+use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, ObjectFieldSelector};
+use k8s_openapi::api::rbac::v1::PolicyRule;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
+    CustomResourceDefinition, CustomResourceSubresourceStatus, CustomResourceSubresources,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 use super::checks;
 use super::images::{self, image};
 use super::kind::{BatteryGroup, BatteryInfo, BatteryKind};
+use super::{BatteryConfig, victoria_metrics};
+use crate::generate::build::{self, ContainerSpec, Health};
 use crate::generate::{Context, GenerateError, Resource};
 use crate::image::ImageRef;
+use crate::objects::Resources;
+use crate::units::{Cpu, Memory};
 use crate::validation::{Problems, Rule};
 
 /// Catalog entry.
@@ -83,19 +98,836 @@ fn email(problems: &mut Problems, field: &str, address: Option<&str>) {
     }
 }
 
-/// The resources this battery needs.
+/// Let's Encrypt's production ACME directory.
+pub const LETS_ENCRYPT_SERVER: &str = "https://acme-v02.api.letsencrypt.org/directory";
+
+/// The ClusterIssuer that requests certificates from Let's Encrypt.
+pub const LETS_ENCRYPT_ISSUER: &str = "lets-encrypt";
+
+const CONTROLLER: &str = "cert-manager";
+const CAINJECTOR: &str = "cert-manager-cainjector";
+const WEBHOOK: &str = "cert-manager-webhook";
+/// The Secret the webhook keeps its serving CA in (and cainjector reads).
+const WEBHOOK_CA_SECRET: &str = "cert-manager-webhook-ca";
+
+/// The `openAPIV3Schema` around a `spec` schema: apiVersion, kind,
+/// metadata, spec, and a status bi never sets.
+fn top_level(spec: Value) -> Value {
+    json!({
+        "type": "object",
+        "required": ["spec"],
+        "properties": {
+            "apiVersion": { "type": "string" },
+            "kind": { "type": "string" },
+            "metadata": { "type": "object" },
+            "spec": spec,
+            "status": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
+        },
+    })
+}
+
+/// A spec bi never sets: any object.
+fn open_spec() -> Value {
+    json!({ "type": "object", "x-kubernetes-preserve-unknown-fields": true })
+}
+
+/// The schema of `Certificate` (cert-manager.io/v1): the fields bi sets are
+/// typed, the rest preserved. Public so other batteries can check the
+/// Certificates they generate.
+pub fn certificate_schema() -> Value {
+    let strings = json!({ "type": "array", "items": { "type": "string" } });
+    let string_map = json!({ "type": "object", "additionalProperties": { "type": "string" } });
+    top_level(json!({
+        "type": "object",
+        "required": ["issuerRef", "secretName"],
+        "properties": {
+            "secretName": { "type": "string" },
+            "commonName": { "type": "string" },
+            "isCA": { "type": "boolean" },
+            "duration": { "type": "string" },
+            "renewBefore": { "type": "string" },
+            "dnsNames": strings,
+            "ipAddresses": strings,
+            "uris": strings,
+            "usages": strings,
+            "issuerRef": {
+                "type": "object",
+                "required": ["name"],
+                "properties": {
+                    "name": { "type": "string" },
+                    "kind": { "type": "string" },
+                    "group": { "type": "string" },
+                },
+            },
+            "privateKey": {
+                "type": "object",
+                "properties": {
+                    "algorithm": { "type": "string", "enum": ["RSA", "ECDSA", "Ed25519"] },
+                    "size": { "type": "integer" },
+                    "encoding": { "type": "string", "enum": ["PKCS1", "PKCS8"] },
+                    "rotationPolicy": { "type": "string", "enum": ["Never", "Always"] },
+                },
+            },
+            "secretTemplate": {
+                "type": "object",
+                "properties": { "annotations": string_map, "labels": string_map },
+            },
+            "subject": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
+            "keystores": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
+            "nameConstraints": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
+            "otherNames": {
+                "type": "array",
+                "items": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
+            },
+            "emailAddresses": strings,
+            "revisionHistoryLimit": { "type": "integer" },
+            "literalSubject": { "type": "string" },
+            "encodeUsagesInRequest": { "type": "boolean" },
+        },
+    }))
+}
+
+/// The schema of `Issuer` and `ClusterIssuer` (cert-manager.io/v1): the
+/// self-signed, CA and ACME issuers bi sets are typed; vault, venafi and
+/// ACME solvers are preserved as they are.
+pub fn issuer_schema() -> Value {
+    let open = json!({ "type": "object", "x-kubernetes-preserve-unknown-fields": true });
+    top_level(json!({
+        "type": "object",
+        "properties": {
+            "selfSigned": {
+                "type": "object",
+                "properties": {
+                    "crlDistributionPoints": { "type": "array", "items": { "type": "string" } },
+                },
+            },
+            "ca": {
+                "type": "object",
+                "required": ["secretName"],
+                "properties": {
+                    "secretName": { "type": "string" },
+                    "crlDistributionPoints": { "type": "array", "items": { "type": "string" } },
+                    "issuingCertificateURLs": { "type": "array", "items": { "type": "string" } },
+                    "ocspServers": { "type": "array", "items": { "type": "string" } },
+                },
+            },
+            "acme": {
+                "type": "object",
+                "required": ["privateKeySecretRef", "server"],
+                "properties": {
+                    "server": { "type": "string" },
+                    "email": { "type": "string" },
+                    "privateKeySecretRef": {
+                        "type": "object",
+                        "required": ["name"],
+                        "properties": {
+                            "name": { "type": "string" },
+                            "key": { "type": "string" },
+                        },
+                    },
+                    "solvers": { "type": "array", "items": open },
+                    "skipTLSVerify": { "type": "boolean" },
+                    "disableAccountKeyGeneration": { "type": "boolean" },
+                    "enableDurationFeature": { "type": "boolean" },
+                    "preferredChain": { "type": "string" },
+                    "profile": { "type": "string" },
+                    "caBundle": { "type": "string" },
+                    "externalAccountBinding": open,
+                },
+            },
+            "vault": open,
+            "venafi": open,
+        },
+    }))
+}
+
+/// A CRD with the status subresource cert-manager's controllers write through.
+fn crd(
+    group: &str,
+    kind: &str,
+    plural: &str,
+    namespaced: bool,
+    schema: Value,
+) -> Result<CustomResourceDefinition, GenerateError> {
+    let mut crd = build::crd(group, "v1", kind, plural, namespaced, schema)?;
+    for version in &mut crd.spec.versions {
+        version.subresources = Some(CustomResourceSubresources {
+            status: Some(CustomResourceSubresourceStatus(json!({}))),
+            ..CustomResourceSubresources::default()
+        });
+    }
+    crd.spec.names.categories = Some(vec!["cert-manager".to_owned()]);
+    Ok(crd)
+}
+
+fn crds() -> Result<Vec<CustomResourceDefinition>, GenerateError> {
+    let top = "cert-manager.io";
+    let acme = "acme.cert-manager.io";
+    Ok(vec![
+        crd(
+            top,
+            "Certificate",
+            "certificates",
+            true,
+            certificate_schema(),
+        )?,
+        crd(top, "Issuer", "issuers", true, issuer_schema())?,
+        crd(
+            top,
+            "ClusterIssuer",
+            "clusterissuers",
+            false,
+            issuer_schema(),
+        )?,
+        // NB: bi never creates these; the controllers do, and wait for them.
+        crd(
+            top,
+            "CertificateRequest",
+            "certificaterequests",
+            true,
+            top_level(open_spec()),
+        )?,
+        crd(acme, "Order", "orders", true, top_level(open_spec()))?,
+        crd(
+            acme,
+            "Challenge",
+            "challenges",
+            true,
+            top_level(open_spec()),
+        )?,
+    ])
+}
+
+/// An environment variable from a field of the pod (`metadata.namespace`).
+fn env_from_field(name: &str, field_path: &str) -> EnvVar {
+    EnvVar {
+        name: name.to_owned(),
+        value_from: Some(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector {
+                field_path: field_path.to_owned(),
+                api_version: None,
+            }),
+            ..EnvVarSource::default()
+        }),
+        ..EnvVar::default()
+    }
+}
+
+fn fixed_resources(cpu: u64, memory: u64, memory_limit: u64) -> Resources {
+    Resources {
+        cpu_request: Cpu::millicores(cpu),
+        cpu_limit: None,
+        memory_request: Memory::mebibytes(memory),
+        memory_limit: Some(Memory::mebibytes(memory_limit)),
+    }
+}
+
+fn with_names(mut rule: PolicyRule, names: &[&str]) -> PolicyRule {
+    rule.resource_names = Some(names.iter().map(|n| (*n).to_owned()).collect());
+    rule
+}
+
+const ALL_VERBS: &[&str] = &[
+    "get", "list", "watch", "create", "update", "patch", "delete",
+];
+const READ: &[&str] = &["get", "list", "watch"];
+
+fn controller_rules(gateway_api: bool) -> Vec<PolicyRule> {
+    let mut rules = vec![
+        build::rule(
+            &["cert-manager.io"],
+            &[
+                "certificates",
+                "certificates/status",
+                "certificates/finalizers",
+                "certificaterequests",
+                "certificaterequests/status",
+                "certificaterequests/finalizers",
+                "issuers",
+                "issuers/status",
+                "clusterissuers",
+                "clusterissuers/status",
+            ],
+            ALL_VERBS,
+        ),
+        build::rule(
+            &["acme.cert-manager.io"],
+            &[
+                "orders",
+                "orders/status",
+                "orders/finalizers",
+                "challenges",
+                "challenges/status",
+                "challenges/finalizers",
+            ],
+            ALL_VERBS,
+        ),
+        with_names(
+            build::rule(&["cert-manager.io"], &["signers"], &["approve"]),
+            &[
+                "issuers.cert-manager.io/*",
+                "clusterissuers.cert-manager.io/*",
+            ],
+        ),
+        build::rule(&[""], &["secrets"], ALL_VERBS),
+        build::rule(&[""], &["events"], &["create", "patch"]),
+        // HTTP-01 solver pods and services.
+        build::rule(
+            &[""],
+            &["pods", "services"],
+            &["get", "list", "watch", "create", "delete"],
+        ),
+        build::rule(
+            &["networking.k8s.io"],
+            &["ingresses"],
+            &["get", "list", "watch", "create", "update", "delete"],
+        ),
+        build::rule(
+            &["networking.k8s.io"],
+            &["ingresses/finalizers"],
+            &["update"],
+        ),
+        build::rule(
+            &["certificates.k8s.io"],
+            &["certificatesigningrequests"],
+            &["get", "list", "watch", "update"],
+        ),
+        build::rule(
+            &["certificates.k8s.io"],
+            &["certificatesigningrequests/status"],
+            &["update", "patch"],
+        ),
+        build::rule(
+            &["authorization.k8s.io"],
+            &["subjectaccessreviews"],
+            &["create"],
+        ),
+    ];
+    if gateway_api {
+        rules.push(build::rule(
+            &["gateway.networking.k8s.io"],
+            &["gateways", "httproutes"],
+            &["get", "list", "watch", "create", "update", "delete"],
+        ));
+        rules.push(build::rule(
+            &["gateway.networking.k8s.io"],
+            &["gateways/finalizers", "httproutes/finalizers"],
+            &["update"],
+        ));
+    }
+    rules
+}
+
+fn cainjector_rules() -> Vec<PolicyRule> {
+    vec![
+        build::rule(&["cert-manager.io"], &["certificates"], READ),
+        build::rule(&[""], &["secrets"], READ),
+        build::rule(&[""], &["events"], &["get", "create", "update", "patch"]),
+        build::rule(
+            &["admissionregistration.k8s.io"],
+            &[
+                "validatingwebhookconfigurations",
+                "mutatingwebhookconfigurations",
+            ],
+            &["get", "list", "watch", "update", "patch"],
+        ),
+        build::rule(
+            &["apiregistration.k8s.io"],
+            &["apiservices"],
+            &["get", "list", "watch", "update", "patch"],
+        ),
+        build::rule(
+            &["apiextensions.k8s.io"],
+            &["customresourcedefinitions"],
+            &["get", "list", "watch", "update", "patch"],
+        ),
+    ]
+}
+
+/// The webhook's endpoint in the API server's eyes.
+fn webhook_client(namespace: &str, path: &str) -> WebhookClientConfig {
+    // NB: no caBundle: cainjector copies it from the webhook's CA Secret
+    // (the `inject-ca-from-secret` annotation), and server-side apply leaves
+    // the field it owns alone.
+    WebhookClientConfig {
+        service: Some(ServiceReference {
+            name: WEBHOOK.to_owned(),
+            namespace: namespace.to_owned(),
+            path: Some(path.to_owned()),
+            port: Some(443),
+        }),
+        ..WebhookClientConfig::default()
+    }
+}
+
+fn webhook_rules() -> Vec<RuleWithOperations> {
+    vec![RuleWithOperations {
+        api_groups: Some(vec![
+            "cert-manager.io".to_owned(),
+            "acme.cert-manager.io".to_owned(),
+        ]),
+        api_versions: Some(vec!["v1".to_owned()]),
+        operations: Some(vec!["CREATE".to_owned(), "UPDATE".to_owned()]),
+        resources: Some(vec!["*/*".to_owned()]),
+        ..RuleWithOperations::default()
+    }]
+}
+
+fn webhook_configurations(
+    namespace: &str,
+) -> (MutatingWebhookConfiguration, ValidatingWebhookConfiguration) {
+    let mut metadata = build::meta(None, WEBHOOK);
+    metadata.annotations = Some(build::string_map(&[(
+        "cert-manager.io/inject-ca-from-secret",
+        &format!("{namespace}/{WEBHOOK_CA_SECRET}"),
+    )]));
+    let mutating = MutatingWebhookConfiguration {
+        metadata: metadata.clone(),
+        webhooks: Some(vec![MutatingWebhook {
+            name: "webhook.cert-manager.io".to_owned(),
+            admission_review_versions: vec!["v1".to_owned()],
+            client_config: webhook_client(namespace, "/mutate"),
+            failure_policy: Some("Fail".to_owned()),
+            match_policy: Some("Equivalent".to_owned()),
+            rules: Some(webhook_rules()),
+            side_effects: "None".to_owned(),
+            timeout_seconds: Some(30),
+            ..MutatingWebhook::default()
+        }]),
+    };
+    let validating = ValidatingWebhookConfiguration {
+        metadata,
+        webhooks: Some(vec![ValidatingWebhook {
+            name: "webhook.cert-manager.io".to_owned(),
+            admission_review_versions: vec!["v1".to_owned()],
+            client_config: webhook_client(namespace, "/validate"),
+            failure_policy: Some("Fail".to_owned()),
+            match_policy: Some("Equivalent".to_owned()),
+            namespace_selector: Some(LabelSelector {
+                match_expressions: Some(vec![LabelSelectorRequirement {
+                    key: "cert-manager.io/disable-validation".to_owned(),
+                    operator: "NotIn".to_owned(),
+                    values: Some(vec!["true".to_owned()]),
+                }]),
+                ..LabelSelector::default()
+            }),
+            rules: Some(webhook_rules()),
+            side_effects: "None".to_owned(),
+            timeout_seconds: Some(30),
+            ..ValidatingWebhook::default()
+        }]),
+    };
+    (mutating, validating)
+}
+
+/// The HTTP-01 solver of the Let's Encrypt issuer: through the bi Gateway
+/// when Istio's ingress gateway is installed, through an Ingress otherwise.
+fn http01_solver(ctx: &Context<'_>) -> Value {
+    let gateway_namespace = match ctx.state.batteries.get(&BatteryKind::Istio) {
+        Some(BatteryConfig::Istio(istio))
+            if ctx.installed(BatteryKind::IstioGateway)
+                && ctx.installed(BatteryKind::GatewayApi) =>
+        {
+            Some(istio.namespace.to_string())
+        }
+        _ => None,
+    };
+    match gateway_namespace {
+        Some(namespace) => json!({
+            "http01": {
+                "gatewayHTTPRoute": {
+                    "parentRefs": [{
+                        "group": "gateway.networking.k8s.io",
+                        "kind": "Gateway",
+                        "name": "bi",
+                        "namespace": namespace,
+                    }],
+                },
+            },
+        }),
+        None => json!({ "http01": { "ingress": {} } }),
+    }
+}
+
+/// The resources this battery needs, all in the base namespace: the
+/// controller, CA injector and webhook (Deployments, ServiceAccounts, RBAC),
+/// the webhook's Service and admission webhook configurations, a metrics
+/// Service (scraped once VictoriaMetrics is installed), the CRDs of cert-manager.io and acme.cert-manager.io, and a
+/// Let's Encrypt ClusterIssuer when `acme_email` is set. Reads no secrets.
 pub fn generate(
     config: &CertManagerConfig,
     ctx: &Context<'_>,
 ) -> Result<Vec<Resource>, GenerateError> {
-    let _ = (config, ctx);
-    // NB: not written yet; `every_battery_generates_something` fails until it is.
-    Ok(Vec::new())
+    let app = INFO.id;
+    let ns = ctx.base_namespace();
+    let gateway_api = ctx.installed(BatteryKind::GatewayApi);
+    let mut out = Vec::new();
+
+    for crd in crds()? {
+        out.push(Resource::new(app, &crd)?);
+    }
+
+    // Identities and RBAC.
+    for sa in [CONTROLLER, CAINJECTOR, WEBHOOK] {
+        out.push(Resource::new(app, &build::service_account(ns, sa))?);
+    }
+    let cluster_roles = [
+        (
+            CONTROLLER,
+            "cert-manager-controller",
+            controller_rules(gateway_api),
+        ),
+        (CAINJECTOR, "cert-manager-cainjector", cainjector_rules()),
+        (
+            WEBHOOK,
+            "cert-manager-webhook:subjectaccessreviews",
+            vec![build::rule(
+                &["authorization.k8s.io"],
+                &["subjectaccessreviews"],
+                &["create"],
+            )],
+        ),
+    ];
+    for (sa, role, rules) in cluster_roles {
+        out.push(Resource::new(app, &build::cluster_role(role, rules))?);
+        out.push(Resource::new(
+            app,
+            &build::cluster_role_binding(role, role, ns, sa),
+        )?);
+    }
+    let leases = vec![
+        build::rule(
+            &["coordination.k8s.io"],
+            &["leases"],
+            &["get", "create", "update", "patch"],
+        ),
+        build::rule(&[""], &["events"], &["create", "patch"]),
+    ];
+    let roles = [
+        (CONTROLLER, "cert-manager:leaderelection", leases.clone()),
+        (CAINJECTOR, "cert-manager-cainjector:leaderelection", leases),
+        (
+            WEBHOOK,
+            "cert-manager-webhook:dynamic-serving",
+            vec![
+                with_names(
+                    build::rule(&[""], &["secrets"], &["get", "list", "watch", "update"]),
+                    &[WEBHOOK_CA_SECRET],
+                ),
+                build::rule(&[""], &["secrets"], &["create"]),
+            ],
+        ),
+    ];
+    for (sa, role, rules) in roles {
+        out.push(Resource::new(app, &build::role(ns, role, rules))?);
+        out.push(Resource::new(
+            app,
+            &build::role_binding(ns, role, role, sa),
+        )?);
+    }
+
+    // The controller.
+    let mut controller = ContainerSpec::new("cert-manager-controller", &config.controller_image);
+    let acme_solver = config
+        .controller_image
+        .to_string()
+        .replace("cert-manager-controller", "cert-manager-acmesolver");
+    controller.args = vec![
+        "--v=2".to_owned(),
+        format!("--cluster-resource-namespace={ns}"),
+        format!("--leader-election-namespace={ns}"),
+        format!("--acme-http01-solver-image={acme_solver}"),
+        "--max-concurrent-challenges=60".to_owned(),
+    ];
+    if gateway_api {
+        controller.args.push("--enable-gateway-api".to_owned());
+    }
+    controller.env = vec![env_from_field("POD_NAMESPACE", "metadata.namespace")];
+    controller.ports = vec![("http-metrics", 9402), ("http-healthz", 9403)];
+    controller.health = Some(Health::Http("/livez", 9403));
+    controller.resources = Some(fixed_resources(50, 128, 512));
+    out.push(Resource::new(
+        app,
+        &build::deployment(
+            ns,
+            CONTROLLER,
+            1,
+            Some(CONTROLLER),
+            &[controller],
+            Vec::new(),
+        ),
+    )?);
+    out.push(Resource::new(
+        app,
+        &build::service(ns, CONTROLLER, CONTROLLER, &[("http-metrics", 9402)]),
+    )?);
+
+    // The CA injector.
+    let mut cainjector = ContainerSpec::new("cert-manager-cainjector", &config.cainjector_image);
+    cainjector.args = vec![
+        "--v=2".to_owned(),
+        format!("--leader-election-namespace={ns}"),
+    ];
+    cainjector.env = vec![env_from_field("POD_NAMESPACE", "metadata.namespace")];
+    cainjector.ports = vec![("http-metrics", 9402)];
+    // NB: cainjector serves no health endpoint; its metrics port answers once it runs.
+    cainjector.health = Some(Health::Tcp(9402));
+    cainjector.resources = Some(fixed_resources(20, 128, 512));
+    out.push(Resource::new(
+        app,
+        &build::deployment(
+            ns,
+            CAINJECTOR,
+            1,
+            Some(CAINJECTOR),
+            &[cainjector],
+            Vec::new(),
+        ),
+    )?);
+
+    // The webhook: it makes and rotates its own serving certificate.
+    let mut webhook = ContainerSpec::new("cert-manager-webhook", &config.webhook_image);
+    webhook.args = vec![
+        "--v=2".to_owned(),
+        "--secure-port=10250".to_owned(),
+        format!("--dynamic-serving-ca-secret-namespace={ns}"),
+        format!("--dynamic-serving-ca-secret-name={WEBHOOK_CA_SECRET}"),
+        format!("--dynamic-serving-dns-names={WEBHOOK},{WEBHOOK}.{ns},{WEBHOOK}.{ns}.svc"),
+    ];
+    webhook.env = vec![env_from_field("POD_NAMESPACE", "metadata.namespace")];
+    webhook.ports = vec![("https", 10250), ("healthcheck", 6080)];
+    webhook.health = Some(Health::Http("/livez", 6080));
+    webhook.resources = Some(fixed_resources(20, 64, 128));
+    out.push(Resource::new(
+        app,
+        &build::deployment(ns, WEBHOOK, 1, Some(WEBHOOK), &[webhook], Vec::new()),
+    )?);
+    out.push(Resource::new(
+        app,
+        &build::service(ns, WEBHOOK, WEBHOOK, &[("https", 443)]),
+    )?);
+    if let Some(scrape) =
+        victoria_metrics::scrape(ctx, app, ns, CONTROLLER, CONTROLLER, "http-metrics")?
+    {
+        out.push(scrape);
+    }
+    let (mutating, validating) = webhook_configurations(ns);
+    out.push(Resource::new(app, &mutating)?);
+    out.push(Resource::new(app, &validating)?);
+
+    if let Some(email) = &config.acme_email {
+        let issuer = build::custom_resource(
+            "cert-manager.io/v1",
+            "ClusterIssuer",
+            None,
+            LETS_ENCRYPT_ISSUER,
+            json!({
+                "acme": {
+                    "server": LETS_ENCRYPT_SERVER,
+                    "email": email,
+                    "privateKeySecretRef": { "name": "lets-encrypt-account" },
+                    "solvers": [http01_solver(ctx)],
+                },
+            }),
+        );
+        out.push(Resource::from_value(app, issuer)?);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::generate::schema::violations;
+    use crate::generate::{DesiredState, Secrets};
+    use k8s_openapi::api::apps::v1::Deployment;
+
+    fn generated(kinds: &[BatteryKind], config: &CertManagerConfig) -> Vec<Resource> {
+        let state = DesiredState::with_batteries(kinds).unwrap();
+        let empty = std::collections::BTreeMap::new();
+        generate(config, &Context::new(&state, Secrets::Stored(&empty))).unwrap()
+    }
+
+    fn names_of<'a>(resources: &'a [Resource], kind: &str) -> Vec<&'a str> {
+        resources
+            .iter()
+            .filter(|r| r.path.kind == kind)
+            .map(|r| r.path.name.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn generates_controller_cainjector_webhook_and_crds() {
+        let resources = generated(&[BatteryKind::CertManager], &CertManagerConfig::default());
+        assert_eq!(
+            names_of(&resources, "CustomResourceDefinition"),
+            [
+                "certificates.cert-manager.io",
+                "issuers.cert-manager.io",
+                "clusterissuers.cert-manager.io",
+                "certificaterequests.cert-manager.io",
+                "orders.acme.cert-manager.io",
+                "challenges.acme.cert-manager.io",
+            ]
+        );
+        let workloads = [CONTROLLER, CAINJECTOR, WEBHOOK];
+        assert_eq!(names_of(&resources, "Deployment"), workloads);
+        assert_eq!(names_of(&resources, "ServiceAccount"), workloads);
+        assert_eq!(names_of(&resources, "ClusterRole").len(), 3);
+        assert_eq!(names_of(&resources, "ClusterRoleBinding").len(), 3);
+        assert_eq!(names_of(&resources, "Service"), [CONTROLLER, WEBHOOK]);
+        assert_eq!(
+            names_of(&resources, "MutatingWebhookConfiguration"),
+            [WEBHOOK]
+        );
+        assert_eq!(
+            names_of(&resources, "ValidatingWebhookConfiguration"),
+            [WEBHOOK]
+        );
+        assert!(names_of(&resources, "ClusterIssuer").is_empty());
+        assert!(
+            resources
+                .iter()
+                .filter(|r| r.path.namespace.is_some())
+                .all(|r| r.path.namespace.as_deref() == Some("battery-base"))
+        );
+    }
+
+    #[test]
+    fn webhooks_point_at_the_service_and_leave_the_ca_bundle_to_cainjector() {
+        let resources = generated(&[BatteryKind::CertManager], &CertManagerConfig::default());
+        let mutating = resources
+            .iter()
+            .find(|r| r.path.kind == "MutatingWebhookConfiguration")
+            .unwrap();
+        let webhook = &mutating.body["webhooks"][0]["clientConfig"];
+        assert_eq!(webhook["service"]["name"], WEBHOOK);
+        assert_eq!(webhook["service"]["namespace"], "battery-base");
+        assert!(webhook.get("caBundle").is_none());
+        assert_eq!(
+            mutating.body["metadata"]["annotations"]["cert-manager.io/inject-ca-from-secret"],
+            "battery-base/cert-manager-webhook-ca"
+        );
+    }
+
+    #[test]
+    fn pods_run_the_configured_images_with_requests_and_probes() {
+        let image = ImageRef::parse("quay.io/jetstack/cert-manager-controller:v1.19.1").unwrap();
+        let config = CertManagerConfig {
+            controller_image: image.clone(),
+            ..CertManagerConfig::default()
+        };
+        let resources = generated(&[BatteryKind::CertManager], &config);
+        for resource in resources.iter().filter(|r| r.path.kind == "Deployment") {
+            let deployment: Deployment = serde_json::from_value(resource.body.clone()).unwrap();
+            let pod = deployment.spec.unwrap().template.spec.unwrap();
+            let container = &pod.containers[0];
+            assert!(container.resources.is_some(), "{}", resource.path);
+            assert!(container.liveness_probe.is_some(), "{}", resource.path);
+            assert_eq!(
+                pod.security_context.unwrap().run_as_non_root,
+                Some(true),
+                "{}",
+                resource.path
+            );
+            if resource.path.name == CONTROLLER {
+                assert_eq!(container.image.as_deref(), Some(image.to_string().as_str()));
+                let args = container.args.as_ref().unwrap();
+                assert!(args.contains(
+                    &"--acme-http01-solver-image=quay.io/jetstack/cert-manager-acmesolver:v1.19.1"
+                        .to_owned()
+                ));
+            }
+        }
+    }
+
+    #[test]
+    fn an_acme_email_adds_a_lets_encrypt_issuer_that_fits_the_schema() {
+        let config = CertManagerConfig {
+            acme_email: Some("ops@example.com".to_owned()),
+            ..CertManagerConfig::default()
+        };
+        let resources = generated(&[BatteryKind::CertManager], &config);
+        let issuer = resources
+            .iter()
+            .find(|r| r.path.kind == "ClusterIssuer")
+            .unwrap();
+        assert_eq!(issuer.path.name, LETS_ENCRYPT_ISSUER);
+        assert_eq!(issuer.body["spec"]["acme"]["email"], "ops@example.com");
+        assert_eq!(
+            issuer.body["spec"]["acme"]["solvers"][0]["http01"],
+            json!({ "ingress": {} })
+        );
+        assert_eq!(
+            violations(&issuer_schema(), &issuer.body),
+            Vec::<String>::new()
+        );
+
+        // Through the bi Gateway once Istio's ingress gateway is installed.
+        let resources = generated(
+            &[BatteryKind::CertManager, BatteryKind::IstioGateway],
+            &config,
+        );
+        let issuer = resources
+            .iter()
+            .find(|r| r.path.kind == "ClusterIssuer")
+            .unwrap();
+        let parent = &issuer.body["spec"]["acme"]["solvers"][0]["http01"]["gatewayHTTPRoute"]["parentRefs"]
+            [0];
+        assert_eq!(parent["name"], "bi");
+        assert_eq!(parent["namespace"], "battery-istio");
+        assert_eq!(
+            violations(&issuer_schema(), &issuer.body),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn gateway_api_support_follows_the_gateway_api_battery() {
+        let controller_args = |kinds: &[BatteryKind]| {
+            let resources = generated(kinds, &CertManagerConfig::default());
+            let deployment = resources
+                .iter()
+                .find(|r| r.path.kind == "Deployment" && r.path.name == CONTROLLER)
+                .unwrap();
+            deployment.body["spec"]["template"]["spec"]["containers"][0]["args"].clone()
+        };
+        let flag = json!("--enable-gateway-api");
+        let without = controller_args(&[BatteryKind::CertManager]);
+        assert!(!without.as_array().unwrap().contains(&flag));
+        let with = controller_args(&[BatteryKind::CertManager, BatteryKind::GatewayApi]);
+        assert!(with.as_array().unwrap().contains(&flag));
+    }
+
+    #[test]
+    fn metrics_are_scraped_only_with_victoria_metrics() {
+        let config = CertManagerConfig::default();
+        let without = generated(&[BatteryKind::CertManager], &config);
+        assert!(names_of(&without, "VMServiceScrape").is_empty());
+        let with = generated(
+            &[BatteryKind::CertManager, BatteryKind::VictoriaMetrics],
+            &config,
+        );
+        assert_eq!(names_of(&with, "VMServiceScrape"), [CONTROLLER]);
+    }
+
+    #[test]
+    fn the_schemas_reject_what_cert_manager_would() {
+        let certificate = build::custom_resource(
+            "cert-manager.io/v1",
+            "Certificate",
+            Some("battery-base"),
+            "x",
+            json!({ "secretName": "x", "privateKey": { "algorithm": "DSA" } }),
+        );
+        assert_eq!(
+            violations(&certificate_schema(), &certificate),
+            [
+                "spec.privateKey.algorithm: \"DSA\" is not one of [String(\"RSA\"), String(\"ECDSA\"), String(\"Ed25519\")]",
+                "spec.issuerRef: required",
+            ]
+        );
+    }
 
     #[test]
     fn refuses_a_malformed_acme_email() {

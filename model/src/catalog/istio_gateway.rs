@@ -1,12 +1,21 @@
 //! The ingress gateway that exposes services, notebooks and UIs outside the cluster.
 
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{
+    DownwardAPIVolumeFile, DownwardAPIVolumeSource, ObjectFieldSelector, Service, Volume,
+};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
-use super::checks;
 use super::images::{self, image};
+use super::istio::{self, IstioConfig};
 use super::kind::{BatteryGroup, BatteryInfo, BatteryKind, Integration};
+use super::{BatteryConfig, checks, victoria_metrics};
+use crate::generate::build::{self, ContainerSpec, Health};
 use crate::generate::{Context, GenerateError, Resource};
 use crate::image::ImageRef;
+use crate::objects::Resources;
+use crate::units::{Cpu, Memory};
 use crate::validation::Problems;
 
 /// Catalog entry.
@@ -54,12 +63,397 @@ impl IstioGatewayConfig {
     }
 }
 
-/// The resources this battery needs.
+/// The gateway's Deployment, ServiceAccount and LoadBalancer Service.
+pub const NAME: &str = "istio-ingressgateway";
+
+/// The GatewayClass and the Gateway every bi route attaches to (in Istio's
+/// namespace, listener `http` on port 80).
+pub const GATEWAY: &str = "bi";
+
+/// Istio's Gateway API controller.
+const CONTROLLER_NAME: &str = "istio.io/gateway-controller";
+
+fn istio_config(ctx: &Context<'_>) -> IstioConfig {
+    match ctx.state.batteries.get(&BatteryKind::Istio) {
+        Some(BatteryConfig::Istio(istio)) => istio.clone(),
+        _ => IstioConfig::default(),
+    }
+}
+
+/// The subnets the AWS load balancer controller was given, when installed.
+fn aws_subnets<'a>(ctx: &Context<'a>) -> Option<&'a [String]> {
+    match ctx
+        .state
+        .batteries
+        .get(&BatteryKind::AwsLoadBalancerController)
+    {
+        Some(BatteryConfig::AwsLoadBalancerController(aws)) => Some(aws.subnets.as_slice()),
+        _ => None,
+    }
+}
+
+/// The gateway pod: an Istio proxy in router mode, configured by istiod
+/// over xDS. NB: bi builds the pod itself rather than through istiod's
+/// gateway injection, so the image is the pinned `proxy_image` and the pod
+/// is hardened like every other.
+fn deployment(config: &IstioGatewayConfig, ctx: &Context<'_>, namespace: &str) -> Deployment {
+    let mut proxy = ContainerSpec::new("istio-proxy", &config.proxy_image);
+    proxy.args = [
+        "proxy",
+        "router",
+        "--domain",
+        "$(POD_NAMESPACE).svc.cluster.local",
+        "--proxyLogLevel=warning",
+        "--proxyComponentLogLevel=misc:error",
+        "--log_output_level=default:info",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    proxy.env = vec![
+        build::env("PILOT_CERT_PROVIDER", "istiod"),
+        build::env("CA_ADDR", &istio::ca_address(ctx, namespace)),
+        istio::env_from_field("POD_NAME", "metadata.name"),
+        istio::env_from_field("POD_NAMESPACE", "metadata.namespace"),
+        istio::env_from_field("INSTANCE_IP", "status.podIP"),
+        istio::env_from_field("SERVICE_ACCOUNT", "spec.serviceAccountName"),
+        istio::env_from_field("HOST_IP", "status.hostIP"),
+        build::env(
+            "PROXY_CONFIG",
+            &json!({ "discoveryAddress": istio::discovery_address(namespace) }).to_string(),
+        ),
+        build::env("ISTIO_META_CLUSTER_ID", "Kubernetes"),
+        build::env("ISTIO_META_WORKLOAD_NAME", NAME),
+        build::env(
+            "ISTIO_META_OWNER",
+            &format!("kubernetes://apis/apps/v1/namespaces/{namespace}/deployments/{NAME}"),
+        ),
+        build::env("ISTIO_META_MESH_ID", istio::TRUST_DOMAIN),
+        build::env("TRUST_DOMAIN", istio::TRUST_DOMAIN),
+        build::env("ISTIO_META_UNPRIVILEGED_POD", "true"),
+    ];
+    proxy.ports = vec![
+        ("http2", 8080),
+        ("https", 8443),
+        ("status-port", 15021),
+        ("http-envoy-prom", 15090),
+    ];
+    proxy.health = Some(Health::Http("/healthz/ready", 15021));
+    proxy.resources = Some(Resources {
+        cpu_request: Cpu::millicores(100),
+        cpu_limit: None,
+        memory_request: Memory::mebibytes(128),
+        memory_limit: Some(Memory::gibibytes(1)),
+    });
+    proxy.mounts = [
+        ("workload-socket", "/var/run/secrets/workload-spiffe-uds"),
+        ("credential-socket", "/var/run/secrets/credential-uds"),
+        (
+            "workload-certs",
+            "/var/run/secrets/workload-spiffe-credentials",
+        ),
+        ("istio-envoy", "/etc/istio/proxy"),
+        ("istio-data", "/var/lib/istio/data"),
+        ("istio-podinfo", "/etc/istio/pod"),
+        ("istio-token", "/var/run/secrets/tokens"),
+        ("istiod-ca-cert", "/var/run/secrets/istio"),
+    ]
+    .map(|(name, path)| (name.to_owned(), path.to_owned()))
+    .to_vec();
+    let podinfo = Volume {
+        name: "istio-podinfo".to_owned(),
+        downward_api: Some(DownwardAPIVolumeSource {
+            items: Some(
+                [
+                    ("labels", "metadata.labels"),
+                    ("annotations", "metadata.annotations"),
+                ]
+                .map(|(path, field)| DownwardAPIVolumeFile {
+                    path: path.to_owned(),
+                    field_ref: Some(ObjectFieldSelector {
+                        field_path: field.to_owned(),
+                        api_version: None,
+                    }),
+                    ..DownwardAPIVolumeFile::default()
+                })
+                .to_vec(),
+            ),
+            ..DownwardAPIVolumeSource::default()
+        }),
+        ..Volume::default()
+    };
+    let volumes = vec![
+        istio::empty_dir("workload-socket", false),
+        istio::empty_dir("credential-socket", false),
+        istio::empty_dir("workload-certs", false),
+        istio::empty_dir("istio-envoy", true),
+        istio::empty_dir("istio-data", false),
+        podinfo,
+        istio::istio_token_volume(),
+        istio::config_map_volume("istiod-ca-cert", "istio-ca-root-cert", false),
+    ];
+    let mut deployment = build::deployment(
+        namespace,
+        NAME,
+        config.replicas,
+        Some(NAME),
+        &[proxy],
+        volumes,
+    );
+    // The gateway is a proxy already: istiod must not inject another.
+    if let Some(metadata) = deployment
+        .spec
+        .as_mut()
+        .and_then(|spec| spec.template.metadata.as_mut())
+    {
+        metadata
+            .labels
+            .get_or_insert_with(Default::default)
+            .insert("sidecar.istio.io/inject".to_owned(), "false".to_owned());
+    }
+    deployment
+}
+
+/// The LoadBalancer Service in front of the gateway pods. On AWS (with the
+/// load balancer controller) it asks for an internet-facing NLB in the
+/// configured subnets; elsewhere MetalLB or the cloud hands out the address.
+fn service(ctx: &Context<'_>, namespace: &str) -> Service {
+    let mut service = build::service(namespace, NAME, NAME, &[("http2", 80), ("https", 443)]);
+    if let Some(spec) = service.spec.as_mut() {
+        spec.type_ = Some("LoadBalancer".to_owned());
+        spec.external_traffic_policy = Some("Local".to_owned());
+    }
+    if let Some(subnets) = aws_subnets(ctx) {
+        let mut annotations = build::string_map(&[
+            (
+                "service.beta.kubernetes.io/aws-load-balancer-type",
+                "external",
+            ),
+            (
+                "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type",
+                "ip",
+            ),
+            (
+                "service.beta.kubernetes.io/aws-load-balancer-scheme",
+                "internet-facing",
+            ),
+        ]);
+        if !subnets.is_empty() {
+            annotations.insert(
+                "service.beta.kubernetes.io/aws-load-balancer-subnets".to_owned(),
+                subnets.join(","),
+            );
+        }
+        service.metadata.annotations = Some(annotations);
+    }
+    service
+}
+
+/// The resources this battery needs, in Istio's namespace: the gateway
+/// Deployment (`proxy_image`, `replicas`), its ServiceAccount, a
+/// LoadBalancer Service `istio-ingressgateway` (HTTP 80, HTTPS 443), and,
+/// with the Gateway API installed (Istio depends on it), a GatewayClass
+/// `bi` run by istiod and a Gateway `bi` bound to that Service (Istio's
+/// manual deployment: the Gateway's address is the Service). Proxy metrics
+/// are scraped through a ClusterIP Service once VictoriaMetrics is
+/// installed. Reads no secrets.
 pub fn generate(
     config: &IstioGatewayConfig,
     ctx: &Context<'_>,
 ) -> Result<Vec<Resource>, GenerateError> {
-    let _ = (config, ctx);
-    // NB: not written yet; `every_battery_generates_something` fails until it is.
-    Ok(Vec::new())
+    let app = INFO.id;
+    let istio = istio_config(ctx);
+    let ns = istio.namespace.as_str();
+    let mut out = vec![
+        Resource::new(app, &build::service_account(ns, NAME))?,
+        Resource::new(app, &deployment(config, ctx, ns))?,
+        Resource::new(app, &service(ctx, ns))?,
+    ];
+    if ctx.installed(BatteryKind::VictoriaMetrics) {
+        // NB: a separate ClusterIP Service, so the LoadBalancer never
+        // exposes the proxy's metrics outside the cluster.
+        let metrics = format!("{NAME}-metrics");
+        out.push(Resource::new(
+            app,
+            &build::service(ns, &metrics, NAME, &[("http-envoy-prom", 15090)]),
+        )?);
+        if let Some(scrape) = victoria_metrics::scrape(ctx, app, ns, NAME, NAME, "http-envoy-prom")?
+        {
+            let mut body = scrape.body;
+            // Envoy serves Prometheus metrics under /stats/prometheus.
+            body["spec"]["endpoints"][0]["path"] = json!("/stats/prometheus");
+            out.push(Resource::from_value(app, body)?);
+        }
+    }
+    if ctx.installed(BatteryKind::GatewayApi) {
+        let class = build::custom_resource(
+            "gateway.networking.k8s.io/v1",
+            "GatewayClass",
+            None,
+            GATEWAY,
+            json!({
+                "controllerName": CONTROLLER_NAME,
+                "description": "bi's ingress gateway, run by istiod",
+            }),
+        );
+        let gateway = build::custom_resource(
+            "gateway.networking.k8s.io/v1",
+            "Gateway",
+            Some(ns),
+            GATEWAY,
+            json!({
+                "gatewayClassName": GATEWAY,
+                "addresses": [{
+                    "type": "Hostname",
+                    "value": format!("{NAME}.{ns}.svc.cluster.local"),
+                }],
+                "listeners": [{
+                    "name": "http",
+                    "port": 80,
+                    "protocol": "HTTP",
+                    "allowedRoutes": { "namespaces": { "from": "All" } },
+                }],
+            }),
+        );
+        out.push(Resource::from_value(app, class)?);
+        out.push(Resource::from_value(app, gateway)?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::aws_load_balancer_controller::AwsLoadBalancerControllerConfig;
+    use crate::catalog::gateway_api::{gateway_class_schema, gateway_schema};
+    use crate::generate::schema::violations;
+    use crate::generate::{DesiredState, Secrets};
+
+    fn generated(state: &DesiredState, config: &IstioGatewayConfig) -> Vec<Resource> {
+        let empty = std::collections::BTreeMap::new();
+        generate(config, &Context::new(state, Secrets::Stored(&empty))).unwrap()
+    }
+
+    fn state(kinds: &[BatteryKind]) -> DesiredState {
+        DesiredState::with_batteries(kinds).unwrap()
+    }
+
+    fn paths(resources: &[Resource]) -> Vec<String> {
+        resources.iter().map(|r| r.path.to_string()).collect()
+    }
+
+    #[test]
+    fn generates_the_gateway_its_load_balancer_and_the_bi_gateway() {
+        let resources = generated(
+            &state(&[BatteryKind::IstioGateway]),
+            &IstioGatewayConfig::default(),
+        );
+        assert_eq!(
+            paths(&resources),
+            [
+                "v1/ServiceAccount/battery-istio/istio-ingressgateway",
+                "apps/v1/Deployment/battery-istio/istio-ingressgateway",
+                "v1/Service/battery-istio/istio-ingressgateway",
+                "gateway.networking.k8s.io/v1/GatewayClass/bi",
+                "gateway.networking.k8s.io/v1/Gateway/battery-istio/bi",
+            ]
+        );
+        assert_eq!(resources[2].body["spec"]["type"], "LoadBalancer");
+        assert!(
+            resources[2].body["metadata"]
+                .get("annotations")
+                .is_none_or(|a| {
+                    a.get("service.beta.kubernetes.io/aws-load-balancer-type")
+                        .is_none()
+                })
+        );
+        assert_eq!(
+            violations(&gateway_class_schema(), &resources[3].body),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            violations(&gateway_schema(), &resources[4].body),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn the_pod_uses_the_configured_proxy_and_replicas() {
+        let proxy =
+            crate::image::ImageRef::parse("docker.io/istio/proxyv2:1.28.0-distroless").unwrap();
+        let config = IstioGatewayConfig {
+            proxy_image: proxy.clone(),
+            replicas: 3,
+        };
+        let resources = generated(&state(&[BatteryKind::IstioGateway]), &config);
+        let deployment: Deployment = serde_json::from_value(resources[1].body.clone()).unwrap();
+        let spec = deployment.spec.unwrap();
+        assert_eq!(spec.replicas, Some(3));
+        let pod = spec.template.spec.unwrap();
+        let container = &pod.containers[0];
+        assert_eq!(container.image.as_deref(), Some(proxy.to_string().as_str()));
+        assert!(container.resources.is_some() && container.readiness_probe.is_some());
+        assert_eq!(pod.security_context.unwrap().run_as_non_root, Some(true));
+        let labels = spec.template.metadata.unwrap().labels.unwrap();
+        assert_eq!(labels["sidecar.istio.io/inject"], "false");
+    }
+
+    #[test]
+    fn gateway_api_objects_only_with_the_gateway_api() {
+        let mut without = state(&[BatteryKind::IstioGateway]);
+        without.batteries.remove(&BatteryKind::GatewayApi);
+        let resources = generated(&without, &IstioGatewayConfig::default());
+        assert!(
+            resources
+                .iter()
+                .all(|r| r.path.group() != "gateway.networking.k8s.io")
+        );
+    }
+
+    #[test]
+    fn on_aws_the_load_balancer_is_an_nlb_in_the_configured_subnets() {
+        let mut aws = state(&[
+            BatteryKind::IstioGateway,
+            BatteryKind::AwsLoadBalancerController,
+        ]);
+        aws.batteries.insert(
+            BatteryKind::AwsLoadBalancerController,
+            BatteryConfig::AwsLoadBalancerController(AwsLoadBalancerControllerConfig {
+                subnets: vec!["subnet-0abc1234".to_owned(), "subnet-0def5678".to_owned()],
+                ..AwsLoadBalancerControllerConfig::default()
+            }),
+        );
+        let resources = generated(&aws, &IstioGatewayConfig::default());
+        let annotations = &resources[2].body["metadata"]["annotations"];
+        assert_eq!(
+            annotations["service.beta.kubernetes.io/aws-load-balancer-type"],
+            "external"
+        );
+        assert_eq!(
+            annotations["service.beta.kubernetes.io/aws-load-balancer-subnets"],
+            "subnet-0abc1234,subnet-0def5678"
+        );
+    }
+
+    #[test]
+    fn metrics_are_scraped_only_with_victoria_metrics() {
+        let config = IstioGatewayConfig::default();
+        let without = generated(&state(&[BatteryKind::IstioGateway]), &config);
+        assert!(without.iter().all(|r| r.path.kind != "VMServiceScrape"));
+        let with = generated(
+            &state(&[BatteryKind::IstioGateway, BatteryKind::VictoriaMetrics]),
+            &config,
+        );
+        let scrape = with
+            .iter()
+            .find(|r| r.path.kind == "VMServiceScrape")
+            .unwrap();
+        assert_eq!(
+            scrape.body["spec"]["endpoints"][0]["path"],
+            "/stats/prometheus"
+        );
+        assert!(
+            with.iter()
+                .any(|r| r.path.name == "istio-ingressgateway-metrics")
+        );
+    }
 }

@@ -1,12 +1,26 @@
 //! Adds and removes EC2 nodes to fit what the cluster needs.
 
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{
+    Affinity, EnvVar, EnvVarSource, NodeAffinity, NodeSelector, NodeSelectorRequirement,
+    NodeSelectorTerm, ObjectFieldSelector, ResourceFieldSelector,
+};
+use k8s_openapi::api::rbac::v1::PolicyRule;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
+    CustomResourceDefinition, CustomResourceSubresourceStatus, CustomResourceSubresources,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
-use super::checks;
 use super::images::{self, image};
 use super::kind::{BatteryGroup, BatteryInfo, BatteryKind, ClusterProvider};
+use super::{checks, ollama, victoria_metrics};
+use crate::generate::build::{self, ContainerSpec, Health};
 use crate::generate::{Context, GenerateError, Resource};
 use crate::image::ImageRef;
+use crate::objects::Resources;
+use crate::units::{Cpu, Memory};
 use crate::validation::{Problems, Rule};
 
 /// Catalog entry.
@@ -70,19 +84,602 @@ fn required(problems: &mut Problems, field: &str, value: &str) {
     }
 }
 
-/// The resources this battery needs.
+const NAME: &str = "karpenter";
+const CORE_GROUP: &str = "karpenter.sh";
+const AWS_GROUP: &str = "karpenter.k8s.aws";
+
+/// The NodePool (and EC2NodeClass) every ordinary pod lands on.
+pub const DEFAULT_POOL: &str = "default";
+/// The NodePool of NVIDIA GPU nodes (with the NVIDIA device plugin).
+pub const GPU_POOL: &str = "nvidia-gpu";
+
+/// The tag Karpenter finds the cluster's subnets and security groups by.
+const DISCOVERY_TAG: &str = "karpenter.sh/discovery";
+
+/// The `openAPIV3Schema` around a `spec` schema.
+fn top_level(spec: Value) -> Value {
+    json!({
+        "type": "object",
+        "required": ["spec"],
+        "properties": {
+            "apiVersion": { "type": "string" },
+            "kind": { "type": "string" },
+            "metadata": { "type": "object" },
+            "spec": spec,
+            "status": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
+        },
+    })
+}
+
+fn preserved() -> Value {
+    json!({ "type": "object", "x-kubernetes-preserve-unknown-fields": true })
+}
+
+fn string_map() -> Value {
+    json!({ "type": "object", "additionalProperties": { "type": "string" } })
+}
+
+fn strings() -> Value {
+    json!({ "type": "array", "items": { "type": "string" } })
+}
+
+/// `NodePool` (karpenter.sh/v1, cluster-scoped).
+pub fn node_pool_schema() -> Value {
+    let requirement = json!({
+        "type": "object",
+        "required": ["key", "operator"],
+        "properties": {
+            "key": { "type": "string" },
+            "operator": {
+                "type": "string",
+                "enum": ["In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"],
+            },
+            "values": strings(),
+            "minValues": { "type": "integer", "minimum": 1 },
+        },
+    });
+    let taint = json!({
+        "type": "object",
+        "required": ["key", "effect"],
+        "properties": {
+            "key": { "type": "string" },
+            "value": { "type": "string" },
+            "effect": { "type": "string", "enum": ["NoSchedule", "PreferNoSchedule", "NoExecute"] },
+        },
+    });
+    top_level(json!({
+        "type": "object",
+        "required": ["template"],
+        "properties": {
+            "template": {
+                "type": "object",
+                "required": ["spec"],
+                "properties": {
+                    "metadata": {
+                        "type": "object",
+                        "properties": { "labels": string_map(), "annotations": string_map() },
+                    },
+                    "spec": {
+                        "type": "object",
+                        "required": ["nodeClassRef", "requirements"],
+                        "properties": {
+                            "nodeClassRef": {
+                                "type": "object",
+                                "required": ["group", "kind", "name"],
+                                "properties": {
+                                    "group": { "type": "string" },
+                                    "kind": { "type": "string" },
+                                    "name": { "type": "string" },
+                                },
+                            },
+                            "requirements": { "type": "array", "items": requirement },
+                            "taints": { "type": "array", "items": taint.clone() },
+                            "startupTaints": { "type": "array", "items": taint },
+                            "expireAfter": { "type": "string" },
+                            "terminationGracePeriod": { "type": "string" },
+                        },
+                    },
+                },
+            },
+            "disruption": {
+                "type": "object",
+                "properties": {
+                    "consolidationPolicy": {
+                        "type": "string",
+                        "enum": ["WhenEmpty", "WhenEmptyOrUnderutilized"],
+                    },
+                    "consolidateAfter": { "type": "string" },
+                    "budgets": { "type": "array", "items": preserved() },
+                },
+            },
+            "limits": {
+                "type": "object",
+                "additionalProperties": { "x-kubernetes-int-or-string": true },
+            },
+            "weight": { "type": "integer", "minimum": 1, "maximum": 100 },
+        },
+    }))
+}
+
+/// `EC2NodeClass` (karpenter.k8s.aws/v1, cluster-scoped).
+pub fn ec2_node_class_schema() -> Value {
+    let tagged = |extra: Value| {
+        let mut properties = json!({ "id": { "type": "string" }, "tags": string_map() });
+        if let (Some(properties), Some(extra)) = (properties.as_object_mut(), extra.as_object()) {
+            properties.extend(extra.clone());
+        }
+        json!({ "type": "array", "items": { "type": "object", "properties": properties } })
+    };
+    top_level(json!({
+        "type": "object",
+        "required": ["amiSelectorTerms", "securityGroupSelectorTerms", "subnetSelectorTerms"],
+        "properties": {
+            "role": { "type": "string" },
+            "instanceProfile": { "type": "string" },
+            "amiFamily": { "type": "string" },
+            "amiSelectorTerms": tagged(json!({
+                "alias": { "type": "string" },
+                "name": { "type": "string" },
+                "owner": { "type": "string" },
+                "ssmParameter": { "type": "string" },
+            })),
+            "subnetSelectorTerms": tagged(json!({})),
+            "securityGroupSelectorTerms": tagged(json!({ "name": { "type": "string" } })),
+            "capacityReservationSelectorTerms": { "type": "array", "items": preserved() },
+            "tags": string_map(),
+            "userData": { "type": "string" },
+            "detailedMonitoring": { "type": "boolean" },
+            "associatePublicIPAddress": { "type": "boolean" },
+            "instanceStorePolicy": { "type": "string" },
+            "blockDeviceMappings": { "type": "array", "items": preserved() },
+            "metadataOptions": preserved(),
+            "kubelet": preserved(),
+        },
+    }))
+}
+
+fn crd(
+    group: &str,
+    kind: &str,
+    plural: &str,
+    schema: Value,
+) -> Result<CustomResourceDefinition, GenerateError> {
+    let mut crd = build::crd(group, "v1", kind, plural, false, schema)?;
+    for version in &mut crd.spec.versions {
+        version.subresources = Some(CustomResourceSubresources {
+            status: Some(CustomResourceSubresourceStatus(json!({}))),
+            ..CustomResourceSubresources::default()
+        });
+    }
+    crd.spec.names.categories = Some(vec![NAME.to_owned()]);
+    Ok(crd)
+}
+
+fn crds() -> Result<Vec<CustomResourceDefinition>, GenerateError> {
+    Ok(vec![
+        crd(CORE_GROUP, "NodePool", "nodepools", node_pool_schema())?,
+        // NB: bi never writes NodeClaims; Karpenter does, and watches them.
+        crd(
+            CORE_GROUP,
+            "NodeClaim",
+            "nodeclaims",
+            top_level(preserved()),
+        )?,
+        crd(
+            AWS_GROUP,
+            "EC2NodeClass",
+            "ec2nodeclasses",
+            ec2_node_class_schema(),
+        )?,
+    ])
+}
+
+const READ: &[&str] = &["get", "list", "watch"];
+
+fn cluster_rules() -> Vec<PolicyRule> {
+    vec![
+        build::rule(
+            &[CORE_GROUP],
+            &[
+                "nodepools",
+                "nodepools/status",
+                "nodeclaims",
+                "nodeclaims/status",
+            ],
+            READ,
+        ),
+        build::rule(
+            &[CORE_GROUP],
+            &["nodeclaims", "nodeclaims/status", "nodepools/status"],
+            &["create", "delete", "update", "patch"],
+        ),
+        build::rule(&[AWS_GROUP], &["ec2nodeclasses"], READ),
+        build::rule(
+            &[AWS_GROUP],
+            &["ec2nodeclasses", "ec2nodeclasses/status"],
+            &["patch", "update"],
+        ),
+        build::rule(
+            &[""],
+            &[
+                "pods",
+                "nodes",
+                "persistentvolumes",
+                "persistentvolumeclaims",
+                "replicationcontrollers",
+                "namespaces",
+            ],
+            READ,
+        ),
+        build::rule(&[""], &["nodes"], &["create", "patch", "delete", "update"]),
+        build::rule(&[""], &["pods"], &["delete"]),
+        build::rule(&[""], &["pods/eviction"], &["create"]),
+        build::rule(
+            &["storage.k8s.io"],
+            &["storageclasses", "csinodes", "volumeattachments"],
+            READ,
+        ),
+        build::rule(
+            &["apps"],
+            &["daemonsets", "deployments", "replicasets", "statefulsets"],
+            &["list", "watch"],
+        ),
+        build::rule(&["policy"], &["poddisruptionbudgets"], READ),
+        build::rule(&["", "events.k8s.io"], &["events"], &["create", "patch"]),
+    ]
+}
+
+fn namespace_rules() -> Vec<PolicyRule> {
+    vec![
+        build::rule(
+            &["coordination.k8s.io"],
+            &["leases"],
+            &["get", "list", "watch", "create", "update", "patch"],
+        ),
+        build::rule(&[""], &["configmaps"], READ),
+    ]
+}
+
+fn deployment(config: &KarpenterConfig, ctx: &Context<'_>, namespace: &str) -> Deployment {
+    let mut container = ContainerSpec::new("controller", &config.image);
+    container.env = vec![
+        build::env("KUBERNETES_MIN_VERSION", "1.19.0-0"),
+        build::env("KARPENTER_SERVICE", NAME),
+        build::env("DISABLE_WEBHOOK", "true"),
+        build::env("METRICS_PORT", "8080"),
+        build::env("HEALTH_PROBE_PORT", "8081"),
+        EnvVar {
+            name: "SYSTEM_NAMESPACE".to_owned(),
+            value_from: Some(EnvVarSource {
+                field_ref: Some(ObjectFieldSelector {
+                    field_path: "metadata.namespace".to_owned(),
+                    api_version: None,
+                }),
+                ..EnvVarSource::default()
+            }),
+            ..EnvVar::default()
+        },
+        EnvVar {
+            name: "MEMORY_LIMIT".to_owned(),
+            value_from: Some(EnvVarSource {
+                resource_field_ref: Some(ResourceFieldSelector {
+                    container_name: Some("controller".to_owned()),
+                    divisor: Some(Quantity("0".to_owned())),
+                    resource: "limits.memory".to_owned(),
+                }),
+                ..EnvVarSource::default()
+            }),
+            ..EnvVar::default()
+        },
+        build::env(
+            "FEATURE_GATES",
+            "SpotToSpotConsolidation=false,NodeRepair=false",
+        ),
+        build::env("BATCH_MAX_DURATION", "10s"),
+        build::env("BATCH_IDLE_DURATION", "1s"),
+        build::env("CLUSTER_NAME", ctx.state.installation.as_str()),
+        build::env("VM_MEMORY_OVERHEAD_PERCENT", "0.075"),
+        build::env("INTERRUPTION_QUEUE", &config.queue_name),
+        build::env("RESERVED_ENIS", "0"),
+        build::env("LOG_LEVEL", "info"),
+    ];
+    container.ports = vec![("http-metrics", 8080), ("http", 8081)];
+    container.health = Some(Health::Http("/healthz", 8081));
+    container.resources = Some(Resources {
+        cpu_request: Cpu::millicores(250),
+        cpu_limit: None,
+        memory_request: Memory::mebibytes(256),
+        memory_limit: Some(Memory::gibibytes(1)),
+    });
+    let mut deployment =
+        build::deployment(namespace, NAME, 1, Some(NAME), &[container], Vec::new());
+    if let Some(pod) = deployment
+        .spec
+        .as_mut()
+        .and_then(|spec| spec.template.spec.as_mut())
+    {
+        // Karpenter must not run on the nodes it manages, or it could
+        // consolidate itself away.
+        pod.affinity = Some(Affinity {
+            node_affinity: Some(NodeAffinity {
+                required_during_scheduling_ignored_during_execution: Some(NodeSelector {
+                    node_selector_terms: vec![NodeSelectorTerm {
+                        match_expressions: Some(vec![NodeSelectorRequirement {
+                            key: "karpenter.sh/nodepool".to_owned(),
+                            operator: "DoesNotExist".to_owned(),
+                            values: None,
+                        }]),
+                        ..NodeSelectorTerm::default()
+                    }],
+                }),
+                ..NodeAffinity::default()
+            }),
+            ..Affinity::default()
+        });
+    }
+    deployment
+}
+
+fn node_class_ref() -> Value {
+    json!({ "group": AWS_GROUP, "kind": "EC2NodeClass", "name": DEFAULT_POOL })
+}
+
+fn default_pool() -> Value {
+    build::custom_resource(
+        "karpenter.sh/v1",
+        "NodePool",
+        None,
+        DEFAULT_POOL,
+        json!({
+            "template": {
+                "spec": {
+                    "nodeClassRef": node_class_ref(),
+                    "requirements": [
+                        { "key": "kubernetes.io/arch", "operator": "In", "values": ["amd64", "arm64"] },
+                        { "key": "kubernetes.io/os", "operator": "In", "values": ["linux"] },
+                        { "key": "karpenter.sh/capacity-type", "operator": "In", "values": ["on-demand"] },
+                        { "key": "karpenter.k8s.aws/instance-category", "operator": "In", "values": ["c", "m", "r"] },
+                        { "key": "karpenter.k8s.aws/instance-generation", "operator": "Gt", "values": ["4"] },
+                    ],
+                    "expireAfter": "720h",
+                },
+            },
+            "disruption": {
+                "consolidationPolicy": "WhenEmptyOrUnderutilized",
+                "consolidateAfter": "1m",
+            },
+            "limits": { "cpu": "1000", "memory": "4000Gi" },
+        }),
+    )
+}
+
+/// NVIDIA GPU nodes, tainted so only pods that ask for GPUs land there, and
+/// labelled as node-feature-discovery will (the label GPU pods select).
+fn gpu_pool() -> Value {
+    build::custom_resource(
+        "karpenter.sh/v1",
+        "NodePool",
+        None,
+        GPU_POOL,
+        json!({
+            "template": {
+                "metadata": {
+                    "labels": { ollama::NVIDIA_NODE_LABEL: "true" },
+                },
+                "spec": {
+                    "nodeClassRef": node_class_ref(),
+                    "requirements": [
+                        { "key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"] },
+                        { "key": "karpenter.sh/capacity-type", "operator": "In", "values": ["on-demand"] },
+                        { "key": "karpenter.k8s.aws/instance-gpu-manufacturer", "operator": "In", "values": ["nvidia"] },
+                    ],
+                    "taints": [{ "key": "nvidia.com/gpu", "effect": "NoSchedule" }],
+                    "expireAfter": "720h",
+                },
+            },
+            "disruption": {
+                "consolidationPolicy": "WhenEmpty",
+                "consolidateAfter": "5m",
+            },
+            "limits": { "nvidia.com/gpu": "16" },
+            "weight": 10,
+        }),
+    )
+}
+
+fn node_class(config: &KarpenterConfig, ctx: &Context<'_>) -> Value {
+    let cluster = ctx.state.installation.as_str();
+    let discovery = json!([{ "tags": { DISCOVERY_TAG: cluster } }]);
+    build::custom_resource(
+        "karpenter.k8s.aws/v1",
+        "EC2NodeClass",
+        None,
+        DEFAULT_POOL,
+        json!({
+            "role": config.node_role_name,
+            "amiSelectorTerms": [{ "alias": config.ami_alias }],
+            "subnetSelectorTerms": discovery,
+            "securityGroupSelectorTerms": discovery,
+            "tags": { DISCOVERY_TAG: cluster, "app.kubernetes.io/managed-by": "bi" },
+            "metadataOptions": {
+                "httpEndpoint": "enabled",
+                "httpProtocolIPv6": "disabled",
+                "httpPutResponseHopLimit": 1,
+                "httpTokens": "required",
+            },
+        }),
+    )
+}
+
+/// The resources this battery needs, in the base namespace: the Karpenter
+/// controller (Deployment kept off the nodes it manages, ServiceAccount,
+/// ClusterRole + binding, leader-election Role + binding), the CRDs
+/// `nodepools.karpenter.sh`, `nodeclaims.karpenter.sh` and
+/// `ec2nodeclasses.karpenter.k8s.aws`, an EC2NodeClass `default`
+/// (`node_role_name`, `ami_alias`, subnets and security groups tagged
+/// `karpenter.sh/discovery: <installation>`), a NodePool `default`, and,
+/// with the NVIDIA device plugin installed, a tainted GPU NodePool
+/// `nvidia-gpu`. Interruption events come from the SQS queue `queue_name`.
+/// Reads no secrets; AWS credentials come from the pod's identity (EKS Pod
+/// Identity for the `karpenter` service account), set up outside bi.
 pub fn generate(
     config: &KarpenterConfig,
     ctx: &Context<'_>,
 ) -> Result<Vec<Resource>, GenerateError> {
-    let _ = (config, ctx);
-    // NB: not written yet; `every_battery_generates_something` fails until it is.
-    Ok(Vec::new())
+    let app = INFO.id;
+    let ns = ctx.base_namespace();
+    let mut out = Vec::new();
+    for crd in crds()? {
+        out.push(Resource::new(app, &crd)?);
+    }
+    out.push(Resource::new(app, &build::service_account(ns, NAME))?);
+    out.push(Resource::new(
+        app,
+        &build::cluster_role(NAME, cluster_rules()),
+    )?);
+    out.push(Resource::new(
+        app,
+        &build::cluster_role_binding(NAME, NAME, ns, NAME),
+    )?);
+    out.push(Resource::new(
+        app,
+        &build::role(ns, NAME, namespace_rules()),
+    )?);
+    out.push(Resource::new(
+        app,
+        &build::role_binding(ns, NAME, NAME, NAME),
+    )?);
+    out.push(Resource::new(app, &deployment(config, ctx, ns))?);
+    out.push(Resource::new(
+        app,
+        &build::service(ns, NAME, NAME, &[("http-metrics", 8080)]),
+    )?);
+    if let Some(scrape) = victoria_metrics::scrape(ctx, app, ns, NAME, NAME, "http-metrics")? {
+        out.push(scrape);
+    }
+    out.push(Resource::from_value(app, node_class(config, ctx))?);
+    out.push(Resource::from_value(app, default_pool())?);
+    if ctx.installed(BatteryKind::NvidiaDevicePlugin) {
+        out.push(Resource::from_value(app, gpu_pool())?);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::generate::schema::violations;
+    use crate::generate::{DesiredState, Secrets};
+
+    fn config() -> KarpenterConfig {
+        KarpenterConfig {
+            node_role_name: "bi-nodes".to_owned(),
+            queue_name: "bi-interruptions".to_owned(),
+            ..KarpenterConfig::default()
+        }
+    }
+
+    fn generated(kinds: &[BatteryKind]) -> Vec<Resource> {
+        let mut state = DesiredState::with_batteries(kinds).unwrap();
+        state.provider = ClusterProvider::Aws;
+        let empty = std::collections::BTreeMap::new();
+        generate(&config(), &Context::new(&state, Secrets::Stored(&empty))).unwrap()
+    }
+
+    fn names_of<'a>(resources: &'a [Resource], kind: &str) -> Vec<&'a str> {
+        resources
+            .iter()
+            .filter(|r| r.path.kind == kind)
+            .map(|r| r.path.name.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn generates_the_controller_its_crds_and_a_default_pool() {
+        let resources = generated(&[BatteryKind::Karpenter]);
+        assert_eq!(
+            names_of(&resources, "CustomResourceDefinition"),
+            [
+                "nodepools.karpenter.sh",
+                "nodeclaims.karpenter.sh",
+                "ec2nodeclasses.karpenter.k8s.aws"
+            ]
+        );
+        for kind in [
+            "Deployment",
+            "ServiceAccount",
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "Role",
+        ] {
+            assert_eq!(names_of(&resources, kind), [NAME], "{kind}");
+        }
+        assert_eq!(names_of(&resources, "NodePool"), [DEFAULT_POOL]);
+        assert_eq!(names_of(&resources, "EC2NodeClass"), [DEFAULT_POOL]);
+    }
+
+    #[test]
+    fn the_node_class_and_the_controller_use_the_aws_names() {
+        let resources = generated(&[BatteryKind::Karpenter]);
+        let class = resources
+            .iter()
+            .find(|r| r.path.kind == "EC2NodeClass")
+            .unwrap();
+        assert_eq!(class.body["spec"]["role"], "bi-nodes");
+        assert_eq!(
+            class.body["spec"]["amiSelectorTerms"][0]["alias"],
+            "al2023@v20251002"
+        );
+        let deployment = resources
+            .iter()
+            .find(|r| r.path.kind == "Deployment")
+            .unwrap();
+        let deployment: k8s_openapi::api::apps::v1::Deployment =
+            serde_json::from_value(deployment.body.clone()).unwrap();
+        let pod = deployment.spec.unwrap().template.spec.unwrap();
+        let container = &pod.containers[0];
+        assert_eq!(container.image.as_deref(), Some(images::KARPENTER));
+        assert!(container.resources.is_some() && container.liveness_probe.is_some());
+        let env = container.env.as_ref().unwrap();
+        let queue = env.iter().find(|e| e.name == "INTERRUPTION_QUEUE").unwrap();
+        assert_eq!(queue.value.as_deref(), Some("bi-interruptions"));
+    }
+
+    #[test]
+    fn a_gpu_pool_only_with_the_nvidia_device_plugin() {
+        let without = generated(&[BatteryKind::Karpenter]);
+        assert!(!names_of(&without, "NodePool").contains(&GPU_POOL));
+        let with = generated(&[BatteryKind::Karpenter, BatteryKind::NvidiaDevicePlugin]);
+        assert_eq!(names_of(&with, "NodePool"), [DEFAULT_POOL, GPU_POOL]);
+    }
+
+    #[test]
+    fn every_custom_resource_fits_its_crd_schema() {
+        let resources = generated(&[BatteryKind::Karpenter, BatteryKind::NvidiaDevicePlugin]);
+        for resource in resources
+            .iter()
+            .filter(|r| matches!(r.path.kind.as_str(), "NodePool" | "EC2NodeClass"))
+        {
+            let schema = match resource.path.kind.as_str() {
+                "NodePool" => node_pool_schema(),
+                _ => ec2_node_class_schema(),
+            };
+            assert_eq!(
+                violations(&schema, &resource.body),
+                Vec::<String>::new(),
+                "{}",
+                resource.path
+            );
+        }
+    }
+
+    #[test]
+    fn metrics_are_scraped_only_with_victoria_metrics() {
+        let without = generated(&[BatteryKind::Karpenter]);
+        assert!(names_of(&without, "VMServiceScrape").is_empty());
+        let with = generated(&[BatteryKind::Karpenter, BatteryKind::VictoriaMetrics]);
+        assert_eq!(names_of(&with, "VMServiceScrape"), [NAME]);
+    }
 
     #[test]
     fn aws_names_are_required() {

@@ -1,13 +1,31 @@
 //! Serverless services that scale with traffic, down to zero.
 
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::admissionregistration::v1::{
+    MutatingWebhook, MutatingWebhookConfiguration, ServiceReference, ValidatingWebhook,
+    ValidatingWebhookConfiguration, WebhookClientConfig,
+};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, ObjectFieldSelector};
+use k8s_openapi::api::rbac::v1::PolicyRule;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
+    CustomResourceDefinition, CustomResourceSubresourceStatus, CustomResourceSubresources,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 use super::checks;
 use super::images::{self, image};
 use super::kind::{BatteryGroup, BatteryInfo, BatteryKind, Integration};
+use super::victoria_metrics;
+use crate::generate::build::{self, COMPONENT_LABEL, ContainerSpec, Health};
 use crate::generate::{Context, GenerateError, Resource};
 use crate::image::ImageRef;
 use crate::names::DnsLabel;
+use crate::objects::{EnvValue, KnativeService, Resources};
+use crate::units::{Cpu, Memory};
 use crate::validation::Problems;
 
 /// Catalog entry.
@@ -76,9 +94,887 @@ impl KnativeConfig {
     }
 }
 
-/// The resources this battery needs.
+/// The API version of Knative services.
+pub const API_VERSION: &str = "serving.knative.dev/v1";
+
+/// The ServiceAccount of the controller, autoscaler and webhook.
+const CONTROLLER_ACCOUNT: &str = "controller";
+
+/// The activator's own, narrower ServiceAccount.
+const ACTIVATOR_ACCOUNT: &str = "activator";
+
+/// Knative's label for its own objects; the config webhook only looks at
+/// ConfigMaps carrying it.
+const PART_OF: (&str, &str) = ("app.kubernetes.io/part-of", "knative-serving");
+
+/// Where Knative's components serve Prometheus metrics (port name `metrics`).
+const METRICS_PORT: u16 = 9090;
+
+/// The ConfigMaps Knative's components watch: each refuses to start
+/// without all of them (missing keys take Knative's defaults).
+const CONFIG_MAPS: [&str; 11] = [
+    "config-autoscaler",
+    "config-defaults",
+    "config-deployment",
+    "config-domain",
+    "config-features",
+    "config-gc",
+    "config-leader-election",
+    "config-logging",
+    "config-network",
+    "config-observability",
+    "config-tracing",
+];
+
+/// Knative Serving in its namespace: the CRDs its components watch, the
+/// activator, autoscaler, controller and webhook (Deployments, Services,
+/// ServiceAccounts, RBAC, the webhook configurations it keeps up to date,
+/// its ConfigMaps), and a `serving.knative.dev/v1 Service` per
+/// [`KnativeService`] in the same namespace. With Istio, Knative's ingress
+/// class is Istio's; with VictoriaMetrics, the components and every
+/// service's queue-proxy are scraped. Reads no stored secrets.
 pub fn generate(config: &KnativeConfig, ctx: &Context<'_>) -> Result<Vec<Resource>, GenerateError> {
-    let _ = (config, ctx);
-    // NB: not written yet; `every_battery_generates_something` fails until it is.
-    Ok(Vec::new())
+    let app = INFO.id;
+    let namespace = config.namespace.as_str();
+    let mut resources = vec![Resource::new(app, &build::namespace(namespace, &[]))?];
+    for crd in crds()? {
+        resources.push(Resource::new(app, &crd)?);
+    }
+    resources.push(Resource::new(
+        app,
+        &build::service_account(namespace, CONTROLLER_ACCOUNT),
+    )?);
+    resources.push(Resource::new(
+        app,
+        &build::service_account(namespace, ACTIVATOR_ACCOUNT),
+    )?);
+    for (role, rules, account) in [
+        (
+            "knative-serving-admin",
+            controller_rules(),
+            CONTROLLER_ACCOUNT,
+        ),
+        (
+            "knative-serving-activator",
+            activator_rules(),
+            ACTIVATOR_ACCOUNT,
+        ),
+    ] {
+        resources.push(Resource::new(app, &build::cluster_role(role, rules))?);
+        resources.push(Resource::new(
+            app,
+            &build::cluster_role_binding(role, role, namespace, account),
+        )?);
+    }
+    for config_map in config_maps(config, ctx) {
+        resources.push(Resource::new(app, &config_map)?);
+    }
+    // NB: the webhook fills this Secret with its own certificate and injects
+    // the CA into the configurations below; bi sets neither field.
+    resources.push(Resource::new(
+        app,
+        &build::secret(namespace, "webhook-certs", BTreeMap::new()),
+    )?);
+    resources.push(Resource::new(app, &mutating_webhook(namespace))?);
+    for validating in validating_webhooks(namespace) {
+        resources.push(Resource::new(app, &validating)?);
+    }
+
+    for component in components(config, namespace) {
+        resources.push(Resource::new(app, &component.deployment)?);
+        let mut service = build::service(
+            namespace,
+            component.service,
+            component.name,
+            &component.service_ports,
+        );
+        service.metadata.labels = Some(build::string_map(&[(COMPONENT_LABEL, component.name)]));
+        resources.push(Resource::new(app, &service)?);
+        if let Some(scrape) = victoria_metrics::scrape(
+            ctx,
+            app,
+            namespace,
+            // NB: not `knative-<name>`, which a user's service may be called.
+            &format!("{}-metrics", component.name),
+            component.name,
+            "metrics",
+        )? {
+            resources.push(scrape);
+        }
+    }
+
+    let mut services: Vec<&KnativeService> = ctx
+        .state
+        .knative_services
+        .iter()
+        .map(|owned| &owned.object)
+        .collect();
+    services.sort_by(|a, b| a.name.cmp(&b.name));
+    for service in services {
+        let app = format!("knative-{}", service.name);
+        resources.push(Resource::from_value(
+            &app,
+            knative_service(namespace, service),
+        )?);
+        // NB: Knative makes a `<revision>-private` Service per revision with
+        // the queue-proxy's request metrics on `http-usermetric`.
+        if let Some(scrape) =
+            victoria_metrics::scrape(ctx, &app, namespace, &app, &app, "http-usermetric")?
+        {
+            resources.push(scrape);
+        }
+    }
+    Ok(resources)
+}
+
+/// A user's service as Knative's `Service`.
+fn knative_service(namespace: &str, service: &KnativeService) -> Value {
+    let env: Vec<Value> = service
+        .env
+        .iter()
+        .map(|var| match &var.value {
+            EnvValue::Literal(value) => json!({ "name": var.name, "value": value }),
+            EnvValue::SecretRef { secret, key } => json!({
+                "name": var.name,
+                "valueFrom": { "secretKeyRef": { "name": secret, "key": key } },
+            }),
+        })
+        .collect();
+    let mut container = json!({
+        "image": service.image.to_string(),
+        "ports": [{ "containerPort": service.port }],
+        "securityContext": {
+            "runAsNonRoot": true,
+            "allowPrivilegeEscalation": false,
+            "capabilities": { "drop": ["ALL"] },
+            "seccompProfile": { "type": "RuntimeDefault" },
+        },
+    });
+    if !env.is_empty() {
+        container["env"] = Value::Array(env);
+    }
+    let component = format!("knative-{}", service.name);
+    build::custom_resource(
+        API_VERSION,
+        "Service",
+        Some(namespace),
+        &service.name,
+        json!({
+            "template": {
+                "metadata": {
+                    "labels": { COMPONENT_LABEL: component },
+                    "annotations": {
+                        "autoscaling.knative.dev/min-scale": service.min_scale.to_string(),
+                        "autoscaling.knative.dev/max-scale": service.max_scale.to_string(),
+                        "autoscaling.knative.dev/metric": "concurrency",
+                        "autoscaling.knative.dev/target": service.concurrency_target.to_string(),
+                    },
+                },
+                "spec": { "containers": [container] },
+            },
+        }),
+    )
+}
+
+/// One of Knative's own components.
+struct Component {
+    name: &'static str,
+    service: &'static str,
+    service_ports: Vec<(&'static str, u16)>,
+    deployment: Deployment,
+}
+
+/// `POD_NAME` and friends: Knative reads them from the downward API.
+fn field_env(name: &str, field: &str) -> EnvVar {
+    EnvVar {
+        name: name.to_owned(),
+        value_from: Some(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector {
+                field_path: field.to_owned(),
+                ..ObjectFieldSelector::default()
+            }),
+            ..EnvVarSource::default()
+        }),
+        ..EnvVar::default()
+    }
+}
+
+fn component_resources(cpu: u64, memory: u64, memory_limit: u64) -> Resources {
+    Resources {
+        cpu_request: Cpu::millicores(cpu),
+        cpu_limit: None,
+        memory_request: Memory::mebibytes(memory),
+        memory_limit: Some(Memory::mebibytes(memory_limit)),
+    }
+}
+
+/// The activator (buffers requests while a service scales from zero), the
+/// autoscaler, the controller and the admission webhook. Their Services
+/// carry the names Knative looks them up by.
+fn components(config: &KnativeConfig, namespace: &str) -> Vec<Component> {
+    let common = |container: &mut ContainerSpec| {
+        container.env.extend([
+            build::env("SYSTEM_NAMESPACE", namespace),
+            build::env("CONFIG_LOGGING_NAME", "config-logging"),
+            build::env("CONFIG_OBSERVABILITY_NAME", "config-observability"),
+            build::env("METRICS_DOMAIN", "knative.dev/internal/serving"),
+            field_env("POD_NAME", "metadata.name"),
+        ]);
+    };
+
+    let mut activator = ContainerSpec::new("activator", &config.activator_image);
+    common(&mut activator);
+    activator.env.push(field_env("POD_IP", "status.podIP"));
+    activator.ports = vec![("http", 8012), ("http2", 8013), ("metrics", METRICS_PORT)];
+    // NB: Knative's handlers answer kubelet probes (they recognise the user agent).
+    activator.health = Some(Health::Http("/", 8012));
+    activator.resources = Some(component_resources(300, 128, 600));
+
+    let mut autoscaler = ContainerSpec::new("autoscaler", &config.autoscaler_image);
+    common(&mut autoscaler);
+    autoscaler.env.push(field_env("POD_IP", "status.podIP"));
+    autoscaler.ports = vec![("http", 8080), ("metrics", METRICS_PORT)];
+    autoscaler.health = Some(Health::Http("/", 8080));
+    autoscaler.resources = Some(component_resources(100, 128, 1024));
+
+    let mut controller = ContainerSpec::new("controller", &config.controller_image);
+    common(&mut controller);
+    controller.ports = vec![("probes", 8080), ("metrics", METRICS_PORT)];
+    controller.health = Some(Health::Http("/health", 8080));
+    controller.resources = Some(component_resources(100, 128, 1024));
+
+    let mut webhook = ContainerSpec::new("webhook", &config.webhook_image);
+    common(&mut webhook);
+    webhook.env.extend([
+        build::env("WEBHOOK_NAME", "webhook"),
+        build::env("WEBHOOK_PORT", "8443"),
+    ]);
+    webhook.ports = vec![("https-webhook", 8443), ("metrics", METRICS_PORT)];
+    // NB: it serves TLS with its own CA: a TCP check avoids the scheme.
+    webhook.health = Some(Health::Tcp(8443));
+    webhook.resources = Some(component_resources(100, 128, 512));
+
+    let deployment = |name: &str, account: &str, container: ContainerSpec| {
+        build::deployment(namespace, name, 1, Some(account), &[container], Vec::new())
+    };
+    vec![
+        Component {
+            name: "activator",
+            service: "activator-service",
+            service_ports: vec![("http", 80), ("http2", 81), ("metrics", METRICS_PORT)],
+            deployment: deployment("activator", ACTIVATOR_ACCOUNT, activator),
+        },
+        Component {
+            name: "autoscaler",
+            service: "autoscaler",
+            service_ports: vec![("http", 8080), ("metrics", METRICS_PORT)],
+            deployment: deployment("autoscaler", CONTROLLER_ACCOUNT, autoscaler),
+        },
+        Component {
+            name: "controller",
+            service: "controller",
+            service_ports: vec![("metrics", METRICS_PORT)],
+            deployment: deployment("controller", CONTROLLER_ACCOUNT, controller),
+        },
+        Component {
+            name: "webhook",
+            service: "webhook",
+            service_ports: vec![("https-webhook", 443), ("metrics", METRICS_PORT)],
+            deployment: deployment("webhook", CONTROLLER_ACCOUNT, webhook),
+        },
+    ]
+}
+
+/// Knative's ConfigMaps: what bi decides (the queue-proxy image, the ingress
+/// class with Istio) and Knative's defaults for the rest.
+fn config_maps(
+    config: &KnativeConfig,
+    ctx: &Context<'_>,
+) -> Vec<k8s_openapi::api::core::v1::ConfigMap> {
+    let namespace = config.namespace.as_str();
+    CONFIG_MAPS
+        .iter()
+        .map(|name| {
+            let data = match *name {
+                "config-deployment" => {
+                    build::string_map(&[("queue-sidecar-image", &config.queue_image.to_string())])
+                }
+                "config-network" if ctx.installed(BatteryKind::Istio) => {
+                    build::string_map(&[("ingress-class", "istio.ingress.networking.knative.dev")])
+                }
+                _ => BTreeMap::new(),
+            };
+            let mut config_map = build::config_map(namespace, name, data);
+            config_map.metadata.labels = Some(build::string_map(&[PART_OF]));
+            config_map
+        })
+        .collect()
+}
+
+fn webhook_client(namespace: &str) -> WebhookClientConfig {
+    WebhookClientConfig {
+        service: Some(ServiceReference {
+            name: "webhook".to_owned(),
+            namespace: namespace.to_owned(),
+            ..ServiceReference::default()
+        }),
+        ..WebhookClientConfig::default()
+    }
+}
+
+/// The defaulting webhook; its rules are written by the webhook itself.
+fn mutating_webhook(namespace: &str) -> MutatingWebhookConfiguration {
+    let name = "webhook.serving.knative.dev";
+    MutatingWebhookConfiguration {
+        metadata: build::meta(None, name),
+        webhooks: Some(vec![MutatingWebhook {
+            name: name.to_owned(),
+            admission_review_versions: vec!["v1".to_owned(), "v1beta1".to_owned()],
+            client_config: webhook_client(namespace),
+            failure_policy: Some("Fail".to_owned()),
+            side_effects: "None".to_owned(),
+            timeout_seconds: Some(10),
+            ..MutatingWebhook::default()
+        }]),
+    }
+}
+
+/// The validating webhooks for Knative's resources and its ConfigMaps.
+fn validating_webhooks(namespace: &str) -> Vec<ValidatingWebhookConfiguration> {
+    let webhook =
+        |name: &str, object_selector: Option<LabelSelector>| ValidatingWebhookConfiguration {
+            metadata: build::meta(None, name),
+            webhooks: Some(vec![ValidatingWebhook {
+                name: name.to_owned(),
+                admission_review_versions: vec!["v1".to_owned(), "v1beta1".to_owned()],
+                client_config: webhook_client(namespace),
+                failure_policy: Some("Fail".to_owned()),
+                side_effects: "None".to_owned(),
+                timeout_seconds: Some(10),
+                object_selector,
+                ..ValidatingWebhook::default()
+            }]),
+        };
+    let part_of = LabelSelector {
+        match_expressions: Some(vec![LabelSelectorRequirement {
+            key: PART_OF.0.to_owned(),
+            operator: "In".to_owned(),
+            values: Some(vec![PART_OF.1.to_owned()]),
+        }]),
+        ..LabelSelector::default()
+    };
+    vec![
+        webhook("validation.webhook.serving.knative.dev", None),
+        webhook("config.webhook.serving.knative.dev", Some(part_of)),
+    ]
+}
+
+/// Everything the controller, autoscaler and webhook manage: Knative's own
+/// groups, the Deployments and Services of every revision, HPAs, leases,
+/// and the webhook configurations and CRDs the webhook keeps current.
+fn controller_rules() -> Vec<PolicyRule> {
+    let all = [
+        "create",
+        "delete",
+        "deletecollection",
+        "get",
+        "list",
+        "patch",
+        "update",
+        "watch",
+    ];
+    vec![
+        build::rule(
+            &[""],
+            &[
+                "configmaps",
+                "endpoints",
+                "events",
+                "namespaces",
+                "pods",
+                "secrets",
+                "serviceaccounts",
+                "services",
+            ],
+            &all,
+        ),
+        build::rule(&[""], &["endpoints/restricted"], &["create"]),
+        build::rule(&["apps"], &["deployments", "deployments/finalizers"], &all),
+        build::rule(
+            &["admissionregistration.k8s.io"],
+            &[
+                "mutatingwebhookconfigurations",
+                "validatingwebhookconfigurations",
+            ],
+            &all,
+        ),
+        build::rule(
+            &["apiextensions.k8s.io"],
+            &[
+                "customresourcedefinitions",
+                "customresourcedefinitions/status",
+            ],
+            &["get", "list", "patch", "update", "watch"],
+        ),
+        build::rule(&["autoscaling"], &["horizontalpodautoscalers"], &all),
+        build::rule(&["coordination.k8s.io"], &["leases"], &all),
+        build::rule(
+            &["discovery.k8s.io"],
+            &["endpointslices"],
+            &["get", "list", "watch"],
+        ),
+        build::rule(
+            &[
+                "serving.knative.dev",
+                "autoscaling.internal.knative.dev",
+                "networking.internal.knative.dev",
+                "caching.internal.knative.dev",
+            ],
+            &["*"],
+            &all,
+        ),
+    ]
+}
+
+/// The activator only reads where to send requests.
+fn activator_rules() -> Vec<PolicyRule> {
+    let read = ["get", "list", "watch"];
+    vec![
+        build::rule(
+            &[""],
+            &["configmaps", "endpoints", "secrets", "services"],
+            &read,
+        ),
+        build::rule(&["discovery.k8s.io"], &["endpointslices"], &read),
+        build::rule(&["serving.knative.dev"], &["revisions"], &read),
+        build::rule(
+            &["networking.internal.knative.dev"],
+            &["serverlessservices"],
+            &read,
+        ),
+        build::rule(
+            &["coordination.k8s.io"],
+            &["leases"],
+            &[
+                "create", "delete", "get", "list", "patch", "update", "watch",
+            ],
+        ),
+    ]
+}
+
+fn preserved() -> Value {
+    json!({ "type": "object", "x-kubernetes-preserve-unknown-fields": true })
+}
+
+fn top_level(spec: Value) -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "apiVersion": { "type": "string" },
+            "kind": { "type": "string" },
+            "metadata": { "type": "object" },
+            "spec": spec,
+            "status": preserved(),
+        },
+    })
+}
+
+/// `services.serving.knative.dev`: the template's metadata (autoscaling
+/// annotations) and containers (image, env, ports) are typed; Knative's
+/// webhook defaults and validates the rest.
+fn service_schema() -> Value {
+    let string_map = json!({ "type": "object", "additionalProperties": { "type": "string" } });
+    let env = json!({
+        "type": "object",
+        "required": ["name"],
+        "properties": {
+            "name": { "type": "string" },
+            "value": { "type": "string" },
+            "valueFrom": {
+                "type": "object",
+                "properties": {
+                    "secretKeyRef": {
+                        "type": "object",
+                        "required": ["key"],
+                        "properties": {
+                            "name": { "type": "string" },
+                            "key": { "type": "string" },
+                            "optional": { "type": "boolean" },
+                        },
+                    },
+                },
+                "x-kubernetes-preserve-unknown-fields": true,
+            },
+        },
+    });
+    let port = json!({
+        "type": "object",
+        "properties": {
+            "containerPort": { "type": "integer", "minimum": 1, "maximum": 65535 },
+            "name": { "type": "string", "enum": ["http1", "h2c"] },
+            "protocol": { "type": "string" },
+        },
+    });
+    let container = json!({
+        "type": "object",
+        "required": ["image"],
+        "properties": {
+            "name": { "type": "string" },
+            "image": { "type": "string" },
+            "env": { "type": "array", "items": env },
+            "ports": { "type": "array", "items": port },
+            "securityContext": preserved(),
+            "resources": preserved(),
+        },
+        "x-kubernetes-preserve-unknown-fields": true,
+    });
+    top_level(json!({
+        "type": "object",
+        "properties": {
+            "template": {
+                "type": "object",
+                "properties": {
+                    "metadata": {
+                        "type": "object",
+                        "properties": { "labels": string_map, "annotations": string_map },
+                        "x-kubernetes-preserve-unknown-fields": true,
+                    },
+                    "spec": {
+                        "type": "object",
+                        "required": ["containers"],
+                        "properties": {
+                            "containers": { "type": "array", "items": container },
+                            "containerConcurrency": { "type": "integer", "minimum": 0 },
+                            "timeoutSeconds": { "type": "integer", "minimum": 0 },
+                        },
+                        "x-kubernetes-preserve-unknown-fields": true,
+                    },
+                },
+            },
+            "traffic": { "type": "array", "items": preserved() },
+        },
+        "x-kubernetes-preserve-unknown-fields": true,
+    }))
+}
+
+/// Every CRD Knative Serving's components watch (their informers never
+/// sync without them); only `services` is written by bi.
+fn crds() -> Result<Vec<CustomResourceDefinition>, GenerateError> {
+    let open = || top_level(preserved());
+    let mut crds = vec![build::crd(
+        "serving.knative.dev",
+        "v1",
+        "Service",
+        "services",
+        true,
+        service_schema(),
+    )?];
+    for (group, version, kind, plural, namespaced) in [
+        (
+            "serving.knative.dev",
+            "v1",
+            "Configuration",
+            "configurations",
+            true,
+        ),
+        ("serving.knative.dev", "v1", "Revision", "revisions", true),
+        ("serving.knative.dev", "v1", "Route", "routes", true),
+        (
+            "serving.knative.dev",
+            "v1beta1",
+            "DomainMapping",
+            "domainmappings",
+            true,
+        ),
+        (
+            "autoscaling.internal.knative.dev",
+            "v1alpha1",
+            "PodAutoscaler",
+            "podautoscalers",
+            true,
+        ),
+        (
+            "autoscaling.internal.knative.dev",
+            "v1alpha1",
+            "Metric",
+            "metrics",
+            true,
+        ),
+        (
+            "networking.internal.knative.dev",
+            "v1alpha1",
+            "Certificate",
+            "certificates",
+            true,
+        ),
+        (
+            "networking.internal.knative.dev",
+            "v1alpha1",
+            "ClusterDomainClaim",
+            "clusterdomainclaims",
+            false,
+        ),
+        (
+            "networking.internal.knative.dev",
+            "v1alpha1",
+            "Ingress",
+            "ingresses",
+            true,
+        ),
+        (
+            "networking.internal.knative.dev",
+            "v1alpha1",
+            "ServerlessService",
+            "serverlessservices",
+            true,
+        ),
+        (
+            "caching.internal.knative.dev",
+            "v1alpha1",
+            "Image",
+            "images",
+            true,
+        ),
+    ] {
+        crds.push(build::crd(
+            group,
+            version,
+            kind,
+            plural,
+            namespaced,
+            open(),
+        )?);
+    }
+    for crd in &mut crds {
+        for version in &mut crd.spec.versions {
+            version.subresources = Some(CustomResourceSubresources {
+                status: Some(CustomResourceSubresourceStatus(json!({}))),
+                scale: None,
+            });
+        }
+    }
+    Ok(crds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::schema::violations;
+    use crate::generate::{DesiredState, Owned, Secrets};
+    use crate::objects::EnvVar as UserEnvVar;
+
+    fn web() -> KnativeService {
+        KnativeService {
+            env: vec![
+                UserEnvVar::literal("LOG_LEVEL", "debug"),
+                UserEnvVar::secret("DATABASE_URL", "postgres-main-app-connection", "url"),
+            ],
+            ..KnativeService::new("web", ImageRef::parse("ghcr.io/acme/web:1.2.3").unwrap())
+        }
+    }
+
+    fn state(extra: &[BatteryKind]) -> DesiredState {
+        let mut kinds = vec![BatteryKind::Knative];
+        kinds.extend_from_slice(extra);
+        let mut state = DesiredState::with_batteries(&kinds).unwrap();
+        state.knative_services.push(Owned::unowned(KnativeService {
+            min_scale: 2,
+            max_scale: 5,
+            scale_to_zero: false,
+            concurrency_target: 50,
+            port: 3000,
+            ..KnativeService::new("api", ImageRef::parse("ghcr.io/acme/api:2.0.0").unwrap())
+        }));
+        state.knative_services.push(Owned::unowned(web()));
+        state
+    }
+
+    fn run(state: &DesiredState) -> Vec<Resource> {
+        let empty = BTreeMap::new();
+        generate(
+            &KnativeConfig::default(),
+            &Context::new(state, Secrets::Stored(&empty)),
+        )
+        .unwrap()
+    }
+
+    fn find<'a>(resources: &'a [Resource], kind: &str, name: &str) -> &'a Resource {
+        resources
+            .iter()
+            .find(|r| r.path.kind == kind && r.path.name == name)
+            .unwrap_or_else(|| panic!("no {kind} {name}"))
+    }
+
+    fn strict(schema: &Value) -> Value {
+        match schema {
+            Value::Object(map) => {
+                let mut out: serde_json::Map<String, Value> =
+                    map.iter().map(|(k, v)| (k.clone(), strict(v))).collect();
+                if map.contains_key("properties") {
+                    out.remove("x-kubernetes-preserve-unknown-fields");
+                }
+                Value::Object(out)
+            }
+            other => other.clone(),
+        }
+    }
+
+    #[test]
+    fn generates_serving_its_crds_configuration_and_components() {
+        let resources = run(&state(&[]));
+        let ns = find(&resources, "Namespace", "battery-knative");
+        assert_eq!(ns.app, "knative");
+        let crds = resources
+            .iter()
+            .filter(|r| r.path.kind == "CustomResourceDefinition")
+            .count();
+        assert_eq!(crds, 12);
+        find(
+            &resources,
+            "CustomResourceDefinition",
+            "services.serving.knative.dev",
+        );
+        for name in ["activator", "autoscaler", "controller", "webhook"] {
+            let deployment = find(&resources, "Deployment", name);
+            assert_eq!(
+                deployment.path.namespace.as_deref(),
+                Some("battery-knative")
+            );
+            let container = &deployment.body["spec"]["template"]["spec"]["containers"][0];
+            assert!(
+                container["image"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("/cmd/{name}:"))
+            );
+            assert!(container["resources"]["requests"]["cpu"].is_string());
+            assert!(container["readinessProbe"].is_object());
+        }
+        for name in ["activator-service", "autoscaler", "controller", "webhook"] {
+            find(&resources, "Service", name);
+        }
+        for name in CONFIG_MAPS {
+            find(&resources, "ConfigMap", name);
+        }
+        let deployment = find(&resources, "ConfigMap", "config-deployment");
+        assert_eq!(
+            deployment.body["data"]["queue-sidecar-image"],
+            images::KNATIVE_QUEUE
+        );
+        find(
+            &resources,
+            "MutatingWebhookConfiguration",
+            "webhook.serving.knative.dev",
+        );
+        find(
+            &resources,
+            "ValidatingWebhookConfiguration",
+            "validation.webhook.serving.knative.dev",
+        );
+        find(&resources, "ClusterRoleBinding", "knative-serving-admin");
+        find(&resources, "ServiceAccount", ACTIVATOR_ACCOUNT);
+        let network = find(&resources, "ConfigMap", "config-network");
+        assert!(network.body["data"].get("ingress-class").is_none());
+    }
+
+    #[test]
+    fn user_services_become_knative_services() {
+        let resources = run(&state(&[]));
+        let api = find(&resources, "Service", "api");
+        assert_eq!(api.path.api_version, API_VERSION);
+        assert_eq!(api.app, "knative-api");
+        assert_eq!(api.path.namespace.as_deref(), Some("battery-knative"));
+        let template = &api.body["spec"]["template"];
+        let annotations = &template["metadata"]["annotations"];
+        assert_eq!(annotations["autoscaling.knative.dev/min-scale"], "2");
+        assert_eq!(annotations["autoscaling.knative.dev/max-scale"], "5");
+        assert_eq!(annotations["autoscaling.knative.dev/target"], "50");
+        let container = &template["spec"]["containers"][0];
+        assert_eq!(container["image"], "ghcr.io/acme/api:2.0.0");
+        assert_eq!(container["ports"][0]["containerPort"], 3000);
+        assert!(container.get("env").is_none());
+        let web = &find(&resources, "Service", "web").body["spec"]["template"];
+        assert_eq!(
+            web["metadata"]["annotations"]["autoscaling.knative.dev/min-scale"],
+            "0"
+        );
+        let env = &web["spec"]["containers"][0]["env"];
+        assert_eq!(env[0], json!({ "name": "LOG_LEVEL", "value": "debug" }));
+        assert_eq!(
+            env[1],
+            json!({ "name": "DATABASE_URL", "valueFrom": { "secretKeyRef": {
+                "name": "postgres-main-app-connection", "key": "url" } } })
+        );
+    }
+
+    #[test]
+    fn knative_services_validate_against_their_crd() {
+        let resources = run(&state(&[]));
+        let crd = find(
+            &resources,
+            "CustomResourceDefinition",
+            "services.serving.knative.dev",
+        );
+        let schema = &crd.body["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
+        assert_eq!(
+            crd.body["spec"]["versions"][0]["subresources"]["status"],
+            json!({})
+        );
+        for name in ["api", "web"] {
+            let service = resources
+                .iter()
+                .find(|r| r.path.api_version == API_VERSION && r.path.name == name)
+                .unwrap();
+            assert_eq!(violations(schema, &service.body), Vec::<String>::new());
+            assert_eq!(
+                violations(&strict(schema), &service.body),
+                Vec::<String>::new()
+            );
+        }
+    }
+
+    #[test]
+    fn istio_sets_the_ingress_class() {
+        let resources = run(&state(&[BatteryKind::Istio]));
+        let network = find(&resources, "ConfigMap", "config-network");
+        assert_eq!(
+            network.body["data"]["ingress-class"],
+            "istio.ingress.networking.knative.dev"
+        );
+    }
+
+    #[test]
+    fn victoria_metrics_scrapes_components_and_services() {
+        assert!(
+            !run(&state(&[]))
+                .iter()
+                .any(|r| r.path.kind == "VMServiceScrape")
+        );
+        let resources = run(&state(&[BatteryKind::VictoriaMetrics]));
+        let scrapes: Vec<&str> = resources
+            .iter()
+            .filter(|r| r.path.kind == "VMServiceScrape")
+            .map(|r| r.path.name.as_str())
+            .collect();
+        assert_eq!(
+            scrapes,
+            [
+                "activator-metrics",
+                "autoscaler-metrics",
+                "controller-metrics",
+                "webhook-metrics",
+                "knative-api",
+                "knative-web",
+            ]
+        );
+    }
+
+    #[test]
+    fn typed_objects_round_trip_through_k8s_openapi() {
+        let resources = run(&state(&[]));
+        for resource in resources.iter().filter(|r| r.path.kind == "Deployment") {
+            let typed: Deployment = serde_json::from_value(resource.body.clone()).unwrap();
+            assert_eq!(serde_json::to_value(typed).unwrap(), resource.body);
+        }
+    }
 }

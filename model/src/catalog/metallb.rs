@@ -1,12 +1,24 @@
 //! Gives LoadBalancer services addresses from IP address pools on bare-metal and local clusters.
 
+use k8s_openapi::api::apps::v1::DaemonSet;
+use k8s_openapi::api::core::v1::{
+    EnvVar, EnvVarSource, ObjectFieldSelector, PodSecurityContext, SeccompProfile, Toleration,
+};
+use k8s_openapi::api::rbac::v1::PolicyRule;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
+    CustomResourceDefinition, CustomResourceSubresourceStatus, CustomResourceSubresources,
+};
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
-use super::checks;
 use super::images::{self, image};
 use super::kind::{BatteryGroup, BatteryInfo, BatteryKind, ClusterProvider, Integration};
+use super::{checks, victoria_metrics};
+use crate::generate::build::{self, ContainerSpec, Health};
 use crate::generate::{Context, GenerateError, Resource};
 use crate::image::ImageRef;
+use crate::objects::Resources;
+use crate::units::{Cpu, Memory};
 use crate::validation::Problems;
 
 /// Catalog entry.
@@ -58,9 +70,441 @@ impl MetallbConfig {
     }
 }
 
-/// The resources this battery needs.
+const CONTROLLER: &str = "metallb-controller";
+const SPEAKER: &str = "metallb-speaker";
+const GROUP: &str = "metallb.io";
+/// MetalLB's metrics port (controller and speaker).
+const MONITORING_PORT: u16 = 7472;
+
+/// The `openAPIV3Schema` around a `spec` schema.
+fn top_level(spec: Value) -> Value {
+    json!({
+        "type": "object",
+        "required": ["spec"],
+        "properties": {
+            "apiVersion": { "type": "string" },
+            "kind": { "type": "string" },
+            "metadata": { "type": "object" },
+            "spec": spec,
+            "status": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
+        },
+    })
+}
+
+fn preserved() -> Value {
+    json!({ "type": "object", "x-kubernetes-preserve-unknown-fields": true })
+}
+
+/// `IPAddressPool` (metallb.io/v1beta1).
+pub fn ip_address_pool_schema() -> Value {
+    top_level(json!({
+        "type": "object",
+        "required": ["addresses"],
+        "properties": {
+            "addresses": { "type": "array", "items": { "type": "string" } },
+            "autoAssign": { "type": "boolean" },
+            "avoidBuggyIPs": { "type": "boolean" },
+            "serviceAllocation": preserved(),
+        },
+    }))
+}
+
+/// `L2Advertisement` (metallb.io/v1beta1).
+pub fn l2_advertisement_schema() -> Value {
+    top_level(json!({
+        "type": "object",
+        "properties": {
+            "ipAddressPools": { "type": "array", "items": { "type": "string" } },
+            "ipAddressPoolSelectors": { "type": "array", "items": preserved() },
+            "nodeSelectors": { "type": "array", "items": preserved() },
+            "interfaces": { "type": "array", "items": { "type": "string" } },
+        },
+    }))
+}
+
+fn crd(
+    version: &str,
+    kind: &str,
+    plural: &str,
+    schema: Value,
+) -> Result<CustomResourceDefinition, GenerateError> {
+    let mut crd = build::crd(GROUP, version, kind, plural, true, schema)?;
+    for version in &mut crd.spec.versions {
+        version.subresources = Some(CustomResourceSubresources {
+            status: Some(CustomResourceSubresourceStatus(json!({}))),
+            ..CustomResourceSubresources::default()
+        });
+    }
+    Ok(crd)
+}
+
+/// The CRDs: the two bi sets, and the ones MetalLB's controllers watch
+/// (without them the speaker does not start; bi sets none of their fields).
+fn crds() -> Result<Vec<CustomResourceDefinition>, GenerateError> {
+    let open = || top_level(preserved());
+    Ok(vec![
+        crd(
+            "v1beta1",
+            "IPAddressPool",
+            "ipaddresspools",
+            ip_address_pool_schema(),
+        )?,
+        crd(
+            "v1beta1",
+            "L2Advertisement",
+            "l2advertisements",
+            l2_advertisement_schema(),
+        )?,
+        crd("v1beta1", "BGPAdvertisement", "bgpadvertisements", open())?,
+        crd("v1beta2", "BGPPeer", "bgppeers", open())?,
+        crd("v1beta1", "BFDProfile", "bfdprofiles", open())?,
+        crd("v1beta1", "Community", "communities", open())?,
+        crd("v1beta1", "ServiceL2Status", "servicel2statuses", open())?,
+        crd("v1beta1", "ServiceBGPStatus", "servicebgpstatuses", open())?,
+    ])
+}
+
+/// An environment variable from a field of the pod.
+fn env_from_field(name: &str, field_path: &str) -> EnvVar {
+    EnvVar {
+        name: name.to_owned(),
+        value_from: Some(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector {
+                field_path: field_path.to_owned(),
+                api_version: None,
+            }),
+            ..EnvVarSource::default()
+        }),
+        ..EnvVar::default()
+    }
+}
+
+fn fixed_resources(cpu: u64, memory: u64, memory_limit: u64) -> Resources {
+    Resources {
+        cpu_request: Cpu::millicores(cpu),
+        cpu_limit: None,
+        memory_request: Memory::mebibytes(memory),
+        memory_limit: Some(Memory::mebibytes(memory_limit)),
+    }
+}
+
+const READ: &[&str] = &["get", "list", "watch"];
+const METALLB_KINDS: &[&str] = &[
+    "ipaddresspools",
+    "l2advertisements",
+    "bgpadvertisements",
+    "bgppeers",
+    "bfdprofiles",
+    "communities",
+];
+
+fn controller_rbac() -> (Vec<PolicyRule>, Vec<PolicyRule>) {
+    let cluster = vec![
+        build::rule(&[""], &["services", "namespaces"], READ),
+        build::rule(&[""], &["services/status"], &["update"]),
+        build::rule(&["", "events.k8s.io"], &["events"], &["create", "patch"]),
+    ];
+    let namespaced = vec![
+        build::rule(&[GROUP], METALLB_KINDS, READ),
+        build::rule(&[GROUP], &["ipaddresspools/status"], &["update", "patch"]),
+        build::rule(&[""], &["secrets", "configmaps"], READ),
+    ];
+    (cluster, namespaced)
+}
+
+fn speaker_rbac() -> (Vec<PolicyRule>, Vec<PolicyRule>) {
+    let cluster = vec![
+        build::rule(
+            &[""],
+            &["services", "endpoints", "nodes", "namespaces"],
+            READ,
+        ),
+        build::rule(&["discovery.k8s.io"], &["endpointslices"], READ),
+        build::rule(&["", "events.k8s.io"], &["events"], &["create", "patch"]),
+    ];
+    let namespaced = vec![
+        build::rule(&[GROUP], METALLB_KINDS, READ),
+        build::rule(
+            &[GROUP],
+            &[
+                "servicel2statuses",
+                "servicel2statuses/status",
+                "servicebgpstatuses",
+                "servicebgpstatuses/status",
+            ],
+            &[
+                "get", "list", "watch", "create", "update", "patch", "delete",
+            ],
+        ),
+        build::rule(&[""], &["pods", "secrets", "configmaps"], READ),
+    ];
+    (cluster, namespaced)
+}
+
+/// The speaker: one pod per node on the host network, answering ARP for the
+/// addresses it announces. NB: sending raw ARP packets needs NET_RAW in
+/// effect, which only root has: the speaker is the one bi pod that runs as
+/// UID 0 (with every other capability dropped, no privilege escalation).
+fn speaker(config: &MetallbConfig, ns: &str) -> DaemonSet {
+    let mut container = ContainerSpec::new("speaker", &config.speaker_image);
+    container.args = vec![
+        format!("--port={MONITORING_PORT}"),
+        "--log-level=info".to_owned(),
+    ];
+    container.env = vec![
+        env_from_field("METALLB_NODE_NAME", "spec.nodeName"),
+        env_from_field("METALLB_HOST", "status.hostIP"),
+        // NB: no memberlist (METALLB_ML_*): speakers learn node health from
+        // the API server, which needs no shared secret.
+    ];
+    container.ports = vec![("monitoring", MONITORING_PORT)];
+    container.health = Some(Health::Http("/metrics", MONITORING_PORT));
+    container.resources = Some(fixed_resources(50, 64, 256));
+    let mut daemon_set = build::daemon_set(ns, SPEAKER, Some(SPEAKER), &[container], Vec::new());
+    if let Some(pod) = daemon_set
+        .spec
+        .as_mut()
+        .and_then(|spec| spec.template.spec.as_mut())
+    {
+        pod.host_network = Some(true);
+        pod.termination_grace_period_seconds = Some(2);
+        pod.tolerations = Some(vec![Toleration {
+            operator: Some("Exists".to_owned()),
+            ..Toleration::default()
+        }]);
+        pod.security_context = Some(PodSecurityContext {
+            run_as_non_root: Some(false),
+            run_as_user: Some(0),
+            seccomp_profile: Some(SeccompProfile {
+                type_: "RuntimeDefault".to_owned(),
+                ..SeccompProfile::default()
+            }),
+            ..PodSecurityContext::default()
+        });
+        for container in &mut pod.containers {
+            if let Some(security) = container.security_context.as_mut() {
+                security.run_as_non_root = Some(false);
+                security.read_only_root_filesystem = Some(true);
+                if let Some(capabilities) = security.capabilities.as_mut() {
+                    capabilities.add = Some(vec!["NET_RAW".to_owned()]);
+                }
+            }
+        }
+    }
+    daemon_set
+}
+
+/// The resources this battery needs, in the base namespace: the controller
+/// Deployment and the speaker DaemonSet (host network, see [`speaker`]),
+/// their ServiceAccounts and RBAC, MetalLB's CRDs (`ipaddresspools` and
+/// `l2advertisements` with typed schemas, the others it watches open), and
+/// for every pool in the desired state an `IPAddressPool` and an
+/// `L2Advertisement` of the same name (app `ippool-<name>`). The admission
+/// webhook is off (`--webhook-mode=disabled`): bi validates pools itself.
+/// With VictoriaMetrics, a metrics Service per component and their scrapes.
+/// Reads no secrets.
 pub fn generate(config: &MetallbConfig, ctx: &Context<'_>) -> Result<Vec<Resource>, GenerateError> {
-    let _ = (config, ctx);
-    // NB: not written yet; `every_battery_generates_something` fails until it is.
-    Ok(Vec::new())
+    let app = INFO.id;
+    let ns = ctx.base_namespace();
+    let mut out = Vec::new();
+    for crd in crds()? {
+        out.push(Resource::new(app, &crd)?);
+    }
+
+    let rbac = [(CONTROLLER, controller_rbac()), (SPEAKER, speaker_rbac())];
+    for (name, (cluster, namespaced)) in rbac {
+        let role = format!("metallb:{name}");
+        out.push(Resource::new(app, &build::service_account(ns, name))?);
+        out.push(Resource::new(app, &build::cluster_role(&role, cluster))?);
+        out.push(Resource::new(
+            app,
+            &build::cluster_role_binding(&role, &role, ns, name),
+        )?);
+        out.push(Resource::new(app, &build::role(ns, name, namespaced))?);
+        out.push(Resource::new(
+            app,
+            &build::role_binding(ns, name, name, name),
+        )?);
+    }
+
+    let mut controller = ContainerSpec::new("controller", &config.controller_image);
+    controller.args = vec![
+        format!("--port={MONITORING_PORT}"),
+        "--log-level=info".to_owned(),
+        "--webhook-mode=disabled".to_owned(),
+        format!("--namespace={ns}"),
+    ];
+    controller.ports = vec![("monitoring", MONITORING_PORT)];
+    controller.health = Some(Health::Http("/metrics", MONITORING_PORT));
+    controller.resources = Some(fixed_resources(50, 64, 256));
+    out.push(Resource::new(
+        app,
+        &build::deployment(
+            ns,
+            CONTROLLER,
+            1,
+            Some(CONTROLLER),
+            &[controller],
+            Vec::new(),
+        ),
+    )?);
+    out.push(Resource::new(app, &speaker(config, ns))?);
+
+    if ctx.installed(BatteryKind::VictoriaMetrics) {
+        for component in [CONTROLLER, SPEAKER] {
+            let metrics = format!("{component}-monitoring");
+            out.push(Resource::new(
+                app,
+                &build::service(ns, &metrics, component, &[("monitoring", MONITORING_PORT)]),
+            )?);
+            if let Some(scrape) =
+                victoria_metrics::scrape(ctx, app, ns, component, component, "monitoring")?
+            {
+                out.push(scrape);
+            }
+        }
+    }
+
+    let mut pools: Vec<_> = ctx.state.ip_address_pools.iter().collect();
+    pools.sort_by(|a, b| a.name.cmp(&b.name));
+    for pool in pools {
+        let pool_app = format!("ippool-{}", pool.name);
+        let addresses = build::custom_resource(
+            "metallb.io/v1beta1",
+            "IPAddressPool",
+            Some(ns),
+            &pool.name,
+            json!({
+                "addresses": [pool.range.to_string()],
+                "autoAssign": true,
+                "avoidBuggyIPs": true,
+            }),
+        );
+        let advertisement = build::custom_resource(
+            "metallb.io/v1beta1",
+            "L2Advertisement",
+            Some(ns),
+            &pool.name,
+            json!({ "ipAddressPools": [pool.name] }),
+        );
+        out.push(Resource::from_value(&pool_app, addresses)?);
+        out.push(Resource::from_value(&pool_app, advertisement)?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::schema::violations;
+    use crate::generate::{DesiredState, Secrets};
+    use crate::objects::{IpAddressPool, IpRange};
+
+    fn state(kinds: &[BatteryKind]) -> DesiredState {
+        DesiredState::with_batteries(kinds).unwrap()
+    }
+
+    fn generated(state: &DesiredState, config: &MetallbConfig) -> Vec<Resource> {
+        let empty = std::collections::BTreeMap::new();
+        generate(config, &Context::new(state, Secrets::Stored(&empty))).unwrap()
+    }
+
+    fn names_of<'a>(resources: &'a [Resource], kind: &str) -> Vec<&'a str> {
+        resources
+            .iter()
+            .filter(|r| r.path.kind == kind)
+            .map(|r| r.path.name.as_str())
+            .collect()
+    }
+
+    fn pool(name: &str, range: &str) -> IpAddressPool {
+        IpAddressPool {
+            name: name.to_owned(),
+            range: IpRange::parse(range).unwrap(),
+        }
+    }
+
+    #[test]
+    fn generates_controller_speaker_rbac_and_crds() {
+        let resources = generated(&state(&[BatteryKind::Metallb]), &MetallbConfig::default());
+        assert_eq!(names_of(&resources, "Deployment"), [CONTROLLER]);
+        assert_eq!(names_of(&resources, "DaemonSet"), [SPEAKER]);
+        assert_eq!(
+            names_of(&resources, "ServiceAccount"),
+            [CONTROLLER, SPEAKER]
+        );
+        assert_eq!(names_of(&resources, "ClusterRole").len(), 2);
+        assert_eq!(names_of(&resources, "ClusterRoleBinding").len(), 2);
+        let crds = names_of(&resources, "CustomResourceDefinition");
+        assert!(crds.contains(&"ipaddresspools.metallb.io"));
+        assert!(crds.contains(&"l2advertisements.metallb.io"));
+        assert!(names_of(&resources, "IPAddressPool").is_empty());
+        assert!(names_of(&resources, "VMServiceScrape").is_empty());
+    }
+
+    #[test]
+    fn the_speaker_uses_the_host_network_and_only_net_raw() {
+        let image = crate::image::ImageRef::parse("quay.io/metallb/speaker:v0.15.2").unwrap();
+        let config = MetallbConfig {
+            speaker_image: image.clone(),
+            ..MetallbConfig::default()
+        };
+        let resources = generated(&state(&[BatteryKind::Metallb]), &config);
+        let speaker = resources
+            .iter()
+            .find(|r| r.path.kind == "DaemonSet")
+            .unwrap();
+        let speaker: DaemonSet = serde_json::from_value(speaker.body.clone()).unwrap();
+        let pod = speaker.spec.unwrap().template.spec.unwrap();
+        assert_eq!(pod.host_network, Some(true));
+        let container = &pod.containers[0];
+        assert_eq!(container.image.as_deref(), Some(image.to_string().as_str()));
+        assert!(container.resources.is_some() && container.liveness_probe.is_some());
+        let security = container.security_context.as_ref().unwrap();
+        let capabilities = security.capabilities.as_ref().unwrap();
+        assert_eq!(
+            capabilities.add.as_deref(),
+            Some(&["NET_RAW".to_owned()][..])
+        );
+        assert_eq!(capabilities.drop.as_deref(), Some(&["ALL".to_owned()][..]));
+        assert_eq!(security.allow_privilege_escalation, Some(false));
+    }
+
+    #[test]
+    fn every_pool_gets_an_address_pool_and_an_advertisement_sorted_by_name() {
+        let mut state = state(&[BatteryKind::Metallb]);
+        state.ip_address_pools = vec![
+            pool("office", "192.168.1.240-192.168.1.250"),
+            pool("lab", "10.0.0.0/28"),
+        ];
+        let resources = generated(&state, &MetallbConfig::default());
+        assert_eq!(names_of(&resources, "IPAddressPool"), ["lab", "office"]);
+        assert_eq!(names_of(&resources, "L2Advertisement"), ["lab", "office"]);
+        let office = resources
+            .iter()
+            .find(|r| r.path.kind == "IPAddressPool" && r.path.name == "office")
+            .unwrap();
+        assert_eq!(office.app, "ippool-office");
+        assert_eq!(
+            office.body["spec"]["addresses"],
+            json!(["192.168.1.240-192.168.1.250"])
+        );
+        for resource in resources.iter().filter(|r| r.app.starts_with("ippool-")) {
+            let schema = match resource.path.kind.as_str() {
+                "IPAddressPool" => ip_address_pool_schema(),
+                _ => l2_advertisement_schema(),
+            };
+            assert_eq!(violations(&schema, &resource.body), Vec::<String>::new());
+        }
+    }
+
+    #[test]
+    fn metrics_are_scraped_only_with_victoria_metrics() {
+        let with = generated(
+            &state(&[BatteryKind::Metallb, BatteryKind::VictoriaMetrics]),
+            &MetallbConfig::default(),
+        );
+        assert_eq!(names_of(&with, "VMServiceScrape"), [CONTROLLER, SPEAKER]);
+        assert!(names_of(&with, "Service").contains(&"metallb-speaker-monitoring"));
+    }
 }

@@ -1,12 +1,18 @@
 //! oauth2-proxy in front of bi's UIs (Grafana, notebooks, …) with Keycloak as the identity provider.
 
-use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
-use super::checks;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
 use super::images::{self, image};
 use super::kind::{BatteryGroup, BatteryInfo, BatteryKind};
+use super::{BatteryConfig, checks, victoria_metrics};
+use crate::generate::build::{self, ContainerSpec, Health};
 use crate::generate::{Context, GenerateError, Resource};
 use crate::image::ImageRef;
+use crate::objects::Resources;
+use crate::units::{Cpu, Memory};
 use crate::validation::Problems;
 
 /// Catalog entry.
@@ -54,9 +60,307 @@ impl SsoConfig {
     }
 }
 
-/// The resources this battery needs.
+/// The Keycloak realm every bi UI signs in through.
+pub const REALM: &str = "batterycore";
+
+/// The OIDC client id every oauth2-proxy uses (the control plane creates the
+/// client in Keycloak with the secret `sso/client-secret`).
+pub const CLIENT_ID: &str = "bi-sso";
+
+/// Port oauth2-proxy listens on inside its pod.
+const PROXY_PORT: u16 = 4180;
+
+/// Port oauth2-proxy serves its metrics on.
+const METRICS_PORT: u16 = 44180;
+
+/// The Keycloak service every proxy asks for tokens (keycloak's generator
+/// names its Service `keycloak`, in the base namespace, on port 8080).
+fn issuer_url(ctx: &Context<'_>) -> String {
+    format!(
+        "http://keycloak.{}.svc.cluster.local:8080/realms/{REALM}",
+        ctx.base_namespace()
+    )
+}
+
+/// The installed SSO config, or None when SSO is not installed.
+fn installed_config<'a>(ctx: &Context<'a>) -> Option<&'a SsoConfig> {
+    match ctx.state.batteries.get(&BatteryKind::Sso) {
+        Some(BatteryConfig::Sso(config)) => Some(config),
+        _ => None,
+    }
+}
+
+/// An oauth2-proxy in front of `upstream:upstream_port` (a Service name in
+/// `namespace`, or a fully qualified host): a Secret with the client and
+/// cookie secrets, a Deployment and a Service `oauth2-proxy-<name>` on port
+/// 80 (and its metrics, scraped once VictoriaMetrics is installed). Signs people in through Keycloak's `batterycore` realm. Empty when
+/// SSO is not installed.
+///
+/// Reads the stored secrets `sso/cookie-secret` and `sso/client-secret`;
+/// the proxy reads them from its Secret by `secretKeyRef`.
+pub fn oauth2_proxy(
+    ctx: &Context<'_>,
+    app: &str,
+    namespace: &str,
+    name: &str,
+    upstream: &str,
+    upstream_port: u16,
+) -> Result<Vec<Resource>, GenerateError> {
+    let Some(config) = installed_config(ctx) else {
+        return Ok(Vec::new());
+    };
+    let proxy = format!("oauth2-proxy-{name}");
+    let secret = build::secret(
+        namespace,
+        &proxy,
+        BTreeMap::from([
+            ("client-secret".to_owned(), ctx.secret("sso/client-secret")?),
+            ("cookie-secret".to_owned(), ctx.secret("sso/cookie-secret")?),
+        ]),
+    );
+
+    let mut container = ContainerSpec::new("oauth2-proxy", &config.oauth2_proxy_image);
+    container.args = vec![
+        "--provider=keycloak-oidc".to_owned(),
+        format!("--oidc-issuer-url={}", issuer_url(ctx)),
+        format!("--client-id={CLIENT_ID}"),
+        format!("--upstream=http://{upstream}:{upstream_port}/"),
+        format!("--http-address=0.0.0.0:{PROXY_PORT}"),
+        format!("--metrics-address=0.0.0.0:{METRICS_PORT}"),
+        "--email-domain=*".to_owned(),
+        "--reverse-proxy=true".to_owned(),
+        "--skip-provider-button=true".to_owned(),
+        // NB: bi's gateway serves plain HTTP so far (no https listener), and
+        // browsers drop Secure cookies on HTTP. Switch on with the listener.
+        "--cookie-secure=false".to_owned(),
+        "--cookie-samesite=lax".to_owned(),
+        "--cookie-httponly=true".to_owned(),
+        format!("--cookie-name=_bi_{}", name.replace('-', "_")),
+        "--code-challenge-method=S256".to_owned(),
+    ];
+    container.env = vec![
+        build::env_from_secret("OAUTH2_PROXY_CLIENT_SECRET", &proxy, "client-secret"),
+        build::env_from_secret("OAUTH2_PROXY_COOKIE_SECRET", &proxy, "cookie-secret"),
+    ];
+    container.ports = vec![("http", PROXY_PORT), ("metrics", METRICS_PORT)];
+    container.health = Some(Health::Http("/ping", PROXY_PORT));
+    container.resources = Some(Resources {
+        cpu_request: Cpu::millicores(20),
+        cpu_limit: None,
+        memory_request: Memory::mebibytes(64),
+        memory_limit: Some(Memory::mebibytes(128)),
+    });
+    // NB: the proxy never talks to the Kubernetes API: no service account.
+    let deployment = build::deployment(namespace, &proxy, 1, None, &[container], Vec::new());
+    let service = build::service(
+        namespace,
+        &proxy,
+        &proxy,
+        &[("http", 80), ("metrics", METRICS_PORT)],
+    );
+
+    let mut out = vec![
+        Resource::new(app, &secret)?,
+        Resource::new(app, &deployment)?,
+        Resource::new(app, &service)?,
+    ];
+    if let Some(scrape) = victoria_metrics::scrape(ctx, app, namespace, &proxy, &proxy, "metrics")?
+    {
+        out.push(scrape);
+    }
+    Ok(out)
+}
+
+/// The resources this battery needs: a ConfigMap `sso-keycloak-client` in
+/// the base namespace describing the OIDC client (and whether a second
+/// factor is required) that the control plane's Keycloak sync creates.
+/// The proxies themselves come from [`oauth2_proxy`], called by each UI's
+/// battery. Reads no secrets.
 pub fn generate(config: &SsoConfig, ctx: &Context<'_>) -> Result<Vec<Resource>, GenerateError> {
-    let _ = (config, ctx);
-    // NB: not written yet; `every_battery_generates_something` fails until it is.
-    Ok(Vec::new())
+    let client = json!({
+        "clientId": CLIENT_ID,
+        "name": "bi single sign-on",
+        "protocol": "openid-connect",
+        "publicClient": false,
+        "standardFlowEnabled": true,
+        "directAccessGrantsEnabled": false,
+        "implicitFlowEnabled": false,
+        "redirectUris": ["*/oauth2/callback"],
+        "webOrigins": ["+"],
+        "attributes": { "pkce.code.challenge.method": "S256" },
+    });
+    let data = BTreeMap::from([
+        ("realm".to_owned(), REALM.to_owned()),
+        ("client.json".to_owned(), client.to_string()),
+        ("issuer".to_owned(), issuer_url(ctx)),
+        ("mfa".to_owned(), config.mfa.to_string()),
+        (
+            "required-actions".to_owned(),
+            if config.mfa { "CONFIGURE_TOTP" } else { "" }.to_owned(),
+        ),
+    ]);
+    let config_map = build::config_map(ctx.base_namespace(), "sso-keycloak-client", data);
+    Ok(vec![Resource::new(INFO.id, &config_map)?])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{DesiredState, Secrets};
+    use k8s_openapi::api::apps::v1::Deployment;
+
+    fn state(kinds: &[BatteryKind]) -> DesiredState {
+        DesiredState::with_batteries(kinds).unwrap()
+    }
+
+    fn kinds_and_names(resources: &[Resource]) -> Vec<(String, String)> {
+        resources
+            .iter()
+            .map(|r| (r.path.kind.clone(), r.path.name.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn the_battery_publishes_its_keycloak_client_with_the_mfa_flag() {
+        let state = state(&[BatteryKind::Sso]);
+        let ctx = Context::new(&state, Secrets::Preview);
+        let config = SsoConfig {
+            mfa: true,
+            ..SsoConfig::default()
+        };
+        let resources = generate(&config, &ctx).unwrap();
+        assert_eq!(
+            kinds_and_names(&resources),
+            [("ConfigMap".to_owned(), "sso-keycloak-client".to_owned())]
+        );
+        let data = &resources[0].body["data"];
+        assert_eq!(data["mfa"], "true");
+        assert_eq!(data["required-actions"], "CONFIGURE_TOTP");
+        assert_eq!(resources[0].path.namespace.as_deref(), Some("battery-base"));
+        let client: serde_json::Value =
+            serde_json::from_str(data["client.json"].as_str().unwrap()).unwrap();
+        assert_eq!(client["clientId"], CLIENT_ID);
+    }
+
+    #[test]
+    fn a_proxy_appears_only_when_sso_is_installed() {
+        let without = state(&[BatteryKind::Grafana]);
+        let ctx = Context::new(&without, Secrets::Preview);
+        let none = oauth2_proxy(
+            &ctx,
+            "grafana",
+            "battery-monitoring",
+            "grafana",
+            "grafana",
+            3000,
+        );
+        assert_eq!(none, Ok(Vec::new()));
+
+        let with = state(&[BatteryKind::Grafana, BatteryKind::Sso]);
+        let ctx = Context::new(&with, Secrets::Preview);
+        let proxy = oauth2_proxy(
+            &ctx,
+            "grafana",
+            "battery-monitoring",
+            "grafana",
+            "grafana",
+            3000,
+        )
+        .unwrap();
+        assert_eq!(
+            kinds_and_names(&proxy),
+            [
+                ("Secret".to_owned(), "oauth2-proxy-grafana".to_owned()),
+                ("Deployment".to_owned(), "oauth2-proxy-grafana".to_owned()),
+                ("Service".to_owned(), "oauth2-proxy-grafana".to_owned()),
+            ]
+        );
+        assert!(proxy.iter().all(|r| r.app == "grafana"));
+    }
+
+    #[test]
+    fn the_proxy_reads_its_secrets_by_reference_and_uses_the_pinned_image() {
+        let mut state = state(&[BatteryKind::Sso]);
+        let custom =
+            crate::image::ImageRef::parse("quay.io/oauth2-proxy/oauth2-proxy:v7.12.0").unwrap();
+        state.batteries.insert(
+            BatteryKind::Sso,
+            BatteryConfig::Sso(SsoConfig {
+                oauth2_proxy_image: custom.clone(),
+                mfa: false,
+            }),
+        );
+        let stored = BTreeMap::from([
+            ("sso/client-secret".to_owned(), "client-s3cret".to_owned()),
+            (
+                "sso/cookie-secret".to_owned(),
+                "cookie-s3cret-0123456789abcdef".to_owned(),
+            ),
+        ]);
+        let ctx = Context::new(&state, Secrets::Stored(&stored));
+        let proxy = oauth2_proxy(&ctx, "notebook-lab", "battery-ai", "lab", "lab", 8888).unwrap();
+
+        let secret = &proxy[0].body;
+        assert_eq!(secret["stringData"]["client-secret"], "client-s3cret");
+        let deployment: Deployment = serde_json::from_value(proxy[1].body.clone()).unwrap();
+        let pod = deployment.spec.unwrap().template.spec.unwrap();
+        let container = &pod.containers[0];
+        assert_eq!(
+            container.image.as_deref(),
+            Some(custom.to_string().as_str())
+        );
+        let text = serde_json::to_string(container).unwrap();
+        assert!(
+            !text.contains("s3cret"),
+            "a secret value was copied: {text}"
+        );
+        let env = container.env.as_ref().unwrap();
+        let reference = env[0]
+            .value_from
+            .as_ref()
+            .unwrap()
+            .secret_key_ref
+            .as_ref()
+            .unwrap();
+        assert_eq!(reference.name, "oauth2-proxy-lab");
+        let args = container.args.as_ref().unwrap();
+        assert!(args.contains(&"--upstream=http://lab:8888/".to_owned()));
+        assert!(args.contains(
+            &"--oidc-issuer-url=http://keycloak.battery-base.svc.cluster.local:8080/realms/batterycore"
+                .to_owned()
+        ));
+        assert!(container.liveness_probe.is_some() && container.resources.is_some());
+        assert_eq!(pod.service_account_name, None);
+    }
+
+    #[test]
+    fn the_proxy_is_scraped_only_with_victoria_metrics() {
+        let with = state(&[BatteryKind::Sso, BatteryKind::VictoriaMetrics]);
+        let ctx = Context::new(&with, Secrets::Preview);
+        let proxy = oauth2_proxy(&ctx, "notebook-lab", "battery-ai", "lab", "lab", 8888).unwrap();
+        let scrape = proxy
+            .iter()
+            .find(|r| r.path.kind == "VMServiceScrape")
+            .unwrap();
+        assert_eq!(scrape.path.name, "oauth2-proxy-lab");
+        assert_eq!(scrape.body["spec"]["endpoints"][0]["port"], "metrics");
+    }
+
+    #[test]
+    fn a_missing_stored_secret_is_an_error() {
+        let state = state(&[BatteryKind::Sso]);
+        let empty = BTreeMap::new();
+        let ctx = Context::new(&state, Secrets::Stored(&empty));
+        assert_eq!(
+            oauth2_proxy(
+                &ctx,
+                "grafana",
+                "battery-monitoring",
+                "grafana",
+                "grafana",
+                3000
+            ),
+            Err(GenerateError::MissingSecret("sso/client-secret".to_owned()))
+        );
+    }
 }

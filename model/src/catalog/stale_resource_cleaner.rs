@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::checks;
 use super::kind::{BatteryGroup, BatteryInfo, BatteryKind};
+use crate::generate::build;
 use crate::generate::{Context, GenerateError, Resource};
 use crate::units::Duration;
 use crate::validation::Problems;
@@ -52,12 +53,46 @@ impl StaleResourceCleanerConfig {
     }
 }
 
-/// The resources this battery needs.
+/// The ConfigMap holding this battery's settings.
+pub const SETTINGS: &str = "stale-resource-cleaner";
+
+/// The cleaner runs inside the control server; its settings reach it as a
+/// ConfigMap in the core namespace (`grace_period` as a Go duration such as
+/// `15m`, and `grace_period_seconds`). It reads no stored secrets.
 pub fn generate(
     config: &StaleResourceCleanerConfig,
     ctx: &Context<'_>,
 ) -> Result<Vec<Resource>, GenerateError> {
-    let _ = (config, ctx);
-    // NB: not written yet; `every_battery_generates_something` fails until it is.
-    Ok(Vec::new())
+    let seconds = config.grace_period.as_seconds().to_string();
+    let settings = build::config_map(
+        ctx.core_namespace(),
+        SETTINGS,
+        build::string_map(&[
+            ("grace_period", &config.grace_period.to_string()),
+            ("grace_period_seconds", &seconds),
+        ]),
+    );
+    Ok(vec![Resource::new(INFO.id, &settings)?])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{DesiredState, Secrets};
+
+    #[test]
+    fn publishes_its_settings_in_the_core_namespace() {
+        let state = DesiredState::with_batteries(&[BatteryKind::StaleResourceCleaner]).unwrap();
+        let config = StaleResourceCleanerConfig::default();
+        let resources = generate(&config, &Context::new(&state, Secrets::Preview)).unwrap();
+        assert_eq!(resources.len(), 1);
+        let settings = &resources[0];
+        assert_eq!(
+            settings.path.to_string(),
+            "v1/ConfigMap/battery-core/stale-resource-cleaner"
+        );
+        assert_eq!(settings.app, INFO.id);
+        assert_eq!(settings.body["data"]["grace_period"], "15m");
+        assert_eq!(settings.body["data"]["grace_period_seconds"], "900");
+    }
 }

@@ -1,13 +1,22 @@
 //! Scans workloads' images and configuration and keeps vulnerability reports in the cluster.
 
-use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
-use super::checks;
+use k8s_openapi::api::core::v1::{ConfigMap, ConfigMapEnvSource, EnvFromSource};
+use k8s_openapi::api::rbac::v1::PolicyRule;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
 use super::images::{self, image};
 use super::kind::{BatteryGroup, BatteryInfo, BatteryKind, Integration};
+use super::{checks, victoria_metrics};
+use crate::generate::build::{self, ContainerSpec, Health};
 use crate::generate::{Context, GenerateError, Resource};
 use crate::image::ImageRef;
+use crate::objects::Resources;
 use crate::units::Duration;
+use crate::units::{Cpu, Memory};
 use crate::validation::Problems;
 
 /// Catalog entry.
@@ -61,12 +70,362 @@ impl TrivyOperatorConfig {
     }
 }
 
-/// The resources this battery needs.
+const NAME: &str = "trivy-operator";
+
+/// The Trivy scanner the scan jobs run. NB: pinned here, next to the
+/// operator version it fits (trivy-operator 0.29 ships with Trivy 0.67).
+const TRIVY_REPOSITORY: &str = "mirror.gcr.io/aquasec/trivy";
+const TRIVY_TAG: &str = "0.67.2";
+
+/// The ConfigMap holding the operator's `OPERATOR_*` settings (read with
+/// `envFrom`), the scan interval among them.
+const SETTINGS: &str = "trivy-operator-settings";
+
+/// `VulnerabilityReport` (aquasecurity.github.io/v1alpha1): written by the
+/// operator, never by bi; it has a `report` instead of a `spec`.
+pub fn vulnerability_report_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "apiVersion": { "type": "string" },
+            "kind": { "type": "string" },
+            "metadata": { "type": "object" },
+            "spec": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
+            "report": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
+            "status": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
+        },
+    })
+}
+
+fn vulnerability_report_crd() -> Result<CustomResourceDefinition, GenerateError> {
+    let mut crd = build::crd(
+        "aquasecurity.github.io",
+        "v1alpha1",
+        "VulnerabilityReport",
+        "vulnerabilityreports",
+        true,
+        vulnerability_report_schema(),
+    )?;
+    crd.spec.names.short_names = Some(vec!["vuln".to_owned(), "vulns".to_owned()]);
+    crd.spec.names.categories = Some(vec!["all".to_owned()]);
+    Ok(crd)
+}
+
+/// The operator's environment: only the vulnerability scanner is on (the
+/// other scanners need CRDs bi does not ship), and every report expires
+/// after `scan_interval`, which makes the operator scan again.
+fn settings(config: &TrivyOperatorConfig, namespace: &str) -> BTreeMap<String, String> {
+    let ttl = config.scan_interval.to_string();
+    build::string_map(&[
+        ("OPERATOR_NAMESPACE", namespace),
+        ("OPERATOR_TARGET_NAMESPACES", ""),
+        ("OPERATOR_EXCLUDE_NAMESPACES", "kube-system"),
+        (
+            "OPERATOR_TARGET_WORKLOADS",
+            "pod,replicaset,replicationcontroller,statefulset,daemonset,cronjob,job",
+        ),
+        ("OPERATOR_SERVICE_ACCOUNT", NAME),
+        ("OPERATOR_LOG_DEV_MODE", "false"),
+        ("OPERATOR_SCAN_JOB_TIMEOUT", "5m"),
+        ("OPERATOR_CONCURRENT_SCAN_JOBS_LIMIT", "3"),
+        ("OPERATOR_SCAN_JOB_RETRY_AFTER", "30s"),
+        ("OPERATOR_BATCH_DELETE_LIMIT", "10"),
+        ("OPERATOR_BATCH_DELETE_DELAY", "10s"),
+        ("OPERATOR_METRICS_BIND_ADDRESS", ":8080"),
+        ("OPERATOR_METRICS_FINDINGS_ENABLED", "true"),
+        ("OPERATOR_METRICS_VULN_ID_ENABLED", "false"),
+        ("OPERATOR_HEALTH_PROBE_BIND_ADDRESS", ":9090"),
+        ("OPERATOR_VULNERABILITY_SCANNER_ENABLED", "true"),
+        (
+            "OPERATOR_VULNERABILITY_SCANNER_SCAN_ONLY_CURRENT_REVISIONS",
+            "true",
+        ),
+        ("OPERATOR_SCANNER_REPORT_TTL", &ttl),
+        ("OPERATOR_CONFIG_AUDIT_SCANNER_ENABLED", "false"),
+        ("OPERATOR_RBAC_ASSESSMENT_SCANNER_ENABLED", "false"),
+        ("OPERATOR_INFRA_ASSESSMENT_SCANNER_ENABLED", "false"),
+        ("OPERATOR_CLUSTER_COMPLIANCE_ENABLED", "false"),
+        ("OPERATOR_EXPOSED_SECRET_SCANNER_ENABLED", "false"),
+        ("OPERATOR_SBOM_GENERATION_ENABLED", "false"),
+        ("OPERATOR_CLUSTER_SBOM_CACHE_ENABLED", "false"),
+        ("OPERATOR_ACCESS_GLOBAL_SECRETS_SERVICE_ACCOUNTS", "false"),
+        ("OPERATOR_WEBHOOK_BROADCAST_URL", ""),
+        ("OPERATOR_PRIVATE_REGISTRY_SCAN_SECRETS_NAMES", "{}"),
+        ("OPERATOR_LEADER_ELECTION_ENABLED", "false"),
+    ])
+}
+
+/// The operator's plugin settings (`trivy-operator`) and Trivy's
+/// (`trivy-operator-trivy-config`): scan jobs run Trivy standalone,
+/// hardened like bi's own pods.
+fn scanner_config_maps(namespace: &str) -> [ConfigMap; 2] {
+    let container_security = json!({
+        "allowPrivilegeEscalation": false,
+        "capabilities": { "drop": ["ALL"] },
+        "privileged": false,
+        "readOnlyRootFilesystem": true,
+        "runAsNonRoot": true,
+    })
+    .to_string();
+    let pod_security = json!({
+        "runAsNonRoot": true,
+        "runAsUser": build::NON_ROOT_UID,
+        "runAsGroup": build::NON_ROOT_UID,
+        "seccompProfile": { "type": "RuntimeDefault" },
+    })
+    .to_string();
+    let operator = build::config_map(
+        namespace,
+        NAME,
+        build::string_map(&[
+            ("vulnerabilityReports.scanner", "Trivy"),
+            ("vulnerabilityReports.scanJobsInSameNamespace", "false"),
+            ("configAuditReports.scanner", "Trivy"),
+            ("scanJob.compressLogs", "true"),
+            ("scanJob.automountServiceAccountToken", "false"),
+            (
+                "scanJob.podTemplateContainerSecurityContext",
+                &container_security,
+            ),
+            ("scanJob.podTemplatePodSecurityContext", &pod_security),
+            ("report.recordFailedChecksOnly", "true"),
+        ]),
+    );
+    let trivy = build::config_map(
+        namespace,
+        "trivy-operator-trivy-config",
+        build::string_map(&[
+            ("trivy.repository", TRIVY_REPOSITORY),
+            ("trivy.tag", TRIVY_TAG),
+            ("trivy.imagePullPolicy", "IfNotPresent"),
+            ("trivy.mode", "Standalone"),
+            ("trivy.command", "image"),
+            ("trivy.severity", "UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL"),
+            ("trivy.slow", "true"),
+            ("trivy.timeout", "5m0s"),
+            ("trivy.dbRepository", "mirror.gcr.io/aquasec/trivy-db"),
+            (
+                "trivy.javaDbRepository",
+                "mirror.gcr.io/aquasec/trivy-java-db",
+            ),
+            ("trivy.dbRepositoryInsecure", "false"),
+            ("trivy.useBuiltinRegoPolicies", "false"),
+            ("trivy.skipJavaDBUpdate", "false"),
+            ("trivy.additionalVulnerabilityReportFields", ""),
+            ("trivy.resources.requests.cpu", "100m"),
+            ("trivy.resources.requests.memory", "128Mi"),
+            ("trivy.resources.limits.cpu", "500m"),
+            ("trivy.resources.limits.memory", "512Mi"),
+        ]),
+    );
+    [operator, trivy]
+}
+
+const READ: &[&str] = &["get", "list", "watch"];
+const ALL: &[&str] = &[
+    "get", "list", "watch", "create", "update", "patch", "delete",
+];
+
+fn cluster_rules() -> Vec<PolicyRule> {
+    vec![
+        build::rule(
+            &[""],
+            &[
+                "configmaps",
+                "limitranges",
+                "nodes",
+                "pods",
+                "replicationcontrollers",
+                "resourcequotas",
+                "services",
+            ],
+            READ,
+        ),
+        build::rule(&[""], &["pods/log"], &["get", "list"]),
+        build::rule(
+            &["apiextensions.k8s.io"],
+            &["customresourcedefinitions"],
+            READ,
+        ),
+        build::rule(
+            &["apps"],
+            &["daemonsets", "deployments", "replicasets", "statefulsets"],
+            READ,
+        ),
+        build::rule(&["batch"], &["cronjobs"], READ),
+        build::rule(
+            &["batch"],
+            &["jobs"],
+            &["get", "list", "watch", "create", "delete"],
+        ),
+        build::rule(
+            &["networking.k8s.io"],
+            &["ingresses", "networkpolicies"],
+            READ,
+        ),
+        build::rule(
+            &["rbac.authorization.k8s.io"],
+            &[
+                "clusterrolebindings",
+                "clusterroles",
+                "rolebindings",
+                "roles",
+            ],
+            READ,
+        ),
+        build::rule(&["aquasecurity.github.io"], &["vulnerabilityreports"], ALL),
+        build::rule(&["", "events.k8s.io"], &["events"], &["create", "patch"]),
+    ]
+}
+
+fn namespace_rules() -> Vec<PolicyRule> {
+    vec![
+        // Scan jobs and the secrets and config maps they carry.
+        build::rule(&[""], &["secrets", "configmaps"], ALL),
+        build::rule(&["batch"], &["jobs"], ALL),
+        build::rule(
+            &["coordination.k8s.io"],
+            &["leases"],
+            &["get", "list", "watch", "create", "update"],
+        ),
+    ]
+}
+
+/// The resources this battery needs, in the base namespace: the operator's
+/// Deployment, ServiceAccount, ClusterRole (+binding) and Role (+binding),
+/// the `vulnerabilityreports.aquasecurity.github.io` CRD, the ConfigMap
+/// `trivy-operator-settings` with the scan interval (`OPERATOR_SCANNER_REPORT_TTL`)
+/// and the scanner's ConfigMaps, a metrics Service, and a scrape of the
+/// vulnerability metrics once VictoriaMetrics is installed. Reads no secrets.
 pub fn generate(
     config: &TrivyOperatorConfig,
     ctx: &Context<'_>,
 ) -> Result<Vec<Resource>, GenerateError> {
-    let _ = (config, ctx);
-    // NB: not written yet; `every_battery_generates_something` fails until it is.
-    Ok(Vec::new())
+    let app = INFO.id;
+    let ns = ctx.base_namespace();
+    let mut out = vec![
+        Resource::new(app, &vulnerability_report_crd()?)?,
+        Resource::new(app, &build::service_account(ns, NAME))?,
+        Resource::new(app, &build::cluster_role(NAME, cluster_rules()))?,
+        Resource::new(app, &build::cluster_role_binding(NAME, NAME, ns, NAME))?,
+        Resource::new(app, &build::role(ns, NAME, namespace_rules()))?,
+        Resource::new(app, &build::role_binding(ns, NAME, NAME, NAME))?,
+        Resource::new(app, &build::config_map(ns, SETTINGS, settings(config, ns)))?,
+    ];
+    for config_map in scanner_config_maps(ns) {
+        out.push(Resource::new(app, &config_map)?);
+    }
+
+    let mut container = ContainerSpec::new(NAME, &config.image);
+    container.ports = vec![("metrics", 8080), ("probes", 9090)];
+    container.health = Some(Health::Http("/healthz/", 9090));
+    container.resources = Some(Resources {
+        cpu_request: Cpu::millicores(100),
+        cpu_limit: None,
+        memory_request: Memory::mebibytes(128),
+        memory_limit: Some(Memory::mebibytes(512)),
+    });
+    let mut deployment = build::deployment(ns, NAME, 1, Some(NAME), &[container], Vec::new());
+    if let Some(pod) = deployment
+        .spec
+        .as_mut()
+        .and_then(|spec| spec.template.spec.as_mut())
+    {
+        for container in &mut pod.containers {
+            container.env_from = Some(vec![EnvFromSource {
+                config_map_ref: Some(ConfigMapEnvSource {
+                    name: SETTINGS.to_owned(),
+                    optional: Some(false),
+                }),
+                ..EnvFromSource::default()
+            }]);
+        }
+    }
+    out.push(Resource::new(app, &deployment)?);
+    out.push(Resource::new(
+        app,
+        &build::service(ns, NAME, NAME, &[("metrics", 8080)]),
+    )?);
+    if let Some(scrape) = victoria_metrics::scrape(ctx, app, ns, NAME, NAME, "metrics")? {
+        out.push(scrape);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{DesiredState, Secrets};
+    use k8s_openapi::api::apps::v1::Deployment;
+
+    fn generated(kinds: &[BatteryKind], config: &TrivyOperatorConfig) -> Vec<Resource> {
+        let state = DesiredState::with_batteries(kinds).unwrap();
+        let empty = BTreeMap::new();
+        generate(config, &Context::new(&state, Secrets::Stored(&empty))).unwrap()
+    }
+
+    #[test]
+    fn generates_the_operator_its_crd_and_its_settings() {
+        let resources = generated(
+            &[BatteryKind::TrivyOperator],
+            &TrivyOperatorConfig::default(),
+        );
+        let kinds: Vec<(&str, &str)> = resources
+            .iter()
+            .map(|r| (r.path.kind.as_str(), r.path.name.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (
+                    "CustomResourceDefinition",
+                    "vulnerabilityreports.aquasecurity.github.io"
+                ),
+                ("ServiceAccount", NAME),
+                ("ClusterRole", NAME),
+                ("ClusterRoleBinding", NAME),
+                ("Role", NAME),
+                ("RoleBinding", NAME),
+                ("ConfigMap", SETTINGS),
+                ("ConfigMap", NAME),
+                ("ConfigMap", "trivy-operator-trivy-config"),
+                ("Deployment", NAME),
+                ("Service", NAME),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_scan_interval_reaches_the_operator() {
+        let config = TrivyOperatorConfig {
+            scan_interval: Duration::hours(6),
+            ..TrivyOperatorConfig::default()
+        };
+        let resources = generated(&[BatteryKind::TrivyOperator], &config);
+        let settings = resources.iter().find(|r| r.path.name == SETTINGS).unwrap();
+        assert_eq!(settings.body["data"]["OPERATOR_SCANNER_REPORT_TTL"], "6h");
+        let deployment = resources
+            .iter()
+            .find(|r| r.path.kind == "Deployment")
+            .unwrap();
+        let deployment: Deployment = serde_json::from_value(deployment.body.clone()).unwrap();
+        let pod = deployment.spec.unwrap().template.spec.unwrap();
+        let container = &pod.containers[0];
+        assert_eq!(container.image.as_deref(), Some(images::TRIVY_OPERATOR));
+        assert!(container.resources.is_some() && container.liveness_probe.is_some());
+        let env_from = container.env_from.as_ref().unwrap();
+        assert_eq!(env_from[0].config_map_ref.as_ref().unwrap().name, SETTINGS);
+    }
+
+    #[test]
+    fn metrics_are_scraped_only_with_victoria_metrics() {
+        let config = TrivyOperatorConfig::default();
+        let without = generated(&[BatteryKind::TrivyOperator], &config);
+        assert!(without.iter().all(|r| r.path.kind != "VMServiceScrape"));
+        let with = generated(
+            &[BatteryKind::TrivyOperator, BatteryKind::VictoriaMetrics],
+            &config,
+        );
+        assert!(with.iter().any(|r| r.path.kind == "VMServiceScrape"));
+    }
 }

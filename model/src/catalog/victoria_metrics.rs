@@ -1,13 +1,17 @@
 //! VictoriaMetrics in cluster mode: a long-term, PromQL-compatible metrics store.
 
+use k8s_openapi::api::rbac::v1::PolicyRule;
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 use super::checks;
 use super::images::{self, image};
 use super::kind::{BatteryGroup, BatteryInfo, BatteryKind};
+use crate::generate::build::{self, ContainerSpec, Health};
 use crate::generate::{Context, GenerateError, Resource};
 use crate::image::ImageRef;
-use crate::units::{Duration, Storage};
+use crate::objects::Resources;
+use crate::units::{Cpu, Duration, Memory, Storage};
 use crate::validation::{Problems, Rule};
 
 /// Catalog entry.
@@ -145,19 +149,736 @@ fn version_tag(problems: &mut Problems, field: &str, tag: &str) {
     }
 }
 
-/// The resources this battery needs.
+/// Name of the VMCluster (and the VMAgent): the operator names its
+/// Services after it (`vminsert-bi`, `vmselect-bi`).
+pub const CLUSTER: &str = "bi";
+
+/// The operator's Deployment, ServiceAccount and ClusterRole.
+const OPERATOR: &str = "vm-operator";
+
+/// The API group and version of every VictoriaMetrics custom resource.
+const API_VERSION: &str = "operator.victoriametrics.com/v1beta1";
+const GROUP: &str = "operator.victoriametrics.com";
+const VERSION: &str = "v1beta1";
+
+/// Controllers of the operator for kinds bi ships no CRD for: a controller
+/// whose CRD is missing keeps the operator from starting.
+const DISABLED_CONTROLLERS: &str = "VLAgent,VLCluster,VLogs,VLSingle,VMAlert,VMAlertmanager,\
+VMAlertmanagerConfig,VMAnomaly,VMAuth,VMNodeScrape,VMPodScrape,VMProbe,VMRule,VMScrapeConfig,\
+VMSingle,VMStaticScrape,VMUser,VTCluster,VTSingle";
+
+/// The Prometheus-compatible query URL of vmselect (Grafana's datasource).
+pub fn select_url(ctx: &Context<'_>) -> String {
+    format!(
+        "http://vmselect-{CLUSTER}.{}.svc:8481/select/0/prometheus",
+        ctx.monitoring_namespace()
+    )
+}
+
+/// The Prometheus remote-write URL of vminsert (where vmagent ships samples).
+pub fn insert_url(ctx: &Context<'_>) -> String {
+    format!(
+        "http://vminsert-{CLUSTER}.{}.svc:8480/insert/0/prometheus/api/v1/write",
+        ctx.monitoring_namespace()
+    )
+}
+
+/// Metrics scraping of one workload: a `VMServiceScrape` named `name` in
+/// `namespace` that scrapes `/metrics` on the Service port `port_name` of
+/// every pod labelled `battery/component: <component>`, or `None` when
+/// VictoriaMetrics is not installed.
+///
+/// NB: the Services bi builds select pods by `battery/component` but do not
+/// carry that label themselves, so the scrape selects every Service of the
+/// namespace and keeps only the endpoints whose *pod* has the component
+/// label (a `keep` relabeling on the pod label discovery attaches). The
+/// port is the Service port's name, which `build::service` makes equal to
+/// the container port's name.
+pub fn scrape(
+    ctx: &Context<'_>,
+    app: &str,
+    namespace: &str,
+    name: &str,
+    component: &str,
+    port_name: &str,
+) -> Result<Option<Resource>, GenerateError> {
+    if !ctx.installed(BatteryKind::VictoriaMetrics) {
+        return Ok(None);
+    }
+    let body = service_scrape(namespace, name, component, port_name);
+    Resource::from_value(app, body).map(Some)
+}
+
+fn service_scrape(namespace: &str, name: &str, component: &str, port_name: &str) -> Value {
+    let pod_label = format!(
+        "__meta_kubernetes_pod_label_{}",
+        build::COMPONENT_LABEL.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+    );
+    build::custom_resource(
+        API_VERSION,
+        "VMServiceScrape",
+        Some(namespace),
+        name,
+        json!({
+            "discoveryRole": "endpoints",
+            "selector": {},
+            "namespaceSelector": { "matchNames": [namespace] },
+            "endpoints": [{
+                "port": port_name,
+                "path": "/metrics",
+                "scheme": "http",
+                "relabelConfigs": [{
+                    "action": "keep",
+                    "sourceLabels": [pod_label],
+                    "regex": component,
+                }],
+            }],
+        }),
+    )
+}
+
+/// The retention as VictoriaMetrics and Loki write it: whole days when it
+/// is a number of days, else whole hours (rounded up).
+pub(crate) fn retention_period(retention: &Duration) -> String {
+    let hours = retention.as_millis().div_ceil(3_600_000);
+    if hours.is_multiple_of(24) {
+        format!("{}d", hours / 24)
+    } else {
+        format!("{hours}h")
+    }
+}
+
+/// Requests (and a memory limit) for pods whose config has none.
+fn fixed_resources(cpu_millicores: u64, memory_mib: u64, memory_limit_mib: u64) -> Resources {
+    Resources {
+        cpu_request: Cpu::millicores(cpu_millicores),
+        cpu_limit: None,
+        memory_request: Memory::mebibytes(memory_mib),
+        memory_limit: Some(Memory::mebibytes(memory_limit_mib)),
+    }
+}
+
+fn json_of<T: serde::Serialize>(what: &str, value: &T) -> Result<Value, GenerateError> {
+    serde_json::to_value(value)
+        .map_err(|err| GenerateError::Malformed(format!("{}: {what}: {err}", INFO.id)))
+}
+
+/// A volume claim template (`spec` only) of `size`, as the operator takes it.
+fn claim_template(size: &Storage) -> Value {
+    json!({
+        "volumeClaimTemplate": {
+            "spec": {
+                "accessModes": ["ReadWriteOnce"],
+                "resources": { "requests": { "storage": size.to_string() } },
+            }
+        }
+    })
+}
+
+/// The resources this battery needs: the operator (in the base namespace,
+/// with the other operators), its CRDs, and the `bi` VMCluster in the
+/// monitoring namespace.
 pub fn generate(
     config: &VictoriaMetricsConfig,
     ctx: &Context<'_>,
 ) -> Result<Vec<Resource>, GenerateError> {
-    let _ = (config, ctx);
-    // NB: not written yet; `every_battery_generates_something` fails until it is.
-    Ok(Vec::new())
+    let app = INFO.id;
+    let base = ctx.base_namespace();
+    let monitoring = ctx.monitoring_namespace();
+    let mut out = Vec::new();
+
+    for (kind, plural, schema) in [
+        ("VMCluster", "vmclusters", vmcluster_schema()),
+        (
+            "VMServiceScrape",
+            "vmservicescrapes",
+            vmservicescrape_schema(),
+        ),
+        ("VMAgent", "vmagents", vmagent_schema()),
+    ] {
+        out.push(Resource::new(
+            app,
+            &build::crd(GROUP, VERSION, kind, plural, true, schema)?,
+        )?);
+    }
+
+    out.push(Resource::new(app, &build::service_account(base, OPERATOR))?);
+    out.push(Resource::new(
+        app,
+        &build::cluster_role(OPERATOR, operator_rules()),
+    )?);
+    out.push(Resource::new(
+        app,
+        &build::cluster_role_binding(OPERATOR, OPERATOR, base, OPERATOR),
+    )?);
+    let operator = ContainerSpec {
+        args: vec![
+            "--health-probe-bind-address=:8081".to_owned(),
+            "--metrics-bind-address=:8080".to_owned(),
+            format!("--controller.disableReconcileFor={DISABLED_CONTROLLERS}"),
+        ],
+        env: vec![
+            // An empty WATCH_NAMESPACE watches every namespace: scrapes live
+            // next to the workloads they scrape.
+            build::env("WATCH_NAMESPACE", ""),
+            build::env("VM_ENABLEDPROMETHEUSCONVERTER", "false"),
+        ],
+        ports: vec![("http", 8080), ("probe", 8081)],
+        resources: Some(fixed_resources(100, 128, 512)),
+        health: Some(Health::Http("/health", 8081)),
+        ..ContainerSpec::new("operator", &config.operator_image)
+    };
+    out.push(Resource::new(
+        app,
+        &build::deployment(base, OPERATOR, 1, Some(OPERATOR), &[operator], Vec::new()),
+    )?);
+    out.push(Resource::new(
+        app,
+        &build::service(base, OPERATOR, OPERATOR, &[("http", 8080)]),
+    )?);
+    out.extend(scrape(ctx, app, base, OPERATOR, OPERATOR, "http")?);
+
+    out.push(Resource::from_value(app, cluster(config, monitoring)?)?);
+    Ok(out)
+}
+
+/// The `bi` VMCluster.
+fn cluster(config: &VictoriaMetricsConfig, namespace: &str) -> Result<Value, GenerateError> {
+    let image = json!({ "tag": config.cluster_version });
+    let resources = |cpu, memory, limit| {
+        json_of(
+            "resources",
+            &build::resources(&fixed_resources(cpu, memory, limit)),
+        )
+    };
+    Ok(build::custom_resource(
+        API_VERSION,
+        "VMCluster",
+        Some(namespace),
+        CLUSTER,
+        json!({
+            "retentionPeriod": retention_period(&config.retention),
+            "replicationFactor": config.replication_factor,
+            "useStrictSecurity": true,
+            "vmstorage": {
+                "replicaCount": config.vmstorage_replicas,
+                "image": image,
+                "resources": resources(100, 256, 2048)?,
+                "storageDataPath": "/vm-data",
+                "storage": claim_template(&config.vmstorage_volume),
+            },
+            "vmselect": {
+                "replicaCount": config.vmselect_replicas,
+                "image": image,
+                "resources": resources(100, 256, 1024)?,
+                "cacheMountPath": "/select-cache",
+                "storage": claim_template(&config.vmselect_volume),
+            },
+            "vminsert": {
+                "replicaCount": config.vminsert_replicas,
+                "image": image,
+                "resources": resources(100, 128, 512)?,
+            },
+        }),
+    ))
+}
+
+/// What the operator may do: run the components it manages (workloads,
+/// Services, Secrets, PVCs, PDBs) and grant the agents it runs the
+/// discovery rights they need, which it must hold itself to grant.
+fn operator_rules() -> Vec<PolicyRule> {
+    const ALL: &[&str] = &["*"];
+    const READ: &[&str] = &["get", "list", "watch"];
+    vec![
+        build::rule(
+            &[""],
+            &[
+                "configmaps",
+                "configmaps/finalizers",
+                "endpoints",
+                "events",
+                "persistentvolumeclaims",
+                "persistentvolumeclaims/finalizers",
+                "pods",
+                "secrets",
+                "secrets/finalizers",
+                "services",
+                "services/finalizers",
+                "serviceaccounts",
+                "serviceaccounts/finalizers",
+            ],
+            ALL,
+        ),
+        build::rule(
+            &[""],
+            &["namespaces", "nodes", "nodes/metrics", "nodes/proxy"],
+            READ,
+        ),
+        build::rule(
+            &["apps"],
+            &[
+                "deployments",
+                "deployments/finalizers",
+                "statefulsets",
+                "statefulsets/finalizers",
+                "daemonsets",
+                "replicasets",
+            ],
+            ALL,
+        ),
+        build::rule(
+            &["policy"],
+            &["poddisruptionbudgets", "poddisruptionbudgets/finalizers"],
+            ALL,
+        ),
+        build::rule(&["autoscaling"], &["horizontalpodautoscalers"], ALL),
+        build::rule(
+            &["rbac.authorization.k8s.io"],
+            &[
+                "clusterroles",
+                "clusterrolebindings",
+                "roles",
+                "rolebindings",
+            ],
+            ALL,
+        ),
+        build::rule(&["coordination.k8s.io"], &["leases"], ALL),
+        build::rule(&["discovery.k8s.io"], &["endpointslices"], READ),
+        build::rule(&["networking.k8s.io"], &["ingresses"], READ),
+        build::rule(
+            &["apiextensions.k8s.io"],
+            &["customresourcedefinitions"],
+            READ,
+        ),
+        build::rule(&[GROUP], &["*"], ALL),
+        PolicyRule {
+            non_resource_urls: Some(vec!["/metrics".to_owned(), "/metrics/resources".to_owned()]),
+            verbs: vec!["get".to_owned()],
+            ..PolicyRule::default()
+        },
+    ]
+}
+
+/// The top of every VictoriaMetrics CRD schema around `spec`.
+fn top_level(spec: Value) -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "apiVersion": { "type": "string" },
+            "kind": { "type": "string" },
+            "metadata": { "type": "object" },
+            "spec": spec,
+            "status": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
+        },
+    })
+}
+
+fn string() -> Value {
+    json!({ "type": "string" })
+}
+
+fn quantities() -> Value {
+    json!({ "type": "object", "additionalProperties": { "x-kubernetes-int-or-string": true } })
+}
+
+fn resources_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": { "requests": quantities(), "limits": quantities() },
+        "x-kubernetes-preserve-unknown-fields": true,
+    })
+}
+
+fn image_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": { "repository": string(), "tag": string(), "pullPolicy": string() },
+    })
+}
+
+fn label_selector_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "matchLabels": { "type": "object", "additionalProperties": string() },
+            "matchExpressions": {
+                "type": "array",
+                "items": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
+            },
+        },
+    })
+}
+
+fn storage_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "volumeClaimTemplate": {
+                "type": "object",
+                "properties": {
+                    "spec": {
+                        "type": "object",
+                        "properties": {
+                            "accessModes": { "type": "array", "items": string() },
+                            "resources": {
+                                "type": "object",
+                                "properties": { "requests": quantities(), "limits": quantities() },
+                            },
+                            "storageClassName": string(),
+                        },
+                        "x-kubernetes-preserve-unknown-fields": true,
+                    },
+                },
+                "x-kubernetes-preserve-unknown-fields": true,
+            },
+        },
+        "x-kubernetes-preserve-unknown-fields": true,
+    })
+}
+
+/// A VMCluster component: the fields bi sets, the rest kept as given.
+fn component_schema(with_storage: bool) -> Value {
+    let mut schema = json!({
+        "type": "object",
+        "properties": {
+            "replicaCount": { "type": "integer", "minimum": 0 },
+            "image": image_schema(),
+            "resources": resources_schema(),
+        },
+        "x-kubernetes-preserve-unknown-fields": true,
+    });
+    if with_storage {
+        schema["properties"]["storage"] = storage_schema();
+        schema["properties"]["storageDataPath"] = string();
+        schema["properties"]["cacheMountPath"] = string();
+    }
+    schema
+}
+
+/// `openAPIV3Schema` of `vmclusters.operator.victoriametrics.com`.
+pub(crate) fn vmcluster_schema() -> Value {
+    top_level(json!({
+        "type": "object",
+        "required": ["retentionPeriod"],
+        "properties": {
+            "retentionPeriod": string(),
+            "replicationFactor": { "type": "integer", "minimum": 1 },
+            "useStrictSecurity": { "type": "boolean" },
+            "vmstorage": component_schema(true),
+            "vmselect": component_schema(true),
+            "vminsert": component_schema(false),
+        },
+        "x-kubernetes-preserve-unknown-fields": true,
+    }))
+}
+
+/// `openAPIV3Schema` of `vmservicescrapes.operator.victoriametrics.com`.
+pub(crate) fn vmservicescrape_schema() -> Value {
+    top_level(json!({
+        "type": "object",
+        "required": ["endpoints"],
+        "properties": {
+            "discoveryRole": { "type": "string", "enum": ["endpoints", "service", "endpointslices"] },
+            "selector": label_selector_schema(),
+            "namespaceSelector": {
+                "type": "object",
+                "properties": {
+                    "any": { "type": "boolean" },
+                    "matchNames": { "type": "array", "items": string() },
+                },
+            },
+            "jobLabel": string(),
+            "endpoints": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "port": string(),
+                        "path": string(),
+                        "scheme": { "type": "string", "enum": ["http", "https", "HTTP", "HTTPS"] },
+                        "interval": string(),
+                        "relabelConfigs": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "action": string(),
+                                    "sourceLabels": { "type": "array", "items": string() },
+                                    "regex": { "x-kubernetes-preserve-unknown-fields": true },
+                                    "targetLabel": string(),
+                                    "replacement": string(),
+                                },
+                                "x-kubernetes-preserve-unknown-fields": true,
+                            },
+                        },
+                    },
+                    "x-kubernetes-preserve-unknown-fields": true,
+                },
+            },
+        },
+        "x-kubernetes-preserve-unknown-fields": true,
+    }))
+}
+
+/// `openAPIV3Schema` of `vmagents.operator.victoriametrics.com`.
+pub(crate) fn vmagent_schema() -> Value {
+    top_level(json!({
+        "type": "object",
+        "properties": {
+            "image": image_schema(),
+            "replicaCount": { "type": "integer", "minimum": 0 },
+            "resources": resources_schema(),
+            "scrapeInterval": string(),
+            "selectAllByDefault": { "type": "boolean" },
+            "serviceScrapeSelector": label_selector_schema(),
+            "serviceScrapeNamespaceSelector": label_selector_schema(),
+            "useStrictSecurity": { "type": "boolean" },
+            "remoteWrite": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["url"],
+                    "properties": { "url": string() },
+                    "x-kubernetes-preserve-unknown-fields": true,
+                },
+            },
+        },
+        "x-kubernetes-preserve-unknown-fields": true,
+    }))
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
+    use crate::generate::{DesiredState, Secrets, schema};
+
+    fn state() -> DesiredState {
+        DesiredState::with_batteries(&[BatteryKind::VictoriaMetrics]).unwrap()
+    }
+
+    fn generated(config: &VictoriaMetricsConfig) -> Vec<Resource> {
+        let state = state();
+        generate(config, &Context::new(&state, Secrets::Preview)).unwrap()
+    }
+
+    fn find<'a>(resources: &'a [Resource], kind: &str, name: &str) -> &'a Resource {
+        resources
+            .iter()
+            .find(|r| r.path.kind == kind && r.path.name == name)
+            .unwrap_or_else(|| panic!("no {kind} {name}"))
+    }
+
+    #[test]
+    fn generates_the_operator_its_crds_and_the_cluster() {
+        let resources = generated(&VictoriaMetricsConfig::default());
+        let mut paths: Vec<String> = resources
+            .iter()
+            .map(|r| format!("{}/{}", r.path.kind, r.path.name))
+            .collect();
+        paths.sort();
+        assert_eq!(
+            paths,
+            [
+                "ClusterRole/vm-operator",
+                "ClusterRoleBinding/vm-operator",
+                "CustomResourceDefinition/vmagents.operator.victoriametrics.com",
+                "CustomResourceDefinition/vmclusters.operator.victoriametrics.com",
+                "CustomResourceDefinition/vmservicescrapes.operator.victoriametrics.com",
+                "Deployment/vm-operator",
+                "Service/vm-operator",
+                "ServiceAccount/vm-operator",
+                "VMCluster/bi",
+                "VMServiceScrape/vm-operator",
+            ]
+        );
+        assert!(resources.iter().all(|r| r.app == "victoria_metrics"));
+        let operator = find(&resources, "Deployment", "vm-operator");
+        assert_eq!(operator.path.namespace.as_deref(), Some("battery-base"));
+        let cluster = find(&resources, "VMCluster", "bi");
+        assert_eq!(
+            cluster.path.namespace.as_deref(),
+            Some("battery-monitoring")
+        );
+    }
+
+    #[test]
+    fn the_operator_runs_the_configured_image_with_fixed_requests() {
+        let config = VictoriaMetricsConfig {
+            operator_image: ImageRef::parse("registry.example/vm/operator:v9.9.9").unwrap(),
+            ..VictoriaMetricsConfig::default()
+        };
+        let resources = generated(&config);
+        let pod = &find(&resources, "Deployment", "vm-operator").body["spec"]["template"]["spec"];
+        let container = &pod["containers"][0];
+        assert_eq!(container["image"], "registry.example/vm/operator:v9.9.9");
+        assert_eq!(container["resources"]["requests"]["cpu"], "100m");
+        assert_eq!(container["resources"]["requests"]["memory"], "128Mi");
+        assert_eq!(container["securityContext"]["runAsNonRoot"], true);
+        assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/health");
+        assert_eq!(pod["serviceAccountName"], "vm-operator");
+        let args: Vec<&str> = container["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        let disabled = args
+            .iter()
+            .find_map(|a| a.strip_prefix("--controller.disableReconcileFor="))
+            .unwrap();
+        // The kinds bi ships CRDs for must keep their controllers.
+        for kind in ["VMCluster", "VMAgent", "VMServiceScrape"] {
+            assert!(!disabled.split(',').any(|k| k == kind), "{kind} disabled");
+        }
+        assert!(disabled.split(',').any(|k| k == "VMPodScrape"));
+    }
+
+    #[test]
+    fn the_cluster_follows_the_typed_config() {
+        let config = VictoriaMetricsConfig {
+            cluster_version: "v1.200.0-cluster".into(),
+            replication_factor: 2,
+            vminsert_replicas: 2,
+            vmselect_replicas: 3,
+            vmstorage_replicas: 4,
+            vmstorage_volume: Storage::gibibytes(50),
+            vmselect_volume: Storage::mebibytes(512),
+            retention: Duration::hours(36),
+            ..VictoriaMetricsConfig::default()
+        };
+        let resources = generated(&config);
+        let spec = &find(&resources, "VMCluster", "bi").body["spec"];
+        assert_eq!(spec["retentionPeriod"], "36h");
+        assert_eq!(spec["replicationFactor"], 2);
+        assert_eq!(spec["vminsert"]["replicaCount"], 2);
+        assert_eq!(spec["vmselect"]["replicaCount"], 3);
+        assert_eq!(spec["vmstorage"]["replicaCount"], 4);
+        for component in ["vminsert", "vmselect", "vmstorage"] {
+            assert_eq!(spec[component]["image"]["tag"], "v1.200.0-cluster");
+            assert!(spec[component]["resources"]["requests"]["cpu"].is_string());
+        }
+        let claim = |component: &str| {
+            spec[component]["storage"]["volumeClaimTemplate"]["spec"]["resources"]["requests"]
+                ["storage"]
+                .clone()
+        };
+        assert_eq!(claim("vmstorage"), "50Gi");
+        assert_eq!(claim("vmselect"), "512Mi");
+    }
+
+    #[test]
+    fn retention_is_written_in_days_when_it_is_whole_days() {
+        assert_eq!(retention_period(&Duration::hours(24 * 30)), "30d");
+        assert_eq!(retention_period(&Duration::hours(36)), "36h");
+        assert_eq!(retention_period(&Duration::minutes(24 * 60 + 1)), "25h");
+    }
+
+    #[test]
+    fn the_cluster_and_scrapes_validate_against_their_crds() {
+        let resources = generated(&VictoriaMetricsConfig::default());
+        let cluster = find(&resources, "VMCluster", "bi");
+        assert_eq!(
+            schema::violations(&vmcluster_schema(), &cluster.body),
+            Vec::<String>::new()
+        );
+        let scrape = find(&resources, "VMServiceScrape", "vm-operator");
+        assert_eq!(
+            schema::violations(&vmservicescrape_schema(), &scrape.body),
+            Vec::<String>::new()
+        );
+        // The CRD as generated (its schema through k8s-openapi's types) accepts it too.
+        let crd = find(
+            &resources,
+            "CustomResourceDefinition",
+            "vmclusters.operator.victoriametrics.com",
+        );
+        let embedded = &crd.body["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
+        assert_eq!(
+            schema::violations(embedded, &cluster.body),
+            Vec::<String>::new()
+        );
+        // A broken cluster is caught.
+        let mut broken = cluster.body.clone();
+        broken["spec"]["vmstorage"]["replicaCount"] = json!("two");
+        assert_eq!(
+            schema::violations(&vmcluster_schema(), &broken),
+            ["spec.vmstorage.replicaCount: must be an integer"]
+        );
+    }
+
+    #[test]
+    fn scrape_selects_pods_by_component_and_port_name() {
+        let state = state();
+        let ctx = Context::new(&state, Secrets::Preview);
+        let scrape = scrape(
+            &ctx,
+            "redis-cache",
+            "battery-data",
+            "redis-cache",
+            "redis-cache",
+            "metrics",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            scrape.path.to_string(),
+            "operator.victoriametrics.com/v1beta1/VMServiceScrape/battery-data/redis-cache"
+        );
+        assert_eq!(scrape.app, "redis-cache");
+        let spec = &scrape.body["spec"];
+        assert_eq!(
+            spec["namespaceSelector"]["matchNames"],
+            json!(["battery-data"])
+        );
+        let endpoint = &spec["endpoints"][0];
+        assert_eq!(endpoint["port"], "metrics");
+        assert_eq!(
+            endpoint["relabelConfigs"][0],
+            json!({
+                "action": "keep",
+                "sourceLabels": ["__meta_kubernetes_pod_label_battery_component"],
+                "regex": "redis-cache",
+            })
+        );
+        assert_eq!(
+            schema::violations(&vmservicescrape_schema(), &scrape.body),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn scrape_is_none_without_victoria_metrics() {
+        let state = DesiredState::with_batteries(&[BatteryKind::VmAgent]).unwrap();
+        let ctx = Context::new(&state, Secrets::Preview);
+        assert_eq!(
+            scrape(&ctx, "x", "battery-data", "x", "x", "metrics").unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn reads_no_secrets() {
+        let state = state();
+        let stored = BTreeMap::new();
+        let ctx = Context::new(&state, Secrets::Stored(&stored));
+        assert!(generate(&VictoriaMetricsConfig::default(), &ctx).is_ok());
+    }
+
+    #[test]
+    fn urls_point_at_the_operator_made_services() {
+        let state = state();
+        let ctx = Context::new(&state, Secrets::Preview);
+        assert_eq!(
+            select_url(&ctx),
+            "http://vmselect-bi.battery-monitoring.svc:8481/select/0/prometheus"
+        );
+        assert_eq!(
+            insert_url(&ctx),
+            "http://vminsert-bi.battery-monitoring.svc:8480/insert/0/prometheus/api/v1/write"
+        );
+    }
 
     #[test]
     fn replication_factor_cannot_exceed_storage_replicas() {

@@ -1,7 +1,8 @@
 //! What a generator can see: the desired state, the secrets, and the
 //! installation's namespaces.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::error::GenerateError;
 use super::state::DesiredState;
@@ -16,6 +17,8 @@ pub enum Secrets<'a> {
     /// A preview (in the browser, or a dry run): every secret reads as a fixed
     /// placeholder; real values never leave the server.
     Preview,
+    /// Like a preview, and notes every key asked for (see `required_secrets`).
+    Recording(&'a RefCell<BTreeSet<String>>),
 }
 
 /// The placeholder a preview shows for every secret value.
@@ -57,6 +60,10 @@ impl<'a> Context<'a> {
                 .cloned()
                 .ok_or_else(|| GenerateError::MissingSecret(key.to_owned())),
             Secrets::Preview => Ok(SECRET_PLACEHOLDER.to_owned()),
+            Secrets::Recording(keys) => {
+                keys.borrow_mut().insert(key.to_owned());
+                Ok(SECRET_PLACEHOLDER.to_owned())
+            }
         }
     }
 

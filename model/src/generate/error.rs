@@ -14,8 +14,8 @@ pub enum GenerateError {
     /// Two generators produced the same resource path.
     #[error("{path} is generated twice (by {first} and by {second})")]
     Duplicate {
-        /// The clashing path.
-        path: ResourcePath,
+        /// The clashing path (boxed: it keeps every `Result` small).
+        path: Box<ResourcePath>,
         /// The app of the first one.
         first: String,
         /// The app of the second one.

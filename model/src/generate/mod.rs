@@ -20,11 +20,11 @@ pub mod schema;
 mod state;
 
 pub use canonical::canonical_json;
-pub use context::{Context, Secrets};
+pub use context::{Context, SECRET_PLACEHOLDER, Secrets};
 pub use error::GenerateError;
 pub use export::to_yaml_stream;
 pub use labels::{APP_LABEL, HASH_ANNOTATION, MANAGED_BY_LABEL, MANAGED_LABEL};
 pub use order::{Stage, stage_of};
-pub use pipeline::generate;
+pub use pipeline::{generate, required_secrets};
 pub use resource::{ContentHash, Resource, ResourcePath};
 pub use state::{DesiredState, Owned};

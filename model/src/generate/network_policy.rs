@@ -1,8 +1,11 @@
 //! NetworkPolicies that isolate every namespace bi creates: ingress is denied
 //! by default and allowed only from the same namespace and from the
 //! namespaces whose batteries need to reach in (metrics scraping from the
-//! monitoring namespace, traffic from the ingress gateway, webhooks called
-//! by the API server into the operators' namespace).
+//! monitoring namespace, traffic from the ingress gateway, the control
+//! server). The data namespace also accepts bi's other namespaces, where the
+//! services that use the databases run; namespaces hosting admission
+//! webhooks (operators, Knative) accept the API server, which has no
+//! namespace to select.
 
 use k8s_openapi::api::networking::v1::{
     NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicySpec,
@@ -12,6 +15,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use super::build::{meta, string_map};
 use super::context::Context;
 use super::error::GenerateError;
+use super::labels::MANAGED_LABEL;
 use super::resource::Resource;
 use crate::catalog::BatteryKind;
 
@@ -45,15 +49,28 @@ pub fn generate(ctx: &Context<'_>, generated: &[Resource]) -> Result<Vec<Resourc
     if ctx.installed(BatteryKind::VmAgent) || ctx.installed(BatteryKind::VictoriaMetrics) {
         allowed_from.push(ctx.monitoring_namespace().to_owned());
     }
-    if ctx.installed(BatteryKind::IstioGateway) {
-        if let Some(crate::catalog::BatteryConfig::Istio(istio)) =
+    if ctx.installed(BatteryKind::IstioGateway)
+        && let Some(crate::catalog::BatteryConfig::Istio(istio)) =
             ctx.state.batteries.get(&BatteryKind::Istio)
-        {
-            allowed_from.push(istio.namespace.to_string());
-        }
+    {
+        allowed_from.push(istio.namespace.to_string());
     }
     // The control server reaches into every namespace it manages (health, logs).
     allowed_from.push(ctx.core_namespace().to_owned());
+
+    // Namespaces with a Service that an admission webhook calls.
+    let mut webhook_namespaces: Vec<&str> = generated
+        .iter()
+        .filter(|r| r.path.kind.ends_with("WebhookConfiguration"))
+        .flat_map(|r| {
+            r.body["webhooks"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|w| w["clientConfig"]["service"]["namespace"].as_str())
+        })
+        .collect();
+    webhook_namespaces.push(ctx.base_namespace());
 
     let mut policies = Vec::new();
     for namespace in namespaces {
@@ -71,9 +88,19 @@ pub fn generate(ctx: &Context<'_>, generated: &[Resource]) -> Result<Vec<Resourc
             from: Some(peers),
             ..NetworkPolicyIngressRule::default()
         }];
-        if namespace == ctx.base_namespace() {
-            // NB: admission webhooks are called by the API server, which has no
-            // namespace to select; operators' webhooks must be reachable.
+        if namespace == ctx.data_namespace() {
+            rules.push(NetworkPolicyIngressRule {
+                from: Some(vec![NetworkPolicyPeer {
+                    namespace_selector: Some(LabelSelector {
+                        match_labels: Some(string_map(&[(MANAGED_LABEL, "true")])),
+                        ..LabelSelector::default()
+                    }),
+                    ..NetworkPolicyPeer::default()
+                }]),
+                ..NetworkPolicyIngressRule::default()
+            });
+        }
+        if webhook_namespaces.contains(&namespace) {
             rules.push(NetworkPolicyIngressRule::default());
         }
         let policy = NetworkPolicy {

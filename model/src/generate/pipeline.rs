@@ -1,6 +1,7 @@
 //! `generate`: desired state in, every resource out, in apply order.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::context::{Context, Secrets};
 use super::error::GenerateError;
@@ -30,7 +31,7 @@ pub fn generate(
         let key = (stage_of(&resource.path), resource.path.clone());
         if let Some(first) = by_path.get(&key) {
             return Err(GenerateError::Duplicate {
-                path: resource.path,
+                path: Box::new(resource.path),
                 first: first.app.clone(),
                 second: resource.app,
             });
@@ -38,4 +39,12 @@ pub fn generate(
         by_path.insert(key, resource);
     }
     Ok(by_path.into_values().collect())
+}
+
+/// The keys of every secret generating `state` reads: what the control plane
+/// must have created (once, with a CSPRNG) before it generates for real.
+pub fn required_secrets(state: &DesiredState) -> Result<BTreeSet<String>, GenerateError> {
+    let keys = RefCell::new(BTreeSet::new());
+    generate(state, Secrets::Recording(&keys))?;
+    Ok(keys.into_inner())
 }

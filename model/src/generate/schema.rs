@@ -72,10 +72,10 @@ fn check(schema: &Value, value: &Value, path: &str, out: &mut Vec<String>) {
                 out.push(format!("{}: must be a string", at(path)));
                 return;
             };
-            if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
-                if !allowed.iter().any(|a| a.as_str() == Some(text)) {
-                    out.push(format!("{}: {text:?} is not one of {allowed:?}", at(path)));
-                }
+            if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
+                && !allowed.iter().any(|a| a.as_str() == Some(text))
+            {
+                out.push(format!("{}: {text:?} is not one of {allowed:?}", at(path)));
             }
         }
         Some("integer") => match value.as_i64() {
@@ -98,15 +98,15 @@ fn check(schema: &Value, value: &Value, path: &str, out: &mut Vec<String>) {
 }
 
 fn bounds(schema: &Value, n: f64, path: &str, out: &mut Vec<String>) {
-    if let Some(min) = schema.get("minimum").and_then(Value::as_f64) {
-        if n < min {
-            out.push(format!("{path}: {n} is below the minimum {min}"));
-        }
+    if let Some(min) = schema.get("minimum").and_then(Value::as_f64)
+        && n < min
+    {
+        out.push(format!("{path}: {n} is below the minimum {min}"));
     }
-    if let Some(max) = schema.get("maximum").and_then(Value::as_f64) {
-        if n > max {
-            out.push(format!("{path}: {n} is above the maximum {max}"));
-        }
+    if let Some(max) = schema.get("maximum").and_then(Value::as_f64)
+        && n > max
+    {
+        out.push(format!("{path}: {n} is above the maximum {max}"));
     }
 }
 
