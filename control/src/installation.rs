@@ -70,5 +70,6 @@ pub async fn overview(db: &Database) -> Result<InstallationOverview> {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         database_backend: db.backend().to_string(),
         created_at: row.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        cluster: None,
     })
 }

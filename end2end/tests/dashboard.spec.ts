@@ -21,6 +21,14 @@ test('dashboard shows the installation fetched through a server function', async
   await expect(page).toHaveTitle('Dashboard · bi');
 });
 
+test('the sandbox cluster is labelled as a sandbox, with its address and kubeconfig', async ({ page }) => {
+  await page.goto('/');
+  await expect(page.getByTestId('sandbox-badge')).toHaveText('Sandbox cluster');
+  await expect(page.getByTestId('cluster')).toContainText('nothing runs in it');
+  await expect(page.getByTestId('cluster-url')).toHaveText(/^http:\/\/127\.0\.0\.1:\d+$/);
+  await expect(page.getByTestId('cluster-kubeconfig')).toHaveText(/sandbox\.kubeconfig$/);
+});
+
 test('rename validates as you type, saves through the server and survives a reload', async ({ page }) => {
   await page.goto('/');
   // Hydration done: only the WASM side flips this marker.

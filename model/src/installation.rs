@@ -74,6 +74,19 @@ pub struct InstallationOverview {
     pub database_backend: String,
     /// When the installation was created, RFC 3339 in UTC.
     pub created_at: String,
+    /// The cluster bi manages, when the server knows it.
+    pub cluster: Option<ClusterSummary>,
+}
+
+/// The cluster the control server manages, as the UI shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterSummary {
+    /// True for bi's embedded sandbox: objects are stored, nothing runs.
+    pub sandbox: bool,
+    /// The API server's address.
+    pub url: String,
+    /// Where its kubeconfig is, for kubectl.
+    pub kubeconfig: Option<String>,
 }
 
 #[cfg(test)]

@@ -15,5 +15,5 @@ pub mod objects;
 pub mod units;
 pub mod validation;
 
-pub use installation::{InstallationName, InstallationOverview};
+pub use installation::{ClusterSummary, InstallationName, InstallationOverview};
 pub use validation::{FieldError, Problems, Rule};

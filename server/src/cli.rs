@@ -49,6 +49,20 @@ pub enum Command {
     /// apply order (pipe it to `kubectl apply -f -` or keep it for review).
     /// Secret values are shown as placeholders.
     Export(ExportArgs),
+    /// Run only bi's embedded sandbox cluster (a Kubernetes API that stores
+    /// objects and runs nothing), for kubectl or kube clients, until Ctrl-C.
+    Sandbox(SandboxArgs),
+}
+
+/// Options of `bi sandbox`.
+#[derive(Debug, Clone, Args)]
+pub struct SandboxArgs {
+    /// Address of the sandbox's API server (loopback only).
+    #[arg(long, default_value = "127.0.0.1:6443", value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+    /// Where the sandbox keeps its objects and writes `sandbox.kubeconfig` [default: as for `bi serve`].
+    #[arg(long, env = "BI_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Options of `bi export`.
@@ -111,6 +125,34 @@ pub fn known_env_vars() -> Vec<String> {
 /// Runs a parsed command line and turns the outcome into an exit code.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
+        Command::Sandbox(args) => {
+            let log = crate::config::LogSettings {
+                filter: cli
+                    .global
+                    .log
+                    .clone()
+                    .unwrap_or_else(|| crate::config::DEFAULT_LOG_FILTER.to_owned()),
+                format: cli.global.log_format.unwrap_or_default(),
+            };
+            if let Err(err) = crate::logging::init(&log) {
+                eprintln!("bi: {err:#}");
+                return ExitCode::from(2);
+            }
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(runtime) => runtime,
+                Err(err) => {
+                    eprintln!("bi: could not start the async runtime: {err}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(crate::serve::run_sandbox(&args)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    tracing::error!("{err:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Export(args) => match crate::export::run(&args, &mut std::io::stdout()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {

@@ -23,7 +23,11 @@ pub const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn";
 
 /// `BI_*` variables that are not configuration but are read by bi's own test
 /// suite; they are known, so not warned about.
-const TEST_ENV_VARS: [&str; 2] = ["BI_REQUIRE_POSTGRES", "BI_TEST_POSTGRES_URL"];
+const TEST_ENV_VARS: [&str; 3] = [
+    "BI_REQUIRE_POSTGRES",
+    "BI_REQUIRE_KUBECTL",
+    "BI_TEST_POSTGRES_URL",
+];
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
@@ -248,7 +252,7 @@ fn read_file(path: &Path, warnings: &mut Vec<String>) -> anyhow::Result<FileConf
 
 /// `$XDG_DATA_HOME/bi` (usually `~/.local/share/bi`), or `./.bi` when the
 /// system has no data directory.
-fn default_data_dir() -> PathBuf {
+pub fn default_data_dir() -> PathBuf {
     dirs::data_dir().map_or_else(|| PathBuf::from(".bi"), |dir| dir.join("bi"))
 }
 

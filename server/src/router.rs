@@ -14,7 +14,11 @@ use crate::state::AppState;
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let db = state.db.clone();
-    let context = move || provide_context(db.clone());
+    let cluster = state.cluster.clone();
+    let context = move || {
+        provide_context(db.clone());
+        provide_context(cluster.clone());
+    };
     let options = state.leptos_options.clone();
     Router::new()
         .route("/healthz", get(health::healthz))

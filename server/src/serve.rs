@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 use bi_control::Database;
+use bi_control::sandbox::{Sandbox, SandboxConfig};
+use bi_model::ClusterSummary;
 use leptos::config::LeptosOptions;
 use tokio::net::TcpListener;
 
@@ -53,6 +55,34 @@ pub fn leptos_options(settings: &Settings, addr: SocketAddr) -> LeptosOptions {
 pub struct Server {
     listener: TcpListener,
     state: AppState,
+    sandbox: Sandbox,
+}
+
+/// Starts the embedded sandbox cluster, persisting into the data directory.
+pub async fn start_sandbox(settings: &Settings) -> anyhow::Result<Sandbox> {
+    let sandbox = Sandbox::start(SandboxConfig {
+        data_dir: Some(settings.data_dir.clone()),
+        ..SandboxConfig::default()
+    })
+    .await
+    .context("while starting the sandbox cluster")?;
+    tracing::warn!(
+        url = %sandbox.url(),
+        kubeconfig = %sandbox.kubeconfig_path().map(|p| p.display().to_string()).unwrap_or_default(),
+        "using bi's embedded SANDBOX cluster: it stores objects but runs nothing"
+    );
+    Ok(sandbox)
+}
+
+/// How the UI describes the sandbox.
+pub fn sandbox_summary(sandbox: &Sandbox) -> ClusterSummary {
+    ClusterSummary {
+        sandbox: true,
+        url: sandbox.url(),
+        kubeconfig: sandbox
+            .kubeconfig_path()
+            .map(|path| path.display().to_string()),
+    }
 }
 
 impl Server {
@@ -76,11 +106,17 @@ impl Server {
                  build it with `make build` or point --site-root at a built site"
             );
         }
+        let sandbox = start_sandbox(settings).await?;
         let state = AppState {
             leptos_options: leptos_options(settings, addr),
             db,
+            cluster: sandbox_summary(&sandbox),
         };
-        Ok(Self { listener, state })
+        Ok(Self {
+            listener,
+            state,
+            sandbox,
+        })
     }
 
     /// The address actually bound (useful with port 0).
@@ -105,6 +141,10 @@ impl Server {
             .context("while serving HTTP")?;
         tracing::info!("shutting down: requests drained, closing the database");
         db.close().await.context("while closing the database")?;
+        self.sandbox
+            .shutdown()
+            .await
+            .context("while stopping the sandbox cluster")?;
         Ok(())
     }
 }
@@ -162,4 +202,33 @@ fn create_data_dir(dir: &std::path::Path) -> anyhow::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// `bi sandbox`: only the sandbox cluster, until Ctrl-C or SIGTERM.
+pub async fn run_sandbox(args: &crate::cli::SandboxArgs) -> anyhow::Result<()> {
+    let data_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(crate::config::default_data_dir);
+    create_data_dir(&data_dir)?;
+    let sandbox = Sandbox::start(SandboxConfig {
+        listen: args.listen,
+        data_dir: Some(data_dir),
+        ..SandboxConfig::default()
+    })
+    .await
+    .context("while starting the sandbox cluster")?;
+    let kubeconfig = sandbox
+        .kubeconfig_path()
+        .map(|path| path.display().to_string())
+        .unwrap_or_default();
+    tracing::info!(
+        "sandbox cluster at {}: nothing runs in it; try `kubectl --kubeconfig {kubeconfig} get nodes`",
+        sandbox.url()
+    );
+    shutdown_signal().await;
+    sandbox
+        .shutdown()
+        .await
+        .context("while stopping the sandbox cluster")
 }

@@ -2,6 +2,7 @@
 
 use axum::extract::FromRef;
 use bi_control::Database;
+use bi_model::ClusterSummary;
 use leptos::config::LeptosOptions;
 
 /// The axum state of the control server.
@@ -11,4 +12,6 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// bi's database.
     pub db: Database,
+    /// The cluster bi manages, as the UI shows it.
+    pub cluster: ClusterSummary,
 }

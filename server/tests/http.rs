@@ -7,6 +7,7 @@ use std::path::Path;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use bi_model::ClusterSummary;
 use bi_server::cli::{GlobalArgs, ServeArgs};
 use bi_server::config::Settings;
 use bi_server::router::router;
@@ -31,6 +32,11 @@ async fn app(data_dir: &Path) -> axum::Router {
     router(AppState {
         leptos_options: leptos_options(&settings, "127.0.0.1:3000".parse().unwrap()),
         db,
+        cluster: ClusterSummary {
+            sandbox: true,
+            url: "http://127.0.0.1:6443".into(),
+            kubeconfig: None,
+        },
     })
 }
 
@@ -83,6 +89,10 @@ async fn dashboard_is_rendered_on_the_server_with_the_installation() {
     );
     assert!(html.contains("/pkg/bi.css"), "stylesheet link missing");
     assert!(html.contains("Dashboard"), "{html}");
+    assert!(
+        html.contains("Sandbox cluster"),
+        "sandbox not labelled: {html}"
+    );
 }
 
 #[tokio::test]

@@ -14,11 +14,18 @@ fn database() -> Result<bi_control::Database, AppError> {
         .ok_or_else(|| AppError::Internal("the database is not available to this request".into()))
 }
 
+/// The overview from the database, with the cluster the server manages.
+#[cfg(feature = "ssr")]
+async fn overview(db: &bi_control::Database) -> Result<InstallationOverview, AppError> {
+    let mut overview = bi_control::installation::overview(db).await?;
+    overview.cluster = use_context::<bi_model::ClusterSummary>();
+    Ok(overview)
+}
+
 /// The installation's name, bi's version and the database backend.
 #[server(prefix = "/api", endpoint = "installation/overview")]
 pub async fn get_installation_overview() -> Result<InstallationOverview, AppError> {
-    let db = database()?;
-    Ok(bi_control::installation::overview(&db).await?)
+    overview(&database()?).await
 }
 
 /// Renames the installation; an invalid name is refused and nothing is stored.
@@ -27,5 +34,5 @@ pub async fn rename_installation(name: String) -> Result<InstallationOverview, A
     let name = InstallationName::parse(&name)?;
     let db = database()?;
     bi_control::installation::rename(&db, &name).await?;
-    Ok(bi_control::installation::overview(&db).await?)
+    overview(&db).await
 }

@@ -101,6 +101,20 @@ fn TopBar() -> impl IntoView {
                                     <span class="text-sm font-medium" data-testid="topbar-installation-name">
                                         {overview.name.to_string()}
                                     </span>
+                                    {overview
+                                        .cluster
+                                        .filter(|cluster| cluster.sandbox)
+                                        .map(|_| {
+                                            view! {
+                                                <span
+                                                    class="rounded-full bg-amber-400 px-2.5 py-0.5 text-xs font-semibold text-amber-950"
+                                                    data-testid="sandbox-badge"
+                                                    title="bi's embedded sandbox cluster: objects are stored, nothing runs in it"
+                                                >
+                                                    "Sandbox cluster"
+                                                </span>
+                                            }
+                                        })}
                                     <span class="ml-auto text-xs text-slate-400">
                                         "v"{overview.version}
                                     </span>

@@ -1,6 +1,6 @@
 //! The dashboard: what this installation is, and renaming it.
 
-use bi_model::{InstallationName, InstallationOverview};
+use bi_model::{ClusterSummary, InstallationName, InstallationOverview};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -21,7 +21,14 @@ pub fn Dashboard() -> impl IntoView {
                     .overview
                     .get()
                     .map(|overview| match overview {
-                        Ok(overview) => view! { <Overview overview /> }.into_any(),
+                        Ok(overview) => {
+                            let cluster = overview.cluster.clone();
+                            view! {
+                                <Overview overview />
+                                {cluster.map(|cluster| view! { <Cluster cluster /> })}
+                            }
+                                .into_any()
+                        }
                         Err(err) => {
                             view! {
                                 <p class="mt-6 text-red-700" role="alert">
@@ -79,6 +86,42 @@ fn Overview(overview: InstallationOverview) -> impl IntoView {
                 })
                 .collect_view()}
         </dl>
+    }
+}
+
+/// Where the cluster is, and a plain warning when it is the sandbox.
+#[component]
+fn Cluster(cluster: ClusterSummary) -> impl IntoView {
+    view! {
+        <section
+            class="mt-6 max-w-4xl rounded-lg border border-slate-200 bg-white p-5 shadow-sm"
+            data-testid="cluster"
+        >
+            <h2 class="text-base font-semibold">
+                {if cluster.sandbox { "Cluster: embedded sandbox" } else { "Cluster" }}
+            </h2>
+            {cluster
+                .sandbox
+                .then(|| {
+                    view! {
+                        <p class="mt-2 rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900">
+                            "This is bi's sandbox: it speaks the Kubernetes API and stores every object, but nothing runs in it. Connect a real cluster to run workloads."
+                        </p>
+                    }
+                })}
+            <dl class="mt-3 grid grid-cols-1 gap-2 text-sm sm:grid-cols-[8rem_1fr]">
+                <dt class="text-slate-500">"API server"</dt>
+                <dd class="font-mono" data-testid="cluster-url">{cluster.url}</dd>
+                {cluster
+                    .kubeconfig
+                    .map(|path| {
+                        view! {
+                            <dt class="text-slate-500">"kubeconfig"</dt>
+                            <dd class="font-mono break-all" data-testid="cluster-kubeconfig">{path}</dd>
+                        }
+                    })}
+            </dl>
+        </section>
     }
 }
 

@@ -1,0 +1,1425 @@
+//! The sandbox's object store: every object as JSON, keyed by group, plural,
+//! namespace and name, with the metadata a real API server owns.
+//!
+//! The store hands out one global, monotonic resourceVersion; sets uid,
+//! creationTimestamp and generation (bumped when anything outside metadata and
+//! status changes); keeps status apart from spec for kinds with a `/status`
+//! subresource; and records every change as a watch event. Deleting a
+//! Namespace deletes what is in it, deleting a CRD deletes its objects, and
+//! (unless orphaned) deleting an owner deletes its dependents. Every write can
+//! be a dry run: the result is computed and returned, nothing changes.
+//!
+//! It is plain data behind one lock held by the server; nothing here awaits.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use serde_json::{Map, Value, json};
+use tokio::sync::watch;
+
+use super::discovery::{Kinds, ResourceType};
+use super::patch::{self, PatchKind};
+use super::persist::{Snapshot, SnapshotObject};
+use super::selector::Selectors;
+use super::status::{ApiError, ApiResult};
+
+/// Watch events kept in memory; a watch from before the oldest one gets 410 Expired
+/// and its client lists again (kube-rs watchers and kubectl do).
+const MAX_EVENTS: usize = 100_000;
+
+/// The CRD resource, whose objects change what the store serves.
+const CRD_GROUP: &str = "apiextensions.k8s.io";
+const CRD_PLURAL: &str = "customresourcedefinitions";
+
+/// Where an object lives.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct ObjectKey {
+    /// API group ("" for core).
+    pub(crate) group: String,
+    /// Plural resource name.
+    pub(crate) plural: String,
+    /// Namespace ("" when cluster-scoped).
+    pub(crate) namespace: String,
+    /// Object name.
+    pub(crate) name: String,
+}
+
+impl ObjectKey {
+    /// The key of `name` in `namespace` of resource `rt`.
+    pub(crate) fn new(rt: &ResourceType, namespace: Option<&str>, name: &str) -> Self {
+        Self {
+            group: rt.group.clone(),
+            plural: rt.plural.clone(),
+            namespace: if rt.namespaced {
+                namespace.unwrap_or_default().to_owned()
+            } else {
+                String::new()
+            },
+            name: name.to_owned(),
+        }
+    }
+
+    fn namespace_object(name: &str) -> Self {
+        Self {
+            group: String::new(),
+            plural: "namespaces".into(),
+            namespace: String::new(),
+            name: name.to_owned(),
+        }
+    }
+
+    fn is_crd(&self) -> bool {
+        self.group == CRD_GROUP && self.plural == CRD_PLURAL
+    }
+}
+
+/// What happened to an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EventType {
+    /// Created.
+    Added,
+    /// Changed.
+    Modified,
+    /// Deleted.
+    Deleted,
+}
+
+impl EventType {
+    /// `ADDED`, `MODIFIED` or `DELETED`, as watch streams spell it.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Added => "ADDED",
+            Self::Modified => "MODIFIED",
+            Self::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One change, as watches replay it.
+#[derive(Debug, Clone)]
+pub(crate) struct Event {
+    /// The resourceVersion the change got.
+    pub(crate) resource_version: u64,
+    /// Which object.
+    pub(crate) key: ObjectKey,
+    /// What happened.
+    pub(crate) kind: EventType,
+    /// The object after the change (before it, for a deletion).
+    pub(crate) object: Value,
+}
+
+/// Which part of an object a write may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Part {
+    /// The object itself (status kept, for kinds with a status subresource).
+    Main,
+    /// The `/status` subresource (only status changes).
+    Status,
+}
+
+/// `limit` and `continue` of a list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Page {
+    /// At most this many items (0 or None: all).
+    pub(crate) limit: Option<usize>,
+    /// The token from the previous page.
+    pub(crate) continue_token: Option<String>,
+}
+
+/// How a deletion treats dependents and which preconditions it checks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct DeleteOptions {
+    /// `Orphan` leaves dependents (by ownerReferences) alone.
+    pub(crate) orphan: bool,
+    /// Precondition: the object's uid.
+    pub(crate) uid: Option<String>,
+    /// Precondition: the object's resourceVersion.
+    pub(crate) resource_version: Option<String>,
+}
+
+/// A write's result: the object as the client sees it, and whether it was created.
+#[derive(Debug, Clone)]
+pub(crate) struct Written {
+    /// The object (with apiVersion/kind of the request).
+    pub(crate) object: Value,
+    /// 201 rather than 200.
+    pub(crate) created: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    object: Value,
+    /// Last applied configuration per server-side-apply field manager.
+    applied: BTreeMap<String, Value>,
+}
+
+/// Every object, the resourceVersion counter and the watch history.
+#[derive(Debug)]
+pub(crate) struct Store {
+    objects: BTreeMap<ObjectKey, Entry>,
+    resource_version: u64,
+    events: VecDeque<Event>,
+    /// Every event after this resourceVersion is in `events`.
+    history_floor: u64,
+    kinds: Kinds,
+    notify: watch::Sender<u64>,
+    /// Something changed since the last [`Store::take_dirty`] (an object or an applied configuration).
+    dirty: bool,
+}
+
+impl Store {
+    /// A store holding the snapshot's objects, or an empty one.
+    pub(crate) fn new(snapshot: Option<Snapshot>) -> Self {
+        let mut objects = BTreeMap::new();
+        let mut resource_version = 0;
+        if let Some(snapshot) = snapshot {
+            resource_version = snapshot.resource_version;
+            for stored in snapshot.objects {
+                let key = ObjectKey {
+                    group: stored.group,
+                    plural: stored.plural,
+                    namespace: stored.namespace,
+                    name: stored.name,
+                };
+                let entry = Entry {
+                    object: stored.object,
+                    applied: stored.applied,
+                };
+                objects.insert(key, entry);
+            }
+        }
+        let (notify, _) = watch::channel(resource_version);
+        let mut store = Self {
+            objects,
+            resource_version,
+            events: VecDeque::new(),
+            history_floor: resource_version,
+            dirty: false,
+            kinds: Kinds::builtin(),
+            notify,
+        };
+        store.refresh_kinds();
+        store
+    }
+
+    /// What is served right now.
+    pub(crate) fn kinds(&self) -> &Kinds {
+        &self.kinds
+    }
+
+    /// The last resourceVersion handed out.
+    pub(crate) fn resource_version(&self) -> u64 {
+        self.resource_version
+    }
+
+    /// Whether anything changed since the last call (then it needs persisting).
+    pub(crate) fn take_dirty(&mut self) -> bool {
+        std::mem::take(&mut self.dirty)
+    }
+
+    /// A receiver told the new resourceVersion after every change.
+    pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
+        self.notify.subscribe()
+    }
+
+    /// Everything, for the store file.
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        let objects = self
+            .objects
+            .iter()
+            .map(|(key, entry)| SnapshotObject {
+                group: key.group.clone(),
+                plural: key.plural.clone(),
+                namespace: key.namespace.clone(),
+                name: key.name.clone(),
+                object: entry.object.clone(),
+                applied: entry.applied.clone(),
+            })
+            .collect();
+        Snapshot::new(self.resource_version, objects)
+    }
+
+    /// Whether the namespace exists.
+    pub(crate) fn namespace_exists(&self, name: &str) -> bool {
+        self.objects
+            .contains_key(&ObjectKey::namespace_object(name))
+    }
+
+    /// How many objects of `group/plural` exist.
+    pub(crate) fn count(&self, group: &str, plural: &str) -> usize {
+        self.objects
+            .keys()
+            .filter(|key| key.group == group && key.plural == plural)
+            .count()
+    }
+
+    /// The stored object (as stored, not presented).
+    pub(crate) fn object(&self, key: &ObjectKey) -> Option<&Value> {
+        self.objects.get(key).map(|entry| &entry.object)
+    }
+
+    /// The keys of every object of `group/plural`.
+    pub(crate) fn keys_of(&self, group: &str, plural: &str) -> Vec<ObjectKey> {
+        self.objects
+            .keys()
+            .filter(|key| key.group == group && key.plural == plural)
+            .cloned()
+            .collect()
+    }
+
+    /// GET one object.
+    pub(crate) fn get(
+        &self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> ApiResult<Value> {
+        self.objects
+            .get(&ObjectKey::new(rt, namespace, name))
+            .map(|entry| present(rt, &entry.object))
+            .ok_or_else(|| ApiError::not_found(rt, name))
+    }
+
+    /// The objects of `rt` (in `namespace`, if given) passing the selectors, sorted by namespace/name.
+    pub(crate) fn matching(
+        &self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        selectors: &Selectors,
+    ) -> Vec<(ObjectKey, Value)> {
+        self.objects
+            .iter()
+            .filter(|(key, _)| key.group == rt.group && key.plural == rt.plural)
+            .filter(|(key, _)| namespace.is_none_or(|ns| !rt.namespaced || key.namespace == ns))
+            .filter(|(_, entry)| selectors.matches(&entry.object))
+            .map(|(key, entry)| (key.clone(), present(rt, &entry.object)))
+            .collect()
+    }
+
+    /// LIST: a `<Kind>List` page.
+    pub(crate) fn list(
+        &self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        selectors: &Selectors,
+        page: &Page,
+    ) -> ApiResult<Value> {
+        let after = page
+            .continue_token
+            .as_deref()
+            .filter(|token| !token.is_empty())
+            .map(decode_continue)
+            .transpose()?;
+        let mut items: Vec<(ObjectKey, Value)> = self
+            .matching(rt, namespace, selectors)
+            .into_iter()
+            .filter(|(key, _)| {
+                after
+                    .as_ref()
+                    .is_none_or(|(ns, name)| (&key.namespace, &key.name) > (ns, name))
+            })
+            .collect();
+        let mut metadata = json!({ "resourceVersion": self.resource_version.to_string() });
+        if let Some(limit) = page.limit.filter(|limit| *limit > 0)
+            && items.len() > limit
+        {
+            let remaining = items.len() - limit;
+            items.truncate(limit);
+            if let Some((last, _)) = items.last() {
+                metadata["continue"] = json!(encode_continue(&last.namespace, &last.name));
+                metadata["remainingItemCount"] = json!(remaining);
+            }
+        }
+        let items: Vec<Value> = items.into_iter().map(|(_, object)| object).collect();
+        Ok(list_object(rt, metadata, items))
+    }
+
+    /// Watch events after `resource_version`, or 410 Expired when they are no longer kept.
+    pub(crate) fn events_since(&self, resource_version: u64) -> ApiResult<Vec<Event>> {
+        if resource_version < self.history_floor {
+            return Err(ApiError::expired(resource_version));
+        }
+        let start = self
+            .events
+            .partition_point(|event| event.resource_version <= resource_version);
+        Ok(self.events.range(start..).cloned().collect())
+    }
+
+    /// POST: creates an object.
+    pub(crate) fn create(
+        &mut self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        body: Value,
+        dry_run: bool,
+    ) -> ApiResult<Written> {
+        let mut object = checked_body(rt, body)?;
+        let namespace = self.place(rt, namespace, &mut object)?;
+        let name = match name_of(&object) {
+            Some(name) => name,
+            None => match object
+                .pointer("/metadata/generateName")
+                .and_then(Value::as_str)
+            {
+                Some(prefix) if !prefix.is_empty() => {
+                    let name = generated_name(prefix);
+                    object["metadata"]["name"] = json!(name);
+                    name
+                }
+                _ => {
+                    return Err(ApiError::invalid(
+                        rt,
+                        "",
+                        "metadata.name: Required value: name or generateName is required",
+                    ));
+                }
+            },
+        };
+        validate_name(rt, &name).map_err(|why| ApiError::invalid(rt, &name, &why))?;
+        let key = ObjectKey::new(rt, namespace.as_deref(), &name);
+        if self.objects.contains_key(&key) {
+            return Err(ApiError::already_exists(rt, &name));
+        }
+        let metadata = metadata_mut(&mut object);
+        metadata.remove("managedFields");
+        metadata.remove("resourceVersion");
+        metadata.remove("deletionTimestamp");
+        metadata.remove("deletionGracePeriodSeconds");
+        metadata.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
+        metadata.insert("creationTimestamp".into(), json!(now()));
+        metadata.insert("generation".into(), json!(1));
+        if rt.status {
+            // NB: like the real server, status is not set by creating the object.
+            if let Some(map) = object.as_object_mut() {
+                map.remove("status");
+            }
+        }
+        defaults(rt, &mut object).map_err(|why| ApiError::invalid(rt, &name, &why))?;
+        if dry_run {
+            return Ok(Written {
+                object: present(rt, &object),
+                created: true,
+            });
+        }
+        let stored = self.commit(key, object, EventType::Added);
+        Ok(Written {
+            object: present(rt, &stored),
+            created: true,
+        })
+    }
+
+    /// PUT: replaces an object (or its status).
+    pub(crate) fn update(
+        &mut self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        name: &str,
+        body: Value,
+        part: Part,
+        dry_run: bool,
+    ) -> ApiResult<Written> {
+        let body = checked_body(rt, body)?;
+        self.replace(rt, namespace, name, body, part, dry_run)
+    }
+
+    /// PATCH with a JSON, merge or strategic patch.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn patch(
+        &mut self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        name: &str,
+        kind: PatchKind,
+        body: &[u8],
+        part: Part,
+        dry_run: bool,
+    ) -> ApiResult<Written> {
+        let key = ObjectKey::new(rt, namespace, name);
+        let existing = match self.objects.get(&key) {
+            Some(entry) => present(rt, &entry.object),
+            None => return Err(ApiError::not_found(rt, name)),
+        };
+        let patched =
+            patch::patch(kind, &existing, body).map_err(|why| ApiError::invalid(rt, name, &why))?;
+        let patched = checked_body(rt, patched)?;
+        self.replace(rt, namespace, name, patched, part, dry_run)
+    }
+
+    /// PATCH with `application/apply-patch+yaml`: server-side apply (approximated,
+    /// see `patch.rs`); creates the object when it is absent.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn apply(
+        &mut self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        name: &str,
+        body: &[u8],
+        manager: &str,
+        part: Part,
+        dry_run: bool,
+    ) -> ApiResult<Written> {
+        let mut applied =
+            patch::read_applied(body).map_err(|why| ApiError::invalid(rt, name, &why))?;
+        applied = checked_body(rt, applied)?;
+        match name_of(&applied) {
+            Some(given) if given != name => {
+                return Err(ApiError::bad_request(format!(
+                    "the name of the object ({given}) does not match the name on the URL ({name})"
+                )));
+            }
+            Some(_) => {}
+            None => {
+                metadata_mut(&mut applied).insert("name".into(), json!(name));
+            }
+        }
+        let key = ObjectKey::new(rt, namespace, name);
+        let Some(entry) = self.objects.get(&key) else {
+            if part == Part::Status {
+                return Err(ApiError::not_found(rt, name));
+            }
+            let written = self.create(rt, namespace, applied.clone(), dry_run)?;
+            if !dry_run && let Some(entry) = self.objects.get_mut(&key) {
+                entry.applied.insert(manager.to_owned(), applied);
+                self.dirty = true;
+            }
+            return Ok(written);
+        };
+        let existing = present(rt, &entry.object);
+        let merged = patch::apply(&existing, entry.applied.get(manager), &applied);
+        let written = self.replace(rt, namespace, name, merged, part, dry_run)?;
+        if !dry_run
+            && let Some(entry) = self.objects.get_mut(&key)
+            && entry.applied.get(manager) != Some(&applied)
+        {
+            entry.applied.insert(manager.to_owned(), applied);
+            self.dirty = true;
+        }
+        Ok(written)
+    }
+
+    /// DELETE: removes an object and what depends on it; returns it.
+    pub(crate) fn delete(
+        &mut self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        name: &str,
+        options: &DeleteOptions,
+        dry_run: bool,
+    ) -> ApiResult<Value> {
+        let key = ObjectKey::new(rt, namespace, name);
+        let Some(entry) = self.objects.get(&key) else {
+            return Err(ApiError::not_found(rt, name));
+        };
+        let meta = |field: &str| {
+            entry
+                .object
+                .pointer(&format!("/metadata/{field}"))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned()
+        };
+        if let Some(uid) = &options.uid
+            && *uid != meta("uid")
+        {
+            return Err(ApiError::conflict(
+                rt,
+                name,
+                &format!(
+                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                    meta("uid")
+                ),
+            ));
+        }
+        if let Some(rv) = &options.resource_version
+            && *rv != meta("resourceVersion")
+        {
+            return Err(ApiError::conflict(
+                rt,
+                name,
+                &format!(
+                    "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
+                    meta("resourceVersion")
+                ),
+            ));
+        }
+        if dry_run {
+            return Ok(present(rt, &entry.object));
+        }
+        let dependents = self.dependents(&key, options.orphan);
+        for dependent in dependents {
+            self.remove(&dependent);
+        }
+        let removed = self
+            .remove(&key)
+            .ok_or_else(|| ApiError::not_found(rt, name))?;
+        Ok(present(rt, &removed))
+    }
+
+    /// DELETE on a collection: removes every matching object; returns them as a list.
+    pub(crate) fn delete_collection(
+        &mut self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        selectors: &Selectors,
+        options: &DeleteOptions,
+        dry_run: bool,
+    ) -> ApiResult<Value> {
+        let mut deleted = Vec::new();
+        for (key, _) in self.matching(rt, namespace, selectors) {
+            // NB: a cascade from an earlier item may already have removed this one.
+            if !self.objects.contains_key(&key) {
+                continue;
+            }
+            let ns = (!key.namespace.is_empty()).then_some(key.namespace.as_str());
+            deleted.push(self.delete(rt, ns, &key.name, options, dry_run)?);
+        }
+        let metadata = json!({ "resourceVersion": self.resource_version.to_string() });
+        Ok(list_object(rt, metadata, deleted))
+    }
+
+    /// Sets an object's status from inside the sandbox (workload readiness), if the
+    /// object still has this uid and generation and the status differs.
+    pub(crate) fn set_status(
+        &mut self,
+        key: &ObjectKey,
+        uid: &str,
+        generation: u64,
+        status: Value,
+    ) -> bool {
+        let Some(entry) = self.objects.get(key) else {
+            return false;
+        };
+        let object = &entry.object;
+        let same = object.pointer("/metadata/uid").and_then(Value::as_str) == Some(uid)
+            && object
+                .pointer("/metadata/generation")
+                .and_then(Value::as_u64)
+                == Some(generation);
+        if !same || object.get("status") == Some(&status) {
+            return false;
+        }
+        let mut next = object.clone();
+        next["status"] = status;
+        self.commit(key.clone(), next, EventType::Modified);
+        true
+    }
+
+    /// Creates an object from inside the sandbox (default namespaces, nodes) if absent.
+    pub(crate) fn ensure(&mut self, group: &str, plural: &str, object: Value) -> ApiResult<()> {
+        let Some(rt) = self.kinds.any_version(group, plural).cloned() else {
+            return Err(ApiError::no_route());
+        };
+        let name = name_of(&object).unwrap_or_default();
+        let namespace = object
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        if self
+            .objects
+            .contains_key(&ObjectKey::new(&rt, namespace.as_deref(), &name))
+        {
+            return Ok(());
+        }
+        let status = object.get("status").cloned();
+        self.create(&rt, namespace.as_deref(), object, false)?;
+        // NB: system objects (nodes) come with a status that a client create would drop.
+        if let Some(status) = status {
+            let key = ObjectKey::new(&rt, namespace.as_deref(), &name);
+            if let Some(entry) = self.objects.get(&key) {
+                let mut next = entry.object.clone();
+                next["status"] = status;
+                self.commit(key, next, EventType::Modified);
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the namespace of a new object against the URL and that it exists;
+    /// returns the namespace (None when cluster-scoped).
+    fn place(
+        &self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        object: &mut Value,
+    ) -> ApiResult<Option<String>> {
+        let metadata = metadata_mut(object);
+        if !rt.namespaced {
+            metadata.remove("namespace");
+            return Ok(None);
+        }
+        let Some(namespace) = namespace else {
+            return Err(ApiError::no_route());
+        };
+        match metadata.get("namespace").and_then(Value::as_str) {
+            Some(given) if !given.is_empty() && given != namespace => {
+                return Err(ApiError::bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                ));
+            }
+            _ => {
+                metadata.insert("namespace".into(), json!(namespace));
+            }
+        }
+        if !self.namespace_exists(namespace) {
+            return Err(ApiError::namespace_not_found(namespace));
+        }
+        Ok(Some(namespace.to_owned()))
+    }
+
+    /// The update path shared by PUT, PATCH and apply.
+    fn replace(
+        &mut self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        name: &str,
+        mut body: Value,
+        part: Part,
+        dry_run: bool,
+    ) -> ApiResult<Written> {
+        if rt.namespaced && namespace.is_none() {
+            return Err(ApiError::no_route());
+        }
+        match name_of(&body) {
+            Some(given) if given != name => {
+                return Err(ApiError::bad_request(format!(
+                    "the name of the object ({given}) does not match the name on the URL ({name})"
+                )));
+            }
+            Some(_) => {}
+            None => {
+                metadata_mut(&mut body).insert("name".into(), json!(name));
+            }
+        }
+        if rt.namespaced {
+            let given = body.pointer("/metadata/namespace").and_then(Value::as_str);
+            if given.is_some_and(|given| !given.is_empty() && Some(given) != namespace) {
+                return Err(ApiError::bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                ));
+            }
+        }
+        let key = ObjectKey::new(rt, namespace, name);
+        let Some(entry) = self.objects.get(&key) else {
+            return Err(ApiError::not_found(rt, name));
+        };
+        let existing = &entry.object;
+        let existing_meta = |field: &str| existing.pointer(&format!("/metadata/{field}")).cloned();
+        let given_rv = body
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            .filter(|rv| !rv.is_empty());
+        if let Some(given) = given_rv
+            && Some(json!(given)) != existing_meta("resourceVersion")
+        {
+            return Err(ApiError::conflict(
+                rt,
+                name,
+                "the object has been modified; please apply your changes to the latest version and try again",
+            ));
+        }
+        let given_uid = body
+            .pointer("/metadata/uid")
+            .and_then(Value::as_str)
+            .filter(|uid| !uid.is_empty());
+        if let Some(given) = given_uid
+            && Some(json!(given)) != existing_meta("uid")
+        {
+            return Err(ApiError::conflict(
+                rt,
+                name,
+                &format!(
+                    "Precondition failed: UID in precondition: {given}, UID in object meta: {}",
+                    existing_meta("uid").unwrap_or_default()
+                ),
+            ));
+        }
+        let mut next = match part {
+            Part::Main => {
+                let mut next = body;
+                if rt.status {
+                    set_or_remove(&mut next, "status", existing.get("status").cloned());
+                }
+                next
+            }
+            Part::Status => {
+                let mut next = existing.clone();
+                set_or_remove(&mut next, "status", body.get("status").cloned());
+                next
+            }
+        };
+        {
+            let metadata = metadata_mut(&mut next);
+            metadata.remove("managedFields");
+            for field in ["uid", "creationTimestamp", "resourceVersion", "namespace"] {
+                match existing_meta(field) {
+                    Some(value) => metadata.insert(field.into(), value),
+                    None => metadata.remove(field),
+                };
+            }
+        }
+        let generation = existing_meta("generation")
+            .and_then(|g| g.as_u64())
+            .unwrap_or(1);
+        let generation = if spec_part(&next) == spec_part(existing) {
+            generation
+        } else {
+            generation + 1
+        };
+        metadata_mut(&mut next).insert("generation".into(), json!(generation));
+        if let Some(map) = next.as_object_mut() {
+            // NB: stored objects keep the apiVersion they were written with.
+            for field in ["apiVersion", "kind"] {
+                if let Some(value) = existing.get(field) {
+                    map.insert(field.into(), value.clone());
+                }
+            }
+        }
+        defaults(rt, &mut next).map_err(|why| ApiError::invalid(rt, name, &why))?;
+        if next == *existing {
+            // NB: a no-op write gets no new resourceVersion and no watch event, like the real server.
+            return Ok(Written {
+                object: present(rt, existing),
+                created: false,
+            });
+        }
+        if dry_run {
+            return Ok(Written {
+                object: present(rt, &next),
+                created: false,
+            });
+        }
+        let stored = self.commit(key, next, EventType::Modified);
+        Ok(Written {
+            object: present(rt, &stored),
+            created: false,
+        })
+    }
+
+    /// Stores (or replaces) an object with a new resourceVersion and records the event.
+    fn commit(&mut self, key: ObjectKey, mut object: Value, kind: EventType) -> Value {
+        self.resource_version += 1;
+        let rv = self.resource_version;
+        metadata_mut(&mut object).insert("resourceVersion".into(), json!(rv.to_string()));
+        let applied = self
+            .objects
+            .remove(&key)
+            .map(|entry| entry.applied)
+            .unwrap_or_default();
+        self.objects.insert(
+            key.clone(),
+            Entry {
+                object: object.clone(),
+                applied,
+            },
+        );
+        let is_crd = key.is_crd();
+        self.record(key, kind, object.clone());
+        if is_crd {
+            self.refresh_kinds();
+        }
+        object
+    }
+
+    /// Removes an object with a new resourceVersion and records the event.
+    fn remove(&mut self, key: &ObjectKey) -> Option<Value> {
+        let mut object = self.objects.remove(key)?.object;
+        self.resource_version += 1;
+        let rv = self.resource_version;
+        metadata_mut(&mut object).insert("resourceVersion".into(), json!(rv.to_string()));
+        self.record(key.clone(), EventType::Deleted, object.clone());
+        if key.is_crd() {
+            self.refresh_kinds();
+        }
+        Some(object)
+    }
+
+    fn record(&mut self, key: ObjectKey, kind: EventType, object: Value) {
+        self.dirty = true;
+        self.events.push_back(Event {
+            resource_version: self.resource_version,
+            key,
+            kind,
+            object,
+        });
+        while self.events.len() > MAX_EVENTS {
+            if let Some(dropped) = self.events.pop_front() {
+                self.history_floor = dropped.resource_version;
+            }
+        }
+        self.notify.send_replace(self.resource_version);
+    }
+
+    fn refresh_kinds(&mut self) {
+        let crds: Vec<&Value> = self
+            .objects
+            .iter()
+            .filter(|(key, _)| key.is_crd())
+            .map(|(_, entry)| &entry.object)
+            .collect();
+        self.kinds.set_custom(crds.into_iter());
+    }
+
+    /// What goes with `key` when it is deleted: a Namespace's contents, a CRD's objects,
+    /// and (unless orphaning) everything owned by it, transitively.
+    fn dependents(&self, key: &ObjectKey, orphan: bool) -> Vec<ObjectKey> {
+        let mut doomed: BTreeSet<ObjectKey> = BTreeSet::new();
+        if key.group.is_empty() && key.plural == "namespaces" {
+            doomed.extend(
+                self.objects
+                    .keys()
+                    .filter(|other| other.namespace == key.name)
+                    .cloned(),
+            );
+        }
+        if key.is_crd()
+            && let Some(entry) = self.objects.get(key)
+        {
+            let group = entry.object.pointer("/spec/group").and_then(Value::as_str);
+            let plural = entry
+                .object
+                .pointer("/spec/names/plural")
+                .and_then(Value::as_str);
+            if let (Some(group), Some(plural)) = (group, plural) {
+                doomed.extend(self.keys_of(group, plural));
+            }
+        }
+        if !orphan {
+            let mut owners: Vec<ObjectKey> = vec![key.clone()];
+            owners.extend(doomed.iter().cloned());
+            while let Some(owner) = owners.pop() {
+                let Some(uid) = self
+                    .objects
+                    .get(&owner)
+                    .and_then(|entry| entry.object.pointer("/metadata/uid"))
+                    .and_then(Value::as_str)
+                else {
+                    continue;
+                };
+                for (other, entry) in &self.objects {
+                    if other != key && !doomed.contains(other) && owned_by(&entry.object, uid) {
+                        doomed.insert(other.clone());
+                        owners.push(other.clone());
+                    }
+                }
+            }
+        }
+        doomed.remove(key);
+        doomed.into_iter().collect()
+    }
+}
+
+/// The object as a client sees it: apiVersion/kind of the request's version.
+pub(crate) fn present(rt: &ResourceType, object: &Value) -> Value {
+    let mut object = object.clone();
+    if let Some(map) = object.as_object_mut() {
+        map.insert("apiVersion".into(), json!(rt.api_version()));
+        map.insert("kind".into(), json!(rt.kind));
+    }
+    object
+}
+
+/// A `<Kind>List` object.
+pub(crate) fn list_object(rt: &ResourceType, metadata: Value, items: Vec<Value>) -> Value {
+    json!({
+        "apiVersion": rt.api_version(),
+        "kind": format!("{}List", rt.kind),
+        "metadata": metadata,
+        "items": items,
+    })
+}
+
+/// A request body, checked: an object whose kind/apiVersion (if given) match the URL.
+fn checked_body(rt: &ResourceType, body: Value) -> ApiResult<Value> {
+    let name = name_of(&body).unwrap_or_default();
+    let Value::Object(mut map) = body else {
+        return Err(ApiError::invalid(
+            rt,
+            &name,
+            "the body must be a JSON object",
+        ));
+    };
+    match map.get("kind") {
+        Some(Value::String(kind)) if *kind == rt.kind => {}
+        None => {
+            map.insert("kind".into(), json!(rt.kind));
+        }
+        Some(other) => {
+            return Err(ApiError::invalid(
+                rt,
+                &name,
+                &format!("kind: Invalid value: {other}: must be {}", rt.kind),
+            ));
+        }
+    }
+    match map.get("apiVersion") {
+        Some(Value::String(version)) if *version == rt.api_version() => {}
+        None => {
+            map.insert("apiVersion".into(), json!(rt.api_version()));
+        }
+        Some(other) => {
+            return Err(ApiError::invalid(
+                rt,
+                &name,
+                &format!(
+                    "apiVersion: Invalid value: {other}: must be {}",
+                    rt.api_version()
+                ),
+            ));
+        }
+    }
+    match map.get("metadata") {
+        None | Some(Value::Null) => {
+            map.insert("metadata".into(), json!({}));
+        }
+        Some(Value::Object(_)) => {}
+        Some(_) => return Err(ApiError::invalid(rt, &name, "metadata: must be an object")),
+    }
+    Ok(Value::Object(map))
+}
+
+fn name_of(object: &Value) -> Option<String> {
+    object
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+}
+
+/// `metadata` as a map, created when missing (bodies are checked to be objects first).
+fn metadata_mut(object: &mut Value) -> &mut Map<String, Value> {
+    if !object.get("metadata").is_some_and(Value::is_object) {
+        object["metadata"] = json!({});
+    }
+    match object.get_mut("metadata") {
+        Some(Value::Object(map)) => map,
+        // NB: unreachable: the lines above made it an object.
+        _ => unreachable!("metadata was just made an object"),
+    }
+}
+
+fn set_or_remove(object: &mut Value, field: &str, value: Option<Value>) {
+    if let Some(map) = object.as_object_mut() {
+        match value {
+            Some(value) => map.insert(field.into(), value),
+            None => map.remove(field),
+        };
+    }
+}
+
+/// Everything generation is about: the object without metadata and status.
+fn spec_part(object: &Value) -> Value {
+    let mut object = object.clone();
+    if let Some(map) = object.as_object_mut() {
+        for field in ["metadata", "status", "apiVersion", "kind"] {
+            map.remove(field);
+        }
+    }
+    object
+}
+
+fn owned_by(object: &Value, uid: &str) -> bool {
+    object
+        .pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .is_some_and(|owners| {
+            owners
+                .iter()
+                .any(|owner| owner.get("uid").and_then(Value::as_str) == Some(uid))
+        })
+}
+
+/// What the server fills in per kind: Namespaces are Active and labelled with their
+/// name; CRDs are validated and report Established/NamesAccepted.
+fn defaults(rt: &ResourceType, object: &mut Value) -> Result<(), String> {
+    if rt.is("", "namespaces") {
+        let name = name_of(object).unwrap_or_default();
+        let metadata = metadata_mut(object);
+        let labels = metadata.entry("labels").or_insert_with(|| json!({}));
+        if let Some(labels) = labels.as_object_mut() {
+            labels.insert("kubernetes.io/metadata.name".into(), json!(name));
+        }
+        if object.pointer("/spec/finalizers").is_none() {
+            object["spec"] = json!({ "finalizers": ["kubernetes"] });
+        }
+        if object.pointer("/status/phase").is_none() {
+            object["status"] = json!({ "phase": "Active" });
+        }
+    }
+    if rt.is(CRD_GROUP, CRD_PLURAL) {
+        let types = super::discovery::crd_resource_types(object)?;
+        let storage = object
+            .pointer("/spec/versions")
+            .and_then(Value::as_array)
+            .and_then(|versions| {
+                versions
+                    .iter()
+                    .find(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
+            })
+            .and_then(|v| v.get("name").cloned())
+            .unwrap_or(Value::Null);
+        let served = types.first().map(|rt| rt.version.clone());
+        let names = object.pointer("/spec/names").cloned().unwrap_or(json!({}));
+        let mut accepted = names;
+        if accepted.get("singular").is_none()
+            && let Some(first) = types.first()
+        {
+            accepted["singular"] = json!(first.singular);
+        }
+        if accepted.get("listKind").is_none()
+            && let Some(kind) = accepted.get("kind").and_then(Value::as_str)
+        {
+            accepted["listKind"] = json!(format!("{kind}List"));
+        }
+        let since = object
+            .pointer("/metadata/creationTimestamp")
+            .cloned()
+            .unwrap_or(json!(now()));
+        let condition = |kind: &str, reason: &str, message: &str| {
+            json!({
+                "type": kind,
+                "status": "True",
+                "lastTransitionTime": since,
+                "reason": reason,
+                "message": message,
+            })
+        };
+        object["status"] = json!({
+            "conditions": [
+                condition("NamesAccepted", "NoConflicts", "no conflicts found"),
+                condition("Established", "InitialNamesAccepted", "the initial names have been accepted"),
+            ],
+            "acceptedNames": accepted,
+            "storedVersions": [storage],
+        });
+        if served.is_none() {
+            return Err("spec.versions: at least one version must be served".into());
+        }
+    }
+    Ok(())
+}
+
+/// Checks an object name the way the API server does for this kind.
+fn validate_name(rt: &ResourceType, name: &str) -> Result<(), String> {
+    let bad = |rule: &str| Err(format!("metadata.name: Invalid value: {name:?}: {rule}"));
+    if name.len() > 253 {
+        return bad("must be no more than 253 characters");
+    }
+    if rt.group == "rbac.authorization.k8s.io" {
+        // NB: RBAC names are path segments (`system:controller:…` is common).
+        if name == "." || name == ".." || name.contains(['/', '%']) {
+            return bad("may not be '.' or '..' and may not contain '/' or '%'");
+        }
+        return Ok(());
+    }
+    let label = |part: &str| {
+        !part.is_empty()
+            && part.len() <= 63
+            && part
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && part.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && part.ends_with(|c: char| c.is_ascii_alphanumeric())
+    };
+    let single_label = rt.is("", "namespaces") || rt.is("", "services");
+    let valid = if single_label {
+        label(name)
+    } else {
+        name.split('.').all(label)
+    };
+    if valid {
+        Ok(())
+    } else if single_label {
+        bad(
+            "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character",
+        )
+    } else {
+        bad(
+            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
+        )
+    }
+}
+
+/// `generateName` + five random lowercase letters or digits.
+fn generated_name(prefix: &str) -> String {
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let random = uuid::Uuid::new_v4();
+    let suffix: String = random
+        .as_bytes()
+        .iter()
+        .take(5)
+        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect();
+    format!("{prefix}{suffix}")
+}
+
+/// Now, as Kubernetes writes timestamps (RFC 3339, UTC, seconds).
+pub(crate) fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The `continue` token after `namespace/name`: hex, so it is opaque and URL-safe.
+fn encode_continue(namespace: &str, name: &str) -> String {
+    format!("{namespace}/{name}")
+        .bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn decode_continue(token: &str) -> ApiResult<(String, String)> {
+    let invalid = || ApiError::bad_request(format!("continue key is not valid: {token:?}"));
+    if !token.len().is_multiple_of(2) {
+        return Err(invalid());
+    }
+    let bytes = (0..token.len())
+        .step_by(2)
+        .map(|i| {
+            token
+                .get(i..i + 2)
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+        })
+        .collect::<Option<Vec<u8>>>()
+        .ok_or_else(invalid)?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let (namespace, name) = text.split_once('/').ok_or_else(invalid)?;
+    Ok((namespace.to_owned(), name.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::selector::LabelSelector;
+    use super::*;
+
+    fn store() -> Store {
+        let mut store = Store::new(None);
+        store
+            .ensure(
+                "",
+                "namespaces",
+                json!({ "metadata": { "name": "default" } }),
+            )
+            .unwrap();
+        store
+    }
+
+    fn rt(store: &Store, group: &str, plural: &str) -> ResourceType {
+        store.kinds().any_version(group, plural).unwrap().clone()
+    }
+
+    fn config_map(name: &str, labels: Value) -> Value {
+        json!({ "apiVersion": "v1", "kind": "ConfigMap", "metadata": { "name": name, "labels": labels }, "data": { "k": "v" } })
+    }
+
+    #[test]
+    fn create_sets_server_metadata_and_bumps_resource_version() {
+        let mut store = store();
+        let cm = rt(&store, "", "configmaps");
+        let before = store.resource_version();
+        let written = store
+            .create(&cm, Some("default"), config_map("a", json!({})), false)
+            .unwrap();
+        assert!(written.created);
+        let meta = &written.object["metadata"];
+        assert_eq!(meta["namespace"], "default");
+        assert_eq!(meta["generation"], 1);
+        assert_eq!(meta["resourceVersion"], (before + 1).to_string());
+        assert!(meta["uid"].as_str().unwrap().len() > 30);
+        assert!(meta["creationTimestamp"].as_str().unwrap().ends_with('Z'));
+    }
+
+    #[test]
+    fn create_in_a_missing_namespace_is_not_found() {
+        let mut store = store();
+        let cm = rt(&store, "", "configmaps");
+        let error = store
+            .create(&cm, Some("nope"), config_map("a", json!({})), false)
+            .unwrap_err();
+        assert_eq!(error.code, 404);
+        assert!(error.message.contains("namespaces \"nope\""));
+    }
+
+    #[test]
+    fn generation_counts_spec_changes_only() {
+        let mut store = store();
+        let cm = rt(&store, "", "configmaps");
+        store
+            .create(&cm, Some("default"), config_map("a", json!({})), false)
+            .unwrap();
+        let labelled = store
+            .update(
+                &cm,
+                Some("default"),
+                "a",
+                config_map("a", json!({ "x": "1" })),
+                Part::Main,
+                false,
+            )
+            .unwrap();
+        assert_eq!(labelled.object["metadata"]["generation"], 1);
+        let mut changed = config_map("a", json!({ "x": "1" }));
+        changed["data"]["k"] = json!("w");
+        let changed = store
+            .update(&cm, Some("default"), "a", changed, Part::Main, false)
+            .unwrap();
+        assert_eq!(changed.object["metadata"]["generation"], 2);
+    }
+
+    #[test]
+    fn stale_resource_version_conflicts_and_noop_keeps_version() {
+        let mut store = store();
+        let cm = rt(&store, "", "configmaps");
+        let created = store
+            .create(&cm, Some("default"), config_map("a", json!({})), false)
+            .unwrap()
+            .object;
+        let same = store
+            .update(
+                &cm,
+                Some("default"),
+                "a",
+                created.clone(),
+                Part::Main,
+                false,
+            )
+            .unwrap();
+        assert_eq!(
+            same.object["metadata"]["resourceVersion"],
+            created["metadata"]["resourceVersion"]
+        );
+        let mut stale = created.clone();
+        stale["metadata"]["resourceVersion"] = json!("1");
+        stale["data"]["k"] = json!("w");
+        let error = store
+            .update(&cm, Some("default"), "a", stale, Part::Main, false)
+            .unwrap_err();
+        assert_eq!(error.code, 409);
+        assert_eq!(error.reason, "Conflict");
+    }
+
+    #[test]
+    fn lists_page_with_continue_tokens() {
+        let mut store = store();
+        let cm = rt(&store, "", "configmaps");
+        for name in ["c", "a", "b"] {
+            store
+                .create(
+                    &cm,
+                    Some("default"),
+                    config_map(name, json!({ "app": name })),
+                    false,
+                )
+                .unwrap();
+        }
+        let all = Selectors::default();
+        let page = |token: Option<String>| Page {
+            limit: Some(2),
+            continue_token: token,
+        };
+        let first = store.list(&cm, Some("default"), &all, &page(None)).unwrap();
+        let names: Vec<&str> = first["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["metadata"]["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(first["kind"], "ConfigMapList");
+        let token = first["metadata"]["continue"].as_str().unwrap().to_owned();
+        let second = store
+            .list(&cm, Some("default"), &all, &page(Some(token)))
+            .unwrap();
+        assert_eq!(second["items"].as_array().unwrap().len(), 1);
+        assert!(second["metadata"].get("continue").is_none());
+        assert_eq!(
+            store
+                .list(&cm, None, &all, &page(Some("zz".into())))
+                .unwrap_err()
+                .code,
+            400
+        );
+        let selected = Selectors {
+            labels: LabelSelector::parse("app in (a,c)").unwrap(),
+            ..Selectors::default()
+        };
+        let listed = store.list(&cm, None, &selected, &Page::default()).unwrap();
+        assert_eq!(listed["items"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn deleting_a_namespace_deletes_its_objects() {
+        let mut store = store();
+        let ns = rt(&store, "", "namespaces");
+        let cm = rt(&store, "", "configmaps");
+        store
+            .create(&ns, None, json!({ "metadata": { "name": "shop" } }), false)
+            .unwrap();
+        store
+            .create(&cm, Some("shop"), config_map("a", json!({})), false)
+            .unwrap();
+        let rv = store.resource_version();
+        store
+            .delete(&ns, None, "shop", &DeleteOptions::default(), false)
+            .unwrap();
+        assert_eq!(store.get(&cm, Some("shop"), "a").unwrap_err().code, 404);
+        let events = store.events_since(rv).unwrap();
+        assert_eq!(events.len(), 2);
+        assert!(events.iter().all(|e| e.kind == EventType::Deleted));
+    }
+
+    #[test]
+    fn dry_runs_change_nothing() {
+        let mut store = store();
+        let cm = rt(&store, "", "configmaps");
+        let rv = store.resource_version();
+        let written = store
+            .create(&cm, Some("default"), config_map("a", json!({})), true)
+            .unwrap();
+        assert_eq!(written.object["metadata"]["name"], "a");
+        assert_eq!(store.resource_version(), rv);
+        assert_eq!(store.get(&cm, Some("default"), "a").unwrap_err().code, 404);
+    }
+
+    #[test]
+    fn status_subresource_separates_status_from_spec() {
+        let mut store = store();
+        let deploy = rt(&store, "apps", "deployments");
+        let body = json!({ "metadata": { "name": "web" }, "spec": { "replicas": 2 }, "status": { "replicas": 9 } });
+        let created = store
+            .create(&deploy, Some("default"), body, false)
+            .unwrap()
+            .object;
+        assert!(created.get("status").is_none());
+        let status = json!({ "metadata": { "name": "web" }, "spec": { "replicas": 7 }, "status": { "readyReplicas": 2 } });
+        let updated = store
+            .update(&deploy, Some("default"), "web", status, Part::Status, false)
+            .unwrap()
+            .object;
+        assert_eq!(updated["status"]["readyReplicas"], 2);
+        assert_eq!(updated["spec"]["replicas"], 2);
+        let main = json!({ "metadata": { "name": "web" }, "spec": { "replicas": 3 } });
+        let updated = store
+            .update(&deploy, Some("default"), "web", main, Part::Main, false)
+            .unwrap()
+            .object;
+        assert_eq!(updated["status"]["readyReplicas"], 2);
+        assert_eq!(updated["metadata"]["generation"], 2);
+    }
+
+    #[test]
+    fn continue_tokens_round_trip() {
+        let token = encode_continue("shop", "web-1");
+        assert_eq!(
+            decode_continue(&token).unwrap(),
+            ("shop".to_owned(), "web-1".to_owned())
+        );
+        assert!(decode_continue("not hex").is_err());
+    }
+
+    #[test]
+    fn names_are_validated_per_kind() {
+        let store = store();
+        let cm = rt(&store, "", "configmaps");
+        let role = rt(&store, "rbac.authorization.k8s.io", "clusterroles");
+        assert!(validate_name(&cm, "web.example-1").is_ok());
+        assert!(validate_name(&cm, "Web").is_err());
+        assert!(validate_name(&role, "system:view").is_ok());
+    }
+}

@@ -1,0 +1,284 @@
+//! What the sandbox integration tests share: a sandbox with a client, bounded
+//! waits, object builders, and raw requests for what the typed API cannot send.
+//!
+//! Every wait here is bounded so that a sandbox that hangs fails the test
+//! quickly instead of stalling the whole run.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::fmt::Debug;
+use std::future::Future;
+use std::time::Duration;
+
+use axum::http::{self, Method};
+use bi_control::sandbox::{Sandbox, SandboxConfig};
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, PostParams};
+use kube::core::Status;
+use kube::core::response::StatusSummary;
+use kube::{Client, Resource, ResourceExt};
+use serde_json::{Value, json};
+
+/// The longest any single request or stream read may take.
+pub const REQUEST_WAIT: Duration = Duration::from_secs(10);
+
+/// The longest a condition may take to become true (readiness, deletion, …).
+pub const CONDITION_WAIT: Duration = Duration::from_secs(5);
+
+/// Starts a memory-only sandbox on a free port, with a client for it.
+pub async fn start() -> (Sandbox, Client) {
+    start_with(SandboxConfig::default()).await
+}
+
+/// Starts a sandbox with `config`, with a client for it.
+pub async fn start_with(config: SandboxConfig) -> (Sandbox, Client) {
+    let sandbox = bounded("starting the sandbox", Sandbox::start(config))
+        .await
+        .expect("the sandbox starts");
+    let client = sandbox.client().expect("a client for the sandbox");
+    (sandbox, client)
+}
+
+/// Awaits `future`, failing the test if it takes longer than [`REQUEST_WAIT`].
+pub async fn bounded<F: Future>(what: &str, future: F) -> F::Output {
+    match tokio::time::timeout(REQUEST_WAIT, future).await {
+        Ok(output) => output,
+        Err(_) => panic!("timed out after {REQUEST_WAIT:?} while {what}"),
+    }
+}
+
+/// Polls `check` until it yields a value, failing after [`CONDITION_WAIT`].
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + CONDITION_WAIT;
+    loop {
+        if let Some(value) = bounded(what, check()).await {
+            return value;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            panic!("not true after {CONDITION_WAIT:?}: {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The Kubernetes `Status` inside an API error; panics on any other outcome.
+pub fn api_status<T: Debug>(result: Result<T, kube::Error>) -> Status {
+    match result {
+        Err(kube::Error::Api(status)) => *status,
+        Err(other) => panic!("expected an API error (a Status), got another error: {other:?}"),
+        Ok(value) => panic!("expected an API error, got success: {value:?}"),
+    }
+}
+
+/// Asserts `result` is an API error with this HTTP code and reason, sent as a
+/// real `Status` object (status "Failure"), and returns the status.
+pub fn assert_api_error<T: Debug>(
+    result: Result<T, kube::Error>,
+    code: u16,
+    reason: &str,
+) -> Status {
+    let status = api_status(result);
+    assert_eq!(
+        (status.code, status.reason.as_str()),
+        (code, reason),
+        "unexpected error status: {status:?}"
+    );
+    assert_eq!(
+        status.status,
+        Some(StatusSummary::Failure),
+        "an error is a Status with status \"Failure\": {status:?}"
+    );
+    status
+}
+
+/// A ConfigMap with these labels and data, for the client's default namespace.
+pub fn configmap(name: &str, labels: &[(&str, &str)], data: &[(&str, &str)]) -> ConfigMap {
+    let labels: serde_json::Map<String, Value> = labels
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), json!(v)))
+        .collect();
+    let data: serde_json::Map<String, Value> = data
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), json!(v)))
+        .collect();
+    serde_json::from_value(json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": { "name": name, "labels": labels },
+        "data": data,
+    }))
+    .expect("a valid ConfigMap")
+}
+
+/// A Deployment of `replicas` pods of a small image.
+pub fn deployment(name: &str, replicas: i32) -> Deployment {
+    serde_json::from_value(json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": { "name": name, "labels": { "app": name } },
+        "spec": {
+            "replicas": replicas,
+            "selector": { "matchLabels": { "app": name } },
+            "template": {
+                "metadata": { "labels": { "app": name } },
+                "spec": { "containers": [{ "name": "main", "image": "busybox:1.36" }] }
+            }
+        }
+    }))
+    .expect("a valid Deployment")
+}
+
+/// A StatefulSet of `replicas` pods of a small image.
+pub fn statefulset(name: &str, replicas: i32) -> StatefulSet {
+    serde_json::from_value(json!({
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": { "name": name },
+        "spec": {
+            "replicas": replicas,
+            "serviceName": name,
+            "selector": { "matchLabels": { "app": name } },
+            "template": {
+                "metadata": { "labels": { "app": name } },
+                "spec": { "containers": [{ "name": "main", "image": "busybox:1.36" }] }
+            }
+        }
+    }))
+    .expect("a valid StatefulSet")
+}
+
+/// Creates the namespace `name`.
+pub async fn create_namespace(client: &Client, name: &str) -> Namespace {
+    let namespace: Namespace = serde_json::from_value(json!({
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": { "name": name },
+    }))
+    .expect("a valid Namespace");
+    bounded(
+        "creating a namespace",
+        Api::<Namespace>::all(client.clone()).create(&PostParams::default(), &namespace),
+    )
+    .await
+    .expect("the namespace is created")
+}
+
+/// The group of the test CRD.
+pub const WIDGET_GROUP: &str = "example.bi.dev";
+
+/// A namespaced CRD `widgets.example.bi.dev` (kind `Widget`, version `v1`).
+pub fn widget_crd() -> CustomResourceDefinition {
+    crd("Widget", "widgets", "Namespaced")
+}
+
+/// A CRD in [`WIDGET_GROUP`] with this kind, plural and scope.
+pub fn crd(kind: &str, plural: &str, scope: &str) -> CustomResourceDefinition {
+    serde_json::from_value(json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": { "name": format!("{plural}.{WIDGET_GROUP}") },
+        "spec": {
+            "group": WIDGET_GROUP,
+            "scope": scope,
+            "names": {
+                "kind": kind,
+                "listKind": format!("{kind}List"),
+                "plural": plural,
+                "singular": kind.to_lowercase(),
+            },
+            "versions": [{
+                "name": "v1",
+                "served": true,
+                "storage": true,
+                "schema": { "openAPIV3Schema": {
+                    "type": "object",
+                    "properties": {
+                        "spec": { "type": "object", "x-kubernetes-preserve-unknown-fields": true }
+                    }
+                }}
+            }]
+        }
+    }))
+    .expect("a valid CRD")
+}
+
+/// Whether the CRD reports the condition `Established` = "True".
+pub fn is_established(crd: &CustomResourceDefinition) -> bool {
+    crd.status
+        .as_ref()
+        .and_then(|status| status.conditions.as_ref())
+        .is_some_and(|conditions| {
+            conditions
+                .iter()
+                .any(|c| c.type_ == "Established" && c.status == "True")
+        })
+}
+
+/// Creates `crd` and waits until it is established.
+pub async fn create_established_crd(client: &Client, crd: &CustomResourceDefinition) {
+    let crds = Api::<CustomResourceDefinition>::all(client.clone());
+    bounded("creating a CRD", crds.create(&PostParams::default(), crd))
+        .await
+        .expect("the CRD is created");
+    let name = crd.name_any();
+    eventually("the CRD reports Established", || {
+        let crds = crds.clone();
+        let name = name.clone();
+        async move {
+            let crd = crds.get(&name).await.expect("the CRD can be read");
+            is_established(&crd).then_some(())
+        }
+    })
+    .await;
+}
+
+/// The names of `objects`, sorted.
+pub fn names<K: Resource>(objects: &[K]) -> Vec<String> {
+    let mut names: Vec<String> = objects.iter().map(ResourceExt::name_any).collect();
+    names.sort();
+    names
+}
+
+/// The object's resourceVersion as a number (the sandbox's are monotonic integers).
+pub fn resource_version<K: Resource>(object: &K) -> u64 {
+    let rv = object
+        .meta()
+        .resource_version
+        .as_deref()
+        .expect("the server sets metadata.resourceVersion");
+    rv.parse()
+        .unwrap_or_else(|_| panic!("resourceVersion {rv:?} is not an integer"))
+}
+
+/// Sends a raw request (path relative to the server) and decodes the JSON answer.
+pub async fn raw(
+    client: &Client,
+    method: Method,
+    path: &str,
+    content_type: &str,
+    body: impl Into<Vec<u8>>,
+) -> Result<Value, kube::Error> {
+    let request = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header(http::header::CONTENT_TYPE, content_type)
+        .header(http::header::ACCEPT, "application/json")
+        .body(body.into())
+        .expect("a valid raw request");
+    bounded(
+        &format!("sending a raw request to {path}"),
+        client.request::<Value>(request),
+    )
+    .await
+}
+
+/// The value of `key` in a ConfigMap's data.
+pub fn data(configmap: &ConfigMap, key: &str) -> Option<String> {
+    configmap.data.as_ref().and_then(|d| d.get(key).cloned())
+}
