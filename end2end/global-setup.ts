@@ -25,7 +25,7 @@ function waitForListening(child: ChildProcess, log: string[]): Promise<string> {
       const text = chunk.toString();
       log.push(text);
       if (process.env.BI_E2E_VERBOSE) process.stderr.write(text);
-      const match = /listening on (http:\/\/[0-9.:]+)/.exec(log.join(''));
+      const match = /bi is listening on (http:\/\/[0-9.]+:\d+)/.exec(log.join(""));
       if (match) {
         clearTimeout(timer);
         resolvePromise(match[1]);
