@@ -78,7 +78,7 @@ fn Overview(overview: InstallationOverview) -> impl IntoView {
                             <dt class="text-xs font-medium uppercase tracking-wide text-slate-500">
                                 {label}
                             </dt>
-                            <dd class="mt-1 truncate text-lg font-semibold" data-testid=testid title=title>
+                            <dd class="mt-1 truncate text-base font-semibold" data-testid=testid title=title>
                                 {value}
                             </dd>
                         </div>
