@@ -6,9 +6,7 @@ use k8s_openapi::api::networking::v1::{
     IngressClass, IngressClassParametersReference, IngressClassSpec,
 };
 use k8s_openapi::api::rbac::v1::PolicyRule;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
-    CustomResourceDefinition, CustomResourceSubresourceStatus, CustomResourceSubresources,
-};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -146,12 +144,7 @@ fn crd(
     schema: Value,
 ) -> Result<CustomResourceDefinition, GenerateError> {
     let mut crd = build::crd(GROUP, "v1beta1", kind, plural, namespaced, schema)?;
-    for version in &mut crd.spec.versions {
-        version.subresources = Some(CustomResourceSubresources {
-            status: Some(CustomResourceSubresourceStatus(json!({}))),
-            ..CustomResourceSubresources::default()
-        });
-    }
+    build::with_status_subresource(&mut crd);
     crd.spec.names.categories = Some(vec!["elbv2-k8s-aws".to_owned()]);
     Ok(crd)
 }

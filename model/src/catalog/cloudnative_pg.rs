@@ -10,9 +10,7 @@ use k8s_openapi::api::admissionregistration::v1::{
     ValidatingWebhook, ValidatingWebhookConfiguration, WebhookClientConfig,
 };
 use k8s_openapi::api::core::v1::{EmptyDirVolumeSource, SecretVolumeSource, Volume};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
-    CustomResourceDefinition, CustomResourceSubresourceStatus, CustomResourceSubresources,
-};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -738,12 +736,7 @@ fn cnpg_crd(
     schema: Value,
 ) -> Result<CustomResourceDefinition, GenerateError> {
     let mut crd = build::crd(GROUP, "v1", kind, plural, namespaced, schema)?;
-    for version in &mut crd.spec.versions {
-        version.subresources = Some(CustomResourceSubresources {
-            status: Some(CustomResourceSubresourceStatus(json!({}))),
-            scale: None,
-        });
-    }
+    build::with_status_subresource(&mut crd);
     Ok(crd)
 }
 

@@ -1,8 +1,6 @@
 //! The Kubernetes Gateway API CRDs, used by Istio and Knative for ingress.
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
-    CustomResourceDefinition, CustomResourceSubresourceStatus, CustomResourceSubresources,
-};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -214,12 +212,7 @@ fn crd(
     schema: Value,
 ) -> Result<CustomResourceDefinition, GenerateError> {
     let mut crd = build::crd(GROUP, "v1", kind, plural, namespaced, schema)?;
-    for version in &mut crd.spec.versions {
-        version.subresources = Some(CustomResourceSubresources {
-            status: Some(CustomResourceSubresourceStatus(json!({}))),
-            ..CustomResourceSubresources::default()
-        });
-    }
+    build::with_status_subresource(&mut crd);
     crd.spec.names.categories = Some(vec!["gateway-api".to_owned()]);
     crd.metadata.annotations = Some(build::string_map(&[
         ("gateway.networking.k8s.io/bundle-version", "v1.3.0"),

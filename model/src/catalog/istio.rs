@@ -12,9 +12,7 @@ use k8s_openapi::api::core::v1::{
     Volume, VolumeProjection,
 };
 use k8s_openapi::api::rbac::v1::PolicyRule;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
-    CustomResourceDefinition, CustomResourceSubresourceStatus, CustomResourceSubresources,
-};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -155,12 +153,7 @@ fn peer_authentication_crd() -> Result<CustomResourceDefinition, GenerateError> 
         true,
         peer_authentication_schema(),
     )?;
-    for version in &mut crd.spec.versions {
-        version.subresources = Some(CustomResourceSubresources {
-            status: Some(CustomResourceSubresourceStatus(json!({}))),
-            ..CustomResourceSubresources::default()
-        });
-    }
+    build::with_status_subresource(&mut crd);
     crd.spec.names.short_names = Some(vec!["pa".to_owned()]);
     crd.spec.names.categories = Some(vec!["istio-io".to_owned(), "security-istio-io".to_owned()]);
     Ok(crd)

@@ -6,9 +6,7 @@ use k8s_openapi::api::core::v1::{
     NodeSelectorTerm, ObjectFieldSelector, ResourceFieldSelector,
 };
 use k8s_openapi::api::rbac::v1::PolicyRule;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
-    CustomResourceDefinition, CustomResourceSubresourceStatus, CustomResourceSubresources,
-};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -245,12 +243,7 @@ fn crd(
     schema: Value,
 ) -> Result<CustomResourceDefinition, GenerateError> {
     let mut crd = build::crd(group, "v1", kind, plural, false, schema)?;
-    for version in &mut crd.spec.versions {
-        version.subresources = Some(CustomResourceSubresources {
-            status: Some(CustomResourceSubresourceStatus(json!({}))),
-            ..CustomResourceSubresources::default()
-        });
-    }
+    build::with_status_subresource(&mut crd);
     crd.spec.names.categories = Some(vec![NAME.to_owned()]);
     Ok(crd)
 }

@@ -9,9 +9,7 @@ use k8s_openapi::api::admissionregistration::v1::{
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, ObjectFieldSelector};
 use k8s_openapi::api::rbac::v1::PolicyRule;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
-    CustomResourceDefinition, CustomResourceSubresourceStatus, CustomResourceSubresources,
-};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -746,12 +744,7 @@ fn crds() -> Result<Vec<CustomResourceDefinition>, GenerateError> {
         )?);
     }
     for crd in &mut crds {
-        for version in &mut crd.spec.versions {
-            version.subresources = Some(CustomResourceSubresources {
-                status: Some(CustomResourceSubresourceStatus(json!({}))),
-                scale: None,
-            });
-        }
+        build::with_status_subresource(crd);
     }
     Ok(crds)
 }

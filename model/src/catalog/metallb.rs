@@ -5,9 +5,7 @@ use k8s_openapi::api::core::v1::{
     EnvVar, EnvVarSource, ObjectFieldSelector, PodSecurityContext, SeccompProfile, Toleration,
 };
 use k8s_openapi::api::rbac::v1::PolicyRule;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
-    CustomResourceDefinition, CustomResourceSubresourceStatus, CustomResourceSubresources,
-};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -129,12 +127,7 @@ fn crd(
     schema: Value,
 ) -> Result<CustomResourceDefinition, GenerateError> {
     let mut crd = build::crd(GROUP, version, kind, plural, true, schema)?;
-    for version in &mut crd.spec.versions {
-        version.subresources = Some(CustomResourceSubresources {
-            status: Some(CustomResourceSubresourceStatus(json!({}))),
-            ..CustomResourceSubresources::default()
-        });
-    }
+    build::with_status_subresource(&mut crd);
     Ok(crd)
 }
 

@@ -2,9 +2,7 @@
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::rbac::v1::PolicyRule;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
-    CustomResourceDefinition, CustomResourceSubresourceStatus, CustomResourceSubresources,
-};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -364,12 +362,7 @@ fn redis_crd(
     schema: Value,
 ) -> Result<CustomResourceDefinition, GenerateError> {
     let mut crd = build::crd(GROUP, "v1beta2", kind, plural, true, schema)?;
-    for version in &mut crd.spec.versions {
-        version.subresources = Some(CustomResourceSubresources {
-            status: Some(CustomResourceSubresourceStatus(json!({}))),
-            scale: None,
-        });
-    }
+    build::with_status_subresource(&mut crd);
     Ok(crd)
 }
 

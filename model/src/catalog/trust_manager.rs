@@ -5,9 +5,7 @@ use k8s_openapi::api::admissionregistration::v1::{
     WebhookClientConfig,
 };
 use k8s_openapi::api::core::v1::{SecretVolumeSource, Volume};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
-    CustomResourceDefinition, CustomResourceSubresourceStatus, CustomResourceSubresources,
-};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -134,12 +132,7 @@ fn bundle_crd() -> Result<CustomResourceDefinition, GenerateError> {
         false,
         bundle_schema(),
     )?;
-    for version in &mut crd.spec.versions {
-        version.subresources = Some(CustomResourceSubresources {
-            status: Some(CustomResourceSubresourceStatus(json!({}))),
-            ..CustomResourceSubresources::default()
-        });
-    }
+    build::with_status_subresource(&mut crd);
     Ok(crd)
 }
 

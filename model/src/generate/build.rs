@@ -20,7 +20,8 @@ use k8s_openapi::api::rbac::v1::{
 };
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
     CustomResourceDefinition, CustomResourceDefinitionNames, CustomResourceDefinitionSpec,
-    CustomResourceDefinitionVersion, CustomResourceValidation, JSONSchemaProps,
+    CustomResourceDefinitionVersion, CustomResourceSubresourceStatus, CustomResourceSubresources,
+    CustomResourceValidation, JSONSchemaProps,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -569,6 +570,17 @@ pub fn crd(
         },
         status: None,
     })
+}
+
+/// Serves every version of `crd` with the status subresource, so operators
+/// write status through `/status` and spec writes leave it alone.
+pub fn with_status_subresource(crd: &mut CustomResourceDefinition) {
+    for version in &mut crd.spec.versions {
+        version.subresources = Some(CustomResourceSubresources {
+            status: Some(CustomResourceSubresourceStatus(json!({}))),
+            scale: None,
+        });
+    }
 }
 
 /// A custom resource as JSON: `apiVersion`, `kind`, metadata and `spec`.
