@@ -1,6 +1,7 @@
 //! The control plane's error type: each variant says what failed and with what.
 
-use bi_model::FieldError;
+use bi_model::generate::GenerateError;
+use bi_model::{FieldError, Problems};
 use sea_orm::DbErr;
 
 /// Everything that can go wrong in `bi-control`.
@@ -24,6 +25,25 @@ pub enum Error {
     /// A change was refused by validation; nothing was stored.
     #[error(transparent)]
     Invalid(#[from] FieldError),
+    /// A change was refused by validation, with every problem found; nothing was stored.
+    #[error("the change was refused: {0}")]
+    Rejected(Problems),
+    /// Listing the secrets a new desired state needs failed (a generator bug).
+    #[error("cannot list the secrets the desired state needs: {source}")]
+    Generate {
+        /// Generation's error.
+        #[source]
+        source: GenerateError,
+    },
+    /// A value could not be encoded for storage.
+    #[error("cannot encode the {what}: {source}")]
+    Encode {
+        /// What was being encoded, e.g. "desired state".
+        what: &'static str,
+        /// serde_json's error.
+        #[source]
+        source: serde_json::Error,
+    },
     /// A row in the database breaks a rule bi relies on (edited by hand?).
     #[error("the database holds an invalid {what}: {reason}")]
     Corrupt {

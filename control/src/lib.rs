@@ -6,6 +6,7 @@
 //! and the cluster client will live here too.
 
 pub mod db;
+pub mod desired_state;
 pub mod entities;
 pub mod error;
 pub mod installation;

@@ -6,6 +6,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_create_installation;
+mod m20261125_000001_create_desired_state;
 
 /// Every migration bi knows, oldest first.
 #[derive(Debug)]
@@ -14,6 +15,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261124_000001_create_installation::Migration)]
+        vec![
+            Box::new(m20261124_000001_create_installation::Migration),
+            Box::new(m20261125_000001_create_desired_state::Migration),
+        ]
     }
 }

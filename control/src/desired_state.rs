@@ -1,0 +1,450 @@
+//! The desired state's history: everything a user configured, versioned.
+//!
+//! The database never updates the desired state in place. [`change`] reads
+//! the newest version, applies an edit, validates the whole result with
+//! `bi-model` and stores it as the next version with its author and summary,
+//! all in one transaction: an invalid change stores nothing. The same
+//! transaction creates every secret the new state needs that does not exist
+//! yet; secrets that exist are never touched, so passwords survive every
+//! later change.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use bi_model::catalog::{BatteryConfig, BatteryKind};
+use bi_model::generate::{DesiredState, Owned, required_secrets};
+use bi_model::objects::{Project, validate_pools};
+use bi_model::{Problems, Rule};
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use rand::distr::Alphanumeric;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
+};
+
+use crate::Database;
+use crate::entities::desired_state_version::{self, Entity as Version};
+use crate::entities::stored_secret::{self, Entity as StoredSecret, SecretValue};
+use crate::error::{Error, Result, db_error};
+
+/// Length of a generated secret: 43 characters from `[A-Za-z0-9]` carry
+/// 43 × log2(62) ≈ 256 bits.
+pub const SECRET_LENGTH: usize = 43;
+
+/// One entry of the audit trail: which version, who, what and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionSummary {
+    /// The version number.
+    pub version: i32,
+    /// Who made the change.
+    pub author: String,
+    /// What changed, in words.
+    pub summary: String,
+    /// When it was stored.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The stored secrets by key, for generation. `Debug` shows the keys only.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct StoredSecrets(BTreeMap<String, String>);
+
+impl StoredSecrets {
+    /// The values by key, for `bi_model::generate::Secrets::Stored`.
+    pub fn as_map(&self) -> &BTreeMap<String, String> {
+        &self.0
+    }
+
+    /// The value of `key`, if stored.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    /// How many secrets are stored.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when no secret is stored.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for StoredSecrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.keys().map(|key| (key, "<redacted>")))
+            .finish()
+    }
+}
+
+/// The newest version number (0 when nothing was stored yet) and its state;
+/// before the first change, an empty state with battery_core installed.
+pub async fn current(db: &Database) -> Result<(i32, DesiredState)> {
+    newest(db.connection()).await
+}
+
+/// Applies `edit` to the current state, validates the result and stores it
+/// as the next version, by `author` with `summary`; returns the new version.
+///
+/// Refused with every problem found ([`Error::Rejected`]) when the edit or
+/// the result is invalid; then nothing is stored, not even secrets.
+pub async fn change(
+    db: &Database,
+    author: &str,
+    summary: &str,
+    edit: impl FnOnce(&mut DesiredState) -> Result<(), Problems>,
+) -> Result<i32> {
+    let mut problems = Problems::new();
+    if author.trim().is_empty() {
+        problems.push("author", Rule::Required, "say who makes the change");
+    }
+    if summary.trim().is_empty() {
+        problems.push("summary", Rule::Required, "say what the change does");
+    }
+    problems.into_result().map_err(Error::Rejected)?;
+
+    let txn = db
+        .connection()
+        .begin()
+        .await
+        .map_err(db_error("starting a transaction"))?;
+    let (version, before) = newest(&txn).await?;
+    let mut state = before.clone();
+    edit(&mut state).map_err(Error::Rejected)?;
+    let mut problems = Problems::new();
+    problems.merge("", validate(&state));
+    problems.merge("", validate_change(&before, &state));
+    problems.into_result().map_err(Error::Rejected)?;
+    let required = required_secrets(&state).map_err(|source| Error::Generate { source })?;
+    let json = serde_json::to_string(&state).map_err(|source| Error::Encode {
+        what: "desired state",
+        source,
+    })?;
+
+    let now = Utc::now();
+    let next = version + 1;
+    desired_state_version::ActiveModel {
+        version: Set(next),
+        state: Set(json),
+        author: Set(author.to_owned()),
+        summary: Set(summary.to_owned()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(db_error("storing a desired-state version"))?;
+
+    let existing: BTreeSet<String> = StoredSecret::find()
+        .select_only()
+        .column(stored_secret::Column::Key)
+        .into_tuple::<String>()
+        .all(&txn)
+        .await
+        .map_err(db_error("listing stored secrets"))?
+        .into_iter()
+        .collect();
+    let missing: Vec<String> = required.difference(&existing).cloned().collect();
+    for key in &missing {
+        stored_secret::ActiveModel {
+            key: Set(key.clone()),
+            value: Set(SecretValue(new_secret())),
+            created_at: Set(now),
+        }
+        .insert(&txn)
+        .await
+        .map_err(db_error("storing a new secret"))?;
+    }
+
+    txn.commit()
+        .await
+        .map_err(db_error("committing a desired-state version"))?;
+    // NB: keys are names, not values; values are never logged.
+    tracing::info!(version = next, author, summary, new_secrets = ?missing, "stored a desired-state version");
+    Ok(next)
+}
+
+/// The audit trail, newest first.
+pub async fn history(db: &Database) -> Result<Vec<VersionSummary>> {
+    let rows = Version::find()
+        .select_only()
+        .columns([
+            desired_state_version::Column::Version,
+            desired_state_version::Column::Author,
+            desired_state_version::Column::Summary,
+            desired_state_version::Column::CreatedAt,
+        ])
+        .order_by_desc(desired_state_version::Column::Version)
+        .into_tuple::<(i32, String, String, DateTime<Utc>)>()
+        .all(db.connection())
+        .await
+        .map_err(db_error("reading the desired-state history"))?;
+    Ok(rows
+        .into_iter()
+        .map(|(version, author, summary, created_at)| VersionSummary {
+            version,
+            author,
+            summary,
+            created_at,
+        })
+        .collect())
+}
+
+/// The state as stored at `version`, if that version exists.
+pub async fn at_version(db: &Database, version: i32) -> Result<Option<DesiredState>> {
+    let row = Version::find()
+        .filter(desired_state_version::Column::Version.eq(version))
+        .one(db.connection())
+        .await
+        .map_err(db_error("reading a desired-state version"))?;
+    row.map(|row| parse(&row)).transpose()
+}
+
+/// Every stored secret, for generation.
+pub async fn secrets(db: &Database) -> Result<StoredSecrets> {
+    let rows = StoredSecret::find()
+        .all(db.connection())
+        .await
+        .map_err(db_error("reading the stored secrets"))?;
+    Ok(StoredSecrets(
+        rows.into_iter().map(|row| (row.key, row.value.0)).collect(),
+    ))
+}
+
+/// Every problem with `state` as a whole: each battery config and object on
+/// its own, batteries' dependencies, objects' batteries and projects.
+pub fn validate(state: &DesiredState) -> Result<(), Problems> {
+    let mut problems = Problems::new();
+    if !state.batteries.contains_key(&BatteryKind::BatteryCore) {
+        problems.push(
+            "batteries",
+            Rule::Dependency,
+            format!(
+                "{} must be installed: bi needs it",
+                BatteryKind::BatteryCore
+            ),
+        );
+    }
+    for (kind, config) in &state.batteries {
+        let field = format!("batteries.{kind}");
+        if config.kind() != *kind {
+            problems.push(
+                field.as_str(),
+                Rule::Consistency,
+                format!("holds the config of {}, not of {kind}", config.kind()),
+            );
+        }
+        problems.merge(&field, config.validate());
+        for dependency in kind.info().dependencies {
+            if !state.batteries.contains_key(dependency) {
+                problems.push(
+                    field.as_str(),
+                    Rule::Dependency,
+                    format!("{kind} needs {dependency}; install {dependency} too"),
+                );
+            }
+        }
+    }
+    for (i, project) in state.projects.iter().enumerate() {
+        problems.merge(&format!("projects[{i}]"), project.validate());
+    }
+    let mut objects = Objects {
+        state,
+        problems: &mut problems,
+    };
+    objects.check(
+        "postgres_clusters",
+        &state.postgres_clusters,
+        BatteryKind::CloudnativePg,
+        |o| o.validate(),
+    );
+    objects.check(
+        "redis_instances",
+        &state.redis_instances,
+        BatteryKind::Redis,
+        |o| o.validate(),
+    );
+    objects.check(
+        "ferret_services",
+        &state.ferret_services,
+        BatteryKind::Ferretdb,
+        |o| o.validate(),
+    );
+    objects.check(
+        "knative_services",
+        &state.knative_services,
+        BatteryKind::Knative,
+        |o| o.validate(),
+    );
+    objects.check(
+        "traditional_services",
+        &state.traditional_services,
+        BatteryKind::TraditionalServices,
+        |o| o.validate(),
+    );
+    objects.check("notebooks", &state.notebooks, BatteryKind::Notebooks, |o| {
+        o.validate()
+    });
+    objects.check(
+        "model_instances",
+        &state.model_instances,
+        BatteryKind::Ollama,
+        |o| o.validate(),
+    );
+    problems.merge("ip_address_pools", validate_pools(&state.ip_address_pools));
+    if !state.ip_address_pools.is_empty() && !state.batteries.contains_key(&BatteryKind::Metallb) {
+        problems.push(
+            "ip_address_pools",
+            Rule::Dependency,
+            format!(
+                "IP address pools need {}; install it first",
+                BatteryKind::Metallb
+            ),
+        );
+    }
+    problems.into_result()
+}
+
+/// Every problem with going from `before` to `after` that neither state
+/// shows alone: uninstalling a battery bi cannot run without.
+pub fn validate_change(before: &DesiredState, after: &DesiredState) -> Result<(), Problems> {
+    let mut problems = Problems::new();
+    for kind in before.batteries.keys() {
+        if !kind.info().removable && !after.batteries.contains_key(kind) {
+            problems.push(
+                format!("batteries.{kind}"),
+                Rule::Dependency,
+                format!("{kind} cannot be uninstalled: bi needs it"),
+            );
+        }
+    }
+    problems.into_result()
+}
+
+/// Checks one list of user objects against the state around it.
+struct Objects<'a> {
+    state: &'a DesiredState,
+    problems: &'a mut Problems,
+}
+
+impl Objects<'_> {
+    fn check<T>(
+        &mut self,
+        field: &str,
+        list: &[Owned<T>],
+        battery: BatteryKind,
+        validate: impl Fn(&T) -> Result<(), Problems>,
+    ) {
+        for (i, owned) in list.iter().enumerate() {
+            let at = format!("{field}[{i}]");
+            self.problems.merge(&at, validate(&owned.object));
+            if let Some(project) = &owned.project
+                && !self
+                    .state
+                    .projects
+                    .iter()
+                    .any(|p: &Project| &p.name == project)
+            {
+                self.problems.push(
+                    format!("{at}.project"),
+                    Rule::Consistency,
+                    format!("there is no project \"{project}\""),
+                );
+            }
+        }
+        if !list.is_empty() && !self.state.batteries.contains_key(&battery) {
+            self.problems.push(
+                field,
+                Rule::Dependency,
+                format!("{field} need {battery}; install it first"),
+            );
+        }
+    }
+}
+
+/// The newest stored version, or version 0: the state before any change.
+async fn newest(conn: &impl ConnectionTrait) -> Result<(i32, DesiredState)> {
+    let row = Version::find()
+        .order_by_desc(desired_state_version::Column::Version)
+        .one(conn)
+        .await
+        .map_err(db_error("reading the current desired state"))?;
+    match row {
+        Some(row) => Ok((row.version, parse(&row)?)),
+        None => Ok((0, initial_state())),
+    }
+}
+
+/// What a fresh installation starts from: battery_core alone.
+fn initial_state() -> DesiredState {
+    let mut state = DesiredState::default();
+    state.batteries.insert(
+        BatteryKind::BatteryCore,
+        BatteryConfig::default_for(BatteryKind::BatteryCore),
+    );
+    state
+}
+
+fn parse(row: &desired_state_version::Model) -> Result<DesiredState> {
+    serde_json::from_str(&row.state).map_err(|err| Error::Corrupt {
+        what: "desired-state version",
+        reason: format!("version {}: {err}", row.version),
+    })
+}
+
+/// A fresh secret: [`SECRET_LENGTH`] alphanumerics from the thread's CSPRNG
+/// (ChaCha, seeded and periodically reseeded from the OS).
+fn new_secret() -> String {
+    // NB: alphanumerics rather than base64 so the value is safe unquoted in
+    // URLs, env vars, connection strings and config files.
+    rand::rng()
+        .sample_iter(Alphanumeric)
+        .take(SECRET_LENGTH)
+        .map(char::from)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_long_alphanumeric_and_differ() {
+        let a = new_secret();
+        let b = new_secret();
+        assert_eq!(a.len(), SECRET_LENGTH);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()), "{a}");
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn stored_secrets_debug_shows_keys_not_values() {
+        let secrets = StoredSecrets(BTreeMap::from([(
+            "grafana/admin-password".to_owned(),
+            "hunter2".to_owned(),
+        )]));
+        let shown = format!("{secrets:?}");
+        assert!(shown.contains("grafana/admin-password"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[test]
+    fn the_initial_state_is_valid() {
+        assert_eq!(validate(&initial_state()), Ok(()));
+    }
+
+    #[test]
+    fn a_battery_without_its_dependency_names_the_missing_one() {
+        let mut state = DesiredState::default();
+        state.batteries.insert(
+            BatteryKind::Grafana,
+            BatteryConfig::default_for(BatteryKind::Grafana),
+        );
+        let problems = validate(&state).unwrap_err();
+        let error = problems.for_field("batteries.grafana").unwrap();
+        assert_eq!(error.rule, Rule::Dependency);
+        assert!(error.message.contains("battery_core"), "{}", error.message);
+    }
+}
