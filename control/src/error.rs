@@ -52,6 +52,24 @@ pub enum Error {
         /// Why it is refused.
         reason: String,
     },
+    /// The cluster refused or failed a request the engine cannot do without.
+    #[error("cluster error while {action}: {source}")]
+    Cluster {
+        /// What bi was doing, e.g. "listing apps/v1/Deployment".
+        action: String,
+        /// kube's error.
+        #[source]
+        source: kube::Error,
+    },
+    /// Generating the resources of a stored desired state failed.
+    #[error("cannot generate the resources of desired-state version {version}: {source}")]
+    Generation {
+        /// The desired-state version being generated.
+        version: i32,
+        /// Generation's error.
+        #[source]
+        source: GenerateError,
+    },
 }
 
 /// `Result` with [`Error`] as the default error.

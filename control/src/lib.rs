@@ -7,6 +7,7 @@
 
 pub mod db;
 pub mod desired_state;
+pub mod engine;
 pub mod entities;
 pub mod error;
 pub mod installation;

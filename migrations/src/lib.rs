@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_create_installation;
 mod m20261125_000001_create_desired_state;
+mod m20261125_000002_create_snapshots;
 
 /// Every migration bi knows, oldest first.
 #[derive(Debug)]
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_create_installation::Migration),
             Box::new(m20261125_000001_create_desired_state::Migration),
+            Box::new(m20261125_000002_create_snapshots::Migration),
         ]
     }
 }

@@ -2,4 +2,7 @@
 
 pub mod desired_state_version;
 pub mod installation;
+pub mod resource_body;
+pub mod snapshot;
+pub mod snapshot_resource;
 pub mod stored_secret;

@@ -1,0 +1,16 @@
+//! The snapshot-and-apply engine: makes the cluster match the desired state.
+//!
+//! A snapshot prepares (reads the desired state, its secrets and the managed
+//! objects the cluster holds), generates every resource, plans the diff
+//! against the cluster and the last succeeded snapshot's inventory, applies
+//! the plan stage by stage with server-side apply, and records every outcome
+//! in the database.
+
+mod apply;
+mod kinds;
+mod prepare;
+mod record;
+mod snapshot;
+
+pub use apply::Outcome;
+pub use snapshot::{Engine, OutcomeCounts, SnapshotReport, SnapshotStatus};

@@ -1,0 +1,87 @@
+//! Prepare: everything a plan needs, read before anything is written — the
+//! desired state and its generated resources, the inventory of the last
+//! succeeded snapshot, and the managed objects the cluster holds.
+
+use std::collections::{BTreeSet, HashSet};
+
+use bi_model::generate::{MANAGED_LABEL, Observed, Resource, ResourcePath, Secrets, generate};
+use kube::api::{Api, DynamicObject, ListParams, TypeMeta};
+
+use super::kinds::Kinds;
+use super::record;
+use crate::db::Database;
+use crate::desired_state;
+use crate::error::{Error, Result};
+
+/// What a snapshot starts from.
+pub(crate) struct Prepared {
+    /// The desired-state version generated.
+    pub(crate) version: i32,
+    /// Every resource it needs, in apply order.
+    pub(crate) desired: Vec<Resource>,
+    /// The paths the last succeeded snapshot applied.
+    pub(crate) inventory: BTreeSet<ResourcePath>,
+    /// The managed objects found in the cluster.
+    pub(crate) observed: Vec<Observed>,
+}
+
+/// Reads the database and the cluster.
+pub(crate) async fn prepare(db: &Database, kinds: &mut Kinds) -> Result<Prepared> {
+    let (version, state) = desired_state::current(db).await?;
+    let secrets = desired_state::secrets(db).await?;
+    let desired = generate(&state, Secrets::Stored(secrets.as_map()))
+        .map_err(|source| Error::Generation { version, source })?;
+    let inventory = record::inventory(db).await?;
+    let observed = observe(kinds, &desired, &inventory).await?;
+    Ok(Prepared {
+        version,
+        desired,
+        inventory,
+        observed,
+    })
+}
+
+/// Lists the managed objects of every type bi generates or last applied;
+/// types the cluster does not serve yet hold nothing.
+async fn observe(
+    kinds: &mut Kinds,
+    desired: &[Resource],
+    inventory: &BTreeSet<ResourcePath>,
+) -> Result<Vec<Observed>> {
+    let mut types = Vec::new();
+    let mut seen = HashSet::new();
+    for path in desired
+        .iter()
+        .map(|resource| &resource.path)
+        .chain(inventory)
+    {
+        if seen.insert((path.api_version.as_str(), path.kind.as_str())) {
+            types.push((path.api_version.clone(), path.kind.clone()));
+        }
+    }
+    let selector = ListParams::default().labels(&format!("{MANAGED_LABEL}=true"));
+    let mut observed = Vec::new();
+    for (api_version, kind) in types {
+        let Some((resource, _)) = kinds.resolve(&api_version, &kind).await? else {
+            continue;
+        };
+        let api: Api<DynamicObject> = Api::all_with(kinds.client().clone(), &resource);
+        let list = api.list(&selector).await.map_err(|source| Error::Cluster {
+            action: format!("listing {api_version} {kind}"),
+            source,
+        })?;
+        for mut object in list.items {
+            // NB: list items need not carry apiVersion and kind; the list's type does.
+            object.types = Some(TypeMeta {
+                api_version: resource.api_version.clone(),
+                kind: resource.kind.clone(),
+            });
+            let value = serde_json::to_value(&object).map_err(|source| Error::Encode {
+                what: "observed object",
+                source,
+            })?;
+            observed.extend(Observed::from_object(&value));
+        }
+    }
+    Ok(observed)
+}

@@ -1,0 +1,52 @@
+//! The `snapshot` table: one row per run of the snapshot-and-apply engine,
+//! inserted as `running` before anything is applied and finished with its
+//! status and outcome counts.
+
+use sea_orm::entity::prelude::*;
+
+/// A row of `snapshot`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "snapshot")]
+pub struct Model {
+    /// Increasing snapshot number.
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    /// The desired-state version that was applied.
+    pub desired_version: i32,
+    /// What started it, e.g. `start-up` or `desired state changed`.
+    pub trigger: String,
+    /// `running`, `succeeded`, `failed` or `interrupted`.
+    pub status: String,
+    /// When it started.
+    pub started_at: ChronoDateTimeUtc,
+    /// When it finished; None while running (or if interrupted).
+    pub finished_at: Option<ChronoDateTimeUtc>,
+    /// Objects created.
+    pub created: i32,
+    /// Objects updated.
+    pub updated: i32,
+    /// Objects already as desired.
+    pub unchanged: i32,
+    /// Objects deleted.
+    pub deleted: i32,
+    /// Objects the API server refused.
+    pub failed: i32,
+    /// Writes not attempted because an earlier stage failed.
+    pub skipped: i32,
+}
+
+/// A snapshot has many resource outcomes.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    /// Its `snapshot_resource` rows.
+    #[sea_orm(has_many = "super::snapshot_resource::Entity")]
+    SnapshotResource,
+}
+
+impl Related<super::snapshot_resource::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::SnapshotResource.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}
