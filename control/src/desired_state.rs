@@ -202,6 +202,36 @@ pub async fn at_version(db: &Database, version: i32) -> Result<Option<DesiredSta
     row.map(|row| parse(&row)).transpose()
 }
 
+/// Stores the state of `version` again as the next version, by `author`
+/// with the summary "rollback to version N"; returns the new version.
+///
+/// Validated and audited like [`change`] (missing secrets are created,
+/// existing ones kept); refused ([`Error::Rejected`]) when `version` does
+/// not exist.
+pub async fn restore(db: &Database, version: i32, author: &str) -> Result<i32> {
+    let Some(old) = at_version(db, version).await? else {
+        let mut problems = Problems::new();
+        problems.push(
+            "version",
+            Rule::Consistency,
+            format!("there is no desired-state version {version}"),
+        );
+        return Err(Error::Rejected(problems));
+    };
+    // NB: stored versions are never rewritten, so reading `old` outside
+    // `change`'s transaction cannot see a state that later changes.
+    change(
+        db,
+        author,
+        &format!("rollback to version {version}"),
+        |state| {
+            *state = old;
+            Ok(())
+        },
+    )
+    .await
+}
+
 /// Every stored secret, for generation.
 pub async fn secrets(db: &Database) -> Result<StoredSecrets> {
     let rows = StoredSecret::find()

@@ -1,10 +1,11 @@
 //! `bi serve`: open the database, migrate, and serve until asked to stop.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 
 use anyhow::Context;
 use bi_control::Database;
+use bi_control::engine::Engine;
 use bi_control::sandbox::{Sandbox, SandboxConfig};
 use bi_model::ClusterSummary;
 use leptos::config::LeptosOptions;
@@ -119,6 +120,11 @@ impl Server {
         })
     }
 
+    /// The cluster this server manages.
+    pub fn cluster(&self) -> &ClusterSummary {
+        &self.state.cluster
+    }
+
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
         self.listener
@@ -134,11 +140,27 @@ impl Server {
     ) -> anyhow::Result<()> {
         let addr = self.local_addr()?;
         let db = self.state.db.clone();
+        let engine = Engine::new(
+            db.clone(),
+            self.sandbox
+                .client()
+                .context("while connecting to the sandbox cluster")?,
+        )
+        .await
+        .context("while starting the snapshot engine")?;
         tracing::info!("bi is listening on http://{addr}");
-        axum::serve(self.listener, router(self.state))
+        let serving = axum::serve(self.listener, router(self.state))
             .with_graceful_shutdown(shutdown)
-            .await
-            .context("while serving HTTP")?;
+            .into_future();
+        // NB: the reconciler runs in this task (a snapshot's future is not
+        // Send); when serving ends it is dropped, even mid-apply, which is
+        // safe: the snapshot row is marked interrupted at the next start and
+        // the next snapshot converges.
+        let served = tokio::select! {
+            served = serving => served.context("while serving HTTP"),
+            () = reconcile_periodically(engine, RECONCILE_EVERY) => Ok(()),
+        };
+        served?;
         tracing::info!("shutting down: requests drained, closing the database");
         db.close().await.context("while closing the database")?;
         self.sandbox
@@ -146,6 +168,31 @@ impl Server {
             .await
             .context("while stopping the sandbox cluster")?;
         Ok(())
+    }
+}
+
+/// How often the desired state is re-applied (the periodic re-check).
+const RECONCILE_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Applies the desired state at start-up and then every `every`, logging
+/// each snapshot's outcome.
+async fn reconcile_periodically(engine: Engine, every: std::time::Duration) {
+    let mut ticks = tokio::time::interval(every);
+    loop {
+        ticks.tick().await;
+        match engine.snapshot("periodic").await {
+            Ok(report) => tracing::info!(
+                snapshot = report.id,
+                status = report.status.as_str(),
+                created = report.counts.created,
+                updated = report.counts.updated,
+                unchanged = report.counts.unchanged,
+                deleted = report.counts.deleted,
+                failed = report.counts.failed,
+                "snapshot finished"
+            ),
+            Err(err) => tracing::error!(error = %err, "snapshot failed"),
+        }
     }
 }
 

@@ -187,18 +187,40 @@ async fn serves_on_a_real_socket_shuts_down_gracefully_and_restarts_with_its_dat
     let server = Server::bind(&settings).await.unwrap();
     let addr = server.local_addr().unwrap();
     assert!(addr.ip().is_loopback());
+    let cluster_url = server.cluster().url.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(server.run(async {
+    let running = server.run(async {
         let _ = stopped.await;
-    }));
-    let response = http_get(addr, "/healthz").await;
-    assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
-    assert!(response.ends_with("ok"), "{response}");
-    let html = http_get(addr, "/").await;
-    assert!(html.contains("before-restart"), "{html}");
+    });
+    // NB: run in this task (the server's reconciler future is not Send).
+    let client = async move {
+        let response = http_get(addr, "/healthz").await;
+        assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
+        assert!(response.ends_with("ok"), "{response}");
+        let html = http_get(addr, "/").await;
+        assert!(html.contains("before-restart"), "{html}");
 
-    stop.send(()).unwrap();
-    running.await.unwrap().unwrap();
+        // The engine applies the desired state (battery_core) to the sandbox at start.
+        let sandbox: std::net::SocketAddr =
+            cluster_url.trim_start_matches("http://").parse().unwrap();
+        let path = "/apis/apps/v1/namespaces/battery-core/deployments/control-server";
+        let mut applied = String::new();
+        for _ in 0..100 {
+            applied = http_get(sandbox, path).await;
+            if applied.starts_with("HTTP/1.1 200") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(
+            applied.starts_with("HTTP/1.1 200"),
+            "not applied: {applied}"
+        );
+        assert!(applied.contains("battery/managed"), "{applied}");
+        stop.send(()).unwrap();
+    };
+    let (served, ()) = tokio::join!(running, client);
+    served.unwrap();
     assert!(
         tokio::net::TcpStream::connect(addr).await.is_err(),
         "still listening after shutdown"

@@ -1,18 +1,22 @@
 //! Apply: executes a plan in order, stage by stage, with server-side apply
 //! under the one field manager `bi`. After the CRD stage it waits until the
 //! new definitions are established and served; once a stage has failures,
-//! the writes of every later stage are skipped.
+//! the writes of every later stage are skipped. Within a stage the writes
+//! run concurrently and are paced and retried by the throttle.
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::future::Future;
 use std::time::Duration;
 
 use bi_model::generate::{Action, Plan, PlanItem, Resource, ResourcePath, Stage};
+use futures::{StreamExt, stream};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
 use tokio::time::Instant;
 
 use super::kinds::Kinds;
+use super::throttle::{EngineSettings, TokenBucket, with_retries};
 
 /// The field manager of every apply.
 const FIELD_MANAGER: &str = "bi";
@@ -71,16 +75,19 @@ impl fmt::Display for Outcome {
     }
 }
 
-/// Executes `plan` in its order; one outcome per item, in the same order.
+/// Executes `plan` in its order, paced by `settings`; one outcome per item,
+/// in the same order.
 pub(crate) async fn apply(
     plan: &Plan,
     desired: &[Resource],
     kinds: &mut Kinds,
+    settings: &EngineSettings,
 ) -> Vec<(PlanItem, Outcome)> {
     let bodies: BTreeMap<&ResourcePath, &Resource> = desired
         .iter()
         .map(|resource| (&resource.path, resource))
         .collect();
+    let bucket = TokenBucket::of(settings);
     let phase = |item: &PlanItem| (item.action == Action::Delete, item.stage);
     let mut outcomes = Vec::with_capacity(plan.items.len());
     let mut failed = false;
@@ -94,17 +101,34 @@ pub(crate) async fn apply(
         let (chunk, tail) = rest.split_at(len);
         rest = tail;
 
-        let mut results = Vec::with_capacity(chunk.len());
+        // NB: types are resolved one by one (discovery is cached and needs
+        // `&mut Kinds`); only the writes themselves run concurrently.
+        let mut writes = Vec::with_capacity(chunk.len());
         for item in chunk {
-            let outcome = if !item.action.writes() {
-                Outcome::Unchanged
+            let write = if !item.action.writes() {
+                Err(Outcome::Unchanged)
             } else if failed {
-                Outcome::Skipped
+                Err(Outcome::Skipped)
             } else {
-                execute(item, bodies.get(&item.path).copied(), kinds).await
+                prepare_write(item, bodies.get(&item.path).copied(), kinds).await
             };
-            results.push(outcome);
+            writes.push(write);
         }
+        let bucket = &bucket;
+        let mut results: Vec<(usize, Outcome)> = stream::iter(writes.into_iter().enumerate())
+            .map(|(index, write)| async move {
+                let outcome = match write {
+                    Ok(write) => execute(write, settings, bucket).await,
+                    Err(outcome) => outcome,
+                };
+                (index, outcome)
+            })
+            .buffer_unordered(settings.max_in_flight.max(1))
+            .collect()
+            .await;
+        results.sort_unstable_by_key(|(index, _)| *index);
+        let mut results: Vec<Outcome> = results.into_iter().map(|(_, outcome)| outcome).collect();
+
         if current == (false, Stage::Crds) {
             wait_until_served(chunk, &mut results, kinds).await;
         }
@@ -114,40 +138,90 @@ pub(crate) async fn apply(
     outcomes
 }
 
-/// Applies or deletes one object.
-async fn execute(item: &PlanItem, resource: Option<&Resource>, kinds: &mut Kinds) -> Outcome {
+/// One write, ready to send.
+struct Write<'a> {
+    api: Api<DynamicObject>,
+    name: &'a str,
+    action: Action,
+    body: Option<&'a Resource>,
+}
+
+/// Resolves the API of `item`'s object, or the outcome that ends it.
+async fn prepare_write<'a>(
+    item: &'a PlanItem,
+    resource: Option<&'a Resource>,
+    kinds: &mut Kinds,
+) -> Result<Write<'a>, Outcome> {
     let path = &item.path;
     let api = match kinds.api_for(path).await {
         Ok(Some(api)) => api,
         Ok(None) => {
-            return Outcome::Failed(format!(
+            return Err(Outcome::Failed(format!(
                 "the cluster does not serve {} {}",
                 path.api_version, path.kind
-            ));
+            )));
         }
-        Err(err) => return Outcome::Failed(err.to_string()),
+        Err(err) => return Err(Outcome::Failed(err.to_string())),
     };
-    match item.action {
-        Action::Create | Action::Update => {
-            let Some(resource) = resource else {
-                return Outcome::Failed(format!("no generated body for {path}"));
-            };
-            let params = PatchParams::apply(FIELD_MANAGER).force();
-            match api
-                .patch(&path.name, &params, &Patch::Apply(&resource.body))
+    if item.action != Action::Delete && resource.is_none() {
+        return Err(Outcome::Failed(format!("no generated body for {path}")));
+    }
+    Ok(Write {
+        api,
+        name: &path.name,
+        action: item.action,
+        body: resource,
+    })
+}
+
+/// Applies or deletes one object, retrying transient failures.
+async fn execute(write: Write<'_>, settings: &EngineSettings, bucket: &TokenBucket) -> Outcome {
+    let Write {
+        api,
+        name,
+        action,
+        body,
+    } = write;
+    let params = PatchParams::apply(FIELD_MANAGER).force();
+    let delete = DeleteParams::background();
+    write_with_retries(action, settings, bucket, || async {
+        match (action, body) {
+            (Action::Delete, _) => api.delete(name, &delete).await.map(|_| ()),
+            (_, Some(resource)) => api
+                .patch(name, &params, &Patch::Apply(&resource.body))
                 .await
-            {
-                Ok(_) if item.action == Action::Create => Outcome::Created,
-                Ok(_) => Outcome::Updated,
-                Err(err) => Outcome::Failed(message(&err)),
-            }
+                .map(|_| ()),
+            // NB: `prepare_write` only lets a body-less write through for deletes.
+            (_, None) => Ok(()),
         }
-        Action::Delete => match api.delete(&path.name, &DeleteParams::background()).await {
-            Ok(_) => Outcome::Deleted,
-            Err(kube::Error::Api(status)) if status.is_not_found() => Outcome::Deleted,
-            Err(err) => Outcome::Failed(message(&err)),
-        },
-        Action::Unchanged => Outcome::Unchanged,
+    })
+    .await
+}
+
+/// Runs one write of `action` through `with_retries` and names its outcome:
+/// a refused write is `Failed` with the API server's message.
+async fn write_with_retries<F, Fut>(
+    action: Action,
+    settings: &EngineSettings,
+    bucket: &TokenBucket,
+    operation: F,
+) -> Outcome
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), kube::Error>>,
+{
+    let (result, attempts) = with_retries(settings, bucket, operation).await;
+    match (result, action) {
+        (Ok(()), Action::Create) => Outcome::Created,
+        (Ok(()), Action::Delete) => Outcome::Deleted,
+        (Ok(()), Action::Update | Action::Unchanged) => Outcome::Updated,
+        (Err(kube::Error::Api(status)), Action::Delete) if status.is_not_found() => {
+            Outcome::Deleted
+        }
+        (Err(err), _) => {
+            tracing::warn!(attempts, %err, "write failed");
+            Outcome::Failed(message(&err))
+        }
     }
 }
 
@@ -221,5 +295,94 @@ fn message(err: &kube::Error) -> String {
     match err {
         kube::Error::Api(status) if !status.message.is_empty() => status.message.clone(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+
+    fn api_error(code: u16, message: &str) -> kube::Error {
+        kube::Error::Api(Box::new(
+            kube::core::Status::failure(message, "Test").with_code(code),
+        ))
+    }
+
+    /// Settings that retry fast, so tests do not sleep long.
+    fn quick() -> EngineSettings {
+        EngineSettings {
+            base_backoff: Duration::from_millis(2),
+            ..EngineSettings::default()
+        }
+    }
+
+    /// Runs a write whose attempts answer `answers` in turn.
+    async fn run(action: Action, answers: Vec<Result<(), kube::Error>>) -> (Outcome, usize) {
+        let settings = quick();
+        let bucket = TokenBucket::of(&settings);
+        let answers = std::cell::RefCell::new(answers.into_iter());
+        let calls = Cell::new(0);
+        let outcome = write_with_retries(action, &settings, &bucket, || {
+            calls.set(calls.get() + 1);
+            let answer = answers.borrow_mut().next().unwrap_or(Ok(()));
+            async move { answer }
+        })
+        .await;
+        (outcome, calls.get())
+    }
+
+    #[tokio::test]
+    async fn a_refused_object_fails_at_once_with_the_servers_message() {
+        let message = "spec.replicas: Invalid value: -1: must be greater than or equal to 0";
+        let (outcome, calls) = run(Action::Create, vec![Err(api_error(422, message))]).await;
+        assert_eq!(outcome, Outcome::Failed(message.to_owned()));
+        assert_eq!(calls, 1);
+    }
+
+    #[tokio::test]
+    async fn a_transient_500_twice_then_success_is_created_after_three_attempts() {
+        let (outcome, calls) = run(
+            Action::Create,
+            vec![
+                Err(api_error(500, "etcdserver: leader changed")),
+                Err(api_error(500, "etcdserver: leader changed")),
+                Ok(()),
+            ],
+        )
+        .await;
+        assert_eq!(outcome, Outcome::Created);
+        assert_eq!(calls, 3);
+    }
+
+    #[tokio::test]
+    async fn throttled_429_is_retried_then_updated() {
+        let (outcome, calls) = run(
+            Action::Update,
+            vec![Err(api_error(429, "too many requests")), Ok(())],
+        )
+        .await;
+        assert_eq!(outcome, Outcome::Updated);
+        assert_eq!(calls, 2);
+    }
+
+    #[tokio::test]
+    async fn an_object_failing_every_attempt_records_the_last_message() {
+        let answers = (0..10)
+            .map(|n| Err(api_error(503, &format!("unavailable {n}"))))
+            .collect();
+        let (outcome, calls) = run(Action::Create, answers).await;
+        assert_eq!(outcome, Outcome::Failed("unavailable 4".to_owned()));
+        assert_eq!(calls, EngineSettings::default().max_attempts as usize);
+    }
+
+    #[tokio::test]
+    async fn deleting_an_absent_object_is_deleted() {
+        let gone = kube::core::Status::failure("not found", "NotFound").with_code(404);
+        let (outcome, calls) =
+            run(Action::Delete, vec![Err(kube::Error::Api(Box::new(gone)))]).await;
+        assert_eq!(outcome, Outcome::Deleted);
+        assert_eq!(calls, 1);
     }
 }

@@ -7,10 +7,15 @@
 //! in the database.
 
 mod apply;
+pub mod history;
 mod kinds;
 mod prepare;
 mod record;
+mod rollback;
 mod snapshot;
+mod throttle;
 
 pub use apply::Outcome;
+pub use rollback::rollback;
 pub use snapshot::{Engine, OutcomeCounts, SnapshotReport, SnapshotStatus};
+pub use throttle::EngineSettings;

@@ -10,6 +10,7 @@ use super::apply::{Outcome, apply};
 use super::kinds::Kinds;
 use super::prepare::prepare;
 use super::record;
+use super::throttle::EngineSettings;
 use crate::db::Database;
 use crate::error::Result;
 
@@ -108,6 +109,7 @@ pub struct Engine {
     // NB: single flight: two snapshots applying at once would race on the
     // same objects and record overlapping inventories.
     running: Mutex<()>,
+    settings: EngineSettings,
 }
 
 impl fmt::Debug for Engine {
@@ -130,6 +132,7 @@ impl Engine {
             db,
             client,
             running: Mutex::new(()),
+            settings: EngineSettings::default(),
         })
     }
 
@@ -145,7 +148,7 @@ impl Engine {
         let id = record::start(&self.db, prepared.version, trigger).await?;
         tracing::info!(id, version = prepared.version, trigger, planned = ?plan.counts(), "snapshot started");
 
-        let outcomes = apply(&plan, &prepared.desired, &mut kinds).await;
+        let outcomes = apply(&plan, &prepared.desired, &mut kinds, &self.settings).await;
         let counts = OutcomeCounts::of(outcomes.iter().map(|(_, outcome)| outcome));
         let status = if counts.failed == 0 {
             SnapshotStatus::Succeeded
@@ -165,5 +168,16 @@ impl Engine {
                 .collect(),
             orphans: plan.orphans,
         })
+    }
+
+    /// Like [`Engine::new`], with writes paced by `settings`.
+    pub async fn with_settings(
+        db: Database,
+        client: kube::Client,
+        settings: EngineSettings,
+    ) -> Result<Engine> {
+        let mut engine = Self::new(db, client).await?;
+        engine.settings = settings;
+        Ok(engine)
     }
 }

@@ -1,0 +1,412 @@
+//! History: what the engine did, read back from the database.
+//!
+//! [`list`] gives the snapshots newest first, [`show`] one snapshot with every
+//! planned object and its outcome, and [`diff`] compares what two snapshots
+//! left in the cluster resource by resource, down to the fields of the stored
+//! bodies (Secret values in those bodies are placeholders).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bi_model::generate::HASH_ANNOTATION;
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde_json::Value;
+
+use super::apply::Outcome;
+use super::snapshot::{OutcomeCounts, SnapshotStatus};
+use crate::db::Database;
+use crate::entities::{resource_body, snapshot, snapshot_resource};
+use crate::error::{Error, Result, db_error};
+
+/// One snapshot as listed: what ran, why, how it ended and what it did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotSummary {
+    /// The `snapshot` row.
+    pub id: i64,
+    /// The desired-state version applied.
+    pub desired_version: i32,
+    /// What started it.
+    pub trigger: String,
+    /// How it ended (or that it is still running).
+    pub status: SnapshotStatus,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// When it finished; None while running or if interrupted.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Outcomes by kind.
+    pub counts: OutcomeCounts,
+}
+
+/// One planned object of a snapshot and what came of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceOutcomeRow {
+    /// The object's path as displayed (`apps/v1/Deployment/ns/name`).
+    pub path: String,
+    /// The planned action: `create`, `update`, `unchanged` or `delete`.
+    pub action: String,
+    /// The desired content hash; None for deletions.
+    pub hash: Option<String>,
+    /// `created`, `updated`, `unchanged`, `deleted`, `failed` or `skipped`.
+    pub outcome: String,
+    /// The API server's message when it failed.
+    pub message: Option<String>,
+}
+
+/// One snapshot with its plan and outcomes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotDetail {
+    /// The snapshot itself.
+    pub summary: SnapshotSummary,
+    /// Every planned object, in apply order.
+    pub resources: Vec<ResourceOutcomeRow>,
+}
+
+/// One field that differs between two bodies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldChange {
+    /// Where, as a JSON pointer (`/spec/replicas`).
+    pub pointer: String,
+    /// The value before; None when the field was added.
+    pub before: Option<Value>,
+    /// The value after; None when the field was removed.
+    pub after: Option<Value>,
+}
+
+/// An object both snapshots applied, with different bodies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangedResource {
+    /// The object's path as displayed.
+    pub path: String,
+    /// Every field that differs, in key order.
+    pub fields: Vec<FieldChange>,
+}
+
+/// What changed in the cluster from one snapshot to another.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SnapshotDiff {
+    /// Paths only the second snapshot applied.
+    pub added: Vec<String>,
+    /// Paths only the first snapshot applied.
+    pub removed: Vec<String>,
+    /// Paths both applied with different bodies.
+    pub changed: Vec<ChangedResource>,
+}
+
+/// At most `limit` snapshots, newest first.
+pub async fn list(db: &Database, limit: u64) -> Result<Vec<SnapshotSummary>> {
+    let rows = snapshot::Entity::find()
+        .order_by_desc(snapshot::Column::Id)
+        .limit(limit)
+        .all(db.connection())
+        .await
+        .map_err(db_error("listing snapshots"))?;
+    rows.into_iter().map(summary).collect()
+}
+
+/// Snapshot `id` with every planned object and its outcome, if it exists.
+pub async fn show(db: &Database, id: i64) -> Result<Option<SnapshotDetail>> {
+    let Some(row) = snapshot::Entity::find_by_id(id)
+        .one(db.connection())
+        .await
+        .map_err(db_error("reading a snapshot"))?
+    else {
+        return Ok(None);
+    };
+    let resources = snapshot_resource::Entity::find()
+        .filter(snapshot_resource::Column::SnapshotId.eq(id))
+        .order_by_asc(snapshot_resource::Column::Id)
+        .all(db.connection())
+        .await
+        .map_err(db_error("reading a snapshot's outcomes"))?
+        .into_iter()
+        .map(|row| ResourceOutcomeRow {
+            path: row.path,
+            action: row.action,
+            hash: row.hash,
+            outcome: row.outcome,
+            message: row.message,
+        })
+        .collect();
+    Ok(Some(SnapshotDetail {
+        summary: summary(row)?,
+        resources,
+    }))
+}
+
+/// What changed from snapshot `a` to snapshot `b`, comparing the objects
+/// each left applied (created, updated or unchanged); None when either
+/// snapshot does not exist.
+pub async fn diff(db: &Database, a: i64, b: i64) -> Result<Option<SnapshotDiff>> {
+    let (Some(before), Some(after)) = (applied(db, a).await?, applied(db, b).await?) else {
+        return Ok(None);
+    };
+    let mut result = SnapshotDiff {
+        added: after
+            .keys()
+            .filter(|path| !before.contains_key(*path))
+            .cloned()
+            .collect(),
+        removed: before
+            .keys()
+            .filter(|path| !after.contains_key(*path))
+            .cloned()
+            .collect(),
+        changed: Vec::new(),
+    };
+    let differing: Vec<(&String, &String, &String)> = before
+        .iter()
+        .filter_map(|(path, old)| {
+            after
+                .get(path)
+                .filter(|new| *new != old)
+                .map(|new| (path, old, new))
+        })
+        .collect();
+    let hashes: BTreeSet<String> = differing
+        .iter()
+        .flat_map(|(_, old, new)| [(*old).clone(), (*new).clone()])
+        .collect();
+    let bodies = bodies(db, hashes).await?;
+    for (path, old, new) in differing {
+        let body = |hash: &String| {
+            bodies.get(hash).ok_or_else(|| Error::Corrupt {
+                what: "resource body",
+                reason: format!("{path} refers to hash {hash}, which is not stored"),
+            })
+        };
+        let fields = field_changes(body(old)?, body(new)?);
+        // NB: bodies that differ only in their hash annotation are not a change.
+        if !fields.is_empty() {
+            result.changed.push(ChangedResource {
+                path: path.clone(),
+                fields,
+            });
+        }
+    }
+    Ok(Some(result))
+}
+
+/// The desired-state version snapshot `id` applied, if it exists.
+pub(crate) async fn desired_version(db: &Database, id: i64) -> Result<Option<i32>> {
+    snapshot::Entity::find_by_id(id)
+        .select_only()
+        .column(snapshot::Column::DesiredVersion)
+        .into_tuple()
+        .one(db.connection())
+        .await
+        .map_err(db_error("reading a snapshot's desired-state version"))
+}
+
+/// The hash of every object snapshot `id` left applied, by path; None when
+/// the snapshot does not exist.
+async fn applied(db: &Database, id: i64) -> Result<Option<BTreeMap<String, String>>> {
+    let exists = snapshot::Entity::find_by_id(id)
+        .one(db.connection())
+        .await
+        .map_err(db_error("reading a snapshot"))?
+        .is_some();
+    if !exists {
+        return Ok(None);
+    }
+    let applied = [Outcome::Created, Outcome::Updated, Outcome::Unchanged].map(|o| o.as_str());
+    let rows: Vec<(String, Option<String>)> = snapshot_resource::Entity::find()
+        .select_only()
+        .columns([
+            snapshot_resource::Column::Path,
+            snapshot_resource::Column::Hash,
+        ])
+        .filter(snapshot_resource::Column::SnapshotId.eq(id))
+        .filter(snapshot_resource::Column::Outcome.is_in(applied))
+        .into_tuple()
+        .all(db.connection())
+        .await
+        .map_err(db_error("reading a snapshot's applied objects"))?;
+    rows.into_iter()
+        .map(|(path, hash)| match hash {
+            Some(hash) => Ok((path, hash)),
+            None => Err(Error::Corrupt {
+                what: "snapshot resource",
+                reason: format!("{path} in snapshot {id} was applied without a hash"),
+            }),
+        })
+        .collect::<Result<_>>()
+        .map(Some)
+}
+
+/// The stored bodies of `hashes`, parsed, by hash.
+async fn bodies(db: &Database, hashes: BTreeSet<String>) -> Result<BTreeMap<String, Value>> {
+    if hashes.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let rows = resource_body::Entity::find()
+        .filter(resource_body::Column::Hash.is_in(hashes))
+        .all(db.connection())
+        .await
+        .map_err(db_error("reading stored resource bodies"))?;
+    rows.into_iter()
+        .map(|row| {
+            let body = serde_json::from_str(&row.body).map_err(|err| Error::Corrupt {
+                what: "resource body",
+                reason: format!("hash {}: {err}", row.hash),
+            })?;
+            Ok((row.hash, body))
+        })
+        .collect()
+}
+
+/// A `snapshot` row as a summary.
+fn summary(row: snapshot::Model) -> Result<SnapshotSummary> {
+    let status = match row.status.as_str() {
+        "running" => SnapshotStatus::Running,
+        "succeeded" => SnapshotStatus::Succeeded,
+        "failed" => SnapshotStatus::Failed,
+        "interrupted" => SnapshotStatus::Interrupted,
+        other => {
+            return Err(Error::Corrupt {
+                what: "snapshot status",
+                reason: format!("snapshot {}: {other:?} is not a status", row.id),
+            });
+        }
+    };
+    let count = |n: i32| usize::try_from(n).unwrap_or(0);
+    Ok(SnapshotSummary {
+        id: row.id,
+        desired_version: row.desired_version,
+        trigger: row.trigger,
+        status,
+        started_at: row.started_at,
+        finished_at: row.finished_at,
+        counts: OutcomeCounts {
+            created: count(row.created),
+            updated: count(row.updated),
+            unchanged: count(row.unchanged),
+            deleted: count(row.deleted),
+            failed: count(row.failed),
+            skipped: count(row.skipped),
+        },
+    })
+}
+
+/// Every field that differs from `before` to `after`, ignoring the hash
+/// annotation (it differs whenever anything else does).
+fn field_changes(before: &Value, after: &Value) -> Vec<FieldChange> {
+    let mut changes = Vec::new();
+    compare(
+        "",
+        Some(&without_hash(before)),
+        Some(&without_hash(after)),
+        &mut changes,
+    );
+    changes
+}
+
+/// `body` without its `battery/hash` annotation.
+fn without_hash(body: &Value) -> Value {
+    let mut body = body.clone();
+    if let Some(annotations) = body
+        .pointer_mut("/metadata/annotations")
+        .and_then(Value::as_object_mut)
+    {
+        annotations.remove(HASH_ANNOTATION);
+    }
+    body
+}
+
+/// Records at `pointer` how `before` became `after`: objects key by key,
+/// arrays index by index, anything else as a whole.
+fn compare(
+    pointer: &str,
+    before: Option<&Value>,
+    after: Option<&Value>,
+    changes: &mut Vec<FieldChange>,
+) {
+    match (before, after) {
+        (Some(Value::Object(old)), Some(Value::Object(new))) => {
+            let keys: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+            for key in keys {
+                let at = format!("{pointer}/{}", escape(key));
+                compare(&at, old.get(key), new.get(key), changes);
+            }
+        }
+        (Some(Value::Array(old)), Some(Value::Array(new))) => {
+            for i in 0..old.len().max(new.len()) {
+                compare(&format!("{pointer}/{i}"), old.get(i), new.get(i), changes);
+            }
+        }
+        (old, new) if old != new => changes.push(FieldChange {
+            pointer: pointer.to_owned(),
+            before: old.cloned(),
+            after: new.cloned(),
+        }),
+        _ => {}
+    }
+}
+
+/// `key` as one JSON pointer token (RFC 6901: `~` → `~0`, `/` → `~1`).
+fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn change(pointer: &str, before: Option<Value>, after: Option<Value>) -> FieldChange {
+        FieldChange {
+            pointer: pointer.to_owned(),
+            before,
+            after,
+        }
+    }
+
+    #[test]
+    fn equal_bodies_have_no_changes() {
+        let body = json!({ "spec": { "replicas": 1, "ports": [80, 443] } });
+        assert_eq!(field_changes(&body, &body), vec![]);
+    }
+
+    #[test]
+    fn changes_are_reported_at_their_pointer() {
+        let before = json!({
+            "spec": { "replicas": 1, "ports": [80], "gone": true },
+            "metadata": { "annotations": { "battery/hash": "a", "x/y": "1" } },
+        });
+        let after = json!({
+            "spec": { "replicas": 2, "ports": [80, 443], "new": "yes" },
+            "metadata": { "annotations": { "battery/hash": "b", "x/y": "2" } },
+        });
+        assert_eq!(
+            field_changes(&before, &after),
+            vec![
+                change(
+                    "/metadata/annotations/x~1y",
+                    Some(json!("1")),
+                    Some(json!("2"))
+                ),
+                change("/spec/gone", Some(json!(true)), None),
+                change("/spec/new", None, Some(json!("yes"))),
+                change("/spec/ports/1", None, Some(json!(443))),
+                change("/spec/replicas", Some(json!(1)), Some(json!(2))),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_type_change_replaces_the_whole_value() {
+        let before = json!({ "spec": { "a": { "b": 1 } } });
+        let after = json!({ "spec": { "a": [1] } });
+        assert_eq!(
+            field_changes(&before, &after),
+            vec![change("/spec/a", Some(json!({ "b": 1 })), Some(json!([1])))]
+        );
+    }
+
+    #[test]
+    fn only_the_hash_annotation_differing_is_no_change() {
+        let before = json!({ "metadata": { "annotations": { "battery/hash": "a" } } });
+        let after = json!({ "metadata": { "annotations": { "battery/hash": "b" } } });
+        assert_eq!(field_changes(&before, &after), vec![]);
+    }
+}
