@@ -63,14 +63,11 @@ pub fn generate(
     config: &StaleResourceCleanerConfig,
     ctx: &Context<'_>,
 ) -> Result<Vec<Resource>, GenerateError> {
-    let seconds = config.grace_period.as_seconds().to_string();
-    let settings = build::config_map(
+    let settings = build::duration_settings(
         ctx.core_namespace(),
         SETTINGS,
-        build::string_map(&[
-            ("grace_period", &config.grace_period.to_string()),
-            ("grace_period_seconds", &seconds),
-        ]),
+        "grace_period",
+        config.grace_period,
     );
     Ok(vec![Resource::new(INFO.id, &settings)?])
 }

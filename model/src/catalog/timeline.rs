@@ -63,14 +63,11 @@ pub fn generate(
     config: &TimelineConfig,
     ctx: &Context<'_>,
 ) -> Result<Vec<Resource>, GenerateError> {
-    let seconds = config.retention.as_seconds().to_string();
-    let settings = build::config_map(
+    let settings = build::duration_settings(
         ctx.core_namespace(),
         SETTINGS,
-        build::string_map(&[
-            ("retention", &config.retention.to_string()),
-            ("retention_seconds", &seconds),
-        ]),
+        "retention",
+        config.retention,
     );
     Ok(vec![Resource::new(INFO.id, &settings)?])
 }

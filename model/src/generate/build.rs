@@ -31,7 +31,7 @@ use serde_json::{Value, json};
 use super::error::GenerateError;
 use crate::image::ImageRef;
 use crate::objects::Resources;
-use crate::units::Storage;
+use crate::units::{Duration, Storage};
 
 /// The label selectors and pod templates use: the workload's own name.
 pub const COMPONENT_LABEL: &str = "battery/component";
@@ -159,6 +159,21 @@ pub fn config_map(namespace: &str, name: &str, data: BTreeMap<String, String>) -
         data: Some(data),
         ..ConfigMap::default()
     }
+}
+
+/// Settings of a battery that runs inside the control server: a ConfigMap
+/// with one duration as a Go duration (`key`, e.g. `15m`) and in whole
+/// seconds (`<key>_seconds`).
+pub fn duration_settings(namespace: &str, name: &str, key: &str, value: Duration) -> ConfigMap {
+    let seconds_key = format!("{key}_seconds");
+    config_map(
+        namespace,
+        name,
+        string_map(&[
+            (key, &value.to_string()),
+            (&seconds_key, &value.as_seconds().to_string()),
+        ]),
+    )
 }
 
 /// A secret with string values (the API server stores them base64-encoded).
