@@ -214,6 +214,7 @@ fn control_server(config: &BatteryCoreConfig, namespace: &str, claim: &str) -> D
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::test_support::find_required as find;
     use crate::generate::{DesiredState, Secrets};
 
     fn run(kinds: &[BatteryKind]) -> Vec<Resource> {
@@ -223,13 +224,6 @@ mod tests {
         let stored = std::collections::BTreeMap::new();
         let ctx = Context::new(&state, Secrets::Stored(&stored));
         generate(&BatteryCoreConfig::default(), &ctx).unwrap()
-    }
-
-    fn find<'a>(resources: &'a [Resource], kind: &str, name: &str) -> &'a Resource {
-        resources
-            .iter()
-            .find(|r| r.path.kind == kind && r.path.name == name)
-            .unwrap_or_else(|| panic!("no {kind} {name}"))
     }
 
     #[test]

@@ -456,6 +456,7 @@ fn object_store_crd() -> Result<CustomResourceDefinition, GenerateError> {
 
 #[cfg(test)]
 mod tests {
+    use crate::catalog::test_support::find_required as find;
     use std::collections::BTreeMap;
 
     use super::*;
@@ -470,13 +471,6 @@ mod tests {
     fn run(config: &CloudnativePgBarmanConfig) -> Vec<Resource> {
         let state = state();
         generate(config, &Context::new(&state, Secrets::Preview)).unwrap()
-    }
-
-    fn find<'a>(resources: &'a [Resource], kind: &str, name: &str) -> &'a Resource {
-        resources
-            .iter()
-            .find(|r| r.path.kind == kind && r.path.name == name)
-            .unwrap_or_else(|| panic!("no {kind} {name}"))
     }
 
     #[test]

@@ -215,6 +215,7 @@ fn ferret_service(
 
 #[cfg(test)]
 mod tests {
+    use crate::catalog::test_support::find_required as find;
     use std::collections::BTreeMap;
 
     use super::*;
@@ -261,13 +262,6 @@ mod tests {
             &FerretdbConfig::default(),
             &Context::new(state, Secrets::Stored(&empty)),
         )
-    }
-
-    fn find<'a>(resources: &'a [Resource], kind: &str, name: &str) -> &'a Resource {
-        resources
-            .iter()
-            .find(|r| r.path.kind == kind && r.path.name == name)
-            .unwrap_or_else(|| panic!("no {kind} {name}"))
     }
 
     #[test]

@@ -226,6 +226,7 @@ fn stateful_set(config: &ForgejoConfig, namespace: &str, monitored: bool) -> Sta
 
 #[cfg(test)]
 mod tests {
+    use crate::catalog::test_support::find_required as find;
     use std::collections::BTreeMap;
 
     use serde_json::json;
@@ -242,13 +243,6 @@ mod tests {
             &Context::new(&state, Secrets::Preview),
         )
         .unwrap()
-    }
-
-    fn find<'a>(resources: &'a [Resource], kind: &str, name: &str) -> &'a Resource {
-        resources
-            .iter()
-            .find(|r| r.path.kind == kind && r.path.name == name)
-            .unwrap_or_else(|| panic!("no {kind} {name}"))
     }
 
     #[test]

@@ -366,17 +366,12 @@ fn datasources(ctx: &Context<'_>, namespace: &str) -> Result<Vec<Resource>, Gene
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::test_support::find;
     use crate::generate::{DesiredState, GenerateError, Secrets};
 
     fn generated(kinds: &[BatteryKind], config: &GrafanaConfig) -> Vec<Resource> {
         let state = DesiredState::with_batteries(kinds).unwrap();
         generate(config, &Context::new(&state, Secrets::Preview)).unwrap()
-    }
-
-    fn find<'a>(resources: &'a [Resource], kind: &str, name: &str) -> Option<&'a Resource> {
-        resources
-            .iter()
-            .find(|r| r.path.kind == kind && r.path.name == name)
     }
 
     fn paths(resources: &[Resource]) -> Vec<String> {

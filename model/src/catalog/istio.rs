@@ -711,6 +711,7 @@ pub fn generate(config: &IstioConfig, ctx: &Context<'_>) -> Result<Vec<Resource>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::test_support::find;
     use crate::generate::schema::violations;
     use crate::generate::{DesiredState, Secrets};
     use k8s_openapi::api::apps::v1::Deployment;
@@ -720,12 +721,6 @@ mod tests {
         let empty = BTreeMap::new();
         let ctx = Context::new(&state, Secrets::Stored(&empty));
         generate(&IstioConfig::default(), &ctx).unwrap()
-    }
-
-    fn find<'a>(resources: &'a [Resource], kind: &str, name: &str) -> Option<&'a Resource> {
-        resources
-            .iter()
-            .find(|r| r.path.kind == kind && r.path.name == name)
     }
 
     #[test]

@@ -752,6 +752,7 @@ fn crds() -> Result<Vec<CustomResourceDefinition>, GenerateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::test_support::find_required as find;
     use crate::generate::schema::violations;
     use crate::generate::{DesiredState, Owned, Secrets};
     use crate::objects::EnvVar as UserEnvVar;
@@ -789,13 +790,6 @@ mod tests {
             &Context::new(state, Secrets::Stored(&empty)),
         )
         .unwrap()
-    }
-
-    fn find<'a>(resources: &'a [Resource], kind: &str, name: &str) -> &'a Resource {
-        resources
-            .iter()
-            .find(|r| r.path.kind == kind && r.path.name == name)
-            .unwrap_or_else(|| panic!("no {kind} {name}"))
     }
 
     fn strict(schema: &Value) -> Value {

@@ -470,6 +470,7 @@ fn metrics_server(
 
 #[cfg(test)]
 mod tests {
+    use crate::catalog::test_support::find_required as find;
     use serde_json::json;
 
     use super::*;
@@ -484,13 +485,6 @@ mod tests {
     fn generated(provider: ClusterProvider, config: &KubeMonitoringConfig) -> Vec<Resource> {
         let state = state(provider);
         generate(config, &Context::new(&state, Secrets::Preview)).unwrap()
-    }
-
-    fn find<'a>(resources: &'a [Resource], kind: &str, name: &str) -> &'a Resource {
-        resources
-            .iter()
-            .find(|r| r.path.kind == kind && r.path.name == name)
-            .unwrap_or_else(|| panic!("no {kind} {name}"))
     }
 
     #[test]

@@ -228,6 +228,7 @@ fn loki_yaml(config: &LokiConfig) -> Result<String, GenerateError> {
 
 #[cfg(test)]
 mod tests {
+    use crate::catalog::test_support::find;
     use std::collections::BTreeMap;
 
     use serde_json::Value;
@@ -238,12 +239,6 @@ mod tests {
     fn generated(kinds: &[BatteryKind], config: &LokiConfig) -> Vec<Resource> {
         let state = DesiredState::with_batteries(kinds).unwrap();
         generate(config, &Context::new(&state, Secrets::Preview)).unwrap()
-    }
-
-    fn find<'a>(resources: &'a [Resource], kind: &str, name: &str) -> Option<&'a Resource> {
-        resources
-            .iter()
-            .find(|r| r.path.kind == kind && r.path.name == name)
     }
 
     #[test]

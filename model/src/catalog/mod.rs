@@ -6,6 +6,8 @@ mod checks;
 mod config;
 pub mod images;
 mod kind;
+#[cfg(test)]
+mod test_support;
 
 pub mod aws_load_balancer_controller;
 pub mod battery_ca;

@@ -196,6 +196,7 @@ fn notebook_resources(
 
 #[cfg(test)]
 mod tests {
+    use crate::catalog::test_support::find;
     use std::collections::BTreeMap;
 
     use super::*;
@@ -221,12 +222,6 @@ mod tests {
             &Context::new(state, Secrets::Preview),
         )
         .unwrap()
-    }
-
-    fn find<'a>(resources: &'a [Resource], kind: &str, name: &str) -> Option<&'a Resource> {
-        resources
-            .iter()
-            .find(|r| r.path.kind == kind && r.path.name == name)
     }
 
     #[test]

@@ -234,6 +234,7 @@ fn on_gpus(pod: &mut PodSpec, ctx: &Context<'_>, instance: &ModelInstance) {
 
 #[cfg(test)]
 mod tests {
+    use crate::catalog::test_support::find_required as find;
     use std::collections::BTreeMap;
 
     use super::*;
@@ -252,13 +253,6 @@ mod tests {
             &Context::new(state, Secrets::Preview),
         )
         .unwrap()
-    }
-
-    fn find<'a>(resources: &'a [Resource], kind: &str, name: &str) -> &'a Resource {
-        resources
-            .iter()
-            .find(|r| r.path.kind == kind && r.path.name == name)
-            .unwrap_or_else(|| panic!("no {kind} {name}"))
     }
 
     fn instance(name: &str) -> ModelInstance {

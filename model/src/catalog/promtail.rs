@@ -273,6 +273,7 @@ fn promtail_yaml(ctx: &Context<'_>) -> Result<String, GenerateError> {
 
 #[cfg(test)]
 mod tests {
+    use crate::catalog::test_support::find;
     use std::collections::BTreeMap;
 
     use serde_json::Value;
@@ -283,12 +284,6 @@ mod tests {
     fn generated(kinds: &[BatteryKind], config: &PromtailConfig) -> Vec<Resource> {
         let state = DesiredState::with_batteries(kinds).unwrap();
         generate(config, &Context::new(&state, Secrets::Preview)).unwrap()
-    }
-
-    fn find<'a>(resources: &'a [Resource], kind: &str, name: &str) -> Option<&'a Resource> {
-        resources
-            .iter()
-            .find(|r| r.path.kind == kind && r.path.name == name)
     }
 
     #[test]

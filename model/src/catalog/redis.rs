@@ -473,6 +473,7 @@ fn redis_schema(mode: RedisMode) -> Value {
 
 #[cfg(test)]
 mod tests {
+    use crate::catalog::test_support::find_required as find;
     use std::collections::BTreeMap;
 
     use super::*;
@@ -510,13 +511,6 @@ mod tests {
             &Context::new(state, Secrets::Preview),
         )
         .unwrap()
-    }
-
-    fn find<'a>(resources: &'a [Resource], kind: &str, name: &str) -> &'a Resource {
-        resources
-            .iter()
-            .find(|r| r.path.kind == kind && r.path.name == name)
-            .unwrap_or_else(|| panic!("no {kind} {name}"))
     }
 
     fn strict(schema: &Value) -> Value {

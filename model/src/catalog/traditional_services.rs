@@ -205,6 +205,7 @@ fn traditional_service(
 
 #[cfg(test)]
 mod tests {
+    use crate::catalog::test_support::find_required as find;
     use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
     use k8s_openapi::api::core::v1::{Container, Service};
     use serde_json::json;
@@ -273,13 +274,6 @@ mod tests {
             &Context::new(state, Secrets::Stored(&empty)),
         )
         .unwrap()
-    }
-
-    fn find<'a>(resources: &'a [Resource], kind: &str, name: &str) -> &'a Resource {
-        resources
-            .iter()
-            .find(|r| r.path.kind == kind && r.path.name == name)
-            .unwrap_or_else(|| panic!("no {kind} {name}"))
     }
 
     #[test]

@@ -649,6 +649,7 @@ pub(crate) fn vmagent_schema() -> Value {
 
 #[cfg(test)]
 mod tests {
+    use crate::catalog::test_support::find_required as find;
     use std::collections::BTreeMap;
 
     use super::*;
@@ -661,13 +662,6 @@ mod tests {
     fn generated(config: &VictoriaMetricsConfig) -> Vec<Resource> {
         let state = state();
         generate(config, &Context::new(&state, Secrets::Preview)).unwrap()
-    }
-
-    fn find<'a>(resources: &'a [Resource], kind: &str, name: &str) -> &'a Resource {
-        resources
-            .iter()
-            .find(|r| r.path.kind == kind && r.path.name == name)
-            .unwrap_or_else(|| panic!("no {kind} {name}"))
     }
 
     #[test]

@@ -288,6 +288,7 @@ fn service_agent(config: &VmAgentConfig, ctx: &Context<'_>) -> Value {
 
 #[cfg(test)]
 mod tests {
+    use crate::catalog::test_support::find;
     use std::collections::BTreeMap;
 
     use super::*;
@@ -296,12 +297,6 @@ mod tests {
     fn generated(kinds: &[BatteryKind], config: &VmAgentConfig) -> Vec<Resource> {
         let state = DesiredState::with_batteries(kinds).unwrap();
         generate(config, &Context::new(&state, Secrets::Preview)).unwrap()
-    }
-
-    fn find<'a>(resources: &'a [Resource], kind: &str, name: &str) -> Option<&'a Resource> {
-        resources
-            .iter()
-            .find(|r| r.path.kind == kind && r.path.name == name)
     }
 
     fn args(deployment: &Resource) -> Vec<String> {
