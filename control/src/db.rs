@@ -4,11 +4,13 @@
 //! start-up through [`Database::migrate`].
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bi_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::SqliteJournalMode;
 use sea_orm::{ConnectOptions, DatabaseConnection};
+use tokio::sync::watch;
 
 use crate::error::{Error, Result, db_error};
 
@@ -49,6 +51,9 @@ impl fmt::Display for DatabaseBackend {
 pub struct Database {
     conn: DatabaseConnection,
     backend: DatabaseBackend,
+    /// The newest desired-state version this process stored, for whoever
+    /// reacts to changes (the reconciler).
+    desired_version: Arc<watch::Sender<i32>>,
 }
 
 impl Database {
@@ -86,7 +91,11 @@ impl Database {
         let conn = sea_orm::Database::connect(options)
             .await
             .map_err(db_error("connecting to the database"))?;
-        Ok(Self { conn, backend })
+        Ok(Self {
+            conn,
+            backend,
+            desired_version: Arc::new(watch::channel(0).0),
+        })
     }
 
     /// Applies every pending migration.
@@ -120,6 +129,17 @@ impl Database {
     /// The SeaORM connection, for queries.
     pub fn connection(&self) -> &DatabaseConnection {
         &self.conn
+    }
+
+    /// Follows the desired-state versions this process stores: the value
+    /// changes after each change commits.
+    pub fn watch_desired_versions(&self) -> watch::Receiver<i32> {
+        self.desired_version.subscribe()
+    }
+
+    /// Tells the watchers that `version` was stored.
+    pub(crate) fn stored_desired_version(&self, version: i32) {
+        self.desired_version.send_replace(version);
     }
 
     /// Closes the pool, waiting for connections in use to be returned.

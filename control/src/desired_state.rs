@@ -161,6 +161,7 @@ pub async fn change(
     txn.commit()
         .await
         .map_err(db_error("committing a desired-state version"))?;
+    db.stored_desired_version(next);
     // NB: keys are names, not values; values are never logged.
     tracing::info!(version = next, author, summary, new_secrets = ?missing, "stored a desired-state version");
     Ok(next)

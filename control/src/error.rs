@@ -61,6 +61,14 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    /// The cluster's connection settings cannot be loaded.
+    #[error("cannot load the cluster connection from {source_description}: {reason}")]
+    ClusterConfig {
+        /// Where bi looked, e.g. "kubeconfig ~/.kube/config, context prod".
+        source_description: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Generating the resources of a stored desired state failed.
     #[error("cannot generate the resources of desired-state version {version}: {source}")]
     Generation {

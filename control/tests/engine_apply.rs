@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use bi_control::desired_state;
 use bi_control::engine::{Engine, Outcome, SnapshotStatus};
+use bi_control::events::EventBus;
 use bi_control::sandbox::{Sandbox, SandboxConfig};
 use bi_model::catalog::BatteryKind;
 use bi_model::generate::{Owned, Stage, stage_of};
@@ -34,10 +35,14 @@ async fn concurrent_apply_creates_everything_in_stage_order_and_then_writes_noth
             })
             .await
             .unwrap();
-            let engine =
-                Engine::with_settings(t.db.clone(), sandbox.client().unwrap(), Default::default())
-                    .await
-                    .unwrap();
+            let engine = Engine::with_settings(
+                t.db.clone(),
+                sandbox.client().unwrap(),
+                Default::default(),
+                EventBus::new(),
+            )
+            .await
+            .unwrap();
 
             let started = Instant::now();
             let first = engine.snapshot("test").await.unwrap();

@@ -87,6 +87,9 @@ pub struct ClusterSummary {
     pub url: String,
     /// Where its kubeconfig is, for kubectl.
     pub kubeconfig: Option<String>,
+    /// The kubeconfig context, when one was chosen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 pub mod capacity;
 pub mod catalog;
 pub mod dependencies;
+pub mod events;
 pub mod generate;
 pub mod image;
 pub mod installation;

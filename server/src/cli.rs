@@ -100,6 +100,24 @@ pub struct ServeArgs {
     /// Directory of the built web UI (pkg/bi.wasm, pkg/bi.css) [default: where `cargo leptos build` put it].
     #[arg(long, env = "BI_SITE_ROOT", value_name = "DIR")]
     pub site_root: Option<PathBuf>,
+    /// Manage the cluster of this kubeconfig file [default: $KUBECONFIG when set; without either, the embedded sandbox].
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["sandbox", "in_cluster"])]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use [default: the file's current context].
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["sandbox", "in_cluster"])]
+    pub context: Option<String>,
+    /// Manage the cluster bi runs in, with its pod's service account.
+    #[arg(long, conflicts_with = "sandbox")]
+    pub in_cluster: bool,
+    /// Use the embedded sandbox cluster even when $KUBECONFIG is set.
+    #[arg(long)]
+    pub sandbox: bool,
+    /// How often the desired state is re-applied on its own, e.g. `5m` [default: 5m].
+    #[arg(long, env = "BI_RECHECK_EVERY", value_name = "DURATION")]
+    pub recheck_every: Option<String>,
+    /// How often managed objects are checked for changes made outside bi, e.g. `1h` [default: 1h].
+    #[arg(long, env = "BI_DRIFT_EVERY", value_name = "DURATION")]
+    pub drift_every: Option<String>,
 }
 
 /// The names of every `BI_*` variable the command line reads, so that a

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
+use bi_control::cluster::ClusterSource;
+
 use crate::cli::{GlobalArgs, ServeArgs, known_env_vars};
 
 /// The address bi listens on when nothing else is said: loopback only, as
@@ -52,6 +54,10 @@ struct FileConfig {
     site_root: Option<PathBuf>,
     log: Option<String>,
     log_format: Option<LogFormat>,
+    kubeconfig: Option<PathBuf>,
+    context: Option<String>,
+    recheck_every: Option<String>,
+    drift_every: Option<String>,
 }
 
 /// A database URL whose password never shows in `Debug` or `Display`.
@@ -122,6 +128,12 @@ pub struct Settings {
     pub site_root: PathBuf,
     /// Logging.
     pub log: LogSettings,
+    /// The cluster to manage; None for the embedded sandbox.
+    pub cluster: Option<ClusterSource>,
+    /// The periodic re-check of the desired state.
+    pub recheck_every: std::time::Duration,
+    /// The drift sweep's period.
+    pub drift_every: std::time::Duration,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
     /// Things to warn about once logging is up (unknown keys and variables).
@@ -205,6 +217,35 @@ impl Settings {
             .or(file.log)
             .unwrap_or_else(|| DEFAULT_LOG_FILTER.to_owned());
         let format = global.log_format.or(file.log_format).unwrap_or_default();
+        let kubeconfig = args.kubeconfig.clone().or(file.kubeconfig);
+        let context = args.context.clone().or(file.context);
+        // NB: kubectl's conventions: an explicit file or context, else
+        // $KUBECONFIG, names a real cluster; `--sandbox` overrides them all.
+        let cluster = if args.sandbox {
+            None
+        } else if args.in_cluster {
+            Some(ClusterSource::InCluster)
+        } else if kubeconfig.is_some()
+            || context.is_some()
+            || env_var("KUBECONFIG").is_some_and(|value| !value.is_empty())
+        {
+            Some(ClusterSource::Kubeconfig {
+                path: kubeconfig,
+                context,
+            })
+        } else {
+            None
+        };
+        let recheck_every = interval(
+            "recheck_every",
+            args.recheck_every.clone().or(file.recheck_every),
+            DEFAULT_RECHECK_EVERY,
+        )?;
+        let drift_every = interval(
+            "drift_every",
+            args.drift_every.clone().or(file.drift_every),
+            DEFAULT_DRIFT_EVERY,
+        )?;
 
         Ok(Self {
             listen,
@@ -213,6 +254,9 @@ impl Settings {
             database_schema: args.database_schema.clone().or(file.database_schema),
             site_root,
             log: LogSettings { filter, format },
+            cluster,
+            recheck_every,
+            drift_every,
             config_file: config_file.map(Path::to_path_buf),
             warnings,
         })
@@ -229,6 +273,29 @@ impl Settings {
     }
 }
 
+/// The periodic re-check when nothing else is said.
+const DEFAULT_RECHECK_EVERY: &str = "5m";
+/// The drift sweep's period when nothing else is said.
+const DEFAULT_DRIFT_EVERY: &str = "1h";
+/// The shortest period accepted for either.
+const MIN_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Parses the period `key` (`90s`, `5m`, `1h30m`), at least one second.
+fn interval(
+    key: &str,
+    value: Option<String>,
+    default: &str,
+) -> anyhow::Result<std::time::Duration> {
+    let text = value.unwrap_or_else(|| default.to_owned());
+    let parsed = bi_model::units::Duration::parse(&text)
+        .map_err(|err| anyhow::anyhow!("{key}: {err}"))?
+        .to_std();
+    if parsed < MIN_INTERVAL {
+        bail!("{key}: must be at least 1s, got {text:?}");
+    }
+    Ok(parsed)
+}
+
 /// Reads the TOML file, collecting a warning for every key bi does not know.
 fn read_file(path: &Path, warnings: &mut Vec<String>) -> anyhow::Result<FileConfig> {
     let text = std::fs::read_to_string(path)
@@ -243,7 +310,8 @@ fn read_file(path: &Path, warnings: &mut Vec<String>) -> anyhow::Result<FileConf
     for key in unknown {
         warnings.push(format!(
             "unknown key `{key}` in {} is ignored (bi reads listen, data_dir, database_url, \
-             database_schema, site_root, log, log_format)",
+             database_schema, site_root, log, log_format, kubeconfig, context, recheck_every, \
+             drift_every)",
             path.display()
         ));
     }
@@ -348,6 +416,56 @@ mod tests {
         assert!(settings.warnings[0].contains("unknown key `listn`"));
         assert!(settings.warnings[1].contains("BI_LISTN"));
         assert_eq!(settings.listen.to_string(), DEFAULT_LISTEN);
+    }
+
+    #[test]
+    fn the_cluster_follows_kubectls_conventions() {
+        assert_eq!(resolve(&ServeArgs::default(), None, &[]).cluster, None);
+        let from_env = resolve(&ServeArgs::default(), None, &[("KUBECONFIG", "/k/config")]);
+        assert_eq!(
+            from_env.cluster,
+            Some(ClusterSource::Kubeconfig {
+                path: None,
+                context: None
+            })
+        );
+        let explicit = ServeArgs {
+            kubeconfig: Some("/k/other".into()),
+            context: Some("prod".into()),
+            ..ServeArgs::default()
+        };
+        assert_eq!(
+            resolve(&explicit, None, &[]).cluster,
+            Some(ClusterSource::Kubeconfig {
+                path: Some("/k/other".into()),
+                context: Some("prod".into())
+            })
+        );
+        let sandbox = ServeArgs {
+            sandbox: true,
+            ..ServeArgs::default()
+        };
+        assert_eq!(
+            resolve(&sandbox, None, &[("KUBECONFIG", "/k/config")]).cluster,
+            None
+        );
+    }
+
+    #[test]
+    fn intervals_parse_human_durations_and_name_the_key_when_bad() {
+        let settings = resolve(
+            &ServeArgs::default(),
+            Some("recheck_every = \"90s\"\n"),
+            &[],
+        );
+        assert_eq!(settings.recheck_every.as_secs(), 90);
+        assert_eq!(settings.drift_every.as_secs(), 3600);
+        let args = ServeArgs {
+            drift_every: Some("soon".into()),
+            ..ServeArgs::default()
+        };
+        let err = Settings::resolve(&GlobalArgs::default(), &args, None, &[]).unwrap_err();
+        assert!(err.to_string().starts_with("drift_every:"), "{err}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `bi-server`: the `bi` binary's library: the command line, layered
 //! configuration, logging, the axum router and the control server's lifecycle.
 
+pub mod api;
 pub mod cli;
 pub mod config;
 pub mod export;

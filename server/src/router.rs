@@ -6,8 +6,8 @@ use bi_app::{App, shell};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
 
-use crate::health;
 use crate::state::AppState;
+use crate::{api, health};
 
 /// The router: health checks, the Leptos pages and server functions
 /// (`/api/…`), and the built UI's static files.
@@ -23,6 +23,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/api/v1/events", get(api::events::events))
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())
         })

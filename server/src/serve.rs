@@ -1,15 +1,20 @@
 //! `bi serve`: open the database, migrate, and serve until asked to stop.
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::Context;
 use bi_control::Database;
-use bi_control::engine::Engine;
+use bi_control::cluster::ClusterConnection;
+use bi_control::engine::{Engine, EngineSettings};
+use bi_control::events::EventBus;
+use bi_control::reconciler::{Reconciler, ReconcilerSettings};
 use bi_control::sandbox::{Sandbox, SandboxConfig};
 use bi_model::ClusterSummary;
 use leptos::config::LeptosOptions;
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 
 use crate::config::Settings;
 use crate::router::router;
@@ -56,7 +61,8 @@ pub fn leptos_options(settings: &Settings, addr: SocketAddr) -> LeptosOptions {
 pub struct Server {
     listener: TcpListener,
     state: AppState,
-    sandbox: Sandbox,
+    sandbox: Option<Sandbox>,
+    reconciler: JoinHandle<()>,
 }
 
 /// Starts the embedded sandbox cluster, persisting into the data directory.
@@ -83,11 +89,71 @@ pub fn sandbox_summary(sandbox: &Sandbox) -> ClusterSummary {
         kubeconfig: sandbox
             .kubeconfig_path()
             .map(|path| path.display().to_string()),
+        context: None,
     }
 }
 
+/// Connects to the cluster of `settings`: the one its kubeconfig or the
+/// pod names, else a sandbox started here (returned, to stop it at the end).
+pub async fn connect_cluster(
+    settings: &Settings,
+) -> anyhow::Result<(ClusterConnection, Option<Sandbox>)> {
+    match &settings.cluster {
+        Some(source) => {
+            let connection = bi_control::cluster::connect(source)
+                .await
+                .context("while connecting to the cluster")?;
+            Ok((connection, None))
+        }
+        None => {
+            let sandbox = start_sandbox(settings).await?;
+            let connection = ClusterConnection {
+                client: sandbox
+                    .client()
+                    .context("while connecting to the sandbox cluster")?,
+                summary: sandbox_summary(&sandbox),
+            };
+            Ok((connection, Some(sandbox)))
+        }
+    }
+}
+
+/// The state every request sees, with the reconciler started over
+/// `connection`: it applies the desired state at once, then on every change
+/// and period. The returned task runs until aborted.
+pub async fn app_state(
+    settings: &Settings,
+    addr: SocketAddr,
+    db: Database,
+    connection: ClusterConnection,
+) -> anyhow::Result<(AppState, JoinHandle<()>)> {
+    let engine = Engine::with_settings(
+        db.clone(),
+        connection.client,
+        EngineSettings::default(),
+        EventBus::new(),
+    )
+    .await
+    .context("while starting the snapshot engine")?;
+    let (reconciler, task) = Reconciler::start(
+        Arc::new(engine),
+        ReconcilerSettings {
+            recheck_every: settings.recheck_every,
+            drift_every: settings.drift_every,
+        },
+    );
+    let state = AppState {
+        leptos_options: leptos_options(settings, addr),
+        db,
+        cluster: connection.summary,
+        reconciler,
+    };
+    Ok((state, task))
+}
+
 impl Server {
-    /// Opens the database and binds the listen address; nothing is served yet.
+    /// Opens the database, binds the listen address, connects to the
+    /// cluster and starts the reconciler; nothing is served yet.
     pub async fn bind(settings: &Settings) -> anyhow::Result<Self> {
         let db = open_database(settings).await?;
         let listener = TcpListener::bind(settings.listen)
@@ -107,16 +173,13 @@ impl Server {
                  build it with `make build` or point --site-root at a built site"
             );
         }
-        let sandbox = start_sandbox(settings).await?;
-        let state = AppState {
-            leptos_options: leptos_options(settings, addr),
-            db,
-            cluster: sandbox_summary(&sandbox),
-        };
+        let (connection, sandbox) = connect_cluster(settings).await?;
+        let (state, reconciler) = app_state(settings, addr, db, connection).await?;
         Ok(Self {
             listener,
             state,
             sandbox,
+            reconciler,
         })
     }
 
@@ -132,67 +195,33 @@ impl Server {
             .context("while reading the bound address")
     }
 
-    /// Serves until `shutdown` completes, then drains open requests and
-    /// closes the database.
+    /// Serves until `shutdown` completes, then drains open requests, stops
+    /// the reconciler and closes the database.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let addr = self.local_addr()?;
         let db = self.state.db.clone();
-        let engine = Engine::new(
-            db.clone(),
-            self.sandbox
-                .client()
-                .context("while connecting to the sandbox cluster")?,
-        )
-        .await
-        .context("while starting the snapshot engine")?;
         tracing::info!("bi is listening on http://{addr}");
-        let serving = axum::serve(self.listener, router(self.state))
+        let served = axum::serve(self.listener, router(self.state))
             .with_graceful_shutdown(shutdown)
-            .into_future();
-        // NB: the reconciler runs in this task (a snapshot's future is not
-        // Send); when serving ends it is dropped, even mid-apply, which is
-        // safe: the snapshot row is marked interrupted at the next start and
-        // the next snapshot converges.
-        let served = tokio::select! {
-            served = serving => served.context("while serving HTTP"),
-            () = reconcile_periodically(engine, RECONCILE_EVERY) => Ok(()),
-        };
+            .await
+            .context("while serving HTTP");
+        // NB: stopping mid-apply is safe: the snapshot row is marked
+        // interrupted at the next start and the next snapshot converges.
+        self.reconciler.abort();
+        let _ = self.reconciler.await;
         served?;
         tracing::info!("shutting down: requests drained, closing the database");
         db.close().await.context("while closing the database")?;
-        self.sandbox
-            .shutdown()
-            .await
-            .context("while stopping the sandbox cluster")?;
-        Ok(())
-    }
-}
-
-/// How often the desired state is re-applied (the periodic re-check).
-const RECONCILE_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
-
-/// Applies the desired state at start-up and then every `every`, logging
-/// each snapshot's outcome.
-async fn reconcile_periodically(engine: Engine, every: std::time::Duration) {
-    let mut ticks = tokio::time::interval(every);
-    loop {
-        ticks.tick().await;
-        match engine.snapshot("periodic").await {
-            Ok(report) => tracing::info!(
-                snapshot = report.id,
-                status = report.status.as_str(),
-                created = report.counts.created,
-                updated = report.counts.updated,
-                unchanged = report.counts.unchanged,
-                deleted = report.counts.deleted,
-                failed = report.counts.failed,
-                "snapshot finished"
-            ),
-            Err(err) => tracing::error!(error = %err, "snapshot failed"),
+        if let Some(sandbox) = self.sandbox {
+            sandbox
+                .shutdown()
+                .await
+                .context("while stopping the sandbox cluster")?;
         }
+        Ok(())
     }
 }
 

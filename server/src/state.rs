@@ -1,7 +1,9 @@
-//! What every request can reach: the Leptos options and the database.
+//! What every request can reach: the Leptos options, the database, the
+//! cluster's description and the reconciler.
 
 use axum::extract::FromRef;
 use bi_control::Database;
+use bi_control::reconciler::Reconciler;
 use bi_model::ClusterSummary;
 use leptos::config::LeptosOptions;
 
@@ -14,4 +16,6 @@ pub struct AppState {
     pub db: Database,
     /// The cluster bi manages, as the UI shows it.
     pub cluster: ClusterSummary,
+    /// Asks for snapshots; holds the engine and its event bus.
+    pub reconciler: Reconciler,
 }

@@ -7,12 +7,10 @@ use std::path::Path;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use bi_model::ClusterSummary;
 use bi_server::cli::{GlobalArgs, ServeArgs};
 use bi_server::config::Settings;
 use bi_server::router::router;
-use bi_server::serve::{Server, leptos_options, open_database};
-use bi_server::state::AppState;
+use bi_server::serve::{Server, app_state, connect_cluster, open_database};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower::ServiceExt;
 
@@ -26,18 +24,33 @@ fn settings(data_dir: &Path) -> Settings {
     Settings::resolve(&GlobalArgs::default(), &args, None, &[]).unwrap()
 }
 
-async fn app(data_dir: &Path) -> axum::Router {
+/// Keeps the sandbox and the reconciler of a test app alive.
+struct Running {
+    _sandbox: Option<bi_control::sandbox::Sandbox>,
+    reconciler: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.reconciler.abort();
+    }
+}
+
+async fn app(data_dir: &Path) -> (axum::Router, Running) {
     let settings = settings(data_dir);
     let db = open_database(&settings).await.unwrap();
-    router(AppState {
-        leptos_options: leptos_options(&settings, "127.0.0.1:3000".parse().unwrap()),
-        db,
-        cluster: ClusterSummary {
-            sandbox: true,
-            url: "http://127.0.0.1:6443".into(),
-            kubeconfig: None,
+    let (connection, sandbox) = connect_cluster(&settings).await.unwrap();
+    let (state, reconciler) =
+        app_state(&settings, "127.0.0.1:3000".parse().unwrap(), db, connection)
+            .await
+            .unwrap();
+    (
+        router(state),
+        Running {
+            _sandbox: sandbox,
+            reconciler,
         },
-    })
+    )
 }
 
 async fn send(app: &axum::Router, request: Request<Body>) -> (StatusCode, String) {
@@ -63,7 +76,7 @@ fn post_form(path: &str, form: &str) -> Request<Body> {
 #[tokio::test]
 async fn health_and_readiness_answer() {
     let dir = tempfile::tempdir().unwrap();
-    let app = app(dir.path()).await;
+    let (app, _running) = app(dir.path()).await;
     assert_eq!(
         send(&app, get("/healthz")).await,
         (StatusCode::OK, "ok".into())
@@ -76,7 +89,7 @@ async fn health_and_readiness_answer() {
 #[tokio::test]
 async fn dashboard_is_rendered_on_the_server_with_the_installation() {
     let dir = tempfile::tempdir().unwrap();
-    let app = app(dir.path()).await;
+    let (app, _running) = app(dir.path()).await;
     let (status, html) = send(&app, get("/")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
@@ -98,7 +111,7 @@ async fn dashboard_is_rendered_on_the_server_with_the_installation() {
 #[tokio::test]
 async fn rename_is_validated_on_the_server_and_stored_when_valid() {
     let dir = tempfile::tempdir().unwrap();
-    let app = app(dir.path()).await;
+    let (app, _running) = app(dir.path()).await;
 
     let (status, body) = send(
         &app,
@@ -133,7 +146,7 @@ async fn rename_is_validated_on_the_server_and_stored_when_valid() {
 #[tokio::test]
 async fn unknown_paths_are_404_pages() {
     let dir = tempfile::tempdir().unwrap();
-    let app = app(dir.path()).await;
+    let (app, _running) = app(dir.path()).await;
     let (status, html) = send(&app, get("/no/such/page")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(html.contains("Page not found"), "{html}");
@@ -142,7 +155,7 @@ async fn unknown_paths_are_404_pages() {
 #[tokio::test]
 async fn planned_pages_say_they_are_not_available() {
     let dir = tempfile::tempdir().unwrap();
-    let app = app(dir.path()).await;
+    let (app, _running) = app(dir.path()).await;
     for path in [
         "/batteries",
         "/projects",

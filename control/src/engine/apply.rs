@@ -9,6 +9,7 @@ use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
+use bi_model::events::{Event, ResourceState};
 use bi_model::generate::{Action, Plan, PlanItem, Resource, ResourcePath, Stage};
 use futures::{StreamExt, stream};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -17,9 +18,10 @@ use tokio::time::Instant;
 
 use super::kinds::Kinds;
 use super::throttle::{EngineSettings, TokenBucket, with_retries};
+use crate::events::EventBus;
 
 /// The field manager of every apply.
-const FIELD_MANAGER: &str = "bi";
+pub(crate) const FIELD_MANAGER: &str = "bi";
 /// How long a new CRD may take to be established and served.
 const CRD_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often a CRD's readiness is checked.
@@ -55,6 +57,18 @@ impl Outcome {
         }
     }
 
+    /// The state the live plan viewer shows for it.
+    pub fn state(&self) -> ResourceState {
+        match self {
+            Self::Created => ResourceState::Created,
+            Self::Updated => ResourceState::Updated,
+            Self::Unchanged => ResourceState::Unchanged,
+            Self::Deleted => ResourceState::Deleted,
+            Self::Failed(_) => ResourceState::Failed,
+            Self::Skipped => ResourceState::Skipped,
+        }
+    }
+
     /// Whether the object failed.
     pub fn is_failed(&self) -> bool {
         matches!(self, Self::Failed(_))
@@ -82,6 +96,7 @@ pub(crate) async fn apply(
     desired: &[Resource],
     kinds: &mut Kinds,
     settings: &EngineSettings,
+    progress: &Progress,
 ) -> Vec<(PlanItem, Outcome)> {
     let bodies: BTreeMap<&ResourcePath, &Resource> = desired
         .iter()
@@ -100,6 +115,13 @@ pub(crate) async fn apply(
             .count();
         let (chunk, tail) = rest.split_at(len);
         rest = tail;
+        if !failed && chunk.iter().any(|item| item.action.writes()) {
+            progress.publish(Event::StageStarted {
+                snapshot: progress.snapshot,
+                stage: current.1,
+                deletions: current.0,
+            });
+        }
 
         // NB: types are resolved one by one (discovery is cached and needs
         // `&mut Kinds`); only the writes themselves run concurrently.
@@ -114,15 +136,19 @@ pub(crate) async fn apply(
             };
             writes.push(write);
         }
-        let bucket = &bucket;
-        let mut results: Vec<(usize, Outcome)> = stream::iter(writes.into_iter().enumerate())
-            .map(|(index, write)| async move {
-                let outcome = match write {
-                    Ok(write) => execute(write, settings, bucket).await,
-                    Err(outcome) => outcome,
-                };
-                (index, outcome)
+        // NB: the futures are built before they enter the stream: a stream
+        // of closures borrowing the bucket trips rustc's higher-ranked
+        // `Send` check (rust-lang/rust#102211) and the task could not spawn.
+        let pending: Vec<_> = writes
+            .into_iter()
+            .enumerate()
+            .map(|(index, write)| {
+                let item = &chunk[index];
+                let report = current != (false, Stage::Crds) && item.action.writes();
+                write_one(index, write, item, report, settings, &bucket, progress)
             })
+            .collect();
+        let mut results: Vec<(usize, Outcome)> = stream::iter(pending)
             .buffer_unordered(settings.max_in_flight.max(1))
             .collect()
             .await;
@@ -131,11 +157,68 @@ pub(crate) async fn apply(
 
         if current == (false, Stage::Crds) {
             wait_until_served(chunk, &mut results, kinds).await;
+            for (item, outcome) in chunk.iter().zip(&results) {
+                if item.action.writes() {
+                    progress.applied(&item.path, outcome);
+                }
+            }
         }
         failed |= results.iter().any(Outcome::is_failed);
         outcomes.extend(chunk.iter().cloned().zip(results));
     }
     outcomes
+}
+
+/// Where a snapshot's progress goes: the event bus, tagged with its id.
+#[derive(Debug)]
+pub(crate) struct Progress {
+    /// The bus.
+    pub(crate) bus: EventBus,
+    /// The snapshot applying.
+    pub(crate) snapshot: i64,
+}
+
+impl Progress {
+    /// Publishes `event`.
+    pub(crate) fn publish(&self, event: Event) {
+        self.bus.publish(event);
+    }
+
+    /// Publishes that `path` reached `outcome`.
+    fn applied(&self, path: &ResourcePath, outcome: &Outcome) {
+        self.publish(Event::ResourceApplied {
+            snapshot: self.snapshot,
+            path: path.clone(),
+            outcome: outcome.state(),
+            message: match outcome {
+                Outcome::Failed(message) => Some(message.clone()),
+                _ => None,
+            },
+        });
+    }
+}
+
+/// Runs write number `index` (or takes the outcome that ends it) and,
+/// when `report`, publishes its outcome.
+// NB: CRDs are reported once served, and an unchanged object's outcome is
+// already in the plan, so neither is reported here.
+async fn write_one(
+    index: usize,
+    write: Result<Write<'_>, Outcome>,
+    item: &PlanItem,
+    report: bool,
+    settings: &EngineSettings,
+    bucket: &TokenBucket,
+    progress: &Progress,
+) -> (usize, Outcome) {
+    let outcome = match write {
+        Ok(write) => execute(write, settings, bucket).await,
+        Err(outcome) => outcome,
+    };
+    if report {
+        progress.applied(&item.path, &outcome);
+    }
+    (index, outcome)
 }
 
 /// One write, ready to send.

@@ -10,16 +10,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use bi_model::generate::HASH_ANNOTATION;
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::apply::Outcome;
-use super::snapshot::{OutcomeCounts, SnapshotStatus};
+use super::snapshot::SnapshotStatus;
 use crate::db::Database;
 use crate::entities::{resource_body, snapshot, snapshot_resource};
 use crate::error::{Error, Result, db_error};
+use bi_model::events::OutcomeCounts;
 
 /// One snapshot as listed: what ran, why, how it ended and what it did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapshotSummary {
     /// The `snapshot` row.
     pub id: i64,
@@ -38,7 +40,7 @@ pub struct SnapshotSummary {
 }
 
 /// One planned object of a snapshot and what came of it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResourceOutcomeRow {
     /// The object's path as displayed (`apps/v1/Deployment/ns/name`).
     pub path: String,
@@ -53,7 +55,7 @@ pub struct ResourceOutcomeRow {
 }
 
 /// One snapshot with its plan and outcomes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapshotDetail {
     /// The snapshot itself.
     pub summary: SnapshotSummary,
@@ -62,7 +64,7 @@ pub struct SnapshotDetail {
 }
 
 /// One field that differs between two bodies.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldChange {
     /// Where, as a JSON pointer (`/spec/replicas`).
     pub pointer: String,
@@ -73,7 +75,7 @@ pub struct FieldChange {
 }
 
 /// An object both snapshots applied, with different bodies.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChangedResource {
     /// The object's path as displayed.
     pub path: String,
@@ -82,7 +84,7 @@ pub struct ChangedResource {
 }
 
 /// What changed in the cluster from one snapshot to another.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SnapshotDiff {
     /// Paths only the second snapshot applied.
     pub added: Vec<String>,
@@ -310,6 +312,13 @@ fn without_hash(body: &Value) -> Value {
         annotations.remove(HASH_ANNOTATION);
     }
     body
+}
+
+/// Every field that differs from `before` to `after`.
+pub(crate) fn changed_fields(before: &Value, after: &Value) -> Vec<FieldChange> {
+    let mut changes = Vec::new();
+    compare("", Some(before), Some(after), &mut changes);
+    changes
 }
 
 /// Records at `pointer` how `before` became `after`: objects key by key,

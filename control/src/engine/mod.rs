@@ -7,6 +7,7 @@
 //! in the database.
 
 mod apply;
+mod drift;
 pub mod history;
 mod kinds;
 mod prepare;
@@ -16,6 +17,8 @@ mod snapshot;
 mod throttle;
 
 pub use apply::Outcome;
+pub use bi_model::events::OutcomeCounts;
+pub use drift::DriftReport;
 pub use rollback::rollback;
-pub use snapshot::{Engine, OutcomeCounts, SnapshotReport, SnapshotStatus};
+pub use snapshot::{Engine, PlanPreview, SnapshotReport, SnapshotStatus};
 pub use throttle::EngineSettings;

@@ -2,10 +2,11 @@
 //! desired state and its generated resources, the inventory of the last
 //! succeeded snapshot, and the managed objects the cluster holds.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use bi_model::generate::{MANAGED_LABEL, Observed, Resource, ResourcePath, Secrets, generate};
 use kube::api::{Api, DynamicObject, ListParams, TypeMeta};
+use serde_json::Value;
 
 use super::kinds::Kinds;
 use super::record;
@@ -26,13 +27,29 @@ pub(crate) struct Prepared {
 }
 
 /// Reads the database and the cluster.
-pub(crate) async fn prepare(db: &Database, kinds: &mut Kinds) -> Result<Prepared> {
+/// Objects in `drifted` are planned as updates whatever their hash says.
+pub(crate) async fn prepare(
+    db: &Database,
+    kinds: &mut Kinds,
+    drifted: &BTreeSet<ResourcePath>,
+) -> Result<Prepared> {
     let (version, state) = desired_state::current(db).await?;
     let secrets = desired_state::secrets(db).await?;
     let desired = generate(&state, Secrets::Stored(secrets.as_map()))
         .map_err(|source| Error::Generation { version, source })?;
     let inventory = record::inventory(db).await?;
-    let observed = observe(kinds, &desired, &inventory).await?;
+    let mut observed: Vec<Observed> = observe(kinds, &desired, &inventory)
+        .await?
+        .into_iter()
+        .map(|(observed, _)| observed)
+        .collect();
+    for object in &mut observed {
+        if drifted.contains(&object.path) {
+            // NB: without a hash the plan updates it, and the apply resets
+            // the fields someone changed.
+            object.hash = None;
+        }
+    }
     Ok(Prepared {
         version,
         desired,
@@ -41,13 +58,39 @@ pub(crate) async fn prepare(db: &Database, kinds: &mut Kinds) -> Result<Prepared
     })
 }
 
-/// Lists the managed objects of every type bi generates or last applied;
-/// types the cluster does not serve yet hold nothing.
+/// Like [`prepare`] (with no drift), also returning every managed object
+/// as the cluster holds it, by path: what the drift sweep compares.
+pub(crate) async fn prepare_with_live(
+    db: &Database,
+    kinds: &mut Kinds,
+) -> Result<(Prepared, BTreeMap<ResourcePath, Value>)> {
+    let (version, state) = desired_state::current(db).await?;
+    let secrets = desired_state::secrets(db).await?;
+    let desired = generate(&state, Secrets::Stored(secrets.as_map()))
+        .map_err(|source| Error::Generation { version, source })?;
+    let inventory = record::inventory(db).await?;
+    let mut observed = Vec::new();
+    let mut live = BTreeMap::new();
+    for (object, value) in observe(kinds, &desired, &inventory).await? {
+        live.insert(object.path.clone(), value);
+        observed.push(object);
+    }
+    let prepared = Prepared {
+        version,
+        desired,
+        inventory,
+        observed,
+    };
+    Ok((prepared, live))
+}
+
+/// Lists the managed objects of every type bi generates or last applied,
+/// each with its body; types the cluster does not serve yet hold nothing.
 async fn observe(
     kinds: &mut Kinds,
     desired: &[Resource],
     inventory: &BTreeSet<ResourcePath>,
-) -> Result<Vec<Observed>> {
+) -> Result<Vec<(Observed, Value)>> {
     let mut types = Vec::new();
     let mut seen = HashSet::new();
     for path in desired
@@ -80,7 +123,9 @@ async fn observe(
                 what: "observed object",
                 source,
             })?;
-            observed.extend(Observed::from_object(&value));
+            if let Some(found) = Observed::from_object(&value) {
+                observed.push((found, value));
+            }
         }
     }
     Ok(observed)

@@ -15,10 +15,11 @@ use sea_orm::{
 use serde_json::Value;
 
 use super::apply::Outcome;
-use super::snapshot::{OutcomeCounts, SnapshotStatus};
+use super::snapshot::SnapshotStatus;
 use crate::db::Database;
 use crate::entities::{resource_body, snapshot, snapshot_resource};
 use crate::error::{Error, Result, db_error};
+use bi_model::events::OutcomeCounts;
 
 /// Rows per multi-row insert (well under SQLite's bound-parameter limit).
 const INSERT_CHUNK: usize = 200;

@@ -3,19 +3,26 @@
 
 use std::fmt;
 
-use bi_model::generate::{ResourcePath, plan};
-use tokio::sync::Mutex;
+use std::collections::BTreeSet;
 
-use super::apply::{Outcome, apply};
+use bi_model::events::{Event, OutcomeCounts, PlannedResource};
+use bi_model::generate::{Plan, PlanItem, ResourcePath, plan};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use super::apply::{Outcome, Progress, apply};
 use super::kinds::Kinds;
 use super::prepare::prepare;
 use super::record;
 use super::throttle::EngineSettings;
 use crate::db::Database;
 use crate::error::Result;
+use crate::events::EventBus;
 
 /// Where a snapshot stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SnapshotStatus {
     /// Applying now.
     Running,
@@ -45,46 +52,6 @@ impl fmt::Display for SnapshotStatus {
     }
 }
 
-/// How many objects ended with each outcome.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct OutcomeCounts {
-    /// Created.
-    pub created: usize,
-    /// Updated.
-    pub updated: usize,
-    /// Already as desired.
-    pub unchanged: usize,
-    /// Deleted.
-    pub deleted: usize,
-    /// Refused by the cluster.
-    pub failed: usize,
-    /// Not attempted after an earlier stage failed.
-    pub skipped: usize,
-}
-
-impl OutcomeCounts {
-    /// Counts `outcomes`.
-    pub fn of<'a>(outcomes: impl IntoIterator<Item = &'a Outcome>) -> Self {
-        let mut counts = Self::default();
-        for outcome in outcomes {
-            match outcome {
-                Outcome::Created => counts.created += 1,
-                Outcome::Updated => counts.updated += 1,
-                Outcome::Unchanged => counts.unchanged += 1,
-                Outcome::Deleted => counts.deleted += 1,
-                Outcome::Failed(_) => counts.failed += 1,
-                Outcome::Skipped => counts.skipped += 1,
-            }
-        }
-        counts
-    }
-
-    /// Objects written: created, updated and deleted.
-    pub fn writes(&self) -> usize {
-        self.created + self.updated + self.deleted
-    }
-}
-
 /// What one snapshot did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnapshotReport {
@@ -110,20 +77,45 @@ pub struct Engine {
     // same objects and record overlapping inventories.
     running: Mutex<()>,
     settings: EngineSettings,
+    bus: EventBus,
+    /// Objects the last drift sweep found changed behind bi's back: the next
+    /// snapshot re-applies them even though their hash annotation matches.
+    drifted: std::sync::Mutex<BTreeSet<ResourcePath>>,
 }
 
 impl fmt::Debug for Engine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Engine")
             .field("db", &self.db)
+            .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }
 
+/// What a snapshot would do now, without doing it (`bi plan`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanPreview {
+    /// The desired-state version planned.
+    pub desired_version: i32,
+    /// The plan against the cluster as it is now.
+    pub plan: Plan,
+}
+
 impl Engine {
-    /// An engine over `db` and the cluster behind `client`; snapshots a
-    /// previous process left `running` are marked `interrupted`.
+    /// An engine over `db` and the cluster behind `client`, publishing on a
+    /// bus of its own; snapshots a previous process left `running` are
+    /// marked `interrupted`.
     pub async fn new(db: Database, client: kube::Client) -> Result<Engine> {
+        Self::with_settings(db, client, EngineSettings::default(), EventBus::new()).await
+    }
+
+    /// Like [`Engine::new`], with writes paced by `settings`, publishing on `bus`.
+    pub async fn with_settings(
+        db: Database,
+        client: kube::Client,
+        settings: EngineSettings,
+        bus: EventBus,
+    ) -> Result<Engine> {
         let interrupted = record::mark_interrupted(&db).await?;
         if interrupted > 0 {
             tracing::warn!(interrupted, "marked snapshots left running as interrupted");
@@ -132,8 +124,30 @@ impl Engine {
             db,
             client,
             running: Mutex::new(()),
-            settings: EngineSettings::default(),
+            settings,
+            bus,
+            drifted: std::sync::Mutex::new(BTreeSet::new()),
         })
+    }
+
+    /// The bus this engine publishes on.
+    pub fn events(&self) -> &EventBus {
+        &self.bus
+    }
+
+    /// The database this engine records in.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// The cluster client.
+    pub fn client(&self) -> &kube::Client {
+        &self.client
+    }
+
+    /// How this engine paces its writes.
+    pub fn settings(&self) -> &EngineSettings {
+        &self.settings
     }
 
     /// Applies the current desired state; waits for a snapshot in flight.
@@ -141,22 +155,90 @@ impl Engine {
     /// An `Err` means nothing could be planned or recorded; objects the
     /// cluster refused are `failed` outcomes in an `Ok` report.
     pub async fn snapshot(&self, trigger: &str) -> Result<SnapshotReport> {
+        self.snapshot_for(trigger, &[]).await
+    }
+
+    /// Like [`Engine::snapshot`], serving the queued `requests` (their
+    /// numbers go out with the `snapshot_started` event).
+    pub async fn snapshot_for(&self, trigger: &str, requests: &[u64]) -> Result<SnapshotReport> {
         let _flight = self.running.lock().await;
+        let result = self.run(trigger, requests).await;
+        if let Err(err) = &result {
+            self.bus.publish(Event::SnapshotError {
+                requests: requests.to_vec(),
+                message: err.to_string(),
+            });
+        }
+        result
+    }
+
+    /// What a snapshot would do now; writes nothing, records nothing.
+    pub async fn plan(&self) -> Result<PlanPreview> {
         let mut kinds = Kinds::new(self.client.clone());
-        let prepared = prepare(&self.db, &mut kinds).await?;
+        let prepared = prepare(&self.db, &mut kinds, &self.drifted_paths()).await?;
+        Ok(PlanPreview {
+            desired_version: prepared.version,
+            plan: plan(&prepared.desired, &prepared.observed, &prepared.inventory),
+        })
+    }
+
+    async fn run(&self, trigger: &str, requests: &[u64]) -> Result<SnapshotReport> {
+        let began = Instant::now();
+        let mut kinds = Kinds::new(self.client.clone());
+        let drifted = self.drifted_paths();
+        let prepared = prepare(&self.db, &mut kinds, &drifted).await?;
         let plan = plan(&prepared.desired, &prepared.observed, &prepared.inventory);
         let id = record::start(&self.db, prepared.version, trigger).await?;
         tracing::info!(id, version = prepared.version, trigger, planned = ?plan.counts(), "snapshot started");
+        self.bus.publish(Event::SnapshotStarted {
+            snapshot: id,
+            desired_version: prepared.version,
+            trigger: trigger.to_owned(),
+            requests: requests.to_vec(),
+        });
+        self.bus.publish(Event::PlanReady {
+            snapshot: id,
+            items: plan
+                .items
+                .iter()
+                .map(|item| PlannedResource {
+                    path: item.path.clone(),
+                    action: item.action,
+                    stage: item.stage,
+                    app: item.app.clone(),
+                })
+                .collect(),
+            counts: plan.counts(),
+            orphans: plan.orphans.clone(),
+        });
 
-        let outcomes = apply(&plan, &prepared.desired, &mut kinds, &self.settings).await;
-        let counts = OutcomeCounts::of(outcomes.iter().map(|(_, outcome)| outcome));
+        let progress = Progress {
+            bus: self.bus.clone(),
+            snapshot: id,
+        };
+        let outcomes = apply(
+            &plan,
+            &prepared.desired,
+            &mut kinds,
+            &self.settings,
+            &progress,
+        )
+        .await;
+        let counts = OutcomeCounts::of(outcomes.iter().map(|(_, outcome)| outcome.state()));
         let status = if counts.failed == 0 {
             SnapshotStatus::Succeeded
         } else {
             SnapshotStatus::Failed
         };
         record::finish(&self.db, id, status, &counts, &outcomes, &prepared.desired).await?;
+        self.forget_drift(&drifted, &outcomes);
         tracing::info!(id, %status, ?counts, "snapshot finished");
+        self.bus.publish(Event::SnapshotFinished {
+            snapshot: id,
+            status: status.as_str().to_owned(),
+            counts,
+            elapsed_ms: u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX),
+        });
         Ok(SnapshotReport {
             id,
             desired_version: prepared.version,
@@ -170,14 +252,33 @@ impl Engine {
         })
     }
 
-    /// Like [`Engine::new`], with writes paced by `settings`.
-    pub async fn with_settings(
-        db: Database,
-        client: kube::Client,
-        settings: EngineSettings,
-    ) -> Result<Engine> {
-        let mut engine = Self::new(db, client).await?;
-        engine.settings = settings;
-        Ok(engine)
+    /// Marks `paths` as drifted: the next snapshot re-applies them.
+    pub(crate) fn mark_drifted(&self, paths: impl IntoIterator<Item = ResourcePath>) {
+        self.drifted_lock().extend(paths);
+    }
+
+    /// The objects waiting to be re-applied because they drifted.
+    pub fn drifted_paths(&self) -> BTreeSet<ResourcePath> {
+        self.drifted_lock().clone()
+    }
+
+    /// Forgets the drift of the objects this snapshot re-applied.
+    fn forget_drift(&self, drifted: &BTreeSet<ResourcePath>, outcomes: &[(PlanItem, Outcome)]) {
+        if drifted.is_empty() {
+            return;
+        }
+        let mut set = self.drifted_lock();
+        for (item, outcome) in outcomes {
+            if drifted.contains(&item.path) && outcome.is_applied() {
+                set.remove(&item.path);
+            }
+        }
+    }
+
+    fn drifted_lock(&self) -> std::sync::MutexGuard<'_, BTreeSet<ResourcePath>> {
+        // NB: a set of paths is consistent after every statement.
+        self.drifted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }

@@ -26,6 +26,8 @@ pub struct EngineSettings {
     pub base_backoff: Duration,
     /// The highest backoff ceiling.
     pub max_backoff: Duration,
+    /// Objects the drift sweep checks per second (each costs one dry run).
+    pub drift_checks_per_second: f64,
 }
 
 impl Default for EngineSettings {
@@ -37,6 +39,7 @@ impl Default for EngineSettings {
             max_attempts: 5,
             base_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),
+            drift_checks_per_second: 10.0,
         }
     }
 }

@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 use super::config::SandboxConfig;
 use super::counter::{RequestCounter, RequestCounts};
 use super::error::SandboxError;
+use super::faults::{Fault, Faults};
 use super::kubeconfig;
 use super::nodes;
 use super::persist::{self, Persister};
@@ -83,6 +84,7 @@ impl Sandbox {
         let shared = Arc::new(Shared {
             store: RwLock::new(store),
             counter: RequestCounter::default(),
+            faults: Faults::default(),
             persister: config.store_path().map(Persister::new),
             ready_after: config.ready_after,
             addr,
@@ -150,6 +152,16 @@ impl Sandbox {
     /// Requests served so far, by verb and resource.
     pub fn requests(&self) -> RequestCounts {
         self.shared.counter.snapshot()
+    }
+
+    /// Answers the requests `fault` matches with its refusal.
+    pub fn inject(&self, fault: Fault) {
+        self.shared.faults.inject(fault);
+    }
+
+    /// Removes every injected fault.
+    pub fn clear_faults(&self) {
+        self.shared.faults.clear();
     }
 
     /// Zero the counters.

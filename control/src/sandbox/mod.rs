@@ -5,7 +5,7 @@
 //! `bi start` runs it when no kubeconfig is given, and tests use it wherever
 //! they need a cluster. Discovery (built-in kinds and CRDs), CRUD with
 //! selectors and paging, patches and server-side apply, dry runs, watches,
-//! `Status` errors, workload readiness, fake nodes, persistence in the data
+//! `Status` errors, injected faults for tests, workload readiness, fake nodes, persistence in the data
 //! directory, a kubeconfig for kubectl, and a request counter.
 
 mod cluster;
@@ -13,6 +13,7 @@ mod config;
 mod counter;
 mod discovery;
 mod error;
+mod faults;
 mod kubeconfig;
 mod nodes;
 mod openapi;
@@ -31,3 +32,4 @@ pub use cluster::Sandbox;
 pub use config::SandboxConfig;
 pub use counter::RequestCounts;
 pub use error::SandboxError;
+pub use faults::Fault;

@@ -22,6 +22,7 @@ use tokio::sync::{RwLock, watch as signal};
 use super::counter::RequestCounter;
 use super::discovery::ResourceType;
 use super::error::SandboxError;
+use super::faults::Faults;
 use super::openapi;
 use super::patch::PatchKind;
 use super::path::{ApiPath, ResourcePath};
@@ -49,6 +50,8 @@ pub(crate) struct Shared {
     pub(crate) store: RwLock<Store>,
     /// Requests by verb and resource.
     pub(crate) counter: RequestCounter,
+    /// Refusals tests asked for.
+    pub(crate) faults: Faults,
     /// Writes the store file, when there is a data directory.
     pub(crate) persister: Option<Persister>,
     /// Delay before workloads report ready.
@@ -266,6 +269,9 @@ async fn resource(
         None => rp.plural.clone(),
     };
     shared.counter.record(&verb, &counted);
+    if let Some(refusal) = shared.faults.answer(&verb, &counted, rp.name.as_deref()) {
+        return Err(refusal);
+    }
 
     let rt = {
         let store = shared.store.read().await;

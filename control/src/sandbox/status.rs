@@ -156,6 +156,23 @@ impl ApiError {
         Self::new(500, "InternalError", message)
     }
 
+    /// An injected fault's refusal, with the reason a real server gives
+    /// for its code.
+    pub(crate) fn injected(code: u16, message: String) -> Self {
+        let reason = match code {
+            400 => "BadRequest",
+            403 => "Forbidden",
+            404 => "NotFound",
+            409 => "Conflict",
+            422 => "Invalid",
+            429 => "TooManyRequests",
+            503 => "ServiceUnavailable",
+            504 => "Timeout",
+            _ => "InternalError",
+        };
+        Self::new(code, reason, message)
+    }
+
     /// The `Status` object.
     pub(crate) fn to_status(&self) -> Value {
         let mut status = json!({

@@ -1,0 +1,172 @@
+//! Drift: the slow path that sees what the hash fast path cannot.
+//!
+//! A `kubectl edit` that leaves the `battery/hash` annotation alone looks
+//! unchanged to a snapshot. The sweep asks the API server what bi's apply
+//! would make of each managed object (a server-side-apply dry run under the
+//! field manager `bi`) and compares the answer with the live object: any
+//! field bi manages that holds another value differs, while fields other
+//! managers own (an HPA's replicas, a label someone added) stay as they are
+//! in both and never count. Drifted objects are reported per field and
+//! marked, so the next snapshot re-applies them.
+
+use std::collections::BTreeMap;
+
+use bi_model::events::{Drift, Event};
+use bi_model::generate::{Action, ResourcePath, plan};
+use kube::api::{DynamicObject, Patch, PatchParams};
+use serde_json::Value;
+
+use super::apply::FIELD_MANAGER;
+use super::history::changed_fields;
+use super::kinds::Kinds;
+use super::prepare::prepare_with_live;
+use super::snapshot::Engine;
+use super::throttle::{TokenBucket, with_retries};
+use crate::error::{Error, Result};
+
+/// What one sweep found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DriftReport {
+    /// Objects compared.
+    pub checked: usize,
+    /// Objects that differ, with their fields.
+    pub drifted: Vec<Drift>,
+    /// Objects that could not be checked, with the reason.
+    pub errors: Vec<(ResourcePath, String)>,
+}
+
+/// Metadata the API server maintains itself: never drift.
+const SERVER_FIELDS: [&str; 6] = [
+    "resourceVersion",
+    "managedFields",
+    "generation",
+    "creationTimestamp",
+    "uid",
+    "selfLink",
+];
+
+impl Engine {
+    /// Compares every managed object the plan finds unchanged with a dry run
+    /// of its apply; marks the drifted ones for the next snapshot and
+    /// publishes a `drift_checked` event. Paced by the drift rate limit.
+    pub async fn sweep_drift(&self) -> Result<DriftReport> {
+        let bucket = TokenBucket::new(self.settings().drift_checks_per_second, 1);
+        let mut kinds = Kinds::new(self.client().clone());
+        // NB: not under the snapshot lock: a sweep may take long, and one
+        // that races a snapshot at worst marks an object the snapshot just
+        // fixed, which costs one extra apply.
+        let (prepared, live) = prepare_with_live(self.database(), &mut kinds).await?;
+        let plan = plan(&prepared.desired, &prepared.observed, &prepared.inventory);
+        let bodies: BTreeMap<&ResourcePath, &Value> = prepared
+            .desired
+            .iter()
+            .map(|resource| (&resource.path, &resource.body))
+            .collect();
+        let mut report = DriftReport::default();
+        for item in plan.items.iter().filter(|i| i.action == Action::Unchanged) {
+            let (Some(body), Some(live)) = (bodies.get(&item.path), live.get(&item.path)) else {
+                continue;
+            };
+            report.checked += 1;
+            match dry_run(&mut kinds, &item.path, body, &bucket, self).await {
+                Ok(applied) => {
+                    let fields: Vec<String> =
+                        changed_fields(&comparable(live), &comparable(&applied))
+                            .into_iter()
+                            .map(|change| change.pointer)
+                            .collect();
+                    if !fields.is_empty() {
+                        report.drifted.push(Drift {
+                            path: item.path.clone(),
+                            fields,
+                        });
+                    }
+                }
+                Err(message) => report.errors.push((item.path.clone(), message)),
+            }
+        }
+        if !report.drifted.is_empty() {
+            tracing::warn!(
+                drifted = ?report.drifted.iter().map(|d| d.path.to_string()).collect::<Vec<_>>(),
+                "managed objects were changed outside bi; the next snapshot re-applies them"
+            );
+        }
+        self.mark_drifted(report.drifted.iter().map(|drift| drift.path.clone()));
+        self.events().publish(Event::DriftChecked {
+            checked: report.checked,
+            drifted: report.drifted.clone(),
+        });
+        Ok(report)
+    }
+}
+
+/// The object the API server would keep if bi applied `body` now.
+async fn dry_run(
+    kinds: &mut Kinds,
+    path: &ResourcePath,
+    body: &Value,
+    bucket: &TokenBucket,
+    engine: &Engine,
+) -> std::result::Result<Value, String> {
+    let api = match kinds.api_for(path).await {
+        Ok(Some(api)) => api,
+        Ok(None) => return Err(format!("the cluster does not serve {}", path.kind)),
+        Err(err) => return Err(err.to_string()),
+    };
+    let params = PatchParams::apply(FIELD_MANAGER).force().dry_run();
+    let patch = Patch::Apply(body);
+    let (result, _) = with_retries(engine.settings(), bucket, || {
+        api.patch(&path.name, &params, &patch)
+    })
+    .await;
+    let object: DynamicObject = result.map_err(|err| err.to_string())?;
+    serde_json::to_value(&object).map_err(|err| {
+        Error::Encode {
+            what: "dry-run object",
+            source: err,
+        }
+        .to_string()
+    })
+}
+
+/// `object` without what the API server changes on every write and without
+/// `status` (controllers own it).
+fn comparable(object: &Value) -> Value {
+    let mut object = object.clone();
+    if let Some(map) = object.as_object_mut() {
+        map.remove("status");
+    }
+    if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        for field in SERVER_FIELDS {
+            metadata.remove(field);
+        }
+    }
+    object
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn server_maintained_fields_and_status_never_count_as_drift() {
+        let live = json!({
+            "metadata": { "name": "a", "resourceVersion": "7", "generation": 3, "uid": "x" },
+            "spec": { "replicas": 1 },
+            "status": { "ready": 1 },
+        });
+        let applied = json!({
+            "metadata": { "name": "a", "resourceVersion": "8", "generation": 4, "uid": "x" },
+            "spec": { "replicas": 1 },
+        });
+        assert!(changed_fields(&comparable(&live), &comparable(&applied)).is_empty());
+        let edited = json!({ "metadata": { "name": "a" }, "spec": { "replicas": 5 } });
+        let fields: Vec<String> = changed_fields(&comparable(&edited), &comparable(&applied))
+            .into_iter()
+            .map(|change| change.pointer)
+            .collect();
+        assert_eq!(fields, vec!["/spec/replicas".to_owned()]);
+    }
+}

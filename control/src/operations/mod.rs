@@ -1,0 +1,20 @@
+//! The operations on batteries and projects that the web UI's server
+//! functions and the `bi` CLI's JSON API both call: all the logic lives
+//! here, callers only authorize, call and map the result.
+//!
+//! Every change is one [`crate::desired_state::change`]: validated as a
+//! whole by `bi-model` and stored as an audited version, or refused with
+//! [`crate::Error::Rejected`] and nothing stored.
+
+pub mod batteries;
+pub mod projects;
+pub mod set;
+
+pub use batteries::{
+    BatteryDetail, BatteryStatus, InstallOutcome, InstallPreview, IntegrationNote,
+    IntegrationStatus, UninstallOutcome,
+};
+pub use projects::{
+    ObjectKind, ObjectRef, ProjectDetail, ProjectObject, ProjectSummary, UnknownObjectKind,
+};
+pub use set::{apply_settings, parse_setting, parse_settings, valid_keys};

@@ -1,0 +1,862 @@
+//! Projects and the user objects in them: databases, services, notebooks
+//! and models, for the web UI and the `bi` CLI alike.
+//!
+//! Every change goes through [`desired_state::change`], which validates the
+//! whole state and stores an audited version; the checks here come first so
+//! that refusals name fields of what the caller sent (`object.storage`,
+//! `project`, `name`) rather than positions in the stored lists.
+
+use std::fmt;
+use std::str::FromStr;
+
+use bi_model::catalog::BatteryKind;
+use bi_model::generate::{DesiredState, Owned};
+use bi_model::objects::{
+    FerretService, KnativeService, ModelInstance, Notebook, PostgresCluster, Project,
+    RedisInstance, TraditionalService,
+};
+use bi_model::{Problems, Rule};
+use serde::{Deserialize, Serialize};
+
+use crate::Database;
+use crate::desired_state;
+use crate::error::{Error, Result};
+
+/// A user object's name, whatever its kind.
+trait Named {
+    fn name(&self) -> &str;
+}
+
+macro_rules! named {
+    ($($ty:ty),*) => {
+        $(impl Named for $ty {
+            fn name(&self) -> &str {
+                &self.name
+            }
+        })*
+    };
+}
+
+named!(
+    PostgresCluster,
+    RedisInstance,
+    FerretService,
+    KnativeService,
+    TraditionalService,
+    Notebook,
+    ModelInstance
+);
+
+/// Runs `$body` once for each list of user objects in `$state`, with the
+/// list bound mutably to `$list` (each list has its own element type).
+macro_rules! for_each_list {
+    ($state:expr, $list:ident => $body:block) => {{
+        {
+            let $list = &mut $state.postgres_clusters;
+            $body
+        }
+        {
+            let $list = &mut $state.redis_instances;
+            $body
+        }
+        {
+            let $list = &mut $state.ferret_services;
+            $body
+        }
+        {
+            let $list = &mut $state.knative_services;
+            $body
+        }
+        {
+            let $list = &mut $state.traditional_services;
+            $body
+        }
+        {
+            let $list = &mut $state.notebooks;
+            $body
+        }
+        {
+            let $list = &mut $state.model_instances;
+            $body
+        }
+    }};
+}
+
+/// The seven kinds of user object a project can hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectKind {
+    /// A PostgreSQL cluster (CloudNativePG).
+    PostgresCluster,
+    /// A Redis deployment.
+    RedisInstance,
+    /// A FerretDB service.
+    FerretService,
+    /// A Knative service.
+    KnativeService,
+    /// A traditional service (Deployment or StatefulSet).
+    TraditionalService,
+    /// A Jupyter notebook.
+    Notebook,
+    /// An Ollama model instance.
+    ModelInstance,
+}
+
+impl ObjectKind {
+    /// Every kind, in the order the desired state lists them.
+    pub const ALL: [ObjectKind; 7] = [
+        Self::PostgresCluster,
+        Self::RedisInstance,
+        Self::FerretService,
+        Self::KnativeService,
+        Self::TraditionalService,
+        Self::Notebook,
+        Self::ModelInstance,
+    ];
+
+    /// The identifier in JSON and on the command line (`postgres_cluster`).
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::PostgresCluster => "postgres_cluster",
+            Self::RedisInstance => "redis_instance",
+            Self::FerretService => "ferret_service",
+            Self::KnativeService => "knative_service",
+            Self::TraditionalService => "traditional_service",
+            Self::Notebook => "notebook",
+            Self::ModelInstance => "model_instance",
+        }
+    }
+
+    /// What people call one of them (`postgres cluster`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::PostgresCluster => "postgres cluster",
+            Self::RedisInstance => "redis instance",
+            Self::FerretService => "ferret service",
+            Self::KnativeService => "knative service",
+            Self::TraditionalService => "traditional service",
+            Self::Notebook => "notebook",
+            Self::ModelInstance => "model instance",
+        }
+    }
+
+    /// What people call several of them (`postgres clusters`).
+    pub fn plural(self) -> String {
+        format!("{}s", self.label())
+    }
+
+    /// The battery that runs objects of this kind.
+    pub fn battery(self) -> BatteryKind {
+        match self {
+            Self::PostgresCluster => BatteryKind::CloudnativePg,
+            Self::RedisInstance => BatteryKind::Redis,
+            Self::FerretService => BatteryKind::Ferretdb,
+            Self::KnativeService => BatteryKind::Knative,
+            Self::TraditionalService => BatteryKind::TraditionalServices,
+            Self::Notebook => BatteryKind::Notebooks,
+            Self::ModelInstance => BatteryKind::Ollama,
+        }
+    }
+}
+
+impl fmt::Display for ObjectKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// A name that is not one of the [`ObjectKind`]s.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown object kind {0:?}; the kinds are {list}", list = ObjectKind::ALL.map(ObjectKind::id).join(", "))]
+pub struct UnknownObjectKind(pub String);
+
+impl FromStr for ObjectKind {
+    type Err = UnknownObjectKind;
+
+    /// Reads `postgres_cluster` or `postgres-cluster`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.trim().replace('-', "_");
+        ObjectKind::ALL
+            .into_iter()
+            .find(|kind| kind.id() == wanted)
+            .ok_or_else(|| UnknownObjectKind(s.to_owned()))
+    }
+}
+
+/// One user object with its project, as the UI and the CLI send it:
+/// `{"kind": "postgres_cluster", "project": "shop", "object": {…}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ProjectObject {
+    /// A PostgreSQL cluster.
+    PostgresCluster(Owned<PostgresCluster>),
+    /// A Redis deployment.
+    RedisInstance(Owned<RedisInstance>),
+    /// A FerretDB service.
+    FerretService(Owned<FerretService>),
+    /// A Knative service.
+    KnativeService(Owned<KnativeService>),
+    /// A traditional service.
+    TraditionalService(Owned<TraditionalService>),
+    /// A Jupyter notebook.
+    Notebook(Owned<Notebook>),
+    /// An Ollama model instance.
+    ModelInstance(Owned<ModelInstance>),
+}
+
+impl ProjectObject {
+    /// Which kind of object this is.
+    pub fn kind(&self) -> ObjectKind {
+        match self {
+            Self::PostgresCluster(_) => ObjectKind::PostgresCluster,
+            Self::RedisInstance(_) => ObjectKind::RedisInstance,
+            Self::FerretService(_) => ObjectKind::FerretService,
+            Self::KnativeService(_) => ObjectKind::KnativeService,
+            Self::TraditionalService(_) => ObjectKind::TraditionalService,
+            Self::Notebook(_) => ObjectKind::Notebook,
+            Self::ModelInstance(_) => ObjectKind::ModelInstance,
+        }
+    }
+
+    /// The object's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::PostgresCluster(o) => o.object.name(),
+            Self::RedisInstance(o) => o.object.name(),
+            Self::FerretService(o) => o.object.name(),
+            Self::KnativeService(o) => o.object.name(),
+            Self::TraditionalService(o) => o.object.name(),
+            Self::Notebook(o) => o.object.name(),
+            Self::ModelInstance(o) => o.object.name(),
+        }
+    }
+
+    /// The project it belongs to, if any.
+    pub fn project(&self) -> Option<&str> {
+        match self {
+            Self::PostgresCluster(o) => o.project.as_deref(),
+            Self::RedisInstance(o) => o.project.as_deref(),
+            Self::FerretService(o) => o.project.as_deref(),
+            Self::KnativeService(o) => o.project.as_deref(),
+            Self::TraditionalService(o) => o.project.as_deref(),
+            Self::Notebook(o) => o.project.as_deref(),
+            Self::ModelInstance(o) => o.project.as_deref(),
+        }
+    }
+
+    /// Every problem with the object on its own, under `object.`.
+    pub fn validate(&self) -> Result<(), Problems> {
+        let result = match self {
+            Self::PostgresCluster(o) => o.object.validate(),
+            Self::RedisInstance(o) => o.object.validate(),
+            Self::FerretService(o) => o.object.validate(),
+            Self::KnativeService(o) => o.object.validate(),
+            Self::TraditionalService(o) => o.object.validate(),
+            Self::Notebook(o) => o.object.validate(),
+            Self::ModelInstance(o) => o.object.validate(),
+        };
+        let mut problems = Problems::new();
+        problems.merge("object", result);
+        problems.into_result()
+    }
+
+    /// A short description for the audit trail: `postgres cluster main`.
+    fn describe(&self) -> String {
+        format!("{} {}", self.kind().label(), self.name())
+    }
+}
+
+/// A user object by kind and name, with its project.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ObjectRef {
+    /// Which kind of object.
+    pub kind: ObjectKind,
+    /// Its name (unique among objects of its kind).
+    pub name: String,
+    /// The project it belongs to, if any.
+    pub project: Option<String>,
+}
+
+impl fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.kind.label(), self.name)
+    }
+}
+
+/// A project and how many objects it holds, for lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectSummary {
+    /// The project.
+    pub project: Project,
+    /// How many objects belong to it.
+    pub object_count: usize,
+}
+
+/// A project and every object in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectDetail {
+    /// The project.
+    pub project: Project,
+    /// Its objects, in the order the desired state lists them.
+    pub objects: Vec<ObjectRef>,
+}
+
+/// Every project, in the order they were created.
+pub async fn list(db: &Database) -> Result<Vec<ProjectSummary>> {
+    let (_, state) = desired_state::current(db).await?;
+    let objects = every_object(&state);
+    Ok(state
+        .projects
+        .iter()
+        .map(|project| ProjectSummary {
+            project: project.clone(),
+            object_count: objects
+                .iter()
+                .filter(|o| o.project.as_deref() == Some(project.name.as_str()))
+                .count(),
+        })
+        .collect())
+}
+
+/// The project `name` and every object in it; refused when there is none.
+pub async fn show(db: &Database, name: &str) -> Result<ProjectDetail> {
+    let (_, state) = desired_state::current(db).await?;
+    let project = find_project(&state, name).map_err(Error::Rejected)?.clone();
+    let objects = objects_in(&state, name);
+    Ok(ProjectDetail { project, objects })
+}
+
+/// Every user object, in or outside projects.
+pub async fn objects(db: &Database) -> Result<Vec<ObjectRef>> {
+    let (_, state) = desired_state::current(db).await?;
+    Ok(every_object(&state))
+}
+
+/// The object `name` of `kind`, whole; refused when there is none.
+pub async fn object(db: &Database, kind: ObjectKind, name: &str) -> Result<ProjectObject> {
+    let (_, state) = desired_state::current(db).await?;
+    get(&state, kind, name).ok_or_else(|| Error::Rejected(no_such_object(kind, name, "name")))
+}
+
+/// Creates `project`; returns the new desired-state version.
+///
+/// Refused when the name is taken or the project is invalid.
+pub async fn create(db: &Database, author: &str, project: Project) -> Result<i32> {
+    let summary = format!("create project {}", project.name);
+    desired_state::change(db, author, &summary, |state| {
+        let mut problems = Problems::new();
+        problems.merge("", project.validate());
+        if state.projects.iter().any(|p| p.name == project.name) {
+            problems.push(
+                "name",
+                Rule::Unique,
+                format!("a project named \"{}\" already exists", project.name),
+            );
+        }
+        problems.into_result()?;
+        state.projects.push(project);
+        Ok(())
+    })
+    .await
+}
+
+/// Renames the project `old` to `new`, moving its objects with it; returns
+/// the new desired-state version.
+pub async fn rename(db: &Database, author: &str, old: &str, new: &str) -> Result<i32> {
+    let summary = format!("rename project {old} to {new}");
+    desired_state::change(db, author, &summary, |state| {
+        find_project(state, old)?;
+        let mut problems = Problems::new();
+        let renamed = Project {
+            name: new.to_owned(),
+            description: String::new(),
+        };
+        if let Err(nested) = renamed.validate() {
+            for error in nested {
+                if error.field == "name" {
+                    problems.push("new_name", error.rule, error.message);
+                }
+            }
+        }
+        if new == old {
+            problems.push(
+                "new_name",
+                Rule::Consistency,
+                format!("the project is already called \"{old}\""),
+            );
+        } else if state.projects.iter().any(|p| p.name == new) {
+            problems.push(
+                "new_name",
+                Rule::Unique,
+                format!("a project named \"{new}\" already exists"),
+            );
+        }
+        problems.into_result()?;
+        for project in state.projects.iter_mut().filter(|p| p.name == old) {
+            new.clone_into(&mut project.name);
+        }
+        for_each_list!(state, list => {
+            for owned in list.iter_mut() {
+                if owned.project.as_deref() == Some(old) {
+                    owned.project = Some(new.to_owned());
+                }
+            }
+        });
+        Ok(())
+    })
+    .await
+}
+
+/// Deletes the project `name`; returns the new desired-state version.
+///
+/// Refused while objects are in it, naming them, unless `cascade`, which
+/// removes them too.
+pub async fn delete(db: &Database, author: &str, name: &str, cascade: bool) -> Result<i32> {
+    let (_, before) = desired_state::current(db).await?;
+    let inside = objects_in(&before, name);
+    let summary = if cascade && !inside.is_empty() {
+        format!("delete project {name} with {}", join(&inside))
+    } else {
+        format!("delete project {name}")
+    };
+    desired_state::change(db, author, &summary, |state| {
+        find_project(state, name)?;
+        let now_inside = objects_in(state, name);
+        let mut problems = Problems::new();
+        if !cascade && !now_inside.is_empty() {
+            problems.push(
+                "project",
+                Rule::Dependency,
+                format!(
+                    "project {name} still holds {}; remove them first or delete with cascade",
+                    join(&now_inside)
+                ),
+            );
+        } else if cascade && now_inside != inside {
+            problems.push("project", Rule::Consistency, CHANGED_MEANWHILE);
+        }
+        problems.into_result()?;
+        state.projects.retain(|p| p.name != name);
+        for_each_list!(state, list => {
+            list.retain(|owned| owned.project.as_deref() != Some(name));
+        });
+        check_clusters_in_use(state, "project")
+    })
+    .await
+}
+
+/// Adds `object`; returns the new desired-state version.
+///
+/// Refused when an object of its kind has its name, its project does not
+/// exist, its battery is not installed, or it is invalid.
+pub async fn add_object(db: &Database, author: &str, object: ProjectObject) -> Result<i32> {
+    let summary = match object.project() {
+        Some(project) => format!("add {} to project {project}", object.describe()),
+        None => format!("add {}", object.describe()),
+    };
+    desired_state::change(db, author, &summary, |state| {
+        let mut problems = Problems::new();
+        let (kind, name) = (object.kind(), object.name());
+        if get(state, kind, name).is_some() {
+            problems.push(
+                "object.name",
+                Rule::Unique,
+                format!("a {} named \"{name}\" already exists", kind.label()),
+            );
+        }
+        check_placement(state, &object, &mut problems);
+        problems.into_result()?;
+        insert(state, object);
+        Ok(())
+    })
+    .await
+}
+
+/// Replaces the object of the same kind and name with `object` (its
+/// project may change); returns the new desired-state version.
+pub async fn update_object(db: &Database, author: &str, object: ProjectObject) -> Result<i32> {
+    let summary = format!("update {}", object.describe());
+    desired_state::change(db, author, &summary, |state| {
+        let (kind, name) = (object.kind(), object.name());
+        let Some(before) = get(state, kind, name) else {
+            return Err(no_such_object(kind, name, "object.name"));
+        };
+        let mut problems = Problems::new();
+        check_placement(state, &object, &mut problems);
+        if let (ProjectObject::PostgresCluster(after), ProjectObject::PostgresCluster(before)) =
+            (&object, &before)
+        {
+            problems.merge("object", after.object.validate_change(&before.object));
+        }
+        problems.into_result()?;
+        replace(state, object);
+        check_clusters_in_use(state, "object.name")
+    })
+    .await
+}
+
+/// Removes the object `name` of `kind`; returns the new desired-state version.
+///
+/// Refused when there is none, or (for a postgres cluster) while a FerretDB
+/// service stores its data there.
+pub async fn remove_object(
+    db: &Database,
+    author: &str,
+    kind: ObjectKind,
+    name: &str,
+) -> Result<i32> {
+    let summary = format!("remove {} {name}", kind.label());
+    desired_state::change(db, author, &summary, |state| {
+        if !remove(state, kind, name) {
+            return Err(no_such_object(kind, name, "name"));
+        }
+        check_clusters_in_use(state, "name")
+    })
+    .await
+}
+
+/// Sets the replicas of the traditional service `name` (0 stops it but
+/// keeps it); returns the new desired-state version.
+pub async fn scale_service(db: &Database, author: &str, name: &str, replicas: u32) -> Result<i32> {
+    let summary = format!("scale traditional service {name} to {replicas} replicas");
+    desired_state::change(db, author, &summary, |state| {
+        let Some(owned) = state
+            .traditional_services
+            .iter_mut()
+            .find(|o| o.object.name == name)
+        else {
+            return Err(no_such_object(ObjectKind::TraditionalService, name, "name"));
+        };
+        owned.object.replicas = replicas;
+        let mut problems = Problems::new();
+        problems.merge("", owned.object.validate());
+        problems.into_result()
+    })
+    .await
+}
+
+/// Sets the instance range of the Knative service `name`; returns the new
+/// desired-state version. A minimum of 0 lets it scale to zero when idle.
+pub async fn scale_knative_service(
+    db: &Database,
+    author: &str,
+    name: &str,
+    min_scale: u32,
+    max_scale: u32,
+) -> Result<i32> {
+    let summary = format!("scale knative service {name} to {min_scale}–{max_scale} instances");
+    desired_state::change(db, author, &summary, |state| {
+        let Some(owned) = state
+            .knative_services
+            .iter_mut()
+            .find(|o| o.object.name == name)
+        else {
+            return Err(no_such_object(ObjectKind::KnativeService, name, "name"));
+        };
+        owned.object.min_scale = min_scale;
+        owned.object.max_scale = max_scale;
+        // NB: the model requires scale-to-zero exactly when the minimum is 0,
+        // so the minimum decides it rather than making callers say it twice.
+        owned.object.scale_to_zero = min_scale == 0;
+        let mut problems = Problems::new();
+        problems.merge("", owned.object.validate());
+        problems.into_result()
+    })
+    .await
+}
+
+/// The user objects that `battery` runs, for refusing its uninstall.
+pub(crate) fn objects_run_by(state: &DesiredState, battery: BatteryKind) -> Vec<ObjectRef> {
+    every_object(state)
+        .into_iter()
+        .filter(|o| o.kind.battery() == battery)
+        .collect()
+}
+
+/// "postgres cluster a, redis instance b", for messages and summaries.
+pub(crate) fn join(objects: &[ObjectRef]) -> String {
+    objects
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The message when the state changed between planning and storing.
+pub(crate) const CHANGED_MEANWHILE: &str =
+    "the installation changed while this change was prepared; look again and retry";
+
+fn refs<T: Named>(kind: ObjectKind, list: &[Owned<T>]) -> impl Iterator<Item = ObjectRef> + '_ {
+    list.iter().map(move |owned| ObjectRef {
+        kind,
+        name: owned.object.name().to_owned(),
+        project: owned.project.clone(),
+    })
+}
+
+/// Every user object in `state`, in the order the desired state lists them.
+fn every_object(state: &DesiredState) -> Vec<ObjectRef> {
+    let mut all = Vec::new();
+    all.extend(refs(ObjectKind::PostgresCluster, &state.postgres_clusters));
+    all.extend(refs(ObjectKind::RedisInstance, &state.redis_instances));
+    all.extend(refs(ObjectKind::FerretService, &state.ferret_services));
+    all.extend(refs(ObjectKind::KnativeService, &state.knative_services));
+    all.extend(refs(
+        ObjectKind::TraditionalService,
+        &state.traditional_services,
+    ));
+    all.extend(refs(ObjectKind::Notebook, &state.notebooks));
+    all.extend(refs(ObjectKind::ModelInstance, &state.model_instances));
+    all
+}
+
+fn objects_in(state: &DesiredState, project: &str) -> Vec<ObjectRef> {
+    every_object(state)
+        .into_iter()
+        .filter(|o| o.project.as_deref() == Some(project))
+        .collect()
+}
+
+fn find_project<'a>(state: &'a DesiredState, name: &str) -> Result<&'a Project, Problems> {
+    state
+        .projects
+        .iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| {
+            let mut problems = Problems::new();
+            problems.push(
+                "project",
+                Rule::Consistency,
+                format!("there is no project \"{name}\""),
+            );
+            problems
+        })
+}
+
+fn no_such_object(kind: ObjectKind, name: &str, field: &str) -> Problems {
+    let mut problems = Problems::new();
+    problems.push(
+        field,
+        Rule::Consistency,
+        format!("there is no {} named \"{name}\"", kind.label()),
+    );
+    problems
+}
+
+fn find<T: Named>(list: &[Owned<T>], name: &str) -> Option<usize> {
+    list.iter().position(|owned| owned.object.name() == name)
+}
+
+/// A copy of the object `name` of `kind`, if there is one.
+fn get(state: &DesiredState, kind: ObjectKind, name: &str) -> Option<ProjectObject> {
+    fn copy<T: Named + Clone>(list: &[Owned<T>], name: &str) -> Option<Owned<T>> {
+        find(list, name).and_then(|i| list.get(i).cloned())
+    }
+    match kind {
+        ObjectKind::PostgresCluster => {
+            copy(&state.postgres_clusters, name).map(ProjectObject::PostgresCluster)
+        }
+        ObjectKind::RedisInstance => {
+            copy(&state.redis_instances, name).map(ProjectObject::RedisInstance)
+        }
+        ObjectKind::FerretService => {
+            copy(&state.ferret_services, name).map(ProjectObject::FerretService)
+        }
+        ObjectKind::KnativeService => {
+            copy(&state.knative_services, name).map(ProjectObject::KnativeService)
+        }
+        ObjectKind::TraditionalService => {
+            copy(&state.traditional_services, name).map(ProjectObject::TraditionalService)
+        }
+        ObjectKind::Notebook => copy(&state.notebooks, name).map(ProjectObject::Notebook),
+        ObjectKind::ModelInstance => {
+            copy(&state.model_instances, name).map(ProjectObject::ModelInstance)
+        }
+    }
+}
+
+fn insert(state: &mut DesiredState, object: ProjectObject) {
+    match object {
+        ProjectObject::PostgresCluster(o) => state.postgres_clusters.push(o),
+        ProjectObject::RedisInstance(o) => state.redis_instances.push(o),
+        ProjectObject::FerretService(o) => state.ferret_services.push(o),
+        ProjectObject::KnativeService(o) => state.knative_services.push(o),
+        ProjectObject::TraditionalService(o) => state.traditional_services.push(o),
+        ProjectObject::Notebook(o) => state.notebooks.push(o),
+        ProjectObject::ModelInstance(o) => state.model_instances.push(o),
+    }
+}
+
+/// Puts `object` where the object of its kind and name is, keeping its
+/// position so generation order and history diffs stay stable.
+fn replace(state: &mut DesiredState, object: ProjectObject) {
+    fn put<T: Named>(list: &mut Vec<Owned<T>>, owned: Owned<T>) {
+        match find(list, owned.object.name()) {
+            Some(i) => list[i] = owned,
+            None => list.push(owned),
+        }
+    }
+    match object {
+        ProjectObject::PostgresCluster(o) => put(&mut state.postgres_clusters, o),
+        ProjectObject::RedisInstance(o) => put(&mut state.redis_instances, o),
+        ProjectObject::FerretService(o) => put(&mut state.ferret_services, o),
+        ProjectObject::KnativeService(o) => put(&mut state.knative_services, o),
+        ProjectObject::TraditionalService(o) => put(&mut state.traditional_services, o),
+        ProjectObject::Notebook(o) => put(&mut state.notebooks, o),
+        ProjectObject::ModelInstance(o) => put(&mut state.model_instances, o),
+    }
+}
+
+/// Removes the object `name` of `kind`; false when there was none.
+fn remove(state: &mut DesiredState, kind: ObjectKind, name: &str) -> bool {
+    fn take<T: Named>(list: &mut Vec<Owned<T>>, name: &str) -> bool {
+        let before = list.len();
+        list.retain(|owned| owned.object.name() != name);
+        list.len() != before
+    }
+    match kind {
+        ObjectKind::PostgresCluster => take(&mut state.postgres_clusters, name),
+        ObjectKind::RedisInstance => take(&mut state.redis_instances, name),
+        ObjectKind::FerretService => take(&mut state.ferret_services, name),
+        ObjectKind::KnativeService => take(&mut state.knative_services, name),
+        ObjectKind::TraditionalService => take(&mut state.traditional_services, name),
+        ObjectKind::Notebook => take(&mut state.notebooks, name),
+        ObjectKind::ModelInstance => take(&mut state.model_instances, name),
+    }
+}
+
+/// The checks of an object about to be stored: itself, its project, its
+/// battery and (for FerretDB) its PostgreSQL cluster.
+fn check_placement(state: &DesiredState, object: &ProjectObject, problems: &mut Problems) {
+    problems.merge("", object.validate());
+    if let Some(project) = object.project()
+        && !state.projects.iter().any(|p| p.name == project)
+    {
+        problems.push(
+            "project",
+            Rule::Consistency,
+            format!("there is no project \"{project}\"; create it first"),
+        );
+    }
+    let battery = object.kind().battery();
+    if !state.batteries.contains_key(&battery) {
+        problems.push(
+            "battery",
+            Rule::Dependency,
+            format!(
+                "{} need the {battery} battery; install it first",
+                object.kind().plural()
+            ),
+        );
+    }
+    if let ProjectObject::FerretService(ferret) = object {
+        let cluster = &ferret.object.postgres_cluster;
+        if !cluster.is_empty() && find(&state.postgres_clusters, cluster).is_none() {
+            problems.push(
+                "object.postgres_cluster",
+                Rule::Consistency,
+                format!("there is no postgres cluster named \"{cluster}\""),
+            );
+        }
+    }
+}
+
+/// Refuses a state where a FerretDB service stores its data in a
+/// PostgreSQL cluster that is gone; the problem is reported on `field`.
+// NB: bi-model checks this only when generating, which would make the
+// next snapshot fail long after the change that caused it was stored.
+fn check_clusters_in_use(state: &DesiredState, field: &str) -> Result<(), Problems> {
+    let mut problems = Problems::new();
+    for ferret in &state.ferret_services {
+        let cluster = &ferret.object.postgres_cluster;
+        if find(&state.postgres_clusters, cluster).is_none() {
+            problems.push(
+                field,
+                Rule::Dependency,
+                format!(
+                    "ferret service {} stores its data in postgres cluster {cluster}; \
+                     remove the ferret service first",
+                    ferret.object.name
+                ),
+            );
+        }
+    }
+    problems.into_result()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    #[test]
+    fn object_kinds_read_with_dashes_or_underscores() {
+        assert_eq!(
+            "postgres-cluster".parse::<ObjectKind>(),
+            Ok(ObjectKind::PostgresCluster)
+        );
+        assert_eq!(
+            "model_instance".parse::<ObjectKind>(),
+            Ok(ObjectKind::ModelInstance)
+        );
+        let err = "database".parse::<ObjectKind>().unwrap_err();
+        assert!(err.to_string().contains("postgres_cluster"), "{err}");
+    }
+
+    #[test]
+    fn a_project_object_travels_as_tagged_json() {
+        let object = ProjectObject::RedisInstance(Owned {
+            project: Some("shop".into()),
+            object: RedisInstance {
+                name: "cache".into(),
+                ..RedisInstance::default()
+            },
+        });
+        let json = serde_json::to_value(&object).unwrap();
+        assert_eq!(json["kind"], "redis_instance");
+        assert_eq!(json["project"], "shop");
+        assert_eq!(json["object"]["name"], "cache");
+        assert_eq!(
+            serde_json::from_value::<ProjectObject>(json).unwrap(),
+            object
+        );
+        assert_eq!(object.kind().id(), "redis_instance");
+        assert_eq!(object.name(), "cache");
+        assert_eq!(object.project(), Some("shop"));
+    }
+
+    #[test]
+    fn a_traditional_services_own_kind_field_does_not_clash_with_the_tag() {
+        let json = serde_json::json!({
+            "kind": "traditional_service",
+            "object": {
+                "name": "web",
+                "image": "nginx:1.27",
+                "replicas": 1,
+                "resources": serde_json::to_value(bi_model::objects::Resources::default()).unwrap(),
+                "kind": "stateful_set"
+            }
+        });
+        let object: ProjectObject = serde_json::from_value(json).unwrap();
+        assert_eq!(object.kind(), ObjectKind::TraditionalService);
+        assert_eq!(object.project(), None);
+    }
+
+    #[test]
+    fn object_problems_are_under_object() {
+        let object = ProjectObject::PostgresCluster(Owned::unowned(PostgresCluster::default()));
+        let problems = object.validate().unwrap_err();
+        assert_eq!(
+            problems.for_field("object.name").map(|e| e.rule),
+            Some(Rule::Required)
+        );
+    }
+
+    #[test]
+    fn every_object_kind_is_run_by_a_battery() {
+        let batteries: Vec<_> = ObjectKind::ALL.map(ObjectKind::battery).to_vec();
+        assert!(batteries.contains(&BatteryKind::CloudnativePg));
+        assert_eq!(ObjectKind::PostgresCluster.plural(), "postgres clusters");
+    }
+}

@@ -1,0 +1,220 @@
+//! The reconciler: decides when the engine runs.
+//!
+//! Snapshots are single-flight: one task owns the engine's runs. Requests
+//! (a user's explicit apply, a stored desired-state change, the periodic
+//! re-check, a drift sweep that found something) go into a queue; whatever
+//! queues up while a snapshot runs is served by one follow-up snapshot, so a
+//! burst of ten changes costs at most two runs. Every request gets a number,
+//! published with `snapshot_queued`, and the `snapshot_started` event lists
+//! the numbers it serves, so a client that asked knows which run is its own.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bi_model::events::Event;
+use tokio::sync::{Notify, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, MissedTickBehavior};
+
+use crate::engine::{Engine, SnapshotReport};
+use crate::events::EventBus;
+
+/// When snapshots and drift sweeps run on their own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReconcilerSettings {
+    /// The periodic re-check; the first runs at start.
+    pub recheck_every: Duration,
+    /// The drift sweep; the first runs one period after start.
+    pub drift_every: Duration,
+}
+
+impl Default for ReconcilerSettings {
+    fn default() -> Self {
+        Self {
+            recheck_every: Duration::from_secs(5 * 60),
+            drift_every: Duration::from_secs(60 * 60),
+        }
+    }
+}
+
+/// Asks for snapshots. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Reconciler {
+    shared: Arc<Shared>,
+    engine: Arc<Engine>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    queue: Mutex<Vec<Request>>,
+    wake: Notify,
+    next_request: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Request {
+    id: u64,
+    trigger: String,
+    done: Option<oneshot::Sender<Result<SnapshotReport, String>>>,
+}
+
+/// A queued request: its number, and its snapshot's report when it ends.
+#[derive(Debug)]
+pub struct Ticket {
+    /// The request's number (in `snapshot_queued` and `snapshot_started`).
+    pub request: u64,
+    done: oneshot::Receiver<Result<SnapshotReport, String>>,
+}
+
+impl Ticket {
+    /// Waits for the snapshot that serves this request; `Err` carries the
+    /// message of a snapshot that could not run or be recorded.
+    pub async fn finished(self) -> Result<SnapshotReport, String> {
+        self.done.await.unwrap_or_else(|_| {
+            Err("the control server stopped before the snapshot ran".to_owned())
+        })
+    }
+}
+
+impl Reconciler {
+    /// Starts the reconciler's task over `engine`: it snapshots at once,
+    /// then on every request, desired-state change and period.
+    pub fn start(engine: Arc<Engine>, settings: ReconcilerSettings) -> (Self, JoinHandle<()>) {
+        let reconciler = Self {
+            shared: Arc::new(Shared {
+                queue: Mutex::new(Vec::new()),
+                wake: Notify::new(),
+                next_request: AtomicU64::new(1),
+            }),
+            engine,
+        };
+        let task = tokio::spawn(reconciler.clone().run(settings));
+        (reconciler, task)
+    }
+
+    /// Queues a snapshot for `trigger`; returns at once.
+    pub fn request(&self, trigger: &str) -> Ticket {
+        let (done, receiver) = oneshot::channel();
+        let id = self.enqueue(trigger, Some(done));
+        Ticket {
+            request: id,
+            done: receiver,
+        }
+    }
+
+    /// The engine it drives (for plans, drift sweeps and the bus).
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// The bus the engine publishes on.
+    pub fn events(&self) -> &EventBus {
+        self.engine.events()
+    }
+
+    fn enqueue(
+        &self,
+        trigger: &str,
+        done: Option<oneshot::Sender<Result<SnapshotReport, String>>>,
+    ) -> u64 {
+        let id = self.shared.next_request.fetch_add(1, Ordering::Relaxed);
+        self.queue().push(Request {
+            id,
+            trigger: trigger.to_owned(),
+            done,
+        });
+        self.events().publish(Event::SnapshotQueued {
+            request: id,
+            trigger: trigger.to_owned(),
+        });
+        // NB: `notify_one` keeps a permit when the task is busy, so a request
+        // made during a run is seen right after it.
+        self.shared.wake.notify_one();
+        id
+    }
+
+    fn queue(&self) -> MutexGuard<'_, Vec<Request>> {
+        // NB: a Vec is consistent after every statement.
+        self.shared
+            .queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    async fn run(self, settings: ReconcilerSettings) {
+        let mut versions = self.engine.database().watch_desired_versions();
+        let mut recheck = tokio::time::interval(settings.recheck_every);
+        recheck.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut drift =
+            tokio::time::interval_at(Instant::now() + settings.drift_every, settings.drift_every);
+        drift.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut first = true;
+        loop {
+            tokio::select! {
+                () = self.shared.wake.notified() => {}
+                _ = recheck.tick() => {
+                    self.enqueue(if first { "startup" } else { "periodic" }, None);
+                    first = false;
+                }
+                Ok(()) = versions.changed() => {
+                    let version = *versions.borrow_and_update();
+                    self.events().publish(Event::DesiredStateChanged { version });
+                    self.enqueue("desired_state", None);
+                }
+                _ = drift.tick() => self.sweep().await,
+            }
+            self.drain().await;
+        }
+    }
+
+    /// Runs snapshots until no request waits.
+    async fn drain(&self) {
+        loop {
+            let batch = std::mem::take(&mut *self.queue());
+            let Some(first) = batch.first() else {
+                return;
+            };
+            let ids: Vec<u64> = batch.iter().map(|request| request.id).collect();
+            let result = self.engine.snapshot_for(&first.trigger, &ids).await;
+            match &result {
+                Ok(report) => tracing::info!(
+                    snapshot = report.id,
+                    status = report.status.as_str(),
+                    requests = ?ids,
+                    created = report.counts.created,
+                    updated = report.counts.updated,
+                    deleted = report.counts.deleted,
+                    failed = report.counts.failed,
+                    "snapshot finished"
+                ),
+                Err(err) => tracing::error!(error = %err, requests = ?ids, "snapshot failed"),
+            }
+            let result = result.map_err(|err| err.to_string());
+            for request in batch {
+                if let Some(done) = request.done {
+                    // NB: the asker may have gone away; that is fine.
+                    let _ = done.send(result.clone());
+                }
+            }
+        }
+    }
+
+    /// Sweeps for drift; queues a snapshot when something drifted.
+    async fn sweep(&self) {
+        match self.engine.sweep_drift().await {
+            Ok(report) => {
+                tracing::info!(
+                    checked = report.checked,
+                    drifted = report.drifted.len(),
+                    errors = report.errors.len(),
+                    "drift sweep finished"
+                );
+                if !report.drifted.is_empty() {
+                    self.enqueue("drift", None);
+                }
+            }
+            Err(err) => tracing::error!(error = %err, "drift sweep failed"),
+        }
+    }
+}

@@ -1,0 +1,499 @@
+//! The engine as it runs in the control server: live events, the
+//! reconciler's single flight and coalescing, desired-state changes as
+//! triggers, refusals from the API server (recorded, retried), a task
+//! dropped mid-apply, drift, and a cluster reached through a kubeconfig —
+//! on the sandbox cluster, on SQLite and PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bi_control::cluster::{ClusterSource, connect};
+use bi_control::desired_state;
+use bi_control::engine::{Engine, EngineSettings, Outcome, SnapshotStatus, history};
+use bi_control::entities::{snapshot, snapshot_resource};
+use bi_control::events::{EventBus, Since};
+use bi_control::reconciler::{Reconciler, ReconcilerSettings};
+use bi_control::sandbox::{Fault, Sandbox, SandboxConfig};
+use bi_model::catalog::BatteryKind;
+use bi_model::events::{Event, EventEnvelope};
+use bi_model::generate::{Action, Owned, ResourcePath};
+use bi_model::objects::RedisInstance;
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::Api;
+use kube::api::{Patch, PatchParams};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use support::{TestDb, on_every_backend};
+use tokio::sync::broadcast;
+
+/// Stores redis with one instance as the desired state.
+async fn install_redis(t: &TestDb) {
+    desired_state::change(&t.db, "test", "install redis", |s| {
+        s.install(&[BatteryKind::Redis])
+            .expect("the catalog's dependencies have no cycle");
+        s.redis_instances.push(Owned::unowned(RedisInstance {
+            name: "cache".to_owned(),
+            ..RedisInstance::default()
+        }));
+        Ok(())
+    })
+    .await
+    .unwrap();
+}
+
+async fn engine(t: &TestDb, sandbox: &Sandbox, settings: EngineSettings) -> Engine {
+    Engine::with_settings(
+        t.db.clone(),
+        sandbox.client().unwrap(),
+        settings,
+        EventBus::new(),
+    )
+    .await
+    .unwrap()
+}
+
+/// Settings that retry fast, so refusals do not make tests sleep.
+fn quick() -> EngineSettings {
+    EngineSettings {
+        base_backoff: Duration::from_millis(5),
+        ..EngineSettings::default()
+    }
+}
+
+/// Every event already published on `live`.
+fn drain(live: &mut broadcast::Receiver<Arc<EventEnvelope>>) -> Vec<Event> {
+    let mut events = Vec::new();
+    while let Ok(envelope) = live.try_recv() {
+        events.push(envelope.event.clone());
+    }
+    events
+}
+
+/// Waits (at most 60 s) for an event `matches` accepts.
+async fn wait_for(
+    live: &mut broadcast::Receiver<Arc<EventEnvelope>>,
+    matches: impl Fn(&Event) -> bool,
+) -> Event {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let envelope = live.recv().await.unwrap();
+            if matches(&envelope.event) {
+                return envelope.event.clone();
+            }
+        }
+    })
+    .await
+    .expect("the event came within 60 s")
+}
+
+#[tokio::test]
+async fn a_snapshot_publishes_its_plan_and_every_outcome_in_order() {
+    on_every_backend(
+        "a_snapshot_publishes_its_plan_and_every_outcome_in_order",
+        |t| async move {
+            t.db.migrate().await.unwrap();
+            install_redis(&t).await;
+            let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+            let engine = engine(&t, &sandbox, quick()).await;
+            let mut live = engine.events().subscribe(Since::Now).live;
+            let report = engine.snapshot("manual").await.unwrap();
+            let events = drain(&mut live);
+
+            let Some(Event::SnapshotStarted {
+                snapshot, trigger, ..
+            }) = events.first()
+            else {
+                panic!("starts with snapshot_started: {events:#?}");
+            };
+            assert_eq!((*snapshot, trigger.as_str()), (report.id, "manual"));
+            let Some(Event::PlanReady { items, counts, .. }) = events.get(1) else {
+                panic!("then plan_ready: {events:#?}");
+            };
+            assert_eq!(items.len(), report.outcomes.len());
+            assert_eq!(counts.create, report.outcomes.len());
+            let applied: Vec<&ResourcePath> = events
+                .iter()
+                .filter_map(|event| match event {
+                    Event::ResourceApplied { path, .. } => Some(path),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(applied.len(), report.counts.created);
+            let stages: Vec<_> = events
+                .iter()
+                .filter_map(|event| match event {
+                    Event::StageStarted { stage, .. } => Some(*stage),
+                    _ => None,
+                })
+                .collect();
+            assert!(stages.is_sorted() && stages.len() >= 3, "{stages:?}");
+            let Some(Event::SnapshotFinished { status, counts, .. }) = events.last() else {
+                panic!("ends with snapshot_finished: {events:#?}");
+            };
+            assert_eq!(status, "succeeded");
+            assert_eq!(*counts, report.counts);
+
+            // A no-op snapshot publishes no per-object events.
+            engine.snapshot("manual").await.unwrap();
+            let events = drain(&mut live);
+            assert!(
+                !events
+                    .iter()
+                    .any(|e| matches!(e, Event::ResourceApplied { .. })),
+                "{events:#?}"
+            );
+            sandbox.shutdown().await.unwrap();
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn requests_during_a_run_coalesce_into_one_follow_up_snapshot() {
+    on_every_backend(
+        "requests_during_a_run_coalesce_into_one_follow_up_snapshot",
+        |t| async move {
+            t.db.migrate().await.unwrap();
+            install_redis(&t).await;
+            let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+            // NB: a slow write rate keeps the first snapshot running while
+            // the requests arrive.
+            let slow = EngineSettings {
+                writes_per_second: 20.0,
+                burst: 1,
+                ..quick()
+            };
+            let engine = Arc::new(engine(&t, &sandbox, slow).await);
+            let mut live = engine.events().subscribe(Since::Now).live;
+            let (reconciler, task) = Reconciler::start(
+                Arc::clone(&engine),
+                ReconcilerSettings {
+                    recheck_every: Duration::from_secs(3600),
+                    drift_every: Duration::from_secs(3600),
+                },
+            );
+            let Event::SnapshotStarted {
+                snapshot: first, ..
+            } = wait_for(&mut live, |e| matches!(e, Event::SnapshotStarted { .. })).await
+            else {
+                unreachable!()
+            };
+            let tickets: Vec<_> = (0..5).map(|_| reconciler.request("manual")).collect();
+            let numbers: Vec<u64> = tickets.iter().map(|ticket| ticket.request).collect();
+            let mut served = BTreeSet::new();
+            for ticket in tickets {
+                served.insert(ticket.finished().await.unwrap().id);
+            }
+            assert_eq!(served.len(), 1, "one follow-up serves all five: {served:?}");
+            assert!(served.iter().all(|id| *id > first));
+            let Event::SnapshotStarted { requests, .. } = wait_for(
+                &mut live,
+                |e| matches!(e, Event::SnapshotStarted { snapshot, .. } if *snapshot != first),
+            )
+            .await
+            else {
+                unreachable!()
+            };
+            assert_eq!(requests, numbers);
+            assert_eq!(history::list(&t.db, 100).await.unwrap().len(), 2);
+            task.abort();
+            sandbox.shutdown().await.unwrap();
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_desired_state_change_starts_a_snapshot_that_applies_it() {
+    on_every_backend(
+        "a_desired_state_change_starts_a_snapshot_that_applies_it",
+        |t| async move {
+            t.db.migrate().await.unwrap();
+            let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+            let engine = Arc::new(engine(&t, &sandbox, quick()).await);
+            let mut live = engine.events().subscribe(Since::Now).live;
+            let (_reconciler, task) = Reconciler::start(
+                Arc::clone(&engine),
+                ReconcilerSettings {
+                    recheck_every: Duration::from_secs(3600),
+                    drift_every: Duration::from_secs(3600),
+                },
+            );
+            wait_for(&mut live, |e| matches!(e, Event::SnapshotFinished { .. })).await;
+            install_redis(&t).await;
+            let changed = wait_for(&mut live, |e| matches!(e, Event::DesiredStateChanged { .. })).await;
+            assert_eq!(changed, Event::DesiredStateChanged { version: 1 });
+            let started = wait_for(&mut live, |e| matches!(e, Event::SnapshotStarted { .. })).await;
+            assert!(
+                matches!(&started, Event::SnapshotStarted { trigger, desired_version: 1, .. } if trigger == "desired_state"),
+                "{started:?}"
+            );
+            wait_for(&mut live, |e| matches!(e, Event::SnapshotFinished { .. })).await;
+            let operator = Api::<Deployment>::namespaced(sandbox.client().unwrap(), "battery-base")
+                .get_opt("redis-operator")
+                .await
+                .unwrap();
+            assert!(operator.is_some());
+            task.abort();
+            sandbox.shutdown().await.unwrap();
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_refused_object_is_recorded_with_the_servers_message_and_retried_next_time() {
+    on_every_backend(
+        "a_refused_object_is_recorded_with_the_servers_message_and_retried_next_time",
+        |t| async move {
+            t.db.migrate().await.unwrap();
+            install_redis(&t).await;
+            let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+            let engine = engine(&t, &sandbox, quick()).await;
+            let plan = engine.plan().await.unwrap();
+            let map = plan
+                .plan
+                .items
+                .iter()
+                .find(|item| item.path.kind == "Secret")
+                .map(|item| item.path.clone())
+                .unwrap();
+            let refusal = format!(
+                "Secret \"{}\" is invalid: data: Too long: must have at most 1048576 bytes",
+                map.name
+            );
+            sandbox.inject(Fault {
+                verb: "patch".into(),
+                resource: "secrets".into(),
+                name: Some(map.name.clone()),
+                code: 422,
+                message: refusal.clone(),
+                times: 1,
+            });
+            // A transient 503 twice on the operator is retried within the snapshot.
+            sandbox.inject(Fault {
+                verb: "patch".into(),
+                resource: "deployments".into(),
+                name: Some("redis-operator".into()),
+                code: 503,
+                message: "etcd leader changed".into(),
+                times: 2,
+            });
+
+            let first = engine.snapshot("test").await.unwrap();
+            assert_eq!(first.status, SnapshotStatus::Failed);
+            let outcome = first
+                .outcomes
+                .iter()
+                .find(|(path, _)| *path == map)
+                .unwrap();
+            assert_eq!(outcome.1, Outcome::Failed(refusal.clone()));
+            assert!(first.counts.skipped > 0, "later stages are skipped");
+            let row = snapshot_resource::Entity::find()
+                .filter(snapshot_resource::Column::SnapshotId.eq(first.id))
+                .filter(snapshot_resource::Column::Path.eq(map.to_string()))
+                .one(t.db.connection())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                (row.outcome.as_str(), row.message.as_deref()),
+                ("failed", Some(refusal.as_str()))
+            );
+
+            let second = engine.snapshot("test").await.unwrap();
+            assert_eq!(second.status, SnapshotStatus::Succeeded, "{second:#?}");
+            let retried = second
+                .outcomes
+                .iter()
+                .find(|(path, _)| *path == map)
+                .unwrap();
+            assert_eq!(retried.1, Outcome::Created);
+            // Both 503s and the success: three patches of the operator.
+            assert!(sandbox.requests().get("patch", "deployments") >= 3);
+            let operator = Api::<Deployment>::namespaced(sandbox.client().unwrap(), "battery-base")
+                .get_opt("redis-operator")
+                .await
+                .unwrap();
+            assert!(operator.is_some());
+            sandbox.shutdown().await.unwrap();
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn dropping_the_engine_mid_apply_leaves_consistent_rows_and_the_next_run_converges() {
+    on_every_backend(
+        "dropping_the_engine_mid_apply_leaves_consistent_rows_and_the_next_run_converges",
+        |t| async move {
+            t.db.migrate().await.unwrap();
+            install_redis(&t).await;
+            let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+            let slow = EngineSettings {
+                writes_per_second: 20.0,
+                burst: 1,
+                ..quick()
+            };
+            let engine = Arc::new(engine(&t, &sandbox, slow).await);
+            let running = Arc::clone(&engine);
+            let task = tokio::spawn(async move { running.snapshot("killed").await });
+            tokio::time::timeout(Duration::from_secs(30), async {
+                while sandbox.requests().writes() < 5 {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            })
+            .await
+            .expect("the snapshot starts writing");
+            task.abort();
+            assert!(task.await.unwrap_err().is_cancelled());
+            drop(engine);
+
+            let rows = snapshot::Entity::find()
+                .all(t.db.connection())
+                .await
+                .unwrap();
+            assert_eq!(rows.len(), 1);
+            assert_eq!(rows[0].status, "running");
+            let outcomes = snapshot_resource::Entity::find()
+                .filter(snapshot_resource::Column::SnapshotId.eq(rows[0].id))
+                .count(t.db.connection())
+                .await
+                .unwrap();
+            assert_eq!(outcomes, 0, "no half-written outcomes");
+
+            let engine = engine_after_restart(&t, &sandbox).await;
+            let row = snapshot::Entity::find_by_id(rows[0].id)
+                .one(t.db.connection())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(row.status, "interrupted");
+            let next = engine.snapshot("start-up").await.unwrap();
+            assert_eq!(next.status, SnapshotStatus::Succeeded);
+            assert!(
+                next.counts.unchanged > 0,
+                "what was applied stays: {:?}",
+                next.counts
+            );
+            assert!(
+                next.counts.created > 0,
+                "the rest is created: {:?}",
+                next.counts
+            );
+            sandbox.reset_requests();
+            let after = engine.snapshot("check").await.unwrap();
+            assert_eq!(sandbox.requests().writes(), 0);
+            assert_eq!(after.counts.unchanged, after.outcomes.len());
+            sandbox.shutdown().await.unwrap();
+        },
+    )
+    .await;
+}
+
+async fn engine_after_restart(t: &TestDb, sandbox: &Sandbox) -> Engine {
+    engine(t, sandbox, quick()).await
+}
+
+#[tokio::test]
+async fn a_drift_sweep_finds_an_edit_behind_bis_back_and_the_next_snapshot_repairs_it() {
+    on_every_backend(
+        "a_drift_sweep_finds_an_edit_behind_bis_back_and_the_next_snapshot_repairs_it",
+        |t| async move {
+            t.db.migrate().await.unwrap();
+            install_redis(&t).await;
+            let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+            let engine = engine(&t, &sandbox, quick()).await;
+            let first = engine.snapshot("test").await.unwrap();
+            let clean = engine.sweep_drift().await.unwrap();
+            assert!(clean.drifted.is_empty(), "{:?}", clean.drifted);
+            assert_eq!(clean.checked, first.outcomes.len());
+
+            // Someone scales the operator by hand (the hash annotation stays)
+            // and adds a label of their own (theirs: not drift).
+            let map = ResourcePath::new("apps/v1", "Deployment", Some("battery-base"), "redis-operator");
+            assert!(first.outcomes.iter().any(|(path, _)| *path == map));
+            let api: Api<Deployment> = Api::namespaced(sandbox.client().unwrap(), "battery-base");
+            let edit = serde_json::json!({
+                "metadata": { "labels": { "team": "payments" } },
+                "spec": { "replicas": 3 },
+            });
+            api.patch(&map.name, &PatchParams::default(), &Patch::Merge(&edit))
+                .await
+                .unwrap();
+
+            let blind = engine.snapshot("test").await.unwrap();
+            assert_eq!(blind.counts.writes(), 0, "the hash fast path cannot see it");
+            let mut live = engine.events().subscribe(Since::Now).live;
+            let report = engine.sweep_drift().await.unwrap();
+            assert_eq!(report.drifted.len(), 1, "{:?}", report.drifted);
+            assert_eq!(report.drifted[0].path, map);
+            assert_eq!(report.drifted[0].fields, vec!["/spec/replicas".to_owned()]);
+            assert!(matches!(drain(&mut live).last(), Some(Event::DriftChecked { drifted, .. }) if drifted.len() == 1));
+            let plan = engine.plan().await.unwrap();
+            let item = plan.plan.items.iter().find(|item| item.path == map).unwrap();
+            assert_eq!(item.action, Action::Update);
+
+            let repair = engine.snapshot("drift").await.unwrap();
+            assert_eq!(repair.counts.updated, 1, "{:?}", repair.counts);
+            let after = api.get(&map.name).await.unwrap();
+            assert_eq!(after.spec.unwrap().replicas, Some(1));
+            assert_eq!(
+                after.metadata.labels.unwrap().get("team").map(String::as_str),
+                Some("payments"),
+                "a field bi does not manage is left alone"
+            );
+            assert!(engine.sweep_drift().await.unwrap().drifted.is_empty());
+            assert_eq!(engine.snapshot("test").await.unwrap().counts.writes(), 0);
+            sandbox.shutdown().await.unwrap();
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_cluster_reached_through_a_kubeconfig_is_managed_like_any_other() {
+    on_every_backend(
+        "a_cluster_reached_through_a_kubeconfig_is_managed_like_any_other",
+        |t| async move {
+            t.db.migrate().await.unwrap();
+            install_redis(&t).await;
+            let dir = tempfile::tempdir().unwrap();
+            let sandbox = Sandbox::start(SandboxConfig {
+                data_dir: Some(dir.path().to_path_buf()),
+                ..SandboxConfig::default()
+            })
+            .await
+            .unwrap();
+            let kubeconfig = sandbox.kubeconfig_path().unwrap();
+            let connection = connect(&ClusterSource::Kubeconfig {
+                path: Some(kubeconfig.clone()),
+                context: Some("bi-sandbox".into()),
+            })
+            .await
+            .unwrap();
+            assert!(!connection.summary.sandbox);
+            assert_eq!(connection.summary.context.as_deref(), Some("bi-sandbox"));
+            assert_eq!(connection.summary.url.trim_end_matches('/'), sandbox.url());
+            let engine = Engine::new(t.db.clone(), connection.client).await.unwrap();
+            let report = engine.snapshot("test").await.unwrap();
+            assert_eq!(report.status, SnapshotStatus::Succeeded);
+            assert_eq!(report.counts.created, report.outcomes.len());
+
+            let wrong = connect(&ClusterSource::Kubeconfig {
+                path: Some(kubeconfig),
+                context: Some("production".into()),
+            })
+            .await
+            .unwrap_err()
+            .to_string();
+            assert!(wrong.contains("production"), "{wrong}");
+            sandbox.shutdown().await.unwrap();
+        },
+    )
+    .await;
+}
