@@ -15,9 +15,11 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let db = state.db.clone();
     let cluster = state.cluster.clone();
+    let reconciler = state.reconciler.clone();
     let context = move || {
         provide_context(db.clone());
         provide_context(cluster.clone());
+        provide_context(reconciler.clone());
     };
     let options = state.leptos_options.clone();
     Router::new()
