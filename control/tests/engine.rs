@@ -12,9 +12,8 @@ use bi_control::engine::{Engine, Outcome, SnapshotReport, SnapshotStatus};
 use bi_control::entities::snapshot;
 use bi_control::sandbox::{Sandbox, SandboxConfig};
 use bi_model::catalog::{BatteryConfig, BatteryKind};
-use bi_model::generate::{Owned, Stage, stage_of};
+use bi_model::generate::{Stage, stage_of};
 use bi_model::image::ImageRef;
-use bi_model::objects::RedisInstance;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
@@ -27,17 +26,7 @@ use support::{TestDb, on_every_backend};
 async fn redis_installed(t: &TestDb) -> (Sandbox, Engine) {
     t.db.migrate().await.unwrap();
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    desired_state::change(&t.db, "test", "install redis", |s| {
-        s.install(&[BatteryKind::Redis])
-            .expect("the catalog's dependencies have no cycle");
-        s.redis_instances.push(Owned::unowned(RedisInstance {
-            name: "cache".to_owned(),
-            ..RedisInstance::default()
-        }));
-        Ok(())
-    })
-    .await
-    .unwrap();
+    support::install_redis(&t.db).await;
     let engine = Engine::new(t.db.clone(), sandbox.client().unwrap())
         .await
         .unwrap();

@@ -8,13 +8,10 @@ mod support;
 
 use std::time::Instant;
 
-use bi_control::desired_state;
 use bi_control::engine::{Engine, Outcome, SnapshotStatus};
 use bi_control::events::EventBus;
 use bi_control::sandbox::{Sandbox, SandboxConfig};
-use bi_model::catalog::BatteryKind;
-use bi_model::generate::{Owned, Stage, stage_of};
-use bi_model::objects::RedisInstance;
+use bi_model::generate::{Stage, stage_of};
 use support::on_every_backend;
 
 #[tokio::test]
@@ -24,17 +21,7 @@ async fn concurrent_apply_creates_everything_in_stage_order_and_then_writes_noth
         |t| async move {
             t.db.migrate().await.unwrap();
             let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-            desired_state::change(&t.db, "test", "install redis", |s| {
-                s.install(&[BatteryKind::Redis])
-                    .expect("the catalog's dependencies have no cycle");
-                s.redis_instances.push(Owned::unowned(RedisInstance {
-                    name: "cache".to_owned(),
-                    ..RedisInstance::default()
-                }));
-                Ok(())
-            })
-            .await
-            .unwrap();
+            support::install_redis(&t.db).await;
             let engine = Engine::with_settings(
                 t.db.clone(),
                 sandbox.client().unwrap(),

@@ -12,9 +12,7 @@ use bi_control::engine::{Engine, Outcome, SnapshotReport, SnapshotStatus, rollba
 use bi_control::sandbox::{Sandbox, SandboxConfig};
 use bi_control::{Error, Result};
 use bi_model::catalog::{BatteryConfig, BatteryKind};
-use bi_model::generate::Owned;
 use bi_model::image::ImageRef;
-use bi_model::objects::RedisInstance;
 use kube::api::{Api, ApiResource, DynamicObject};
 use serde_json::{Value, json};
 use support::{TestDb, on_every_backend};
@@ -27,17 +25,7 @@ const EXPORTER_POINTER: &str = "/spec/redisExporter/image";
 async fn two_snapshots(t: &TestDb) -> (Sandbox, Engine, SnapshotReport, SnapshotReport) {
     t.db.migrate().await.unwrap();
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    desired_state::change(&t.db, "test", "install redis", |s| {
-        s.install(&[BatteryKind::Redis])
-            .expect("the catalog's dependencies have no cycle");
-        s.redis_instances.push(Owned::unowned(RedisInstance {
-            name: "cache".to_owned(),
-            ..RedisInstance::default()
-        }));
-        Ok(())
-    })
-    .await
-    .unwrap();
+    support::install_redis(&t.db).await;
     let engine = Engine::new(t.db.clone(), sandbox.client().unwrap())
         .await
         .unwrap();

@@ -13,37 +13,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bi_control::cluster::{ClusterSource, connect};
-use bi_control::desired_state;
 use bi_control::engine::{Engine, EngineSettings, Outcome, SnapshotStatus, history};
 use bi_control::entities::{snapshot, snapshot_resource};
 use bi_control::events::{EventBus, Since};
 use bi_control::reconciler::{Reconciler, ReconcilerSettings};
 use bi_control::sandbox::{Fault, Sandbox, SandboxConfig};
-use bi_model::catalog::BatteryKind;
 use bi_model::events::{Event, EventEnvelope};
-use bi_model::generate::{Action, Owned, ResourcePath};
-use bi_model::objects::RedisInstance;
+use bi_model::generate::{Action, ResourcePath};
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::Api;
 use kube::api::{Patch, PatchParams};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use support::{TestDb, on_every_backend};
 use tokio::sync::broadcast;
-
-/// Stores redis with one instance as the desired state.
-async fn install_redis(t: &TestDb) {
-    desired_state::change(&t.db, "test", "install redis", |s| {
-        s.install(&[BatteryKind::Redis])
-            .expect("the catalog's dependencies have no cycle");
-        s.redis_instances.push(Owned::unowned(RedisInstance {
-            name: "cache".to_owned(),
-            ..RedisInstance::default()
-        }));
-        Ok(())
-    })
-    .await
-    .unwrap();
-}
 
 async fn engine(t: &TestDb, sandbox: &Sandbox, settings: EngineSettings) -> Engine {
     Engine::with_settings(
@@ -62,6 +44,27 @@ fn quick() -> EngineSettings {
         base_backoff: Duration::from_millis(5),
         ..EngineSettings::default()
     }
+}
+
+/// Settings that write slowly (20 objects/s), so a snapshot is still
+/// running when the test acts on it.
+fn slow() -> EngineSettings {
+    EngineSettings {
+        writes_per_second: 20.0,
+        burst: 1,
+        ..quick()
+    }
+}
+
+/// Starts a reconciler that only runs snapshots when asked (and once at start).
+fn reconcile(engine: &Arc<Engine>) -> (Reconciler, tokio::task::JoinHandle<()>) {
+    Reconciler::start(
+        Arc::clone(engine),
+        ReconcilerSettings {
+            recheck_every: Duration::from_secs(3600),
+            drift_every: Duration::from_secs(3600),
+        },
+    )
 }
 
 /// Every event already published on `live`.
@@ -96,7 +99,7 @@ async fn a_snapshot_publishes_its_plan_and_every_outcome_in_order() {
         "a_snapshot_publishes_its_plan_and_every_outcome_in_order",
         |t| async move {
             t.db.migrate().await.unwrap();
-            install_redis(&t).await;
+            support::install_redis(&t.db).await;
             let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
             let engine = engine(&t, &sandbox, quick()).await;
             let mut live = engine.events().subscribe(Since::Now).live;
@@ -158,24 +161,11 @@ async fn requests_during_a_run_coalesce_into_one_follow_up_snapshot() {
         "requests_during_a_run_coalesce_into_one_follow_up_snapshot",
         |t| async move {
             t.db.migrate().await.unwrap();
-            install_redis(&t).await;
+            support::install_redis(&t.db).await;
             let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-            // NB: a slow write rate keeps the first snapshot running while
-            // the requests arrive.
-            let slow = EngineSettings {
-                writes_per_second: 20.0,
-                burst: 1,
-                ..quick()
-            };
-            let engine = Arc::new(engine(&t, &sandbox, slow).await);
+            let engine = Arc::new(engine(&t, &sandbox, slow()).await);
             let mut live = engine.events().subscribe(Since::Now).live;
-            let (reconciler, task) = Reconciler::start(
-                Arc::clone(&engine),
-                ReconcilerSettings {
-                    recheck_every: Duration::from_secs(3600),
-                    drift_every: Duration::from_secs(3600),
-                },
-            );
+            let (reconciler, task) = reconcile(&engine);
             let Event::SnapshotStarted {
                 snapshot: first, ..
             } = wait_for(&mut live, |e| matches!(e, Event::SnapshotStarted { .. })).await
@@ -216,15 +206,9 @@ async fn a_desired_state_change_starts_a_snapshot_that_applies_it() {
             let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
             let engine = Arc::new(engine(&t, &sandbox, quick()).await);
             let mut live = engine.events().subscribe(Since::Now).live;
-            let (_reconciler, task) = Reconciler::start(
-                Arc::clone(&engine),
-                ReconcilerSettings {
-                    recheck_every: Duration::from_secs(3600),
-                    drift_every: Duration::from_secs(3600),
-                },
-            );
+            let (_reconciler, task) = reconcile(&engine);
             wait_for(&mut live, |e| matches!(e, Event::SnapshotFinished { .. })).await;
-            install_redis(&t).await;
+            support::install_redis(&t.db).await;
             let changed = wait_for(&mut live, |e| matches!(e, Event::DesiredStateChanged { .. })).await;
             assert_eq!(changed, Event::DesiredStateChanged { version: 1 });
             let started = wait_for(&mut live, |e| matches!(e, Event::SnapshotStarted { .. })).await;
@@ -251,7 +235,7 @@ async fn a_refused_object_is_recorded_with_the_servers_message_and_retried_next_
         "a_refused_object_is_recorded_with_the_servers_message_and_retried_next_time",
         |t| async move {
             t.db.migrate().await.unwrap();
-            install_redis(&t).await;
+            support::install_redis(&t.db).await;
             let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
             let engine = engine(&t, &sandbox, quick()).await;
             let plan = engine.plan().await.unwrap();
@@ -332,14 +316,9 @@ async fn dropping_the_engine_mid_apply_leaves_consistent_rows_and_the_next_run_c
         "dropping_the_engine_mid_apply_leaves_consistent_rows_and_the_next_run_converges",
         |t| async move {
             t.db.migrate().await.unwrap();
-            install_redis(&t).await;
+            support::install_redis(&t.db).await;
             let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-            let slow = EngineSettings {
-                writes_per_second: 20.0,
-                burst: 1,
-                ..quick()
-            };
-            let engine = Arc::new(engine(&t, &sandbox, slow).await);
+            let engine = Arc::new(engine(&t, &sandbox, slow()).await);
             let running = Arc::clone(&engine);
             let task = tokio::spawn(async move { running.snapshot("killed").await });
             tokio::time::timeout(Duration::from_secs(30), async {
@@ -405,7 +384,7 @@ async fn a_drift_sweep_finds_an_edit_behind_bis_back_and_the_next_snapshot_repai
         "a_drift_sweep_finds_an_edit_behind_bis_back_and_the_next_snapshot_repairs_it",
         |t| async move {
             t.db.migrate().await.unwrap();
-            install_redis(&t).await;
+            support::install_redis(&t.db).await;
             let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
             let engine = engine(&t, &sandbox, quick()).await;
             let first = engine.snapshot("test").await.unwrap();
@@ -461,7 +440,7 @@ async fn a_cluster_reached_through_a_kubeconfig_is_managed_like_any_other() {
         "a_cluster_reached_through_a_kubeconfig_is_managed_like_any_other",
         |t| async move {
             t.db.migrate().await.unwrap();
-            install_redis(&t).await;
+            support::install_redis(&t.db).await;
             let dir = tempfile::tempdir().unwrap();
             let sandbox = Sandbox::start(SandboxConfig {
                 data_dir: Some(dir.path().to_path_buf()),

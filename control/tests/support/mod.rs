@@ -82,6 +82,26 @@ async fn postgres(test: &str) -> Option<(TestDb, Database)> {
     ))
 }
 
+/// Stores redis (with its dependencies) and one Redis instance, `cache`,
+/// as the next desired-state version.
+pub async fn install_redis(db: &Database) {
+    use bi_model::catalog::BatteryKind;
+    use bi_model::generate::Owned;
+    use bi_model::objects::RedisInstance;
+
+    bi_control::desired_state::change(db, "test", "install redis", |s| {
+        s.install(&[BatteryKind::Redis])
+            .expect("the catalog's dependencies have no cycle");
+        s.redis_instances.push(Owned::unowned(RedisInstance {
+            name: "cache".to_owned(),
+            ..RedisInstance::default()
+        }));
+        Ok(())
+    })
+    .await
+    .expect("redis is a valid change");
+}
+
 /// Runs `story` on SQLite, then on PostgreSQL (or skips that loudly).
 pub async fn on_every_backend<F, Fut>(test: &str, story: F)
 where
