@@ -9,10 +9,16 @@ use std::time::Duration;
 
 use bi_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::SqliteJournalMode;
-use sea_orm::{ConnectOptions, DatabaseConnection};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 use tokio::sync::watch;
 
 use crate::error::{Error, Result, db_error};
+
+/// The key of bi's PostgreSQL advisory lock for writes ("bi" in ASCII).
+const WRITE_LOCK: i64 = 0x6269;
 
 /// Which database engine keeps bi's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,6 +135,37 @@ impl Database {
     /// The SeaORM connection, for queries.
     pub fn connection(&self) -> &DatabaseConnection {
         &self.conn
+    }
+
+    /// Starts a transaction that will write, holding the write lock from its
+    /// first statement: SQLite's `BEGIN IMMEDIATE`, or a transaction-scoped
+    /// advisory lock on PostgreSQL.
+    // NB: a deferred SQLite transaction that reads and then writes fails
+    // with SQLITE_BUSY_SNAPSHOT (no busy timeout helps) when another writer
+    // committed in between; two PostgreSQL transactions reading the same
+    // newest version would both try to store the next one.
+    pub async fn begin_write(&self) -> Result<DatabaseTransaction> {
+        match self.backend {
+            DatabaseBackend::Sqlite => self
+                .conn
+                .begin_with_options(TransactionOptions {
+                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                    ..TransactionOptions::default()
+                })
+                .await
+                .map_err(db_error("starting a write transaction")),
+            DatabaseBackend::Postgres => {
+                let txn = self
+                    .conn
+                    .begin()
+                    .await
+                    .map_err(db_error("starting a write transaction"))?;
+                txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})"))
+                    .await
+                    .map_err(db_error("taking the write lock"))?;
+                Ok(txn)
+            }
+        }
     }
 
     /// Follows the desired-state versions this process stores: the value

@@ -20,7 +20,7 @@ use rand::Rng;
 use rand::distr::Alphanumeric;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set,
 };
 
 use crate::Database;
@@ -105,11 +105,7 @@ pub async fn change(
     }
     problems.into_result().map_err(Error::Rejected)?;
 
-    let txn = db
-        .connection()
-        .begin()
-        .await
-        .map_err(db_error("starting a transaction"))?;
+    let txn = db.begin_write().await?;
     let (version, before) = newest(&txn).await?;
     let mut state = before.clone();
     edit(&mut state).map_err(Error::Rejected)?;
@@ -193,8 +189,12 @@ pub async fn history(db: &Database) -> Result<Vec<VersionSummary>> {
         .collect())
 }
 
-/// The state as stored at `version`, if that version exists.
+/// The state as stored at `version`, if that version exists; version 0 is
+/// the state before the first change (what a fresh installation applies).
 pub async fn at_version(db: &Database, version: i32) -> Result<Option<DesiredState>> {
+    if version == 0 {
+        return Ok(Some(initial_state()));
+    }
     let row = Version::find()
         .filter(desired_state_version::Column::Version.eq(version))
         .one(db.connection())

@@ -2,7 +2,7 @@
 
 use bi_model::{InstallationName, InstallationOverview};
 use chrono::{SecondsFormat, Utc};
-use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set};
 
 use crate::Database;
 use crate::entities::installation::{self, Entity as Installation};
@@ -10,11 +10,7 @@ use crate::error::{Error, Result, db_error};
 
 /// Returns the installation row, creating it with the default name on first start.
 pub async fn ensure(db: &Database) -> Result<installation::Model> {
-    let txn = db
-        .connection()
-        .begin()
-        .await
-        .map_err(db_error("starting a transaction"))?;
+    let txn = db.begin_write().await?;
     let existing = Installation::find()
         .order_by_asc(installation::Column::CreatedAt)
         .one(&txn)

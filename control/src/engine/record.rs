@@ -10,7 +10,7 @@ use bi_model::generate::{Action, PlanItem, Resource, ResourcePath};
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set,
 };
 use serde_json::Value;
 
@@ -98,11 +98,7 @@ pub(crate) async fn finish(
     outcomes: &[(PlanItem, Outcome)],
     desired: &[Resource],
 ) -> Result<()> {
-    let txn = db
-        .connection()
-        .begin()
-        .await
-        .map_err(db_error("starting a transaction"))?;
+    let txn = db.begin_write().await?;
     store_bodies(&txn, desired).await?;
 
     let rows: Vec<snapshot_resource::ActiveModel> = outcomes
