@@ -11,7 +11,7 @@ export CARGO_TARGET_DIR := $(TARGET_DIR)
 
 ## run: install what is missing, build the release, start bi on http://127.0.0.1:3000
 run: build
-	$(TARGET_DIR)/release/bi serve $(ARGS)
+	$(TARGET_DIR)/release/bi start $(ARGS)
 
 ## build: release build of the server and the WASM/CSS bundle
 build: setup

@@ -4,9 +4,14 @@
 //! Pages call server functions declared in [`api`]; their bodies exist only
 //! on the server, where they call `bi-control`.
 
+// NB: deeply nested views make deep types; hydration code needs the room.
+#![recursion_limit = "512"]
+
 pub mod api;
 pub mod components;
+pub mod config_form;
 pub mod error;
+pub mod live;
 pub mod pages;
 pub mod shell;
 

@@ -4,12 +4,15 @@ use bi_model::InstallationOverview;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 
 use crate::AppError;
 use crate::api::installation::{RenameInstallation, get_installation_overview};
 use crate::components::layout::Layout;
-use crate::pages::{Dashboard, NotFound, Planned, PlannedPage};
+use crate::pages::{
+    Batteries, BatteryPage, Dashboard, Deploys, DiffPage, LivePlan, NotFound, ProjectPage,
+    Projects, Services, Settings, SnapshotPage,
+};
 
 /// The whole HTML document, rendered on the server around [`App`].
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -65,13 +68,20 @@ pub fn App() -> impl IntoView {
         } />
         <Router>
             <Layout>
+                // NB: Async SSR waits for every resource, so pages read
+                // fully without JavaScript (out-of-order streaming needs it).
                 <Routes fallback=NotFound>
-                    <Route path=path!("") view=Dashboard />
-                    <Route path=path!("batteries") view=|| view! { <Planned page=PlannedPage::Batteries /> } />
-                    <Route path=path!("projects") view=|| view! { <Planned page=PlannedPage::Projects /> } />
-                    <Route path=path!("services") view=|| view! { <Planned page=PlannedPage::Services /> } />
-                    <Route path=path!("deploys") view=|| view! { <Planned page=PlannedPage::Deploys /> } />
-                    <Route path=path!("settings") view=|| view! { <Planned page=PlannedPage::Settings /> } />
+                    <Route ssr=SsrMode::Async path=path!("") view=Dashboard />
+                    <Route ssr=SsrMode::Async path=path!("batteries") view=Batteries />
+                    <Route ssr=SsrMode::Async path=path!("batteries/:kind") view=BatteryPage />
+                    <Route ssr=SsrMode::Async path=path!("projects") view=Projects />
+                    <Route ssr=SsrMode::Async path=path!("projects/:name") view=ProjectPage />
+                    <Route ssr=SsrMode::Async path=path!("services") view=Services />
+                    <Route ssr=SsrMode::Async path=path!("deploys") view=Deploys />
+                    <Route ssr=SsrMode::Async path=path!("deploys/live") view=LivePlan />
+                    <Route ssr=SsrMode::Async path=path!("deploys/diff") view=DiffPage />
+                    <Route ssr=SsrMode::Async path=path!("deploys/:id") view=SnapshotPage />
+                    <Route ssr=SsrMode::Async path=path!("settings") view=Settings />
                 </Routes>
             </Layout>
         </Router>

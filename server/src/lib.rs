@@ -3,10 +3,12 @@
 
 pub mod api;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod export;
 pub mod health;
 pub mod logging;
 pub mod router;
 pub mod serve;
+pub mod start;
 pub mod state;

@@ -152,6 +152,21 @@ pub async fn app_state(
 }
 
 impl Server {
+    /// A server from parts made one by one (`bi start` shows each step).
+    pub fn from_parts(
+        listener: TcpListener,
+        state: AppState,
+        sandbox: Option<Sandbox>,
+        reconciler: JoinHandle<()>,
+    ) -> Self {
+        Self {
+            listener,
+            state,
+            sandbox,
+            reconciler,
+        }
+    }
+
     /// Opens the database, binds the listen address, connects to the
     /// cluster and starts the reconciler; nothing is served yet.
     pub async fn bind(settings: &Settings) -> anyhow::Result<Self> {

@@ -153,19 +153,22 @@ async fn unknown_paths_are_404_pages() {
 }
 
 #[tokio::test]
-async fn planned_pages_say_they_are_not_available() {
+async fn every_page_is_rendered_on_the_server_with_its_data() {
     let dir = tempfile::tempdir().unwrap();
     let (app, _running) = app(dir.path()).await;
-    for path in [
-        "/batteries",
-        "/projects",
-        "/services",
-        "/deploys",
-        "/settings",
+    for (path, shown) in [
+        ("/batteries", "Grafana"),
+        ("/batteries/redis", "Redis"),
+        ("/projects", "Projects"),
+        ("/services", "Services"),
+        ("/deploys", "Deploys"),
+        ("/deploys/live", "Live plan"),
+        ("/settings", "SQLite"),
     ] {
         let (status, html) = send(&app, get(path)).await;
         assert_eq!(status, StatusCode::OK, "{path}");
-        assert!(html.contains("Not available yet"), "{path}: {html}");
+        assert!(html.contains(shown), "{path} shows {shown}: {html}");
+        assert!(!html.contains("Not available yet"), "{path}");
     }
 }
 

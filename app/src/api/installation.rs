@@ -6,13 +6,8 @@ use bi_model::InstallationOverview;
 use leptos::prelude::*;
 
 use crate::AppError;
-
-/// The database handle that the server provides to every request.
 #[cfg(feature = "ssr")]
-fn database() -> Result<bi_control::Database, AppError> {
-    use_context::<bi_control::Database>()
-        .ok_or_else(|| AppError::Internal("the database is not available to this request".into()))
-}
+use crate::api::database;
 
 /// The overview from the database, with the cluster the server manages.
 #[cfg(feature = "ssr")]

@@ -4,4 +4,31 @@
 //! loopback only) → validate with `bi-model` → call `bi-control` → map to a
 //! response type.
 
+pub mod activity;
+pub mod batteries;
+pub mod deploys;
 pub mod installation;
+pub mod projects;
+pub mod services;
+
+/// The database handle that the server provides to every request.
+#[cfg(feature = "ssr")]
+pub(crate) fn database() -> Result<bi_control::Database, crate::AppError> {
+    leptos::prelude::use_context::<bi_control::Database>().ok_or_else(|| {
+        crate::AppError::Internal("the database is not available to this request".into())
+    })
+}
+
+/// The reconciler (and through it the engine) of this server.
+#[cfg(feature = "ssr")]
+pub(crate) fn reconciler() -> Result<bi_control::reconciler::Reconciler, crate::AppError> {
+    leptos::prelude::use_context::<bi_control::reconciler::Reconciler>().ok_or_else(|| {
+        crate::AppError::Internal("the engine is not available to this request".into())
+    })
+}
+
+/// `2026-11-24T23:47:05Z` as `2026-11-24 23:47:05 UTC`.
+#[cfg(feature = "ssr")]
+pub(crate) fn readable_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}

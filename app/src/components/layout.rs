@@ -50,12 +50,13 @@ pub fn Layout(children: Children) -> impl IntoView {
     view! {
         <div class="flex h-full flex-col" data-hydrated=move || hydrated.get().to_string()>
             <TopBar />
-            <div class="flex min-h-0 flex-1">
+            // NB: on narrow screens the navigation is a scrolling row above the page.
+            <div class="flex min-h-0 flex-1 flex-col md:flex-row">
                 <nav
-                    class="w-56 shrink-0 border-r border-slate-200 bg-white p-3"
+                    class="shrink-0 overflow-x-auto border-b border-slate-200 bg-white p-2 md:w-56 md:border-b-0 md:border-r md:p-3"
                     aria-label="Main"
                 >
-                    <ul class="space-y-1">
+                    <ul class="flex gap-1 md:block md:space-y-1">
                         {NAV
                             .iter()
                             .map(|item| {
@@ -64,7 +65,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                                         <A
                                             href=item.href
                                             exact=true
-                                            attr:class="block rounded-md px-3 py-2 text-sm font-medium text-slate-600 hover:bg-slate-100 hover:text-slate-900 aria-[current=page]:bg-indigo-50 aria-[current=page]:text-indigo-700"
+                                            attr:class="block whitespace-nowrap rounded-md px-3 py-2 text-sm font-medium text-slate-600 hover:bg-slate-100 hover:text-slate-900 aria-[current=page]:bg-indigo-50 aria-[current=page]:text-indigo-700"
                                         >
                                             {item.label}
                                         </A>
@@ -74,7 +75,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                             .collect_view()}
                     </ul>
                 </nav>
-                <main class="min-w-0 flex-1 overflow-y-auto p-8">{children()}</main>
+                <main class="min-w-0 flex-1 overflow-y-auto p-4 md:p-8">{children()}</main>
             </div>
         </div>
     }

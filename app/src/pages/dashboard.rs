@@ -1,11 +1,16 @@
-//! The dashboard: what this installation is, and renaming it.
+//! The dashboard: what this installation is, its installed batteries, the
+//! last snapshots, the recent audit trail, and renaming it.
 
 use bi_model::{ClusterSummary, InstallationName, InstallationOverview};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::AppError;
+use crate::api::activity::recent_changes;
+use crate::api::batteries::list_batteries;
+use crate::api::deploys::list_snapshots;
 use crate::api::installation::RenameInstallation;
+use crate::components::feedback::{ErrorNote, StatusBadge};
 use crate::shell::InstallationState;
 
 /// The installation's facts, fetched through a server function.
@@ -40,7 +45,150 @@ pub fn Dashboard() -> impl IntoView {
                     })
             }}
         </Transition>
+        <div class="mt-6 grid max-w-4xl grid-cols-1 gap-6 lg:grid-cols-2">
+            <InstalledBatteries />
+            <LastSnapshots />
+        </div>
+        <RecentActivity />
         <RenameForm rename=state.rename />
+    }
+}
+
+/// A card with a title, for the dashboard's lists.
+#[component]
+fn Card(title: &'static str, testid: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <section class="min-w-0 rounded-lg border border-slate-200 bg-white p-5 shadow-sm" data-testid=testid>
+            <h2 class="text-base font-semibold">{title}</h2>
+            {children()}
+        </section>
+    }
+}
+
+/// The installed batteries, each linking to its page.
+#[component]
+fn InstalledBatteries() -> impl IntoView {
+    let batteries = Resource::new(|| (), |_| list_batteries());
+    view! {
+        <Card title="Installed batteries" testid="installed-batteries">
+            <Transition fallback=|| view! { <p class="mt-2 text-sm text-slate-500">"Loading…"</p> }>
+                {move || {
+                    batteries
+                        .get()
+                        .map(|result| match result {
+                            Ok(rows) => {
+                                view! {
+                                    <ul class="mt-2 flex flex-wrap gap-2 text-sm">
+                                        {rows
+                                            .into_iter()
+                                            .filter(|row| row.installed)
+                                            .map(|row| {
+                                                view! {
+                                                    <li>
+                                                        <a
+                                                            href=format!("/batteries/{}", row.kind.id())
+                                                            class="inline-block rounded-md bg-emerald-50 px-2 py-1 text-emerald-800 hover:underline"
+                                                            data-testid=format!("installed-{}", row.kind.id())
+                                                        >
+                                                            {row.name}
+                                                        </a>
+                                                    </li>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </ul>
+                                }
+                                    .into_any()
+                            }
+                            Err(error) => view! { <ErrorNote error /> }.into_any(),
+                        })
+                }}
+            </Transition>
+        </Card>
+    }
+}
+
+/// The five newest snapshots with their status.
+#[component]
+fn LastSnapshots() -> impl IntoView {
+    let snapshots = Resource::new(|| (), |_| list_snapshots());
+    view! {
+        <Card title="Last snapshots" testid="last-snapshots">
+            <Transition fallback=|| view! { <p class="mt-2 text-sm text-slate-500">"Loading…"</p> }>
+                {move || {
+                    snapshots
+                        .get()
+                        .map(|result| match result {
+                            Ok(rows) => {
+                                view! {
+                                    <ul class="mt-2 space-y-1 text-sm">
+                                        {rows.is_empty().then(|| view! { <li class="text-slate-500">"No snapshot yet."</li> })}
+                                        {rows
+                                            .into_iter()
+                                            .take(5)
+                                            .map(|row| {
+                                                view! {
+                                                    <li class="flex flex-wrap items-center gap-2">
+                                                        <a href=format!("/deploys/{}", row.id) class="text-indigo-700 hover:underline">
+                                                            {format!("Snapshot {}", row.id)}
+                                                        </a>
+                                                        <StatusBadge status=row.status />
+                                                        <span class="text-xs text-slate-500">{row.trigger}</span>
+                                                    </li>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </ul>
+                                }
+                                    .into_any()
+                            }
+                            Err(error) => view! { <ErrorNote error /> }.into_any(),
+                        })
+                }}
+            </Transition>
+        </Card>
+    }
+}
+
+/// The newest changes of the audit trail: who, when, what.
+#[component]
+fn RecentActivity() -> impl IntoView {
+    let changes = Resource::new(|| (), |_| recent_changes());
+    view! {
+        <div class="mt-6 max-w-4xl">
+            <Card title="Recent activity" testid="recent-activity">
+                <Transition fallback=|| view! { <p class="mt-2 text-sm text-slate-500">"Loading…"</p> }>
+                    {move || {
+                        changes
+                            .get()
+                            .map(|result| match result {
+                                Ok(rows) => {
+                                    view! {
+                                        <ul class="mt-2 divide-y divide-slate-100 text-sm">
+                                            {rows
+                                                .into_iter()
+                                                .map(|row| {
+                                                    view! {
+                                                        <li class="flex flex-wrap gap-x-3 py-1">
+                                                            <span class="text-slate-500">{format!("v{}", row.version)}</span>
+                                                            <span class="min-w-0 flex-1 break-words">{row.summary}</span>
+                                                            <span class="text-xs text-slate-500">
+                                                                {format!("{} · {}", row.author, row.created_at)}
+                                                            </span>
+                                                        </li>
+                                                    }
+                                                })
+                                                .collect_view()}
+                                        </ul>
+                                    }
+                                        .into_any()
+                                }
+                                Err(error) => view! { <ErrorNote error /> }.into_any(),
+                            })
+                    }}
+                </Transition>
+            </Card>
+        </div>
     }
 }
 
@@ -91,7 +239,7 @@ fn Overview(overview: InstallationOverview) -> impl IntoView {
 
 /// Where the cluster is, and a plain warning when it is the sandbox.
 #[component]
-fn Cluster(cluster: ClusterSummary) -> impl IntoView {
+pub fn Cluster(cluster: ClusterSummary) -> impl IntoView {
     view! {
         <section
             class="mt-6 max-w-4xl rounded-lg border border-slate-200 bg-white p-5 shadow-sm"

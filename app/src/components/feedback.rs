@@ -1,0 +1,51 @@
+//! Small pieces every page uses to say how things stand: errors, badges,
+//! and the problems of one form field.
+
+use bi_model::FieldError;
+use leptos::prelude::*;
+
+use crate::AppError;
+
+/// An error from the server, shown where the thing failed.
+#[component]
+pub fn ErrorNote(error: AppError) -> impl IntoView {
+    view! {
+        <p class="mt-4 rounded-md bg-red-50 px-3 py-2 text-sm text-red-800" role="alert">
+            {error.to_string()}
+        </p>
+    }
+}
+
+/// A "Loading…" line for Suspense fallbacks.
+#[component]
+pub fn Loading() -> impl IntoView {
+    view! { <p class="mt-6 text-slate-500">"Loading…"</p> }
+}
+
+/// A small rounded label whose colour follows `status` (`succeeded`,
+/// `failed`, `running`, `installed`, …).
+#[component]
+pub fn StatusBadge(status: String) -> impl IntoView {
+    let colour = match status.as_str() {
+        "succeeded" | "installed" | "created" | "updated" | "deleted" | "done" => {
+            "bg-emerald-100 text-emerald-800"
+        }
+        "failed" | "interrupted" => "bg-red-100 text-red-800",
+        "running" | "applying" => "bg-sky-100 text-sky-800",
+        _ => "bg-slate-100 text-slate-700",
+    };
+    view! {
+        <span class=format!("inline-block rounded-full px-2 py-0.5 text-xs font-medium {colour}")>
+            {status}
+        </span>
+    }
+}
+
+/// The problems in `problems` whose field is `field`, one line each.
+pub fn messages_for(problems: &[FieldError], field: &str) -> Vec<String> {
+    problems
+        .iter()
+        .filter(|problem| problem.field == field)
+        .map(|problem| problem.message.clone())
+        .collect()
+}

@@ -1,0 +1,67 @@
+// Journey (a): find Grafana, type a size without a unit, see the error
+// under the field and Save disabled, fix it, install, watch the live plan
+// reach "done", and see the battery installed.
+import { test, expect } from '@playwright/test';
+import { open, screenshot, waitForDone } from './journeys';
+
+test.use({ baseURL: process.env.BI_BASE_URL });
+test.describe.configure({ mode: 'serial' });
+
+test('the catalog is grouped and searchable', async ({ page }) => {
+  await open(page, '/batteries');
+  await expect(page.getByTestId('group-Monitoring')).toBeVisible();
+  await expect(page.getByTestId('battery-battery_core')).toContainText('installed');
+  await page.getByLabel('Search batteries').fill('grafana');
+  await expect(page.getByTestId('battery-grafana')).toBeVisible();
+  await expect(page.getByTestId('battery-redis')).toHaveCount(0);
+  await expect(page.getByTestId('group-Core')).toHaveCount(0);
+});
+
+test('install Grafana with a typed storage size, validated as you type', async ({ page }) => {
+  await open(page, '/batteries');
+  await page.getByLabel('Search batteries').fill('graf');
+  await page.getByTestId('battery-grafana').getByRole('link', { name: 'Grafana' }).click();
+  await expect(page).toHaveURL(/\/batteries\/grafana$/);
+  await expect(page.getByRole('heading', { name: 'Grafana', exact: true })).toBeVisible();
+  await expect(page.getByTestId('install-preview')).toBeVisible();
+
+  const storage = page.getByLabel('Storage');
+  const install = page.getByRole('button', { name: 'Install' });
+  await expect(install).toBeEnabled();
+
+  await storage.fill('500');
+  await expect(page.getByTestId('error-storage')).not.toBeEmpty();
+  await expect(storage).toHaveAttribute('aria-invalid', 'true');
+  await expect(install).toBeDisabled();
+  await screenshot(page, 'battery-invalid-size');
+
+  await storage.fill('5Gi');
+  await expect(page.getByTestId('error-storage')).toBeEmpty();
+  await expect(install).toBeEnabled();
+  await install.click();
+
+  await waitForDone(page);
+  await expect(page.getByTestId('live-phase')).toContainText(/succeeded|failed/);
+  await screenshot(page, 'live-plan-done');
+
+  await open(page, '/batteries/grafana');
+  await expect(page.getByTestId('battery-status')).toHaveText('installed');
+  await expect(page.getByLabel('Storage')).toHaveValue('5Gi');
+  await open(page, '/');
+  await expect(page.getByTestId('installed-grafana')).toBeVisible();
+  await screenshot(page, 'dashboard-with-grafana');
+});
+
+test('the server refuses a bad size even when the browser is bypassed', async ({ request }) => {
+  const refused = await request.post('/api/batteries/configure', {
+    form: { kind: 'grafana', config: JSON.stringify({ storage: '500' }) },
+  });
+  expect(refused.ok()).toBe(false);
+  const body = await refused.json();
+  expect(body.Rejected[0].field).toBe('grafana.storage');
+});
+
+test('uninstalling a battery others need is refused with their names', async ({ page }) => {
+  await open(page, '/batteries/battery_core');
+  await expect(page.getByText('bi cannot run without this battery.')).toBeVisible();
+});

@@ -1,0 +1,35 @@
+// Steps the journeys share: waiting for hydration, installing a battery
+// through the UI, and watching the live plan viewer reach "done".
+import { expect, type Page } from '@playwright/test';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const SCREENSHOTS = join(__dirname, '..', 'screenshots');
+
+/** Opens `path` and waits until the WASM side has hydrated the page. */
+export async function open(page: Page, path: string): Promise<void> {
+  await page.goto(path);
+  await expect(page.locator('[data-hydrated="true"]')).toHaveCount(1);
+}
+
+/** Waits on the live viewer until its snapshot finished. */
+export async function waitForDone(page: Page): Promise<void> {
+  await expect(page).toHaveURL(/\/deploys\/live\?after=\d+$/);
+  await expect(page.getByTestId('live-summary')).toContainText('Done:', { timeout: 90_000 });
+}
+
+/** Installs `kind` with its defaults through its page, unless it is installed. */
+export async function ensureInstalled(page: Page, kind: string): Promise<void> {
+  await open(page, `/batteries/${kind}`);
+  const status = page.getByTestId('battery-status');
+  if ((await status.textContent())?.trim() === 'installed') return;
+  await expect(page.getByTestId('install-preview')).toContainText(/installs|No other battery/);
+  await page.getByRole('button', { name: 'Install' }).click();
+  await waitForDone(page);
+}
+
+/** Saves a full-page PNG under end2end/screenshots/. */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}

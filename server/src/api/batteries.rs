@@ -1,0 +1,92 @@
+//! `/api/v1/batteries…`: list, show, preview, install, configure and
+//! uninstall batteries through `bi_control::operations::batteries`.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use bi_control::operations::{
+    self, BatteryDetail, BatteryStatus, InstallOutcome, InstallPreview, UninstallOutcome,
+};
+use bi_model::catalog::BatteryKind;
+use serde::{Deserialize, Serialize};
+
+use super::error::retry_when_locked;
+use super::{AUTHOR, ApiError, Changed};
+use crate::state::AppState;
+
+/// `key=value` settings, e.g. `["memory=512Mi", "replicas=2"]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// The settings, applied in order.
+    #[serde(default)]
+    pub settings: Vec<String>,
+}
+
+/// The battery an id names; 404 when none does.
+fn battery(id: &str) -> Result<BatteryKind, ApiError> {
+    id.parse::<BatteryKind>()
+        .map_err(|err| ApiError::NotFound(err.to_string()))
+}
+
+/// Every catalog battery, with whether it is installed.
+pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<BatteryStatus>>, ApiError> {
+    Ok(Json(operations::batteries::list(&state.db).await?))
+}
+
+/// One battery in detail.
+pub async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<BatteryDetail>, ApiError> {
+    let kind = battery(&id)?;
+    Ok(Json(operations::batteries::show(&state.db, kind).await?))
+}
+
+/// What installing the battery would do.
+pub async fn preview_install(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<InstallPreview>, ApiError> {
+    let kind = battery(&id)?;
+    Ok(Json(
+        operations::batteries::preview_install(&state.db, kind).await?,
+    ))
+}
+
+/// Installs the battery (and its dependencies) with the settings.
+pub async fn install(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(body): Json<Settings>,
+) -> Result<Json<InstallOutcome>, ApiError> {
+    let kind = battery(&id)?;
+    let settings = operations::parse_settings(&body.settings)?;
+    Ok(Json(
+        retry_when_locked(|| operations::batteries::install(&state.db, AUTHOR, kind, &settings))
+            .await?,
+    ))
+}
+
+/// Applies the settings to the installed battery.
+pub async fn configure(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(body): Json<Settings>,
+) -> Result<Json<Changed>, ApiError> {
+    let kind = battery(&id)?;
+    let settings = operations::parse_settings(&body.settings)?;
+    let version =
+        retry_when_locked(|| operations::batteries::configure(&state.db, AUTHOR, kind, &settings))
+            .await?;
+    Ok(Json(Changed { version }))
+}
+
+/// Uninstalls the battery.
+pub async fn uninstall(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<UninstallOutcome>, ApiError> {
+    let kind = battery(&id)?;
+    Ok(Json(
+        retry_when_locked(|| operations::batteries::uninstall(&state.db, AUTHOR, kind)).await?,
+    ))
+}

@@ -1,0 +1,239 @@
+//! `/api/v1/projects…` and `/api/v1/objects…`: projects and the user
+//! objects in them, through `bi_control::operations::projects`.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use bi_control::Database;
+use bi_control::operations::{
+    ObjectKind, ObjectRef, ProjectDetail, ProjectObject, ProjectSummary, projects,
+};
+use bi_model::objects::Project;
+use serde::{Deserialize, Serialize};
+
+use super::error::retry_when_locked;
+use super::{AUTHOR, ApiError, Changed};
+use crate::state::AppState;
+
+/// The body of a rename.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rename {
+    /// The project's new name.
+    pub new_name: String,
+}
+
+/// The query of a project deletion.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct DeleteQuery {
+    /// Remove the objects in the project too.
+    #[serde(default)]
+    pub cascade: bool,
+}
+
+/// The query of the object list.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ObjectsQuery {
+    /// Only objects of this kind (`postgres_cluster`, `redis_instance`, …).
+    pub kind: Option<String>,
+}
+
+/// The body of a scale: `replicas` for traditional services, the instance
+/// range for Knative services.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scale {
+    /// Replicas of a traditional service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
+    /// Fewest instances of a Knative service (0 scales to zero).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_scale: Option<u32>,
+    /// Most instances of a Knative service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_scale: Option<u32>,
+}
+
+/// 404 unless the project exists.
+async fn existing_project(db: &Database, name: &str) -> Result<(), ApiError> {
+    let known = projects::list(db).await?;
+    if known.iter().any(|summary| summary.project.name == name) {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound(format!(
+            "there is no project \"{name}\""
+        )))
+    }
+}
+
+fn object_kind(id: &str) -> Result<ObjectKind, ApiError> {
+    id.parse::<ObjectKind>()
+        .map_err(|err| ApiError::NotFound(err.to_string()))
+}
+
+/// Every project.
+pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<ProjectSummary>>, ApiError> {
+    Ok(Json(projects::list(&state.db).await?))
+}
+
+/// Creates a project.
+pub async fn create(
+    State(state): State<AppState>,
+    Json(project): Json<Project>,
+) -> Result<Json<Changed>, ApiError> {
+    let version =
+        retry_when_locked(|| projects::create(&state.db, AUTHOR, project.clone())).await?;
+    Ok(Json(Changed { version }))
+}
+
+/// One project with its objects.
+pub async fn show(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<ProjectDetail>, ApiError> {
+    existing_project(&state.db, &name).await?;
+    Ok(Json(projects::show(&state.db, &name).await?))
+}
+
+/// Renames a project.
+pub async fn rename(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Json(body): Json<Rename>,
+) -> Result<Json<Changed>, ApiError> {
+    existing_project(&state.db, &name).await?;
+    let version =
+        retry_when_locked(|| projects::rename(&state.db, AUTHOR, &name, &body.new_name)).await?;
+    Ok(Json(Changed { version }))
+}
+
+/// Deletes a project (with its objects when `cascade`).
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(query): Query<DeleteQuery>,
+) -> Result<Json<Changed>, ApiError> {
+    existing_project(&state.db, &name).await?;
+    let version =
+        retry_when_locked(|| projects::delete(&state.db, AUTHOR, &name, query.cascade)).await?;
+    Ok(Json(Changed { version }))
+}
+
+/// Every user object, or those of one kind.
+pub async fn objects(
+    State(state): State<AppState>,
+    Query(query): Query<ObjectsQuery>,
+) -> Result<Json<Vec<ObjectRef>>, ApiError> {
+    let kind = query.kind.as_deref().map(object_kind).transpose()?;
+    let all = projects::objects(&state.db).await?;
+    Ok(Json(
+        all.into_iter()
+            .filter(|object| kind.is_none_or(|kind| object.kind == kind))
+            .collect(),
+    ))
+}
+
+/// One object, whole.
+pub async fn object(
+    State(state): State<AppState>,
+    Path((kind, name)): Path<(String, String)>,
+) -> Result<Json<ProjectObject>, ApiError> {
+    let kind = object_kind(&kind)?;
+    let all = projects::objects(&state.db).await?;
+    if !all.iter().any(|o| o.kind == kind && o.name == name) {
+        return Err(ApiError::NotFound(format!(
+            "there is no {} named \"{name}\"",
+            kind.label()
+        )));
+    }
+    Ok(Json(projects::object(&state.db, kind, &name).await?))
+}
+
+/// Adds an object.
+pub async fn add_object(
+    State(state): State<AppState>,
+    Json(object): Json<ProjectObject>,
+) -> Result<Json<Changed>, ApiError> {
+    let version =
+        retry_when_locked(|| projects::add_object(&state.db, AUTHOR, object.clone())).await?;
+    Ok(Json(Changed { version }))
+}
+
+/// Replaces an object with the one sent (same kind and name).
+pub async fn update_object(
+    State(state): State<AppState>,
+    Path((kind, name)): Path<(String, String)>,
+    Json(object): Json<ProjectObject>,
+) -> Result<Json<Changed>, ApiError> {
+    let kind = object_kind(&kind)?;
+    if object.kind() != kind || object.name() != name {
+        return Err(ApiError::BadRequest(format!(
+            "the body is {} {}, the route {} {name}",
+            object.kind().id(),
+            object.name(),
+            kind.id()
+        )));
+    }
+    let version =
+        retry_when_locked(|| projects::update_object(&state.db, AUTHOR, object.clone())).await?;
+    Ok(Json(Changed { version }))
+}
+
+/// Removes an object.
+pub async fn remove_object(
+    State(state): State<AppState>,
+    Path((kind, name)): Path<(String, String)>,
+) -> Result<Json<Changed>, ApiError> {
+    let kind = object_kind(&kind)?;
+    let version =
+        retry_when_locked(|| projects::remove_object(&state.db, AUTHOR, kind, &name)).await?;
+    Ok(Json(Changed { version }))
+}
+
+/// Scales a traditional or Knative service.
+pub async fn scale(
+    State(state): State<AppState>,
+    Path((kind, name)): Path<(String, String)>,
+    Json(body): Json<Scale>,
+) -> Result<Json<Changed>, ApiError> {
+    let version = match (object_kind(&kind)?, body) {
+        (
+            ObjectKind::TraditionalService,
+            Scale {
+                replicas: Some(replicas),
+                min_scale: None,
+                max_scale: None,
+            },
+        ) => {
+            retry_when_locked(|| projects::scale_service(&state.db, AUTHOR, &name, replicas))
+                .await?
+        }
+        (
+            ObjectKind::KnativeService,
+            Scale {
+                replicas: None,
+                min_scale: Some(min_scale),
+                max_scale: Some(max_scale),
+            },
+        ) => {
+            retry_when_locked(|| {
+                projects::scale_knative_service(&state.db, AUTHOR, &name, min_scale, max_scale)
+            })
+            .await?
+        }
+        (ObjectKind::TraditionalService, _) => {
+            return Err(ApiError::BadRequest(
+                "scale a traditional service with {\"replicas\": N}".to_owned(),
+            ));
+        }
+        (ObjectKind::KnativeService, _) => {
+            return Err(ApiError::BadRequest(
+                "scale a knative service with {\"min_scale\": N, \"max_scale\": M}".to_owned(),
+            ));
+        }
+        (other, _) => {
+            return Err(ApiError::BadRequest(format!(
+                "{} objects do not scale this way; update them instead",
+                other.id()
+            )));
+        }
+    };
+    Ok(Json(Changed { version }))
+}

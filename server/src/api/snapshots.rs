@@ -1,0 +1,142 @@
+//! `/api/v1/plan`, `/api/v1/snapshots…` and `/api/v1/rollback`: what the
+//! engine would do, asking it to run, its history, and rollback.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use bi_control::engine::PlanPreview;
+use bi_control::engine::history::{self, SnapshotDetail, SnapshotDiff, SnapshotSummary};
+use bi_model::events::OutcomeCounts;
+use serde::{Deserialize, Serialize};
+
+use super::{AUTHOR, ApiError};
+use crate::state::AppState;
+
+/// How many snapshots a list shows unless asked otherwise.
+const DEFAULT_LIMIT: u64 = 20;
+
+/// A queued snapshot request: follow it on `/api/v1/events` until a
+/// `snapshot_started` lists this number and its snapshot finishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Requested {
+    /// The request's number.
+    pub request: u64,
+}
+
+/// The query of the snapshot list.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ListQuery {
+    /// At most this many, newest first.
+    pub limit: Option<u64>,
+}
+
+/// The query of a diff: from snapshot `a` to snapshot `b`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DiffQuery {
+    /// The earlier snapshot.
+    pub a: i64,
+    /// The later snapshot.
+    pub b: i64,
+}
+
+/// The body of a rollback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RollbackRequest {
+    /// The snapshot whose desired state is restored.
+    pub snapshot: i64,
+}
+
+/// What a rollback did: the snapshot that applied the restored state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RollbackDone {
+    /// The snapshot that applied it.
+    pub snapshot: i64,
+    /// The new desired-state version (a copy of the restored one).
+    pub desired_version: i32,
+    /// `succeeded` or `failed`.
+    pub status: String,
+    /// Outcomes by kind.
+    pub counts: OutcomeCounts,
+}
+
+/// What a snapshot would do now.
+pub async fn plan(State(state): State<AppState>) -> Result<Json<PlanPreview>, ApiError> {
+    Ok(Json(state.reconciler.engine().plan().await?))
+}
+
+/// Queues a snapshot; 202 with the request number.
+pub async fn request(State(state): State<AppState>) -> (StatusCode, Json<Requested>) {
+    let ticket = state.reconciler.request("manual");
+    (
+        StatusCode::ACCEPTED,
+        Json(Requested {
+            request: ticket.request,
+        }),
+    )
+}
+
+/// The newest snapshots.
+pub async fn list(
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Vec<SnapshotSummary>>, ApiError> {
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    Ok(Json(history::list(&state.db, limit).await?))
+}
+
+/// One snapshot with every planned object and its outcome.
+pub async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<SnapshotDetail>, ApiError> {
+    history::show(&state.db, id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| no_snapshot(id))
+}
+
+/// What changed in the cluster from snapshot `a` to `b`.
+pub async fn diff(
+    State(state): State<AppState>,
+    Query(query): Query<DiffQuery>,
+) -> Result<Json<SnapshotDiff>, ApiError> {
+    for id in [query.a, query.b] {
+        if history::show(&state.db, id).await?.is_none() {
+            return Err(no_snapshot(id));
+        }
+    }
+    history::diff(&state.db, query.a, query.b)
+        .await?
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "no diff between snapshots {} and {}",
+                query.a, query.b
+            ))
+        })
+}
+
+/// Restores the desired state a snapshot applied and applies it.
+pub async fn rollback(
+    State(state): State<AppState>,
+    Json(body): Json<RollbackRequest>,
+) -> Result<Json<RollbackDone>, ApiError> {
+    if history::show(&state.db, body.snapshot).await?.is_none() {
+        return Err(no_snapshot(body.snapshot));
+    }
+    let report =
+        bi_control::engine::rollback(state.reconciler.engine(), &state.db, body.snapshot, AUTHOR)
+            .await?;
+    Ok(Json(RollbackDone {
+        snapshot: report.id,
+        desired_version: report.desired_version,
+        status: report.status.to_string(),
+        counts: report.counts,
+    }))
+}
+
+fn no_snapshot(id: i64) -> ApiError {
+    ApiError::NotFound(format!(
+        "there is no snapshot {id}; `bi deploys list` shows them"
+    ))
+}

@@ -1,0 +1,228 @@
+//! [`ApiClient`]: typed requests to the control server's `/api/v1`, with
+//! errors that say what to do next.
+
+use std::fmt;
+
+use bi_model::FieldError;
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::api::ErrorBody;
+
+/// A client of one control server.
+#[derive(Debug, Clone)]
+pub struct ApiClient {
+    base: url::Url,
+    http: reqwest::Client,
+}
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// `--server` is not an http URL.
+    #[error("--server {0:?} is not an http:// URL (set --server or BI_SERVER)")]
+    BadServer(String),
+    /// Nobody answers at the server's address.
+    #[error(
+        "cannot reach the control server at {server}: is `bi start` running? (set --server or BI_SERVER)"
+    )]
+    Unreachable {
+        /// The server asked.
+        server: String,
+    },
+    /// The server refused the change (422); nothing was stored.
+    #[error("{}", Refusal(.0))]
+    Rejected(Vec<FieldError>),
+    /// The server answered with an error.
+    #[error("{message} (HTTP {status})")]
+    Failed {
+        /// The HTTP status.
+        status: u16,
+        /// The server's message.
+        message: String,
+    },
+    /// The answer could not be read.
+    #[error("cannot read the control server's answer from {url}: {reason}")]
+    Decode {
+        /// What was asked.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A refusal's problems, one `field: message` per line.
+struct Refusal<'a>(&'a [FieldError]);
+
+impl fmt::Display for Refusal<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("refused, nothing was changed:")?;
+        for problem in self.0 {
+            if problem.field.is_empty() {
+                write!(f, "\n  {}", problem.message)?;
+            } else {
+                write!(f, "\n  {}: {}", problem.field, problem.message)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ApiClient {
+    /// A client of the server at `server` (`http://host:port`).
+    pub fn new(server: &str) -> Result<Self, ClientError> {
+        let base =
+            url::Url::parse(server).map_err(|_| ClientError::BadServer(server.to_owned()))?;
+        if base.scheme() != "http" || base.host().is_none() {
+            return Err(ClientError::BadServer(server.to_owned()));
+        }
+        Ok(Self {
+            base,
+            http: reqwest::Client::new(),
+        })
+    }
+
+    /// The server's base URL.
+    pub fn server(&self) -> &url::Url {
+        &self.base
+    }
+
+    /// The URL of `path` (`/api/v1/…`) on the server.
+    pub fn url(&self, path: &str) -> Result<url::Url, ClientError> {
+        self.base
+            .join(path)
+            .map_err(|_| ClientError::BadServer(self.base.to_string()))
+    }
+
+    /// The websocket URL of `path` on the server.
+    pub fn websocket_url(&self, path: &str) -> Result<url::Url, ClientError> {
+        let mut url = self.url(path)?;
+        url.set_scheme("ws")
+            .map_err(|()| ClientError::BadServer(self.base.to_string()))?;
+        Ok(url)
+    }
+
+    /// `GET path`, decoded.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        self.send::<(), T>(Method::GET, path, None).await
+    }
+
+    /// `GET path` as text.
+    pub async fn get_text(&self, path: &str) -> Result<String, ClientError> {
+        let response = self.request::<()>(Method::GET, path, None).await?;
+        let url = response.url().to_string();
+        response.text().await.map_err(|err| ClientError::Decode {
+            url,
+            reason: err.to_string(),
+        })
+    }
+
+    /// `POST path` with a JSON body, decoded.
+    pub async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
+        self.send(Method::POST, path, Some(body)).await
+    }
+
+    /// `PUT path` with a JSON body, decoded.
+    pub async fn put<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
+        self.send(Method::PUT, path, Some(body)).await
+    }
+
+    /// `DELETE path`, decoded.
+    pub async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        self.send::<(), T>(Method::DELETE, path, None).await
+    }
+
+    async fn send<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, ClientError> {
+        let response = self.request(method, path, body).await?;
+        let url = response.url().to_string();
+        response
+            .json::<T>()
+            .await
+            .map_err(|err| ClientError::Decode {
+                url,
+                reason: err.to_string(),
+            })
+    }
+
+    async fn request<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<reqwest::Response, ClientError> {
+        let url = self.url(path)?;
+        let mut request = self.http.request(method, url);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(|_| ClientError::Unreachable {
+            server: self.base.as_str().trim_end_matches('/').to_owned(),
+        })?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let text = response.text().await.unwrap_or_default();
+        let detail = serde_json::from_str::<ErrorBody>(&text)
+            .ok()
+            .map(|b| b.error);
+        Err(match (status, detail) {
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(detail)) if !detail.problems.is_empty() => {
+                ClientError::Rejected(detail.problems)
+            }
+            (status, Some(detail)) => ClientError::Failed {
+                status: status.as_u16(),
+                message: detail.message,
+            },
+            (status, None) => ClientError::Failed {
+                status: status.as_u16(),
+                message: if text.trim().is_empty() {
+                    status.canonical_reason().unwrap_or("error").to_owned()
+                } else {
+                    text.trim().to_owned()
+                },
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bi_model::Rule;
+
+    #[test]
+    fn a_refusal_lists_each_problem_as_field_and_message() {
+        let err = ClientError::Rejected(vec![
+            FieldError::new("grafana.storage", Rule::Unit, "\"500\" has no unit"),
+            FieldError::new("", Rule::Required, "say what to change"),
+        ]);
+        assert_eq!(
+            err.to_string(),
+            "refused, nothing was changed:\n  grafana.storage: \"500\" has no unit\n  say what to change"
+        );
+    }
+
+    #[test]
+    fn only_http_servers_are_accepted() {
+        assert!(ApiClient::new("http://127.0.0.1:3000").is_ok());
+        assert!(matches!(
+            ApiClient::new("127.0.0.1:3000"),
+            Err(ClientError::BadServer(_))
+        ));
+    }
+}

@@ -1,0 +1,231 @@
+//! `bi postgres|redis|services …`: user objects, built here from typed
+//! flags and sent whole; the server validates them like the UI's forms.
+
+use anyhow::{Context, anyhow};
+use bi_control::operations::{ObjectKind, ObjectRef, ProjectObject};
+use bi_model::generate::Owned;
+use bi_model::objects::{
+    KnativeService, PortProtocol, PostgresCluster, RedisInstance, Resources, ServicePort,
+    SizePreset, TraditionalService,
+};
+use bi_model::units::{Memory, Storage};
+
+use super::ApiClient;
+use super::output::{Table, or_dash, print};
+use crate::api::Changed;
+use crate::api::projects::Scale;
+use crate::cli::{OutputFormat, SizeArgs, SizePresetArg};
+
+/// A new PostgreSQL cluster from the flags of `bi postgres add`.
+pub fn postgres_cluster(
+    name: &str,
+    instances: u32,
+    storage: Option<&str>,
+    size: &SizeArgs,
+) -> anyhow::Result<PostgresCluster> {
+    let mut cluster = PostgresCluster {
+        name: name.to_owned(),
+        instances,
+        ..PostgresCluster::default()
+    };
+    if let Some(preset) = size.size.map(preset) {
+        cluster.resources = preset.resources();
+        cluster.storage = preset.storage();
+    }
+    if let Some(storage) = storage {
+        cluster.storage = parse_storage(storage)?;
+    }
+    apply_memory(&mut cluster.resources, size.memory.as_deref())?;
+    Ok(cluster)
+}
+
+/// A new Redis instance from the flags of `bi redis add`.
+pub fn redis_instance(
+    name: &str,
+    instances: u32,
+    storage: Option<&str>,
+    size: &SizeArgs,
+) -> anyhow::Result<RedisInstance> {
+    let mut redis = RedisInstance {
+        name: name.to_owned(),
+        instances,
+        ..RedisInstance::default()
+    };
+    if let Some(preset) = size.size.map(preset) {
+        redis.resources = preset.resources();
+    }
+    redis.storage = storage.map(parse_storage).transpose()?;
+    apply_memory(&mut redis.resources, size.memory.as_deref())?;
+    Ok(redis)
+}
+
+/// The flags of `bi services add`.
+#[derive(Debug, Clone)]
+pub struct ServiceFlags<'a> {
+    /// Its name.
+    pub name: &'a str,
+    /// The image.
+    pub image: &'a str,
+    /// Knative rather than traditional.
+    pub knative: bool,
+    /// Replicas (traditional).
+    pub replicas: u32,
+    /// Listening port.
+    pub port: Option<u16>,
+    /// Memory request and limit (traditional).
+    pub memory: Option<&'a str>,
+}
+
+/// A new service, traditional or Knative, from the flags.
+pub fn service(flags: &ServiceFlags<'_>, project: Option<String>) -> anyhow::Result<ProjectObject> {
+    let image = bi_model::image::ImageRef::parse(flags.image)
+        .map_err(|err| anyhow!("--image: {}", err.message))?;
+    if flags.knative {
+        let mut service = KnativeService::new(flags.name, image);
+        if let Some(port) = flags.port {
+            service.port = port;
+        }
+        return Ok(ProjectObject::KnativeService(Owned {
+            project,
+            object: service,
+        }));
+    }
+    let mut service = TraditionalService::new(flags.name, image);
+    service.replicas = flags.replicas;
+    if let Some(port) = flags.port {
+        service.ports.push(ServicePort {
+            name: "http".to_owned(),
+            number: port,
+            protocol: PortProtocol::default(),
+        });
+    }
+    apply_memory(&mut service.resources, flags.memory)?;
+    Ok(ProjectObject::TraditionalService(Owned {
+        project,
+        object: service,
+    }))
+}
+
+fn preset(arg: SizePresetArg) -> SizePreset {
+    match arg {
+        SizePresetArg::Tiny => SizePreset::Tiny,
+        SizePresetArg::Small => SizePreset::Small,
+        SizePresetArg::Medium => SizePreset::Medium,
+        SizePresetArg::Large => SizePreset::Large,
+        SizePresetArg::Xlarge => SizePreset::XLarge,
+        SizePresetArg::Huge => SizePreset::Huge,
+    }
+}
+
+fn parse_storage(text: &str) -> anyhow::Result<Storage> {
+    Storage::parse(text).map_err(|err| anyhow!("--storage: {err}"))
+}
+
+fn apply_memory(resources: &mut Resources, memory: Option<&str>) -> anyhow::Result<()> {
+    if let Some(text) = memory {
+        let memory = Memory::parse(text).map_err(|err| anyhow!("--memory: {err}"))?;
+        resources.memory_request = memory;
+        resources.memory_limit = Some(memory);
+    }
+    Ok(())
+}
+
+/// Adds an object.
+pub async fn add(api: &ApiClient, object: &ProjectObject) -> anyhow::Result<()> {
+    let changed: Changed = api
+        .post("/api/v1/objects", object)
+        .await
+        .with_context(|| format!("while adding {} {}", object.kind().label(), object.name()))?;
+    println!(
+        "added {} {} (desired-state version {})",
+        object.kind().label(),
+        object.name(),
+        changed.version
+    );
+    Ok(())
+}
+
+/// Lists the objects of `kinds`.
+pub async fn list(
+    api: &ApiClient,
+    kinds: &[ObjectKind],
+    format: OutputFormat,
+) -> anyhow::Result<()> {
+    let all: Vec<ObjectRef> = api
+        .get("/api/v1/objects")
+        .await
+        .context("while listing objects")?;
+    let objects: Vec<ObjectRef> = all
+        .into_iter()
+        .filter(|object| kinds.contains(&object.kind))
+        .collect();
+    print(format, &objects, |objects| {
+        let mut table = Table::new(["NAME", "KIND", "PROJECT"]);
+        for object in objects {
+            table.row([
+                object.name.clone(),
+                object.kind.id().to_owned(),
+                or_dash(object.project.as_ref()),
+            ]);
+        }
+        table.render()
+    })
+}
+
+/// Removes the object `name` of one of `kinds` (the first that has it).
+pub async fn remove(api: &ApiClient, kinds: &[ObjectKind], name: &str) -> anyhow::Result<()> {
+    let kind = find_kind(api, kinds, name).await?;
+    let changed: Changed = api
+        .delete(&format!("/api/v1/objects/{}/{name}", kind.id()))
+        .await
+        .with_context(|| format!("while removing {} {name}", kind.label()))?;
+    println!(
+        "removed {} {name} (desired-state version {})",
+        kind.label(),
+        changed.version
+    );
+    Ok(())
+}
+
+/// Scales a traditional (replicas) or Knative (min/max) service.
+pub async fn scale(api: &ApiClient, name: &str, scale: &Scale) -> anyhow::Result<()> {
+    let kind = if scale.replicas.is_some() {
+        ObjectKind::TraditionalService
+    } else {
+        ObjectKind::KnativeService
+    };
+    let changed: Changed = api
+        .post(
+            &format!("/api/v1/objects/{}/{name}/scale", kind.id()),
+            scale,
+        )
+        .await
+        .with_context(|| format!("while scaling {} {name}", kind.label()))?;
+    println!(
+        "scaled {} {name} (desired-state version {})",
+        kind.label(),
+        changed.version
+    );
+    Ok(())
+}
+
+async fn find_kind(
+    api: &ApiClient,
+    kinds: &[ObjectKind],
+    name: &str,
+) -> anyhow::Result<ObjectKind> {
+    let all: Vec<ObjectRef> = api
+        .get("/api/v1/objects")
+        .await
+        .context("while listing objects")?;
+    all.iter()
+        .find(|object| object.name == name && kinds.contains(&object.kind))
+        .map(|object| object.kind)
+        .ok_or_else(|| {
+            let labels: Vec<&str> = kinds.iter().map(|kind| kind.label()).collect();
+            anyhow!(
+                "there is no {} named \"{name}\"; list them with `bi … list`",
+                labels.join(" or ")
+            )
+        })
+}

@@ -1,0 +1,205 @@
+//! The `/api/v1` JSON API through the router (no socket): the error shapes
+//! a client relies on, and that a refused change stores nothing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use bi_server::cli::{GlobalArgs, ServeArgs};
+use bi_server::config::Settings;
+use bi_server::router::router;
+use bi_server::serve::{app_state, connect_cluster, open_database};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// Keeps the sandbox and the reconciler of a test app alive.
+struct Running {
+    _sandbox: Option<bi_control::sandbox::Sandbox>,
+    reconciler: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.reconciler.abort();
+    }
+}
+
+async fn app(data_dir: &Path) -> (axum::Router, Running) {
+    let args = ServeArgs {
+        listen: Some("127.0.0.1:0".parse().unwrap()),
+        data_dir: Some(data_dir.to_path_buf()),
+        site_root: Some(data_dir.join("site")),
+        sandbox: true,
+        ..ServeArgs::default()
+    };
+    let settings = Settings::resolve(&GlobalArgs::default(), &args, None, &[]).unwrap();
+    let db = open_database(&settings).await.unwrap();
+    let (connection, sandbox) = connect_cluster(&settings).await.unwrap();
+    let (state, reconciler) =
+        app_state(&settings, "127.0.0.1:3000".parse().unwrap(), db, connection)
+            .await
+            .unwrap();
+    // NB: let the startup snapshot finish, so that changes never race it.
+    state.reconciler.request("test").finished().await.unwrap();
+    (
+        router(state),
+        Running {
+            _sandbox: sandbox,
+            reconciler,
+        },
+    )
+}
+
+async fn send(app: &axum::Router, request: Request<Body>) -> (StatusCode, Value) {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let value = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
+    (status, value)
+}
+
+fn get(path: &str) -> Request<Body> {
+    Request::get(path).body(Body::empty()).unwrap()
+}
+
+fn post(path: &str, body: &Value) -> Request<Body> {
+    Request::post(path)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_refused_install_is_422_with_each_problem_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, _running) = app(dir.path()).await;
+    let (_, audit_before) = send(&app, get("/api/v1/audit")).await;
+
+    let (status, body) = send(
+        &app,
+        post(
+            "/api/v1/batteries/grafana/install",
+            &json!({"settings": ["storage=500"]}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let problems = body["error"]["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{body}");
+    assert_eq!(problems[0]["field"], "grafana.storage");
+    assert_eq!(problems[0]["rule"], "unit");
+    assert!(
+        problems[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("has no unit"),
+        "{body}"
+    );
+    assert!(body["error"]["message"].is_string());
+
+    let (status, body) = send(
+        &app,
+        post(
+            "/api/v1/batteries/grafana/install",
+            &json!({"settings": ["storage"]}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+
+    let (_, audit_after) = send(&app, get("/api/v1/audit")).await;
+    assert_eq!(audit_before, audit_after);
+}
+
+#[tokio::test]
+async fn unknown_batteries_projects_and_snapshots_are_404_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, _running) = app(dir.path()).await;
+    for path in [
+        "/api/v1/batteries/postgress",
+        "/api/v1/projects/nope",
+        "/api/v1/snapshots/999",
+        "/api/v1/snapshots/diff?a=1&b=999",
+    ] {
+        let (status, body) = send(&app, get(path)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+        assert!(body["error"]["message"].is_string(), "{path}: {body}");
+        assert!(body["error"].get("problems").is_none(), "{path}: {body}");
+    }
+    let (status, body) = send(&app, post("/api/v1/rollback", &json!({"snapshot": 999}))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+}
+
+#[tokio::test]
+async fn installs_projects_objects_and_snapshots_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, _running) = app(dir.path()).await;
+
+    let (status, body) = send(&app, post("/api/v1/batteries/redis/install", &json!({}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["installed"], json!(["redis"]));
+
+    let (status, body) = send(
+        &app,
+        post(
+            "/api/v1/projects",
+            &json!({"name": "shop", "description": "a shop"}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = send(
+        &app,
+        post(
+            "/api/v1/objects",
+            &json!({"kind": "redis_instance", "project": "shop", "object": {
+                "name": "cache", "mode": "standalone", "instances": 1,
+                "resources": {"cpu_request": "100m", "memory_request": "128Mi"}
+            }}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = send(&app, get("/api/v1/projects/shop")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["objects"][0]["name"], "cache");
+
+    let (status, body) = send(&app, post("/api/v1/snapshots", &Value::Null)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert!(body["request"].as_u64().is_some(), "{body}");
+
+    let (status, body) = send(&app, get("/api/v1/status")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["batteries"], json!(["battery_core", "redis"]));
+
+    let (status, body) = send(&app, get("/api/v1/plan")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["plan"]["items"].is_array(), "{body}");
+
+    let response = app.clone().oneshot(get("/api/v1/export")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "application/yaml");
+    let yaml = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let yaml = String::from_utf8(yaml.to_vec()).unwrap();
+    assert!(
+        yaml.contains("battery/app: redis"),
+        "redis missing from the export"
+    );
+
+    let (status, body) = send(
+        &app,
+        Request::delete("/api/v1/projects/shop")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["problems"][0]["field"], "project");
+}

@@ -1,0 +1,423 @@
+//! The real `bi` binary against a control server the test starts on the
+//! sandbox: status, install, apply, plan's exit code, refused settings,
+//! rollback, export (applied to a fresh sandbox), debug bundle.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use bi_control::sandbox::{Sandbox, SandboxConfig};
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::core::GroupVersionKind;
+use serde_json::Value;
+
+/// A `bi serve --sandbox` the test started; killed when dropped.
+struct RunningServer {
+    child: Child,
+    url: String,
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(data_dir: &Path) -> RunningServer {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bi"))
+        .args([
+            "serve",
+            "--sandbox",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .env_remove("KUBECONFIG")
+        .env_remove("BI_SERVER")
+        .env("BI_LOG_FORMAT", "text")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (found, url) = mpsc::channel();
+    // NB: keep draining stderr after the address is found, or the server
+    // blocks once the pipe fills.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if let Some(at) = line.find("bi is listening on ") {
+                let url = line[at + "bi is listening on ".len()..].trim().to_owned();
+                let _ = found.send(url);
+            }
+        }
+    });
+    let url = url
+        .recv_timeout(Duration::from_secs(120))
+        .expect("the server never said where it listens");
+    RunningServer { child, url }
+}
+
+/// Runs `bi args…` against the server.
+fn bi(server: &RunningServer, args: &[&str]) -> Output {
+    bi_at(&server.url, args)
+}
+
+/// Runs `bi args…` against the server at `url`.
+fn bi_at(url: &str, args: &[&str]) -> Output {
+    assert_cmd::cargo::cargo_bin_cmd!("bi")
+        .args(args)
+        .env("BI_SERVER", url)
+        .env_remove("KUBECONFIG")
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap()
+}
+
+fn ok(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn json(server: &RunningServer, args: &[&str]) -> Value {
+    let mut args = args.to_vec();
+    args.extend(["-o", "json"]);
+    serde_json::from_str(&ok(&bi(server, &args))).unwrap()
+}
+
+async fn kube_client(kubeconfig: &Path) -> kube::Client {
+    let config = kube::Config::from_custom_kubeconfig(
+        Kubeconfig::read_from(kubeconfig).unwrap(),
+        &KubeConfigOptions::default(),
+    )
+    .await
+    .unwrap();
+    kube::Client::try_from(config).unwrap()
+}
+
+/// `apiVersion/kind/namespace/name` of every document of a YAML stream.
+fn paths(yaml: &str) -> Vec<(Value, String)> {
+    yaml.split("\n---\n")
+        .map(|doc| doc.trim_start_matches("---\n"))
+        .filter(|doc| !doc.trim().is_empty())
+        .map(|doc| {
+            let body: Value = serde_yaml_ng::from_str(doc).unwrap();
+            let path = format!(
+                "{}/{}/{}/{}",
+                body["apiVersion"].as_str().unwrap(),
+                body["kind"].as_str().unwrap(),
+                body["metadata"]["namespace"].as_str().unwrap_or(""),
+                body["metadata"]["name"].as_str().unwrap()
+            );
+            (body, path)
+        })
+        .collect()
+}
+
+/// Server-side applies every document to the cluster behind `client`, in
+/// order, as `kubectl apply --server-side` would.
+async fn apply_all(client: &kube::Client, documents: &[(Value, String)]) {
+    for (body, path) in documents {
+        let object: DynamicObject = serde_json::from_value(body.clone()).unwrap();
+        let api = dynamic_api(client, body).await;
+        api.patch(
+            object.metadata.name.as_deref().unwrap(),
+            &PatchParams::apply("bi-test").force(),
+            &Patch::Apply(&object),
+        )
+        .await
+        .unwrap_or_else(|err| panic!("applying {path}: {err}"));
+    }
+}
+
+async fn dynamic_api(client: &kube::Client, body: &Value) -> Api<DynamicObject> {
+    let (group, version) = match body["apiVersion"].as_str().unwrap().split_once('/') {
+        Some((group, version)) => (group.to_owned(), version.to_owned()),
+        None => (
+            String::new(),
+            body["apiVersion"].as_str().unwrap().to_owned(),
+        ),
+    };
+    let gvk = GroupVersionKind::gvk(&group, &version, body["kind"].as_str().unwrap());
+    let (resource, capabilities) = kube::discovery::pinned_kind(client, &gvk).await.unwrap();
+    match (capabilities.scope, body["metadata"]["namespace"].as_str()) {
+        (kube::discovery::Scope::Namespaced, Some(namespace)) => {
+            Api::namespaced_with(client.clone(), namespace, &resource)
+        }
+        _ => Api::all_with(client.clone(), &resource),
+    }
+}
+
+async fn exists_in(client: &kube::Client, body: &Value) -> bool {
+    let api = dynamic_api(client, body).await;
+    api.get_opt(body["metadata"]["name"].as_str().unwrap())
+        .await
+        .unwrap()
+        .is_some()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_drives_a_control_server_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let server = start_server(&data_dir);
+
+    // status
+    let status = ok(&bi(&server, &["status"]));
+    assert!(status.contains("battery_core"), "{status}");
+    assert!(status.contains("sandbox"), "{status}");
+
+    // NB: start from an idle server: bi-control's desired-state change can
+    // fail with SQLite's "database is locked" while a snapshot records.
+    ok(&bi(&server, &["apply"]));
+
+    // install a battery, then apply converges and plan shows nothing to do
+    let installed = ok(&bi(&server, &["batteries", "install", "redis"]));
+    assert!(installed.contains("installed redis"), "{installed}");
+    let applied = ok(&bi(&server, &["apply"]));
+    assert!(applied.contains("succeeded"), "{applied}");
+    let plan = bi(&server, &["plan", "--exit-code"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", ok(&plan));
+
+    // an object deleted behind bi's back: the plan has changes (exit 2)
+    let cluster = kube_client(&data_dir.join("sandbox.kubeconfig")).await;
+    let deployments: Api<Deployment> = Api::namespaced(cluster.clone(), "battery-base");
+    deployments
+        .delete("redis-operator", &DeleteParams::default())
+        .await
+        .unwrap();
+    let plan = bi(&server, &["plan", "--exit-code"]);
+    let shown = String::from_utf8_lossy(&plan.stdout).into_owned();
+    assert_eq!(plan.status.code(), Some(2), "{shown}");
+    assert!(
+        shown.contains("create")
+            && shown.contains("apps/v1/Deployment/battery-base/redis-operator"),
+        "{shown}"
+    );
+    ok(&bi(&server, &["apply"]));
+    let plan = bi(&server, &["plan", "--exit-code"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", ok(&plan));
+    let converged = json(&server, &["deploys", "list"])[0]["id"]
+        .as_i64()
+        .unwrap();
+
+    // a size without a unit is refused with the model's words; nothing changes
+    let version_before = json(&server, &["status"])["desired_version"].clone();
+    let snapshots_before = json(&server, &["deploys", "list"]);
+    let audit_before = json(&server, &["audit"]);
+    let refused = bi(
+        &server,
+        &["batteries", "install", "grafana", "--set", "storage=500"],
+    );
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("grafana.storage: "), "{stderr}");
+    assert!(stderr.contains("has no unit"), "{stderr}");
+    let malformed = bi(
+        &server,
+        &["batteries", "install", "grafana", "--set", "storage"],
+    );
+    assert!(!malformed.status.success());
+    let stderr = String::from_utf8_lossy(&malformed.stderr);
+    assert!(stderr.contains("key=value"), "{stderr}");
+    assert_eq!(
+        json(&server, &["status"])["desired_version"],
+        version_before
+    );
+    assert_eq!(json(&server, &["deploys", "list"]), snapshots_before);
+    assert_eq!(json(&server, &["audit"]), audit_before);
+
+    // rollback: change a setting, apply, then go back to the converged snapshot
+    let image = |server: &RunningServer| {
+        json(server, &["batteries", "show", "redis"])["config"]["operator_image"].clone()
+    };
+    let original = image(&server);
+    ok(&bi(
+        &server,
+        &[
+            "batteries",
+            "configure",
+            "redis",
+            "--set",
+            "operator_image=quay.io/opstree/redis-operator:v0.22.2",
+        ],
+    ));
+    ok(&bi(&server, &["apply"]));
+    assert_eq!(image(&server), "quay.io/opstree/redis-operator:v0.22.2");
+    let rolled = ok(&bi(&server, &["rollback", &converged.to_string()]));
+    assert!(rolled.contains("rolled back"), "{rolled}");
+    assert_eq!(image(&server), original);
+    let live = deployments.get("redis-operator").await.unwrap();
+    let live_image = live.spec.unwrap().template.spec.unwrap().containers[0]
+        .image
+        .clone()
+        .unwrap();
+    assert_eq!(Value::from(live_image), original);
+    ok(&bi(&server, &["apply"]));
+    let plan = bi(&server, &["plan", "--exit-code"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", ok(&plan));
+
+    // export applied to a fresh sandbox gives the same objects
+    let exported = ok(&bi(&server, &["export"]));
+    let documents = paths(&exported);
+    assert!(!documents.is_empty());
+    let fresh = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let fresh_client = fresh.client().unwrap();
+    apply_all(&fresh_client, &documents).await;
+    let mut in_fresh = BTreeSet::new();
+    let mut in_server = BTreeSet::new();
+    for (body, path) in &documents {
+        if exists_in(&fresh_client, body).await {
+            in_fresh.insert(path.clone());
+        }
+        if exists_in(&cluster, body).await {
+            in_server.insert(path.clone());
+        }
+    }
+    let exported_paths: BTreeSet<String> = documents.iter().map(|(_, p)| p.clone()).collect();
+    assert_eq!(in_fresh, exported_paths);
+    assert_eq!(in_server, exported_paths);
+    fresh.shutdown().await.unwrap();
+
+    // one file per resource with -d
+    let export_dir = dir.path().join("export");
+    ok(&bi(
+        &server,
+        &["export", "-d", export_dir.to_str().unwrap()],
+    ));
+    assert_eq!(
+        std::fs::read_dir(&export_dir).unwrap().count(),
+        documents.len()
+    );
+
+    // debug bundle
+    let bundle = dir.path().join("bundle.tar.gz");
+    ok(&bi(
+        &server,
+        &[
+            "debug",
+            "bundle",
+            "-o",
+            bundle.to_str().unwrap(),
+            "--data-dir",
+            data_dir.to_str().unwrap(),
+        ],
+    ));
+    assert!(std::fs::metadata(&bundle).unwrap().len() > 0);
+}
+
+#[test]
+fn an_unreachable_server_is_named_with_what_to_do() {
+    let output = assert_cmd::cargo::cargo_bin_cmd!("bi")
+        .args(["status", "--server", "http://127.0.0.1:9"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot reach the control server at http://127.0.0.1:9: is `bi start` running? (set --server or BI_SERVER)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn completions_and_help_work_offline() {
+    let output = assert_cmd::cargo::cargo_bin_cmd!("bi")
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("_bi()"));
+    for args in [
+        &["--help"][..],
+        &["batteries", "install", "--help"],
+        &["start", "--help"],
+    ] {
+        let output = assert_cmd::cargo::cargo_bin_cmd!("bi")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{args:?}");
+    }
+    let output = assert_cmd::cargo::cargo_bin_cmd!("bi")
+        .args(["start", "--kind", "--sandbox"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "--kind and --sandbox conflict"
+    );
+}
+
+#[test]
+fn start_prints_each_step_and_then_the_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bi"))
+        .args([
+            "start",
+            "--sandbox",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(dir.path().join("data"))
+        .env_remove("KUBECONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let url = line.trim().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url:?}");
+    let status = bi_at(&url, &["status"]);
+    child.kill().unwrap();
+    let status = ok(&status);
+    assert!(status.contains("battery_core"), "{status}");
+    let output = child.wait_with_output().unwrap();
+    let steps = String::from_utf8_lossy(&output.stderr);
+    for step in [
+        "✔ data directory",
+        "✔ cluster",
+        "✔ first snapshot",
+        "bi is running at http://",
+    ] {
+        assert!(steps.contains(step), "{step} missing from:\n{steps}");
+    }
+}
+
+#[test]
+fn start_kind_without_docker_and_kind_says_what_to_install() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = assert_cmd::cargo::cargo_bin_cmd!("bi")
+        .args(["start", "--kind", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env("PATH", dir.path())
+        .env_remove("KUBECONFIG")
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("needs `docker` and `kind` on PATH") && stderr.contains("install Docker"),
+        "{stderr}"
+    );
+}
