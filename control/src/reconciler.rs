@@ -81,16 +81,22 @@ impl Reconciler {
     /// Starts the reconciler's task over `engine`: it snapshots at once,
     /// then on every request, desired-state change and period.
     pub fn start(engine: Arc<Engine>, settings: ReconcilerSettings) -> (Self, JoinHandle<()>) {
-        let reconciler = Self {
+        let reconciler = Self::idle(engine);
+        let task = tokio::spawn(reconciler.clone().run(settings));
+        (reconciler, task)
+    }
+
+    /// A reconciler with no task: requests queue and are never served.
+    /// For a process that must not touch the cluster (the CLI offline).
+    pub fn idle(engine: Arc<Engine>) -> Self {
+        Self {
             shared: Arc::new(Shared {
                 queue: Mutex::new(Vec::new()),
                 wake: Notify::new(),
                 next_request: AtomicU64::new(1),
             }),
             engine,
-        };
-        let task = tokio::spawn(reconciler.clone().run(settings));
-        (reconciler, task)
+        }
     }
 
     /// Queues a snapshot for `trigger`; returns at once.

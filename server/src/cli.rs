@@ -621,13 +621,44 @@ fn run_sandbox(global: &GlobalArgs, args: &SandboxArgs) -> ExitCode {
     }
 }
 
+/// `api`, falling back to the data directory when no server answers and
+/// bi has run there before (see [`crate::client::local`]).
+async fn with_offline_fallback(
+    global: &GlobalArgs,
+    api: crate::client::ApiClient,
+) -> anyhow::Result<crate::client::ApiClient> {
+    let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+    let args = ServeArgs {
+        data_dir: env("BI_DATA_DIR").map(PathBuf::from),
+        database_url: env("BI_DATABASE_URL"),
+        database_schema: env("BI_DATABASE_SCHEMA"),
+        ..ServeArgs::default()
+    };
+    let settings = Settings::load(global, &args)?;
+    match crate::client::local::LocalApi::open(&settings).await? {
+        Some(local) => {
+            eprintln!(
+                "bi: no control server answers at {}; working on the {} directly \
+                 (the server applies changes when it starts)",
+                api.server().as_str().trim_end_matches('/'),
+                local.describe()
+            );
+            Ok(api.with_local_fallback(local))
+        }
+        None => Ok(api),
+    }
+}
+
 /// Runs a command that talks to the control server.
 async fn run_client(global: &GlobalArgs, command: Command) -> anyhow::Result<ExitCode> {
     use crate::client::{ApiClient, apply, batteries, debug, deploys, objects, projects, status};
     use bi_control::operations::{ObjectKind, ProjectObject};
     use bi_model::generate::Owned;
 
-    let api = ApiClient::new(&global.server)?;
+    let mut api = ApiClient::new(&global.server)?;
+    if !api.reachable().await {
+        api = with_offline_fallback(global, api).await?;
+    }
     let services = [ObjectKind::TraditionalService, ObjectKind::KnativeService];
     match command {
         Command::Status(output) => status::status(&api, output.output).await?,

@@ -323,8 +323,10 @@ async fn the_cli_drives_a_control_server_end_to_end() {
 
 #[test]
 fn an_unreachable_server_is_named_with_what_to_do() {
+    let empty = tempfile::tempdir().unwrap();
     let output = assert_cmd::cargo::cargo_bin_cmd!("bi")
         .args(["status", "--server", "http://127.0.0.1:9"])
+        .env("BI_DATA_DIR", empty.path())
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
@@ -420,4 +422,56 @@ fn start_kind_without_docker_and_kind_says_what_to_install() {
         stderr.contains("needs `docker` and `kind` on PATH") && stderr.contains("install Docker"),
         "{stderr}"
     );
+}
+
+#[test]
+fn without_a_server_the_desired_state_is_changed_in_the_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(start_server(dir.path()));
+    let offline = |args: &[&str]| {
+        assert_cmd::cargo::cargo_bin_cmd!("bi")
+            .args(args)
+            .env("BI_SERVER", "http://127.0.0.1:9")
+            .env("BI_DATA_DIR", dir.path())
+            .env_remove("KUBECONFIG")
+            .timeout(Duration::from_secs(120))
+            .output()
+            .unwrap()
+    };
+    let installed = offline(&["batteries", "install", "grafana", "--set", "storage=7Gi"]);
+    ok(&installed);
+    assert!(
+        String::from_utf8_lossy(&installed.stderr).contains("working on the data directory"),
+        "{}",
+        String::from_utf8_lossy(&installed.stderr)
+    );
+    let audit: Value = serde_json::from_str(&ok(&offline(&["audit", "-o", "json"]))).unwrap();
+    assert!(audit.to_string().contains("install grafana"), "{audit}");
+    let refused = offline(&["batteries", "install", "grafana", "--set", "storage=500"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("has no unit"));
+
+    let plan = offline(&["plan"]);
+    assert_eq!(plan.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&plan.stderr);
+    assert!(
+        stderr.contains("needs it: start it with `bi start`"),
+        "{stderr}"
+    );
+
+    // The server started again applies what was stored meanwhile.
+    let server = start_server(dir.path());
+    ok(&bi(&server, &["apply"]));
+    let plan = bi(&server, &["plan", "--exit-code"]);
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&plan.stdout)
+    );
+    let status = ok(&bi(
+        &server,
+        &["batteries", "show", "grafana", "-o", "json"],
+    ));
+    assert!(status.contains("7Gi"), "{status}");
 }

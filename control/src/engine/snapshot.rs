@@ -120,14 +120,26 @@ impl Engine {
         if interrupted > 0 {
             tracing::warn!(interrupted, "marked snapshots left running as interrupted");
         }
-        Ok(Engine {
+        Ok(Self::detached(db, client, settings, bus))
+    }
+
+    /// An engine that leaves the snapshot history as it is (no snapshot is
+    /// marked interrupted): for reading and changing the desired state from
+    /// a second process while a server may be running elsewhere.
+    pub fn detached(
+        db: Database,
+        client: kube::Client,
+        settings: EngineSettings,
+        bus: EventBus,
+    ) -> Engine {
+        Engine {
             db,
             client,
             running: Mutex::new(()),
             settings,
             bus,
             drifted: std::sync::Mutex::new(BTreeSet::new()),
-        })
+        }
     }
 
     /// The bus this engine publishes on.

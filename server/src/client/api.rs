@@ -8,6 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::local::LocalApi;
 use crate::api::ErrorBody;
 
 /// A client of one control server.
@@ -15,6 +16,16 @@ use crate::api::ErrorBody;
 pub struct ApiClient {
     base: url::Url,
     http: reqwest::Client,
+    /// The same API served in this process over the data directory, used
+    /// when nobody answers at `base` (see [`crate::client::local`]).
+    local: Option<LocalApi>,
+}
+
+/// One answer of the API, whichever way it came.
+struct Answer {
+    url: String,
+    status: StatusCode,
+    body: Vec<u8>,
 }
 
 /// Why a request failed.
@@ -30,6 +41,17 @@ pub enum ClientError {
     Unreachable {
         /// The server asked.
         server: String,
+    },
+    /// Nobody answers, and what was asked needs the cluster (which only a
+    /// running server reaches).
+    #[error(
+        "cannot reach the control server at {server}, and {what} needs it: start it with `bi start` (or set --server or BI_SERVER)"
+    )]
+    NeedsServer {
+        /// The server asked.
+        server: String,
+        /// What needed it.
+        what: String,
     },
     /// The server refused the change (422); nothing was stored.
     #[error("{}", Refusal(.0))]
@@ -80,7 +102,28 @@ impl ApiClient {
         Ok(Self {
             base,
             http: reqwest::Client::new(),
+            local: None,
         })
+    }
+
+    /// Falls back to `local` (the API served in this process over the data
+    /// directory) when the server does not answer.
+    pub fn with_local_fallback(mut self, local: LocalApi) -> Self {
+        self.local = Some(local);
+        self
+    }
+
+    /// Whether a control server answers its health check.
+    pub async fn reachable(&self) -> bool {
+        let Ok(url) = self.url("/healthz") else {
+            return false;
+        };
+        self.http
+            .get(url)
+            .timeout(std::time::Duration::from_secs(3))
+            .send()
+            .await
+            .is_ok_and(|response| response.status().is_success())
     }
 
     /// The server's base URL.
@@ -110,10 +153,9 @@ impl ApiClient {
 
     /// `GET path` as text.
     pub async fn get_text(&self, path: &str) -> Result<String, ClientError> {
-        let response = self.request::<()>(Method::GET, path, None).await?;
-        let url = response.url().to_string();
-        response.text().await.map_err(|err| ClientError::Decode {
-            url,
+        let answer = self.request::<()>(Method::GET, path, None).await?;
+        String::from_utf8(answer.body).map_err(|err| ClientError::Decode {
+            url: answer.url,
             reason: err.to_string(),
         })
     }
@@ -147,15 +189,11 @@ impl ApiClient {
         path: &str,
         body: Option<&B>,
     ) -> Result<T, ClientError> {
-        let response = self.request(method, path, body).await?;
-        let url = response.url().to_string();
-        response
-            .json::<T>()
-            .await
-            .map_err(|err| ClientError::Decode {
-                url,
-                reason: err.to_string(),
-            })
+        let answer = self.request(method, path, body).await?;
+        serde_json::from_slice::<T>(&answer.body).map_err(|err| ClientError::Decode {
+            url: answer.url,
+            reason: err.to_string(),
+        })
     }
 
     async fn request<B: Serialize>(
@@ -163,20 +201,49 @@ impl ApiClient {
         method: Method,
         path: &str,
         body: Option<&B>,
-    ) -> Result<reqwest::Response, ClientError> {
+    ) -> Result<Answer, ClientError> {
         let url = self.url(path)?;
-        let mut request = self.http.request(method, url);
+        let mut request = self.http.request(method.clone(), url.clone());
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(|_| ClientError::Unreachable {
-            server: self.base.as_str().trim_end_matches('/').to_owned(),
-        })?;
-        let status = response.status();
+        let answer = match request.send().await {
+            Ok(response) => {
+                let status = response.status();
+                let body = response.bytes().await.map_err(|err| ClientError::Decode {
+                    url: url.to_string(),
+                    reason: err.to_string(),
+                })?;
+                Answer {
+                    url: url.to_string(),
+                    status,
+                    body: body.to_vec(),
+                }
+            }
+            Err(_) => {
+                let server = self.base.as_str().trim_end_matches('/').to_owned();
+                let Some(local) = &self.local else {
+                    return Err(ClientError::Unreachable { server });
+                };
+                let body = body.map(serde_json::to_vec).transpose().map_err(|err| {
+                    ClientError::Decode {
+                        url: url.to_string(),
+                        reason: err.to_string(),
+                    }
+                })?;
+                let (status, body) = local.call(&method, path, body, &server).await?;
+                Answer {
+                    url: format!("{} (offline, {})", path, local.describe()),
+                    status,
+                    body,
+                }
+            }
+        };
+        let status = answer.status;
         if status.is_success() {
-            return Ok(response);
+            return Ok(answer);
         }
-        let text = response.text().await.unwrap_or_default();
+        let text = String::from_utf8_lossy(&answer.body).into_owned();
         let detail = serde_json::from_str::<ErrorBody>(&text)
             .ok()
             .map(|b| b.error);

@@ -6,6 +6,7 @@ pub mod apply;
 pub mod batteries;
 pub mod debug;
 pub mod deploys;
+pub mod local;
 pub mod objects;
 pub mod output;
 pub mod projects;
