@@ -526,7 +526,10 @@ pub fn run(cli: Cli) -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            if let Err(err) = crate::logging::init(&settings.log) {
+            let log_file = settings.data_dir.join(crate::client::debug::LOG_FILE);
+            if let Err(err) =
+                crate::logging::init_with_file(&settings.log, &log_file, &settings.log.filter)
+            {
                 eprintln!("bi: {err:#}");
                 return ExitCode::from(2);
             }

@@ -27,10 +27,14 @@ const START_LOG_FILTER: &str = "warn,sqlx=warn";
 /// Starts the control server step by step, then serves until Ctrl-C.
 pub async fn start(global: &GlobalArgs, args: &StartArgs) -> anyhow::Result<()> {
     let mut settings = Settings::load(global, &args.serve)?;
+    // NB: the file keeps what the terminal is spared (progress replaces
+    // the info lines there), for `bi debug bundle`.
+    let file_filter = settings.log.filter.clone();
     if settings.log.filter == DEFAULT_LOG_FILTER && std::env::var_os("RUST_LOG").is_none() {
         START_LOG_FILTER.clone_into(&mut settings.log.filter);
     }
-    crate::logging::init(&settings.log)?;
+    let log_file = settings.data_dir.join(crate::client::debug::LOG_FILE);
+    crate::logging::init_with_file(&settings.log, &log_file, &file_filter)?;
     settings.log_warnings();
     if args.kind {
         kind::require_tools()?;

@@ -318,7 +318,21 @@ async fn the_cli_drives_a_control_server_end_to_end() {
             data_dir.to_str().unwrap(),
         ],
     ));
-    assert!(std::fs::metadata(&bundle).unwrap().len() > 0);
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(
+        std::fs::File::open(&bundle).unwrap(),
+    ));
+    let mut log = None;
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if entry.path().unwrap().ends_with("server.log") {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
+            log = Some(text);
+        }
+    }
+    let log = log.expect("the bundle holds the server's log");
+    assert!(log.contains("bi is listening on"), "{log}");
+    assert!(!log.contains("\x1b["), "no terminal colours in the file");
 }
 
 #[test]

@@ -20,7 +20,7 @@ use crate::config::Settings;
 const SNAPSHOTS: u64 = 10;
 /// How many lines of the log the bundle keeps.
 const LOG_LINES: usize = 500;
-/// Where `bi` writes its log when told to log to a file, in the data directory.
+/// The control server's log file (`bi start` and `bi serve`), in the data directory.
 pub const LOG_FILE: &str = "bi.log";
 
 /// A snapshot as the bundle shows it: its summary and only its failures.
