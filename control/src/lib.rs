@@ -13,6 +13,7 @@ pub mod engine;
 pub mod entities;
 pub mod error;
 pub mod events;
+pub mod health;
 pub mod installation;
 pub mod operations;
 pub mod reconciler;

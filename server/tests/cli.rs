@@ -182,8 +182,6 @@ async fn the_cli_drives_a_control_server_end_to_end() {
     assert!(status.contains("battery_core"), "{status}");
     assert!(status.contains("sandbox"), "{status}");
 
-    // NB: start from an idle server: bi-control's desired-state change can
-    // fail with SQLite's "database is locked" while a snapshot records.
     ok(&bi(&server, &["apply"]));
 
     // install a battery, then apply converges and plan shows nothing to do
@@ -193,6 +191,20 @@ async fn the_cli_drives_a_control_server_end_to_end() {
     assert!(applied.contains("succeeded"), "{applied}");
     let plan = bi(&server, &["plan", "--exit-code"]);
     assert_eq!(plan.status.code(), Some(0), "{}", ok(&plan));
+    // the sandbox reports workloads ready shortly after they are applied
+    let mut status = String::new();
+    for _ in 0..50 {
+        status = ok(&bi(&server, &["status"]));
+        if status.lines().any(|l| l.trim_start().starts_with("redis ") && l.contains(" ready (")) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        status.lines().any(|l| l.trim_start().starts_with("redis ") && l.contains(" ready (")),
+        "{status}"
+    );
+    assert!(status.contains("capacity:        CPU"), "{status}");
 
     // an object deleted behind bi's back: the plan has changes (exit 2)
     let cluster = kube_client(&data_dir.join("sandbox.kubeconfig")).await;

@@ -9,7 +9,6 @@ use bi_control::operations::{
 use bi_model::catalog::BatteryKind;
 use serde::{Deserialize, Serialize};
 
-use super::error::retry_when_locked;
 use super::{AUTHOR, ApiError, Changed};
 use crate::state::AppState;
 
@@ -61,8 +60,7 @@ pub async fn install(
     let kind = battery(&id)?;
     let settings = operations::parse_settings(&body.settings)?;
     Ok(Json(
-        retry_when_locked(|| operations::batteries::install(&state.db, AUTHOR, kind, &settings))
-            .await?,
+        operations::batteries::install(&state.db, AUTHOR, kind, &settings).await?,
     ))
 }
 
@@ -74,9 +72,7 @@ pub async fn configure(
 ) -> Result<Json<Changed>, ApiError> {
     let kind = battery(&id)?;
     let settings = operations::parse_settings(&body.settings)?;
-    let version =
-        retry_when_locked(|| operations::batteries::configure(&state.db, AUTHOR, kind, &settings))
-            .await?;
+    let version = operations::batteries::configure(&state.db, AUTHOR, kind, &settings).await?;
     Ok(Json(Changed { version }))
 }
 
@@ -87,6 +83,6 @@ pub async fn uninstall(
 ) -> Result<Json<UninstallOutcome>, ApiError> {
     let kind = battery(&id)?;
     Ok(Json(
-        retry_when_locked(|| operations::batteries::uninstall(&state.db, AUTHOR, kind)).await?,
+        operations::batteries::uninstall(&state.db, AUTHOR, kind).await?,
     ))
 }

@@ -73,35 +73,3 @@ impl IntoResponse for ApiError {
         (status, Json(body)).into_response()
     }
 }
-
-/// How often a change is tried when SQLite reports the database locked.
-const LOCKED_ATTEMPTS: u32 = 5;
-
-/// Runs a desired-state change, trying again while SQLite reports the
-/// database locked; any other outcome is returned at once.
-///
-/// NB: a change that reads the state and then writes it, in a deferred
-/// transaction, fails with SQLITE_BUSY_SNAPSHOT (517, "database is
-/// locked") when a snapshot commits in between; the busy timeout does not
-/// help there. Nothing was stored, so trying again is safe. The root cause
-/// is in `bi_control::desired_state::change`; this keeps the CLI usable
-/// with back-to-back commands until that takes a write lock up front.
-pub async fn retry_when_locked<T, F, Fut>(mut change: F) -> Result<T, bi_control::Error>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, bi_control::Error>>,
-{
-    let mut attempt = 1;
-    loop {
-        match change().await {
-            Err(bi_control::Error::Database { source, .. })
-                if attempt < LOCKED_ATTEMPTS
-                    && source.to_string().contains("database is locked") =>
-            {
-                attempt += 1;
-                tokio::time::sleep(std::time::Duration::from_millis(50 * u64::from(attempt))).await;
-            }
-            other => return other,
-        }
-    }
-}

@@ -10,7 +10,6 @@ use bi_control::operations::{
 use bi_model::objects::Project;
 use serde::{Deserialize, Serialize};
 
-use super::error::retry_when_locked;
 use super::{AUTHOR, ApiError, Changed};
 use crate::state::AppState;
 
@@ -78,8 +77,7 @@ pub async fn create(
     State(state): State<AppState>,
     Json(project): Json<Project>,
 ) -> Result<Json<Changed>, ApiError> {
-    let version =
-        retry_when_locked(|| projects::create(&state.db, AUTHOR, project.clone())).await?;
+    let version = projects::create(&state.db, AUTHOR, project.clone()).await?;
     Ok(Json(Changed { version }))
 }
 
@@ -99,8 +97,7 @@ pub async fn rename(
     Json(body): Json<Rename>,
 ) -> Result<Json<Changed>, ApiError> {
     existing_project(&state.db, &name).await?;
-    let version =
-        retry_when_locked(|| projects::rename(&state.db, AUTHOR, &name, &body.new_name)).await?;
+    let version = projects::rename(&state.db, AUTHOR, &name, &body.new_name).await?;
     Ok(Json(Changed { version }))
 }
 
@@ -111,8 +108,7 @@ pub async fn delete(
     Query(query): Query<DeleteQuery>,
 ) -> Result<Json<Changed>, ApiError> {
     existing_project(&state.db, &name).await?;
-    let version =
-        retry_when_locked(|| projects::delete(&state.db, AUTHOR, &name, query.cascade)).await?;
+    let version = projects::delete(&state.db, AUTHOR, &name, query.cascade).await?;
     Ok(Json(Changed { version }))
 }
 
@@ -151,8 +147,7 @@ pub async fn add_object(
     State(state): State<AppState>,
     Json(object): Json<ProjectObject>,
 ) -> Result<Json<Changed>, ApiError> {
-    let version =
-        retry_when_locked(|| projects::add_object(&state.db, AUTHOR, object.clone())).await?;
+    let version = projects::add_object(&state.db, AUTHOR, object.clone()).await?;
     Ok(Json(Changed { version }))
 }
 
@@ -171,8 +166,7 @@ pub async fn update_object(
             kind.id()
         )));
     }
-    let version =
-        retry_when_locked(|| projects::update_object(&state.db, AUTHOR, object.clone())).await?;
+    let version = projects::update_object(&state.db, AUTHOR, object.clone()).await?;
     Ok(Json(Changed { version }))
 }
 
@@ -182,8 +176,7 @@ pub async fn remove_object(
     Path((kind, name)): Path<(String, String)>,
 ) -> Result<Json<Changed>, ApiError> {
     let kind = object_kind(&kind)?;
-    let version =
-        retry_when_locked(|| projects::remove_object(&state.db, AUTHOR, kind, &name)).await?;
+    let version = projects::remove_object(&state.db, AUTHOR, kind, &name).await?;
     Ok(Json(Changed { version }))
 }
 
@@ -201,10 +194,7 @@ pub async fn scale(
                 min_scale: None,
                 max_scale: None,
             },
-        ) => {
-            retry_when_locked(|| projects::scale_service(&state.db, AUTHOR, &name, replicas))
-                .await?
-        }
+        ) => projects::scale_service(&state.db, AUTHOR, &name, replicas).await?,
         (
             ObjectKind::KnativeService,
             Scale {
@@ -213,10 +203,7 @@ pub async fn scale(
                 max_scale: Some(max_scale),
             },
         ) => {
-            retry_when_locked(|| {
-                projects::scale_knative_service(&state.db, AUTHOR, &name, min_scale, max_scale)
-            })
-            .await?
+            projects::scale_knative_service(&state.db, AUTHOR, &name, min_scale, max_scale).await?
         }
         (ObjectKind::TraditionalService, _) => {
             return Err(ApiError::BadRequest(

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use bi_control::engine::history::{self, SnapshotSummary};
+use bi_control::health::Health;
 use bi_model::InstallationOverview;
 use bi_model::catalog::BatteryKind;
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,12 @@ pub struct Status {
     pub last_snapshot: Option<SnapshotSummary>,
     /// Objects changed outside bi, waiting to be re-applied.
     pub drifted: Vec<String>,
+    /// Each app's readiness and the cluster's capacity; None when the
+    /// cluster could not be read (see `health_error`).
+    pub health: Option<Health>,
+    /// Why health could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_error: Option<String>,
 }
 
 /// Reads the installation, its batteries, the last snapshot and drift.
@@ -38,11 +45,19 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiEr
         .iter()
         .map(ToString::to_string)
         .collect();
+    // NB: the status must answer even when the cluster does not.
+    let (health, health_error) =
+        match bi_control::health::read(&state.db, state.reconciler.engine().client()).await {
+            Ok(health) => (Some(health), None),
+            Err(err) => (None, Some(err.to_string())),
+        };
     Ok(Json(Status {
         installation,
         batteries: desired.batteries.keys().copied().collect(),
         desired_version,
         last_snapshot,
         drifted,
+        health,
+        health_error,
     }))
 }

@@ -6,6 +6,7 @@ use super::ApiClient;
 use super::output::print;
 use crate::api::status::Status;
 use crate::cli::OutputFormat;
+use bi_control::health::Readiness;
 
 /// Prints the server's status.
 pub async fn status(api: &ApiClient, format: OutputFormat) -> anyhow::Result<()> {
@@ -52,6 +53,42 @@ fn render(status: &Status) -> String {
             snapshot.started_at.format("%Y-%m-%d %H:%M:%S UTC")
         )),
         None => out.push_str("last snapshot:   none yet\n"),
+    }
+    match (&status.health, &status.health_error) {
+        (Some(health), _) => {
+            let capacity = &health.capacity;
+            out.push_str(&format!(
+                "capacity:        CPU {} of {}, memory {} of {} requested ({} nodes); storage {} claimed\n",
+                capacity.requested_cpu.human(),
+                capacity.allocatable_cpu.human(),
+                capacity.requested_memory.human(),
+                capacity.allocatable_memory.human(),
+                health.nodes,
+                capacity.requested_storage.human(),
+            ));
+            out.push_str("health:\n");
+            for app in &health.apps {
+                let workloads = app.workloads.iter().fold((0, 0), |(ready, desired), w| {
+                    (ready + w.ready.unwrap_or(0), desired + w.desired)
+                });
+                let readiness = match app.readiness {
+                    Readiness::Ready => "ready",
+                    Readiness::Progressing => "progressing",
+                    Readiness::Missing => "missing (not applied yet)",
+                    Readiness::Configured => "configured (no workloads)",
+                };
+                if app.workloads.is_empty() {
+                    out.push_str(&format!("  {:<28} {readiness}\n", app.app));
+                } else {
+                    out.push_str(&format!(
+                        "  {:<28} {readiness} ({}/{} replicas ready)\n",
+                        app.app, workloads.0, workloads.1
+                    ));
+                }
+            }
+        }
+        (None, Some(error)) => out.push_str(&format!("health:          unknown: {error}\n")),
+        (None, None) => {}
     }
     if status.drifted.is_empty() {
         out.push_str("drift:           none\n");

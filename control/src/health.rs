@@ -1,0 +1,371 @@
+//! Health: how the installation is doing in the cluster, for the dashboard
+//! and `bi status`.
+//!
+//! Each battery (and user object) is as healthy as its workloads: the
+//! Deployments, StatefulSets and DaemonSets bi generates for it, compared
+//! with what the cluster reports ready. Capacity is what the nodes offer
+//! (their allocatable CPU and memory) against what the desired state
+//! requests (containers' requests times replicas, and volume claims), in
+//! `bi-model`'s typed units. Reading health writes nothing and reads three
+//! lists of workloads and one of nodes.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bi_model::capacity::ClusterCapacity;
+use bi_model::catalog::BatteryKind;
+use bi_model::generate::{Resource, ResourcePath, Secrets, generate};
+use bi_model::units::{Cpu, Memory, Storage};
+use k8s_openapi::api::core::v1::Node;
+use kube::api::{Api, DynamicObject, ListParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::db::Database;
+use crate::desired_state;
+use crate::error::{Error, Result};
+
+/// The workload kinds whose readiness makes an app's health.
+const WORKLOADS: [(&str, &str, &str); 3] = [
+    ("apps", "v1", "Deployment"),
+    ("apps", "v1", "StatefulSet"),
+    ("apps", "v1", "DaemonSet"),
+];
+
+/// How an app (a battery or a user object) is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Readiness {
+    /// Every workload has all its replicas ready.
+    Ready,
+    /// Some replicas are not ready yet (starting, or failing).
+    Progressing,
+    /// A workload the desired state has is not in the cluster (not applied yet).
+    Missing,
+    /// It has no workloads of its own (CRDs, configuration only).
+    Configured,
+}
+
+/// One workload and its replicas.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkloadHealth {
+    /// The workload.
+    pub path: ResourcePath,
+    /// Replicas wanted (for a DaemonSet: pods to schedule).
+    pub desired: u32,
+    /// Replicas ready; None when the workload is not in the cluster.
+    pub ready: Option<u32>,
+}
+
+/// One app's health.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppHealth {
+    /// The `battery/app` label: a battery id or a user object's name.
+    pub app: String,
+    /// The battery, when the app is one.
+    pub battery: Option<BatteryKind>,
+    /// Its state, from its workloads.
+    pub readiness: Readiness,
+    /// Its workloads.
+    pub workloads: Vec<WorkloadHealth>,
+}
+
+/// The installation's health and the cluster's capacity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// Every app of the desired state, batteries first in catalog order.
+    pub apps: Vec<AppHealth>,
+    /// What the nodes offer and what the desired state requests.
+    pub capacity: ClusterCapacity,
+    /// Nodes counted.
+    pub nodes: usize,
+}
+
+/// Reads the health of the current desired state in the cluster behind `client`.
+pub async fn read(db: &Database, client: &kube::Client) -> Result<Health> {
+    let (version, state) = desired_state::current(db).await?;
+    // NB: the specs are all health needs; secrets stay in the database.
+    let desired = generate(&state, Secrets::Preview)
+        .map_err(|source| Error::Generation { version, source })?;
+    let nodes: Api<Node> = Api::all(client.clone());
+    let nodes = nodes
+        .list(&ListParams::default())
+        .await
+        .map_err(|source| Error::Cluster {
+            action: "listing nodes".to_owned(),
+            source,
+        })?
+        .items;
+    let mut live = HashMap::new();
+    for (group, version, kind) in WORKLOADS {
+        let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind));
+        let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+        let list = api
+            .list(&ListParams::default().labels("battery/managed=true"))
+            .await
+            .map_err(|source| Error::Cluster {
+                action: format!("listing {kind}s"),
+                source,
+            })?;
+        for object in list.items {
+            let path = ResourcePath::new(
+                &format!("{group}/{version}"),
+                kind,
+                object.metadata.namespace.as_deref(),
+                object.metadata.name.as_deref().unwrap_or_default(),
+            );
+            live.insert(path, object.data);
+        }
+    }
+    let mut allocatable_cpu = Cpu::ZERO;
+    let mut allocatable_memory = Memory::ZERO;
+    for node in &nodes {
+        let Some(allocatable) = node.status.as_ref().and_then(|s| s.allocatable.as_ref()) else {
+            continue;
+        };
+        if let Some(cpu) = allocatable
+            .get("cpu")
+            .and_then(|q| Cpu::from_kubernetes(&q.0).ok())
+        {
+            allocatable_cpu = allocatable_cpu.saturating_add(cpu);
+        }
+        if let Some(memory) = allocatable
+            .get("memory")
+            .and_then(|q| Memory::from_kubernetes(&q.0).ok())
+        {
+            allocatable_memory = allocatable_memory.saturating_add(memory);
+        }
+    }
+    let requested = requests(&desired, nodes.len());
+    Ok(Health {
+        apps: apps(
+            &desired,
+            &live,
+            &state.batteries.keys().copied().collect::<Vec<_>>(),
+            nodes.len(),
+        ),
+        capacity: ClusterCapacity {
+            allocatable_cpu,
+            allocatable_memory,
+            allocatable_storage: None,
+            requested_cpu: requested.cpu,
+            requested_memory: requested.memory,
+            requested_storage: requested.storage,
+        },
+        nodes: nodes.len(),
+    })
+}
+
+/// What the desired resources request in all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Requests {
+    cpu: Cpu,
+    memory: Memory,
+    storage: Storage,
+}
+
+/// Sums containers' requests times replicas (a DaemonSet's pods run on each
+/// of `nodes`), volume claim templates times replicas, and claims.
+fn requests(desired: &[Resource], nodes: usize) -> Requests {
+    let mut total = Requests {
+        cpu: Cpu::ZERO,
+        memory: Memory::ZERO,
+        storage: Storage::ZERO,
+    };
+    for resource in desired {
+        let body = &resource.body;
+        match resource.path.kind.as_str() {
+            "Deployment" | "StatefulSet" | "DaemonSet" => {
+                let copies = u64::from(desired_replicas(&resource.path.kind, body, nodes));
+                let containers = body
+                    .pointer("/spec/template/spec/containers")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten();
+                for container in containers {
+                    let request = |what: &str| {
+                        container
+                            .pointer(&format!("/resources/requests/{what}"))
+                            .and_then(Value::as_str)
+                    };
+                    if let Some(cpu) = request("cpu").and_then(|q| Cpu::from_kubernetes(q).ok()) {
+                        total.cpu = total
+                            .cpu
+                            .saturating_add(cpu.checked_mul(copies).unwrap_or(cpu));
+                    }
+                    if let Some(memory) =
+                        request("memory").and_then(|q| Memory::from_kubernetes(q).ok())
+                    {
+                        total.memory = total
+                            .memory
+                            .saturating_add(memory.checked_mul(copies).unwrap_or(Memory::MAX));
+                    }
+                }
+                let templates = body
+                    .pointer("/spec/volumeClaimTemplates")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten();
+                for template in templates {
+                    if let Some(size) = claim_size(template) {
+                        total.storage = total
+                            .storage
+                            .saturating_add(size.checked_mul(copies).unwrap_or(Storage::MAX));
+                    }
+                }
+            }
+            "PersistentVolumeClaim" => {
+                if let Some(size) = claim_size(body) {
+                    total.storage = total.storage.saturating_add(size);
+                }
+            }
+            _ => {}
+        }
+    }
+    total
+}
+
+fn claim_size(claim: &Value) -> Option<Storage> {
+    claim
+        .pointer("/spec/resources/requests/storage")
+        .and_then(Value::as_str)
+        .and_then(|q| Storage::from_kubernetes(q).ok())
+}
+
+/// Replicas a workload wants: `spec.replicas` (1 when unset), a DaemonSet one per node.
+fn desired_replicas(kind: &str, body: &Value, nodes: usize) -> u32 {
+    if kind == "DaemonSet" {
+        return u32::try_from(nodes).unwrap_or(u32::MAX);
+    }
+    body.pointer("/spec/replicas")
+        .and_then(Value::as_u64)
+        .map_or(1, |n| u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+/// Replicas the cluster reports ready for a workload of `kind`.
+fn ready_replicas(kind: &str, live: &Value) -> u32 {
+    let field = if kind == "DaemonSet" {
+        "/status/numberReady"
+    } else {
+        "/status/readyReplicas"
+    };
+    live.pointer(field)
+        .and_then(Value::as_u64)
+        .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+/// Groups the desired workloads by app and reads each one's readiness.
+fn apps(
+    desired: &[Resource],
+    live: &HashMap<ResourcePath, Value>,
+    installed: &[BatteryKind],
+    nodes: usize,
+) -> Vec<AppHealth> {
+    let mut by_app: BTreeMap<String, Vec<WorkloadHealth>> = BTreeMap::new();
+    for resource in desired {
+        by_app.entry(resource.app.clone()).or_default();
+        let kind = resource.path.kind.as_str();
+        if !WORKLOADS.iter().any(|(_, _, workload)| *workload == kind) {
+            continue;
+        }
+        let wanted = desired_replicas(kind, &resource.body, nodes);
+        let ready = live
+            .get(&resource.path)
+            .map(|object| ready_replicas(kind, object));
+        by_app
+            .entry(resource.app.clone())
+            .or_default()
+            .push(WorkloadHealth {
+                path: resource.path.clone(),
+                desired: wanted,
+                ready,
+            });
+    }
+    let battery_of = |app: &str| installed.iter().copied().find(|kind| kind.id() == app);
+    let mut apps: Vec<AppHealth> = by_app
+        .into_iter()
+        .map(|(app, workloads)| AppHealth {
+            battery: battery_of(&app),
+            readiness: readiness(&workloads),
+            app,
+            workloads,
+        })
+        .collect();
+    // NB: batteries first, in catalog order; then user objects by name.
+    apps.sort_by_key(|app| (app.battery.is_none(), app.battery, app.app.clone()));
+    apps
+}
+
+fn readiness(workloads: &[WorkloadHealth]) -> Readiness {
+    if workloads.is_empty() {
+        Readiness::Configured
+    } else if workloads.iter().any(|w| w.ready.is_none()) {
+        Readiness::Missing
+    } else if workloads
+        .iter()
+        .all(|w| w.ready.is_some_and(|ready| ready >= w.desired))
+    {
+        Readiness::Ready
+    } else {
+        Readiness::Progressing
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn workload(kind: &str, name: &str, body: Value) -> Resource {
+        let mut body = body;
+        body["apiVersion"] = json!("apps/v1");
+        body["kind"] = json!(kind);
+        body["metadata"] = json!({ "name": name, "namespace": "battery-base" });
+        Resource::from_value("redis", body).unwrap_or_else(|err| panic!("{err}"))
+    }
+
+    #[test]
+    fn requests_multiply_by_replicas_and_daemonsets_by_nodes() {
+        let container = json!([{ "name": "a", "resources": { "requests": { "cpu": "250m", "memory": "512Mi" } } }]);
+        let desired = vec![
+            workload(
+                "Deployment",
+                "web",
+                json!({ "spec": { "replicas": 2, "template": { "spec": { "containers": container } } } }),
+            ),
+            workload(
+                "DaemonSet",
+                "agent",
+                json!({ "spec": { "template": { "spec": { "containers": container } } } }),
+            ),
+            workload(
+                "StatefulSet",
+                "db",
+                json!({ "spec": { "replicas": 3, "template": { "spec": { "containers": [] } },
+                    "volumeClaimTemplates": [{ "spec": { "resources": { "requests": { "storage": "10Gi" } } } }] } }),
+            ),
+        ];
+        let total = requests(&desired, 3);
+        assert_eq!(total.cpu, Cpu::millicores(250 * 5));
+        assert_eq!(total.memory, Memory::mebibytes(512 * 5));
+        assert_eq!(total.storage, Storage::gibibytes(30));
+    }
+
+    #[test]
+    fn an_app_is_ready_only_when_every_workload_is() {
+        let path = ResourcePath::new("apps/v1", "Deployment", Some("ns"), "a");
+        let w = |desired, ready| WorkloadHealth {
+            path: path.clone(),
+            desired,
+            ready,
+        };
+        assert_eq!(readiness(&[]), Readiness::Configured);
+        assert_eq!(readiness(&[w(1, Some(1)), w(2, Some(2))]), Readiness::Ready);
+        assert_eq!(
+            readiness(&[w(1, Some(1)), w(2, Some(1))]),
+            Readiness::Progressing
+        );
+        assert_eq!(readiness(&[w(1, Some(1)), w(2, None)]), Readiness::Missing);
+    }
+}
