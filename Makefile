@@ -14,8 +14,10 @@ run: build
 	$(TARGET_DIR)/release/bi start $(ARGS)
 
 ## build: release build of the server and the WASM/CSS bundle
+# NB: `--split` is required: most pages are lazy routes whose code goes to
+# their own WASM chunks (without it the bundle imports a missing module).
 build: setup
-	cargo leptos build --release
+	cargo leptos build --release --split
 
 setup:
 	scripts/setup
@@ -42,7 +44,7 @@ wasm-model:
 	cargo build -p bi-model --target wasm32-unknown-unknown
 
 build-debug: setup
-	cargo leptos build
+	cargo leptos build --split
 
 e2e: build-debug
 	cd end2end && BI_E2E_BINARY=$(TARGET_DIR)/debug/bi BI_E2E_SITE_ROOT=$(CURDIR)/target/site npx playwright test

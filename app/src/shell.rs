@@ -4,14 +4,14 @@ use bi_model::InstallationOverview;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, SsrMode, path};
 
 use crate::AppError;
 use crate::api::installation::{RenameInstallation, get_installation_overview};
 use crate::components::layout::Layout;
 use crate::pages::{
-    Batteries, BatteryPage, Dashboard, Deploys, DiffPage, LivePlan, NotFound, ProjectPage,
-    Projects, Services, Settings, SnapshotPage,
+    BatteriesRoute, BatteryRoute, Dashboard, DeploysRoute, DiffRoute, LivePlanRoute, NotFound,
+    ProjectRoute, ProjectsRoute, ServicesRoute, Settings, SnapshotRoute,
 };
 
 /// The whole HTML document, rendered on the server around [`App`].
@@ -72,15 +72,15 @@ pub fn App() -> impl IntoView {
                 // fully without JavaScript (out-of-order streaming needs it).
                 <Routes fallback=NotFound>
                     <Route ssr=SsrMode::Async path=path!("") view=Dashboard />
-                    <Route ssr=SsrMode::Async path=path!("batteries") view=Batteries />
-                    <Route ssr=SsrMode::Async path=path!("batteries/:kind") view=BatteryPage />
-                    <Route ssr=SsrMode::Async path=path!("projects") view=Projects />
-                    <Route ssr=SsrMode::Async path=path!("projects/:name") view=ProjectPage />
-                    <Route ssr=SsrMode::Async path=path!("services") view=Services />
-                    <Route ssr=SsrMode::Async path=path!("deploys") view=Deploys />
-                    <Route ssr=SsrMode::Async path=path!("deploys/live") view=LivePlan />
-                    <Route ssr=SsrMode::Async path=path!("deploys/diff") view=DiffPage />
-                    <Route ssr=SsrMode::Async path=path!("deploys/:id") view=SnapshotPage />
+                    <Route ssr=SsrMode::Async path=path!("batteries") view={Lazy::<BatteriesRoute>::new()} />
+                    <Route ssr=SsrMode::Async path=path!("batteries/:kind") view={Lazy::<BatteryRoute>::new()} />
+                    <Route ssr=SsrMode::Async path=path!("projects") view={Lazy::<ProjectsRoute>::new()} />
+                    <Route ssr=SsrMode::Async path=path!("projects/:name") view={Lazy::<ProjectRoute>::new()} />
+                    <Route ssr=SsrMode::Async path=path!("services") view={Lazy::<ServicesRoute>::new()} />
+                    <Route ssr=SsrMode::Async path=path!("deploys") view={Lazy::<DeploysRoute>::new()} />
+                    <Route ssr=SsrMode::Async path=path!("deploys/live") view={Lazy::<LivePlanRoute>::new()} />
+                    <Route ssr=SsrMode::Async path=path!("deploys/diff") view={Lazy::<DiffRoute>::new()} />
+                    <Route ssr=SsrMode::Async path=path!("deploys/:id") view={Lazy::<SnapshotRoute>::new()} />
                     <Route ssr=SsrMode::Async path=path!("settings") view=Settings />
                 </Routes>
             </Layout>

@@ -195,13 +195,18 @@ async fn the_cli_drives_a_control_server_end_to_end() {
     let mut status = String::new();
     for _ in 0..50 {
         status = ok(&bi(&server, &["status"]));
-        if status.lines().any(|l| l.trim_start().starts_with("redis ") && l.contains(" ready (")) {
+        if status
+            .lines()
+            .any(|l| l.trim_start().starts_with("redis ") && l.contains(" ready ("))
+        {
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(
-        status.lines().any(|l| l.trim_start().starts_with("redis ") && l.contains(" ready (")),
+        status
+            .lines()
+            .any(|l| l.trim_start().starts_with("redis ") && l.contains(" ready (")),
         "{status}"
     );
     assert!(status.contains("capacity:        CPU"), "{status}");

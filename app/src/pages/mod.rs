@@ -1,4 +1,9 @@
 //! One module per page.
+//!
+//! Every page but the dashboard, settings and "not found" is a lazy route: in
+//! a `--split` build its view code lives in its own WASM chunk, which the
+//! router loads together with the page's data, so the first page load only
+//! fetches the core bundle.
 
 mod batteries;
 mod dashboard;
@@ -9,6 +14,9 @@ mod projects;
 mod services;
 mod settings;
 
+use leptos::prelude::*;
+use leptos_router::{LazyRoute, lazy_route};
+
 pub use batteries::{Batteries, BatteryPage};
 pub use dashboard::Dashboard;
 pub use deploys::{Deploys, DiffPage, SnapshotPage};
@@ -17,3 +25,47 @@ pub use not_found::NotFound;
 pub use projects::{ProjectPage, Projects};
 pub use services::Services;
 pub use settings::Settings;
+
+/// Declares a lazy route (`$route`) whose view is the page component
+/// `$page`; use it as `view=Lazy::<$route>::new()`.
+macro_rules! lazy_page {
+    ($($(#[$doc:meta])* $route:ident => $page:ident;)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+
+            // NB: the page fetches its own data (its resources must be created
+            // in the same order on the server and in the browser to hydrate).
+            fn view(_this: Self) -> AnyView {
+                view! { <$page /> }.into_any()
+            }
+        }
+    )*};
+}
+
+lazy_page! {
+    /// The batteries catalog, loaded on demand.
+    BatteriesRoute => Batteries;
+    /// One battery's page and configuration form, loaded on demand.
+    BatteryRoute => BatteryPage;
+    /// The projects list, loaded on demand.
+    ProjectsRoute => Projects;
+    /// One project's page, loaded on demand.
+    ProjectRoute => ProjectPage;
+    /// The services page, loaded on demand.
+    ServicesRoute => Services;
+    /// The deploy history, loaded on demand.
+    DeploysRoute => Deploys;
+    /// The live plan viewer, loaded on demand.
+    LivePlanRoute => LivePlan;
+    /// The snapshot diff page, loaded on demand.
+    DiffRoute => DiffPage;
+    /// One snapshot's page, loaded on demand.
+    SnapshotRoute => SnapshotPage;
+}
