@@ -49,6 +49,13 @@ test('install Grafana with a typed storage size, validated as you type', async (
   await expect(page.getByLabel('Storage')).toHaveValue('5Gi');
   await open(page, '/');
   await expect(page.getByTestId('installed-grafana')).toBeVisible();
+  // Healthy from the cluster: the sandbox reports its workloads ready soon after they are applied.
+  await expect(async () => {
+    await open(page, '/');
+    await expect(page.getByTestId('health-grafana')).toHaveText(/ready\s*$/, { timeout: 1000 });
+  }).toPass({ timeout: 15000 });
+  await expect(page.getByTestId('health-grafana')).toContainText(/\d+\/\d+ ready/);
+  await expect(page.getByTestId('usage-memory')).toContainText('requested');
   await screenshot(page, 'dashboard-with-grafana');
 });
 

@@ -7,6 +7,7 @@
 pub mod activity;
 pub mod batteries;
 pub mod deploys;
+pub mod health;
 pub mod installation;
 pub mod projects;
 pub mod services;

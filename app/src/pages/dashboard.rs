@@ -9,6 +9,7 @@ use crate::AppError;
 use crate::api::activity::recent_changes;
 use crate::api::batteries::list_batteries;
 use crate::api::deploys::list_snapshots;
+use crate::api::health::installation_health;
 use crate::api::installation::RenameInstallation;
 use crate::components::feedback::{ErrorNote, StatusBadge};
 use crate::shell::InstallationState;
@@ -49,6 +50,7 @@ pub fn Dashboard() -> impl IntoView {
             <InstalledBatteries />
             <LastSnapshots />
         </div>
+        <ClusterHealth />
         <RecentActivity />
         <RenameForm rename=state.rename />
     }
@@ -147,6 +149,102 @@ fn LastSnapshots() -> impl IntoView {
                 }}
             </Transition>
         </Card>
+    }
+}
+
+/// Each battery's and object's readiness in the cluster, and the capacity
+/// the desired state requests of what the nodes offer.
+#[component]
+fn ClusterHealth() -> impl IntoView {
+    let health = Resource::new(|| (), |_| installation_health());
+    view! {
+        <div class="mt-6 max-w-4xl">
+            <Card title="Health and capacity" testid="health">
+                <Transition fallback=|| view! { <p class="mt-2 text-sm text-slate-500">"Loading…"</p> }>
+                    {move || {
+                        health
+                            .get()
+                            .map(|result| match result {
+                                Ok(view) => {
+                                    view! {
+                                        <div class="mt-3 space-y-2">
+                                            {view
+                                                .usage
+                                                .into_iter()
+                                                .map(|usage| {
+                                                    let width = usage.percent.map(|p| p.min(100));
+                                                    let over = usage.percent.is_some_and(|p| p > 100);
+                                                    let what = usage.what.clone();
+                                                    let testid = format!("usage-{}", usage.what.to_lowercase());
+                                                    view! {
+                                                        <div class="text-sm" data-testid=testid>
+                                                            <div class="flex flex-wrap justify-between gap-2">
+                                                                <span class="font-medium">{usage.what}</span>
+                                                                <span class=if over { "text-red-700" } else { "text-slate-600" }>{usage.words}</span>
+                                                            </div>
+                                                            {width.map(|width| view! {
+                                                                <meter
+                                                                    class="mt-1 h-2 w-full"
+                                                                    min="0"
+                                                                    max="100"
+                                                                    high="90"
+                                                                    optimum="0"
+                                                                    value=width.to_string()
+                                                                    aria-label=format!("{} requested", what)
+                                                                >
+                                                                    {format!("{width}%")}
+                                                                </meter>
+                                                            })}
+                                                        </div>
+                                                    }
+                                                })
+                                                .collect_view()}
+                                            <p class="text-xs text-slate-500">{format!("{} nodes", view.nodes)}</p>
+                                        </div>
+                                        <ul class="mt-4 divide-y divide-slate-100 text-sm">
+                                            {view
+                                                .apps
+                                                .into_iter()
+                                                .map(|app| {
+                                                    let replicas = (app.desired > 0)
+                                                        .then(|| format!("{}/{} ready", app.ready, app.desired));
+                                                    view! {
+                                                        <li class="flex flex-wrap items-center justify-between gap-2 py-1" data-testid=format!("health-{}", app.app)>
+                                                            <span>{app.name}</span>
+                                                            <span class="flex items-center gap-2">
+                                                                <span class="text-xs text-slate-500">{replicas}</span>
+                                                                <ReadinessBadge readiness=app.readiness />
+                                                            </span>
+                                                        </li>
+                                                    }
+                                                })
+                                                .collect_view()}
+                                        </ul>
+                                    }
+                                        .into_any()
+                                }
+                                Err(error) => view! { <ErrorNote error /> }.into_any(),
+                            })
+                    }}
+                </Transition>
+            </Card>
+        </div>
+    }
+}
+
+/// `ready` in green, `progressing` in blue, `missing` in amber, else grey.
+#[component]
+fn ReadinessBadge(readiness: String) -> impl IntoView {
+    let colour = match readiness.as_str() {
+        "ready" => "bg-emerald-100 text-emerald-800",
+        "progressing" => "bg-sky-100 text-sky-800",
+        "missing" => "bg-amber-100 text-amber-800",
+        _ => "bg-slate-100 text-slate-700",
+    };
+    view! {
+        <span class=format!("inline-block rounded-full px-2 py-0.5 text-xs font-medium {colour}")>
+            {readiness}
+        </span>
     }
 }
 

@@ -1,0 +1,113 @@
+//! Server function for the dashboard's health card: each battery's and
+//! object's readiness from the cluster, and the capacity used, already in
+//! words (the browser formats nothing).
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::AppError;
+
+/// One app (a battery or a user object) and how it is doing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppRow {
+    /// The `battery/app` label.
+    pub app: String,
+    /// The battery's name, or the object's.
+    pub name: String,
+    /// `ready`, `progressing`, `missing` or `configured`.
+    pub readiness: String,
+    /// Ready replicas of all its workloads.
+    pub ready: u32,
+    /// Wanted replicas of all its workloads.
+    pub desired: u32,
+}
+
+/// One resource's use: what is requested of what the nodes offer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// `CPU`, `Memory`, `Storage`.
+    pub what: String,
+    /// `2.35 cores of 12 cores requested`.
+    pub words: String,
+    /// Requested in percent of allocatable (0–100+); None when unbounded.
+    pub percent: Option<u32>,
+}
+
+/// The health card.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthView {
+    /// Batteries first (catalog order), then user objects.
+    pub apps: Vec<AppRow>,
+    /// CPU, memory and storage.
+    pub usage: Vec<Usage>,
+    /// Nodes counted.
+    pub nodes: usize,
+}
+
+/// Reads health and capacity from the cluster.
+#[server(prefix = "/api", endpoint = "installation/health")]
+pub async fn installation_health() -> Result<HealthView, AppError> {
+    let db = crate::api::database()?;
+    let reconciler = crate::api::reconciler()?;
+    let health = bi_control::health::read(&db, reconciler.engine().client()).await?;
+    let capacity = &health.capacity;
+    let percent = |requested: u64, offered: u64| {
+        (offered > 0)
+            .then(|| u32::try_from(requested.saturating_mul(100) / offered).unwrap_or(u32::MAX))
+    };
+    let usage = vec![
+        Usage {
+            what: "CPU".to_owned(),
+            words: format!(
+                "{} of {} requested",
+                capacity.requested_cpu.human(),
+                capacity.allocatable_cpu.human()
+            ),
+            percent: percent(
+                capacity.requested_cpu.as_millicores(),
+                capacity.allocatable_cpu.as_millicores(),
+            ),
+        },
+        Usage {
+            what: "Memory".to_owned(),
+            words: format!(
+                "{} of {} requested",
+                capacity.requested_memory.human(),
+                capacity.allocatable_memory.human()
+            ),
+            percent: percent(
+                capacity.requested_memory.as_bytes(),
+                capacity.allocatable_memory.as_bytes(),
+            ),
+        },
+        Usage {
+            what: "Storage".to_owned(),
+            words: format!("{} claimed", capacity.requested_storage.human()),
+            percent: None,
+        },
+    ];
+    let apps = health
+        .apps
+        .into_iter()
+        .map(|app| AppRow {
+            name: app
+                .battery
+                .map_or_else(|| app.app.clone(), |kind| kind.info().name.to_owned()),
+            readiness: match app.readiness {
+                bi_control::health::Readiness::Ready => "ready",
+                bi_control::health::Readiness::Progressing => "progressing",
+                bi_control::health::Readiness::Missing => "missing",
+                bi_control::health::Readiness::Configured => "configured",
+            }
+            .to_owned(),
+            ready: app.workloads.iter().map(|w| w.ready.unwrap_or(0)).sum(),
+            desired: app.workloads.iter().map(|w| w.desired).sum(),
+            app: app.app,
+        })
+        .collect();
+    Ok(HealthView {
+        apps,
+        usage,
+        nodes: health.nodes,
+    })
+}
