@@ -29,3 +29,33 @@ test('a Knative service is listed and scaled from the services page', async ({ p
   await expect(service.getByTestId('service-scale')).toHaveText('1–3 instances');
   await screenshot(page, 'services');
 });
+
+test('a traditional service that does not fit is explained before it is added', async ({ page }) => {
+  test.setTimeout(180_000);
+  await ensureInstalled(page, 'traditional_services');
+  await open(page, '/projects');
+  await page.getByLabel('New project').fill('web-team');
+  await page.getByRole('button', { name: 'Create' }).click();
+  await page.getByTestId('projects').getByRole('link', { name: 'web-team' }).click();
+  await expect(page.locator('[data-hydrated="true"]')).toHaveCount(1);
+
+  const form = page.getByTestId('add-traditional');
+  await form.getByLabel('Name').fill('shop');
+  await form.getByLabel('Image').fill('nginx:1.27');
+  await form.getByLabel('Memory per replica').fill('500');
+  await expect(page.getByTestId('error-tr-memory')).toContainText('no unit');
+  await expect(form.getByRole('button', { name: 'Add service' })).toBeDisabled();
+  // The sandbox's three nodes offer 48 GiB: 100 × 1 GiB does not fit.
+  await form.getByLabel('Memory per replica').fill('1Gi');
+  await form.getByLabel('Replicas').fill('100');
+  await expect(page.getByTestId('tr-capacity')).toContainText('100');
+  await expect(page.getByTestId('tr-capacity')).toContainText('left');
+  await screenshot(page, 'service-does-not-fit');
+  await form.getByLabel('Replicas').fill('2');
+  await expect(page.getByTestId('tr-capacity')).toHaveCount(0);
+  await form.getByRole('button', { name: 'Add service' }).click();
+  await expect(page.getByTestId('object-shop')).toContainText('traditional service');
+
+  await open(page, '/services');
+  await expect(page.getByTestId('service-shop').getByTestId('service-scale')).toContainText('2');
+});

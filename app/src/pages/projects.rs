@@ -1,16 +1,20 @@
 //! Projects (`/projects`) and one project (`/projects/:name`): create,
-//! rename, delete; list the objects in a project; add a PostgreSQL cluster
-//! or a Knative service; change a cluster's storage.
+//! rename, delete; list the objects in a project; add a PostgreSQL cluster,
+//! a Knative service or a traditional service (with capacity advice);
+//! change a cluster's storage.
 
 use bi_model::FieldError;
+use bi_model::capacity::Demand;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::AppError;
+use crate::api::health::cluster_capacity;
 use crate::api::projects::{
-    AddKnativeService, AddPostgresCluster, CreateProject, DeleteProject, ObjectRow, RenameProject,
-    ResizePostgresCluster, get_project, knative_service, list_projects, postgres_cluster,
+    AddKnativeService, AddPostgresCluster, AddTraditionalService, CreateProject, DeleteProject,
+    ObjectRow, RenameProject, ResizePostgresCluster, get_project, knative_service, list_projects,
+    postgres_cluster, traditional_service,
 };
 use crate::components::feedback::{ErrorNote, Loading, messages_for};
 
@@ -142,6 +146,7 @@ pub fn ProjectPage() -> impl IntoView {
     let name = move || params.read().get("name").unwrap_or_default();
     let add_postgres = ServerAction::<AddPostgresCluster>::new();
     let add_knative = ServerAction::<AddKnativeService>::new();
+    let add_traditional = ServerAction::<AddTraditionalService>::new();
     let resize = ServerAction::<ResizePostgresCluster>::new();
     let project = Resource::new(
         move || {
@@ -149,6 +154,7 @@ pub fn ProjectPage() -> impl IntoView {
                 name(),
                 add_postgres.version().get(),
                 add_knative.version().get(),
+                add_traditional.version().get(),
                 resize.version().get(),
             )
         },
@@ -185,6 +191,7 @@ pub fn ProjectPage() -> impl IntoView {
         <div class="mt-6 grid max-w-5xl grid-cols-1 gap-6 lg:grid-cols-2">
             <AddPostgres project=Signal::derive(name) action=add_postgres />
             <AddKnative project=Signal::derive(name) action=add_knative />
+            <AddTraditional project=Signal::derive(name) action=add_traditional />
         </div>
         <ProjectSettings project=Signal::derive(name) />
     }
@@ -352,6 +359,114 @@ fn AddKnative(project: Signal<String>, action: ServerAction<AddKnativeService>) 
             <h2 class="text-base font-semibold">"Add a Knative service"</h2>
             <TextField id="kn-name" label="Name" value=name field="name" problems />
             <TextField id="kn-image" label="Image" value=image field="image" problems />
+            {move || other().map(|error| view! { <ErrorNote error /> })}
+            <button type="submit" class=BUTTON disabled=move || !local.get().is_empty() || action.pending().get()>
+                "Add service"
+            </button>
+        </form>
+    }
+}
+
+/// Adds a traditional service: image, replicas, port, memory and CPU, with
+/// advice when what it asks does not fit in what the cluster has left.
+#[component]
+fn AddTraditional(
+    project: Signal<String>,
+    action: ServerAction<AddTraditionalService>,
+) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let image = RwSignal::new(String::new());
+    let replicas = RwSignal::new("1".to_owned());
+    let port = RwSignal::new("8080".to_owned());
+    let memory = RwSignal::new("256Mi".to_owned());
+    let cpu = RwSignal::new("250m".to_owned());
+    let service = move || {
+        traditional_service(
+            &name.get(),
+            &image.get(),
+            &replicas.get(),
+            &port.get(),
+            &memory.get(),
+            &cpu.get(),
+        )
+    };
+    let local = Memo::new(move |_| {
+        service()
+            .err()
+            .map(|problems| problems.iter().cloned().collect::<Vec<_>>())
+            .unwrap_or_default()
+    });
+    let problems = Signal::derive(move || {
+        with_server(
+            if name.get().is_empty() && image.get().is_empty() {
+                Vec::new()
+            } else {
+                local.get()
+            },
+            action.value().get().and_then(Result::err),
+        )
+    });
+    let other = move || {
+        action.value().get().and_then(Result::err).filter(|error| {
+            error.problems().iter().all(|problem| {
+                !matches!(
+                    problem.field.as_str(),
+                    "object.name" | "object.image" | "object.replicas"
+                )
+            })
+        })
+    };
+    // NB: advice, not a refusal: it is about the whole cluster, not one node.
+    let capacity = Resource::new(|| (), |_| cluster_capacity());
+    let shortfalls = move || {
+        let capacity = capacity.get().and_then(Result::ok)?;
+        let service = service().ok()?;
+        let found = bi_model::capacity::check(&capacity, &Demand::of(&service));
+        (!found.is_empty()).then(|| {
+            found
+                .into_iter()
+                .map(|shortfall| shortfall.message)
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <form
+            class="space-y-3 rounded-lg border border-slate-200 bg-white p-5 shadow-sm"
+            data-testid="add-traditional"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                if local.get_untracked().is_empty() {
+                    action.dispatch(AddTraditionalService {
+                        project: project.get_untracked(),
+                        name: name.get_untracked(),
+                        image: image.get_untracked(),
+                        replicas: replicas.get_untracked(),
+                        port: port.get_untracked(),
+                        memory: memory.get_untracked(),
+                        cpu: cpu.get_untracked(),
+                    });
+                }
+            }
+        >
+            <h2 class="text-base font-semibold">"Add a traditional service"</h2>
+            <TextField id="tr-name" label="Name" value=name field="name" problems />
+            <TextField id="tr-image" label="Image" value=image field="image" problems />
+            <div class="grid grid-cols-2 gap-3">
+                <TextField id="tr-replicas" label="Replicas" value=replicas field="replicas" problems />
+                <TextField id="tr-port" label="Port" value=port field="port" problems />
+                <TextField id="tr-memory" label="Memory per replica" value=memory field="memory" problems />
+                <TextField id="tr-cpu" label="CPU per replica" value=cpu field="cpu" problems />
+            </div>
+            <Transition fallback=|| ()>
+                {move || shortfalls().map(|messages| view! {
+                    <div class="rounded-md bg-red-50 p-3 text-sm text-red-800" role="alert" data-testid="tr-capacity">
+                        <p class="font-medium">"This does not fit in the cluster:"</p>
+                        <ul class="list-disc pl-5">
+                            {messages.into_iter().map(|message| view! { <li>{message}</li> }).collect_view()}
+                        </ul>
+                    </div>
+                })}
+            </Transition>
             {move || other().map(|error| view! { <ErrorNote error /> })}
             <button type="submit" class=BUTTON disabled=move || !local.get().is_empty() || action.pending().get()>
                 "Add service"
