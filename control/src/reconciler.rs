@@ -23,7 +23,8 @@ use crate::events::EventBus;
 /// When snapshots and drift sweeps run on their own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReconcilerSettings {
-    /// The periodic re-check; the first runs at start.
+    /// The periodic re-check, counted from the last snapshot; a snapshot
+    /// runs at start unless a request already made one.
     pub recheck_every: Duration,
     /// The drift sweep; the first runs one period after start.
     pub drift_every: Duration,
@@ -170,17 +171,26 @@ impl Reconciler {
                 }
                 _ = drift.tick() => self.sweep().await,
             }
-            self.drain().await;
+            if self.drain().await {
+                // NB: the re-check counts from the last snapshot: one that
+                // just ran (a request, a change) makes the next tick's
+                // work redundant, and `bi start`'s own first snapshot
+                // replaces the start-up one.
+                recheck.reset();
+                first = false;
+            }
         }
     }
 
-    /// Runs snapshots until no request waits.
-    async fn drain(&self) {
+    /// Runs snapshots until no request waits; says whether any ran.
+    async fn drain(&self) -> bool {
+        let mut ran = false;
         loop {
             let batch = std::mem::take(&mut *self.queue());
             let Some(first) = batch.first() else {
-                return;
+                return ran;
             };
+            ran = true;
             let ids: Vec<u64> = batch.iter().map(|request| request.id).collect();
             let result = self.engine.snapshot_for(&first.trigger, &ids).await;
             match &result {

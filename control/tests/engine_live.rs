@@ -476,3 +476,29 @@ async fn a_cluster_reached_through_a_kubeconfig_is_managed_like_any_other() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_request_made_at_start_is_the_start_up_snapshot() {
+    on_every_backend(
+        "a_request_made_at_start_is_the_start_up_snapshot",
+        |t| async move {
+            t.db.migrate().await.unwrap();
+            let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+            let engine = Arc::new(engine(&t, &sandbox, quick()).await);
+            // NB: what `bi start` does: ask for the first snapshot at once.
+            let (reconciler, task) = reconcile(&engine);
+            let report = reconciler.request("start").finished().await.unwrap();
+            assert_eq!(report.status, SnapshotStatus::Succeeded);
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let snapshots = history::list(&t.db, 10).await.unwrap();
+            assert_eq!(
+                snapshots.len(),
+                1,
+                "no second start-up snapshot: {snapshots:#?}"
+            );
+            task.abort();
+            sandbox.shutdown().await.unwrap();
+        },
+    )
+    .await;
+}
