@@ -69,6 +69,14 @@ impl Outcome {
         }
     }
 
+    /// The API server's message, when the object failed.
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            Self::Failed(message) => Some(message),
+            _ => None,
+        }
+    }
+
     /// Whether the object failed.
     pub fn is_failed(&self) -> bool {
         matches!(self, Self::Failed(_))
@@ -190,10 +198,7 @@ impl Progress {
             snapshot: self.snapshot,
             path: path.clone(),
             outcome: outcome.state(),
-            message: match outcome {
-                Outcome::Failed(message) => Some(message.clone()),
-                _ => None,
-            },
+            message: outcome.message().map(str::to_owned),
         });
     }
 }

@@ -33,29 +33,15 @@ pub(crate) async fn prepare(
     kinds: &mut Kinds,
     drifted: &BTreeSet<ResourcePath>,
 ) -> Result<Prepared> {
-    let (version, state) = desired_state::current(db).await?;
-    let secrets = desired_state::secrets(db).await?;
-    let desired = generate(&state, Secrets::Stored(secrets.as_map()))
-        .map_err(|source| Error::Generation { version, source })?;
-    let inventory = record::inventory(db).await?;
-    let mut observed: Vec<Observed> = observe(kinds, &desired, &inventory)
-        .await?
-        .into_iter()
-        .map(|(observed, _)| observed)
-        .collect();
-    for object in &mut observed {
+    let (mut prepared, _) = read(db, kinds).await?;
+    for object in &mut prepared.observed {
         if drifted.contains(&object.path) {
             // NB: without a hash the plan updates it, and the apply resets
             // the fields someone changed.
             object.hash = None;
         }
     }
-    Ok(Prepared {
-        version,
-        desired,
-        inventory,
-        observed,
-    })
+    Ok(prepared)
 }
 
 /// Like [`prepare`] (with no drift), also returning every managed object
@@ -64,24 +50,36 @@ pub(crate) async fn prepare_with_live(
     db: &Database,
     kinds: &mut Kinds,
 ) -> Result<(Prepared, BTreeMap<ResourcePath, Value>)> {
+    let (prepared, bodies) = read(db, kinds).await?;
+    let live = prepared
+        .observed
+        .iter()
+        .map(|object| object.path.clone())
+        .zip(bodies)
+        .collect();
+    Ok((prepared, live))
+}
+
+/// What both preparations read: the desired state generated, the
+/// inventory, and the managed objects with their bodies (`bodies[i]` is
+/// `observed[i]`'s).
+async fn read(db: &Database, kinds: &mut Kinds) -> Result<(Prepared, Vec<Value>)> {
     let (version, state) = desired_state::current(db).await?;
     let secrets = desired_state::secrets(db).await?;
     let desired = generate(&state, Secrets::Stored(secrets.as_map()))
         .map_err(|source| Error::Generation { version, source })?;
     let inventory = record::inventory(db).await?;
-    let mut observed = Vec::new();
-    let mut live = BTreeMap::new();
-    for (object, value) in observe(kinds, &desired, &inventory).await? {
-        live.insert(object.path.clone(), value);
-        observed.push(object);
-    }
+    let (observed, bodies) = observe(kinds, &desired, &inventory)
+        .await?
+        .into_iter()
+        .unzip();
     let prepared = Prepared {
         version,
         desired,
         inventory,
         observed,
     };
-    Ok((prepared, live))
+    Ok((prepared, bodies))
 }
 
 /// Lists the managed objects of every type bi generates or last applied,

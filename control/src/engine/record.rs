@@ -109,10 +109,7 @@ pub(crate) async fn finish(
             action: Set(action_name(item.action).to_owned()),
             hash: Set(item.hash.as_ref().map(ToString::to_string)),
             outcome: Set(outcome.as_str().to_owned()),
-            message: Set(match outcome {
-                Outcome::Failed(message) => Some(message.clone()),
-                _ => None,
-            }),
+            message: Set(outcome.message().map(str::to_owned)),
             ..Default::default()
         })
         .collect();
