@@ -126,9 +126,17 @@ impl EventBus {
         Subscription { missed, gap, live }
     }
 
-    /// The sequence number the next event will get.
-    pub fn next_seq(&self) -> u64 {
-        self.replay().next_seq
+    /// A `resync` message for one subscriber, stamped like a published
+    /// event but never published: it carries the number of the newest
+    /// event, so the client reconnects after it.
+    pub fn resync(&self, reason: &str) -> EventEnvelope {
+        EventEnvelope {
+            seq: self.replay().next_seq.saturating_sub(1),
+            at_ms: Utc::now().timestamp_millis(),
+            event: Event::Resync {
+                reason: reason.to_owned(),
+            },
+        }
     }
 
     fn replay(&self) -> MutexGuard<'_, Replay> {
@@ -213,6 +221,17 @@ mod tests {
         let subscription = bus.subscribe(Since::LatestSnapshot);
         assert_eq!(seqs(&subscription.missed), vec![3, 4, 5, 6]);
         assert!(bus.subscribe(Since::Now).missed.is_empty());
+    }
+
+    #[test]
+    fn a_resync_names_the_newest_event_and_is_not_published() {
+        let bus = EventBus::new();
+        bus.publish(queued(1));
+        bus.publish(started(10, vec![1]));
+        let resync = bus.resync("fell behind");
+        assert_eq!(resync.seq, 2);
+        assert!(matches!(resync.event, Event::Resync { ref reason } if reason == "fell behind"));
+        assert_eq!(bus.subscribe(Since::Seq(0)).missed.len(), 2);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bi_control::events::{EventBus, Since};
-use bi_model::events::{Event, EventEnvelope};
+use bi_model::events::EventEnvelope;
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -118,20 +118,5 @@ async fn send_resync(
     bus: &EventBus,
     reason: &str,
 ) -> Result<(), axum::Error> {
-    let envelope = EventEnvelope {
-        seq: bus.next_seq().saturating_sub(1),
-        at_ms: chrono_now_ms(),
-        event: Event::Resync {
-            reason: reason.to_owned(),
-        },
-    };
-    send(socket, &envelope).await
-}
-
-fn chrono_now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
-        })
+    send(socket, &bus.resync(reason)).await
 }
