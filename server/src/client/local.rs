@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::body::Body;
+use bi_control::DatabaseBackend;
 use bi_control::engine::{Engine, EngineSettings};
 use bi_control::events::EventBus;
 use bi_control::reconciler::Reconciler;
@@ -44,7 +45,10 @@ impl LocalApi {
     /// database), if there is one: None when bi never ran there.
     pub async fn open(settings: &Settings) -> anyhow::Result<Option<Self>> {
         let sqlite_file = settings.data_dir.join("bi.db");
-        let is_sqlite = settings.database_url.expose().starts_with("sqlite:");
+        let is_sqlite = matches!(
+            DatabaseBackend::from_url(settings.database_url.expose()),
+            Ok(DatabaseBackend::Sqlite)
+        );
         if is_sqlite && !sqlite_file.is_file() {
             return Ok(None);
         }
