@@ -83,19 +83,8 @@ pub struct Health {
 
 /// Reads the health of the current desired state in the cluster behind `client`.
 pub async fn read(db: &Database, client: &kube::Client) -> Result<Health> {
-    let (version, state) = desired_state::current(db).await?;
-    // NB: the specs are all health needs; secrets stay in the database.
-    let desired = generate(&state, Secrets::Preview)
-        .map_err(|source| Error::Generation { version, source })?;
-    let nodes: Api<Node> = Api::all(client.clone());
-    let nodes = nodes
-        .list(&ListParams::default())
-        .await
-        .map_err(|source| Error::Cluster {
-            action: "listing nodes".to_owned(),
-            source,
-        })?
-        .items;
+    let (installed, desired) = desired(db).await?;
+    let nodes = nodes(client).await?;
     let mut live = HashMap::new();
     for (group, version, kind) in WORKLOADS {
         let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind));
@@ -117,9 +106,47 @@ pub async fn read(db: &Database, client: &kube::Client) -> Result<Health> {
             live.insert(path, object.data);
         }
     }
+    Ok(Health {
+        apps: apps(&desired, &live, &installed, nodes.len()),
+        capacity: capacity_of(&desired, &nodes),
+        nodes: nodes.len(),
+    })
+}
+
+/// What the nodes offer and what the current desired state requests: the
+/// part of [`read`] the forms' capacity advice needs (no workload lists).
+pub async fn capacity(db: &Database, client: &kube::Client) -> Result<ClusterCapacity> {
+    let (_, desired) = desired(db).await?;
+    Ok(capacity_of(&desired, &nodes(client).await?))
+}
+
+/// The installed batteries and the resources of the current desired state.
+async fn desired(db: &Database) -> Result<(Vec<BatteryKind>, Vec<Resource>)> {
+    let (version, state) = desired_state::current(db).await?;
+    // NB: the specs are all health needs; secrets stay in the database.
+    let desired = generate(&state, Secrets::Preview)
+        .map_err(|source| Error::Generation { version, source })?;
+    Ok((state.batteries.keys().copied().collect(), desired))
+}
+
+/// The cluster's nodes.
+async fn nodes(client: &kube::Client) -> Result<Vec<Node>> {
+    let nodes: Api<Node> = Api::all(client.clone());
+    Ok(nodes
+        .list(&ListParams::default())
+        .await
+        .map_err(|source| Error::Cluster {
+            action: "listing nodes".to_owned(),
+            source,
+        })?
+        .items)
+}
+
+/// The nodes' allocatable CPU and memory against what `desired` requests.
+fn capacity_of(desired: &[Resource], nodes: &[Node]) -> ClusterCapacity {
     let mut allocatable_cpu = Cpu::ZERO;
     let mut allocatable_memory = Memory::ZERO;
-    for node in &nodes {
+    for node in nodes {
         let Some(allocatable) = node.status.as_ref().and_then(|s| s.allocatable.as_ref()) else {
             continue;
         };
@@ -136,24 +163,15 @@ pub async fn read(db: &Database, client: &kube::Client) -> Result<Health> {
             allocatable_memory = allocatable_memory.saturating_add(memory);
         }
     }
-    let requested = requests(&desired, nodes.len());
-    Ok(Health {
-        apps: apps(
-            &desired,
-            &live,
-            &state.batteries.keys().copied().collect::<Vec<_>>(),
-            nodes.len(),
-        ),
-        capacity: ClusterCapacity {
-            allocatable_cpu,
-            allocatable_memory,
-            allocatable_storage: None,
-            requested_cpu: requested.cpu,
-            requested_memory: requested.memory,
-            requested_storage: requested.storage,
-        },
-        nodes: nodes.len(),
-    })
+    let requested = requests(desired, nodes.len());
+    ClusterCapacity {
+        allocatable_cpu,
+        allocatable_memory,
+        allocatable_storage: None,
+        requested_cpu: requested.cpu,
+        requested_memory: requested.memory,
+        requested_storage: requested.storage,
+    }
 }
 
 /// What the desired resources request in all.

@@ -33,6 +33,11 @@ async fn batteries_are_missing_until_applied_then_ready_with_capacity_counted() 
             assert_eq!(before.capacity.allocatable_cpu, Cpu::millicores(12_000));
             assert_eq!(before.capacity.allocatable_memory, Memory::gibibytes(48));
             assert!(before.capacity.requested_memory > Memory::ZERO);
+            assert_eq!(
+                health::capacity(&t.db, &client).await.unwrap(),
+                before.capacity,
+                "the forms' capacity is the dashboard's"
+            );
 
             Engine::new(t.db.clone(), client.clone())
                 .await

@@ -119,7 +119,5 @@ pub async fn installation_health() -> Result<HealthView, AppError> {
 pub async fn cluster_capacity() -> Result<bi_model::capacity::ClusterCapacity, AppError> {
     let db = crate::api::database()?;
     let reconciler = crate::api::reconciler()?;
-    Ok(bi_control::health::read(&db, reconciler.engine().client())
-        .await?
-        .capacity)
+    Ok(bi_control::health::capacity(&db, reconciler.engine().client()).await?)
 }
