@@ -2,8 +2,11 @@
 //! last snapshots, the recent audit trail, and renaming it.
 
 use bi_model::{ClusterSummary, InstallationName, InstallationOverview};
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::AppError;
 use crate::api::activity::recent_changes;
@@ -67,42 +70,30 @@ fn Card(title: &'static str, testid: &'static str, children: Children) -> impl I
     }
 }
 
-/// The installed batteries, each linking to its page.
+/// A [`Card`] showing `resource` with `show` once it is loaded, or the
+/// error where it failed.
 #[component]
-fn InstalledBatteries() -> impl IntoView {
-    let batteries = Resource::new(|| (), |_| list_batteries());
+fn LoadedCard<T, F, V>(
+    title: &'static str,
+    testid: &'static str,
+    resource: Resource<Result<T, AppError>>,
+    show: F,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+    F: Fn(T) -> V + Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
     view! {
-        <Card title="Installed batteries" testid="installed-batteries">
+        <Card title testid>
             <Transition fallback=|| view! { <p class="mt-2 text-sm text-slate-500">"Loading…"</p> }>
                 {move || {
-                    batteries
+                    let show = show.clone();
+                    resource
                         .get()
-                        .map(|result| match result {
-                            Ok(rows) => {
-                                view! {
-                                    <ul class="mt-2 flex flex-wrap gap-2 text-sm">
-                                        {rows
-                                            .into_iter()
-                                            .filter(|row| row.installed)
-                                            .map(|row| {
-                                                view! {
-                                                    <li>
-                                                        <a
-                                                            href=format!("/batteries/{}", row.kind.id())
-                                                            class="inline-block rounded-md bg-emerald-50 px-2 py-1 text-emerald-800 hover:underline"
-                                                            data-testid=format!("installed-{}", row.kind.id())
-                                                        >
-                                                            {row.name}
-                                                        </a>
-                                                    </li>
-                                                }
-                                            })
-                                            .collect_view()}
-                                    </ul>
-                                }
-                                    .into_any()
-                            }
-                            Err(error) => view! { <ErrorNote error /> }.into_any(),
+                        .map(move |result| match result {
+                            Ok(value) => Either::Left(show(value)),
+                            Err(error) => Either::Right(view! { <ErrorNote error /> }),
                         })
                 }}
             </Transition>
@@ -110,46 +101,65 @@ fn InstalledBatteries() -> impl IntoView {
     }
 }
 
+/// The installed batteries, each linking to its page.
+#[component]
+fn InstalledBatteries() -> impl IntoView {
+    let batteries = Resource::new(|| (), |_| list_batteries());
+    view! {
+            <LoadedCard title="Installed batteries" testid="installed-batteries" resource=batteries show=move |rows| {
+                                    view! {
+                                        <ul class="mt-2 flex flex-wrap gap-2 text-sm">
+                                            {rows
+                                                .into_iter()
+                                                .filter(|row| row.installed)
+                                                .map(|row| {
+                                                    view! {
+                                                        <li>
+                                                            <a
+                                                                href=format!("/batteries/{}", row.kind.id())
+                                                                class="inline-block rounded-md bg-emerald-50 px-2 py-1 text-emerald-800 hover:underline"
+                                                                data-testid=format!("installed-{}", row.kind.id())
+                                                            >
+                                                                {row.name}
+                                                            </a>
+                                                        </li>
+                                                    }
+                                                })
+                                                .collect_view()}
+                                        </ul>
+                                    }
+    } />
+        }
+}
+
 /// The five newest snapshots with their status.
 #[component]
 fn LastSnapshots() -> impl IntoView {
     let snapshots = Resource::new(|| (), |_| list_snapshots());
     view! {
-        <Card title="Last snapshots" testid="last-snapshots">
-            <Transition fallback=|| view! { <p class="mt-2 text-sm text-slate-500">"Loading…"</p> }>
-                {move || {
-                    snapshots
-                        .get()
-                        .map(|result| match result {
-                            Ok(rows) => {
-                                view! {
-                                    <ul class="mt-2 space-y-1 text-sm">
-                                        {rows.is_empty().then(|| view! { <li class="text-slate-500">"No snapshot yet."</li> })}
-                                        {rows
-                                            .into_iter()
-                                            .take(5)
-                                            .map(|row| {
-                                                view! {
-                                                    <li class="flex flex-wrap items-center gap-2">
-                                                        <a href=format!("/deploys/{}", row.id) class="text-indigo-700 hover:underline">
-                                                            {format!("Snapshot {}", row.id)}
-                                                        </a>
-                                                        <StatusBadge status=row.status />
-                                                        <span class="text-xs text-slate-500">{row.trigger}</span>
-                                                    </li>
-                                                }
-                                            })
-                                            .collect_view()}
-                                    </ul>
-                                }
-                                    .into_any()
-                            }
-                            Err(error) => view! { <ErrorNote error /> }.into_any(),
-                        })
-                }}
-            </Transition>
-        </Card>
-    }
+            <LoadedCard title="Last snapshots" testid="last-snapshots" resource=snapshots show=move |rows| {
+                                    view! {
+                                        <ul class="mt-2 space-y-1 text-sm">
+                                            {rows.is_empty().then(|| view! { <li class="text-slate-500">"No snapshot yet."</li> })}
+                                            {rows
+                                                .into_iter()
+                                                .take(5)
+                                                .map(|row| {
+                                                    view! {
+                                                        <li class="flex flex-wrap items-center gap-2">
+                                                            <a href=format!("/deploys/{}", row.id) class="text-indigo-700 hover:underline">
+                                                                {format!("Snapshot {}", row.id)}
+                                                            </a>
+                                                            <StatusBadge status=row.status />
+                                                            <span class="text-xs text-slate-500">{row.trigger}</span>
+                                                        </li>
+                                                    }
+                                                })
+                                                .collect_view()}
+                                        </ul>
+                                    }
+    } />
+        }
 }
 
 /// Each battery's and object's readiness in the cluster, and the capacity
@@ -158,78 +168,66 @@ fn LastSnapshots() -> impl IntoView {
 fn ClusterHealth() -> impl IntoView {
     let health = Resource::new(|| (), |_| installation_health());
     view! {
-        <div class="mt-6 max-w-4xl">
-            <Card title="Health and capacity" testid="health">
-                <Transition fallback=|| view! { <p class="mt-2 text-sm text-slate-500">"Loading…"</p> }>
-                    {move || {
-                        health
-                            .get()
-                            .map(|result| match result {
-                                Ok(view) => {
-                                    view! {
-                                        <div class="mt-3 space-y-2">
-                                            {view
-                                                .usage
-                                                .into_iter()
-                                                .map(|usage| {
-                                                    let width = usage.percent.map(|p| p.min(100));
-                                                    let over = usage.percent.is_some_and(|p| p > 100);
-                                                    let what = usage.what.clone();
-                                                    let testid = format!("usage-{}", usage.what.to_lowercase());
-                                                    view! {
-                                                        <div class="text-sm" data-testid=testid>
-                                                            <div class="flex flex-wrap justify-between gap-2">
-                                                                <span class="font-medium">{usage.what}</span>
-                                                                <span class=if over { "text-red-700" } else { "text-slate-600" }>{usage.words}</span>
+            <div class="mt-6 max-w-4xl">
+                <LoadedCard title="Health and capacity" testid="health" resource=health show=move |view| {
+                                        view! {
+                                            <div class="mt-3 space-y-2">
+                                                {view
+                                                    .usage
+                                                    .into_iter()
+                                                    .map(|usage| {
+                                                        let width = usage.percent.map(|p| p.min(100));
+                                                        let over = usage.percent.is_some_and(|p| p > 100);
+                                                        let what = usage.what.clone();
+                                                        let testid = format!("usage-{}", usage.what.to_lowercase());
+                                                        view! {
+                                                            <div class="text-sm" data-testid=testid>
+                                                                <div class="flex flex-wrap justify-between gap-2">
+                                                                    <span class="font-medium">{usage.what}</span>
+                                                                    <span class=if over { "text-red-700" } else { "text-slate-600" }>{usage.words}</span>
+                                                                </div>
+                                                                {width.map(|width| view! {
+                                                                    <meter
+                                                                        class="mt-1 h-2 w-full"
+                                                                        min="0"
+                                                                        max="100"
+                                                                        high="90"
+                                                                        optimum="0"
+                                                                        value=width.to_string()
+                                                                        aria-label=format!("{} requested", what)
+                                                                    >
+                                                                        {format!("{width}%")}
+                                                                    </meter>
+                                                                })}
                                                             </div>
-                                                            {width.map(|width| view! {
-                                                                <meter
-                                                                    class="mt-1 h-2 w-full"
-                                                                    min="0"
-                                                                    max="100"
-                                                                    high="90"
-                                                                    optimum="0"
-                                                                    value=width.to_string()
-                                                                    aria-label=format!("{} requested", what)
-                                                                >
-                                                                    {format!("{width}%")}
-                                                                </meter>
-                                                            })}
-                                                        </div>
-                                                    }
-                                                })
-                                                .collect_view()}
-                                            <p class="text-xs text-slate-500">{format!("{} nodes", view.nodes)}</p>
-                                        </div>
-                                        <ul class="mt-4 divide-y divide-slate-100 text-sm">
-                                            {view
-                                                .apps
-                                                .into_iter()
-                                                .map(|app| {
-                                                    let replicas = (app.desired > 0)
-                                                        .then(|| format!("{}/{} ready", app.ready, app.desired));
-                                                    view! {
-                                                        <li class="flex flex-wrap items-center justify-between gap-2 py-1" data-testid=format!("health-{}", app.app)>
-                                                            <span>{app.name}</span>
-                                                            <span class="flex items-center gap-2">
-                                                                <span class="text-xs text-slate-500">{replicas}</span>
-                                                                <ReadinessBadge readiness=app.readiness />
-                                                            </span>
-                                                        </li>
-                                                    }
-                                                })
-                                                .collect_view()}
-                                        </ul>
-                                    }
-                                        .into_any()
-                                }
-                                Err(error) => view! { <ErrorNote error /> }.into_any(),
-                            })
-                    }}
-                </Transition>
-            </Card>
-        </div>
-    }
+                                                        }
+                                                    })
+                                                    .collect_view()}
+                                                <p class="text-xs text-slate-500">{format!("{} nodes", view.nodes)}</p>
+                                            </div>
+                                            <ul class="mt-4 divide-y divide-slate-100 text-sm">
+                                                {view
+                                                    .apps
+                                                    .into_iter()
+                                                    .map(|app| {
+                                                        let replicas = (app.desired > 0)
+                                                            .then(|| format!("{}/{} ready", app.ready, app.desired));
+                                                        view! {
+                                                            <li class="flex flex-wrap items-center justify-between gap-2 py-1" data-testid=format!("health-{}", app.app)>
+                                                                <span>{app.name}</span>
+                                                                <span class="flex items-center gap-2">
+                                                                    <span class="text-xs text-slate-500">{replicas}</span>
+                                                                    <ReadinessBadge readiness=app.readiness />
+                                                                </span>
+                                                            </li>
+                                                        }
+                                                    })
+                                                    .collect_view()}
+                                            </ul>
+                                        }
+    } />
+            </div>
+        }
 }
 
 /// `ready` in green, `progressing` in blue, `missing` in amber, else grey.
@@ -253,41 +251,29 @@ fn ReadinessBadge(readiness: String) -> impl IntoView {
 fn RecentActivity() -> impl IntoView {
     let changes = Resource::new(|| (), |_| recent_changes());
     view! {
-        <div class="mt-6 max-w-4xl">
-            <Card title="Recent activity" testid="recent-activity">
-                <Transition fallback=|| view! { <p class="mt-2 text-sm text-slate-500">"Loading…"</p> }>
-                    {move || {
-                        changes
-                            .get()
-                            .map(|result| match result {
-                                Ok(rows) => {
-                                    view! {
-                                        <ul class="mt-2 divide-y divide-slate-100 text-sm">
-                                            {rows
-                                                .into_iter()
-                                                .map(|row| {
-                                                    view! {
-                                                        <li class="flex flex-wrap gap-x-3 py-1">
-                                                            <span class="text-slate-500">{format!("v{}", row.version)}</span>
-                                                            <span class="min-w-0 flex-1 break-words">{row.summary}</span>
-                                                            <span class="text-xs text-slate-500">
-                                                                {format!("{} · {}", row.author, row.created_at)}
-                                                            </span>
-                                                        </li>
-                                                    }
-                                                })
-                                                .collect_view()}
-                                        </ul>
-                                    }
-                                        .into_any()
-                                }
-                                Err(error) => view! { <ErrorNote error /> }.into_any(),
-                            })
-                    }}
-                </Transition>
-            </Card>
-        </div>
-    }
+            <div class="mt-6 max-w-4xl">
+                <LoadedCard title="Recent activity" testid="recent-activity" resource=changes show=move |rows| {
+                                        view! {
+                                            <ul class="mt-2 divide-y divide-slate-100 text-sm">
+                                                {rows
+                                                    .into_iter()
+                                                    .map(|row| {
+                                                        view! {
+                                                            <li class="flex flex-wrap gap-x-3 py-1">
+                                                                <span class="text-slate-500">{format!("v{}", row.version)}</span>
+                                                                <span class="min-w-0 flex-1 break-words">{row.summary}</span>
+                                                                <span class="text-xs text-slate-500">
+                                                                    {format!("{} · {}", row.author, row.created_at)}
+                                                                </span>
+                                                            </li>
+                                                        }
+                                                    })
+                                                    .collect_view()}
+                                            </ul>
+                                        }
+    } />
+            </div>
+        }
 }
 
 /// The cards with the installation's facts.
