@@ -12,6 +12,7 @@ pub mod components;
 pub mod config_form;
 pub mod error;
 pub mod live;
+pub mod object_form;
 pub mod pages;
 pub mod shell;
 

@@ -11,10 +11,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use bi_model::capacity::ClusterCapacity;
+use bi_model::capacity::{ClusterCapacity, replicas, requested};
 use bi_model::catalog::BatteryKind;
 use bi_model::generate::{Resource, ResourcePath, Secrets, generate};
-use bi_model::units::{Cpu, Memory, Storage};
+use bi_model::units::{Cpu, Memory};
 use k8s_openapi::api::core::v1::Node;
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::core::{ApiResource, GroupVersionKind};
@@ -107,7 +107,12 @@ pub async fn read(db: &Database, client: &kube::Client) -> Result<Health> {
         }
     }
     Ok(Health {
-        apps: apps(&desired, &live, &installed, nodes.len()),
+        apps: apps(
+            &desired,
+            &live,
+            &installed,
+            u32::try_from(nodes.len()).unwrap_or(u32::MAX),
+        ),
         capacity: capacity_of(&desired, &nodes),
         nodes: nodes.len(),
     })
@@ -163,7 +168,8 @@ fn capacity_of(desired: &[Resource], nodes: &[Node]) -> ClusterCapacity {
             allocatable_memory = allocatable_memory.saturating_add(memory);
         }
     }
-    let requested = requests(desired, nodes.len());
+    let nodes = u32::try_from(nodes.len()).unwrap_or(u32::MAX);
+    let requested = requested(desired, nodes);
     ClusterCapacity {
         allocatable_cpu,
         allocatable_memory,
@@ -171,93 +177,8 @@ fn capacity_of(desired: &[Resource], nodes: &[Node]) -> ClusterCapacity {
         requested_cpu: requested.cpu,
         requested_memory: requested.memory,
         requested_storage: requested.storage,
+        nodes,
     }
-}
-
-/// What the desired resources request in all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Requests {
-    cpu: Cpu,
-    memory: Memory,
-    storage: Storage,
-}
-
-/// Sums containers' requests times replicas (a DaemonSet's pods run on each
-/// of `nodes`), volume claim templates times replicas, and claims.
-fn requests(desired: &[Resource], nodes: usize) -> Requests {
-    let mut total = Requests {
-        cpu: Cpu::ZERO,
-        memory: Memory::ZERO,
-        storage: Storage::ZERO,
-    };
-    for resource in desired {
-        let body = &resource.body;
-        match resource.path.kind.as_str() {
-            "Deployment" | "StatefulSet" | "DaemonSet" => {
-                let copies = u64::from(desired_replicas(&resource.path.kind, body, nodes));
-                let containers = body
-                    .pointer("/spec/template/spec/containers")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten();
-                for container in containers {
-                    let request = |what: &str| {
-                        container
-                            .pointer(&format!("/resources/requests/{what}"))
-                            .and_then(Value::as_str)
-                    };
-                    if let Some(cpu) = request("cpu").and_then(|q| Cpu::from_kubernetes(q).ok()) {
-                        total.cpu = total
-                            .cpu
-                            .saturating_add(cpu.checked_mul(copies).unwrap_or(cpu));
-                    }
-                    if let Some(memory) =
-                        request("memory").and_then(|q| Memory::from_kubernetes(q).ok())
-                    {
-                        total.memory = total
-                            .memory
-                            .saturating_add(memory.checked_mul(copies).unwrap_or(Memory::MAX));
-                    }
-                }
-                let templates = body
-                    .pointer("/spec/volumeClaimTemplates")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten();
-                for template in templates {
-                    if let Some(size) = claim_size(template) {
-                        total.storage = total
-                            .storage
-                            .saturating_add(size.checked_mul(copies).unwrap_or(Storage::MAX));
-                    }
-                }
-            }
-            "PersistentVolumeClaim" => {
-                if let Some(size) = claim_size(body) {
-                    total.storage = total.storage.saturating_add(size);
-                }
-            }
-            _ => {}
-        }
-    }
-    total
-}
-
-fn claim_size(claim: &Value) -> Option<Storage> {
-    claim
-        .pointer("/spec/resources/requests/storage")
-        .and_then(Value::as_str)
-        .and_then(|q| Storage::from_kubernetes(q).ok())
-}
-
-/// Replicas a workload wants: `spec.replicas` (1 when unset), a DaemonSet one per node.
-fn desired_replicas(kind: &str, body: &Value, nodes: usize) -> u32 {
-    if kind == "DaemonSet" {
-        return u32::try_from(nodes).unwrap_or(u32::MAX);
-    }
-    body.pointer("/spec/replicas")
-        .and_then(Value::as_u64)
-        .map_or(1, |n| u32::try_from(n).unwrap_or(u32::MAX))
 }
 
 /// Replicas the cluster reports ready for a workload of `kind`.
@@ -277,7 +198,7 @@ fn apps(
     desired: &[Resource],
     live: &HashMap<ResourcePath, Value>,
     installed: &[BatteryKind],
-    nodes: usize,
+    nodes: u32,
 ) -> Vec<AppHealth> {
     let mut by_app: BTreeMap<String, Vec<WorkloadHealth>> = BTreeMap::new();
     for resource in desired {
@@ -286,7 +207,7 @@ fn apps(
         if !WORKLOADS.iter().any(|(_, _, workload)| *workload == kind) {
             continue;
         }
-        let wanted = desired_replicas(kind, &resource.body, nodes);
+        let wanted = replicas(kind, &resource.body, nodes);
         let ready = live
             .get(&resource.path)
             .map(|object| ready_replicas(kind, object));
@@ -331,44 +252,7 @@ fn readiness(workloads: &[WorkloadHealth]) -> Readiness {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
-
-    fn workload(kind: &str, name: &str, body: Value) -> Resource {
-        let mut body = body;
-        body["apiVersion"] = json!("apps/v1");
-        body["kind"] = json!(kind);
-        body["metadata"] = json!({ "name": name, "namespace": "battery-base" });
-        Resource::from_value("redis", body).unwrap_or_else(|err| panic!("{err}"))
-    }
-
-    #[test]
-    fn requests_multiply_by_replicas_and_daemonsets_by_nodes() {
-        let container = json!([{ "name": "a", "resources": { "requests": { "cpu": "250m", "memory": "512Mi" } } }]);
-        let desired = vec![
-            workload(
-                "Deployment",
-                "web",
-                json!({ "spec": { "replicas": 2, "template": { "spec": { "containers": container } } } }),
-            ),
-            workload(
-                "DaemonSet",
-                "agent",
-                json!({ "spec": { "template": { "spec": { "containers": container } } } }),
-            ),
-            workload(
-                "StatefulSet",
-                "db",
-                json!({ "spec": { "replicas": 3, "template": { "spec": { "containers": [] } },
-                    "volumeClaimTemplates": [{ "spec": { "resources": { "requests": { "storage": "10Gi" } } } }] } }),
-            ),
-        ];
-        let total = requests(&desired, 3);
-        assert_eq!(total.cpu, Cpu::millicores(250 * 5));
-        assert_eq!(total.memory, Memory::mebibytes(512 * 5));
-        assert_eq!(total.storage, Storage::gibibytes(30));
-    }
 
     #[test]
     fn an_app_is_ready_only_when_every_workload_is() {

@@ -59,6 +59,30 @@ test('install Grafana with a typed storage size, validated as you type', async (
   await screenshot(page, 'dashboard-with-grafana');
 });
 
+test('the preview beside the form shows what saving a change would write', async ({ page }) => {
+  await open(page, '/batteries/grafana');
+  const preview = page.getByTestId('change-preview');
+  await expect(preview).toContainText('Planned against snapshot #');
+  await expect(preview.getByTestId('preview-summary')).toHaveText('Saving changes nothing in the cluster.');
+  await expect(preview.getByTestId('capacity-impact')).toContainText('Memory');
+
+  await page.getByLabel('Storage').fill('7Gi');
+  await expect(preview.getByTestId('preview-summary')).toContainText(/0 to create, [1-9]\d* to update, 0 to delete/);
+  const item = preview.getByTestId('preview-item').filter({ hasText: 'PersistentVolumeClaim' });
+  await item.getByRole('button').click();
+  await expect(item.getByTestId('preview-fields')).toContainText('5Gi');
+  await expect(item.getByTestId('preview-fields')).toContainText('7Gi');
+  await expect(item.getByTestId('preview-yaml')).toContainText('kind: PersistentVolumeClaim');
+  await expect(item.getByTestId('preview-yaml')).toContainText('storage: 7Gi');
+  await screenshot(page, 'battery-change-preview');
+
+  // An invalid form has nothing to preview; nothing was saved meanwhile.
+  await page.getByLabel('Storage').fill('7');
+  await expect(preview.getByTestId('preview-summary')).toContainText('Fix the form');
+  await open(page, '/batteries/grafana');
+  await expect(page.getByLabel('Storage')).toHaveValue('5Gi');
+});
+
 test('the server refuses a bad size even when the browser is bypassed', async ({ request }) => {
   const refused = await request.post('/api/batteries/configure', {
     form: { kind: 'grafana', config: JSON.stringify({ storage: '500' }) },

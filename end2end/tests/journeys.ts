@@ -6,10 +6,12 @@ import { join } from 'node:path';
 
 export const SCREENSHOTS = join(__dirname, '..', 'screenshots');
 
-/** Opens `path` and waits until the WASM side has hydrated the page. */
+/** Opens `path` and waits until the WASM side has hydrated the page: the
+ * shell, then (for a lazy route) the page's own chunk. */
 export async function open(page: Page, path: string): Promise<void> {
   await page.goto(path);
   await expect(page.locator('[data-hydrated="true"]')).toHaveCount(1);
+  await expect(page.locator('[data-page-hydrated="false"]')).toHaveCount(0);
 }
 
 /** Waits on the live viewer until its snapshot finished. */

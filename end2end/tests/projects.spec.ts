@@ -28,11 +28,15 @@ test('create a project with a PostgreSQL cluster and a Knative service, then res
   await expect(page.getByTestId('error-pg-storage')).not.toBeEmpty();
   await expect(postgres.getByRole('button', { name: 'Add cluster' })).toBeDisabled();
   await postgres.getByLabel('Storage').fill('1Gi');
+  // The preview beside the form: the cluster's objects, created.
+  const preview = page.getByTestId('add-objects').locator('[role=tabpanel]:not([hidden])').getByTestId('change-preview');
+  await expect(preview.getByTestId('preview-summary')).toContainText(/[1-9]\d* to create/);
   await postgres.getByRole('button', { name: 'Add cluster' }).click();
   const orders = page.getByTestId('object-orders');
   await expect(orders).toContainText('postgres cluster');
   await expect(orders.getByTestId('object-storage')).toHaveText('1Gi');
 
+  await page.getByTestId('tab-knative').click();
   const knative = page.getByTestId('add-knative');
   await knative.getByLabel('Name').fill('web');
   await knative.getByLabel('Image').fill('ghcr.io/example/web:1.0');

@@ -12,6 +12,7 @@ test('a Knative service is listed and scaled from the services page', async ({ p
   await page.getByRole('button', { name: 'Create' }).click();
   await page.getByTestId('projects').getByRole('link', { name: 'api-team' }).click();
   await expect(page.locator('[data-hydrated="true"]')).toHaveCount(1);
+  await page.getByTestId('tab-knative').click();
   const knative = page.getByTestId('add-knative');
   await knative.getByLabel('Name').fill('gateway');
   await knative.getByLabel('Image').fill('ghcr.io/example/gateway:2.1');
@@ -39,6 +40,7 @@ test('a traditional service that does not fit is explained before it is added', 
   await page.getByTestId('projects').getByRole('link', { name: 'web-team' }).click();
   await expect(page.locator('[data-hydrated="true"]')).toHaveCount(1);
 
+  await page.getByTestId('tab-traditional').click();
   const form = page.getByTestId('add-traditional');
   await form.getByLabel('Name').fill('shop');
   await form.getByLabel('Image').fill('nginx:1.27');

@@ -7,7 +7,9 @@
 //! cluster, not a guarantee that one node has room.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
+use crate::generate::Resource;
 use crate::objects::{
     FerretService, ModelInstance, Notebook, PostgresCluster, RedisInstance, Resources,
     TraditionalService,
@@ -35,6 +37,9 @@ pub struct ClusterCapacity {
     pub requested_memory: Memory,
     /// Storage claimed by existing volumes.
     pub requested_storage: Storage,
+    /// How many nodes there are (a DaemonSet runs a Pod on each).
+    #[serde(default)]
+    pub nodes: u32,
 }
 
 /// What an object asks for: `instances` times the per-instance amounts.
@@ -117,6 +122,170 @@ pub fn check(capacity: &ClusterCapacity, demand: &Demand) -> Vec<FieldError> {
         errors.push(FieldError::new("storage", Rule::Capacity, message));
     }
     errors
+}
+
+/// What a set of resources requests in all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Requested {
+    /// Containers' CPU requests times their Pods.
+    pub cpu: Cpu,
+    /// Containers' memory requests times their Pods.
+    pub memory: Memory,
+    /// Volume claims, and claim templates times their Pods.
+    pub storage: Storage,
+}
+
+impl Requested {
+    /// Nothing requested.
+    pub const ZERO: Self = Self {
+        cpu: Cpu::ZERO,
+        memory: Memory::ZERO,
+        storage: Storage::ZERO,
+    };
+}
+
+/// Sums what `resources` request: containers' requests times replicas (a
+/// DaemonSet's Pods run on each of `nodes`), volume claim templates times
+/// replicas, and claims. Amounts saturate instead of overflowing.
+pub fn requested(resources: &[Resource], nodes: u32) -> Requested {
+    let mut total = Requested::ZERO;
+    for resource in resources {
+        let body = &resource.body;
+        match resource.path.kind.as_str() {
+            "Deployment" | "StatefulSet" | "DaemonSet" => {
+                let copies = u64::from(replicas(&resource.path.kind, body, nodes));
+                let containers = body
+                    .pointer("/spec/template/spec/containers")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten();
+                for container in containers {
+                    let request = |what: &str| {
+                        container
+                            .pointer(&format!("/resources/requests/{what}"))
+                            .and_then(Value::as_str)
+                    };
+                    if let Some(cpu) = request("cpu").and_then(|q| Cpu::from_kubernetes(q).ok()) {
+                        total.cpu = total
+                            .cpu
+                            .saturating_add(cpu.checked_mul(copies).unwrap_or(Cpu::MAX));
+                    }
+                    if let Some(memory) =
+                        request("memory").and_then(|q| Memory::from_kubernetes(q).ok())
+                    {
+                        total.memory = total
+                            .memory
+                            .saturating_add(memory.checked_mul(copies).unwrap_or(Memory::MAX));
+                    }
+                }
+                let templates = body
+                    .pointer("/spec/volumeClaimTemplates")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten();
+                for template in templates {
+                    if let Some(size) = claim_size(template) {
+                        total.storage = total
+                            .storage
+                            .saturating_add(size.checked_mul(copies).unwrap_or(Storage::MAX));
+                    }
+                }
+            }
+            "PersistentVolumeClaim" => {
+                if let Some(size) = claim_size(body) {
+                    total.storage = total.storage.saturating_add(size);
+                }
+            }
+            _ => {}
+        }
+    }
+    total
+}
+
+/// A claim's (or claim template's) requested size.
+fn claim_size(claim: &Value) -> Option<Storage> {
+    claim
+        .pointer("/spec/resources/requests/storage")
+        .and_then(Value::as_str)
+        .and_then(|q| Storage::from_kubernetes(q).ok())
+}
+
+/// Pods a workload of `kind` wants: `spec.replicas` (1 when unset); a
+/// DaemonSet, one per node.
+pub fn replicas(kind: &str, body: &Value, nodes: u32) -> u32 {
+    if kind == "DaemonSet" {
+        return nodes;
+    }
+    body.pointer("/spec/replicas")
+        .and_then(Value::as_u64)
+        .map_or(1, |n| u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+/// How a change moves one amount the cluster is asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Impact {
+    /// `CPU`, `Memory` or `Storage`.
+    pub what: String,
+    /// Requested now, in words (`2.5 cores`).
+    pub before: String,
+    /// Requested after the change, in words.
+    pub after: String,
+    /// What the nodes offer, in words; None when unknown (storage on most clusters).
+    pub allocatable: Option<String>,
+    /// Whether the change adds to the amount.
+    pub grows: bool,
+    /// Why it does not fit, when it grows past what the nodes offer.
+    pub problem: Option<String>,
+}
+
+/// How requests move from what the cluster is asked for now (`capacity`'s
+/// requested amounts) to `after` (what the changed desired state requests),
+/// CPU, memory and storage; each names the problem when the change grows an
+/// amount past what the nodes offer. Advice about the whole cluster, not a
+/// promise that one node has room.
+pub fn impact(capacity: &ClusterCapacity, after: &Requested) -> Vec<Impact> {
+    vec![
+        impact_of(
+            "CPU",
+            capacity.requested_cpu,
+            after.cpu,
+            Some(capacity.allocatable_cpu),
+        ),
+        impact_of(
+            "Memory",
+            capacity.requested_memory,
+            after.memory,
+            Some(capacity.allocatable_memory),
+        ),
+        impact_of(
+            "Storage",
+            capacity.requested_storage,
+            after.storage,
+            capacity.allocatable_storage,
+        ),
+    ]
+}
+
+fn impact_of<T: Amount>(what: &str, before: T, after: T, allocatable: Option<T>) -> Impact {
+    let grows = after > before;
+    let problem = allocatable
+        .filter(|offered| grows && after > *offered)
+        .map(|offered| {
+            format!(
+                "{what} requests would grow by {} to {}, but the nodes offer {}",
+                after.minus(before).words(),
+                after.words(),
+                offered.words()
+            )
+        });
+    Impact {
+        what: what.to_owned(),
+        before: before.words(),
+        after: after.words(),
+        allocatable: allocatable.map(Amount::words),
+        grows,
+        problem,
+    }
 }
 
 /// An amount of CPU, memory or storage, for [`shortfall`].
@@ -216,6 +385,8 @@ impl Demanding for ModelInstance {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
     use crate::objects::SizePreset;
 
@@ -227,6 +398,7 @@ mod tests {
             requested_cpu: Cpu::cores(4),
             requested_memory: Memory::gibibytes(20),
             requested_storage: Storage::gibibytes(40),
+            nodes: 2,
         }
     }
 
@@ -244,6 +416,95 @@ mod tests {
             .iter()
             .map(|e| (e.field.as_str(), e.message.as_str()))
             .collect()
+    }
+
+    fn workload(kind: &str, name: &str, body: serde_json::Value) -> Resource {
+        let mut body = body;
+        body["apiVersion"] = json!("apps/v1");
+        body["kind"] = json!(kind);
+        body["metadata"] = json!({ "name": name, "namespace": "battery-base" });
+        Resource::from_value("redis", body).unwrap_or_else(|err| panic!("{err}"))
+    }
+
+    #[test]
+    fn requests_multiply_by_replicas_and_daemonsets_by_nodes() {
+        let container = json!([{ "name": "a", "resources": { "requests": { "cpu": "250m", "memory": "512Mi" } } }]);
+        let desired = vec![
+            workload(
+                "Deployment",
+                "web",
+                json!({ "spec": { "replicas": 2, "template": { "spec": { "containers": container } } } }),
+            ),
+            workload(
+                "DaemonSet",
+                "agent",
+                json!({ "spec": { "template": { "spec": { "containers": container } } } }),
+            ),
+            workload(
+                "StatefulSet",
+                "db",
+                json!({ "spec": { "replicas": 3, "template": { "spec": { "containers": [] } },
+                    "volumeClaimTemplates": [{ "spec": { "resources": { "requests": { "storage": "10Gi" } } } }] } }),
+            ),
+        ];
+        let total = requested(&desired, 3);
+        assert_eq!(total.cpu, Cpu::millicores(250 * 5));
+        assert_eq!(total.memory, Memory::mebibytes(512 * 5));
+        assert_eq!(total.storage, Storage::gibibytes(30));
+    }
+
+    #[test]
+    fn impact_names_what_grows_past_what_the_nodes_offer() {
+        let now = capacity();
+        let after = Requested {
+            cpu: Cpu::cores(5),
+            memory: Memory::gibibytes(36),
+            storage: Storage::gibibytes(30),
+        };
+        let found = impact(&now, &after);
+        let summary: Vec<(&str, &str, &str, bool, Option<&str>)> = found
+            .iter()
+            .map(|i| {
+                (
+                    i.what.as_str(),
+                    i.before.as_str(),
+                    i.after.as_str(),
+                    i.grows,
+                    i.problem.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("CPU", "4 cores", "5 cores", true, None),
+                (
+                    "Memory",
+                    "20 GiB",
+                    "36 GiB",
+                    true,
+                    Some(
+                        "Memory requests would grow by 16 GiB to 36 GiB, but the nodes offer 32 GiB"
+                    )
+                ),
+                ("Storage", "40 GiB", "30 GiB", false, None),
+            ]
+        );
+        assert_eq!(found[2].allocatable.as_deref(), Some("100 GiB"));
+    }
+
+    #[test]
+    fn a_change_that_shrinks_an_over_committed_amount_is_not_blamed() {
+        let over = ClusterCapacity {
+            requested_memory: Memory::gibibytes(40),
+            ..capacity()
+        };
+        let after = Requested {
+            cpu: Cpu::cores(4),
+            memory: Memory::gibibytes(38),
+            storage: Storage::gibibytes(40),
+        };
+        assert!(impact(&over, &after).iter().all(|i| i.problem.is_none()));
     }
 
     #[test]

@@ -111,13 +111,3 @@ pub async fn installation_health() -> Result<HealthView, AppError> {
         nodes: health.nodes,
     })
 }
-
-/// What the cluster's nodes offer and what the desired state requests, for
-/// the capacity advice beside the forms (checked in the browser by
-/// `bi_model::capacity::check`).
-#[server(prefix = "/api", endpoint = "installation/capacity")]
-pub async fn cluster_capacity() -> Result<bi_model::capacity::ClusterCapacity, AppError> {
-    let db = crate::api::database()?;
-    let reconciler = crate::api::reconciler()?;
-    Ok(bi_control::health::capacity(&db, reconciler.engine().client()).await?)
-}

@@ -9,6 +9,7 @@ pub mod batteries;
 pub mod deploys;
 pub mod health;
 pub mod installation;
+pub mod preview;
 pub mod projects;
 pub mod services;
 

@@ -1,4 +1,5 @@
 //! Components shared by several pages.
 
+pub mod change_preview;
 pub mod feedback;
 pub mod layout;

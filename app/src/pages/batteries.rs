@@ -3,7 +3,8 @@
 //! form checked by `bi-model` as you type, uninstall.
 
 use bi_model::FieldError;
-use bi_model::catalog::{BatteryGroup, BatteryKind};
+use bi_model::catalog::{BatteryConfig, BatteryGroup, BatteryKind};
+use bi_model::generate::DesiredState;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
@@ -13,6 +14,7 @@ use crate::api::batteries::{
     BatteryRow, BatteryView, InstallBattery, SaveBatteryConfig, UninstallBattery, get_battery,
     list_batteries, preview_install,
 };
+use crate::components::change_preview::ChangePreview;
 use crate::components::feedback::{ErrorNote, Loading, StatusBadge, messages_for};
 use crate::config_form::{FieldShape, FormField, decode};
 
@@ -168,6 +170,7 @@ fn BatteryDetail(view: BatteryView) -> impl IntoView {
     let title = view.name.clone();
     let installed = view.installed;
     let kind = view.kind;
+    let form = FormState::new(kind, &view.config);
     view! {
         <Title text=title.clone() />
         <p class="text-sm text-slate-500">
@@ -182,13 +185,14 @@ fn BatteryDetail(view: BatteryView) -> impl IntoView {
             </span>
         </div>
         <p class="mt-2 max-w-3xl text-slate-700">{view.description.clone()}</p>
-        <div class="mt-6 grid max-w-5xl grid-cols-1 gap-6 lg:grid-cols-[1fr_18rem]">
+        <div class="mt-6 grid max-w-6xl grid-cols-1 gap-6 lg:grid-cols-[minmax(0,1fr)_24rem]">
             <div class="min-w-0">
                 {(!installed).then(|| view! { <InstallPreview kind /> })}
-                <ConfigForm view=view.clone() />
+                <ConfigForm kind installed form />
                 {installed.then(|| view! { <Uninstall kind removable=view.removable /> })}
             </div>
-            <aside class="space-y-4 text-sm">
+            <aside class="min-w-0 space-y-4 text-sm">
+                <ChangePreview change=move |current: &DesiredState| with_config(current, kind, form.decoded.get()) />
                 <div class="rounded-lg border border-slate-200 bg-white p-4">
                     <h2 class="font-semibold">"Needs"</h2>
                     <p class="mt-1 text-slate-600">
@@ -296,34 +300,77 @@ fn field_label(key: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The config form's state: one text per field, and what they decode to
+/// (checked by `bi-model` on every change).
+#[derive(Debug, Clone, Copy)]
+struct FormState {
+    fields: StoredValue<Vec<FormField>>,
+    texts: StoredValue<Vec<RwSignal<String>>>,
+    decoded: Memo<Result<BatteryConfig, Vec<FieldError>>>,
+}
+
+impl FormState {
+    /// A form over `config`'s fields (the battery's stored or default config).
+    fn new(kind: BatteryKind, config: &serde_json::Value) -> Self {
+        let fields = FormField::all(config);
+        let texts: Vec<RwSignal<String>> = fields
+            .iter()
+            .map(|field| RwSignal::new(field.text.clone()))
+            .collect();
+        let fields = StoredValue::new(fields);
+        let texts = StoredValue::new(texts);
+        let decoded = Memo::new(move |_| {
+            decode(kind, &edited(fields, texts))
+                .map_err(|problems| problems.iter().cloned().collect::<Vec<FieldError>>())
+        });
+        Self {
+            fields,
+            texts,
+            decoded,
+        }
+    }
+
+    /// The fields as edited, as the JSON object the server takes.
+    fn edited(&self) -> serde_json::Value {
+        edited(self.fields, self.texts)
+    }
+}
+
+fn edited(
+    fields: StoredValue<Vec<FormField>>,
+    texts: StoredValue<Vec<RwSignal<String>>>,
+) -> serde_json::Value {
+    let mut object = serde_json::Map::new();
+    fields.with_value(|fields| {
+        texts.with_value(|texts| {
+            for (field, text) in fields.iter().zip(texts) {
+                object.insert(field.key.clone(), field.value(&text.get()));
+            }
+        })
+    });
+    serde_json::Value::Object(object)
+}
+
+/// The desired state with the form's config saved: installed with its
+/// dependencies when it is not yet. None while the form is invalid.
+fn with_config(
+    current: &DesiredState,
+    kind: BatteryKind,
+    config: Result<BatteryConfig, Vec<FieldError>>,
+) -> Option<DesiredState> {
+    let config = config.ok()?;
+    let mut state = current.clone();
+    state.install(&[kind]).ok()?;
+    state.batteries.insert(kind, config);
+    Some(state)
+}
+
 /// The battery's config, one input per field, checked by `bi-model` on
 /// every change; installs or saves through the server, which checks again.
 #[component]
-fn ConfigForm(view: BatteryView) -> impl IntoView {
-    let kind = view.kind;
-    let installed = view.installed;
-    let fields = FormField::all(&view.config);
-    let texts: Vec<RwSignal<String>> = fields
-        .iter()
-        .map(|field| RwSignal::new(field.text.clone()))
-        .collect();
-    let fields = StoredValue::new(fields);
-    let texts = StoredValue::new(texts);
-    let edited = move || {
-        let mut object = serde_json::Map::new();
-        fields.with_value(|fields| {
-            texts.with_value(|texts| {
-                for (field, text) in fields.iter().zip(texts) {
-                    object.insert(field.key.clone(), field.value(&text.get()));
-                }
-            })
-        });
-        serde_json::Value::Object(object)
-    };
-    let local_problems = Memo::new(move |_| match decode(kind, &edited()) {
-        Ok(_) => Vec::new(),
-        Err(problems) => problems.iter().cloned().collect::<Vec<FieldError>>(),
-    });
+fn ConfigForm(kind: BatteryKind, installed: bool, form: FormState) -> impl IntoView {
+    let FormState { fields, texts, .. } = form;
+    let local_problems = Memo::new(move |_| form.decoded.get().err().unwrap_or_default());
     let install = ServerAction::<InstallBattery>::new();
     let save = ServerAction::<SaveBatteryConfig>::new();
     let pending = move || install.pending().get() || save.pending().get();
@@ -370,7 +417,7 @@ fn ConfigForm(view: BatteryView) -> impl IntoView {
         if !local_problems.get_untracked().is_empty() {
             return;
         }
-        let config = edited().to_string();
+        let config = form.edited().to_string();
         if installed {
             save.dispatch(SaveBatteryConfig {
                 kind: kind.id().to_owned(),

@@ -42,8 +42,17 @@ macro_rules! lazy_page {
 
             // NB: the page fetches its own data (its resources must be created
             // in the same order on the server and in the browser to hydrate).
+            // `data-page-hydrated` turns "true" once this chunk has hydrated
+            // the page, which can be after the shell's `data-hydrated`.
             fn view(_this: Self) -> AnyView {
-                view! { <$page /> }.into_any()
+                let ready = RwSignal::new(false);
+                Effect::new(move |_| ready.set(true));
+                view! {
+                    <div class="contents" data-page-hydrated=move || ready.get().to_string()>
+                        <$page />
+                    </div>
+                }
+                .into_any()
             }
         }
     )*};

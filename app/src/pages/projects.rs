@@ -1,22 +1,28 @@
 //! Projects (`/projects`) and one project (`/projects/:name`): create,
-//! rename, delete; list the objects in a project; add a PostgreSQL cluster,
-//! a Knative service or a traditional service (with capacity advice);
-//! change a cluster's storage.
+//! rename, delete; list the objects in a project; add any kind of object
+//! (with capacity advice and a live preview of what it generates); change a
+//! cluster's storage.
+
+use std::collections::BTreeMap;
 
 use bi_model::FieldError;
-use bi_model::capacity::Demand;
+use bi_model::generate::DesiredState;
+use bi_model::objects::ObjectKind;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::AppError;
-use crate::api::health::cluster_capacity;
+use crate::api::preview::{PreviewBase, load_preview_base};
 use crate::api::projects::{
-    AddKnativeService, AddPostgresCluster, AddTraditionalService, CreateProject, DeleteProject,
-    ObjectRow, RenameProject, ResizePostgresCluster, get_project, knative_service, list_projects,
-    postgres_cluster, traditional_service,
+    AddObject, CreateProject, DeleteProject, ObjectRow, RenameProject, ResizePostgresCluster,
+    get_project, list_projects,
 };
+use crate::components::change_preview::ChangePreview;
 use crate::components::feedback::{ErrorNote, Loading, messages_for};
+use crate::object_form::{
+    self, ADDABLE, AddField, add_fields, form_key, new_object, short, titles,
+};
 
 const INPUT: &str = "w-full rounded-md border border-slate-300 px-3 py-2 text-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-200 aria-[invalid=true]:border-red-500";
 const BUTTON: &str = "rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-500 disabled:cursor-not-allowed disabled:opacity-50";
@@ -38,27 +44,31 @@ fn with_server(local: Vec<FieldError>, server: Option<AppError>) -> Vec<FieldErr
 /// A labelled text input with its problems under it.
 #[component]
 fn TextField(
-    id: &'static str,
+    #[prop(into)] id: String,
     label: &'static str,
+    #[prop(optional)] hint: &'static str,
     value: RwSignal<String>,
     field: &'static str,
     #[prop(into)] problems: Signal<Vec<FieldError>>,
 ) -> impl IntoView {
     let messages = move || messages_for(&problems.get(), field).join(" ");
+    let error_id = format!("error-{id}");
     view! {
         <div>
-            <label for=id class="block text-sm font-medium text-slate-700">{label}</label>
+            <label for=id.clone() class="block text-sm font-medium text-slate-700">{label}</label>
+            {(!hint.is_empty()).then(|| view! { <p class="text-xs text-slate-500">{hint}</p> })}
             <input
                 id=id
                 type="text"
                 autocomplete="off"
                 class=INPUT
                 aria-invalid=move || (!messages().is_empty()).to_string()
+                aria-describedby=error_id.clone()
                 value=value.get_untracked()
                 prop:value=move || value.get()
                 on:input=move |ev| value.set(event_target_value(&ev))
             />
-            <p class="mt-1 text-sm text-red-700" data-testid=format!("error-{id}")>{messages}</p>
+            <p id=error_id.clone() class="mt-1 text-sm text-red-700" data-testid=error_id>{messages}</p>
         </div>
     }
 }
@@ -144,20 +154,10 @@ pub fn Projects() -> impl IntoView {
 pub fn ProjectPage() -> impl IntoView {
     let params = use_params_map();
     let name = move || params.read().get("name").unwrap_or_default();
-    let add_postgres = ServerAction::<AddPostgresCluster>::new();
-    let add_knative = ServerAction::<AddKnativeService>::new();
-    let add_traditional = ServerAction::<AddTraditionalService>::new();
+    let add = ServerAction::<AddObject>::new();
     let resize = ServerAction::<ResizePostgresCluster>::new();
     let project = Resource::new(
-        move || {
-            (
-                name(),
-                add_postgres.version().get(),
-                add_knative.version().get(),
-                add_traditional.version().get(),
-                resize.version().get(),
-            )
-        },
+        move || (name(), add.version().get(), resize.version().get()),
         |(name, ..)| get_project(name),
     );
     view! {
@@ -188,11 +188,7 @@ pub fn ProjectPage() -> impl IntoView {
                     })
             }}
         </Transition>
-        <div class="mt-6 grid max-w-5xl grid-cols-1 gap-6 lg:grid-cols-2">
-            <AddPostgres project=Signal::derive(name) action=add_postgres />
-            <AddKnative project=Signal::derive(name) action=add_knative />
-            <AddTraditional project=Signal::derive(name) action=add_traditional />
-        </div>
+        <AddObjects project=Signal::derive(name) action=add />
         <ProjectSettings project=Signal::derive(name) />
     }
 }
@@ -254,224 +250,210 @@ fn ObjectItem(object: ObjectRow, resize: ServerAction<ResizePostgresCluster>) ->
     }
 }
 
-/// Adds a PostgreSQL cluster.
+/// The add forms, one tab per kind of object, each with its capacity
+/// advice and the live preview of what adding it does.
 #[component]
-fn AddPostgres(project: Signal<String>, action: ServerAction<AddPostgresCluster>) -> impl IntoView {
-    let name = RwSignal::new(String::new());
-    let instances = RwSignal::new("1".to_owned());
-    let storage = RwSignal::new("1Gi".to_owned());
-    let local = Memo::new(move |_| {
-        postgres_cluster(&name.get(), &instances.get(), &storage.get())
-            .err()
-            .map(|problems| problems.iter().cloned().collect::<Vec<_>>())
-            .unwrap_or_default()
+fn AddObjects(project: Signal<String>, action: ServerAction<AddObject>) -> impl IntoView {
+    let chosen = RwSignal::new(ADDABLE[0]);
+    let last = RwSignal::new(None);
+    // NB: one base for every form's preview and capacity advice.
+    let base = Resource::new(move || action.version().get(), |_| load_preview_base());
+    view! {
+        <section class="mt-6 max-w-6xl" data-testid="add-objects">
+            <h2 class="text-lg font-semibold">"Add to this project"</h2>
+            <div class="mt-2 flex flex-wrap gap-1" role="tablist" aria-label="Kind of object">
+                {ADDABLE
+                    .into_iter()
+                    .map(|kind| {
+                        let (title, _) = titles(kind);
+                        let (short, _) = short(kind);
+                        view! {
+                            <button
+                                type="button"
+                                role="tab"
+                                data-testid=format!("tab-{short}")
+                                aria-selected=move || (chosen.get() == kind).to_string()
+                                class="rounded-md border border-slate-300 px-3 py-1 text-sm hover:bg-slate-100 aria-selected:border-indigo-600 aria-selected:bg-indigo-50 aria-selected:text-indigo-800"
+                                on:click=move |_| chosen.set(kind)
+                            >
+                                {title}
+                            </button>
+                        }
+                    })
+                    .collect_view()}
+            </div>
+            {ADDABLE
+                .into_iter()
+                .map(|kind| {
+                    view! {
+                        <div class="mt-3" role="tabpanel" hidden=move || chosen.get() != kind>
+                            <AddForm kind project action base last />
+                        </div>
+                    }
+                })
+                .collect_view()}
+        </section>
+    }
+}
+
+/// The add form of one kind: its inputs checked by `bi-model` as you type,
+/// the advice when it does not fit in the cluster, and the preview.
+#[component]
+fn AddForm(
+    kind: ObjectKind,
+    project: Signal<String>,
+    action: ServerAction<AddObject>,
+    base: Resource<Result<PreviewBase, AppError>>,
+    /// The kind whose form dispatched `action` last.
+    last: RwSignal<Option<ObjectKind>>,
+) -> impl IntoView {
+    let fields = add_fields(kind);
+    let (short, prefix) = short(kind);
+    let (title, button) = titles(kind);
+    let texts: Vec<(AddField, RwSignal<String>)> = fields
+        .into_iter()
+        .map(|field| (field, RwSignal::new(field.default.to_owned())))
+        .collect();
+    let texts = StoredValue::new(texts);
+    let values = move || {
+        texts.with_value(|texts| {
+            texts
+                .iter()
+                .map(|(field, text)| (field.key.to_owned(), text.get()))
+                .collect::<BTreeMap<String, String>>()
+        })
+    };
+    let built = Memo::new(move |_| {
+        new_object(kind, &project.get(), &values())
+            .map_err(|problems| problems.iter().cloned().collect::<Vec<FieldError>>())
     });
-    let problems = Signal::derive(move || {
-        with_server(
-            if name.get().is_empty() {
-                Vec::new()
-            } else {
-                local.get()
-            },
-            action.value().get().and_then(Result::err),
-        )
-    });
-    let other = move || {
+    let touched = move || {
+        texts.with_value(|texts| {
+            texts
+                .iter()
+                .any(|(field, text)| text.with(|text| text != field.default))
+        })
+    };
+    // This form's own outcome: the action is shared by every tab.
+    let mine = move || last.get() == Some(kind);
+    let server_error = move || {
         action
             .value()
             .get()
             .and_then(Result::err)
-            .filter(|error| error.problems().is_empty())
+            .filter(|_| mine())
     };
-    view! {
-        <form
-            class="space-y-3 rounded-lg border border-slate-200 bg-white p-5 shadow-sm"
-            data-testid="add-postgres"
-            on:submit=move |ev| {
-                ev.prevent_default();
-                if local.get_untracked().is_empty() {
-                    action.dispatch(AddPostgresCluster {
-                        project: project.get_untracked(),
-                        name: name.get_untracked(),
-                        instances: instances.get_untracked(),
-                        storage: storage.get_untracked(),
-                    });
-                }
-            }
-        >
-            <h2 class="text-base font-semibold">"Add a PostgreSQL cluster"</h2>
-            <TextField id="pg-name" label="Name" value=name field="name" problems />
-            <TextField id="pg-instances" label="Instances" value=instances field="instances" problems />
-            <TextField id="pg-storage" label="Storage" value=storage field="storage" problems />
-            {move || other().map(|error| view! { <ErrorNote error /> })}
-            {move || messages_for(&problems.get(), "battery").into_iter().chain(messages_for(&problems.get(), "kind")).map(|message| view! { <p class="text-sm text-red-700" role="alert">{message}</p> }).collect_view()}
-            <button type="submit" class=BUTTON disabled=move || !local.get().is_empty() || action.pending().get()>
-                "Add cluster"
-            </button>
-        </form>
-    }
-}
-
-/// Adds a Knative service.
-#[component]
-fn AddKnative(project: Signal<String>, action: ServerAction<AddKnativeService>) -> impl IntoView {
-    let name = RwSignal::new(String::new());
-    let image = RwSignal::new(String::new());
-    let local = Memo::new(move |_| {
-        knative_service(&name.get(), &image.get())
-            .err()
-            .map(|problems| problems.iter().cloned().collect::<Vec<_>>())
-            .unwrap_or_default()
-    });
     let problems = Signal::derive(move || {
-        with_server(
-            if name.get().is_empty() && image.get().is_empty() {
-                Vec::new()
-            } else {
-                local.get()
-            },
-            action.value().get().and_then(Result::err),
-        )
+        let local = if touched() {
+            built.get().err().unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        with_server(local, server_error())
     });
-    let other = move || {
-        action.value().get().and_then(Result::err).filter(|error| {
-            error
-                .problems()
-                .iter()
-                .all(|problem| !matches!(problem.field.as_str(), "object.name" | "object.image"))
-        })
-    };
-    view! {
-        <form
-            class="space-y-3 rounded-lg border border-slate-200 bg-white p-5 shadow-sm"
-            data-testid="add-knative"
-            on:submit=move |ev| {
-                ev.prevent_default();
-                if local.get_untracked().is_empty() {
-                    action.dispatch(AddKnativeService {
-                        project: project.get_untracked(),
-                        name: name.get_untracked(),
-                        image: image.get_untracked(),
-                    });
-                }
-            }
-        >
-            <h2 class="text-base font-semibold">"Add a Knative service"</h2>
-            <TextField id="kn-name" label="Name" value=name field="name" problems />
-            <TextField id="kn-image" label="Image" value=image field="image" problems />
-            {move || other().map(|error| view! { <ErrorNote error /> })}
-            <button type="submit" class=BUTTON disabled=move || !local.get().is_empty() || action.pending().get()>
-                "Add service"
-            </button>
-        </form>
-    }
-}
-
-/// Adds a traditional service: image, replicas, port, memory and CPU, with
-/// advice when what it asks does not fit in what the cluster has left.
-#[component]
-fn AddTraditional(
-    project: Signal<String>,
-    action: ServerAction<AddTraditionalService>,
-) -> impl IntoView {
-    let name = RwSignal::new(String::new());
-    let image = RwSignal::new(String::new());
-    let replicas = RwSignal::new("1".to_owned());
-    let port = RwSignal::new("8080".to_owned());
-    let memory = RwSignal::new("256Mi".to_owned());
-    let cpu = RwSignal::new("250m".to_owned());
-    let service = move || {
-        traditional_service(
-            &name.get(),
-            &image.get(),
-            &replicas.get(),
-            &port.get(),
-            &memory.get(),
-            &cpu.get(),
-        )
-    };
-    let local = Memo::new(move |_| {
-        service()
-            .err()
-            .map(|problems| problems.iter().cloned().collect::<Vec<_>>())
-            .unwrap_or_default()
-    });
-    let problems = Signal::derive(move || {
-        with_server(
-            if name.get().is_empty() && image.get().is_empty() {
-                Vec::new()
-            } else {
-                local.get()
-            },
-            action.value().get().and_then(Result::err),
-        )
-    });
-    let other = move || {
-        action.value().get().and_then(Result::err).filter(|error| {
-            error.problems().iter().all(|problem| {
-                !matches!(
-                    problem.field.as_str(),
-                    "object.name" | "object.image" | "object.replicas"
-                )
+    let general = move || {
+        server_error()
+            .map(|error| {
+                error
+                    .problems()
+                    .into_iter()
+                    .filter(|problem| {
+                        !texts.with_value(|texts| {
+                            texts
+                                .iter()
+                                .any(|(field, _)| field.key == form_key(&problem.field))
+                        })
+                    })
+                    .map(|problem| problem.message)
+                    .collect::<Vec<_>>()
             })
-        })
+            .unwrap_or_default()
     };
+    let other = move || server_error().filter(|error| error.problems().is_empty());
+    let added = move || action.value().get().and_then(Result::ok).filter(|_| mine());
     // NB: advice, not a refusal: it is about the whole cluster, not one node.
-    let capacity = Resource::new(|| (), |_| cluster_capacity());
     let shortfalls = move || {
-        let capacity = capacity.get().and_then(Result::ok)?;
-        let service = service().ok()?;
-        let found = bi_model::capacity::check(&capacity, &Demand::of(&service));
+        let capacity = base.get()?.ok()?.capacity?;
+        let object = built.get().ok()?;
+        let found = object_form::shortfalls(&capacity, &object);
         (!found.is_empty()).then(|| {
             found
                 .into_iter()
-                .map(|shortfall| shortfall.message)
+                .map(|problem| problem.message)
                 .collect::<Vec<_>>()
         })
     };
-    view! {
-        <form
-            class="space-y-3 rounded-lg border border-slate-200 bg-white p-5 shadow-sm"
-            data-testid="add-traditional"
-            on:submit=move |ev| {
-                ev.prevent_default();
-                if local.get_untracked().is_empty() {
-                    action.dispatch(AddTraditionalService {
-                        project: project.get_untracked(),
-                        name: name.get_untracked(),
-                        image: image.get_untracked(),
-                        replicas: replicas.get_untracked(),
-                        port: port.get_untracked(),
-                        memory: memory.get_untracked(),
-                        cpu: cpu.get_untracked(),
-                    });
+    let rows = texts.with_value(|texts| {
+        texts
+            .iter()
+            .map(|(field, text)| {
+                view! {
+                    <TextField
+                        id=format!("{prefix}-{}", field.key)
+                        label=field.label
+                        hint=field.hint
+                        value=*text
+                        field=field.key
+                        problems
+                    />
                 }
-            }
-        >
-            <h2 class="text-base font-semibold">"Add a traditional service"</h2>
-            <TextField id="tr-name" label="Name" value=name field="name" problems />
-            <TextField id="tr-image" label="Image" value=image field="image" problems />
-            <div class="grid grid-cols-2 gap-3">
-                <TextField id="tr-replicas" label="Replicas" value=replicas field="replicas" problems />
-                <TextField id="tr-port" label="Port" value=port field="port" problems />
-                <TextField id="tr-memory" label="Memory per replica" value=memory field="memory" problems />
-                <TextField id="tr-cpu" label="CPU per replica" value=cpu field="cpu" problems />
-            </div>
-            <Transition fallback=|| ()>
-                {move || shortfalls().map(|messages| view! {
-                    <div class="rounded-md bg-red-50 p-3 text-sm text-red-800" role="alert" data-testid="tr-capacity">
-                        <p class="font-medium">"This does not fit in the cluster:"</p>
-                        <ul class="list-disc pl-5">
-                            {messages.into_iter().map(|message| view! { <li>{message}</li> }).collect_view()}
-                        </ul>
-                    </div>
-                })}
-            </Transition>
-            {move || other().map(|error| view! { <ErrorNote error /> })}
-            <button type="submit" class=BUTTON disabled=move || !local.get().is_empty() || action.pending().get()>
-                "Add service"
-            </button>
-        </form>
+            })
+            .collect_view()
+    });
+    view! {
+        <div class="grid grid-cols-1 gap-6 lg:grid-cols-[minmax(0,1fr)_24rem]">
+            <form
+                class="space-y-3 rounded-lg border border-slate-200 bg-white p-5 shadow-sm"
+                data-testid=format!("add-{short}")
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    if built.get_untracked().is_ok() {
+                        last.set(Some(kind));
+                        let values = serde_json::to_string(&values()).unwrap_or_default();
+                        action.dispatch(AddObject {
+                            project: project.get_untracked(),
+                            kind: kind.id().to_owned(),
+                            values,
+                        });
+                    }
+                }
+            >
+                <h3 class="text-base font-semibold">"Add a " {title}</h3>
+                <div class="grid grid-cols-1 gap-3 sm:grid-cols-2">{rows}</div>
+                <Transition fallback=|| ()>
+                    {move || shortfalls().map(|messages| view! {
+                        <div class="rounded-md bg-red-50 p-3 text-sm text-red-800" role="alert" data-testid=format!("{prefix}-capacity")>
+                            <p class="font-medium">"This does not fit in the cluster:"</p>
+                            <ul class="list-disc pl-5">
+                                {messages.into_iter().map(|message| view! { <li>{message}</li> }).collect_view()}
+                            </ul>
+                        </div>
+                    })}
+                </Transition>
+                {move || general().into_iter().map(|message| view! { <p class="text-sm text-red-700" role="alert">{message}</p> }).collect_view()}
+                {move || other().map(|error| view! { <ErrorNote error /> })}
+                <div class="flex flex-wrap items-center gap-3">
+                    <button type="submit" class=BUTTON disabled=move || built.get().is_err() || action.pending().get()>
+                        {button}
+                    </button>
+                    {move || added().map(|version| view! {
+                        <a href=format!("/deploys/live?after={version}") class="text-sm text-indigo-700 hover:underline" data-testid=format!("{prefix}-watch")>
+                            "Added. Watch it apply →"
+                        </a>
+                    })}
+                </div>
+            </form>
+            <ChangePreview
+                base
+                compact=true
+                change=move |current: &DesiredState| {
+                    let object = built.get().ok()?;
+                    let mut state = current.clone();
+                    object.insert_into(&mut state);
+                    Some(state)
+                }
+            />
+        </div>
     }
 }
 

@@ -17,12 +17,12 @@ use kube::api::{DynamicObject, Patch, PatchParams};
 use serde_json::Value;
 
 use super::apply::FIELD_MANAGER;
-use super::history::changed_fields;
 use super::kinds::Kinds;
 use super::prepare::prepare_with_live;
 use super::snapshot::Engine;
 use super::throttle::{TokenBucket, with_retries};
 use crate::error::{Error, Result};
+use bi_model::generate::changed_fields;
 
 /// What one sweep found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
