@@ -14,6 +14,7 @@ pub mod error;
 pub mod live;
 pub mod object_form;
 pub mod pages;
+pub mod service_form;
 pub mod shell;
 
 pub use error::AppError;

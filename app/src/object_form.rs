@@ -11,8 +11,8 @@ use bi_model::generate::Owned;
 use bi_model::image::ImageRef;
 use bi_model::objects::{
     FerretService, KnativeService, ModelInstance, Notebook, ObjectKind, OllamaModel, PortProtocol,
-    PostgresCluster, ProjectObject, RedisInstance, RedisMode, Resources, ServicePort,
-    TraditionalService,
+    PostgresCluster, PostgresDatabase, PostgresUser, ProjectObject, RedisInstance, RedisMode,
+    Resources, ServicePort, TraditionalService,
 };
 use bi_model::units::{Cpu, Memory, Storage};
 use bi_model::{FieldError, Problems, Rule};
@@ -91,6 +91,12 @@ pub fn add_fields(kind: ObjectKind) -> Vec<AddField> {
         ObjectKind::PostgresCluster => vec![
             field("instances", "Instances", "1", "1 primary plus replicas."),
             field("storage", "Storage", "1Gi", "Per instance, e.g. 10Gi."),
+            field(
+                "owner",
+                "App user and database",
+                "app",
+                "Both get this name; its connection Secret is what services read. Empty for none.",
+            ),
         ],
         ObjectKind::RedisInstance => vec![
             field(
@@ -243,6 +249,7 @@ pub fn new_object(
     match kind {
         ObjectKind::PostgresCluster => {
             postgres_cluster(text("name"), text("instances"), text("storage"))
+                .and_then(|cluster| with_owner(cluster, text("owner")))
                 .map(|o| ProjectObject::PostgresCluster(owned(project, o)))
         }
         ObjectKind::KnativeService => knative_service(text("name"), text("image"))
@@ -447,6 +454,33 @@ pub fn postgres_cluster(
         problems.merge("", cluster.validate());
     }
     problems.into_result().map(|()| cluster)
+}
+
+/// `cluster` with a login user `owner` owning a database of the same name
+/// (unchanged when `owner` is empty), checked again by `bi-model`.
+fn with_owner(mut cluster: PostgresCluster, owner: &str) -> Result<PostgresCluster, Problems> {
+    let owner = owner.trim();
+    if owner.is_empty() {
+        return Ok(cluster);
+    }
+    cluster.users.push(PostgresUser {
+        name: owner.to_owned(),
+        roles: Vec::new(),
+    });
+    cluster.databases.push(PostgresDatabase {
+        name: owner.to_owned(),
+        owner: owner.to_owned(),
+    });
+    cluster.validate().map(|()| cluster).map_err(|found| {
+        let mut problems = Problems::new();
+        for mut problem in found.iter().cloned() {
+            if problem.field.starts_with("users") || problem.field.starts_with("databases") {
+                problem.field = "owner".to_owned();
+            }
+            problems.add(problem);
+        }
+        problems
+    })
 }
 
 /// A Knative service from the add form, checked by `bi-model`; the

@@ -11,7 +11,7 @@ use crate::api::installation::{RenameInstallation, get_installation_overview};
 use crate::components::layout::Layout;
 use crate::pages::{
     BatteriesRoute, BatteryRoute, Dashboard, DeploysRoute, DiffRoute, LivePlanRoute, NotFound,
-    ProjectRoute, ProjectsRoute, ServicesRoute, Settings, SnapshotRoute,
+    ProjectRoute, ProjectsRoute, ServiceRoute, ServicesRoute, Settings, SnapshotRoute,
 };
 
 /// The whole HTML document, rendered on the server around [`App`].
@@ -77,6 +77,7 @@ pub fn App() -> impl IntoView {
                     <Route ssr=SsrMode::Async path=path!("projects") view={Lazy::<ProjectsRoute>::new()} />
                     <Route ssr=SsrMode::Async path=path!("projects/:name") view={Lazy::<ProjectRoute>::new()} />
                     <Route ssr=SsrMode::Async path=path!("services") view={Lazy::<ServicesRoute>::new()} />
+                    <Route ssr=SsrMode::Async path=path!("services/:name") view={Lazy::<ServiceRoute>::new()} />
                     <Route ssr=SsrMode::Async path=path!("deploys") view={Lazy::<DeploysRoute>::new()} />
                     <Route ssr=SsrMode::Async path=path!("deploys/live") view={Lazy::<LivePlanRoute>::new()} />
                     <Route ssr=SsrMode::Async path=path!("deploys/diff") view={Lazy::<DiffRoute>::new()} />

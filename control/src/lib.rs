@@ -18,6 +18,7 @@ pub mod installation;
 pub mod operations;
 pub mod reconciler;
 pub mod sandbox;
+pub mod service_status;
 
 pub use db::{Database, DatabaseBackend};
 pub use error::{Error, Result};

@@ -11,6 +11,7 @@ mod deploys;
 mod live;
 mod not_found;
 mod projects;
+mod service;
 mod services;
 mod settings;
 
@@ -23,6 +24,7 @@ pub use deploys::{Deploys, DiffPage, SnapshotPage};
 pub use live::LivePlan;
 pub use not_found::NotFound;
 pub use projects::{ProjectPage, Projects};
+pub use service::ServicePage;
 pub use services::Services;
 pub use settings::Settings;
 
@@ -69,6 +71,8 @@ lazy_page! {
     ProjectRoute => ProjectPage;
     /// The services page, loaded on demand.
     ServicesRoute => Services;
+    /// One service's page, loaded on demand.
+    ServiceRoute => ServicePage;
     /// The deploy history, loaded on demand.
     DeploysRoute => Deploys;
     /// The live plan viewer, loaded on demand.

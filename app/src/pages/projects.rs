@@ -216,7 +216,11 @@ fn ObjectItem(object: ObjectRow, resize: ServerAction<ResizePostgresCluster>) ->
     view! {
         <li class="flex flex-wrap items-center gap-3 px-4 py-3 text-sm" data-testid=testid>
             <span class="rounded bg-slate-100 px-2 py-0.5 text-xs text-slate-700">{object.label}</span>
-            <span class="font-medium">{object.name.clone()}</span>
+            {if matches!(object.kind.as_str(), "knative_service" | "traditional_service") {
+                view! { <a href=format!("/services/{}", object.name) class="font-medium text-indigo-700 hover:underline">{object.name.clone()}</a> }.into_any()
+            } else {
+                view! { <span class="font-medium">{object.name.clone()}</span> }.into_any()
+            }}
             {object.storage.map(|current| {
                 let name = name.clone();
                 view! {

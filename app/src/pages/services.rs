@@ -148,7 +148,7 @@ fn ServiceItem(
     };
     view! {
         <li class="flex flex-wrap items-center gap-3 px-4 py-3 text-sm" data-testid=format!("service-{}", row.name)>
-            <span class="font-medium">{row.name.clone()}</span>
+            <a href=format!("/services/{}", row.name) class="font-medium text-indigo-700 hover:underline">{row.name.clone()}</a>
             {row.project.map(|project| view! {
                 <a href=format!("/projects/{project}") class="text-indigo-700 hover:underline">{project.clone()}</a>
             })}

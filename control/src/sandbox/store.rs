@@ -1030,6 +1030,9 @@ fn owned_by(object: &Value, uid: &str) -> bool {
 /// What the server fills in per kind: Namespaces are Active and labelled with their
 /// name; CRDs are validated and report Established/NamesAccepted.
 fn defaults(rt: &ResourceType, object: &mut Value) -> Result<(), String> {
+    if rt.is("", "secrets") {
+        merge_string_data(object);
+    }
     if rt.is("", "namespaces") {
         let name = name_of(object).unwrap_or_default();
         let metadata = metadata_mut(object);
@@ -1149,6 +1152,31 @@ fn generated_name(prefix: &str) -> String {
         .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
         .collect();
     format!("{prefix}{suffix}")
+}
+
+/// A Secret's write-only `stringData`, merged into `data` (base64) and
+/// dropped, as the API server does: readers only ever see `data`.
+fn merge_string_data(object: &mut Value) {
+    use base64::Engine as _;
+
+    let Some(string_data) = object
+        .as_object_mut()
+        .and_then(|map| map.remove("stringData"))
+    else {
+        return;
+    };
+    let Value::Object(values) = string_data else {
+        return;
+    };
+    if !object.get("data").is_some_and(Value::is_object) {
+        object["data"] = json!({});
+    }
+    for (key, value) in values {
+        if let Some(text) = value.as_str() {
+            object["data"][key.as_str()] =
+                json!(base64::engine::general_purpose::STANDARD.encode(text));
+        }
+    }
 }
 
 /// Now, as Kubernetes writes timestamps (RFC 3339, UTC, seconds).

@@ -57,7 +57,17 @@ async fn settle(shared: &Shared, key: &ObjectKey, uid: &str, generation: u64) {
             return;
         };
         let status = ready_status(&key.plural, object, generation);
-        if !store.set_status(key, uid, generation, status) || !store.take_dirty() {
+        if !store.set_status(key, uid, generation, status) {
+            return;
+        }
+        // NB: as a real controller does, say what happened in an Event, so
+        // the UI's event lists have something true to show.
+        if let Some(event) = rollout_event(key, uid, generation, store.object(key))
+            && let Err(error) = store.ensure("", "events", event)
+        {
+            tracing::warn!(?error, "sandbox: could not record a workload's Event");
+        }
+        if !store.take_dirty() {
             return;
         }
         shared.snapshot_for_persist(&store)
@@ -65,6 +75,58 @@ async fn settle(shared: &Shared, key: &ObjectKey, uid: &str, generation: u64) {
     if let Err(error) = shared.persist(snapshot).await {
         tracing::error!(%error, "sandbox: could not persist a workload's ready status");
     }
+}
+
+/// The Event a Deployment's or StatefulSet's controller records when it
+/// brings the workload to its replicas (named `<workload>.<generation>`, so
+/// one per spec change).
+fn rollout_event(
+    key: &ObjectKey,
+    uid: &str,
+    generation: u64,
+    object: Option<&Value>,
+) -> Option<Value> {
+    let replicas = object?
+        .pointer("/spec/replicas")
+        .and_then(Value::as_u64)
+        .unwrap_or(1);
+    let name = &key.name;
+    let (kind, component, reason, message) = match key.plural.as_str() {
+        "deployments" => (
+            "Deployment",
+            "deployment-controller",
+            "ScalingReplicaSet",
+            format!("Scaled replica set {name} to {replicas} (bi sandbox: nothing runs)"),
+        ),
+        "statefulsets" => (
+            "StatefulSet",
+            "statefulset-controller",
+            "SuccessfulCreate",
+            format!("StatefulSet {name} has {replicas} replicas (bi sandbox: nothing runs)"),
+        ),
+        _ => return None,
+    };
+    let at = now();
+    Some(json!({
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": { "name": format!("{name}.{generation:x}"), "namespace": key.namespace },
+        "involvedObject": {
+            "apiVersion": "apps/v1",
+            "kind": kind,
+            "name": name,
+            "namespace": key.namespace,
+            "uid": uid,
+        },
+        "reason": reason,
+        "message": message,
+        "type": "Normal",
+        "count": 1,
+        "firstTimestamp": at,
+        "lastTimestamp": at,
+        "source": { "component": component },
+        "reportingComponent": component,
+    }))
 }
 
 /// The status of a workload whose every replica is ready.

@@ -8,6 +8,7 @@
 
 pub mod build;
 mod canonical;
+mod connections;
 mod context;
 mod error;
 mod export;
@@ -23,6 +24,7 @@ pub mod schema;
 mod state;
 
 pub use canonical::canonical_json;
+pub use connections::{CONNECTION_SUFFIX, ConnectionSecret, connection_secrets};
 pub use context::{Context, SECRET_PLACEHOLDER, Secrets};
 pub use error::GenerateError;
 pub use export::to_yaml_stream;

@@ -224,6 +224,29 @@ impl ProjectObject {
         format!("{} {}", self.kind().label(), self.name())
     }
 
+    /// Puts the object in `state` in place of the one of its kind and name
+    /// (added when there is none): what saving an edit does.
+    pub fn replace_in(self, state: &mut DesiredState) {
+        fn put<T: Named>(list: &mut Vec<Owned<T>>, owned: Owned<T>) {
+            match list
+                .iter()
+                .position(|o| o.object.name() == owned.object.name())
+            {
+                Some(at) => list[at] = owned,
+                None => list.push(owned),
+            }
+        }
+        match self {
+            Self::PostgresCluster(o) => put(&mut state.postgres_clusters, o),
+            Self::RedisInstance(o) => put(&mut state.redis_instances, o),
+            Self::FerretService(o) => put(&mut state.ferret_services, o),
+            Self::KnativeService(o) => put(&mut state.knative_services, o),
+            Self::TraditionalService(o) => put(&mut state.traditional_services, o),
+            Self::Notebook(o) => put(&mut state.notebooks, o),
+            Self::ModelInstance(o) => put(&mut state.model_instances, o),
+        }
+    }
+
     /// Adds the object to `state`'s list of its kind (unchecked: the
     /// control server checks names and placement first).
     pub fn insert_into(self, state: &mut DesiredState) {

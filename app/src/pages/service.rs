@@ -1,0 +1,553 @@
+//! One service (`/services/:name`): its status in the cluster (workloads,
+//! Knative's condition and URL), a form for its image, environment, ports,
+//! scale, memory and CPU (checked by `bi-model` as you type, with the live
+//! preview of what saving does), the connection Secrets it can read, the
+//! Kubernetes Events about it and bi's recent writes of its objects.
+
+use bi_model::FieldError;
+use bi_model::generate::{ConnectionSecret, DesiredState};
+use bi_model::objects::ProjectObject;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_params_map};
+
+use crate::api::services::{
+    EventRow, OutcomeRow, ServiceDetail, UpdateService, WorkloadRow, get_service,
+};
+use crate::components::change_preview::ChangePreview;
+use crate::components::feedback::{ErrorNote, Loading, StatusBadge, messages_for};
+use crate::service_form::{EnvRow, KindFields, PortRow, ServiceForm, form_key, suggested_name};
+
+const INPUT: &str = "w-full rounded-md border border-slate-300 px-2 py-1.5 text-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-200 aria-[invalid=true]:border-red-500";
+const SMALL_BUTTON: &str = "rounded-md border border-slate-300 px-2 py-1 text-sm hover:bg-slate-100 focus:outline-none focus:ring-2 focus:ring-indigo-200";
+const CARD: &str = "rounded-lg border border-slate-200 bg-white p-4 shadow-sm";
+
+/// The service page.
+#[component]
+pub fn ServicePage() -> impl IntoView {
+    let params = use_params_map();
+    let name = move || params.read().get("name").unwrap_or_default();
+    let detail = Resource::new(name, get_service);
+    view! {
+        <Title text="Service" />
+        <p class="text-sm text-slate-500">
+            <a href="/services" class="hover:underline">"Services"</a>
+        </p>
+        <h1 class="mt-1 text-2xl font-semibold">{name}</h1>
+        <Transition fallback=Loading>
+            {move || {
+                detail
+                    .get()
+                    .map(|result| match result {
+                        Ok(detail) => view! { <Detail detail /> }.into_any(),
+                        Err(error) => view! { <ErrorNote error /> }.into_any(),
+                    })
+            }}
+        </Transition>
+    }
+}
+
+/// Everything about one service.
+#[component]
+fn Detail(detail: ServiceDetail) -> impl IntoView {
+    let kind_label = if detail.kind == "knative_service" {
+        "Knative service"
+    } else {
+        "traditional service"
+    };
+    let secrets = detail.connection_secrets.clone();
+    view! {
+        <div class="mt-2 flex flex-wrap items-center gap-3 text-sm">
+            <span class="rounded bg-slate-100 px-2 py-0.5 text-xs text-slate-700">{kind_label}</span>
+            {detail.project.clone().map(|project| view! {
+                <a href=format!("/projects/{project}") class="text-indigo-700 hover:underline">{format!("project {project}")}</a>
+            })}
+            {detail.namespace.clone().map(|namespace| view! {
+                <span class="text-slate-500">"namespace " <span class="font-mono">{namespace}</span></span>
+            })}
+        </div>
+        <Status detail=detail.clone() />
+        <div class="mt-4 grid grid-cols-1 gap-6 xl:grid-cols-[minmax(0,1fr)_26rem]">
+            <EditForm name=detail.name.clone() object=detail.object.clone() secrets />
+        </div>
+        <Events events=detail.events.clone() />
+        <Outcomes outcomes=detail.outcomes />
+    }
+}
+
+/// Readiness, workloads, Knative's condition and URL.
+#[component]
+fn Status(detail: ServiceDetail) -> impl IntoView {
+    view! {
+        <section class=format!("mt-4 max-w-5xl {CARD}") data-testid="service-status">
+            <h2 class="text-base font-semibold">"Status"</h2>
+            <p class="mt-1 text-sm">
+                <span data-testid="service-readiness"><StatusBadge status=detail.readiness.clone() /></span>
+                {(detail.readiness == "configured").then(|| view! {
+                    <span class="ml-2 text-slate-500">"Knative runs its Pods; bi watches the service's own condition."</span>
+                })}
+            </p>
+            {detail.cluster_error.map(|error| view! { <p class="mt-1 text-sm text-red-700">{error}</p> })}
+            <ul class="mt-2 text-sm">
+                {detail.workloads.into_iter().map(|w: WorkloadRow| {
+                    let ready = w.ready.map_or_else(|| "not in the cluster yet".to_owned(), |r| format!("{r}/{} ready", w.desired));
+                    view! { <li><span class="font-mono">{w.what}</span> ": " {ready}</li> }
+                }).collect_view()}
+            </ul>
+            {detail.url.map(|url| view! { <p class="mt-1 text-sm">"URL: " <a class="text-indigo-700 hover:underline" href=url.clone()>{url.clone()}</a></p> })}
+            {detail.condition.map(|condition| view! { <p class="mt-1 text-sm text-slate-600">{condition}</p> })}
+        </section>
+    }
+}
+
+/// The edit form with its preview beside it.
+#[component]
+fn EditForm(name: String, object: ProjectObject, secrets: Vec<ConnectionSecret>) -> impl IntoView {
+    let Some(initial) = ServiceForm::of(&object) else {
+        return view! { <p class="text-sm text-red-700">"This object is not a service."</p> }
+            .into_any();
+    };
+    let form = RwSignal::new(initial.clone());
+    let object = StoredValue::new(object);
+    let built = Memo::new(move |_| {
+        form.with(|form| object.with_value(|object| form.apply(object)))
+            .map_err(|problems| problems.iter().cloned().collect::<Vec<FieldError>>())
+    });
+    let is_knative = matches!(initial.kind, KindFields::Knative(_));
+    let initial = StoredValue::new(initial);
+    let changed =
+        Memo::new(move |_| form.with(|form| initial.with_value(|initial| form != initial)));
+    let save = ServerAction::<UpdateService>::new();
+    let server_problems = move || {
+        save.value()
+            .get()
+            .and_then(Result::err)
+            .map(|error| error.problems())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|mut problem| {
+                problem.field = form_key(&problem.field).to_owned();
+                problem
+            })
+            .collect::<Vec<_>>()
+    };
+    let problems = Signal::derive(move || {
+        let mut problems = built.get().err().unwrap_or_default();
+        problems.extend(server_problems());
+        problems
+    });
+    let other_error = move || {
+        save.value()
+            .get()
+            .and_then(Result::err)
+            .filter(|error| error.problems().is_empty())
+    };
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(version)) = save.value().get() {
+            navigate(
+                &format!("/deploys/live?after={version}"),
+                Default::default(),
+            );
+        }
+    });
+    let name = StoredValue::new(name);
+    let secrets = StoredValue::new(secrets);
+    view! {
+        <form
+            class=format!("space-y-4 {CARD}")
+            data-testid="service-form"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                if built.get_untracked().is_ok() {
+                    let json = form.with_untracked(|form| serde_json::to_string(form).unwrap_or_default());
+                    save.dispatch(UpdateService { name: name.get_value(), form: json });
+                }
+            }
+        >
+            <h2 class="text-base font-semibold">"Settings"</h2>
+            <Text id="svc-image" label="Image" field="image" problems
+                get=move || form.with(|f| f.image.clone())
+                set=move |v| form.update(|f| f.image = v) />
+            {if is_knative { view! { <KnativeInputs form problems /> }.into_any() } else { view! { <TraditionalInputs form problems /> }.into_any() }}
+            <EnvEditor form problems secrets />
+            <ul class="text-sm text-red-700" data-testid="form-errors">
+                {move || messages_for(&problems.get(), "kind").into_iter().chain(messages_for(&problems.get(), "form")).map(|m| view! { <li>{m}</li> }).collect_view()}
+            </ul>
+            {move || other_error().map(|error| view! { <ErrorNote error /> })}
+            <div class="flex flex-wrap items-center gap-3">
+                <button
+                    type="submit"
+                    class="rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-500 disabled:cursor-not-allowed disabled:opacity-50"
+                    disabled=move || built.get().is_err() || !changed.get() || save.pending().get()
+                >
+                    {move || if save.pending().get() { "Saving…" } else { "Save" }}
+                </button>
+                {move || (!changed.get()).then(|| view! { <span class="text-sm text-slate-500">"No changes yet."</span> })}
+            </div>
+        </form>
+        <ChangePreview change=move |current: &DesiredState| {
+            let object = built.get().ok()?;
+            let mut state = current.clone();
+            object.replace_in(&mut state);
+            Some(state)
+        } />
+    }
+    .into_any()
+}
+
+/// A labelled text input bound to a part of the form, its problems under it.
+#[component]
+fn Text<G, S>(
+    #[prop(into)] id: String,
+    #[prop(into)] label: String,
+    #[prop(into)] field: String,
+    #[prop(into)] problems: Signal<Vec<FieldError>>,
+    get: G,
+    set: S,
+    #[prop(optional, into)] list: Option<String>,
+    /// Hide the label (tables give the column header instead).
+    #[prop(optional)]
+    compact: bool,
+) -> impl IntoView
+where
+    G: Fn() -> String + Send + Sync + Copy + 'static,
+    S: Fn(String) + Send + Sync + 'static,
+{
+    let field = StoredValue::new(field);
+    let messages = move || field.with_value(|field| messages_for(&problems.get(), field).join(" "));
+    let error_id = format!("error-{id}");
+    let label_class = if compact {
+        "sr-only"
+    } else {
+        "block text-sm font-medium text-slate-700"
+    };
+    view! {
+        <div>
+            <label for=id.clone() class=label_class>{label}</label>
+            <input
+                id=id
+                type="text"
+                autocomplete="off"
+                class=INPUT
+                list=list
+                aria-invalid=move || (!messages().is_empty()).to_string()
+                aria-describedby=error_id.clone()
+                value=get
+                prop:value=get
+                on:input=move |ev| set(event_target_value(&ev))
+            />
+            <p id=error_id.clone() class="mt-0.5 text-xs text-red-700" data-testid=error_id>{messages}</p>
+        </div>
+    }
+}
+
+/// Scale and port of a Knative service.
+#[component]
+fn KnativeInputs(form: RwSignal<ServiceForm>, problems: Signal<Vec<FieldError>>) -> impl IntoView {
+    let get = move |pick: fn(&crate::service_form::KnativeFields) -> String| {
+        move || {
+            form.with(|form| match &form.kind {
+                KindFields::Knative(fields) => pick(fields),
+                KindFields::Traditional(_) => String::new(),
+            })
+        }
+    };
+    let set = move |put: fn(&mut crate::service_form::KnativeFields, String)| {
+        move |value: String| {
+            form.update(|form| {
+                if let KindFields::Knative(fields) = &mut form.kind {
+                    put(fields, value);
+                }
+            });
+        }
+    };
+    view! {
+        <div class="grid grid-cols-2 gap-3 sm:grid-cols-4">
+            <Text id="svc-min_scale" label="Min instances" field="min_scale" problems
+                get=get(|f| f.min_scale.clone()) set=set(|f, v| f.min_scale = v) />
+            <Text id="svc-max_scale" label="Max instances" field="max_scale" problems
+                get=get(|f| f.max_scale.clone()) set=set(|f, v| f.max_scale = v) />
+            <Text id="svc-concurrency_target" label="Requests per instance" field="concurrency_target" problems
+                get=get(|f| f.concurrency_target.clone()) set=set(|f, v| f.concurrency_target = v) />
+            <Text id="svc-port" label="Port" field="port" problems
+                get=get(|f| f.port.clone()) set=set(|f, v| f.port = v) />
+        </div>
+        <p class="text-xs text-slate-500">"Min instances 0 lets the service scale to zero when idle."</p>
+    }
+}
+
+/// Replicas, memory, CPU and ports of a traditional service.
+#[component]
+fn TraditionalInputs(
+    form: RwSignal<ServiceForm>,
+    problems: Signal<Vec<FieldError>>,
+) -> impl IntoView {
+    let get = move |pick: fn(&crate::service_form::TraditionalFields) -> String| {
+        move || {
+            form.with(|form| match &form.kind {
+                KindFields::Traditional(fields) => pick(fields),
+                KindFields::Knative(_) => String::new(),
+            })
+        }
+    };
+    let set = move |put: fn(&mut crate::service_form::TraditionalFields, String)| {
+        move |value: String| {
+            form.update(|form| {
+                if let KindFields::Traditional(fields) = &mut form.kind {
+                    put(fields, value);
+                }
+            });
+        }
+    };
+    let port_count = move || {
+        form.with(|form| match &form.kind {
+            KindFields::Traditional(fields) => fields.ports.len(),
+            KindFields::Knative(_) => 0,
+        })
+    };
+    let port_text = move |i: usize, pick: fn(&PortRow) -> String| {
+        move || {
+            form.with(|form| match &form.kind {
+                KindFields::Traditional(fields) => {
+                    fields.ports.get(i).map(pick).unwrap_or_default()
+                }
+                KindFields::Knative(_) => String::new(),
+            })
+        }
+    };
+    let set_port = move |i: usize, put: fn(&mut PortRow, String)| {
+        move |value: String| {
+            form.update(|form| {
+                if let KindFields::Traditional(fields) = &mut form.kind
+                    && let Some(port) = fields.ports.get_mut(i)
+                {
+                    put(port, value);
+                }
+            });
+        }
+    };
+    let ports_problems = move || messages_for(&problems.get(), "ports").join(" ");
+    view! {
+        <div class="grid grid-cols-1 gap-3 sm:grid-cols-3">
+            <Text id="svc-replicas" label="Replicas" field="replicas" problems
+                get=get(|f| f.replicas.clone()) set=set(|f, v| f.replicas = v) />
+            <Text id="svc-memory" label="Memory per replica" field="memory" problems
+                get=get(|f| f.memory.clone()) set=set(|f, v| f.memory = v) />
+            <Text id="svc-cpu" label="CPU per replica" field="cpu" problems
+                get=get(|f| f.cpu.clone()) set=set(|f, v| f.cpu = v) />
+        </div>
+        <fieldset data-testid="ports">
+            <legend class="text-sm font-medium text-slate-700">"Ports"</legend>
+            <p class="text-xs text-slate-500">"Exposed by the service's ClusterIP Service; a port named metrics is scraped."</p>
+            <For each=move || 0..port_count() key=|i| *i let:i>
+                <div class="mt-2 grid grid-cols-[minmax(0,1fr)_6rem_7rem_auto] items-start gap-2" data-testid=format!("port-{i}")>
+                    <Text id=format!("svc-port-{i}-name") label=format!("Port {} name", i + 1) field=format!("ports[{i}].name") problems compact=true
+                        get=port_text(i, |p| p.name.clone()) set=set_port(i, |p, v| p.name = v) />
+                    <Text id=format!("svc-port-{i}-number") label=format!("Port {} number", i + 1) field=format!("ports[{i}].number") problems compact=true
+                        get=port_text(i, |p| p.number.clone()) set=set_port(i, |p, v| p.number = v) />
+                    <div>
+                        <label for=format!("svc-port-{i}-protocol") class="sr-only">{format!("Port {} protocol", i + 1)}</label>
+                        <select
+                            id=format!("svc-port-{i}-protocol")
+                            class=INPUT
+                            prop:value=port_text(i, |p| p.protocol.clone())
+                            on:change=set_port(i, |p, v| p.protocol = v).into_event_handler()
+                        >
+                            <option value="http">"HTTP"</option>
+                            <option value="http2">"HTTP/2, gRPC"</option>
+                            <option value="tcp">"TCP"</option>
+                        </select>
+                    </div>
+                    <button type="button" class=SMALL_BUTTON aria-label=format!("Remove port {}", i + 1)
+                        on:click=move |_| form.update(|form| {
+                            if let KindFields::Traditional(fields) = &mut form.kind && i < fields.ports.len() {
+                                fields.ports.remove(i);
+                            }
+                        })>"Remove"</button>
+                </div>
+            </For>
+            <p class="text-xs text-red-700">{ports_problems}</p>
+            <button type="button" class=format!("mt-2 {SMALL_BUTTON}")
+                on:click=move |_| form.update(|form| {
+                    if let KindFields::Traditional(fields) = &mut form.kind {
+                        fields.ports.push(PortRow::default());
+                    }
+                })>"Add port"</button>
+        </fieldset>
+    }
+}
+
+/// An `on:change` handler from a value setter.
+trait IntoEventHandler {
+    fn into_event_handler(self) -> impl FnMut(leptos::ev::Event) + 'static;
+}
+
+impl<S: Fn(String) + 'static> IntoEventHandler for S {
+    fn into_event_handler(self) -> impl FnMut(leptos::ev::Event) + 'static {
+        move |ev| self(event_target_value(&ev))
+    }
+}
+
+/// The environment: literal values or keys of Secrets, with the connection
+/// Secrets one click away.
+#[component]
+fn EnvEditor(
+    form: RwSignal<ServiceForm>,
+    problems: Signal<Vec<FieldError>>,
+    secrets: StoredValue<Vec<ConnectionSecret>>,
+) -> impl IntoView {
+    let count = move || form.with(|form| form.env.len());
+    let text = move |i: usize, pick: fn(&EnvRow) -> String| {
+        move || form.with(|form| form.env.get(i).map(pick).unwrap_or_default())
+    };
+    let set = move |i: usize, put: fn(&mut EnvRow, String)| {
+        move |value: String| {
+            form.update(|form| {
+                if let Some(row) = form.env.get_mut(i) {
+                    put(row, value);
+                }
+            });
+        }
+    };
+    let from_secret =
+        move |i: usize| form.with(|form| form.env.get(i).is_some_and(|row| row.from_secret));
+    let add = move |row: EnvRow| form.update(|form| form.env.push(row));
+    let names: Vec<String> = secrets.with_value(|s| s.iter().map(|s| s.name.clone()).collect());
+    let keys: Vec<String> = secrets.with_value(|s| {
+        let mut keys: Vec<String> = s.iter().flat_map(|s| s.keys.clone()).collect();
+        keys.sort();
+        keys.dedup();
+        keys
+    });
+    view! {
+        <fieldset data-testid="env">
+            <legend class="text-sm font-medium text-slate-700">"Environment"</legend>
+            <datalist id="connection-secrets">
+                {names.into_iter().map(|name| view! { <option value=name /> }).collect_view()}
+            </datalist>
+            <datalist id="connection-keys">
+                {keys.into_iter().map(|key| view! { <option value=key /> }).collect_view()}
+            </datalist>
+            <For each=move || 0..count() key=|i| *i let:i>
+                <div class="mt-2 grid grid-cols-1 items-start gap-2 sm:grid-cols-[12rem_8rem_minmax(0,1fr)_auto]" data-testid=format!("env-{i}")>
+                    <Text id=format!("svc-env-{i}-name") label=format!("Variable {} name", i + 1) field=format!("env[{i}].name") problems compact=true
+                        get=text(i, |r| r.name.clone()) set=set(i, |r, v| r.name = v) />
+                    <div>
+                        <label for=format!("svc-env-{i}-source") class="sr-only">{format!("Variable {} source", i + 1)}</label>
+                        <select
+                            id=format!("svc-env-{i}-source")
+                            class=INPUT
+                            prop:value=move || if from_secret(i) { "secret" } else { "value" }
+                            on:change=set(i, |r, v| r.from_secret = v == "secret").into_event_handler()
+                        >
+                            <option value="value">"value"</option>
+                            <option value="secret">"from Secret"</option>
+                        </select>
+                    </div>
+                    {move || if from_secret(i) {
+                        view! {
+                            <div class="grid grid-cols-2 gap-2">
+                                <Text id=format!("svc-env-{i}-secret") label=format!("Variable {} Secret", i + 1) field=format!("env[{i}].value.secret_ref.secret") problems compact=true list="connection-secrets"
+                                    get=text(i, |r| r.secret.clone()) set=set(i, |r, v| r.secret = v) />
+                                <Text id=format!("svc-env-{i}-key") label=format!("Variable {} key", i + 1) field=format!("env[{i}].value.secret_ref.key") problems compact=true list="connection-keys"
+                                    get=text(i, |r| r.key.clone()) set=set(i, |r, v| r.key = v) />
+                            </div>
+                        }.into_any()
+                    } else {
+                        view! {
+                            <Text id=format!("svc-env-{i}-value") label=format!("Variable {} value", i + 1) field=format!("env[{i}].value") problems compact=true
+                                get=text(i, |r| r.value.clone()) set=set(i, |r, v| r.value = v) />
+                        }.into_any()
+                    }}
+                    <button type="button" class=SMALL_BUTTON aria-label=format!("Remove variable {}", i + 1)
+                        on:click=move |_| form.update(|form| { if i < form.env.len() { form.env.remove(i); } })>"Remove"</button>
+                </div>
+            </For>
+            <button type="button" class=format!("mt-2 {SMALL_BUTTON}") on:click=move |_| add(EnvRow::default())>"Add variable"</button>
+            <div class="mt-3 rounded-md bg-slate-50 p-3 text-sm" data-testid="connection-secrets">
+                <p class="font-medium">"Connection Secrets"</p>
+                <p class="text-xs text-slate-500">
+                    "Your databases' connection details, never shown here: a variable reads one key. bi copies the Secret into this service's namespace when it is referenced."
+                </p>
+                {move || secrets.with_value(|secrets| secrets.is_empty()).then(|| view! {
+                    <p class="mt-1 text-slate-500">"None yet: add a PostgreSQL cluster, Redis or FerretDB to a project."</p>
+                })}
+                <ul class="mt-1 space-y-1">
+                    {secrets.get_value().into_iter().map(|secret| {
+                        let ConnectionSecret { name, app, keys } = secret;
+                        view! {
+                            <li>
+                                <span class="font-mono break-all">{name.clone()}</span>
+                                <span class="ml-1 inline-flex flex-wrap gap-1">
+                                    {keys.into_iter().map(|key| {
+                                        let row = EnvRow {
+                                            name: suggested_name(&app, &key),
+                                            from_secret: true,
+                                            secret: name.clone(),
+                                            key: key.clone(),
+                                            ..EnvRow::default()
+                                        };
+                                        view! {
+                                            <button type="button" class="rounded border border-slate-300 bg-white px-1.5 text-xs hover:bg-indigo-50"
+                                                data-testid=format!("use-{name}-{key}")
+                                                title=format!("Add a variable read from {key}")
+                                                on:click=move |_| add(row.clone())>
+                                                {format!("+ {key}")}
+                                            </button>
+                                        }
+                                    }).collect_view()}
+                                </span>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            </div>
+        </fieldset>
+    }
+}
+
+/// Kubernetes Events about the service's objects.
+#[component]
+fn Events(events: Vec<EventRow>) -> impl IntoView {
+    view! {
+        <section class=format!("mt-6 max-w-5xl {CARD}") data-testid="service-events">
+            <h2 class="text-base font-semibold">"Events"</h2>
+            {events.is_empty().then(|| view! { <p class="mt-1 text-sm text-slate-500">"No events about this service in the cluster."</p> })}
+            <ul class="mt-2 divide-y divide-slate-100 text-sm">
+                {events.into_iter().map(|event| {
+                    let colour = if event.kind == "Warning" { "text-amber-800" } else { "text-slate-700" };
+                    view! {
+                        <li class="flex flex-wrap gap-x-3 py-1">
+                            <span class=format!("font-medium {colour}")>{event.reason}</span>
+                            <span class="text-slate-500">{event.object}</span>
+                            <span class="min-w-0 flex-1 break-words">{event.message}</span>
+                            <span class="text-xs text-slate-500">{format!("×{} {}", event.count, event.last_seen)}</span>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </section>
+    }
+}
+
+/// bi's recent writes of the service's objects.
+#[component]
+fn Outcomes(outcomes: Vec<OutcomeRow>) -> impl IntoView {
+    view! {
+        <section class=format!("mt-4 max-w-5xl {CARD}") data-testid="service-outcomes">
+            <h2 class="text-base font-semibold">"Applied by bi"</h2>
+            {outcomes.is_empty().then(|| view! { <p class="mt-1 text-sm text-slate-500">"Not applied yet."</p> })}
+            <ul class="mt-2 divide-y divide-slate-100 text-sm">
+                {outcomes.into_iter().map(|row| view! {
+                    <li class="flex flex-wrap items-center gap-x-3 py-1">
+                        <a href=format!("/deploys/{}", row.snapshot) class="text-indigo-700 hover:underline">{format!("#{}", row.snapshot)}</a>
+                        <StatusBadge status=row.outcome />
+                        <span class="min-w-0 break-all font-mono text-xs">{row.path}</span>
+                        {row.message.map(|message| view! { <span class="text-red-700">{message}</span> })}
+                    </li>
+                }).collect_view()}
+            </ul>
+        </section>
+    }
+}

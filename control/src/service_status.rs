@@ -1,0 +1,289 @@
+//! What the services page shows about one Knative or traditional service
+//! besides its settings: its workloads' readiness (or Knative's own Ready
+//! condition and URL), the Kubernetes Events about its objects, bi's recent
+//! apply outcomes for them, and the connection Secrets it can reference in
+//! its environment (names and keys, never values).
+//!
+//! Reads the desired state, one list of Events in the service's namespace,
+//! the service's live objects and the last outcomes; writes nothing.
+
+use bi_model::generate::{
+    ConnectionSecret, Resource, ResourcePath, Secrets, connection_secrets, generate,
+};
+use bi_model::objects::ObjectKind;
+use kube::api::{Api, DynamicObject, ListParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::db::Database;
+use crate::desired_state;
+use crate::entities::snapshot_resource;
+use crate::error::{Error, Result, db_error};
+use crate::health::{Readiness, WorkloadHealth};
+
+/// How many Events and outcomes are shown, newest first.
+pub const SHOWN: usize = 20;
+
+/// One Kubernetes Event about one of the service's objects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceEvent {
+    /// `Normal` or `Warning`.
+    pub kind: String,
+    /// The reason, e.g. `ScalingReplicaSet`, `BackOff`.
+    pub reason: String,
+    /// What happened.
+    pub message: String,
+    /// The object it is about (`Deployment web`).
+    pub object: String,
+    /// How many times it happened.
+    pub count: u32,
+    /// When it last happened (RFC 3339), if the Event says.
+    pub last_seen: Option<String>,
+}
+
+/// One of bi's recent writes of the service's objects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplyOutcome {
+    /// The snapshot that wrote it.
+    pub snapshot: i64,
+    /// The object (`apps/v1/Deployment/battery-traditional/web`).
+    pub path: String,
+    /// `created`, `updated`, `deleted`, `failed` or `skipped`.
+    pub outcome: String,
+    /// The API server's message when it failed.
+    pub message: Option<String>,
+}
+
+/// Everything about a service that is not its settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceStatus {
+    /// The namespace its objects are generated in.
+    pub namespace: Option<String>,
+    /// Its state in the cluster.
+    pub readiness: Readiness,
+    /// Its workloads (a traditional service's Deployment or StatefulSet).
+    pub workloads: Vec<WorkloadHealth>,
+    /// A Knative service's Ready condition message, when it reports one.
+    pub condition: Option<String>,
+    /// A Knative service's URL, when it reports one.
+    pub url: Option<String>,
+    /// Events about its objects, newest first.
+    pub events: Vec<ServiceEvent>,
+    /// bi's recent writes of its objects, newest first (no-ops left out).
+    pub outcomes: Vec<ApplyOutcome>,
+    /// The connection Secrets it can reference in its environment.
+    pub connection_secrets: Vec<ConnectionSecret>,
+}
+
+/// The `battery/app` of a service's objects.
+pub fn app_of(kind: ObjectKind, name: &str) -> Option<String> {
+    match kind {
+        ObjectKind::KnativeService => Some(format!("knative-{name}")),
+        ObjectKind::TraditionalService => Some(format!("service-{name}")),
+        _ => None,
+    }
+}
+
+/// Reads the status of the service `name` of `kind` from the desired state
+/// and the cluster behind `client`.
+pub async fn read(
+    db: &Database,
+    client: &kube::Client,
+    kind: ObjectKind,
+    name: &str,
+) -> Result<ServiceStatus> {
+    let app = app_of(kind, name).ok_or_else(|| {
+        Error::Invalid(bi_model::FieldError::new(
+            "kind",
+            bi_model::Rule::Consistency,
+            format!("{kind} is not a service: only Knative and traditional services have a status"),
+        ))
+    })?;
+    let (version, state) = desired_state::current(db).await?;
+    // NB: connection Secrets are listed by name and key: placeholders suffice.
+    let generated = generate(&state, Secrets::Preview)
+        .map_err(|source| Error::Generation { version, source })?;
+    let mine: Vec<&Resource> = generated.iter().filter(|r| r.app == app).collect();
+    let namespace = mine.iter().find_map(|r| r.path.namespace.clone());
+
+    let mut workloads = Vec::new();
+    let mut condition = None;
+    let mut url = None;
+    for resource in &mine {
+        let live = live_object(client, &resource.path).await?;
+        match resource.path.kind.as_str() {
+            "Deployment" | "StatefulSet" => {
+                let desired = resource
+                    .body
+                    .pointer("/spec/replicas")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(1);
+                let ready = live.as_ref().map(|live| {
+                    live.pointer("/status/readyReplicas")
+                        .and_then(Value::as_u64)
+                        .unwrap_or(0)
+                });
+                workloads.push(WorkloadHealth {
+                    path: resource.path.clone(),
+                    desired: u32::try_from(desired).unwrap_or(u32::MAX),
+                    ready: ready.map(|ready| u32::try_from(ready).unwrap_or(u32::MAX)),
+                });
+            }
+            "Service"
+                if resource
+                    .path
+                    .api_version
+                    .starts_with("serving.knative.dev/") =>
+            {
+                if let Some(live) = &live {
+                    url = live
+                        .pointer("/status/url")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned);
+                    condition = ready_condition(live);
+                }
+            }
+            _ => {}
+        }
+    }
+    let readiness = if workloads.is_empty() {
+        Readiness::Configured
+    } else if workloads.iter().any(|w| w.ready.is_none()) {
+        Readiness::Missing
+    } else if workloads.iter().all(|w| w.ready >= Some(w.desired)) {
+        Readiness::Ready
+    } else {
+        Readiness::Progressing
+    };
+    let events = match &namespace {
+        Some(namespace) => events(client, namespace, name).await?,
+        None => Vec::new(),
+    };
+    let paths: Vec<String> = mine.iter().map(|r| r.path.to_string()).collect();
+    Ok(ServiceStatus {
+        namespace,
+        readiness,
+        workloads,
+        condition,
+        url,
+        events,
+        outcomes: outcomes(db, &paths).await?,
+        connection_secrets: connection_secrets(&generated),
+    })
+}
+
+/// The object at `path` in the cluster, if it is there.
+async fn live_object(client: &kube::Client, path: &ResourcePath) -> Result<Option<Value>> {
+    let (group, version) = match path.api_version.split_once('/') {
+        Some((group, version)) => (group, version),
+        None => ("", path.api_version.as_str()),
+    };
+    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, &path.kind));
+    let api: Api<DynamicObject> = match &path.namespace {
+        Some(namespace) => Api::namespaced_with(client.clone(), namespace, &resource),
+        None => Api::all_with(client.clone(), &resource),
+    };
+    match api.get_opt(&path.name).await {
+        Ok(object) => Ok(object.map(|object| object.data)),
+        // NB: a CRD not installed yet (Knative before its first apply) is "not there".
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(None),
+        Err(source) => Err(Error::Cluster {
+            action: format!("reading {path}"),
+            source,
+        }),
+    }
+}
+
+/// `Ready: <status> — <message>` from a Knative object's conditions.
+fn ready_condition(live: &Value) -> Option<String> {
+    let conditions = live.pointer("/status/conditions")?.as_array()?;
+    let ready = conditions
+        .iter()
+        .find(|c| c.get("type").and_then(Value::as_str) == Some("Ready"))?;
+    let status = ready
+        .get("status")
+        .and_then(Value::as_str)
+        .unwrap_or("Unknown");
+    Some(match ready.get("message").and_then(Value::as_str) {
+        Some(message) => format!("Ready: {status}, {message}"),
+        None => format!("Ready: {status}"),
+    })
+}
+
+/// Events in `namespace` about the object `name` or its children (`name-…`:
+/// ReplicaSets, Pods, Revisions), newest first.
+async fn events(client: &kube::Client, namespace: &str, name: &str) -> Result<Vec<ServiceEvent>> {
+    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk("", "v1", "Event"));
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
+    let list = api
+        .list(&ListParams::default())
+        .await
+        .map_err(|source| Error::Cluster {
+            action: format!("listing Events in {namespace}"),
+            source,
+        })?;
+    let prefix = format!("{name}-");
+    let text = |event: &Value, pointer: &str| {
+        event
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let mut found: Vec<ServiceEvent> = list
+        .items
+        .into_iter()
+        .map(|event| event.data)
+        .filter(|event| {
+            text(event, "/involvedObject/name")
+                .is_some_and(|object| object == name || object.starts_with(&prefix))
+        })
+        .map(|event| ServiceEvent {
+            kind: text(&event, "/type").unwrap_or_else(|| "Normal".to_owned()),
+            reason: text(&event, "/reason").unwrap_or_default(),
+            message: text(&event, "/message").unwrap_or_default(),
+            object: format!(
+                "{} {}",
+                text(&event, "/involvedObject/kind").unwrap_or_default(),
+                text(&event, "/involvedObject/name").unwrap_or_default()
+            ),
+            count: event
+                .get("count")
+                .and_then(Value::as_u64)
+                .and_then(|count| u32::try_from(count).ok())
+                .unwrap_or(1),
+            last_seen: text(&event, "/lastTimestamp")
+                .or_else(|| text(&event, "/eventTime"))
+                .or_else(|| text(&event, "/metadata/creationTimestamp")),
+        })
+        .collect();
+    // NB: RFC 3339 in UTC sorts as text.
+    found.sort_by(|a, b| b.last_seen.cmp(&a.last_seen));
+    found.truncate(SHOWN);
+    Ok(found)
+}
+
+/// bi's last writes of `paths`, newest first, without the no-ops.
+async fn outcomes(db: &Database, paths: &[String]) -> Result<Vec<ApplyOutcome>> {
+    if paths.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = snapshot_resource::Entity::find()
+        .filter(snapshot_resource::Column::Path.is_in(paths.iter().cloned()))
+        .filter(snapshot_resource::Column::Outcome.ne("unchanged"))
+        .order_by_desc(snapshot_resource::Column::Id)
+        .limit(SHOWN as u64)
+        .all(db.connection())
+        .await
+        .map_err(db_error("reading a service's apply outcomes"))?;
+    Ok(rows
+        .into_iter()
+        .map(|row| ApplyOutcome {
+            snapshot: row.snapshot_id,
+            path: row.path,
+            outcome: row.outcome,
+            message: row.message,
+        })
+        .collect())
+}

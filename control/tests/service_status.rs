@@ -1,0 +1,127 @@
+//! A service's status as the services page shows it: its workloads'
+//! readiness, the Events the cluster records about them, bi's writes, and
+//! the connection Secrets it can read — which bi copies into the service's
+//! namespace once the service references one.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use bi_control::engine::Engine;
+use bi_control::health::Readiness;
+use bi_control::sandbox::{Sandbox, SandboxConfig};
+use bi_control::service_status;
+use bi_model::catalog::BatteryKind;
+use bi_model::generate::Owned;
+use bi_model::image::ImageRef;
+use bi_model::objects::{
+    EnvVar, ObjectKind, PostgresCluster, PostgresDatabase, PostgresUser, TraditionalService,
+};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::Api;
+use support::on_every_backend;
+
+#[tokio::test]
+async fn a_service_shows_its_workloads_events_writes_and_connection_secrets() {
+    on_every_backend(
+        "a_service_shows_its_workloads_events_writes_and_connection_secrets",
+        |t| async move {
+            t.db.migrate().await.unwrap();
+            bi_control::desired_state::change(&t.db, "test", "a shop", |s| {
+                s.install(&[BatteryKind::TraditionalServices, BatteryKind::CloudnativePg])
+                    .unwrap();
+                s.postgres_clusters.push(Owned::unowned(PostgresCluster {
+                    name: "main".to_owned(),
+                    users: vec![PostgresUser {
+                        name: "app".to_owned(),
+                        roles: Vec::new(),
+                    }],
+                    databases: vec![PostgresDatabase {
+                        name: "app".to_owned(),
+                        owner: "app".to_owned(),
+                    }],
+                    ..PostgresCluster::default()
+                }));
+                let mut web =
+                    TraditionalService::new("web", ImageRef::parse("nginx:1.27").unwrap());
+                web.replicas = 2;
+                web.env = vec![EnvVar::secret(
+                    "DATABASE_URL",
+                    "postgres-main-app-connection",
+                    "url",
+                )];
+                s.traditional_services.push(Owned::unowned(web));
+                Ok(())
+            })
+            .await
+            .unwrap();
+            let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+            let client = sandbox.client().unwrap();
+
+            let before =
+                service_status::read(&t.db, &client, ObjectKind::TraditionalService, "web")
+                    .await
+                    .unwrap();
+            assert_eq!(before.readiness, Readiness::Missing);
+            assert_eq!(before.outcomes, []);
+            let namespace = before.namespace.clone().unwrap();
+            let listed: Vec<&str> = before
+                .connection_secrets
+                .iter()
+                .map(|secret| secret.name.as_str())
+                .collect();
+            assert_eq!(listed, ["postgres-main-app-connection"]);
+            assert!(
+                before.connection_secrets[0]
+                    .keys
+                    .contains(&"url".to_owned())
+            );
+
+            Engine::new(t.db.clone(), client.clone())
+                .await
+                .unwrap()
+                .snapshot("test")
+                .await
+                .unwrap();
+
+            // The Secret the service reads exists in its own namespace too.
+            let secrets: Api<Secret> = Api::namespaced(client.clone(), &namespace);
+            let copy = secrets.get("postgres-main-app-connection").await.unwrap();
+            assert!(copy.data.unwrap().contains_key("url"));
+
+            let mut after =
+                service_status::read(&t.db, &client, ObjectKind::TraditionalService, "web")
+                    .await
+                    .unwrap();
+            for _ in 0..50 {
+                if after.readiness == Readiness::Ready && !after.events.is_empty() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                after = service_status::read(&t.db, &client, ObjectKind::TraditionalService, "web")
+                    .await
+                    .unwrap();
+            }
+            assert_eq!(after.readiness, Readiness::Ready, "{after:#?}");
+            assert_eq!(after.workloads[0].ready, Some(2));
+            let event = &after.events[0];
+            assert_eq!(event.reason, "ScalingReplicaSet");
+            assert_eq!(event.object, "Deployment web");
+            assert!(event.message.contains("to 2"), "{event:?}");
+            assert!(
+                after
+                    .outcomes
+                    .iter()
+                    .any(|o| o.outcome == "created" && o.path.contains("Deployment")),
+                "{:?}",
+                after.outcomes
+            );
+
+            let refused =
+                service_status::read(&t.db, &client, ObjectKind::PostgresCluster, "main").await;
+            assert!(refused.is_err());
+            sandbox.shutdown().await.unwrap();
+        },
+    )
+    .await;
+}
