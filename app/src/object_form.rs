@@ -628,6 +628,31 @@ mod tests {
     }
 
     #[test]
+    fn a_postgres_form_creates_its_app_user_and_database_unless_emptied() {
+        let form = defaults(ObjectKind::PostgresCluster, "main");
+        let ProjectObject::PostgresCluster(cluster) =
+            new_object(ObjectKind::PostgresCluster, "shop", &form).unwrap()
+        else {
+            panic!("a postgres cluster");
+        };
+        assert_eq!(cluster.object.users[0].name, "app");
+        assert_eq!(cluster.object.databases[0].owner, "app");
+
+        let mut form = defaults(ObjectKind::PostgresCluster, "main");
+        form.insert("owner".to_owned(), String::new());
+        let ProjectObject::PostgresCluster(cluster) =
+            new_object(ObjectKind::PostgresCluster, "shop", &form).unwrap()
+        else {
+            panic!("a postgres cluster");
+        };
+        assert!(cluster.object.users.is_empty());
+
+        form.insert("owner".to_owned(), "App!".to_owned());
+        let problems = new_object(ObjectKind::PostgresCluster, "shop", &form).unwrap_err();
+        assert!(problems.for_field("owner").is_some(), "{problems:?}");
+    }
+
+    #[test]
     fn a_redis_form_names_its_bad_fields_under_the_form_keys() {
         let problems = new_object(
             ObjectKind::RedisInstance,

@@ -1,7 +1,7 @@
 //! A service's status as the services page shows it: its workloads'
 //! readiness, the Events the cluster records about them, bi's writes, and
-//! the connection Secrets it can read — which bi copies into the service's
-//! namespace once the service references one.
+//! the connection Secrets it can read (published in the service's own
+//! namespace, where its containers can read them).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

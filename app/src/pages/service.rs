@@ -468,7 +468,7 @@ fn EnvEditor(
             <div class="mt-3 rounded-md bg-slate-50 p-3 text-sm" data-testid="connection-secrets">
                 <p class="font-medium">"Connection Secrets"</p>
                 <p class="text-xs text-slate-500">
-                    "Your databases' connection details, never shown here: a variable reads one key. bi copies the Secret into this service's namespace when it is referenced."
+                    "Your databases' connection details, never shown here: a variable reads one key. bi publishes them in this service's namespace."
                 </p>
                 {move || secrets.with_value(|secrets| secrets.is_empty()).then(|| view! {
                     <p class="mt-1 text-slate-500">"None yet: add a PostgreSQL cluster, Redis or FerretDB to a project."</p>

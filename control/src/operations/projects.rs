@@ -277,7 +277,7 @@ pub async fn update_object(db: &Database, author: &str, object: ProjectObject) -
             problems.merge("object", after.object.validate_change(&before.object));
         }
         problems.into_result()?;
-        replace(state, object);
+        object.replace_in(state);
         check_clusters_in_use(state, "object.name")
     })
     .await
@@ -460,26 +460,6 @@ fn get(state: &DesiredState, kind: ObjectKind, name: &str) -> Option<ProjectObje
         ObjectKind::ModelInstance => {
             copy(&state.model_instances, name).map(ProjectObject::ModelInstance)
         }
-    }
-}
-
-/// Puts `object` where the object of its kind and name is, keeping its
-/// position so generation order and history diffs stay stable.
-fn replace(state: &mut DesiredState, object: ProjectObject) {
-    fn put<T: Named>(list: &mut Vec<Owned<T>>, owned: Owned<T>) {
-        match find(list, owned.object.name()) {
-            Some(i) => list[i] = owned,
-            None => list.push(owned),
-        }
-    }
-    match object {
-        ProjectObject::PostgresCluster(o) => put(&mut state.postgres_clusters, o),
-        ProjectObject::RedisInstance(o) => put(&mut state.redis_instances, o),
-        ProjectObject::FerretService(o) => put(&mut state.ferret_services, o),
-        ProjectObject::KnativeService(o) => put(&mut state.knative_services, o),
-        ProjectObject::TraditionalService(o) => put(&mut state.traditional_services, o),
-        ProjectObject::Notebook(o) => put(&mut state.notebooks, o),
-        ProjectObject::ModelInstance(o) => put(&mut state.model_instances, o),
     }
 }
 

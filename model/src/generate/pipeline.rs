@@ -3,7 +3,6 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::connections;
 use super::context::{Context, Secrets};
 use super::error::GenerateError;
 use super::network_policy;
@@ -26,7 +25,6 @@ pub fn generate(
         generated.extend(config.generate(&ctx)?);
     }
     generated.extend(network_policy::generate(&ctx, &generated)?);
-    generated.extend(connections::share(&generated)?);
 
     let mut by_path: BTreeMap<(super::Stage, ResourcePath), Resource> = BTreeMap::new();
     for resource in generated {

@@ -224,8 +224,9 @@ impl ProjectObject {
         format!("{} {}", self.kind().label(), self.name())
     }
 
-    /// Puts the object in `state` in place of the one of its kind and name
-    /// (added when there is none): what saving an edit does.
+    /// Puts the object in `state` in place of the one of its kind and name,
+    /// keeping its position so generation order and history diffs stay
+    /// stable (added when there is none): what saving an edit does.
     pub fn replace_in(self, state: &mut DesiredState) {
         fn put<T: Named>(list: &mut Vec<Owned<T>>, owned: Owned<T>) {
             match list
