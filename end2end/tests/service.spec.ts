@@ -98,3 +98,23 @@ test('edit a service: image, a connection Secret in its environment, a port; the
   await expect(page.getByTestId('service-outcomes')).toContainText('updated');
   await screenshot(page, 'service-status');
 });
+
+test('the service page reads without JavaScript and fits a phone', async ({ browser, page }) => {
+  const reader = await browser.newContext({ javaScriptEnabled: false, baseURL: process.env.BI_BASE_URL });
+  const plain = await reader.newPage();
+  await plain.goto('/services/api');
+  await expect(plain.getByTestId('service-form').getByLabel('Image')).toHaveValue('nginx:1.28');
+  await expect(plain.getByTestId('service-form').getByLabel('Variable 1 Secret')).toHaveValue('postgres-ordersdb-app-connection');
+  await expect(plain.getByTestId('service-events')).toContainText('ScalingReplicaSet');
+  await reader.close();
+
+  for (const width of [390, 1280]) {
+    await page.setViewportSize({ width, height: 900 });
+    await open(page, '/services/api');
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    );
+    expect(overflow, `/services/api at ${width} px`).toBeLessThanOrEqual(0);
+    await screenshot(page, `service-${width}`);
+  }
+});

@@ -341,7 +341,7 @@ fn TraditionalInputs(
             <legend class="text-sm font-medium text-slate-700">"Ports"</legend>
             <p class="text-xs text-slate-500">"Exposed by the service's ClusterIP Service; a port named metrics is scraped."</p>
             <For each=move || 0..port_count() key=|i| *i let:i>
-                <div class="mt-2 grid grid-cols-[minmax(0,1fr)_6rem_7rem_auto] items-start gap-2" data-testid=format!("port-{i}")>
+                <div class="mt-2 grid grid-cols-2 items-start gap-2 sm:grid-cols-[minmax(0,1fr)_6rem_9rem_auto]" data-testid=format!("port-{i}")>
                     <Text id=format!("svc-port-{i}-name") label=format!("Port {} name", i + 1) field=format!("ports[{i}].name") problems compact=true
                         get=port_text(i, |p| p.name.clone()) set=set_port(i, |p, v| p.name = v) />
                     <Text id=format!("svc-port-{i}-number") label=format!("Port {} number", i + 1) field=format!("ports[{i}].number") problems compact=true
@@ -430,7 +430,7 @@ fn EnvEditor(
                 {keys.into_iter().map(|key| view! { <option value=key /> }).collect_view()}
             </datalist>
             <For each=move || 0..count() key=|i| *i let:i>
-                <div class="mt-2 grid grid-cols-1 items-start gap-2 sm:grid-cols-[12rem_8rem_minmax(0,1fr)_auto]" data-testid=format!("env-{i}")>
+                <div class="mt-2 grid grid-cols-[minmax(0,1fr)_9rem_auto] items-start gap-2 border-b border-slate-100 pb-2" data-testid=format!("env-{i}")>
                     <Text id=format!("svc-env-{i}-name") label=format!("Variable {} name", i + 1) field=format!("env[{i}].name") problems compact=true
                         get=text(i, |r| r.name.clone()) set=set(i, |r, v| r.name = v) />
                     <div>
@@ -447,7 +447,7 @@ fn EnvEditor(
                     </div>
                     {move || if from_secret(i) {
                         view! {
-                            <div class="grid grid-cols-2 gap-2">
+                            <div class="order-last col-span-3 grid grid-cols-[minmax(0,2fr)_minmax(0,1fr)] gap-2">
                                 <Text id=format!("svc-env-{i}-secret") label=format!("Variable {} Secret", i + 1) field=format!("env[{i}].value.secret_ref.secret") problems compact=true list="connection-secrets"
                                     get=text(i, |r| r.secret.clone()) set=set(i, |r, v| r.secret = v) />
                                 <Text id=format!("svc-env-{i}-key") label=format!("Variable {} key", i + 1) field=format!("env[{i}].value.secret_ref.key") problems compact=true list="connection-keys"
@@ -456,8 +456,10 @@ fn EnvEditor(
                         }.into_any()
                     } else {
                         view! {
+                            <div class="order-last col-span-3">
                             <Text id=format!("svc-env-{i}-value") label=format!("Variable {} value", i + 1) field=format!("env[{i}].value") problems compact=true
                                 get=text(i, |r| r.value.clone()) set=set(i, |r, v| r.value = v) />
+                            </div>
                         }.into_any()
                     }}
                     <button type="button" class=SMALL_BUTTON aria-label=format!("Remove variable {}", i + 1)
