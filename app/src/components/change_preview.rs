@@ -12,7 +12,7 @@ use leptos::prelude::*;
 
 use crate::AppError;
 use crate::api::preview::{PreviewBase, load_preview_base};
-use crate::components::feedback::ErrorNote;
+use crate::components::feedback::{ErrorNote, in_browser};
 
 /// How many written objects are listed before "and N more".
 const LISTED: usize = 60;
@@ -27,12 +27,18 @@ pub fn ChangePreview<F>(
     /// The base to preview on, when the page shares one among several
     /// forms; else the preview loads its own.
     #[prop(optional)]
-    base: Option<Resource<Result<PreviewBase, AppError>>>,
+    base: Option<LocalResource<Result<PreviewBase, AppError>>>,
 ) -> impl IntoView
 where
     F: Fn(&DesiredState) -> Option<DesiredState> + Send + Sync + 'static,
 {
-    let base = base.unwrap_or_else(|| Resource::new(|| (), |_| load_preview_base()));
+    // NB: a LocalResource: the preview is the browser's work. The server
+    // renders the "computing" line and never loads the base, and the
+    // hydrating browser renders the same line before it loads it (a server
+    // Resource here made the server's HTML and the browser's first render
+    // differ now and then: an unrecoverable hydration error).
+    let base = base.unwrap_or_else(|| LocalResource::new(load_preview_base));
+    let mounted = in_browser();
     let computed = Memo::new(move |_| {
         let base = base.get()?.ok()?;
         let after = change(&base.current)?;
@@ -52,6 +58,9 @@ where
             aria-live="polite"
         >
             <h2 class="font-semibold">"What saving does"</h2>
+            <Show when=move || mounted.get() fallback=|| view! {
+                <p class="mt-2 text-slate-500" data-testid="preview-summary">"Computing what saving would do…"</p>
+            }>
             <Transition fallback=|| view! { <p class="mt-1 text-slate-500">"Loading the last snapshot…"</p> }>
                 {move || {
                     base.get()
@@ -84,6 +93,7 @@ where
                     }
                 }}
             </Transition>
+            </Show>
         </section>
     }
 }

@@ -50,3 +50,13 @@ pub fn messages_for(problems: &[FieldError], field: &str) -> Vec<String> {
         .map(|problem| problem.message.clone())
         .collect()
 }
+
+/// False on the server and while the browser hydrates the page, true once
+/// the browser has taken over. Parts computed only in the browser (the live
+/// preview, capacity advice) render behind it, so the server's HTML and the
+/// hydrating browser always agree, whichever resource resolved first.
+pub fn in_browser() -> ReadSignal<bool> {
+    let (mounted, set_mounted) = signal(false);
+    Effect::new(move |_| set_mounted.set(true));
+    mounted
+}

@@ -19,7 +19,7 @@ use crate::api::projects::{
     get_project, list_projects,
 };
 use crate::components::change_preview::ChangePreview;
-use crate::components::feedback::{ErrorNote, Loading, messages_for};
+use crate::components::feedback::{ErrorNote, Loading, in_browser, messages_for};
 use crate::object_form::{
     self, ADDABLE, AddField, add_fields, form_key, new_object, short, titles,
 };
@@ -261,7 +261,10 @@ fn AddObjects(project: Signal<String>, action: ServerAction<AddObject>) -> impl 
     let chosen = RwSignal::new(ADDABLE[0]);
     let last = RwSignal::new(None);
     // NB: one base for every form's preview and capacity advice.
-    let base = Resource::new(move || action.version().get(), |_| load_preview_base());
+    let base = LocalResource::new(move || {
+        action.version().get();
+        load_preview_base()
+    });
     view! {
         <section class="mt-6 max-w-6xl" data-testid="add-objects">
             <h2 class="text-lg font-semibold">"Add to this project"</h2>
@@ -307,7 +310,7 @@ fn AddForm(
     kind: ObjectKind,
     project: Signal<String>,
     action: ServerAction<AddObject>,
-    base: Resource<Result<PreviewBase, AppError>>,
+    base: LocalResource<Result<PreviewBase, AppError>>,
     /// The kind whose form dispatched `action` last.
     last: RwSignal<Option<ObjectKind>>,
 ) -> impl IntoView {
@@ -376,7 +379,11 @@ fn AddForm(
     let other = move || server_error().filter(|error| error.problems().is_empty());
     let added = move || action.value().get().and_then(Result::ok).filter(|_| mine());
     // NB: advice, not a refusal: it is about the whole cluster, not one node.
+    let mounted = in_browser();
     let shortfalls = move || {
+        if !mounted.get() {
+            return None;
+        }
         let capacity = base.get()?.ok()?.capacity?;
         let object = built.get().ok()?;
         let found = object_form::shortfalls(&capacity, &object);
