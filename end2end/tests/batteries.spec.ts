@@ -1,8 +1,8 @@
 // Journey (a): find Grafana, type a size without a unit, see the error
 // under the field and Save disabled, fix it, install, watch the live plan
 // reach "done", and see the battery installed.
-import { test, expect } from '@playwright/test';
-import { open, screenshot, waitForDone } from './journeys';
+import { expect } from '@playwright/test';
+import { test, open, screenshot, waitForDone } from './journeys';
 
 test.use({ baseURL: process.env.BI_BASE_URL });
 test.describe.configure({ mode: 'serial' });

@@ -1,5 +1,6 @@
 // The dashboard: server-function data, hydration, rename end to end.
-import { test, expect } from '@playwright/test';
+import { expect } from '@playwright/test';
+import { test } from './journeys';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 

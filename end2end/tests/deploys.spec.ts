@@ -1,7 +1,7 @@
 // Journey (c): change a size, see the snapshots, roll back to the previous
 // one after a confirmation that shows the change, and see the old value.
-import { test, expect } from '@playwright/test';
-import { ensureInstalled, open, screenshot, waitForDone } from './journeys';
+import { expect } from '@playwright/test';
+import { test, ensureInstalled, open, screenshot, waitForDone } from './journeys';
 
 test.use({ baseURL: process.env.BI_BASE_URL });
 test.describe.configure({ mode: 'serial' });

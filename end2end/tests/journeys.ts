@@ -1,8 +1,29 @@
 // Steps the journeys share: waiting for hydration, installing a battery
 // through the UI, and watching the live plan viewer reach "done".
-import { expect, type Page } from '@playwright/test';
+import { test as base, expect, type Page } from '@playwright/test';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+
+/** Playwright's `test`, failing any test whose page panicked in WASM or
+ * reported a hydration error: either leaves the page dead without a visible
+ * error, which the steps would otherwise only see as a timeout. */
+export const test = base.extend<{ browserErrors: string[] }>({
+  browserErrors: [
+    async ({ page }, use) => {
+      const errors: string[] = [];
+      page.on('console', (message) => {
+        const text = message.text();
+        if (message.type() === 'error' && /panicked at|hydration error/i.test(text)) {
+          errors.push(text.split('\n')[0]);
+        }
+      });
+      page.on('pageerror', (error) => errors.push(error.message));
+      await use(errors);
+      expect(errors, 'the browser reported a panic or a hydration error').toEqual([]);
+    },
+    { auto: true },
+  ],
+});
 
 export const SCREENSHOTS = join(__dirname, '..', 'screenshots');
 

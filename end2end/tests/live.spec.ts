@@ -1,7 +1,7 @@
 // The live plan viewer: it shows the latest snapshot and, when the
 // connection drops, reconnects by itself from the last event it saw.
-import { test, expect } from '@playwright/test';
-import { screenshot } from './journeys';
+import { expect } from '@playwright/test';
+import { test, screenshot } from './journeys';
 
 test.use({ baseURL: process.env.BI_BASE_URL });
 

@@ -1,7 +1,7 @@
 // Journey (b): install what projects need through the UI, create a
 // project, add a PostgreSQL cluster and a Knative service, change a size.
-import { test, expect } from '@playwright/test';
-import { ensureInstalled, open, screenshot } from './journeys';
+import { expect } from '@playwright/test';
+import { test, ensureInstalled, open, screenshot } from './journeys';
 
 test.use({ baseURL: process.env.BI_BASE_URL });
 test.describe.configure({ mode: 'serial' });

@@ -1,7 +1,7 @@
 // Reading without JavaScript (the server renders the data), and layouts
 // that do not overflow at phone and desktop widths.
-import { test, expect } from '@playwright/test';
-import { screenshot } from './journeys';
+import { expect } from '@playwright/test';
+import { test, screenshot } from './journeys';
 
 test.use({ baseURL: process.env.BI_BASE_URL });
 

@@ -1,8 +1,8 @@
 // The first journey: Redis with a bad memory value (error under the
 // field, the button disabled), fixed, added, the live plan watched to
 // "done", and the Redis battery healthy on the dashboard.
-import { test, expect } from '@playwright/test';
-import { ensureInstalled, open, screenshot, waitForDone } from './journeys';
+import { expect } from '@playwright/test';
+import { test, ensureInstalled, open, screenshot, waitForDone } from './journeys';
 
 test.use({ baseURL: process.env.BI_BASE_URL });
 

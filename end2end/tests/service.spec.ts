@@ -2,8 +2,8 @@
 // (a key of its database's connection Secret, and a literal) and ports,
 // with every mistake shown under its field; save, watch it apply, and see
 // its status, the cluster's Events and bi's writes.
-import { test, expect } from '@playwright/test';
-import { ensureInstalled, open, screenshot, waitForDone } from './journeys';
+import { expect } from '@playwright/test';
+import { test, ensureInstalled, open, screenshot, waitForDone } from './journeys';
 
 test.use({ baseURL: process.env.BI_BASE_URL });
 

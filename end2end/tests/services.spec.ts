@@ -1,6 +1,6 @@
 // Services: every Knative service of every project, scaled in place.
-import { test, expect } from '@playwright/test';
-import { ensureInstalled, open, screenshot } from './journeys';
+import { expect } from '@playwright/test';
+import { test, ensureInstalled, open, screenshot } from './journeys';
 
 test.use({ baseURL: process.env.BI_BASE_URL });
 

@@ -1,5 +1,6 @@
 // The shell around every page: navigation, 404, health, static files.
-import { test, expect } from '@playwright/test';
+import { expect } from '@playwright/test';
+import { test } from './journeys';
 
 test.use({ baseURL: process.env.BI_BASE_URL });
 
