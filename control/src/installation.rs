@@ -1,6 +1,8 @@
-//! Queries on the installation row: create it on first start, read it, rename it.
+//! Queries on the installation row: create it on first start, read it,
+//! rename it, and keep the reconcile intervals set from the Settings page.
 
-use bi_model::{InstallationName, InstallationOverview};
+use bi_model::units::Duration;
+use bi_model::{InstallationName, InstallationOverview, ReconcileIntervals};
 use chrono::{SecondsFormat, Utc};
 use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set};
 
@@ -25,6 +27,8 @@ pub async fn ensure(db: &Database) -> Result<installation::Model> {
                 name: Set(InstallationName::default_name().to_string()),
                 created_at: Set(now),
                 updated_at: Set(now),
+                recheck_every_ms: Set(None),
+                drift_every_ms: Set(None),
             }
             .insert(&txn)
             .await
@@ -68,4 +72,70 @@ pub async fn overview(db: &Database) -> Result<InstallationOverview> {
         created_at: row.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
         cluster: None,
     })
+}
+
+/// The reconcile intervals stored from the Settings page: each None when
+/// the server's own option applies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoredIntervals {
+    /// The periodic re-check.
+    pub recheck_every: Option<Duration>,
+    /// The drift sweep.
+    pub drift_every: Option<Duration>,
+}
+
+impl StoredIntervals {
+    /// The intervals in force: the stored ones, else `defaults` (the server's options).
+    pub fn or(self, defaults: ReconcileIntervals) -> ReconcileIntervals {
+        ReconcileIntervals {
+            recheck_every: self.recheck_every.unwrap_or(defaults.recheck_every),
+            drift_every: self.drift_every.unwrap_or(defaults.drift_every),
+        }
+    }
+}
+
+fn from_millis(what: &'static str, millis: Option<i64>) -> Result<Option<Duration>> {
+    millis
+        .map(|millis| {
+            u64::try_from(millis)
+                .map(Duration::milliseconds)
+                .map_err(|_| Error::Corrupt {
+                    what,
+                    reason: format!("{millis} ms is negative"),
+                })
+        })
+        .transpose()
+}
+
+fn to_millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The reconcile intervals stored from the Settings page.
+pub async fn intervals(db: &Database) -> Result<StoredIntervals> {
+    let row = ensure(db).await?;
+    Ok(StoredIntervals {
+        recheck_every: from_millis("re-check interval", row.recheck_every_ms)?,
+        drift_every: from_millis("drift sweep interval", row.drift_every_ms)?,
+    })
+}
+
+/// Stores the reconcile intervals (None: back to the server's option).
+/// The values come validated ([`ReconcileIntervals::parse`]).
+pub async fn set_intervals(db: &Database, stored: StoredIntervals) -> Result<()> {
+    let row = ensure(db).await?;
+    let mut active: installation::ActiveModel = row.into();
+    active.recheck_every_ms = Set(stored.recheck_every.map(to_millis));
+    active.drift_every_ms = Set(stored.drift_every.map(to_millis));
+    active.updated_at = Set(Utc::now());
+    active
+        .update(db.connection())
+        .await
+        .map_err(db_error("storing the reconcile intervals"))?;
+    tracing::info!(
+        recheck_every = ?stored.recheck_every.map(|d| d.to_string()),
+        drift_every = ?stored.drift_every.map(|d| d.to_string()),
+        "stored the reconcile intervals"
+    );
+    Ok(())
 }

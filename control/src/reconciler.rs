@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bi_model::events::Event;
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::{Notify, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
@@ -51,6 +51,7 @@ struct Shared {
     queue: Mutex<Vec<Request>>,
     wake: Notify,
     next_request: AtomicU64,
+    settings: watch::Sender<ReconcilerSettings>,
 }
 
 #[derive(Debug)]
@@ -83,8 +84,20 @@ impl Reconciler {
     /// then on every request, desired-state change and period.
     pub fn start(engine: Arc<Engine>, settings: ReconcilerSettings) -> (Self, JoinHandle<()>) {
         let reconciler = Self::idle(engine);
-        let task = tokio::spawn(reconciler.clone().run(settings));
+        reconciler.shared.settings.send_replace(settings);
+        let task = tokio::spawn(reconciler.clone().run());
         (reconciler, task)
+    }
+
+    /// When snapshots and drift sweeps run on their own, now.
+    pub fn settings(&self) -> ReconcilerSettings {
+        self.shared.settings.borrow().clone()
+    }
+
+    /// Changes when snapshots and drift sweeps run: both periods restart
+    /// from now (no snapshot is made for the change itself).
+    pub fn set_settings(&self, settings: ReconcilerSettings) {
+        self.shared.settings.send_replace(settings);
     }
 
     /// A reconciler with no task: requests queue and are never served.
@@ -95,6 +108,7 @@ impl Reconciler {
                 queue: Mutex::new(Vec::new()),
                 wake: Notify::new(),
                 next_request: AtomicU64::new(1),
+                settings: watch::Sender::new(ReconcilerSettings::default()),
             }),
             engine,
         }
@@ -149,17 +163,28 @@ impl Reconciler {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    async fn run(self, settings: ReconcilerSettings) {
+    async fn run(self) {
         let mut versions = self.engine.database().watch_desired_versions();
+        let mut changes = self.shared.settings.subscribe();
+        let settings = changes.borrow_and_update().clone();
         let mut recheck = tokio::time::interval(settings.recheck_every);
         recheck.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut drift =
-            tokio::time::interval_at(Instant::now() + settings.drift_every, settings.drift_every);
-        drift.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut drift = periodic(settings.drift_every);
         let mut first = true;
         loop {
             tokio::select! {
                 () = self.shared.wake.notified() => {}
+                Ok(()) = changes.changed() => {
+                    let settings = changes.borrow_and_update().clone();
+                    tracing::info!(
+                        recheck_every = ?settings.recheck_every,
+                        drift_every = ?settings.drift_every,
+                        "reconcile intervals changed"
+                    );
+                    recheck = periodic(settings.recheck_every);
+                    drift = periodic(settings.drift_every);
+                    first = false;
+                }
                 _ = recheck.tick() => {
                     self.enqueue(if first { "startup" } else { "periodic" }, None);
                     first = false;
@@ -233,4 +258,11 @@ impl Reconciler {
             Err(err) => tracing::error!(error = %err, "drift sweep failed"),
         }
     }
+}
+
+/// A timer ticking every `period`, first one period from now.
+fn periodic(period: Duration) -> tokio::time::Interval {
+    let mut timer = tokio::time::interval_at(Instant::now() + period, period);
+    timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    timer
 }

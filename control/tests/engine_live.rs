@@ -502,3 +502,37 @@ async fn a_request_made_at_start_is_the_start_up_snapshot() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_shorter_recheck_set_at_run_time_takes_effect_without_a_restart() {
+    on_every_backend(
+        "a_shorter_recheck_set_at_run_time_takes_effect_without_a_restart",
+        |t| async move {
+            t.db.migrate().await.unwrap();
+            let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+            let engine = Arc::new(engine(&t, &sandbox, quick()).await);
+            let mut live = engine.events().subscribe(Since::Now).live;
+            let (reconciler, task) = reconcile(&engine);
+            wait_for(&mut live, |e| matches!(e, Event::SnapshotFinished { .. })).await;
+            assert_eq!(
+                reconciler.settings().recheck_every,
+                Duration::from_secs(3600)
+            );
+
+            // An hour-long period would never tick in this test; a second does.
+            reconciler.set_settings(ReconcilerSettings {
+                recheck_every: Duration::from_secs(1),
+                drift_every: Duration::from_secs(3600),
+            });
+            let queued = wait_for(&mut live, |e| matches!(e, Event::SnapshotQueued { .. })).await;
+            let Event::SnapshotQueued { trigger, .. } = queued else {
+                unreachable!("matched above")
+            };
+            assert_eq!(trigger, "periodic");
+            assert_eq!(reconciler.settings().recheck_every, Duration::from_secs(1));
+            task.abort();
+            sandbox.shutdown().await.unwrap();
+        },
+    )
+    .await;
+}

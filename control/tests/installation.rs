@@ -74,3 +74,49 @@ async fn rename_persists_and_shows_in_the_overview() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn reconcile_intervals_set_on_the_settings_page_are_kept_and_can_be_cleared() {
+    use bi_control::installation::StoredIntervals;
+    use bi_model::ReconcileIntervals;
+    use bi_model::units::Duration;
+
+    on_every_backend(
+        "reconcile_intervals_set_on_the_settings_page_are_kept_and_can_be_cleared",
+        |t| async move {
+            t.db.migrate().await.unwrap();
+            let defaults = ReconcileIntervals {
+                recheck_every: Duration::minutes(5),
+                drift_every: Duration::hours(1),
+            };
+            let stored = installation::intervals(&t.db).await.unwrap();
+            assert_eq!(stored, StoredIntervals::default());
+            assert_eq!(stored.or(defaults), defaults);
+
+            let set = StoredIntervals {
+                recheck_every: Some(Duration::seconds(90)),
+                drift_every: None,
+            };
+            installation::set_intervals(&t.db, set).await.unwrap();
+            // A restart reads them back from the database.
+            let again = installation::intervals(&t.reconnect().await).await.unwrap();
+            assert_eq!(again, set);
+            assert_eq!(
+                again.or(defaults),
+                ReconcileIntervals {
+                    recheck_every: Duration::seconds(90),
+                    drift_every: Duration::hours(1),
+                }
+            );
+
+            installation::set_intervals(&t.db, StoredIntervals::default())
+                .await
+                .unwrap();
+            assert_eq!(
+                installation::intervals(&t.db).await.unwrap(),
+                StoredIntervals::default()
+            );
+        },
+    )
+    .await;
+}

@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_create_installation;
 mod m20261125_000001_create_desired_state;
 mod m20261125_000002_create_snapshots;
+mod m20261203_000001_add_reconcile_intervals;
 
 /// Every migration bi knows, oldest first.
 #[derive(Debug)]
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_create_installation::Migration),
             Box::new(m20261125_000001_create_desired_state::Migration),
             Box::new(m20261125_000002_create_snapshots::Migration),
+            Box::new(m20261203_000001_add_reconcile_intervals::Migration),
         ]
     }
 }

@@ -148,3 +148,92 @@ mod tests {
         assert_eq!(good.as_str(), "ok");
     }
 }
+
+/// How often the control server checks the cluster on its own: the periodic
+/// re-check (a snapshot, counted from the last one) and the drift sweep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconcileIntervals {
+    /// The periodic re-check.
+    pub recheck_every: crate::units::Duration,
+    /// The drift sweep.
+    pub drift_every: crate::units::Duration,
+}
+
+impl ReconcileIntervals {
+    /// The shortest re-check: more often only repeats work (each is a snapshot).
+    pub const MIN_RECHECK: crate::units::Duration = crate::units::Duration::seconds(10);
+    /// The longest re-check: a day.
+    pub const MAX_RECHECK: crate::units::Duration = crate::units::Duration::days(1);
+    /// The shortest drift sweep (a dry run per applied object).
+    pub const MIN_DRIFT: crate::units::Duration = crate::units::Duration::minutes(1);
+    /// The longest drift sweep: a week.
+    pub const MAX_DRIFT: crate::units::Duration = crate::units::Duration::days(7);
+
+    /// Reads the two intervals as typed (`5m`, `1h`); every problem names
+    /// its field (`recheck_every`, `drift_every`) and the rule.
+    pub fn parse(recheck_every: &str, drift_every: &str) -> Result<Self, crate::Problems> {
+        let mut problems = crate::Problems::new();
+        let mut read =
+            |field: &str, text: &str, min: crate::units::Duration, max: crate::units::Duration| {
+                match crate::units::Duration::parse(text) {
+                    Ok(value) if value < min || value > max => {
+                        problems.push(
+                            field,
+                            crate::Rule::Range,
+                            format!("must be between {min} and {max}; {value} is not"),
+                        );
+                        None
+                    }
+                    Ok(value) => Some(value),
+                    Err(err) => {
+                        problems.add(err.at(field));
+                        None
+                    }
+                }
+            };
+        let recheck = read(
+            "recheck_every",
+            recheck_every,
+            Self::MIN_RECHECK,
+            Self::MAX_RECHECK,
+        );
+        let drift = read("drift_every", drift_every, Self::MIN_DRIFT, Self::MAX_DRIFT);
+        match (recheck, drift) {
+            (Some(recheck_every), Some(drift_every)) => Ok(Self {
+                recheck_every,
+                drift_every,
+            }),
+            _ => Err(problems),
+        }
+    }
+}
+
+#[cfg(test)]
+mod reconcile_tests {
+    use super::*;
+    use crate::units::Duration;
+
+    #[test]
+    fn reads_typed_intervals() {
+        let intervals = ReconcileIntervals::parse("90s", "2h").unwrap();
+        assert_eq!(intervals.recheck_every, Duration::seconds(90));
+        assert_eq!(intervals.drift_every, Duration::hours(2));
+    }
+
+    #[test]
+    fn names_each_bad_interval_and_its_rule() {
+        let problems = ReconcileIntervals::parse("5", "10s").unwrap_err();
+        let found: Vec<(&str, crate::Rule)> = problems
+            .iter()
+            .map(|p| (p.field.as_str(), p.rule))
+            .collect();
+        assert_eq!(found.len(), 2, "{problems:?}");
+        assert_eq!(found[0].0, "recheck_every");
+        assert!(problems.iter().next().unwrap().message.contains("no unit"));
+        assert_eq!(found[1], ("drift_every", crate::Rule::Range));
+        assert_eq!(
+            problems.for_field("drift_every").unwrap().message,
+            "must be between 1m and 168h; 10s is not"
+        );
+    }
+}

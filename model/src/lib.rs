@@ -16,5 +16,7 @@ pub mod objects;
 pub mod units;
 pub mod validation;
 
-pub use installation::{ClusterSummary, InstallationName, InstallationOverview};
+pub use installation::{
+    ClusterSummary, InstallationName, InstallationOverview, ReconcileIntervals,
+};
 pub use validation::{FieldError, Problems, Rule};

@@ -17,10 +17,12 @@ pub fn router(state: AppState) -> Router {
     let db = state.db.clone();
     let cluster = state.cluster.clone();
     let reconciler = state.reconciler.clone();
+    let facts = state.facts.clone();
     let context = move || {
         provide_context(db.clone());
         provide_context(cluster.clone());
         provide_context(reconciler.clone());
+        provide_context(facts.clone());
     };
     let options = state.leptos_options.clone();
     Router::new()

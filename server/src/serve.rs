@@ -5,13 +5,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use bi_app::api::settings::ServerFacts;
 use bi_control::Database;
 use bi_control::cluster::ClusterConnection;
 use bi_control::engine::{Engine, EngineSettings};
 use bi_control::events::EventBus;
 use bi_control::reconciler::{Reconciler, ReconcilerSettings};
 use bi_control::sandbox::{Sandbox, SandboxConfig};
-use bi_model::ClusterSummary;
+use bi_model::units::Duration;
+use bi_model::{ClusterSummary, ReconcileIntervals};
 use leptos::config::LeptosOptions;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -135,11 +137,18 @@ pub async fn app_state(
     )
     .await
     .context("while starting the snapshot engine")?;
+    let defaults = default_intervals(settings);
+    // NB: intervals saved from the Settings page outlive restarts and win
+    // over the server's options.
+    let intervals = bi_control::installation::intervals(&db)
+        .await
+        .context("while reading the reconcile intervals")?
+        .or(defaults);
     let (reconciler, task) = Reconciler::start(
         Arc::new(engine),
         ReconcilerSettings {
-            recheck_every: settings.recheck_every,
-            drift_every: settings.drift_every,
+            recheck_every: intervals.recheck_every.to_std(),
+            drift_every: intervals.drift_every.to_std(),
         },
     );
     let state = AppState {
@@ -147,8 +156,24 @@ pub async fn app_state(
         db,
         cluster: connection.summary,
         reconciler,
+        facts: ServerFacts {
+            data_dir: settings.data_dir.display().to_string(),
+            defaults,
+        },
     };
     Ok((state, task))
+}
+
+/// The reconcile intervals of the server's options (`--recheck-every`,
+/// `--drift-every`), in bi's typed units.
+pub(crate) fn default_intervals(settings: &Settings) -> ReconcileIntervals {
+    let typed = |period: std::time::Duration| {
+        Duration::milliseconds(u64::try_from(period.as_millis()).unwrap_or(u64::MAX))
+    };
+    ReconcileIntervals {
+        recheck_every: typed(settings.recheck_every),
+        drift_every: typed(settings.drift_every),
+    }
 }
 
 impl Server {

@@ -2,6 +2,7 @@
 //! cluster's description and the reconciler.
 
 use axum::extract::FromRef;
+use bi_app::api::settings::ServerFacts;
 use bi_control::Database;
 use bi_control::reconciler::Reconciler;
 use bi_model::ClusterSummary;
@@ -18,4 +19,6 @@ pub struct AppState {
     pub cluster: ClusterSummary,
     /// Asks for snapshots; holds the engine and its event bus.
     pub reconciler: Reconciler,
+    /// What the Settings page shows of the server's own options.
+    pub facts: ServerFacts,
 }

@@ -12,6 +12,7 @@ pub mod installation;
 pub mod preview;
 pub mod projects;
 pub mod services;
+pub mod settings;
 
 /// The database handle that the server provides to every request.
 #[cfg(feature = "ssr")]

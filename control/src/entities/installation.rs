@@ -15,6 +15,12 @@ pub struct Model {
     pub created_at: ChronoDateTimeUtc,
     /// When the row last changed.
     pub updated_at: ChronoDateTimeUtc,
+    /// The periodic re-check set from the Settings page, in milliseconds;
+    /// None: the server's `--recheck-every`.
+    pub recheck_every_ms: Option<i64>,
+    /// The drift sweep set from the Settings page, in milliseconds; None:
+    /// the server's `--drift-every`.
+    pub drift_every_ms: Option<i64>,
 }
 
 /// `installation` has no relations yet.

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::body::Body;
+use bi_app::api::settings::ServerFacts;
 use bi_control::DatabaseBackend;
 use bi_control::engine::{Engine, EngineSettings};
 use bi_control::events::EventBus;
@@ -76,6 +77,10 @@ impl LocalApi {
                 context: None,
             },
             reconciler: Reconciler::idle(Arc::new(engine)),
+            facts: ServerFacts {
+                data_dir: settings.data_dir.display().to_string(),
+                defaults: crate::serve::default_intervals(settings),
+            },
         };
         Ok(Some(Self {
             router: router(state),

@@ -1,0 +1,98 @@
+//! Server functions of the Settings page: the reconcile intervals (the
+//! periodic re-check and the drift sweep), which the page changes at run
+//! time and the database keeps across restarts, and the server's own
+//! options shown read-only.
+
+use bi_model::ReconcileIntervals;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::AppError;
+
+/// What the server was started with that the Settings page shows; the
+/// server provides it to every request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerFacts {
+    /// The data directory (the SQLite file, the log, the sandbox's state).
+    pub data_dir: String,
+    /// The intervals of the server's options (`--recheck-every`, `--drift-every`).
+    pub defaults: ReconcileIntervals,
+}
+
+/// The system-wide settings as the page shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemSettings {
+    /// The intervals in force.
+    pub intervals: ReconcileIntervals,
+    /// Whether the re-check was set on this page (else the server's option).
+    pub recheck_set_here: bool,
+    /// Whether the drift sweep was set on this page.
+    pub drift_set_here: bool,
+    /// The server's options.
+    pub facts: ServerFacts,
+}
+
+#[cfg(feature = "ssr")]
+fn facts() -> Result<ServerFacts, AppError> {
+    use_context::<ServerFacts>().ok_or_else(|| {
+        AppError::Internal("the server's settings are not available to this request".into())
+    })
+}
+
+#[cfg(feature = "ssr")]
+async fn current(db: &bi_control::Database) -> Result<SystemSettings, AppError> {
+    let facts = facts()?;
+    let stored = bi_control::installation::intervals(db).await?;
+    Ok(SystemSettings {
+        intervals: stored.or(facts.defaults),
+        recheck_set_here: stored.recheck_every.is_some(),
+        drift_set_here: stored.drift_every.is_some(),
+        facts,
+    })
+}
+
+/// Stores `stored` and makes the reconciler use it now.
+#[cfg(feature = "ssr")]
+async fn put(
+    stored: bi_control::installation::StoredIntervals,
+) -> Result<SystemSettings, AppError> {
+    let db = crate::api::database()?;
+    bi_control::installation::set_intervals(&db, stored).await?;
+    let settings = current(&db).await?;
+    crate::api::reconciler()?.set_settings(bi_control::reconciler::ReconcilerSettings {
+        recheck_every: settings.intervals.recheck_every.to_std(),
+        drift_every: settings.intervals.drift_every.to_std(),
+    });
+    Ok(settings)
+}
+
+/// The system-wide settings.
+#[server(prefix = "/api", endpoint = "settings/show")]
+pub async fn get_system_settings() -> Result<SystemSettings, AppError> {
+    current(&crate::api::database()?).await
+}
+
+/// Sets the re-check and drift-sweep intervals (typed: `5m`, `1h`); they
+/// take effect at once and outlive restarts. A value equal to the server's
+/// option is not stored (the option applies again).
+#[server(prefix = "/api", endpoint = "settings/save")]
+pub async fn save_system_settings(
+    recheck_every: String,
+    drift_every: String,
+) -> Result<SystemSettings, AppError> {
+    let wanted =
+        ReconcileIntervals::parse(&recheck_every, &drift_every).map_err(AppError::Rejected)?;
+    let defaults = facts()?.defaults;
+    put(bi_control::installation::StoredIntervals {
+        recheck_every: (wanted.recheck_every != defaults.recheck_every)
+            .then_some(wanted.recheck_every),
+        drift_every: (wanted.drift_every != defaults.drift_every).then_some(wanted.drift_every),
+    })
+    .await
+}
+
+/// Goes back to the server's options for both intervals.
+#[server(prefix = "/api", endpoint = "settings/reset")]
+pub async fn reset_system_settings() -> Result<SystemSettings, AppError> {
+    put(bi_control::installation::StoredIntervals::default()).await
+}
