@@ -118,3 +118,26 @@ test('the service page reads without JavaScript and fits a phone', async ({ brow
     await screenshot(page, `service-${width}`);
   }
 });
+
+test('removing a database a service reads says so first; removing the service, then the database', async ({ page }) => {
+  await open(page, '/projects/orders-team');
+  const database = page.getByTestId('object-ordersdb');
+  await database.getByRole('button', { name: 'Remove…' }).click();
+  await expect(database.getByTestId('remove-readers')).toContainText('api');
+  await screenshot(page, 'remove-database-warning');
+  await database.getByRole('button', { name: 'Cancel' }).click();
+  await expect(database.getByTestId('confirm-remove')).toHaveCount(0);
+
+  const service = page.getByTestId('object-api');
+  await service.getByRole('button', { name: 'Remove…' }).click();
+  await expect(service.getByTestId('remove-readers')).toHaveCount(0);
+  await service.getByRole('button', { name: 'Remove api' }).click();
+  await expect(page.getByTestId('object-api')).toHaveCount(0);
+
+  await database.getByRole('button', { name: 'Remove…' }).click();
+  await expect(database.getByTestId('remove-readers')).toHaveCount(0);
+  await database.getByRole('button', { name: 'Remove ordersdb' }).click();
+  await expect(page.getByTestId('object-ordersdb')).toHaveCount(0);
+  await open(page, '/services/api');
+  await expect(page.getByRole('alert')).toContainText('no service named "api"');
+});

@@ -32,6 +32,9 @@ pub struct ObjectRow {
     pub name: String,
     /// Its storage, for objects that have one (`1Gi`).
     pub storage: Option<String>,
+    /// The services whose environment reads this object's connection
+    /// Secret (they break when it goes).
+    pub readers: Vec<String>,
 }
 
 /// A project and everything in it.
@@ -72,6 +75,7 @@ pub async fn get_project(name: String) -> Result<ProjectView, AppError> {
 
     let db = crate::api::database()?;
     let detail = projects::show(&db, &name).await?;
+    let (_, state) = bi_control::desired_state::current(&db).await?;
     let mut objects = Vec::new();
     for object in detail.objects {
         let storage = match object.kind {
@@ -88,6 +92,7 @@ pub async fn get_project(name: String) -> Result<ProjectView, AppError> {
         objects.push(ObjectRow {
             kind: object.kind.id().to_owned(),
             label: object.kind.label().to_owned(),
+            readers: readers(&state, object.kind, &object.name),
             name: object.name,
             storage,
         });
@@ -97,6 +102,59 @@ pub async fn get_project(name: String) -> Result<ProjectView, AppError> {
         description: detail.project.description,
         objects,
     })
+}
+
+/// The services whose environment reads a connection Secret of the data
+/// object `name` of `kind` (`postgres-<name>-<user>-connection`,
+/// `redis-<name>-connection`, `ferret-<name>-connection`).
+#[cfg(feature = "ssr")]
+fn readers(
+    state: &bi_model::generate::DesiredState,
+    kind: bi_model::objects::ObjectKind,
+    name: &str,
+) -> Vec<String> {
+    use bi_model::objects::{EnvValue, EnvVar, ObjectKind};
+
+    let prefix = match kind {
+        ObjectKind::PostgresCluster => format!("postgres-{name}-"),
+        ObjectKind::RedisInstance => format!("redis-{name}-"),
+        ObjectKind::FerretService => format!("ferret-{name}-"),
+        _ => return Vec::new(),
+    };
+    let reads = |env: &[EnvVar]| {
+        env.iter().any(|var| {
+            matches!(&var.value, EnvValue::SecretRef { secret, .. }
+                if secret.starts_with(&prefix)
+                    && secret.ends_with(bi_model::generate::CONNECTION_SUFFIX))
+        })
+    };
+    let knative = state
+        .knative_services
+        .iter()
+        .filter(|s| reads(&s.object.env))
+        .map(|s| s.object.name.clone());
+    let traditional = state
+        .traditional_services
+        .iter()
+        .filter(|s| reads(&s.object.env))
+        .map(|s| s.object.name.clone());
+    let mut found: Vec<String> = knative.chain(traditional).collect();
+    found.sort();
+    found
+}
+
+/// Removes the object `name` of `kind` (`postgres_cluster`, …) from its
+/// project; returns the new desired-state version. Refused, naming them,
+/// while FerretDB services store their data in a cluster.
+#[server(prefix = "/api", endpoint = "projects/remove-object")]
+pub async fn remove_object(kind: String, name: String) -> Result<i32, AppError> {
+    use bi_control::operations::{ObjectKind, projects};
+
+    let kind = kind
+        .parse::<ObjectKind>()
+        .map_err(|err| AppError::NotFound(err.to_string()))?;
+    let db = crate::api::database()?;
+    Ok(projects::remove_object(&db, crate::api::batteries::AUTHOR, kind, &name).await?)
 }
 
 /// Creates a project; returns the new desired-state version.

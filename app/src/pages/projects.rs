@@ -15,8 +15,8 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use crate::AppError;
 use crate::api::preview::{PreviewBase, load_preview_base};
 use crate::api::projects::{
-    AddObject, CreateProject, DeleteProject, ObjectRow, RenameProject, ResizePostgresCluster,
-    get_project, list_projects,
+    AddObject, CreateProject, DeleteProject, ObjectRow, RemoveObject, RenameProject,
+    ResizePostgresCluster, get_project, list_projects,
 };
 use crate::components::change_preview::ChangePreview;
 use crate::components::feedback::{ErrorNote, Loading, in_browser, messages_for};
@@ -156,10 +156,19 @@ pub fn ProjectPage() -> impl IntoView {
     let name = move || params.read().get("name").unwrap_or_default();
     let add = ServerAction::<AddObject>::new();
     let resize = ServerAction::<ResizePostgresCluster>::new();
+    let remove = ServerAction::<RemoveObject>::new();
     let project = Resource::new(
-        move || (name(), add.version().get(), resize.version().get()),
+        move || {
+            (
+                name(),
+                add.version().get(),
+                resize.version().get(),
+                remove.version().get(),
+            )
+        },
         |(name, ..)| get_project(name),
     );
+    let remove_error = move || remove.value().get().and_then(Result::err);
     view! {
         <Title text="Project" />
         <p class="text-sm text-slate-500">
@@ -178,9 +187,10 @@ pub fn ProjectPage() -> impl IntoView {
                                     {view
                                         .objects
                                         .into_iter()
-                                        .map(|object| view! { <ObjectItem object resize /> })
+                                        .map(|object| view! { <ObjectItem object resize remove /> })
                                         .collect_view()}
                                 </ul>
+                                {move || remove_error().map(|error| view! { <ErrorNote error /> })}
                             }
                                 .into_any()
                         }
@@ -195,7 +205,53 @@ pub fn ProjectPage() -> impl IntoView {
 
 /// One object of the project; a PostgreSQL cluster can change its storage.
 #[component]
-fn ObjectItem(object: ObjectRow, resize: ServerAction<ResizePostgresCluster>) -> impl IntoView {
+fn ObjectItem(
+    object: ObjectRow,
+    resize: ServerAction<ResizePostgresCluster>,
+    remove: ServerAction<RemoveObject>,
+) -> impl IntoView {
+    let confirming = RwSignal::new(false);
+    let removal = RemoveObject {
+        kind: object.kind.clone(),
+        name: object.name.clone(),
+    };
+    let label = object.label.clone();
+    let readers = object.readers.clone();
+    let confirm = move || {
+        let removal = removal.clone();
+        let readers = readers.clone();
+        let label = label.clone();
+        confirming.get().then(move || {
+            let name = removal.name.clone();
+            view! {
+                <div class="w-full rounded-md bg-red-50 p-3 text-sm text-red-900" role="alertdialog" aria-label=format!("Remove {name}") data-testid="confirm-remove">
+                    <p class="font-medium">{format!("Remove the {label} {name}?")}</p>
+                    <p>"Everything bi made for it is deleted from the cluster, its data included. A rollback brings back its settings, not its data."</p>
+                    {(!readers.is_empty()).then(|| view! {
+                        <p class="mt-1 font-medium" data-testid="remove-readers">
+                            {format!("These services read its connection Secret and will fail: {}.", readers.join(", "))}
+                        </p>
+                    })}
+                    <div class="mt-2 flex gap-2">
+                        <button
+                            type="button"
+                            class="rounded-md bg-red-600 px-3 py-1 text-white hover:bg-red-500 disabled:opacity-50"
+                            disabled=move || remove.pending().get()
+                            on:click=move |_| {
+                                remove.dispatch(removal.clone());
+                                confirming.set(false);
+                            }
+                        >
+                            {format!("Remove {name}")}
+                        </button>
+                        <button type="button" class="rounded-md border border-slate-300 bg-white px-3 py-1 hover:bg-slate-100" on:click=move |_| confirming.set(false)>
+                            "Cancel"
+                        </button>
+                    </div>
+                </div>
+            }
+        })
+    };
     let storage = RwSignal::new(object.storage.clone().unwrap_or_default());
     let name = object.name.clone();
     let local = Memo::new(move |_| {
@@ -250,6 +306,15 @@ fn ObjectItem(object: ObjectRow, resize: ServerAction<ResizePostgresCluster>) ->
                     </form>
                 }
             })}
+            <button
+                type="button"
+                class="ml-auto rounded-md border border-slate-300 px-2 py-0.5 text-xs text-red-700 hover:bg-red-50"
+                aria-expanded=move || confirming.get().to_string()
+                on:click=move |_| confirming.update(|open| *open = !*open)
+            >
+                "Remove…"
+            </button>
+            {confirm}
         </li>
     }
 }
