@@ -97,6 +97,10 @@ pub enum Command {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// How often bi re-checks the cluster and sweeps for drift: show, set
+    /// (kept across restarts, over bi serve's options), reset.
+    #[command(subcommand)]
+    Settings(SettingsCommand),
     /// Put the desired state back to what snapshot N applied, and apply it.
     Rollback {
         /// The snapshot (`bi deploys list` shows them).
@@ -363,6 +367,24 @@ pub struct PlanArgs {
     pub all: bool,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `bi settings …`.
+#[derive(Debug, Subcommand)]
+pub enum SettingsCommand {
+    /// The intervals in force and where each comes from.
+    Show(OutputArgs),
+    /// Set the re-check (10s–24h) and/or drift-sweep (1m–168h) interval.
+    Set {
+        /// e.g. 2m.
+        #[arg(long, value_name = "DURATION")]
+        recheck_every: Option<String>,
+        /// e.g. 1h.
+        #[arg(long, value_name = "DURATION")]
+        drift_every: Option<String>,
+    },
+    /// Go back to bi serve's --recheck-every and --drift-every.
+    Reset,
 }
 
 /// `bi deploys …`.
@@ -654,7 +676,9 @@ async fn with_offline_fallback(
 
 /// Runs a command that talks to the control server.
 async fn run_client(global: &GlobalArgs, command: Command) -> anyhow::Result<ExitCode> {
-    use crate::client::{ApiClient, apply, batteries, debug, deploys, objects, projects, status};
+    use crate::client::{
+        ApiClient, apply, batteries, debug, deploys, objects, projects, settings, status,
+    };
     use bi_control::operations::{ObjectKind, ProjectObject};
     use bi_model::generate::Owned;
 
@@ -790,6 +814,14 @@ async fn run_client(global: &GlobalArgs, command: Command) -> anyhow::Result<Exi
         },
         Command::Rollback { snapshot } => return deploys::rollback(&api, snapshot).await,
         Command::Audit { limit, output } => deploys::audit(&api, limit, output.output).await?,
+        Command::Settings(command) => match command {
+            SettingsCommand::Show(output) => settings::show(&api, output.output).await?,
+            SettingsCommand::Set {
+                recheck_every,
+                drift_every,
+            } => settings::set(&api, recheck_every, drift_every).await?,
+            SettingsCommand::Reset => settings::reset(&api).await?,
+        },
         Command::Export(args) => crate::export::from_server(&api, &args).await?,
         Command::Debug(DebugCommand::Bundle { output, data_dir }) => {
             let path = debug::bundle(&api, global, output, data_dir).await?;

@@ -30,6 +30,12 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/api/v1/events", get(api::events::events))
         .route("/api/v1/status", get(api::status::status))
+        .route(
+            "/api/v1/settings",
+            get(api::settings::show)
+                .put(api::settings::save)
+                .delete(api::settings::reset),
+        )
         .route("/api/v1/batteries", get(api::batteries::list))
         .route(
             "/api/v1/batteries/{id}",

@@ -506,3 +506,39 @@ fn without_a_server_the_desired_state_is_changed_in_the_data_directory() {
     ));
     assert!(status.contains("7Gi"), "{status}");
 }
+
+#[tokio::test]
+async fn settings_are_set_refused_kept_across_a_restart_and_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let server = start_server(&data_dir);
+
+    let shown = json(&server, &["settings", "show"]);
+    assert_eq!(shown["intervals"]["recheck_every"], "5m", "{shown}");
+    assert_eq!(shown["recheck_set_here"], false, "{shown}");
+
+    let refused = bi(&server, &["settings", "set", "--recheck-every", "5"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("recheck_every"), "{stderr}");
+    assert!(stderr.contains("no unit"), "{stderr}");
+    let nothing = bi(&server, &["settings", "set"]);
+    assert!(!nothing.status.success());
+
+    let set = ok(&bi(&server, &["settings", "set", "--recheck-every", "2m"]));
+    assert!(
+        set.contains("2m") && set.contains("set (bi serve --recheck-every is 5m)"),
+        "{set}"
+    );
+    assert!(set.contains("bi serve --drift-every"), "{set}");
+
+    // The server restarts with the same options: the setting is kept.
+    drop(server);
+    let server = start_server(&data_dir);
+    let shown = json(&server, &["settings", "show"]);
+    assert_eq!(shown["intervals"]["recheck_every"], "2m", "{shown}");
+    assert_eq!(shown["recheck_set_here"], true, "{shown}");
+
+    let reset = ok(&bi(&server, &["settings", "reset"]));
+    assert!(reset.contains("5m") && !reset.contains("set ("), "{reset}");
+}

@@ -40,36 +40,25 @@ fn facts() -> Result<ServerFacts, AppError> {
 }
 
 #[cfg(feature = "ssr")]
-async fn current(db: &bi_control::Database) -> Result<SystemSettings, AppError> {
-    let facts = facts()?;
-    let stored = bi_control::installation::intervals(db).await?;
-    Ok(SystemSettings {
-        intervals: stored.or(facts.defaults),
-        recheck_set_here: stored.recheck_every.is_some(),
-        drift_set_here: stored.drift_every.is_some(),
+fn view(
+    settings: bi_control::operations::settings::IntervalSettings,
+    facts: ServerFacts,
+) -> SystemSettings {
+    SystemSettings {
+        intervals: settings.intervals,
+        recheck_set_here: settings.recheck_set_here,
+        drift_set_here: settings.drift_set_here,
         facts,
-    })
-}
-
-/// Stores `stored` and makes the reconciler use it now.
-#[cfg(feature = "ssr")]
-async fn put(
-    stored: bi_control::installation::StoredIntervals,
-) -> Result<SystemSettings, AppError> {
-    let db = crate::api::database()?;
-    bi_control::installation::set_intervals(&db, stored).await?;
-    let settings = current(&db).await?;
-    crate::api::reconciler()?.set_settings(bi_control::reconciler::ReconcilerSettings {
-        recheck_every: settings.intervals.recheck_every.to_std(),
-        drift_every: settings.intervals.drift_every.to_std(),
-    });
-    Ok(settings)
+    }
 }
 
 /// The system-wide settings.
 #[server(prefix = "/api", endpoint = "settings/show")]
 pub async fn get_system_settings() -> Result<SystemSettings, AppError> {
-    current(&crate::api::database()?).await
+    let facts = facts()?;
+    let settings =
+        bi_control::operations::settings::show(&crate::api::database()?, facts.defaults).await?;
+    Ok(view(settings, facts))
 }
 
 /// Sets the re-check and drift-sweep intervals (typed: `5m`, `1h`); they
@@ -82,17 +71,26 @@ pub async fn save_system_settings(
 ) -> Result<SystemSettings, AppError> {
     let wanted =
         ReconcileIntervals::parse(&recheck_every, &drift_every).map_err(AppError::Rejected)?;
-    let defaults = facts()?.defaults;
-    put(bi_control::installation::StoredIntervals {
-        recheck_every: (wanted.recheck_every != defaults.recheck_every)
-            .then_some(wanted.recheck_every),
-        drift_every: (wanted.drift_every != defaults.drift_every).then_some(wanted.drift_every),
-    })
-    .await
+    let facts = facts()?;
+    let settings = bi_control::operations::settings::save(
+        &crate::api::database()?,
+        &crate::api::reconciler()?,
+        facts.defaults,
+        wanted,
+    )
+    .await?;
+    Ok(view(settings, facts))
 }
 
 /// Goes back to the server's options for both intervals.
 #[server(prefix = "/api", endpoint = "settings/reset")]
 pub async fn reset_system_settings() -> Result<SystemSettings, AppError> {
-    put(bi_control::installation::StoredIntervals::default()).await
+    let facts = facts()?;
+    let settings = bi_control::operations::settings::reset(
+        &crate::api::database()?,
+        &crate::api::reconciler()?,
+        facts.defaults,
+    )
+    .await?;
+    Ok(view(settings, facts))
 }

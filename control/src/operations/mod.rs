@@ -1,4 +1,4 @@
-//! The operations on batteries and projects that the web UI's server
+//! The operations on batteries, projects and system settings that the web UI's server
 //! functions and the `bi` CLI's JSON API both call: all the logic lives
 //! here, callers only authorize, call and map the result.
 //!
@@ -9,6 +9,7 @@
 pub mod batteries;
 pub mod projects;
 pub mod set;
+pub mod settings;
 
 pub use batteries::{
     BatteryDetail, BatteryStatus, InstallOutcome, InstallPreview, IntegrationNote,

@@ -31,6 +31,9 @@
 //! | POST | `/api/v1/rollback` | [`snapshots::RollbackRequest`] `{"snapshot"}` | [`snapshots::RollbackDone`] (after the rollback's snapshot ran) |
 //! | GET | `/api/v1/export` | | the desired resources as one YAML stream (`application/yaml`), secrets as placeholders |
 //! | GET | `/api/v1/audit` | | [`desired_state::AuditEntry`] list: who changed what, when, newest first |
+//! | GET | `/api/v1/settings` | | [`bi_control::operations::settings::IntervalSettings`]: the re-check and drift intervals in force |
+//! | PUT | `/api/v1/settings` | [`settings::Intervals`] `{"recheck_every":"2m","drift_every":"1h"}` | [`bi_control::operations::settings::IntervalSettings`] |
+//! | DELETE | `/api/v1/settings` | | back to the server's options: [`bi_control::operations::settings::IntervalSettings`] |
 //! | GET | `/api/v1/events?since=latest\|now\|N` | | websocket of [`bi_model::events::EventEnvelope`] (see [`events`]) |
 //!
 //! Errors are [`error::ApiError`]: a refused change is 422 with
@@ -43,6 +46,7 @@ pub mod desired_state;
 pub mod error;
 pub mod events;
 pub mod projects;
+pub mod settings;
 pub mod snapshots;
 pub mod status;
 

@@ -10,6 +10,7 @@ pub mod local;
 pub mod objects;
 pub mod output;
 pub mod projects;
+pub mod settings;
 pub mod status;
 
 pub use api::{ApiClient, ClientError};
