@@ -150,6 +150,10 @@ async fn unknown_paths_are_404_pages() {
     let (status, html) = send(&app, get("/no/such/page")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(html.contains("Page not found"), "{html}");
+    // A known page about something that does not exist says so, with 404.
+    let (status, html) = send(&app, get("/services/nope")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.contains("no service named"), "{html}");
 }
 
 #[tokio::test]
@@ -164,6 +168,7 @@ async fn every_page_is_rendered_on_the_server_with_its_data() {
         ("/deploys", "Deploys"),
         ("/deploys/live", "Live plan"),
         ("/settings", "SQLite"),
+        ("/settings", "Re-check every"),
     ] {
         let (status, html) = send(&app, get(path)).await;
         assert_eq!(status, StatusCode::OK, "{path}");

@@ -6,9 +6,16 @@ use leptos::prelude::*;
 
 use crate::AppError;
 
-/// An error from the server, shown where the thing failed.
+/// An error from the server, shown where the thing failed. A page that
+/// shows a [`AppError::NotFound`] is answered with status 404.
 #[component]
 pub fn ErrorNote(error: AppError) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if matches!(error, AppError::NotFound(_))
+        && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+    {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
     view! {
         <p class="mt-4 rounded-md bg-red-50 px-3 py-2 text-sm text-red-800" role="alert">
             {error.to_string()}
