@@ -111,6 +111,7 @@ pub async fn read(
     let mut workloads = Vec::new();
     let mut condition = None;
     let mut url = None;
+    let mut knative_missing = false;
     for resource in &mine {
         let live = live_object(client, &resource.path).await?;
         match resource.path.kind.as_str() {
@@ -137,6 +138,7 @@ pub async fn read(
                     .api_version
                     .starts_with("serving.knative.dev/") =>
             {
+                knative_missing = live.is_none();
                 if let Some(live) = &live {
                     url = live
                         .pointer("/status/url")
@@ -148,7 +150,16 @@ pub async fn read(
             _ => {}
         }
     }
-    let readiness = if workloads.is_empty() {
+    let knative_ready = condition.as_deref().map(|c| c.starts_with("Ready: True"));
+    let readiness = if knative_missing {
+        Readiness::Missing
+    } else if let Some(ready) = knative_ready {
+        if ready {
+            Readiness::Ready
+        } else {
+            Readiness::Progressing
+        }
+    } else if workloads.is_empty() {
         Readiness::Configured
     } else if workloads.iter().any(|w| w.ready.is_none()) {
         Readiness::Missing

@@ -125,3 +125,57 @@ async fn a_service_shows_its_workloads_events_writes_and_connection_secrets() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_knative_service_is_missing_until_applied_then_ready_with_its_url() {
+    use bi_model::objects::KnativeService;
+
+    on_every_backend(
+        "a_knative_service_is_missing_until_applied_then_ready_with_its_url",
+        |t| async move {
+            t.db.migrate().await.unwrap();
+            bi_control::desired_state::change(&t.db, "test", "a gateway", |s| {
+                s.install(&[BatteryKind::Knative]).unwrap();
+                s.knative_services.push(Owned::unowned(KnativeService::new(
+                    "gateway",
+                    ImageRef::parse("ghcr.io/acme/gateway:2.1").unwrap(),
+                )));
+                Ok(())
+            })
+            .await
+            .unwrap();
+            let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+            let client = sandbox.client().unwrap();
+            let read =
+                || service_status::read(&t.db, &client, ObjectKind::KnativeService, "gateway");
+
+            let before = read().await.unwrap();
+            assert_eq!(before.readiness, Readiness::Missing);
+            assert_eq!(before.url, None);
+
+            Engine::new(t.db.clone(), client.clone())
+                .await
+                .unwrap()
+                .snapshot("test")
+                .await
+                .unwrap();
+            let mut after = read().await.unwrap();
+            for _ in 0..50 {
+                if after.readiness == Readiness::Ready {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                after = read().await.unwrap();
+            }
+            assert_eq!(after.readiness, Readiness::Ready, "{after:#?}");
+            assert_eq!(after.condition.as_deref(), Some("Ready: True"));
+            let namespace = after.namespace.clone().unwrap();
+            assert_eq!(
+                after.url.as_deref(),
+                Some(format!("http://gateway.{namespace}.svc.cluster.local").as_str())
+            );
+            sandbox.shutdown().await.unwrap();
+        },
+    )
+    .await;
+}

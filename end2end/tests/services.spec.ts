@@ -29,6 +29,14 @@ test('a Knative service is listed and scaled from the services page', async ({ p
   await service.getByRole('button', { name: 'Scale' }).click();
   await expect(service.getByTestId('service-scale')).toHaveText('1–3 instances');
   await screenshot(page, 'services');
+
+  // Its page: Knative's own Ready condition and the URL it serves at.
+  await expect(async () => {
+    await open(page, '/services/gateway');
+    await expect(page.getByTestId('service-readiness')).toContainText('ready', { timeout: 1000 });
+  }).toPass({ timeout: 30_000 });
+  await expect(page.getByTestId('service-status')).toContainText('http://gateway.battery-knative.svc.cluster.local');
+  await expect(page.getByTestId('service-form').getByLabel('Max instances')).toHaveValue('3');
 });
 
 test('a traditional service that does not fit is explained before it is added', async ({ page }) => {

@@ -15,8 +15,14 @@ use super::store::{ObjectKey, now};
 
 /// Whether objects of this resource become "ready" by themselves.
 pub(crate) fn is_workload(rt: &ResourceType) -> bool {
-    rt.is("apps", "deployments") || rt.is("apps", "statefulsets")
+    rt.is("apps", "deployments")
+        || rt.is("apps", "statefulsets")
+        || rt.is(KNATIVE_GROUP, "services")
 }
+
+/// Knative Serving's API group: its Services report Ready with a URL, as
+/// Knative's controller would once the first revision serves.
+const KNATIVE_GROUP: &str = "serving.knative.dev";
 
 /// Whether a workload object's status already reflects its current generation.
 pub(crate) fn is_settled(object: &Value) -> bool {
@@ -56,7 +62,11 @@ async fn settle(shared: &Shared, key: &ObjectKey, uid: &str, generation: u64) {
         let Some(object) = store.object(key) else {
             return;
         };
-        let status = ready_status(&key.plural, object, generation);
+        let status = if key.group == KNATIVE_GROUP {
+            knative_ready_status(key, object, generation)
+        } else {
+            ready_status(&key.plural, object, generation)
+        };
         if !store.set_status(key, uid, generation, status) {
             return;
         }
@@ -127,6 +137,33 @@ fn rollout_event(
         "source": { "component": component },
         "reportingComponent": component,
     }))
+}
+
+/// The status of a Knative Service whose latest revision serves: Ready,
+/// with the cluster-local URL Knative gives it.
+fn knative_ready_status(key: &ObjectKey, object: &Value, generation: u64) -> Value {
+    let name = &key.name;
+    let revision = format!("{name}-{generation:05}");
+    let url = format!("http://{name}.{}.svc.cluster.local", key.namespace);
+    let since = object
+        .pointer("/status/conditions/0/lastTransitionTime")
+        .and_then(Value::as_str)
+        .map_or_else(now, str::to_owned);
+    let condition =
+        |kind: &str| json!({ "type": kind, "status": "True", "lastTransitionTime": since });
+    json!({
+        "observedGeneration": generation,
+        "url": url,
+        "address": { "url": url },
+        "latestCreatedRevisionName": revision,
+        "latestReadyRevisionName": revision,
+        "traffic": [{ "revisionName": revision, "latestRevision": true, "percent": 100 }],
+        "conditions": [
+            condition("ConfigurationsReady"),
+            condition("Ready"),
+            condition("RoutesReady"),
+        ],
+    })
 }
 
 /// The status of a workload whose every replica is ready.
