@@ -21,6 +21,25 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use support::on_every_backend;
 
+/// Reads the status of `name` until `settled` accepts it (at most 5 s).
+async fn status_once(
+    db: &bi_control::Database,
+    client: &kube::Client,
+    kind: ObjectKind,
+    name: &str,
+    settled: impl Fn(&service_status::ServiceStatus) -> bool,
+) -> service_status::ServiceStatus {
+    let mut status = service_status::read(db, client, kind, name).await.unwrap();
+    for _ in 0..50 {
+        if settled(&status) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        status = service_status::read(db, client, kind, name).await.unwrap();
+    }
+    status
+}
+
 #[tokio::test]
 async fn a_service_shows_its_workloads_events_writes_and_connection_secrets() {
     on_every_backend(
@@ -89,19 +108,10 @@ async fn a_service_shows_its_workloads_events_writes_and_connection_secrets() {
             let copy = secrets.get("postgres-main-app-connection").await.unwrap();
             assert!(copy.data.unwrap().contains_key("url"));
 
-            let mut after =
-                service_status::read(&t.db, &client, ObjectKind::TraditionalService, "web")
-                    .await
-                    .unwrap();
-            for _ in 0..50 {
-                if after.readiness == Readiness::Ready && !after.events.is_empty() {
-                    break;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                after = service_status::read(&t.db, &client, ObjectKind::TraditionalService, "web")
-                    .await
-                    .unwrap();
-            }
+            let after = status_once(&t.db, &client, ObjectKind::TraditionalService, "web", |s| {
+                s.readiness == Readiness::Ready && !s.events.is_empty()
+            })
+            .await;
             assert_eq!(after.readiness, Readiness::Ready, "{after:#?}");
             assert_eq!(after.workloads[0].ready, Some(2));
             let event = &after.events[0];
@@ -159,14 +169,10 @@ async fn a_knative_service_is_missing_until_applied_then_ready_with_its_url() {
                 .snapshot("test")
                 .await
                 .unwrap();
-            let mut after = read().await.unwrap();
-            for _ in 0..50 {
-                if after.readiness == Readiness::Ready {
-                    break;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                after = read().await.unwrap();
-            }
+            let after = status_once(&t.db, &client, ObjectKind::KnativeService, "gateway", |s| {
+                s.readiness == Readiness::Ready
+            })
+            .await;
             assert_eq!(after.readiness, Readiness::Ready, "{after:#?}");
             assert_eq!(after.condition.as_deref(), Some("Ready: True"));
             let namespace = after.namespace.clone().unwrap();
