@@ -182,7 +182,7 @@ fn capacity_of(desired: &[Resource], nodes: &[Node]) -> ClusterCapacity {
 }
 
 /// Replicas the cluster reports ready for a workload of `kind`.
-fn ready_replicas(kind: &str, live: &Value) -> u32 {
+pub(crate) fn ready_replicas(kind: &str, live: &Value) -> u32 {
     let field = if kind == "DaemonSet" {
         "/status/numberReady"
     } else {
@@ -235,7 +235,8 @@ fn apps(
     apps
 }
 
-fn readiness(workloads: &[WorkloadHealth]) -> Readiness {
+/// An app's readiness from its workloads' (configured when it has none).
+pub(crate) fn readiness(workloads: &[WorkloadHealth]) -> Readiness {
     if workloads.is_empty() {
         Readiness::Configured
     } else if workloads.iter().any(|w| w.ready.is_none()) {

@@ -39,6 +39,15 @@ impl Default for ReconcilerSettings {
     }
 }
 
+impl From<bi_model::ReconcileIntervals> for ReconcilerSettings {
+    fn from(intervals: bi_model::ReconcileIntervals) -> Self {
+        Self {
+            recheck_every: intervals.recheck_every.to_std(),
+            drift_every: intervals.drift_every.to_std(),
+        }
+    }
+}
+
 /// Asks for snapshots. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Reconciler {

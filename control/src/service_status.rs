@@ -7,6 +7,7 @@
 //! Reads the desired state, one list of Events in the service's namespace,
 //! the service's live objects and the last outcomes; writes nothing.
 
+use bi_model::capacity::replicas;
 use bi_model::generate::{
     ConnectionSecret, Resource, ResourcePath, Secrets, connection_secrets, generate,
 };
@@ -21,7 +22,7 @@ use crate::db::Database;
 use crate::desired_state;
 use crate::entities::snapshot_resource;
 use crate::error::{Error, Result, db_error};
-use crate::health::{Readiness, WorkloadHealth};
+use crate::health::{self, Readiness, WorkloadHealth};
 
 /// How many Events and outcomes are shown, newest first.
 pub const SHOWN: usize = 20;
@@ -112,45 +113,40 @@ pub async fn read(
     let mut condition = None;
     let mut url = None;
     let mut knative_missing = false;
+    let mut knative_ready = None;
     for resource in &mine {
+        let kind = resource.path.kind.as_str();
+        let knative = kind == "Service"
+            && resource
+                .path
+                .api_version
+                .starts_with("serving.knative.dev/");
+        // NB: only workloads and Knative's Service say how the service is
+        // doing; its Secrets, ConfigMaps and Services are not read.
+        if !(knative || kind == "Deployment" || kind == "StatefulSet") {
+            continue;
+        }
         let live = live_object(client, &resource.path).await?;
-        match resource.path.kind.as_str() {
-            "Deployment" | "StatefulSet" => {
-                let desired = resource
-                    .body
-                    .pointer("/spec/replicas")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(1);
-                let ready = live.as_ref().map(|live| {
-                    live.pointer("/status/readyReplicas")
-                        .and_then(Value::as_u64)
-                        .unwrap_or(0)
-                });
-                workloads.push(WorkloadHealth {
-                    path: resource.path.clone(),
-                    desired: u32::try_from(desired).unwrap_or(u32::MAX),
-                    ready: ready.map(|ready| u32::try_from(ready).unwrap_or(u32::MAX)),
-                });
-            }
-            "Service"
-                if resource
-                    .path
-                    .api_version
-                    .starts_with("serving.knative.dev/") =>
-            {
-                knative_missing = live.is_none();
-                if let Some(live) = &live {
-                    url = live
-                        .pointer("/status/url")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned);
-                    condition = ready_condition(live);
+        if knative {
+            knative_missing = live.is_none();
+            if let Some(live) = &live {
+                url = live
+                    .pointer("/status/url")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                if let Some((ready, text)) = ready_condition(live) {
+                    knative_ready = Some(ready);
+                    condition = Some(text);
                 }
             }
-            _ => {}
+        } else {
+            workloads.push(WorkloadHealth {
+                path: resource.path.clone(),
+                desired: replicas(kind, &resource.body, 1),
+                ready: live.as_ref().map(|live| health::ready_replicas(kind, live)),
+            });
         }
     }
-    let knative_ready = condition.as_deref().map(|c| c.starts_with("Ready: True"));
     let readiness = if knative_missing {
         Readiness::Missing
     } else if let Some(ready) = knative_ready {
@@ -159,14 +155,8 @@ pub async fn read(
         } else {
             Readiness::Progressing
         }
-    } else if workloads.is_empty() {
-        Readiness::Configured
-    } else if workloads.iter().any(|w| w.ready.is_none()) {
-        Readiness::Missing
-    } else if workloads.iter().all(|w| w.ready >= Some(w.desired)) {
-        Readiness::Ready
     } else {
-        Readiness::Progressing
+        health::readiness(&workloads)
     };
     let events = match &namespace {
         Some(namespace) => events(client, namespace, name).await?,
@@ -207,8 +197,9 @@ async fn live_object(client: &kube::Client, path: &ResourcePath) -> Result<Optio
     }
 }
 
-/// `Ready: <status> — <message>` from a Knative object's conditions.
-fn ready_condition(live: &Value) -> Option<String> {
+/// Whether a Knative object's Ready condition is True, and the condition
+/// in words (`Ready: <status>, <message>`).
+fn ready_condition(live: &Value) -> Option<(bool, String)> {
     let conditions = live.pointer("/status/conditions")?.as_array()?;
     let ready = conditions
         .iter()
@@ -217,10 +208,11 @@ fn ready_condition(live: &Value) -> Option<String> {
         .get("status")
         .and_then(Value::as_str)
         .unwrap_or("Unknown");
-    Some(match ready.get("message").and_then(Value::as_str) {
+    let text = match ready.get("message").and_then(Value::as_str) {
         Some(message) => format!("Ready: {status}, {message}"),
         None => format!("Ready: {status}"),
-    })
+    };
+    Some((status == "True", text))
 }
 
 /// Events in `namespace` about the object `name` or its children (`name-…`:

@@ -10,7 +10,7 @@ use bi_control::Database;
 use bi_control::cluster::ClusterConnection;
 use bi_control::engine::{Engine, EngineSettings};
 use bi_control::events::EventBus;
-use bi_control::reconciler::{Reconciler, ReconcilerSettings};
+use bi_control::reconciler::Reconciler;
 use bi_control::sandbox::{Sandbox, SandboxConfig};
 use bi_model::units::Duration;
 use bi_model::{ClusterSummary, ReconcileIntervals};
@@ -144,13 +144,7 @@ pub async fn app_state(
         .await
         .context("while reading the reconcile intervals")?
         .or(defaults);
-    let (reconciler, task) = Reconciler::start(
-        Arc::new(engine),
-        ReconcilerSettings {
-            recheck_every: intervals.recheck_every.to_std(),
-            drift_every: intervals.drift_every.to_std(),
-        },
-    );
+    let (reconciler, task) = Reconciler::start(Arc::new(engine), intervals.into());
     let state = AppState {
         leptos_options: leptos_options(settings, addr),
         db,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::Database;
 use crate::error::Result;
 use crate::installation::{self, StoredIntervals};
-use crate::reconciler::{Reconciler, ReconcilerSettings};
+use crate::reconciler::Reconciler;
 
 /// The reconcile intervals in force and where each comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,9 +68,6 @@ async fn put(
 ) -> Result<IntervalSettings> {
     installation::set_intervals(db, stored).await?;
     let settings = show(db, defaults).await?;
-    reconciler.set_settings(ReconcilerSettings {
-        recheck_every: settings.intervals.recheck_every.to_std(),
-        drift_every: settings.intervals.drift_every.to_std(),
-    });
+    reconciler.set_settings(settings.intervals.into());
     Ok(settings)
 }
