@@ -13,7 +13,7 @@ test('the re-check interval is changed from the settings page, kept, and reset',
   const save = form.getByRole('button', { name: 'Save' });
   await expect(recheck).toHaveValue('5m');
   await expect(form.getByLabel('Look for drift every')).toHaveValue('1h');
-  await expect(page.getByTestId('source-recheck_every')).toContainText("server's --recheck-every");
+  await expect(page.getByTestId('note-recheck_every')).toContainText("server's --recheck-every");
   await expect(save).toBeDisabled();
 
   await recheck.fill('5');
@@ -25,7 +25,7 @@ test('the re-check interval is changed from the settings page, kept, and reset',
   await recheck.fill('2m');
   await expect(page.getByTestId('error-recheck_every')).toBeEmpty();
   await save.click();
-  await expect(page.getByTestId('source-recheck_every')).toContainText('Set here');
+  await expect(page.getByTestId('note-recheck_every')).toContainText('Set here');
   await screenshot(page, 'settings');
 
   await page.reload();
@@ -40,6 +40,6 @@ test('the re-check interval is changed from the settings page, kept, and reset',
   expect(await refused.text()).toContain('recheck_every');
 
   await page.getByRole('button', { name: "Use the server's options" }).click();
-  await expect(page.getByTestId('source-recheck_every')).toContainText("server's --recheck-every");
+  await expect(page.getByTestId('note-recheck_every')).toContainText("server's --recheck-every");
   await expect(page.getByTestId('intervals').getByLabel('Re-check every')).toHaveValue('5m');
 });

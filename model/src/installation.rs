@@ -208,6 +208,20 @@ impl ReconcileIntervals {
     }
 }
 
+/// The reconcile intervals in force and where each comes from: set from
+/// the Settings page (or `bi settings`), else the server's option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntervalSettings {
+    /// The intervals in force.
+    pub intervals: ReconcileIntervals,
+    /// Whether the re-check was set there (else the server's option applies).
+    pub recheck_set_here: bool,
+    /// Whether the drift sweep was set there.
+    pub drift_set_here: bool,
+    /// The server's options (`--recheck-every`, `--drift-every`).
+    pub defaults: ReconcileIntervals,
+}
+
 #[cfg(test)]
 mod reconcile_tests {
     use super::*;

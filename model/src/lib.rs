@@ -17,6 +17,6 @@ pub mod units;
 pub mod validation;
 
 pub use installation::{
-    ClusterSummary, InstallationName, InstallationOverview, ReconcileIntervals,
+    ClusterSummary, InstallationName, InstallationOverview, IntervalSettings, ReconcileIntervals,
 };
 pub use validation::{FieldError, Problems, Rule};

@@ -3,7 +3,7 @@
 //! time and the database keeps across restarts, and the server's own
 //! options shown read-only.
 
-use bi_model::ReconcileIntervals;
+use bi_model::{IntervalSettings, ReconcileIntervals};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -22,14 +22,10 @@ pub struct ServerFacts {
 /// The system-wide settings as the page shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SystemSettings {
-    /// The intervals in force.
-    pub intervals: ReconcileIntervals,
-    /// Whether the re-check was set on this page (else the server's option).
-    pub recheck_set_here: bool,
-    /// Whether the drift sweep was set on this page.
-    pub drift_set_here: bool,
-    /// The server's options.
-    pub facts: ServerFacts,
+    /// The reconcile intervals in force and where each comes from.
+    pub reconcile: IntervalSettings,
+    /// The server's data directory.
+    pub data_dir: String,
 }
 
 #[cfg(feature = "ssr")]
@@ -40,15 +36,10 @@ fn facts() -> Result<ServerFacts, AppError> {
 }
 
 #[cfg(feature = "ssr")]
-fn view(
-    settings: bi_control::operations::settings::IntervalSettings,
-    facts: ServerFacts,
-) -> SystemSettings {
+fn view(reconcile: IntervalSettings, facts: ServerFacts) -> SystemSettings {
     SystemSettings {
-        intervals: settings.intervals,
-        recheck_set_here: settings.recheck_set_here,
-        drift_set_here: settings.drift_set_here,
-        facts,
+        reconcile,
+        data_dir: facts.data_dir,
     }
 }
 

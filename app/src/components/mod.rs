@@ -3,3 +3,4 @@
 pub mod change_preview;
 pub mod feedback;
 pub mod layout;
+pub mod text_field;

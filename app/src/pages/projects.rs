@@ -20,11 +20,11 @@ use crate::api::projects::{
 };
 use crate::components::change_preview::ChangePreview;
 use crate::components::feedback::{ErrorNote, Loading, in_browser, messages_for};
+use crate::components::text_field::TextField;
 use crate::object_form::{
     self, ADDABLE, AddField, add_fields, form_key, new_object, short, titles,
 };
 
-const INPUT: &str = "w-full rounded-md border border-slate-300 px-3 py-2 text-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-200 aria-[invalid=true]:border-red-500";
 const BUTTON: &str = "rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-500 disabled:cursor-not-allowed disabled:opacity-50";
 
 /// The problems a failed action reports, with the form's own.
@@ -39,38 +39,6 @@ fn with_server(local: Vec<FieldError>, server: Option<AppError>) -> Vec<FieldErr
         }));
     }
     problems
-}
-
-/// A labelled text input with its problems under it.
-#[component]
-fn TextField(
-    #[prop(into)] id: String,
-    label: &'static str,
-    #[prop(optional)] hint: &'static str,
-    value: RwSignal<String>,
-    field: &'static str,
-    #[prop(into)] problems: Signal<Vec<FieldError>>,
-) -> impl IntoView {
-    let messages = move || messages_for(&problems.get(), field).join(" ");
-    let error_id = format!("error-{id}");
-    view! {
-        <div>
-            <label for=id.clone() class="block text-sm font-medium text-slate-700">{label}</label>
-            {(!hint.is_empty()).then(|| view! { <p class="text-xs text-slate-500">{hint}</p> })}
-            <input
-                id=id
-                type="text"
-                autocomplete="off"
-                class=INPUT
-                aria-invalid=move || (!messages().is_empty()).to_string()
-                aria-describedby=error_id.clone()
-                value=value.get_untracked()
-                prop:value=move || value.get()
-                on:input=move |ev| value.set(event_target_value(&ev))
-            />
-            <p id=error_id.clone() class="mt-1 text-sm text-red-700" data-testid=error_id>{messages}</p>
-        </div>
-    }
 }
 
 /// Every project, and a form to create one.
@@ -109,7 +77,7 @@ pub fn Projects() -> impl IntoView {
             }
         >
             <div class="min-w-0 flex-1">
-                <TextField id="project-name" label="New project" value=name field="name" problems />
+                <TextField id="project-name" label="New project" field="name" problems get=move || name.get() set=move |v| name.set(v) />
             </div>
             <button type="submit" class=format!("mt-6 {BUTTON}") disabled=move || !local.get().is_empty() || name.get().is_empty()>
                 "Create"
@@ -463,12 +431,14 @@ fn AddForm(
         texts
             .iter()
             .map(|(field, text)| {
+                let text = *text;
                 view! {
                     <TextField
                         id=format!("{prefix}-{}", field.key)
                         label=field.label
                         hint=field.hint
-                        value=*text
+                        get=move || text.get()
+                        set=move |v| text.set(v)
                         field=field.key
                         problems
                     />

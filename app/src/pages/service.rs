@@ -16,9 +16,9 @@ use crate::api::services::{
 };
 use crate::components::change_preview::ChangePreview;
 use crate::components::feedback::{ErrorNote, Loading, StatusBadge, messages_for};
+use crate::components::text_field::{INPUT, TextField};
 use crate::service_form::{EnvRow, KindFields, PortRow, ServiceForm, form_key, suggested_name};
 
-const INPUT: &str = "w-full rounded-md border border-slate-300 px-2 py-1.5 text-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-200 aria-[invalid=true]:border-red-500";
 const SMALL_BUTTON: &str = "rounded-md border border-slate-300 px-2 py-1 text-sm hover:bg-slate-100 focus:outline-none focus:ring-2 focus:ring-indigo-200";
 const CARD: &str = "rounded-lg border border-slate-200 bg-white p-4 shadow-sm";
 
@@ -166,7 +166,7 @@ fn EditForm(name: String, object: ProjectObject, secrets: Vec<ConnectionSecret>)
             }
         >
             <h2 class="text-base font-semibold">"Settings"</h2>
-            <Text id="svc-image" label="Image" field="image" problems
+            <TextField id="svc-image" label="Image" field="image" problems
                 get=move || form.with(|f| f.image.clone())
                 set=move |v| form.update(|f| f.image = v) />
             {if is_knative { view! { <KnativeInputs form problems /> }.into_any() } else { view! { <TraditionalInputs form problems /> }.into_any() }}
@@ -196,52 +196,6 @@ fn EditForm(name: String, object: ProjectObject, secrets: Vec<ConnectionSecret>)
     .into_any()
 }
 
-/// A labelled text input bound to a part of the form, its problems under it.
-#[component]
-fn Text<G, S>(
-    #[prop(into)] id: String,
-    #[prop(into)] label: String,
-    #[prop(into)] field: String,
-    #[prop(into)] problems: Signal<Vec<FieldError>>,
-    get: G,
-    set: S,
-    #[prop(optional, into)] list: Option<String>,
-    /// Hide the label (tables give the column header instead).
-    #[prop(optional)]
-    compact: bool,
-) -> impl IntoView
-where
-    G: Fn() -> String + Send + Sync + Copy + 'static,
-    S: Fn(String) + Send + Sync + 'static,
-{
-    let field = StoredValue::new(field);
-    let messages = move || field.with_value(|field| messages_for(&problems.get(), field).join(" "));
-    let error_id = format!("error-{id}");
-    let label_class = if compact {
-        "sr-only"
-    } else {
-        "block text-sm font-medium text-slate-700"
-    };
-    view! {
-        <div>
-            <label for=id.clone() class=label_class>{label}</label>
-            <input
-                id=id
-                type="text"
-                autocomplete="off"
-                class=INPUT
-                list=list
-                aria-invalid=move || (!messages().is_empty()).to_string()
-                aria-describedby=error_id.clone()
-                value=get
-                prop:value=get
-                on:input=move |ev| set(event_target_value(&ev))
-            />
-            <p id=error_id.clone() class="mt-0.5 text-xs text-red-700" data-testid=error_id>{messages}</p>
-        </div>
-    }
-}
-
 /// Scale and port of a Knative service.
 #[component]
 fn KnativeInputs(form: RwSignal<ServiceForm>, problems: Signal<Vec<FieldError>>) -> impl IntoView {
@@ -264,13 +218,13 @@ fn KnativeInputs(form: RwSignal<ServiceForm>, problems: Signal<Vec<FieldError>>)
     };
     view! {
         <div class="grid grid-cols-2 gap-3 sm:grid-cols-4">
-            <Text id="svc-min_scale" label="Min instances" field="min_scale" problems
+            <TextField id="svc-min_scale" label="Min instances" field="min_scale" problems
                 get=get(|f| f.min_scale.clone()) set=set(|f, v| f.min_scale = v) />
-            <Text id="svc-max_scale" label="Max instances" field="max_scale" problems
+            <TextField id="svc-max_scale" label="Max instances" field="max_scale" problems
                 get=get(|f| f.max_scale.clone()) set=set(|f, v| f.max_scale = v) />
-            <Text id="svc-concurrency_target" label="Requests per instance" field="concurrency_target" problems
+            <TextField id="svc-concurrency_target" label="Requests per instance" field="concurrency_target" problems
                 get=get(|f| f.concurrency_target.clone()) set=set(|f, v| f.concurrency_target = v) />
-            <Text id="svc-port" label="Port" field="port" problems
+            <TextField id="svc-port" label="Port" field="port" problems
                 get=get(|f| f.port.clone()) set=set(|f, v| f.port = v) />
         </div>
         <p class="text-xs text-slate-500">"Min instances 0 lets the service scale to zero when idle."</p>
@@ -330,11 +284,11 @@ fn TraditionalInputs(
     let ports_problems = move || messages_for(&problems.get(), "ports").join(" ");
     view! {
         <div class="grid grid-cols-1 gap-3 sm:grid-cols-3">
-            <Text id="svc-replicas" label="Replicas" field="replicas" problems
+            <TextField id="svc-replicas" label="Replicas" field="replicas" problems
                 get=get(|f| f.replicas.clone()) set=set(|f, v| f.replicas = v) />
-            <Text id="svc-memory" label="Memory per replica" field="memory" problems
+            <TextField id="svc-memory" label="Memory per replica" field="memory" problems
                 get=get(|f| f.memory.clone()) set=set(|f, v| f.memory = v) />
-            <Text id="svc-cpu" label="CPU per replica" field="cpu" problems
+            <TextField id="svc-cpu" label="CPU per replica" field="cpu" problems
                 get=get(|f| f.cpu.clone()) set=set(|f, v| f.cpu = v) />
         </div>
         <fieldset data-testid="ports">
@@ -342,9 +296,9 @@ fn TraditionalInputs(
             <p class="text-xs text-slate-500">"Exposed by the service's ClusterIP Service; a port named metrics is scraped."</p>
             <For each=move || 0..port_count() key=|i| *i let:i>
                 <div class="mt-2 grid grid-cols-2 items-start gap-2 sm:grid-cols-[minmax(0,1fr)_6rem_9rem_auto]" data-testid=format!("port-{i}")>
-                    <Text id=format!("svc-port-{i}-name") label=format!("Port {} name", i + 1) field=format!("ports[{i}].name") problems compact=true
+                    <TextField id=format!("svc-port-{i}-name") label=format!("Port {} name", i + 1) field=format!("ports[{i}].name") problems compact=true
                         get=port_text(i, |p| p.name.clone()) set=set_port(i, |p, v| p.name = v) />
-                    <Text id=format!("svc-port-{i}-number") label=format!("Port {} number", i + 1) field=format!("ports[{i}].number") problems compact=true
+                    <TextField id=format!("svc-port-{i}-number") label=format!("Port {} number", i + 1) field=format!("ports[{i}].number") problems compact=true
                         get=port_text(i, |p| p.number.clone()) set=set_port(i, |p, v| p.number = v) />
                     <div>
                         <label for=format!("svc-port-{i}-protocol") class="sr-only">{format!("Port {} protocol", i + 1)}</label>
@@ -431,7 +385,7 @@ fn EnvEditor(
             </datalist>
             <For each=move || 0..count() key=|i| *i let:i>
                 <div class="mt-2 grid grid-cols-[minmax(0,1fr)_9rem_auto] items-start gap-2 border-b border-slate-100 pb-2" data-testid=format!("env-{i}")>
-                    <Text id=format!("svc-env-{i}-name") label=format!("Variable {} name", i + 1) field=format!("env[{i}].name") problems compact=true
+                    <TextField id=format!("svc-env-{i}-name") label=format!("Variable {} name", i + 1) field=format!("env[{i}].name") problems compact=true
                         get=text(i, |r| r.name.clone()) set=set(i, |r, v| r.name = v) />
                     <div>
                         <label for=format!("svc-env-{i}-source") class="sr-only">{format!("Variable {} source", i + 1)}</label>
@@ -448,16 +402,16 @@ fn EnvEditor(
                     {move || if from_secret(i) {
                         view! {
                             <div class="order-last col-span-3 grid grid-cols-[minmax(0,2fr)_minmax(0,1fr)] gap-2">
-                                <Text id=format!("svc-env-{i}-secret") label=format!("Variable {} Secret", i + 1) field=format!("env[{i}].value.secret_ref.secret") problems compact=true list="connection-secrets"
+                                <TextField id=format!("svc-env-{i}-secret") label=format!("Variable {} Secret", i + 1) field=format!("env[{i}].value.secret_ref.secret") problems compact=true list="connection-secrets"
                                     get=text(i, |r| r.secret.clone()) set=set(i, |r, v| r.secret = v) />
-                                <Text id=format!("svc-env-{i}-key") label=format!("Variable {} key", i + 1) field=format!("env[{i}].value.secret_ref.key") problems compact=true list="connection-keys"
+                                <TextField id=format!("svc-env-{i}-key") label=format!("Variable {} key", i + 1) field=format!("env[{i}].value.secret_ref.key") problems compact=true list="connection-keys"
                                     get=text(i, |r| r.key.clone()) set=set(i, |r, v| r.key = v) />
                             </div>
                         }.into_any()
                     } else {
                         view! {
                             <div class="order-last col-span-3">
-                            <Text id=format!("svc-env-{i}-value") label=format!("Variable {} value", i + 1) field=format!("env[{i}].value") problems compact=true
+                            <TextField id=format!("svc-env-{i}-value") label=format!("Variable {} value", i + 1) field=format!("env[{i}].value") problems compact=true
                                 get=text(i, |r| r.value.clone()) set=set(i, |r, v| r.value = v) />
                             </div>
                         }.into_any()

@@ -10,7 +10,8 @@ use leptos_meta::Title;
 use crate::api::settings::{
     ResetSystemSettings, SaveSystemSettings, SystemSettings, get_system_settings,
 };
-use crate::components::feedback::{ErrorNote, messages_for};
+use crate::components::feedback::ErrorNote;
+use crate::components::text_field::TextField;
 use crate::pages::dashboard::Cluster;
 use crate::shell::InstallationState;
 
@@ -42,7 +43,7 @@ pub fn Settings() -> impl IntoView {
         </Transition>
         <Transition fallback=|| ()>
             {move || {
-                let data_dir = settings.get().and_then(Result::ok).map(|s| s.facts.data_dir);
+                let data_dir = settings.get().and_then(Result::ok).map(|s| s.data_dir);
                 state
                     .overview
                     .get()
@@ -80,13 +81,13 @@ fn Intervals(
     save: ServerAction<SaveSystemSettings>,
     reset: ServerAction<ResetSystemSettings>,
 ) -> impl IntoView {
-    let recheck = RwSignal::new(current.intervals.recheck_every.to_string());
-    let drift = RwSignal::new(current.intervals.drift_every.to_string());
+    let recheck = RwSignal::new(current.reconcile.intervals.recheck_every.to_string());
+    let drift = RwSignal::new(current.reconcile.intervals.drift_every.to_string());
     let checked = Memo::new(move |_| ReconcileIntervals::parse(&recheck.get(), &drift.get()));
     let changed = move || {
         checked
             .get()
-            .is_ok_and(|wanted| wanted != current.intervals)
+            .is_ok_and(|wanted| wanted != current.reconcile.intervals)
     };
     let problems = Signal::derive(move || {
         let mut problems: Vec<FieldError> = checked
@@ -114,16 +115,16 @@ fn Intervals(
         }
     };
     let recheck_source = source(
-        current.recheck_set_here,
-        current.facts.defaults.recheck_every.to_string(),
+        current.reconcile.recheck_set_here,
+        current.reconcile.defaults.recheck_every.to_string(),
         "--recheck-every",
     );
     let drift_source = source(
-        current.drift_set_here,
-        current.facts.defaults.drift_every.to_string(),
+        current.reconcile.drift_set_here,
+        current.reconcile.defaults.drift_every.to_string(),
         "--drift-every",
     );
-    let any_set_here = current.recheck_set_here || current.drift_set_here;
+    let any_set_here = current.reconcile.recheck_set_here || current.reconcile.drift_set_here;
     view! {
         <form
             class=CARD
@@ -143,8 +144,10 @@ fn Intervals(
                 "Besides every change you save, bi re-applies the desired state on a period (counted from the last snapshot) and looks for drift (objects changed behind its back). Changes take effect at once and are kept across restarts."
             </p>
             <div class="mt-3 grid grid-cols-1 gap-4 sm:grid-cols-2">
-                <Interval id="recheck_every" label="Re-check every" hint="10s to 24h, e.g. 5m" value=recheck problems source=recheck_source />
-                <Interval id="drift_every" label="Look for drift every" hint="1m to 168h, e.g. 1h" value=drift problems source=drift_source />
+                <TextField id="recheck_every" label="Re-check every" field="recheck_every" hint="10s to 24h, e.g. 5m" problems note=recheck_source
+                    get=move || recheck.get() set=move |v| recheck.set(v) />
+                <TextField id="drift_every" label="Look for drift every" field="drift_every" hint="1m to 168h, e.g. 1h" problems note=drift_source
+                    get=move || drift.get() set=move |v| drift.set(v) />
             </div>
             {move || other_error().map(|error| view! { <ErrorNote error /> })}
             <div class="mt-4 flex flex-wrap items-center gap-3">
@@ -169,38 +172,5 @@ fn Intervals(
                 })}
             </div>
         </form>
-    }
-}
-
-/// One interval input with its hint, source and problems.
-#[component]
-fn Interval(
-    id: &'static str,
-    label: &'static str,
-    hint: &'static str,
-    value: RwSignal<String>,
-    problems: Signal<Vec<FieldError>>,
-    source: String,
-) -> impl IntoView {
-    let messages = move || messages_for(&problems.get(), id).join(" ");
-    let error_id = format!("error-{id}");
-    view! {
-        <div>
-            <label for=id class="block font-medium text-slate-700">{label}</label>
-            <p class="text-xs text-slate-500">{hint}</p>
-            <input
-                id=id
-                type="text"
-                autocomplete="off"
-                class="mt-1 w-full rounded-md border border-slate-300 px-3 py-2 text-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-200 aria-[invalid=true]:border-red-500"
-                aria-invalid=move || (!messages().is_empty()).to_string()
-                aria-describedby=error_id.clone()
-                value=value.get_untracked()
-                prop:value=move || value.get()
-                on:input=move |ev| value.set(event_target_value(&ev))
-            />
-            <p class="mt-1 text-xs text-slate-500" data-testid=format!("source-{id}")>{source}</p>
-            <p id=error_id.clone() class="mt-1 text-sm text-red-700" data-testid=error_id>{messages}</p>
-        </div>
     }
 }

@@ -2,26 +2,13 @@
 //! and sweeps for drift. Set from the Settings page or `bi settings`, kept in
 //! the database, and handed to the running reconciler at once.
 
+pub use bi_model::IntervalSettings;
 use bi_model::ReconcileIntervals;
-use serde::{Deserialize, Serialize};
 
 use crate::Database;
 use crate::error::Result;
 use crate::installation::{self, StoredIntervals};
 use crate::reconciler::Reconciler;
-
-/// The reconcile intervals in force and where each comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IntervalSettings {
-    /// The intervals in force.
-    pub intervals: ReconcileIntervals,
-    /// Whether the re-check was set here (else the server's option applies).
-    pub recheck_set_here: bool,
-    /// Whether the drift sweep was set here.
-    pub drift_set_here: bool,
-    /// The server's options (`--recheck-every`, `--drift-every`).
-    pub defaults: ReconcileIntervals,
-}
 
 /// The intervals in force, over the server's `defaults`.
 pub async fn show(db: &Database, defaults: ReconcileIntervals) -> Result<IntervalSettings> {
