@@ -46,6 +46,18 @@ pub enum Readiness {
     Configured,
 }
 
+impl Readiness {
+    /// The word the UI shows: `ready`, `progressing`, `missing`, `configured`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ready => "ready",
+            Self::Progressing => "progressing",
+            Self::Missing => "missing",
+            Self::Configured => "configured",
+        }
+    }
+}
+
 /// One workload and its replicas.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkloadHealth {

@@ -93,13 +93,7 @@ pub async fn installation_health() -> Result<HealthView, AppError> {
             name: app
                 .battery
                 .map_or_else(|| app.app.clone(), |kind| kind.info().name.to_owned()),
-            readiness: match app.readiness {
-                bi_control::health::Readiness::Ready => "ready",
-                bi_control::health::Readiness::Progressing => "progressing",
-                bi_control::health::Readiness::Missing => "missing",
-                bi_control::health::Readiness::Configured => "configured",
-            }
-            .to_owned(),
+            readiness: app.readiness.as_str().to_owned(),
             ready: app.workloads.iter().map(|w| w.ready.unwrap_or(0)).sum(),
             desired: app.workloads.iter().map(|w| w.desired).sum(),
             app: app.app,

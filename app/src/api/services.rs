@@ -213,8 +213,6 @@ async fn find_service(
 /// The service `name` with its settings and status.
 #[server(prefix = "/api", endpoint = "services/show")]
 pub async fn get_service(name: String) -> Result<ServiceDetail, AppError> {
-    use bi_control::health::Readiness;
-
     let db = crate::api::database()?;
     let object = find_service(&db, &name).await?;
     let kind = object.kind();
@@ -238,13 +236,7 @@ pub async fn get_service(name: String) -> Result<ServiceDetail, AppError> {
     match bi_control::service_status::read(&db, client, kind, &name).await {
         Ok(status) => {
             detail.namespace = status.namespace;
-            detail.readiness = match status.readiness {
-                Readiness::Ready => "ready",
-                Readiness::Progressing => "progressing",
-                Readiness::Missing => "missing",
-                Readiness::Configured => "configured",
-            }
-            .to_owned();
+            detail.readiness = status.readiness.as_str().to_owned();
             detail.workloads = status
                 .workloads
                 .into_iter()

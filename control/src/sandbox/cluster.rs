@@ -246,16 +246,12 @@ async fn flush(shared: &Shared) -> Result<(), SandboxError> {
 async fn settle_workloads(shared: &Arc<Shared>) {
     let pending: Vec<(ObjectKey, serde_json::Value)> = {
         let store = shared.store.read().await;
-        [
-            ("apps", "deployments"),
-            ("apps", "statefulsets"),
-            ("serving.knative.dev", "services"),
-        ]
-        .into_iter()
-        .flat_map(|(group, plural)| store.keys_of(group, plural))
-        .filter_map(|key| store.object(&key).cloned().map(|object| (key, object)))
-        .filter(|(_, object)| !workloads::is_settled(object))
-        .collect()
+        workloads::WORKLOADS
+            .into_iter()
+            .flat_map(|(group, plural)| store.keys_of(group, plural))
+            .filter_map(|key| store.object(&key).cloned().map(|object| (key, object)))
+            .filter(|(_, object)| !workloads::is_settled(object))
+            .collect()
     };
     for (key, object) in pending {
         workloads::schedule(shared, key, &object).await;

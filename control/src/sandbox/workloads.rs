@@ -13,16 +13,21 @@ use super::discovery::ResourceType;
 use super::server::Shared;
 use super::store::{ObjectKey, now};
 
-/// Whether objects of this resource become "ready" by themselves.
-pub(crate) fn is_workload(rt: &ResourceType) -> bool {
-    rt.is("apps", "deployments")
-        || rt.is("apps", "statefulsets")
-        || rt.is(KNATIVE_GROUP, "services")
-}
-
 /// Knative Serving's API group: its Services report Ready with a URL, as
 /// Knative's controller would once the first revision serves.
 const KNATIVE_GROUP: &str = "serving.knative.dev";
+
+/// The resources (group, plural) whose objects become "ready" by themselves.
+pub(crate) const WORKLOADS: [(&str, &str); 3] = [
+    ("apps", "deployments"),
+    ("apps", "statefulsets"),
+    (KNATIVE_GROUP, "services"),
+];
+
+/// Whether objects of this resource become "ready" by themselves.
+pub(crate) fn is_workload(rt: &ResourceType) -> bool {
+    WORKLOADS.iter().any(|(group, plural)| rt.is(group, plural))
+}
 
 /// Whether a workload object's status already reflects its current generation.
 pub(crate) fn is_settled(object: &Value) -> bool {
