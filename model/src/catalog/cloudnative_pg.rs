@@ -225,7 +225,7 @@ pub fn publish_connection_secrets(
     let mut published = Vec::new();
     for secret in generated
         .iter()
-        .filter(|r| r.path.kind == "Secret" && r.path.name.ends_with("-connection"))
+        .filter(|r| crate::generate::is_connection(r))
     {
         for namespace in &namespaces {
             let mut body = secret.body.clone();

@@ -190,9 +190,10 @@ pub fn secret(namespace: &str, name: &str, values: BTreeMap<String, String>) -> 
 /// details (`host`, `port`, `username`, `password`, `database`, `url`):
 /// `<kind>-<object>-connection`, or `<kind>-<object>-<user>-connection`.
 pub fn connection_secret_name(kind: &str, object: &str, user: Option<&str>) -> String {
+    let suffix = super::CONNECTION_SUFFIX;
     match user {
-        Some(user) => format!("{kind}-{object}-{user}-connection"),
-        None => format!("{kind}-{object}-connection"),
+        Some(user) => format!("{kind}-{object}-{user}{suffix}"),
+        None => format!("{kind}-{object}{suffix}"),
     }
 }
 

@@ -27,12 +27,12 @@ pub struct ConnectionSecret {
     pub keys: Vec<String>,
 }
 
-fn is_secret(resource: &Resource) -> bool {
-    resource.path.api_version == "v1" && resource.path.kind == "Secret"
-}
-
-fn is_connection(resource: &Resource) -> bool {
-    is_secret(resource) && resource.path.name.ends_with(CONNECTION_SUFFIX)
+/// Whether `resource` is a connection Secret (a core Secret whose name ends
+/// with [`CONNECTION_SUFFIX`]).
+pub fn is_connection(resource: &Resource) -> bool {
+    resource.path.api_version == "v1"
+        && resource.path.kind == "Secret"
+        && resource.path.name.ends_with(CONNECTION_SUFFIX)
 }
 
 /// Every connection Secret among `generated`, by name (copies count once).

@@ -24,7 +24,7 @@ pub mod schema;
 mod state;
 
 pub use canonical::canonical_json;
-pub use connections::{CONNECTION_SUFFIX, ConnectionSecret, connection_secrets};
+pub use connections::{CONNECTION_SUFFIX, ConnectionSecret, connection_secrets, is_connection};
 pub use context::{Context, SECRET_PLACEHOLDER, Secrets};
 pub use error::GenerateError;
 pub use export::to_yaml_stream;
