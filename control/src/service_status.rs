@@ -51,7 +51,7 @@ pub struct ApplyOutcome {
     pub snapshot: i64,
     /// The object (`apps/v1/Deployment/battery-traditional/web`).
     pub path: String,
-    /// `created`, `updated`, `deleted`, `failed` or `skipped`.
+    /// `created`, `updated`, `deleted`, `failed` or `waiting`.
     pub outcome: String,
     /// The API server's message when it failed.
     pub message: Option<String>,

@@ -276,7 +276,16 @@ async fn a_refused_object_is_recorded_with_the_servers_message_and_retried_next_
                 .find(|(path, _)| *path == map)
                 .unwrap();
             assert_eq!(outcome.1, Outcome::Failed(refusal.clone()));
-            assert!(first.counts.skipped > 0, "later stages are skipped");
+            // The refusal holds nothing else back: every other object lands.
+            assert!(
+                first
+                    .outcomes
+                    .iter()
+                    .filter(|(path, _)| *path != map)
+                    .all(|(_, outcome)| *outcome == Outcome::Created),
+                "{first:#?}"
+            );
+            assert_eq!(first.counts.failed, 1);
             let row = snapshot_resource::Entity::find()
                 .filter(snapshot_resource::Column::SnapshotId.eq(first.id))
                 .filter(snapshot_resource::Column::Path.eq(map.to_string()))

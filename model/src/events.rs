@@ -149,8 +149,9 @@ pub enum ResourceState {
     Deleted,
     /// The cluster refused it.
     Failed,
-    /// Not attempted: an earlier stage failed.
-    Skipped,
+    /// Not applied yet: an admission webhook that intercepts it cannot
+    /// answer; retried soon.
+    Waiting,
 }
 
 impl ResourceState {
@@ -173,8 +174,10 @@ pub struct OutcomeCounts {
     pub deleted: usize,
     /// Refused by the cluster.
     pub failed: usize,
-    /// Not attempted after an earlier stage failed.
-    pub skipped: usize,
+    /// Waiting for an admission webhook to answer.
+    // NB: older servers sent `skipped` (objects not attempted after a failure).
+    #[serde(default, alias = "skipped")]
+    pub waiting: usize,
 }
 
 impl OutcomeCounts {
@@ -188,7 +191,7 @@ impl OutcomeCounts {
                 ResourceState::Unchanged => counts.unchanged += 1,
                 ResourceState::Deleted => counts.deleted += 1,
                 ResourceState::Failed => counts.failed += 1,
-                ResourceState::Skipped => counts.skipped += 1,
+                ResourceState::Waiting => counts.waiting += 1,
                 ResourceState::Pending | ResourceState::Applying => {}
             }
         }
@@ -202,7 +205,7 @@ impl OutcomeCounts {
 
     /// Every object counted.
     pub fn total(&self) -> usize {
-        self.writes() + self.unchanged + self.failed + self.skipped
+        self.writes() + self.unchanged + self.failed + self.waiting
     }
 }
 

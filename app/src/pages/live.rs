@@ -100,6 +100,7 @@ fn SnapshotProgress(snapshot: LiveSnapshot, now_ms: i64) -> impl IntoView {
         Stage::Crds,
         Stage::Config,
         Stage::Workloads,
+        Stage::Webhooks,
         Stage::CustomResources,
     ];
     view! {
@@ -136,14 +137,14 @@ fn SnapshotProgress(snapshot: LiveSnapshot, now_ms: i64) -> impl IntoView {
                         data-testid="live-summary"
                     >
                         {format!(
-                            "Done: {} · {} created, {} updated, {} unchanged, {} deleted, {} failed, {} skipped in {}",
+                            "Done: {} · {} created, {} updated, {} unchanged, {} deleted, {} failed, {} waiting in {}",
                             outcome.status,
                             counts.created,
                             counts.updated,
                             counts.unchanged,
                             counts.deleted,
                             counts.failed,
-                            counts.skipped,
+                            counts.waiting,
                             readable_duration(outcome.elapsed_ms),
                         )}
                     </p>
@@ -227,6 +228,7 @@ fn stage_title(stage: Stage) -> &'static str {
         Stage::Crds => "Custom resource definitions",
         Stage::Config => "Configuration",
         Stage::Workloads => "Workloads",
+        Stage::Webhooks => "Admission webhooks",
         Stage::CustomResources => "Custom resources",
     }
 }
@@ -240,7 +242,7 @@ fn state_name(state: ResourceState) -> &'static str {
         ResourceState::Unchanged => "unchanged",
         ResourceState::Deleted => "deleted",
         ResourceState::Failed => "failed",
-        ResourceState::Skipped => "skipped",
+        ResourceState::Waiting => "waiting",
     }
 }
 

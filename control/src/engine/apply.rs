@@ -1,10 +1,14 @@
 //! Apply: executes a plan in order, stage by stage, with server-side apply
 //! under the one field manager `bi`. After the CRD stage it waits until the
-//! new definitions are established and served; once a stage has failures,
-//! the writes of every later stage are skipped. Within a stage the writes
-//! run concurrently and are paced and retried by the throttle.
+//! new definitions are established and served; before writes an admission
+//! webhook intercepts, it waits (bounded) until the webhook can answer. A
+//! refused object is recorded with the API server's message and holds
+//! nothing else back: what depends on it fails on its own (a custom resource
+//! whose CRD is not served, an object whose namespace is missing). Within a
+//! stage the writes run concurrently and are paced and retried by the
+//! throttle.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::future::Future;
 use std::time::Duration;
@@ -14,10 +18,12 @@ use bi_model::generate::{Action, Plan, PlanItem, Resource, ResourcePath, Stage};
 use futures::{StreamExt, stream};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::discovery::Scope;
 use tokio::time::Instant;
 
 use super::kinds::Kinds;
 use super::throttle::{EngineSettings, TokenBucket, with_retries};
+use super::webhooks::{self, Webhook, WebhookService, Webhooks};
 use crate::events::EventBus;
 
 /// The field manager of every apply.
@@ -26,6 +32,8 @@ pub(crate) const FIELD_MANAGER: &str = "bi";
 const CRD_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often a CRD's readiness is checked.
 const CRD_POLL: Duration = Duration::from_millis(100);
+/// How often a webhook's Service is checked for a ready endpoint.
+const WEBHOOK_POLL: Duration = Duration::from_millis(250);
 
 /// What happened to one object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,8 +48,9 @@ pub enum Outcome {
     Deleted,
     /// The cluster refused it; the API server's message.
     Failed(String),
-    /// Not attempted: an earlier stage failed.
-    Skipped,
+    /// Not applied yet: an admission webhook that intercepts it cannot
+    /// answer (named in the message); retried soon.
+    Waiting(String),
 }
 
 impl Outcome {
@@ -53,7 +62,7 @@ impl Outcome {
             Self::Unchanged => "unchanged",
             Self::Deleted => "deleted",
             Self::Failed(_) => "failed",
-            Self::Skipped => "skipped",
+            Self::Waiting(_) => "waiting",
         }
     }
 
@@ -65,16 +74,22 @@ impl Outcome {
             Self::Unchanged => ResourceState::Unchanged,
             Self::Deleted => ResourceState::Deleted,
             Self::Failed(_) => ResourceState::Failed,
-            Self::Skipped => ResourceState::Skipped,
+            Self::Waiting(_) => ResourceState::Waiting,
         }
     }
 
-    /// The API server's message, when the object failed.
+    /// The API server's message, when the object failed, or the webhook
+    /// it waits for.
     pub fn message(&self) -> Option<&str> {
         match self {
-            Self::Failed(message) => Some(message),
+            Self::Failed(message) | Self::Waiting(message) => Some(message),
             _ => None,
         }
+    }
+
+    /// Whether the object waits for an admission webhook.
+    pub fn is_waiting(&self) -> bool {
+        matches!(self, Self::Waiting(_))
     }
 
     /// Whether the object failed.
@@ -92,16 +107,19 @@ impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Failed(message) => write!(f, "failed: {message}"),
+            Self::Waiting(message) => write!(f, "waiting: {message}"),
             other => f.write_str(other.as_str()),
         }
     }
 }
 
 /// Executes `plan` in its order, paced by `settings`; one outcome per item,
-/// in the same order.
+/// in the same order. `existing` holds the paths the cluster had before the
+/// snapshot (which webhook configurations are registered already).
 pub(crate) async fn apply(
     plan: &Plan,
     desired: &[Resource],
+    existing: &BTreeSet<ResourcePath>,
     kinds: &mut Kinds,
     settings: &EngineSettings,
     progress: &Progress,
@@ -112,8 +130,13 @@ pub(crate) async fn apply(
         .collect();
     let bucket = TokenBucket::of(settings);
     let phase = |item: &PlanItem| (item.action == Action::Delete, item.stage);
+    let mut registered: BTreeSet<ResourcePath> = existing
+        .iter()
+        .filter(|path| webhooks::is_webhook_configuration(path))
+        .cloned()
+        .collect();
+    let mut answering = BTreeMap::new();
     let mut outcomes = Vec::with_capacity(plan.items.len());
-    let mut failed = false;
     let mut rest = plan.items.as_slice();
     while let Some(first) = rest.first() {
         let current = phase(first);
@@ -123,7 +146,7 @@ pub(crate) async fn apply(
             .count();
         let (chunk, tail) = rest.split_at(len);
         rest = tail;
-        if !failed && chunk.iter().any(|item| item.action.writes()) {
+        if chunk.iter().any(|item| item.action.writes()) {
             progress.publish(Event::StageStarted {
                 snapshot: progress.snapshot,
                 stage: current.1,
@@ -135,14 +158,24 @@ pub(crate) async fn apply(
         // `&mut Kinds`); only the writes themselves run concurrently.
         let mut writes = Vec::with_capacity(chunk.len());
         for item in chunk {
-            let write = if !item.action.writes() {
-                Err(Outcome::Unchanged)
-            } else if failed {
-                Err(Outcome::Skipped)
-            } else {
+            let write = if item.action.writes() {
                 prepare_write(item, bodies.get(&item.path).copied(), kinds).await
+            } else {
+                Err(Outcome::Unchanged)
             };
             writes.push(write);
+        }
+        let webhooks = Webhooks::of(desired, |path| registered.contains(path));
+        if !webhooks.is_empty() {
+            hold_for_webhooks(
+                chunk,
+                &mut writes,
+                &webhooks,
+                &mut answering,
+                kinds.client(),
+                settings,
+            )
+            .await;
         }
         // NB: the futures are built before they enter the stream: a stream
         // of closures borrowing the bucket trips rustc's higher-ranked
@@ -171,10 +204,98 @@ pub(crate) async fn apply(
                 }
             }
         }
-        failed |= results.iter().any(Outcome::is_failed);
+        for (item, outcome) in chunk.iter().zip(&results) {
+            if !webhooks::is_webhook_configuration(&item.path) {
+                continue;
+            }
+            match outcome {
+                Outcome::Created | Outcome::Updated | Outcome::Unchanged => {
+                    registered.insert(item.path.clone());
+                }
+                Outcome::Deleted => {
+                    registered.remove(&item.path);
+                }
+                Outcome::Failed(_) | Outcome::Waiting(_) => {}
+            }
+        }
         outcomes.extend(chunk.iter().cloned().zip(results));
     }
     outcomes
+}
+
+/// Turns the writes of `chunk` that a registered webhook intercepts into
+/// `Waiting` outcomes when the webhook's Service has no ready endpoint
+/// within `settings.webhook_wait` (one wait per Service and snapshot).
+async fn hold_for_webhooks(
+    chunk: &[PlanItem],
+    writes: &mut [Result<Write<'_>, Outcome>],
+    webhooks: &Webhooks,
+    answering: &mut BTreeMap<WebhookService, bool>,
+    client: &kube::Client,
+    settings: &EngineSettings,
+) {
+    let intercepted: Vec<Vec<&Webhook>> = chunk
+        .iter()
+        .zip(writes.iter())
+        .map(|(item, write)| match write {
+            Ok(write) => webhooks.intercepting(&write.as_seen_by_webhooks(item)),
+            Err(_) => Vec::new(),
+        })
+        .collect();
+    let unknown: BTreeSet<WebhookService> =
+        webhooks::services(intercepted.iter().flatten().copied())
+            .into_iter()
+            .filter(|service| !answering.contains_key(service))
+            .collect();
+    if !unknown.is_empty() {
+        wait_for_services(client, unknown, answering, settings.webhook_wait).await;
+    }
+    for (write, hooks) in writes.iter_mut().zip(intercepted) {
+        let silent = hooks
+            .iter()
+            .find(|hook| answering.get(hook.service()) != Some(&true));
+        if let Some(hook) = silent {
+            *write = Err(Outcome::Waiting(format!(
+                "waiting for {}: its Service has no ready endpoint after {} s",
+                hook.describe(),
+                settings.webhook_wait.as_secs()
+            )));
+        }
+    }
+}
+
+/// Polls `services` until each has a ready endpoint or `wait` runs out;
+/// records which answer in `answering`.
+async fn wait_for_services(
+    client: &kube::Client,
+    mut services: BTreeSet<WebhookService>,
+    answering: &mut BTreeMap<WebhookService, bool>,
+    wait: Duration,
+) {
+    let deadline = Instant::now() + wait;
+    loop {
+        let mut silent = BTreeSet::new();
+        for service in services {
+            if webhooks::answers(client, &service).await {
+                answering.insert(service, true);
+            } else {
+                silent.insert(service);
+            }
+        }
+        services = silent;
+        if services.is_empty() || Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(WEBHOOK_POLL).await;
+    }
+    for service in services {
+        tracing::info!(
+            namespace = service.0,
+            name = service.1,
+            "a webhook's Service has no ready endpoint: the writes it intercepts wait"
+        );
+        answering.insert(service, false);
+    }
 }
 
 /// Where a snapshot's progress goes: the event bus, tagged with its id.
@@ -232,6 +353,37 @@ struct Write<'a> {
     name: &'a str,
     action: Action,
     body: Option<&'a Resource>,
+    /// The resource (plural) of its type.
+    plural: String,
+    /// Whether its type is namespaced.
+    namespaced: bool,
+}
+
+impl Write<'_> {
+    /// The write as an admission webhook's rules see it.
+    fn as_seen_by_webhooks<'b>(&'b self, item: &'b PlanItem) -> webhooks::Write<'b> {
+        let path = &item.path;
+        let (_, version) = path
+            .api_version
+            .rsplit_once('/')
+            .unwrap_or(("", &path.api_version));
+        webhooks::Write {
+            group: path.group(),
+            version,
+            plural: &self.plural,
+            namespaced: self.namespaced,
+            operation: match item.action {
+                Action::Create => "CREATE",
+                Action::Delete => "DELETE",
+                Action::Update | Action::Unchanged => "UPDATE",
+            },
+            path,
+            labels: self
+                .body
+                .map(|resource| webhooks::labels_of(&resource.body))
+                .unwrap_or_default(),
+        }
+    }
 }
 
 /// Resolves the API of `item`'s object, or the outcome that ends it.
@@ -241,8 +393,8 @@ async fn prepare_write<'a>(
     kinds: &mut Kinds,
 ) -> Result<Write<'a>, Outcome> {
     let path = &item.path;
-    let api = match kinds.api_for(path).await {
-        Ok(Some(api)) => api,
+    let (resource_type, capabilities) = match kinds.resolve(&path.api_version, &path.kind).await {
+        Ok(Some(found)) => found,
         Ok(None) => {
             return Err(Outcome::Failed(format!(
                 "the cluster does not serve {} {}",
@@ -254,11 +406,14 @@ async fn prepare_write<'a>(
     if item.action != Action::Delete && resource.is_none() {
         return Err(Outcome::Failed(format!("no generated body for {path}")));
     }
+    let namespaced = capabilities.scope == Scope::Namespaced;
     Ok(Write {
-        api,
+        api: kinds.api_of(&resource_type, &capabilities, path),
         name: &path.name,
         action: item.action,
         body: resource,
+        plural: resource_type.plural,
+        namespaced,
     })
 }
 
@@ -269,6 +424,7 @@ async fn execute(write: Write<'_>, settings: &EngineSettings, bucket: &TokenBuck
         name,
         action,
         body,
+        ..
     } = write;
     let params = PatchParams::apply(FIELD_MANAGER).force();
     let delete = DeleteParams::background();
@@ -307,8 +463,14 @@ where
             Outcome::Deleted
         }
         (Err(err), _) => {
-            tracing::warn!(attempts, %err, "write failed");
-            Outcome::Failed(message(&err))
+            let message = message(&err);
+            if webhooks::is_webhook_unreachable(&message) {
+                tracing::info!(attempts, %err, "write waits for a webhook");
+                Outcome::Waiting(message)
+            } else {
+                tracing::warn!(attempts, %err, "write failed");
+                Outcome::Failed(message)
+            }
         }
     }
 }

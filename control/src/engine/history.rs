@@ -49,7 +49,7 @@ pub struct ResourceOutcomeRow {
     pub action: String,
     /// The desired content hash; None for deletions.
     pub hash: Option<String>,
-    /// `created`, `updated`, `unchanged`, `deleted`, `failed` or `skipped`.
+    /// `created`, `updated`, `unchanged`, `deleted`, `failed` or `waiting`.
     pub outcome: String,
     /// The API server's message when it failed.
     pub message: Option<String>,
@@ -265,6 +265,7 @@ fn summary(row: snapshot::Model) -> Result<SnapshotSummary> {
         "running" => SnapshotStatus::Running,
         "succeeded" => SnapshotStatus::Succeeded,
         "failed" => SnapshotStatus::Failed,
+        "waiting" => SnapshotStatus::Waiting,
         "interrupted" => SnapshotStatus::Interrupted,
         other => {
             return Err(Error::Corrupt {
@@ -287,7 +288,7 @@ fn summary(row: snapshot::Model) -> Result<SnapshotSummary> {
             unchanged: count(row.unchanged),
             deleted: count(row.deleted),
             failed: count(row.failed),
-            skipped: count(row.skipped),
+            waiting: count(row.skipped),
         },
     })
 }

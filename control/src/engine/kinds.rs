@@ -70,21 +70,33 @@ impl Kinds {
         else {
             return Ok(None);
         };
-        let api = match (&capabilities.scope, &path.namespace) {
+        Ok(Some(self.api_of(&resource, &capabilities, path)))
+    }
+
+    /// The dynamic API of `path`'s object, of a type already resolved.
+    pub(crate) fn api_of(
+        &self,
+        resource: &ApiResource,
+        capabilities: &ApiCapabilities,
+        path: &ResourcePath,
+    ) -> Api<DynamicObject> {
+        match (&capabilities.scope, &path.namespace) {
             (Scope::Namespaced, Some(namespace)) => {
-                Api::namespaced_with(self.client.clone(), namespace, &resource)
+                Api::namespaced_with(self.client.clone(), namespace, resource)
             }
-            _ => Api::all_with(self.client.clone(), &resource),
-        };
-        Ok(Some(api))
+            _ => Api::all_with(self.client.clone(), resource),
+        }
     }
 }
 
 /// Whether discovery failed because the group, version or kind is not served.
+// NB: a real API server answers an unknown group version with a plain-text
+// `404 page not found`, which the client turns into a Status with code 404
+// but no NotFound reason (`Status::is_not_found` misses it).
 fn is_not_served(err: &kube::Error) -> bool {
     match err {
         kube::Error::Discovery(_) => true,
-        kube::Error::Api(status) => status.is_not_found(),
+        kube::Error::Api(status) => status.is_not_found() || status.code == 404,
         _ => false,
     }
 }

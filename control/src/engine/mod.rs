@@ -15,6 +15,7 @@ mod record;
 mod rollback;
 mod snapshot;
 mod throttle;
+mod webhooks;
 
 pub use apply::Outcome;
 pub use bi_model::events::OutcomeCounts;

@@ -130,7 +130,9 @@ pub(crate) async fn finish(
         unchanged: Set(count(counts.unchanged)),
         deleted: Set(count(counts.deleted)),
         failed: Set(count(counts.failed)),
-        skipped: Set(count(counts.skipped)),
+        // NB: the column predates webhooks: it counted writes not attempted
+        // after a failure, which no longer happens.
+        skipped: Set(count(counts.waiting)),
         ..Default::default()
     }
     .update(&txn)

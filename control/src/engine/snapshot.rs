@@ -28,8 +28,11 @@ pub enum SnapshotStatus {
     Running,
     /// Every object is as desired.
     Succeeded,
-    /// Some objects failed (and later stages were skipped).
+    /// Some objects were refused (the rest was applied).
     Failed,
+    /// Nothing was refused, but some objects wait for an admission webhook
+    /// that cannot answer yet; the reconciler retries soon.
+    Waiting,
     /// The process stopped while it was running.
     Interrupted,
 }
@@ -41,6 +44,7 @@ impl SnapshotStatus {
             Self::Running => "running",
             Self::Succeeded => "succeeded",
             Self::Failed => "failed",
+            Self::Waiting => "waiting",
             Self::Interrupted => "interrupted",
         }
     }
@@ -228,19 +232,27 @@ impl Engine {
             bus: self.bus.clone(),
             snapshot: id,
         };
+        let existing: BTreeSet<ResourcePath> = prepared
+            .observed
+            .iter()
+            .map(|object| object.path.clone())
+            .collect();
         let outcomes = apply(
             &plan,
             &prepared.desired,
+            &existing,
             &mut kinds,
             &self.settings,
             &progress,
         )
         .await;
         let counts = OutcomeCounts::of(outcomes.iter().map(|(_, outcome)| outcome.state()));
-        let status = if counts.failed == 0 {
-            SnapshotStatus::Succeeded
-        } else {
+        let status = if counts.failed > 0 {
             SnapshotStatus::Failed
+        } else if counts.waiting > 0 {
+            SnapshotStatus::Waiting
+        } else {
+            SnapshotStatus::Succeeded
         };
         record::finish(&self.db, id, status, &counts, &outcomes, &prepared.desired).await?;
         self.forget_drift(&drifted, &outcomes);

@@ -28,6 +28,12 @@ pub struct EngineSettings {
     pub max_backoff: Duration,
     /// Objects the drift sweep checks per second (each costs one dry run).
     pub drift_checks_per_second: f64,
+    /// How long a snapshot waits for an admission webhook's Service to have
+    /// a ready endpoint before the writes it intercepts are left waiting.
+    pub webhook_wait: Duration,
+    /// How soon the reconciler retries a snapshot that left objects
+    /// waiting for a webhook.
+    pub webhook_retry: Duration,
 }
 
 impl Default for EngineSettings {
@@ -40,6 +46,8 @@ impl Default for EngineSettings {
             base_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),
             drift_checks_per_second: 10.0,
+            webhook_wait: Duration::from_secs(30),
+            webhook_retry: Duration::from_secs(20),
         }
     }
 }

@@ -31,7 +31,8 @@ pub struct Model {
     pub deleted: i32,
     /// Objects the API server refused.
     pub failed: i32,
-    /// Writes not attempted because an earlier stage failed.
+    /// Objects waiting for an admission webhook (the name is older than
+    /// its meaning: it counted writes skipped after a failure).
     pub skipped: i32,
 }
 

@@ -19,7 +19,7 @@ pub struct Model {
     pub action: String,
     /// The desired content hash (its body is in `resource_body`); None for deletions.
     pub hash: Option<String>,
-    /// `created`, `updated`, `unchanged`, `deleted`, `failed` or `skipped`.
+    /// `created`, `updated`, `unchanged`, `deleted`, `failed` or `waiting`.
     pub outcome: String,
     /// The API server's message when it failed.
     #[sea_orm(column_type = "Text", nullable)]

@@ -15,10 +15,14 @@ pub enum Stage {
     Namespaces,
     /// CustomResourceDefinitions.
     Crds,
-    /// ServiceAccounts, RBAC, ConfigMaps, Secrets, webhooks, classes.
+    /// ServiceAccounts, RBAC, ConfigMaps, Secrets, classes.
     Config,
     /// Deployments, StatefulSets, Services, PVCs, NetworkPolicies, …
     Workloads,
+    /// Admission webhook configurations, once the Services they call exist:
+    /// registered earlier, a webhook with no backend yet would refuse the
+    /// writes of its own battery's configuration and workloads.
+    Webhooks,
     /// Custom resources, once their CRDs and operators exist.
     CustomResources,
 }
@@ -46,18 +50,11 @@ pub fn stage_of(path: &ResourcePath) -> Stage {
         "Namespace" => Stage::Namespaces,
         "CustomResourceDefinition" => Stage::Crds,
         _ if !BUILT_IN_GROUPS.contains(&path.group()) => Stage::CustomResources,
-        "ServiceAccount"
-        | "Role"
-        | "ClusterRole"
-        | "RoleBinding"
-        | "ClusterRoleBinding"
-        | "ConfigMap"
-        | "Secret"
-        | "PriorityClass"
-        | "StorageClass"
-        | "IngressClass"
-        | "ValidatingWebhookConfiguration"
-        | "MutatingWebhookConfiguration" => Stage::Config,
+        "ServiceAccount" | "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding"
+        | "ConfigMap" | "Secret" | "PriorityClass" | "StorageClass" | "IngressClass" => {
+            Stage::Config
+        }
+        "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration" => Stage::Webhooks,
         _ => Stage::Workloads,
     }
 }
@@ -85,9 +82,17 @@ mod tests {
         assert_eq!(stage_of(&path("apps/v1", "Deployment")), Stage::Workloads);
         assert_eq!(stage_of(&path("v1", "Service")), Stage::Workloads);
         assert_eq!(
+            stage_of(&path(
+                "admissionregistration.k8s.io/v1",
+                "ValidatingWebhookConfiguration"
+            )),
+            Stage::Webhooks
+        );
+        assert_eq!(
             stage_of(&path("postgresql.cnpg.io/v1", "Cluster")),
             Stage::CustomResources
         );
-        assert!(Stage::Namespaces < Stage::Crds && Stage::Workloads < Stage::CustomResources);
+        assert!(Stage::Namespaces < Stage::Crds && Stage::Workloads < Stage::Webhooks);
+        assert!(Stage::Webhooks < Stage::CustomResources);
     }
 }

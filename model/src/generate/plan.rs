@@ -257,11 +257,15 @@ mod tests {
     use serde_json::json;
 
     /// A small universe with one kind per stage, three names each.
-    const KINDS: [(&str, &str); 5] = [
+    const KINDS: [(&str, &str); 6] = [
         ("v1", "Namespace"),
         ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
         ("v1", "ConfigMap"),
         ("apps/v1", "Deployment"),
+        (
+            "admissionregistration.k8s.io/v1",
+            "ValidatingWebhookConfiguration",
+        ),
         ("postgresql.cnpg.io/v1", "Cluster"),
     ];
     const NAMES: [&str; 3] = ["a", "b", "c"];
@@ -269,7 +273,11 @@ mod tests {
 
     fn path_at(index: usize) -> ResourcePath {
         let (api_version, kind) = KINDS[index / NAMES.len()];
-        let namespace = (kind != "Namespace" && kind != "CustomResourceDefinition").then_some("ns");
+        let cluster_scoped = matches!(
+            kind,
+            "Namespace" | "CustomResourceDefinition" | "ValidatingWebhookConfiguration"
+        );
+        let namespace = (!cluster_scoped).then_some("ns");
         ResourcePath::new(api_version, kind, namespace, NAMES[index % NAMES.len()])
     }
 
@@ -385,11 +393,11 @@ mod tests {
 
     #[test]
     fn items_run_by_stage_and_deletions_in_reverse() {
-        let desired: Vec<Resource> = [12, 0, 6, 3, 9]
+        let desired: Vec<Resource> = [15, 0, 6, 3, 9, 12]
             .into_iter()
             .map(|index| resource(path_at(index), 1))
             .collect();
-        let stale = [1, 13, 4, 7, 10].map(path_at);
+        let stale = [1, 16, 4, 7, 10, 13].map(path_at);
         let observed: Vec<Observed> = stale
             .iter()
             .map(|path| seen(path.clone(), true, None, false))
@@ -407,8 +415,10 @@ mod tests {
                 (Action::Create, Stage::Crds),
                 (Action::Create, Stage::Config),
                 (Action::Create, Stage::Workloads),
+                (Action::Create, Stage::Webhooks),
                 (Action::Create, Stage::CustomResources),
                 (Action::Delete, Stage::CustomResources),
+                (Action::Delete, Stage::Webhooks),
                 (Action::Delete, Stage::Workloads),
                 (Action::Delete, Stage::Config),
                 (Action::Delete, Stage::Crds),

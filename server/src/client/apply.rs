@@ -87,19 +87,26 @@ pub async fn apply(api: &ApiClient) -> anyhow::Result<ExitCode> {
             } if Some(snapshot) == mine => {
                 bar.finish_and_clear();
                 println!(
-                    "snapshot {snapshot} {status} in {:.1}s: {} created, {} updated, {} unchanged, {} deleted, {} failed, {} skipped",
+                    "snapshot {snapshot} {status} in {:.1}s: {} created, {} updated, {} unchanged, {} deleted, {} failed, {} waiting",
                     elapsed_ms as f64 / 1000.0,
                     counts.created,
                     counts.updated,
                     counts.unchanged,
                     counts.deleted,
                     counts.failed,
-                    counts.skipped
+                    counts.waiting
                 );
                 if status == "succeeded" {
                     return Ok(ExitCode::SUCCESS);
                 }
-                eprintln!("bi: `bi deploys show {snapshot}` lists what failed and why");
+                if status == "waiting" {
+                    eprintln!(
+                        "bi: {} objects wait for an admission webhook that cannot answer yet; the control server retries them soon (`bi deploys show {snapshot}` names the webhooks)",
+                        counts.waiting
+                    );
+                } else {
+                    eprintln!("bi: `bi deploys show {snapshot}` lists what failed and why");
+                }
                 return Ok(ExitCode::FAILURE);
             }
             Event::SnapshotError { requests, message } if requests.contains(&requested.request) => {
