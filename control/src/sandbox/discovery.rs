@@ -108,6 +108,11 @@ impl ResourceType {
     }
 }
 
+/// Whether `group` is one of the built-in API groups (custom resources live elsewhere).
+pub(crate) fn is_builtin_group(group: &str) -> bool {
+    BUILTIN.iter().any(|builtin| builtin.0 == group)
+}
+
 /// group, version, plural, singular, kind, namespaced, short names, status subresource.
 type Builtin = (
     &'static str,
@@ -211,6 +216,11 @@ impl Kinds {
     pub(crate) fn find(&self, group: &str, version: &str, plural: &str) -> Option<&ResourceType> {
         self.all()
             .find(|rt| rt.group == group && rt.version == version && rt.plural == plural)
+    }
+
+    /// Whether any resource is served in `group` ("" is the core group, always served).
+    pub(crate) fn serves_group(&self, group: &str) -> bool {
+        group.is_empty() || self.all().any(|rt| rt.group == group)
     }
 
     /// Any version of the resource `group/plural` (for internal writes).
@@ -322,6 +332,48 @@ fn group_json(group: &str, versions: &[String]) -> Value {
     })
 }
 
+/// The annotation a CRD in a protected group (`*.k8s.io`, `*.kubernetes.io`) needs.
+const APPROVAL: &str = "api-approved.kubernetes.io";
+
+/// A CRD in a group the Kubernetes project owns must say where its API was
+/// approved (a URL) or that it was not (`unapproved…`), as a real API server
+/// insists; other groups need nothing.
+fn check_approval(crd: &Value, group: &str) -> Result<(), String> {
+    let protected = ["k8s.io", "kubernetes.io"]
+        .iter()
+        .any(|owned| group == *owned || group.ends_with(&format!(".{owned}")));
+    if !protected {
+        return Ok(());
+    }
+    let field = format!("metadata.annotations[{APPROVAL}]");
+    let see = "see https://github.com/kubernetes/enhancements/pull/1111";
+    let approval = crd
+        .pointer("/metadata/annotations")
+        .and_then(|annotations| annotations.get(APPROVAL))
+        .and_then(Value::as_str);
+    match approval {
+        None => Err(format!(
+            "{field}: Required value: protected groups must have approval annotation \"{APPROVAL}\", {see}"
+        )),
+        Some(reason) if reason.starts_with("unapproved") || is_url(reason) => Ok(()),
+        Some(other) => Err(format!(
+            "{field}: Invalid value: {other:?}: protected groups must have approval annotation \"{APPROVAL}\" with either a URL or a reason starting with \"unapproved\", {see}"
+        )),
+    }
+}
+
+/// Whether `text` is an absolute URL with a host (`https://github.com/…`).
+fn is_url(text: &str) -> bool {
+    text.split_once("://").is_some_and(|(scheme, rest)| {
+        !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+            && !rest.is_empty()
+            && !rest.starts_with('/')
+    })
+}
+
 /// The served resources a CRD defines (one per served version, storage version first),
 /// or why the CRD is invalid.
 pub(crate) fn crd_resource_types(crd: &Value) -> Result<Vec<ResourceType>, String> {
@@ -366,9 +418,10 @@ pub(crate) fn crd_resource_types(crd: &Value) -> Result<Vec<ResourceType>, Strin
         .unwrap_or("");
     if name != expected_name {
         return Err(format!(
-            "metadata.name: Invalid value: {name:?}: must be spec.names.plural+\".\"+spec.group ({expected_name:?})"
+            "metadata.name: Invalid value: {name:?}: must be spec.names.plural+\".\"+spec.group"
         ));
     }
+    check_approval(crd, &group)?;
     let versions = spec
         .get("versions")
         .and_then(Value::as_array)

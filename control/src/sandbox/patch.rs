@@ -37,15 +37,25 @@ impl PatchKind {
     }
 }
 
+/// Why a patch failed: its body could not be read (a real server's 400
+/// "error decoding patch") or its operations could not be applied (422).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PatchError {
+    /// The body is not a patch of its type.
+    Decode(String),
+    /// A JSON patch operation failed (a `test`, a missing path).
+    Apply(String),
+}
+
 /// Applies a JSON, merge or strategic patch body to a copy of `target`.
-/// `Err` carries why the body could not be read or applied.
-pub(crate) fn patch(kind: PatchKind, target: &Value, body: &[u8]) -> Result<Value, String> {
+pub(crate) fn patch(kind: PatchKind, target: &Value, body: &[u8]) -> Result<Value, PatchError> {
     let mut result = target.clone();
     match kind {
         PatchKind::Json => {
-            let operations: json_patch::Patch = serde_json::from_slice(body)
-                .map_err(|e| format!("the body is not a JSON patch: {e}"))?;
-            json_patch::patch(&mut result, &operations).map_err(|e| e.to_string())?;
+            let operations: json_patch::Patch =
+                serde_json::from_slice(body).map_err(|e| PatchError::Decode(e.to_string()))?;
+            json_patch::patch(&mut result, &operations)
+                .map_err(|e| PatchError::Apply(e.to_string()))?;
         }
         PatchKind::Merge => {
             let patch = json_object(body)?;
@@ -57,20 +67,22 @@ pub(crate) fn patch(kind: PatchKind, target: &Value, body: &[u8]) -> Result<Valu
             json_patch::merge(&mut result, &patch);
         }
         PatchKind::Apply => {
-            let applied = read_applied(body)?;
+            let applied = read_applied(body).map_err(PatchError::Decode)?;
             result = apply(target, None, &applied);
         }
     }
     Ok(result)
 }
 
-fn json_object(body: &[u8]) -> Result<Value, String> {
+fn json_object(body: &[u8]) -> Result<Value, PatchError> {
     let value: Value =
-        serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?;
+        serde_json::from_slice(body).map_err(|e| PatchError::Decode(e.to_string()))?;
     if value.is_object() {
         Ok(value)
     } else {
-        Err("the patch must be a JSON object".into())
+        Err(PatchError::Decode(
+            "the patch is not an object (a map of fields)".into(),
+        ))
     }
 }
 

@@ -218,11 +218,9 @@ impl FieldSelector {
         let mut requirements = Vec::new();
         for term in input.split(',') {
             let term = term.trim();
+            // NB: a real API server skips empty terms (`metadata.name=a,` is fine).
             if term.is_empty() {
-                if input.trim().is_empty() {
-                    continue;
-                }
-                return Err(format!("invalid field selector {input:?}: empty term"));
+                continue;
             }
             let (path, value, equal) = if let Some((path, value)) = term.split_once("!=") {
                 (path, value, false)
@@ -232,7 +230,7 @@ impl FieldSelector {
                 (path, value, true)
             } else {
                 return Err(format!(
-                    "invalid selector: {term:?}; can't understand it (expected field=value or field!=value)"
+                    "invalid selector: '{input}'; can't understand '{term}'"
                 ));
             };
             let path = path.trim();
@@ -261,7 +259,18 @@ impl FieldSelector {
             !matches!(r.path.as_str(), "metadata.name" | "metadata.namespace")
                 && !extra.contains(&r.path.as_str())
         }) {
-            Some(unsupported) => Err(format!("field label not supported: {}", unsupported.path)),
+            Some(unsupported) => {
+                let known: Vec<String> = ["metadata.name", "metadata.namespace"]
+                    .iter()
+                    .chain(extra.iter())
+                    .map(|field| format!("\"{field}\""))
+                    .collect();
+                Err(format!(
+                    "\"{}\" is not a known field selector: only {}",
+                    unsupported.path,
+                    known.join(", ")
+                ))
+            }
             None => Ok(()),
         }
     }

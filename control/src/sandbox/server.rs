@@ -146,10 +146,8 @@ impl Params {
             LabelSelector::parse(self.get("labelSelector").unwrap_or("")).map_err(|why| {
                 ApiError::bad_request(format!("unable to parse labelSelector: {why}"))
             })?;
-        let fields =
-            FieldSelector::parse(self.get("fieldSelector").unwrap_or("")).map_err(|why| {
-                ApiError::bad_request(format!("unable to parse fieldSelector: {why}"))
-            })?;
+        let fields = FieldSelector::parse(self.get("fieldSelector").unwrap_or(""))
+            .map_err(ApiError::bad_request)?;
         fields
             .check_supported(&rt.group, &rt.plural)
             .map_err(ApiError::bad_request)?;
@@ -205,13 +203,16 @@ async fn handle(
             let store = shared.store.read().await;
             match store.kinds().group(&group) {
                 Some(value) => json_response(StatusCode::OK, value),
-                None => ApiError::no_route().into_response(),
+                None => ApiError::page_not_found().into_response(),
             }
         }
         ApiPath::Resources { group, version } => {
             let store = shared.store.read().await;
             match store.kinds().resource_list(&group, &version) {
                 Some(value) => json_response(StatusCode::OK, value),
+                None if !store.kinds().serves_group(&group) => {
+                    ApiError::page_not_found().into_response()
+                }
                 None => ApiError::no_route().into_response(),
             }
         }
@@ -234,7 +235,7 @@ async fn handle(
         }
         ApiPath::Other => match uri.path() {
             "/healthz" | "/livez" | "/readyz" => (StatusCode::OK, "ok").into_response(),
-            _ => ApiError::no_route().into_response(),
+            _ => ApiError::page_not_found().into_response(),
         },
     }
 }
@@ -281,7 +282,12 @@ async fn resource(
             .cloned()
     };
     let Some(rt) = rt else {
-        return Err(ApiError::no_route());
+        let served = shared.store.read().await.kinds().serves_group(&rp.group);
+        return Err(if served {
+            ApiError::no_route()
+        } else {
+            ApiError::page_not_found()
+        });
     };
     if rp.namespace.is_some() && !rt.namespaced {
         return Err(ApiError::no_route());
@@ -449,7 +455,7 @@ async fn after_write(
     workloads::schedule(shared, key, &written.object).await;
 }
 
-/// A create/update body: JSON (or YAML), else 422; protobuf and CBOR are 415.
+/// A create/update body: JSON (or YAML), else 400; protobuf and CBOR are 415.
 fn read_body(rt: &ResourceType, headers: &HeaderMap, body: &[u8]) -> ApiResult<Value> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -462,18 +468,16 @@ fn read_body(rt: &ResourceType, headers: &HeaderMap, body: &[u8]) -> ApiResult<V
     }
     let value: Value = match serde_json::from_slice(body) {
         Ok(value) => value,
-        Err(json_error) => serde_yaml_ng::from_slice(body).map_err(|_| {
-            ApiError::invalid(
-                rt,
-                "",
-                &format!("the body is not a valid object: {json_error}"),
-            )
-        })?,
+        Err(json_error) => serde_yaml_ng::from_slice(body)
+            .map_err(|_| ApiError::unrecognized_body(rt, &json_error.to_string()))?,
     };
     if value.is_object() {
         Ok(value)
     } else {
-        Err(ApiError::invalid(rt, "", "the body must be a JSON object"))
+        Err(ApiError::unrecognized_body(
+            rt,
+            "the body is not an object (a map of fields)",
+        ))
     }
 }
 

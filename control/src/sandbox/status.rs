@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 
 use super::discovery::ResourceType;
 
-/// A refused request, answered as a Kubernetes `Status`.
+/// A refused request, answered as a Kubernetes `Status` (or, for a path no
+/// API group serves, the plain-text `404 page not found` a real server sends).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ApiError {
     /// HTTP status code (404, 409, 422…).
@@ -19,6 +20,8 @@ pub(crate) struct ApiError {
     pub(crate) message: String,
     /// `details` (name, group, kind), when the error is about one object.
     pub(crate) details: Option<Value>,
+    /// Answered as plain text rather than a `Status`.
+    pub(crate) plain: bool,
 }
 
 /// `Result` with [`ApiError`].
@@ -31,6 +34,7 @@ impl ApiError {
             reason,
             message: message.into(),
             details: None,
+            plain: false,
         }
     }
 
@@ -64,13 +68,122 @@ impl ApiError {
         error
     }
 
-    /// 404 for a path that names no resource the sandbox serves.
+    /// 404 for a path in a served API group that names no resource there
+    /// (an unknown version or resource, a subresource the kind lacks).
     pub(crate) fn no_route() -> Self {
-        Self::new(
+        let mut error = Self::new(
             404,
             "NotFound",
             "the server could not find the requested resource",
+        );
+        error.details = Some(json!({}));
+        error
+    }
+
+    /// 404 for a path no API group serves (`/apis/<unknown group>/…`, `/foo`):
+    /// a real API server's catch-all answers in plain text, not with a `Status`.
+    pub(crate) fn page_not_found() -> Self {
+        let mut error = Self::new(404, "NotFound", "404 page not found");
+        error.plain = true;
+        error
+    }
+
+    /// 403 Forbidden: a new object in a namespace that is being deleted.
+    pub(crate) fn namespace_terminating(rt: &ResourceType, name: &str, namespace: &str) -> Self {
+        let mut error = Self::new(
+            403,
+            "Forbidden",
+            format!(
+                "{} \"{name}\" is forbidden: unable to create new content in namespace {namespace} because it is being terminated",
+                rt.qualified()
+            ),
         )
+        .about(rt, name);
+        if let Some(details) = error.details.as_mut() {
+            details["causes"] = json!([{
+                "reason": "NamespaceTerminating",
+                "message": format!("namespace {namespace} is being terminated"),
+                "field": "metadata.namespace",
+            }]);
+        }
+        error
+    }
+
+    /// 409 Conflict of a server-side apply: fields another manager owns,
+    /// as `(manager, field)`; the manager already says `"name"` (and `using
+    /// <apiVersion>` when it is an update's).
+    pub(crate) fn apply_conflicts(conflicts: &[(String, String)]) -> Self {
+        let count = conflicts.len();
+        let plural = if count == 1 { "" } else { "s" };
+        let listed = if count == 1 {
+            conflicts
+                .iter()
+                .map(|(manager, field)| format!("conflict with {manager}: {field}"))
+                .collect::<String>()
+        } else {
+            conflicts
+                .iter()
+                .map(|(manager, field)| format!("\n- conflict with {manager}: {field}"))
+                .collect::<String>()
+        };
+        let mut error = Self::new(
+            409,
+            "Conflict",
+            format!("Apply failed with {count} conflict{plural}: {listed}"),
+        );
+        let causes: Vec<Value> = conflicts
+            .iter()
+            .map(|(manager, field)| {
+                json!({
+                    "reason": "FieldManagerConflict",
+                    "message": format!("conflict with {manager}"),
+                    "field": field,
+                })
+            })
+            .collect();
+        error.details = Some(json!({ "causes": causes }));
+        error
+    }
+
+    /// 400 BadRequest of strict field validation: the body has fields the
+    /// kind does not declare (`unknown field "spec.foo"`, …).
+    pub(crate) fn unknown_fields(rt: &ResourceType, fields: &[String]) -> Self {
+        let listed = fields
+            .iter()
+            .map(|field| format!("unknown field \"{field}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Self::new(
+            400,
+            "BadRequest",
+            format!(
+                "{kind} in version \"{version}\" cannot be handled as a {kind}: strict decoding error: {listed}",
+                kind = rt.kind,
+                version = rt.version,
+            ),
+        )
+    }
+
+    /// 500 of a server-side apply whose body has fields the kind does not
+    /// declare: a real server cannot build the typed patch.
+    pub(crate) fn undeclared_field(
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        name: &str,
+        field: &str,
+    ) -> Self {
+        let mut error = Self::new(
+            500,
+            "InternalError",
+            format!(
+                "failed to create typed patch object ({}/{name}; {}, Kind={}): {field}: field not declared in schema",
+                namespace.unwrap_or_default(),
+                rt.api_version(),
+                rt.kind
+            ),
+        );
+        error.reason = "";
+        error
     }
 
     /// 409 AlreadyExists.
@@ -96,14 +209,59 @@ impl ApiError {
         .about(rt, name)
     }
 
-    /// 422 Invalid: the object breaks a rule (missing name, wrong kind…).
+    /// 422 Invalid: the object breaks a rule (missing name, wrong kind…);
+    /// `why` is `field: Reason: detail`, as a real server words a cause.
     pub(crate) fn invalid(rt: &ResourceType, name: &str, why: &str) -> Self {
+        Self::invalid_causes(rt, name, &[why.to_owned()])
+    }
+
+    /// 422 Invalid with several causes, each `field: Reason: detail`.
+    pub(crate) fn invalid_causes(rt: &ResourceType, name: &str, whys: &[String]) -> Self {
+        let kind = if rt.group.is_empty() {
+            rt.kind.clone()
+        } else {
+            format!("{}.{}", rt.kind, rt.group)
+        };
+        let listed = match whys {
+            [one] => one.clone(),
+            many => format!("[{}]", many.join(", ")),
+        };
+        let mut error = Self::new(
+            422,
+            "Invalid",
+            format!("{kind} \"{name}\" is invalid: {listed}"),
+        );
+        let causes: Vec<Value> = whys.iter().map(|why| cause(why)).collect();
+        let mut details = json!({ "kind": rt.kind, "causes": causes });
+        if !name.is_empty() {
+            details["name"] = json!(name);
+        }
+        if !rt.group.is_empty() {
+            details["group"] = json!(rt.group);
+        }
+        error.details = Some(details);
+        error
+    }
+
+    /// 422 Invalid without details: a JSON patch whose operations fail.
+    pub(crate) fn rejected() -> Self {
         Self::new(
             422,
             "Invalid",
-            format!("{} \"{name}\" is invalid: {why}", rt.kind),
+            "the server rejected our request due to an error in our request",
         )
-        .about(rt, name)
+    }
+
+    /// 400 BadRequest: a body that is not an object of the URL's kind.
+    pub(crate) fn unrecognized_body(rt: &ResourceType, why: &str) -> Self {
+        Self::new(
+            400,
+            "BadRequest",
+            format!(
+                "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: {why}",
+                rt.kind
+            ),
+        )
     }
 
     /// 400 BadRequest: a malformed selector, query parameter or body.
@@ -112,14 +270,8 @@ impl ApiError {
     }
 
     /// 415 UnsupportedMediaType: a patch type the sandbox does not know.
-    pub(crate) fn unsupported_media_type(content_type: &str) -> Self {
-        Self::new(
-            415,
-            "UnsupportedMediaType",
-            format!(
-                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml (got {content_type:?})"
-            ),
-        )
+    pub(crate) fn unsupported_media_type(_content_type: &str) -> Self {
+        Self::new(415, "UnsupportedMediaType", "415: Unsupported Media Type")
     }
 
     /// 415 UnsupportedMediaType: a body encoding the sandbox cannot read (protobuf, CBOR).
@@ -181,9 +333,11 @@ impl ApiError {
             "metadata": {},
             "status": "Failure",
             "message": self.message,
-            "reason": self.reason,
             "code": self.code,
         });
+        if !self.reason.is_empty() {
+            status["reason"] = json!(self.reason);
+        }
         if let Some(details) = &self.details {
             status["details"] = details.clone();
         }
@@ -191,9 +345,40 @@ impl ApiError {
     }
 }
 
+/// One `causes` entry from `field: Reason: detail` (or a bare sentence).
+fn cause(why: &str) -> Value {
+    let Some((field, message)) = why.split_once(": ") else {
+        return json!({ "message": why });
+    };
+    let reason = [
+        ("Required value", "FieldValueRequired"),
+        ("Unsupported value", "FieldValueNotSupported"),
+        ("Forbidden", "FieldValueForbidden"),
+        ("Duplicate value", "FieldValueDuplicate"),
+        ("Too long", "FieldValueTooLong"),
+        ("Too many", "FieldValueTooMany"),
+        ("Invalid value", "FieldValueInvalid"),
+    ]
+    .iter()
+    .find(|(prefix, _)| message.starts_with(prefix))
+    .map_or("FieldValueInvalid", |(_, reason)| reason);
+    json!({ "reason": reason, "message": message, "field": field })
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let code = StatusCode::from_u16(self.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if self.plain {
+            return (
+                code,
+                [(
+                    axum::http::header::CONTENT_TYPE,
+                    "text/plain; charset=utf-8",
+                )],
+                format!("{}\n", self.message),
+            )
+                .into_response();
+        }
         (code, axum::Json(self.to_status())).into_response()
     }
 }

@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 
 use super::discovery::{Kinds, ResourceType};
-use super::patch::{self, PatchKind};
+use super::patch::{self, PatchError, PatchKind};
 use super::persist::{Snapshot, SnapshotObject};
 use super::selector::Selectors;
 use super::status::{ApiError, ApiResult};
@@ -374,7 +374,7 @@ impl Store {
                 }
             },
         };
-        validate_name(rt, &name).map_err(|why| ApiError::invalid(rt, &name, &why))?;
+        validate_name(rt, &name).map_err(|whys| ApiError::invalid_causes(rt, &name, &whys))?;
         let key = ObjectKey::new(rt, namespace.as_deref(), &name);
         if self.objects.contains_key(&key) {
             return Err(ApiError::already_exists(rt, &name));
@@ -386,7 +386,11 @@ impl Store {
         metadata.remove("deletionGracePeriodSeconds");
         metadata.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
         metadata.insert("creationTimestamp".into(), json!(now()));
-        metadata.insert("generation".into(), json!(1));
+        if generation_of(rt) == Generation::None {
+            metadata.remove("generation");
+        } else {
+            metadata.insert("generation".into(), json!(1));
+        }
         if rt.status {
             // NB: like the real server, status is not set by creating the object.
             if let Some(map) = object.as_object_mut() {
@@ -438,8 +442,12 @@ impl Store {
             Some(entry) => present(rt, &entry.object),
             None => return Err(ApiError::not_found(rt, name)),
         };
-        let patched =
-            patch::patch(kind, &existing, body).map_err(|why| ApiError::invalid(rt, name, &why))?;
+        let patched = patch::patch(kind, &existing, body).map_err(|error| match error {
+            PatchError::Decode(why) => {
+                ApiError::bad_request(format!("error decoding patch: {why}"))
+            }
+            PatchError::Apply(_) => ApiError::rejected(),
+        })?;
         let patched = checked_body(rt, patched)?;
         self.replace(rt, namespace, name, patched, part, dry_run)
     }
@@ -457,8 +465,8 @@ impl Store {
         part: Part,
         dry_run: bool,
     ) -> ApiResult<Written> {
-        let mut applied =
-            patch::read_applied(body).map_err(|why| ApiError::invalid(rt, name, &why))?;
+        let mut applied = patch::read_applied(body)
+            .map_err(|why| ApiError::bad_request(format!("error decoding YAML: {why}")))?;
         applied = checked_body(rt, applied)?;
         match name_of(&applied) {
             Some(given) if given != name => {
@@ -756,15 +764,20 @@ impl Store {
                 };
             }
         }
+        let rule = generation_of(rt);
         let generation = existing_meta("generation")
             .and_then(|g| g.as_u64())
             .unwrap_or(1);
-        let generation = if spec_part(&next) == spec_part(existing) {
-            generation
+        let annotations = |object: &Value| object.pointer("/metadata/annotations").cloned();
+        let changed = spec_part(&next) != spec_part(existing)
+            || rule == Generation::SpecAndAnnotations
+                && annotations(&next) != annotations(existing);
+        if rule == Generation::None {
+            metadata_mut(&mut next).remove("generation");
         } else {
-            generation + 1
-        };
-        metadata_mut(&mut next).insert("generation".into(), json!(generation));
+            let generation = if changed { generation + 1 } else { generation };
+            metadata_mut(&mut next).insert("generation".into(), json!(generation));
+        }
         if let Some(map) = next.as_object_mut() {
             // NB: stored objects keep the apiVersion they were written with.
             for field in ["apiVersion", "kind"] {
@@ -1005,6 +1018,55 @@ fn set_or_remove(object: &mut Value, field: &str, value: Option<Value>) {
     }
 }
 
+/// What bumps an object's `metadata.generation`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Generation {
+    /// The kind has none (ConfigMap, Secret, Namespace, Service, RBAC, …).
+    None,
+    /// A change outside metadata and status.
+    Spec,
+    /// That, or a change of the annotations (Deployments: they are copied to ReplicaSets).
+    SpecAndAnnotations,
+}
+
+/// Which built-in kinds have a generation, as a real API server's strategies
+/// set it; custom resources and CRDs always have one.
+fn generation_of(rt: &ResourceType) -> Generation {
+    let with_generation = [
+        ("", "pods"),
+        ("apps", "statefulsets"),
+        ("apps", "daemonsets"),
+        ("apps", "replicasets"),
+        ("batch", "jobs"),
+        ("batch", "cronjobs"),
+        ("networking.k8s.io", "networkpolicies"),
+        ("networking.k8s.io", "ingresses"),
+        ("networking.k8s.io", "ingressclasses"),
+        ("policy", "poddisruptionbudgets"),
+        (
+            "admissionregistration.k8s.io",
+            "mutatingwebhookconfigurations",
+        ),
+        (
+            "admissionregistration.k8s.io",
+            "validatingwebhookconfigurations",
+        ),
+        ("scheduling.k8s.io", "priorityclasses"),
+        (CRD_GROUP, CRD_PLURAL),
+    ];
+    if rt.is("apps", "deployments") {
+        Generation::SpecAndAnnotations
+    } else if with_generation
+        .iter()
+        .any(|(group, plural)| rt.is(group, plural))
+        || !super::discovery::is_builtin_group(&rt.group)
+    {
+        Generation::Spec
+    } else {
+        Generation::None
+    }
+}
+
 /// Everything generation is about: the object without metadata and status.
 fn spec_part(object: &Value) -> Value {
     let mut object = object.clone();
@@ -1100,45 +1162,77 @@ fn defaults(rt: &ResourceType, object: &mut Value) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks an object name the way the API server does for this kind.
-fn validate_name(rt: &ResourceType, name: &str) -> Result<(), String> {
-    let bad = |rule: &str| Err(format!("metadata.name: Invalid value: {name:?}: {rule}"));
-    if name.len() > 253 {
-        return bad("must be no more than 253 characters");
-    }
+/// Checks an object name the way the API server does for this kind: an RFC 1123
+/// label (at most 63 characters, no dots) for Namespaces and Services, a path
+/// segment for RBAC, else an RFC 1123 subdomain (at most 253 characters, dots
+/// allowed, no limit per dot-separated part). `Err` holds every cause.
+fn validate_name(rt: &ResourceType, name: &str) -> Result<(), Vec<String>> {
+    let invalid = |rule: &str| format!("metadata.name: Invalid value: {name:?}: {rule}");
     if rt.group == "rbac.authorization.k8s.io" {
         // NB: RBAC names are path segments (`system:controller:…` is common).
         if name == "." || name == ".." || name.contains(['/', '%']) {
-            return bad("may not be '.' or '..' and may not contain '/' or '%'");
+            return Err(vec![invalid(
+                "may not be '.' or '..' and may not contain '/' or '%'",
+            )]);
         }
         return Ok(());
     }
-    let label = |part: &str| {
+    let label_shaped = |part: &str| {
         !part.is_empty()
-            && part.len() <= 63
             && part
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             && part.starts_with(|c: char| c.is_ascii_alphanumeric())
             && part.ends_with(|c: char| c.is_ascii_alphanumeric())
     };
-    let single_label = rt.is("", "namespaces") || rt.is("", "services");
-    let valid = if single_label {
-        label(name)
-    } else {
-        name.split('.').all(label)
-    };
-    if valid {
-        Ok(())
-    } else if single_label {
-        bad(
-            "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character",
-        )
-    } else {
-        bad(
-            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
-        )
+    if rt.is("", "namespaces") || rt.is("", "services") {
+        let mut causes = Vec::new();
+        if name.len() > 63 {
+            causes.push(invalid("must be no more than 63 characters"));
+        } else if !label_shaped(name) {
+            causes.push(invalid(
+                "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
+            ));
+        }
+        // NB: a Namespace is labelled with its own name, so that label is checked too.
+        if rt.is("", "namespaces") && !causes.is_empty() {
+            let labels = |rule: &str| format!("metadata.labels: Invalid value: {name:?}: {rule}");
+            if name.len() > 63 {
+                causes.push(labels("must be no more than 63 bytes"));
+            } else if !is_label_value(name) {
+                causes.push(labels(
+                    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
+                ));
+            }
+        }
+        return if causes.is_empty() {
+            Ok(())
+        } else {
+            Err(causes)
+        };
     }
+    if name.len() > 253 {
+        return Err(vec![invalid("must be no more than 253 characters")]);
+    }
+    if name.split('.').all(label_shaped) {
+        Ok(())
+    } else {
+        Err(vec![invalid(
+            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+        )])
+    }
+}
+
+/// Whether `value` is a valid label value (at most 63 characters of
+/// alphanumerics, '-', '_' and '.', alphanumeric at both ends, or empty).
+fn is_label_value(value: &str) -> bool {
+    value.is_empty()
+        || value.len() <= 63
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && value.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && value.ends_with(|c: char| c.is_ascii_alphanumeric())
 }
 
 /// `generateName` + five random lowercase letters or digits.
@@ -1247,7 +1341,11 @@ mod tests {
         assert!(written.created);
         let meta = &written.object["metadata"];
         assert_eq!(meta["namespace"], "default");
-        assert_eq!(meta["generation"], 1);
+        assert_eq!(
+            meta.get("generation"),
+            None,
+            "a ConfigMap has no generation"
+        );
         assert_eq!(meta["resourceVersion"], (before + 1).to_string());
         assert!(meta["uid"].as_str().unwrap().len() > 30);
         assert!(meta["creationTimestamp"].as_str().unwrap().ends_with('Z'));
@@ -1267,25 +1365,31 @@ mod tests {
     #[test]
     fn generation_counts_spec_changes_only() {
         let mut store = store();
-        let cm = rt(&store, "", "configmaps");
+        let sets = rt(&store, "apps", "statefulsets");
+        let set = |labels: Value, replicas: u32| json!({ "metadata": { "name": "a", "labels": labels }, "spec": { "replicas": replicas } });
         store
-            .create(&cm, Some("default"), config_map("a", json!({})), false)
+            .create(&sets, Some("default"), set(json!({}), 1), false)
             .unwrap();
         let labelled = store
             .update(
-                &cm,
+                &sets,
                 Some("default"),
                 "a",
-                config_map("a", json!({ "x": "1" })),
+                set(json!({ "x": "1" }), 1),
                 Part::Main,
                 false,
             )
             .unwrap();
         assert_eq!(labelled.object["metadata"]["generation"], 1);
-        let mut changed = config_map("a", json!({ "x": "1" }));
-        changed["data"]["k"] = json!("w");
         let changed = store
-            .update(&cm, Some("default"), "a", changed, Part::Main, false)
+            .update(
+                &sets,
+                Some("default"),
+                "a",
+                set(json!({ "x": "1" }), 2),
+                Part::Main,
+                false,
+            )
             .unwrap();
         assert_eq!(changed.object["metadata"]["generation"], 2);
     }
@@ -1449,5 +1553,14 @@ mod tests {
         assert!(validate_name(&cm, "web.example-1").is_ok());
         assert!(validate_name(&cm, "Web").is_err());
         assert!(validate_name(&role, "system:view").is_ok());
+        let long = "a".repeat(80);
+        let secrets = rt(&store, "", "secrets");
+        let namespaces = rt(&store, "", "namespaces");
+        assert!(
+            validate_name(&secrets, &long).is_ok(),
+            "a subdomain has no 63-character limit per part"
+        );
+        assert_eq!(validate_name(&namespaces, &long).unwrap_err().len(), 2);
+        assert!(validate_name(&secrets, &"a".repeat(254)).is_err());
     }
 }
