@@ -2,9 +2,16 @@
 //! `kube` client, typed (`Api<Deployment>`, `Api<ConfigMap>`, …) and dynamic
 //! (`Api<DynamicObject>` through discovery), with the error cases a real API
 //! server returns.
+//!
+//! Every story runs twice (see `on_both!` at the end): on the sandbox and on a
+//! real kube-apiserver, each in a namespace of its own. The tests marked
+//! "sandbox only" cover the sandbox's extras: self-settling workloads, fake
+//! nodes, persistence, request counters, integer resourceVersions.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod realk8s;
+#[macro_use]
 mod sandbox_support;
 
 use std::collections::BTreeMap;
@@ -13,16 +20,16 @@ use axum::http::Method;
 use bi_control::sandbox::{Sandbox, SandboxConfig};
 use bi_model::units::{Cpu, Memory};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Secret, Service};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::discovery::{Discovery, Scope, verbs};
 use kube::{Client, ResourceExt};
 use sandbox_support::{
-    WIDGET_GROUP, assert_api_error, bounded, configmap, crd, create_established_crd,
-    create_namespace, data, deployment, eventually, is_established, names, raw, resource_version,
-    start, start_with, statefulset, widget_crd,
+    Cluster, WIDGET_GROUP, assert_api_error, assert_page_not_found, bounded, configmap, crd_in,
+    create_established_crd, create_namespace, data, deployment, eventually, is_established, names,
+    raw, resource_version, start, start_with, statefulset, widget_crd,
 };
 use serde_json::json;
 
@@ -37,8 +44,8 @@ const ALL_VERBS: [&str; 8] = [
     "watch",
 ];
 
-fn widget_gvk() -> GroupVersionKind {
-    GroupVersionKind::gvk(WIDGET_GROUP, "v1", "Widget")
+fn widget_gvk(c: &Cluster) -> GroupVersionKind {
+    GroupVersionKind::gvk(&c.group(), "v1", "Widget")
 }
 
 async fn discover(client: &Client) -> Discovery {
@@ -74,9 +81,8 @@ async fn list_names(api: &Api<ConfigMap>, params: &ListParams) -> Vec<String> {
 
 // ---------------------------------------------------------------- discovery
 
-#[tokio::test]
-async fn version_endpoint_reports_a_kubernetes_version() {
-    let (_sandbox, client) = start().await;
+async fn version_endpoint_reports_a_kubernetes_version(c: &Cluster) {
+    let client = c.client.clone();
     let info = bounded("GET /version", client.apiserver_version())
         .await
         .expect("/version answers");
@@ -88,9 +94,8 @@ async fn version_endpoint_reports_a_kubernetes_version() {
     assert!(info.git_version.starts_with("v1."), "git_version: {info:?}");
 }
 
-#[tokio::test]
-async fn core_discovery_lists_built_in_kinds_with_scope_and_verbs() {
-    let (_sandbox, client) = start().await;
+async fn core_discovery_lists_built_in_kinds_with_scope_and_verbs(c: &Cluster) {
+    let client = c.client.clone();
     let versions = bounded("GET /api", client.list_core_api_versions())
         .await
         .expect("/api answers");
@@ -129,9 +134,8 @@ async fn core_discovery_lists_built_in_kinds_with_scope_and_verbs() {
     }
 }
 
-#[tokio::test]
-async fn group_discovery_lists_the_groups_bi_generates_with_scope_and_verbs() {
-    let (_sandbox, client) = start().await;
+async fn group_discovery_lists_the_groups_bi_generates_with_scope_and_verbs(c: &Cluster) {
+    let client = c.client.clone();
     let groups = bounded("GET /apis", client.list_api_groups())
         .await
         .expect("/apis answers");
@@ -224,9 +228,8 @@ async fn group_discovery_lists_the_groups_bi_generates_with_scope_and_verbs() {
     }
 }
 
-#[tokio::test]
-async fn kube_discovery_resolves_built_in_kinds() {
-    let (_sandbox, client) = start().await;
+async fn kube_discovery_resolves_built_in_kinds(c: &Cluster) {
+    let client = c.client.clone();
     let discovery = discover(&client).await;
     let (deployments, caps) = discovery
         .resolve_gvk(&GroupVersionKind::gvk("apps", "v1", "Deployment"))
@@ -243,27 +246,26 @@ async fn kube_discovery_resolves_built_in_kinds() {
     assert_eq!(caps.scope, Scope::Cluster);
 }
 
-#[tokio::test]
-async fn created_crd_appears_in_discovery_and_reports_established() {
-    let (_sandbox, client) = start().await;
+async fn created_crd_appears_in_discovery_and_reports_established(c: &Cluster) {
+    let client = c.client.clone();
     let before = discover(&client).await;
-    assert!(!before.has_group(WIDGET_GROUP), "no CRD yet, no group");
+    let group = c.group();
+    assert!(!before.has_group(&group), "no CRD yet, no group");
 
     let crds = Api::<CustomResourceDefinition>::all(client.clone());
     let created = bounded(
         "creating a CRD",
-        crds.create(&PostParams::default(), &widget_crd()),
+        crds.create(&PostParams::default(), &c.widget_crd()),
     )
     .await
     .expect("the CRD is created");
-    assert_eq!(created.name_any(), "widgets.example.bi.dev");
-    eventually("the CRD reports Established", || {
+    let crd_name = format!("widgets.{group}");
+    assert_eq!(created.name_any(), crd_name);
+    c.eventually("the CRD reports Established", || {
         let crds = crds.clone();
+        let crd_name = crd_name.clone();
         async move {
-            let crd = crds
-                .get("widgets.example.bi.dev")
-                .await
-                .expect("the CRD can be read");
+            let crd = crds.get(&crd_name).await.expect("the CRD can be read");
             is_established(&crd).then_some(())
         }
     })
@@ -273,12 +275,12 @@ async fn created_crd_appears_in_discovery_and_reports_established() {
         .await
         .unwrap();
     assert!(
-        groups.groups.iter().any(|g| g.name == WIDGET_GROUP),
+        groups.groups.iter().any(|g| g.name == group),
         "/apis lists the CRD's group"
     );
     let resources = bounded(
-        "GET /apis/example.bi.dev/v1",
-        client.list_api_group_resources("example.bi.dev/v1"),
+        "GET /apis/<group>/v1",
+        client.list_api_group_resources(&format!("{group}/v1")),
     )
     .await
     .expect("the CRD's group version is served");
@@ -298,21 +300,20 @@ async fn created_crd_appears_in_discovery_and_reports_established() {
 
     let after = discover(&client).await;
     let (resource, caps) = after
-        .resolve_gvk(&widget_gvk())
+        .resolve_gvk(&widget_gvk(c))
         .expect("Widget is discoverable once its CRD exists");
     assert_eq!(resource.plural, "widgets");
     assert_eq!(caps.scope, Scope::Namespaced);
 }
 
-#[tokio::test]
-async fn custom_resources_can_be_created_listed_and_patched_through_discovery() {
-    let (_sandbox, client) = start().await;
-    create_established_crd(&client, &widget_crd()).await;
+async fn custom_resources_can_be_created_listed_and_patched_through_discovery(c: &Cluster) {
+    let client = c.client.clone();
+    create_established_crd(&client, &c.widget_crd()).await;
     let (resource, _caps) = discover(&client)
         .await
-        .resolve_gvk(&widget_gvk())
+        .resolve_gvk(&widget_gvk(c))
         .expect("Widget is discoverable");
-    let widgets = api_for(&client, "default", &resource);
+    let widgets = api_for(&client, &c.namespace, &resource);
 
     let widget = DynamicObject::new("w1", &resource).data(json!({ "spec": { "size": 3 } }));
     let created = bounded(
@@ -368,13 +369,12 @@ async fn custom_resources_can_be_created_listed_and_patched_through_discovery() 
     );
 }
 
-#[tokio::test]
-async fn cluster_scoped_custom_resources_live_outside_namespaces() {
-    let (_sandbox, client) = start().await;
-    create_established_crd(&client, &crd("Gadget", "gadgets", "Cluster")).await;
+async fn cluster_scoped_custom_resources_live_outside_namespaces(c: &Cluster) {
+    let client = c.client.clone();
+    create_established_crd(&client, &crd_in(&c.group(), "Gadget", "gadgets", "Cluster")).await;
     let (resource, caps) = discover(&client)
         .await
-        .resolve_gvk(&GroupVersionKind::gvk(WIDGET_GROUP, "v1", "Gadget"))
+        .resolve_gvk(&GroupVersionKind::gvk(&c.group(), "v1", "Gadget"))
         .expect("Gadget is discoverable");
     assert_eq!(caps.scope, Scope::Cluster);
     let gadgets: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
@@ -392,28 +392,32 @@ async fn cluster_scoped_custom_resources_live_outside_namespaces() {
     assert_eq!(names(&list.items), ["g1"]);
 }
 
-#[tokio::test]
-async fn custom_resources_before_their_crd_are_404() {
-    let (_sandbox, client) = start().await;
-    let resource = ApiResource::from_gvk(&widget_gvk());
-    let widgets = api_for(&client, "default", &resource);
+async fn custom_resources_before_their_crd_are_404(c: &Cluster) {
+    let client = c.client.clone();
+    let resource = ApiResource::from_gvk(&widget_gvk(c));
+    let widgets = api_for(&client, &c.namespace, &resource);
     let widget = DynamicObject::new("w1", &resource).data(json!({ "spec": {} }));
-    assert_api_error(
+    // NB: no API group serves the path yet, so it is the server's plain-text 404.
+    assert_page_not_found(
         bounded(
             "creating a Widget",
             widgets.create(&PostParams::default(), &widget),
         )
         .await,
-        404,
-        "NotFound",
+    );
+    assert_page_not_found(
+        bounded(
+            "GET /apis/<group>/v1",
+            client.list_api_group_resources(&format!("{}/v1", c.group())),
+        )
+        .await,
     );
 }
 
 // ---------------------------------------------------------------- create, get, list
 
-#[tokio::test]
-async fn create_then_get_returns_the_object_with_server_owned_metadata() {
-    let (_sandbox, client) = start().await;
+async fn create_then_get_returns_the_object_with_server_owned_metadata(c: &Cluster) {
+    let client = c.client.clone();
     let api = Api::<ConfigMap>::default_namespaced(client.clone());
     let created = bounded(
         "creating a ConfigMap",
@@ -424,7 +428,10 @@ async fn create_then_get_returns_the_object_with_server_owned_metadata() {
     )
     .await
     .expect("the ConfigMap is created");
-    assert_eq!(created.metadata.namespace.as_deref(), Some("default"));
+    assert_eq!(
+        created.metadata.namespace.as_deref(),
+        Some(c.namespace.as_str())
+    );
     assert!(
         created.uid().is_some_and(|uid| !uid.is_empty()),
         "uid is set"
@@ -433,14 +440,14 @@ async fn create_then_get_returns_the_object_with_server_owned_metadata() {
         created.metadata.creation_timestamp.is_some(),
         "creationTimestamp is set"
     );
-    let rv = resource_version(&created);
-    assert!(rv > 0);
+    let rv = created.resource_version();
+    assert!(rv.as_ref().is_some_and(|rv| !rv.is_empty()));
 
     let fetched = bounded("getting a ConfigMap", api.get("app"))
         .await
         .unwrap();
     assert_eq!(fetched.uid(), created.uid());
-    assert_eq!(resource_version(&fetched), rv);
+    assert_eq!(fetched.resource_version(), rv);
     assert_eq!(
         fetched.metadata.creation_timestamp,
         created.metadata.creation_timestamp
@@ -451,7 +458,7 @@ async fn create_then_get_returns_the_object_with_server_owned_metadata() {
         Some(BTreeMap::from([("k".to_owned(), "v".to_owned())]))
     );
 
-    let secrets = Api::<Secret>::namespaced(client, "default");
+    let secrets = Api::<Secret>::namespaced(client, &c.namespace);
     let secret: Secret = serde_json::from_value(json!({
         "apiVersion": "v1", "kind": "Secret",
         "metadata": { "name": "creds" },
@@ -471,12 +478,12 @@ async fn create_then_get_returns_the_object_with_server_owned_metadata() {
     assert!(fetched.uid().is_some());
 }
 
-#[tokio::test]
-async fn cluster_scoped_objects_are_created_and_listed_without_a_namespace() {
-    let (_sandbox, client) = start().await;
-    create_namespace(&client, "team-a").await;
+async fn cluster_scoped_objects_are_created_and_listed_without_a_namespace(c: &Cluster) {
+    let client = c.client.clone();
+    let team = c.name("team-a");
+    create_namespace(&client, &team).await;
     let namespaces = Api::<Namespace>::all(client);
-    let fetched = bounded("getting a Namespace", namespaces.get("team-a"))
+    let fetched = bounded("getting a Namespace", namespaces.get(&team))
         .await
         .unwrap();
     assert_eq!(fetched.metadata.namespace, None);
@@ -489,14 +496,14 @@ async fn cluster_scoped_objects_are_created_and_listed_without_a_namespace() {
     .unwrap();
     let listed = names(&list.items);
     assert!(listed.contains(&"default".to_owned()), "{listed:?}");
-    assert!(listed.contains(&"team-a".to_owned()), "{listed:?}");
+    assert!(listed.contains(&team), "{listed:?}");
 }
 
-#[tokio::test]
-async fn label_selector_filters_by_equality_and_inequality() {
-    let (_sandbox, client) = start().await;
-    create_namespace(&client, "labels").await;
-    let api = Api::<ConfigMap>::namespaced(client, "labels");
+async fn label_selector_filters_by_equality_and_inequality(c: &Cluster) {
+    let client = c.client.clone();
+    let namespace = c.name("labels");
+    create_namespace(&client, &namespace).await;
+    let api = Api::<ConfigMap>::namespaced(client, &namespace);
     create_labelled(
         &api,
         "eq",
@@ -526,11 +533,11 @@ async fn label_selector_filters_by_equality_and_inequality() {
     }
 }
 
-#[tokio::test]
-async fn label_selector_filters_by_set_based_expressions() {
-    let (_sandbox, client) = start().await;
-    create_namespace(&client, "sets").await;
-    let api = Api::<ConfigMap>::namespaced(client, "sets");
+async fn label_selector_filters_by_set_based_expressions(c: &Cluster) {
+    let client = c.client.clone();
+    let namespace = c.name("sets");
+    create_namespace(&client, &namespace).await;
+    let api = Api::<ConfigMap>::namespaced(client, &namespace);
     create_labelled(
         &api,
         "set",
@@ -559,12 +566,12 @@ async fn label_selector_filters_by_set_based_expressions() {
     }
 }
 
-#[tokio::test]
-async fn field_selector_filters_by_metadata_name_and_namespace() {
-    let (_sandbox, client) = start().await;
-    create_namespace(&client, "east").await;
-    create_namespace(&client, "west").await;
-    for (namespace, name) in [("east", "one"), ("east", "two"), ("west", "one")] {
+async fn field_selector_filters_by_metadata_name_and_namespace(c: &Cluster) {
+    let client = c.client.clone();
+    let (east, west) = (c.name("east"), c.name("west"));
+    create_namespace(&client, &east).await;
+    create_namespace(&client, &west).await;
+    for (namespace, name) in [(&east, "one"), (&east, "two"), (&west, "one")] {
         let api = Api::<ConfigMap>::namespaced(client.clone(), namespace);
         bounded(
             "creating a ConfigMap",
@@ -596,36 +603,40 @@ async fn field_selector_filters_by_metadata_name_and_namespace() {
         }
     };
 
+    let at = |namespace: &str, name: &str| format!("{namespace}/{name}");
     assert_eq!(
         located(ListParams::default().fields("metadata.name=one")).await,
-        ["east/one", "west/one"]
+        [at(&east, "one"), at(&west, "one")]
     );
     assert_eq!(
-        located(ListParams::default().fields("metadata.namespace=east")).await,
-        ["east/one", "east/two"]
+        located(ListParams::default().fields(&format!("metadata.namespace={east}"))).await,
+        [at(&east, "one"), at(&east, "two")]
     );
     assert_eq!(
-        located(ListParams::default().fields("metadata.name=one,metadata.namespace=west")).await,
-        ["west/one"]
+        located(
+            ListParams::default().fields(&format!("metadata.name=one,metadata.namespace={west}"))
+        )
+        .await,
+        [at(&west, "one")]
     );
     assert_eq!(
         located(ListParams::default().fields("metadata.name!=one")).await,
-        ["east/two"]
+        [at(&east, "two")]
     );
 
     // Within a namespace, too.
-    let east = Api::<ConfigMap>::namespaced(client, "east");
+    let east = Api::<ConfigMap>::namespaced(client, &east);
     assert_eq!(
         list_names(&east, &ListParams::default().fields("metadata.name=two")).await,
         ["two"]
     );
 }
 
-#[tokio::test]
-async fn list_pages_with_limit_and_continue() {
-    let (_sandbox, client) = start().await;
-    create_namespace(&client, "paged").await;
-    let api = Api::<ConfigMap>::namespaced(client, "paged");
+async fn list_pages_with_limit_and_continue(c: &Cluster) {
+    let client = c.client.clone();
+    let namespace = c.name("paged");
+    create_namespace(&client, &namespace).await;
+    let api = Api::<ConfigMap>::namespaced(client, &namespace);
     let all: Vec<String> = (1..=7).map(|i| format!("cm-{i}")).collect();
     for name in &all {
         bounded(
@@ -674,9 +685,8 @@ async fn list_pages_with_limit_and_continue() {
 
 // ---------------------------------------------------------------- replace and concurrency
 
-#[tokio::test]
-async fn replace_with_the_current_resource_version_succeeds_and_bumps_it() {
-    let (_sandbox, client) = start().await;
+async fn replace_with_the_current_resource_version_succeeds_and_bumps_it(c: &Cluster) {
+    let client = c.client.clone();
     let api = Api::<ConfigMap>::default_namespaced(client);
     let created = bounded(
         "creating a ConfigMap",
@@ -696,7 +706,7 @@ async fn replace_with_the_current_resource_version_succeeds_and_bumps_it() {
     )
     .await
     .expect("replace with the current resourceVersion succeeds");
-    assert!(resource_version(&replaced) > resource_version(&created));
+    c.assert_newer(&replaced, &created);
     assert_eq!(replaced.uid(), created.uid());
     assert_eq!(
         replaced.metadata.creation_timestamp,
@@ -708,9 +718,8 @@ async fn replace_with_the_current_resource_version_succeeds_and_bumps_it() {
     assert_eq!(data(&fetched, "k").as_deref(), Some("v2"));
 }
 
-#[tokio::test]
-async fn stale_resource_version_is_a_409_conflict() {
-    let (_sandbox, client) = start().await;
+async fn stale_resource_version_is_a_409_conflict(c: &Cluster) {
+    let client = c.client.clone();
     let api = Api::<ConfigMap>::default_namespaced(client);
     let created = bounded(
         "creating a ConfigMap",
@@ -756,9 +765,8 @@ async fn stale_resource_version_is_a_409_conflict() {
     );
 }
 
-#[tokio::test]
-async fn replace_without_a_resource_version_is_unconditional() {
-    let (_sandbox, client) = start().await;
+async fn replace_without_a_resource_version_is_unconditional(c: &Cluster) {
+    let client = c.client.clone();
     let api = Api::<ConfigMap>::default_namespaced(client);
     let created = bounded(
         "creating a ConfigMap",
@@ -780,15 +788,14 @@ async fn replace_without_a_resource_version_is_unconditional() {
     .await
     .expect("a PUT without resourceVersion overwrites");
     assert_eq!(replaced.uid(), created.uid());
-    assert!(resource_version(&replaced) > resource_version(&created));
+    c.assert_newer(&replaced, &created);
     assert_eq!(data(&replaced, "k").as_deref(), Some("v2"));
 }
 
 // ---------------------------------------------------------------- patch and apply
 
-#[tokio::test]
-async fn merge_patch_changes_only_the_given_fields() {
-    let (_sandbox, client) = start().await;
+async fn merge_patch_changes_only_the_given_fields(c: &Cluster) {
+    let client = c.client.clone();
     let api = Api::<ConfigMap>::default_namespaced(client);
     let created = bounded(
         "creating a ConfigMap",
@@ -827,7 +834,7 @@ async fn merge_patch_changes_only_the_given_fields() {
         patched.labels().get("added").map(String::as_str),
         Some("now")
     );
-    assert!(resource_version(&patched) > resource_version(&created));
+    c.assert_newer(&patched, &created);
     assert_eq!(patched.uid(), created.uid());
     let fetched = bounded("getting a ConfigMap", api.get("app"))
         .await
@@ -835,9 +842,8 @@ async fn merge_patch_changes_only_the_given_fields() {
     assert_eq!(fetched.data, patched.data, "the patch is stored");
 }
 
-#[tokio::test]
-async fn json_patch_applies_its_operations_in_order() {
-    let (_sandbox, client) = start().await;
+async fn json_patch_applies_its_operations_in_order(c: &Cluster) {
+    let client = c.client.clone();
     let api = Api::<ConfigMap>::default_namespaced(client);
     bounded(
         "creating a ConfigMap",
@@ -880,9 +886,8 @@ async fn json_patch_applies_its_operations_in_order() {
     assert_eq!(fetched.data, patched.data, "the patch is stored");
 }
 
-#[tokio::test]
-async fn server_side_apply_creates_when_absent_then_updates() {
-    let (_sandbox, client) = start().await;
+async fn server_side_apply_creates_when_absent_then_updates(c: &Cluster) {
+    let client = c.client.clone();
     let api = Api::<Deployment>::default_namespaced(client);
     let apply = PatchParams::apply("bi").force();
 
@@ -922,7 +927,7 @@ async fn server_side_apply_creates_when_absent_then_updates() {
         Some(2),
         "a spec change bumps generation"
     );
-    assert!(resource_version(&updated) > resource_version(&created));
+    c.assert_newer(&updated, &created);
 
     let fetched = bounded("getting a Deployment", api.get("web"))
         .await
@@ -930,9 +935,11 @@ async fn server_side_apply_creates_when_absent_then_updates() {
     assert_eq!(fetched.spec.unwrap().replicas, Some(3));
 }
 
-#[tokio::test]
-async fn generation_bumps_only_on_spec_changes() {
-    let (_sandbox, client) = start().await;
+/// Deployments also count annotation changes (a real server copies their
+/// annotations to ReplicaSets); other workloads only spec changes; kinds
+/// without a spec (ConfigMaps, Namespaces) have no generation at all.
+async fn generation_bumps_only_on_spec_changes(c: &Cluster) {
+    let client = c.client.clone();
     let api = Api::<Deployment>::default_namespaced(client);
     let apply = PatchParams::apply("bi").force();
     let first = bounded(
@@ -960,10 +967,7 @@ async fn generation_bumps_only_on_spec_changes() {
         Some(1),
         "a label is not a spec change"
     );
-    assert!(
-        resource_version(&labelled) > resource_version(&first),
-        "but it is a new version"
-    );
+    c.assert_newer(&labelled, &first);
 
     let annotated = bounded(
         "merge-patching an annotation",
@@ -975,7 +979,11 @@ async fn generation_bumps_only_on_spec_changes() {
     )
     .await
     .unwrap();
-    assert_eq!(annotated.metadata.generation, Some(1));
+    assert_eq!(
+        annotated.metadata.generation,
+        Some(2),
+        "a Deployment's annotations count"
+    );
 
     let scaled = bounded(
         "merge-patching the spec",
@@ -987,9 +995,11 @@ async fn generation_bumps_only_on_spec_changes() {
     )
     .await
     .unwrap();
-    assert_eq!(scaled.metadata.generation, Some(2));
+    assert_eq!(scaled.metadata.generation, Some(3));
 
-    let mut replaced = scaled.clone();
+    // NB: re-read: a real server's deployment controller writes the status meanwhile.
+    let mut replaced = bounded("getting", api.get("web")).await.unwrap();
+    let scaled = replaced.clone();
     replaced.spec.as_mut().unwrap().replicas = Some(5);
     let replaced = bounded(
         "replacing the spec",
@@ -997,15 +1007,56 @@ async fn generation_bumps_only_on_spec_changes() {
     )
     .await
     .unwrap();
-    assert_eq!(replaced.metadata.generation, Some(3));
-    assert!(resource_version(&replaced) > resource_version(&scaled));
+    assert_eq!(replaced.metadata.generation, Some(4));
+    c.assert_newer(&replaced, &scaled);
     assert_eq!(replaced.uid(), first.uid());
     assert_eq!(
         replaced.metadata.creation_timestamp,
         first.metadata.creation_timestamp
     );
+
+    let sets = Api::<StatefulSet>::default_namespaced(c.client.clone());
+    bounded(
+        "applying a StatefulSet",
+        sets.patch("db", &apply, &Patch::Apply(&statefulset("db", 1))),
+    )
+    .await
+    .unwrap();
+    let annotated = bounded(
+        "annotating a StatefulSet",
+        sets.patch(
+            "db",
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "metadata": { "annotations": { "note": "hi" } } })),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        annotated.metadata.generation,
+        Some(1),
+        "a StatefulSet's annotations do not count"
+    );
+
+    let configmaps = Api::<ConfigMap>::default_namespaced(c.client.clone());
+    let created = bounded(
+        "creating a ConfigMap",
+        configmaps.create(&PostParams::default(), &configmap("plain", &[], &[])),
+    )
+    .await
+    .unwrap();
+    assert_eq!(created.metadata.generation, None, "a ConfigMap has none");
+    let namespace = bounded(
+        "getting the namespace",
+        Api::<Namespace>::all(c.client.clone()).get(&c.namespace),
+    )
+    .await
+    .unwrap();
+    assert_eq!(namespace.metadata.generation, None, "a Namespace has none");
 }
 
+/// Sandbox only: integer resourceVersions are a sandbox extra (a real server's
+/// are opaque strings a client may only compare for equality).
 #[tokio::test]
 async fn resource_versions_increase_across_objects_and_kinds() {
     let (_sandbox, client) = start().await;
@@ -1043,9 +1094,8 @@ async fn resource_versions_increase_across_objects_and_kinds() {
 
 // ---------------------------------------------------------------- delete
 
-#[tokio::test]
-async fn delete_removes_the_object_with_any_propagation_policy() {
-    let (_sandbox, client) = start().await;
+async fn delete_removes_the_object_with_any_propagation_policy(c: &Cluster) {
+    let client = c.client.clone();
     let api = Api::<Deployment>::default_namespaced(client);
     let policies = [
         ("foreground", DeleteParams::foreground()),
@@ -1069,7 +1119,7 @@ async fn delete_removes_the_object_with_any_propagation_policy() {
         bounded("deleting a Deployment", api.delete(name, params))
             .await
             .unwrap_or_else(|e| panic!("delete with the {name} policy fails: {e}"));
-        eventually(
+        c.eventually(
             &format!("the {name}-deleted Deployment is gone"),
             || async {
                 match api.get_opt(name).await.expect("getting a Deployment") {
@@ -1086,18 +1136,18 @@ async fn delete_removes_the_object_with_any_propagation_policy() {
     assert!(list.items.is_empty(), "{:?}", names(&list.items));
 }
 
-#[tokio::test]
-async fn deleting_a_namespace_deletes_what_is_in_it() {
-    let (_sandbox, client) = start().await;
-    create_namespace(&client, "doomed").await;
-    create_namespace(&client, "spared").await;
-    for namespace in ["doomed", "spared"] {
+async fn deleting_a_namespace_deletes_what_is_in_it(c: &Cluster) {
+    let client = c.client.clone();
+    let (doomed, spared) = (c.name("doomed"), c.name("spared"));
+    create_namespace(&client, &doomed).await;
+    create_namespace(&client, &spared).await;
+    for namespace in [&doomed, &spared] {
         let configmaps = Api::<ConfigMap>::namespaced(client.clone(), namespace);
         bounded(
             "creating a ConfigMap",
             configmaps.create(
                 &PostParams::default(),
-                &configmap("settings", &[("suite", "ns")], &[]),
+                &configmap("settings", &[("suite", c.id())], &[]),
             ),
         )
         .await
@@ -1118,13 +1168,13 @@ async fn deleting_a_namespace_deletes_what_is_in_it() {
     let namespaces = Api::<Namespace>::all(client.clone());
     bounded(
         "deleting a Namespace",
-        namespaces.delete("doomed", &DeleteParams::default()),
+        namespaces.delete(&doomed, &DeleteParams::default()),
     )
     .await
     .expect("the namespace delete is accepted");
-    eventually("the namespace is gone", || async {
+    c.eventually("the namespace is gone", || async {
         namespaces
-            .get_opt("doomed")
+            .get_opt(&doomed)
             .await
             .expect("getting a Namespace")
             .is_none()
@@ -1135,14 +1185,14 @@ async fn deleting_a_namespace_deletes_what_is_in_it() {
     let configmaps = Api::<ConfigMap>::all(client.clone());
     let left = bounded(
         "listing ConfigMaps",
-        configmaps.list(&ListParams::default().labels("suite=ns")),
+        configmaps.list(&ListParams::default().labels(&format!("suite={}", c.id()))),
     )
     .await
     .unwrap();
     let left: Vec<String> = left.items.iter().filter_map(|cm| cm.namespace()).collect();
     assert_eq!(
         left,
-        ["spared"],
+        [spared.clone()],
         "only the other namespace's ConfigMap is left"
     );
     let deployments = Api::<Deployment>::all(client.clone());
@@ -1152,16 +1202,21 @@ async fn deleting_a_namespace_deletes_what_is_in_it() {
     )
     .await
     .unwrap();
-    let left: Vec<String> = left.items.iter().filter_map(|d| d.namespace()).collect();
+    let left: Vec<String> = left
+        .items
+        .iter()
+        .filter_map(|d| d.namespace())
+        .filter(|namespace| [&doomed, &spared].contains(&namespace))
+        .collect();
     assert_eq!(
         left,
-        ["spared"],
+        [spared.clone()],
         "only the other namespace's Deployment is left"
     );
 
     // Re-creating the namespace does not bring its old contents back.
-    create_namespace(&client, "doomed").await;
-    let doomed = Api::<ConfigMap>::namespaced(client, "doomed");
+    create_namespace(&client, &doomed).await;
+    let doomed = Api::<ConfigMap>::namespaced(client, &doomed);
     assert_eq!(
         bounded("getting a ConfigMap", doomed.get_opt("settings"))
             .await
@@ -1172,9 +1227,8 @@ async fn deleting_a_namespace_deletes_what_is_in_it() {
 
 // ---------------------------------------------------------------- dry run
 
-#[tokio::test]
-async fn dry_run_create_returns_the_object_and_stores_nothing() {
-    let (_sandbox, client) = start().await;
+async fn dry_run_create_returns_the_object_and_stores_nothing(c: &Cluster) {
+    let client = c.client.clone();
     let api = Api::<ConfigMap>::default_namespaced(client);
     let dry = PostParams {
         dry_run: true,
@@ -1211,9 +1265,8 @@ async fn dry_run_create_returns_the_object_and_stores_nothing() {
     .expect("no AlreadyExists after a dry run");
 }
 
-#[tokio::test]
-async fn dry_run_replace_and_patches_store_nothing() {
-    let (_sandbox, client) = start().await;
+async fn dry_run_replace_and_patches_store_nothing(c: &Cluster) {
+    let client = c.client.clone();
     let api = Api::<ConfigMap>::default_namespaced(client);
     let created = bounded(
         "creating a ConfigMap",
@@ -1224,7 +1277,7 @@ async fn dry_run_replace_and_patches_store_nothing() {
     )
     .await
     .unwrap();
-    let rv = resource_version(&created);
+    let rv = created.resource_version();
 
     let mut changed = created.clone();
     changed.data = Some(BTreeMap::from([("k".to_owned(), "replaced".to_owned())]));
@@ -1271,15 +1324,14 @@ async fn dry_run_replace_and_patches_store_nothing() {
         "nothing is stored"
     );
     assert_eq!(
-        resource_version(&fetched),
+        fetched.resource_version(),
         rv,
         "the stored version is unchanged"
     );
 }
 
-#[tokio::test]
-async fn dry_run_apply_of_an_absent_object_creates_nothing() {
-    let (_sandbox, client) = start().await;
+async fn dry_run_apply_of_an_absent_object_creates_nothing(c: &Cluster) {
+    let client = c.client.clone();
     let api = Api::<Deployment>::default_namespaced(client);
     let answer = bounded(
         "dry-run applying a new Deployment",
@@ -1300,9 +1352,8 @@ async fn dry_run_apply_of_an_absent_object_creates_nothing() {
     );
 }
 
-#[tokio::test]
-async fn dry_run_delete_keeps_the_object() {
-    let (_sandbox, client) = start().await;
+async fn dry_run_delete_keeps_the_object(c: &Cluster) {
+    let client = c.client.clone();
     let api = Api::<ConfigMap>::default_namespaced(client.clone());
     let created = bounded(
         "creating a ConfigMap",
@@ -1319,10 +1370,11 @@ async fn dry_run_delete_keeps_the_object() {
     let fetched = bounded("getting", api.get("app"))
         .await
         .expect("the object is still there");
-    assert_eq!(resource_version(&fetched), resource_version(&created));
+    assert_eq!(fetched.resource_version(), created.resource_version());
 
-    create_namespace(&client, "kept").await;
-    let kept = Api::<ConfigMap>::namespaced(client.clone(), "kept");
+    let kept_name = c.name("kept");
+    create_namespace(&client, &kept_name).await;
+    let kept = Api::<ConfigMap>::namespaced(client.clone(), &kept_name);
     bounded(
         "creating",
         kept.create(&PostParams::default(), &configmap("inside", &[], &[])),
@@ -1332,13 +1384,13 @@ async fn dry_run_delete_keeps_the_object() {
     let namespaces = Api::<Namespace>::all(client);
     bounded(
         "dry-run deleting a namespace",
-        namespaces.delete("kept", &DeleteParams::default().dry_run()),
+        namespaces.delete(&kept_name, &DeleteParams::default().dry_run()),
     )
     .await
     .expect("a dry-run namespace delete succeeds");
     // Give a (wrong) background namespace cleanup the chance to run.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    bounded("getting", namespaces.get("kept"))
+    bounded("getting", namespaces.get(&kept_name))
         .await
         .expect("the namespace is still there");
     bounded("getting", kept.get("inside"))
@@ -1348,9 +1400,8 @@ async fn dry_run_delete_keeps_the_object() {
 
 // ---------------------------------------------------------------- errors
 
-#[tokio::test]
-async fn get_of_a_missing_object_is_404_not_found() {
-    let (_sandbox, client) = start().await;
+async fn get_of_a_missing_object_is_404_not_found(c: &Cluster) {
+    let client = c.client.clone();
     let api = Api::<ConfigMap>::default_namespaced(client.clone());
     let status = assert_api_error(bounded("getting", api.get("nope")).await, 404, "NotFound");
     assert!(
@@ -1371,9 +1422,8 @@ async fn get_of_a_missing_object_is_404_not_found() {
     );
 }
 
-#[tokio::test]
-async fn writes_to_a_missing_object_are_404_not_found() {
-    let (_sandbox, client) = start().await;
+async fn writes_to_a_missing_object_are_404_not_found(c: &Cluster) {
+    let client = c.client.clone();
     let api = Api::<ConfigMap>::default_namespaced(client);
     assert_api_error(
         bounded(
@@ -1404,10 +1454,10 @@ async fn writes_to_a_missing_object_are_404_not_found() {
     );
 }
 
-#[tokio::test]
-async fn namespaced_object_in_a_missing_namespace_is_404_not_found() {
-    let (_sandbox, client) = start().await;
-    let api = Api::<ConfigMap>::namespaced(client.clone(), "nowhere");
+async fn namespaced_object_in_a_missing_namespace_is_404_not_found(c: &Cluster) {
+    let client = c.client.clone();
+    let nowhere = c.name("nowhere");
+    let api = Api::<ConfigMap>::namespaced(client.clone(), &nowhere);
     assert_api_error(
         bounded(
             "creating",
@@ -1417,7 +1467,7 @@ async fn namespaced_object_in_a_missing_namespace_is_404_not_found() {
         404,
         "NotFound",
     );
-    let deployments = Api::<Deployment>::namespaced(client, "nowhere");
+    let deployments = Api::<Deployment>::namespaced(client, &nowhere);
     assert_api_error(
         bounded(
             "applying",
@@ -1434,9 +1484,8 @@ async fn namespaced_object_in_a_missing_namespace_is_404_not_found() {
     assert_api_error(bounded("getting", api.get("app")).await, 404, "NotFound");
 }
 
-#[tokio::test]
-async fn creating_an_existing_object_is_409_already_exists() {
-    let (_sandbox, client) = start().await;
+async fn creating_an_existing_object_is_409_already_exists(c: &Cluster) {
+    let client = c.client.clone();
     let api = Api::<ConfigMap>::default_namespaced(client.clone());
     bounded(
         "creating",
@@ -1483,16 +1532,15 @@ async fn creating_an_existing_object_is_409_already_exists() {
     );
 }
 
-#[tokio::test]
-async fn create_without_a_name_is_422_invalid() {
-    let (_sandbox, client) = start().await;
+async fn create_without_a_name_is_422_invalid(c: &Cluster) {
+    let client = c.client.clone();
     let body =
         json!({ "apiVersion": "v1", "kind": "ConfigMap", "metadata": {}, "data": { "k": "v" } });
-    assert_api_error(
+    let status = assert_api_error(
         raw(
             &client,
             Method::POST,
-            "/api/v1/namespaces/default/configmaps",
+            &format!("/api/v1/namespaces/{}/configmaps", c.namespace),
             "application/json",
             body.to_string(),
         )
@@ -1500,6 +1548,18 @@ async fn create_without_a_name_is_422_invalid() {
         422,
         "Invalid",
     );
+    assert_eq!(
+        status.message,
+        "ConfigMap \"\" is invalid: metadata.name: Required value: name or generateName is required"
+    );
+    let details = status.details.expect("an Invalid status has details");
+    assert_eq!(
+        details.kind, "ConfigMap",
+        "details name the kind, not the resource"
+    );
+    assert_eq!(details.causes.len(), 1, "{details:?}");
+    assert_eq!(details.causes[0].reason, "FieldValueRequired");
+    assert_eq!(details.causes[0].field, "metadata.name");
     let list = bounded(
         "listing",
         Api::<ConfigMap>::default_namespaced(client).list(&ListParams::default()),
@@ -1515,32 +1575,33 @@ async fn create_without_a_name_is_422_invalid() {
     );
 }
 
-#[tokio::test]
-async fn malformed_body_is_422_invalid() {
-    let (_sandbox, client) = start().await;
+/// A body that is not an object, and a patch that is not JSON, are bad
+/// requests (400), not invalid objects (422).
+async fn malformed_body_is_400_bad_request(c: &Cluster) {
+    let client = c.client.clone();
     assert_api_error(
         raw(
             &client,
             Method::POST,
-            "/api/v1/namespaces/default/configmaps",
+            &format!("/api/v1/namespaces/{}/configmaps", c.namespace),
             "application/json",
             r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "#,
         )
         .await,
-        422,
-        "Invalid",
+        400,
+        "BadRequest",
     );
     assert_api_error(
         raw(
             &client,
             Method::POST,
-            "/api/v1/namespaces/default/configmaps",
+            &format!("/api/v1/namespaces/{}/configmaps", c.namespace),
             "application/json",
             r#"["not", "an", "object"]"#,
         )
         .await,
-        422,
-        "Invalid",
+        400,
+        "BadRequest",
     );
     let configmaps = Api::<ConfigMap>::default_namespaced(client.clone());
     bounded(
@@ -1553,19 +1614,18 @@ async fn malformed_body_is_422_invalid() {
         raw(
             &client,
             Method::PATCH,
-            "/api/v1/namespaces/default/configmaps/app",
+            &format!("/api/v1/namespaces/{}/configmaps/app", c.namespace),
             "application/merge-patch+json",
             "{not json",
         )
         .await,
-        422,
-        "Invalid",
+        400,
+        "BadRequest",
     );
 }
 
-#[tokio::test]
-async fn unsupported_patch_type_is_415() {
-    let (_sandbox, client) = start().await;
+async fn unsupported_patch_type_is_415(c: &Cluster) {
+    let client = c.client.clone();
     let api = Api::<ConfigMap>::default_namespaced(client.clone());
     bounded(
         "creating",
@@ -1580,7 +1640,7 @@ async fn unsupported_patch_type_is_415() {
         raw(
             &client,
             Method::PATCH,
-            "/api/v1/namespaces/default/configmaps/app",
+            &format!("/api/v1/namespaces/{}/configmaps/app", c.namespace),
             "application/x-bogus-patch",
             r#"{"data": {"k": "changed"}}"#,
         )
@@ -1592,9 +1652,8 @@ async fn unsupported_patch_type_is_415() {
     assert_eq!(data(&fetched, "k").as_deref(), Some("v"), "nothing changed");
 }
 
-#[tokio::test]
-async fn malformed_label_selector_is_400_bad_request() {
-    let (_sandbox, client) = start().await;
+async fn malformed_label_selector_is_400_bad_request(c: &Cluster) {
+    let client = c.client.clone();
     let api = Api::<ConfigMap>::default_namespaced(client);
     for selector in ["a in (", "a in (x", "=x", "a in x"] {
         assert_api_error(
@@ -1605,25 +1664,36 @@ async fn malformed_label_selector_is_400_bad_request() {
     }
 }
 
-#[tokio::test]
-async fn field_selector_without_an_operator_is_400_bad_request() {
-    let (_sandbox, client) = start().await;
+async fn field_selector_without_an_operator_is_400_bad_request(c: &Cluster) {
+    let client = c.client.clone();
     let api = Api::<ConfigMap>::default_namespaced(client);
-    for selector in ["metadata.name", "metadata.name=a,"] {
-        assert_api_error(
+    for selector in ["metadata.name", "metadata.name=a,metadata.namespace"] {
+        let status = assert_api_error(
             bounded("listing", api.list(&ListParams::default().fields(selector))).await,
             400,
             "BadRequest",
         );
+        assert!(
+            status
+                .message
+                .starts_with(&format!("invalid selector: '{selector}'")),
+            "{status:?}"
+        );
     }
+    // Empty terms are skipped, as a real API server does.
+    bounded(
+        "listing",
+        api.list(&ListParams::default().fields("metadata.name=a,")),
+    )
+    .await
+    .expect("a trailing comma is accepted");
 }
 
 /// A real API server only knows `metadata.name`, `metadata.namespace` and a few
 /// fields per kind: code that selects on anything else must fail here too, not
 /// only against a real cluster.
-#[tokio::test]
-async fn unsupported_field_label_is_400_bad_request() {
-    let (_sandbox, client) = start().await;
+async fn unsupported_field_label_is_400_bad_request(c: &Cluster) {
+    let client = c.client.clone();
     let api = Api::<ConfigMap>::default_namespaced(client);
     let status = assert_api_error(
         bounded(
@@ -1634,10 +1704,231 @@ async fn unsupported_field_label_is_400_bad_request() {
         400,
         "BadRequest",
     );
-    assert!(
-        status.message.contains("spec.unknown"),
-        "the message names the field: {status:?}"
+    assert_eq!(
+        status.message,
+        "\"spec.unknown\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\""
     );
+}
+
+// ---------------------------------------------------------------- names and groups
+
+/// A real API server checks names per kind: most kinds take an RFC 1123
+/// subdomain (up to 253 characters, dots allowed), Namespaces and Services an
+/// RFC 1123 label (up to 63 characters, no dots).
+async fn names_follow_the_rules_of_their_kind(c: &Cluster) {
+    let long = "a".repeat(80);
+    let secret = |name: &str| -> Secret {
+        serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "Secret", "metadata": { "name": name }
+        }))
+        .unwrap()
+    };
+    let secrets = Api::<Secret>::default_namespaced(c.client.clone());
+    bounded(
+        "creating a Secret with an 80-character name",
+        secrets.create(&PostParams::default(), &secret(&long)),
+    )
+    .await
+    .expect("an 80-character Secret name is a valid subdomain");
+    let dotted = format!("{long}.{long}");
+    bounded(
+        "creating a ConfigMap with a long dotted name",
+        Api::<ConfigMap>::default_namespaced(c.client.clone())
+            .create(&PostParams::default(), &configmap(&dotted, &[], &[])),
+    )
+    .await
+    .expect("a 161-character dotted ConfigMap name is a valid subdomain");
+
+    let status = assert_api_error(
+        bounded(
+            "creating a Secret named a_b",
+            secrets.create(&PostParams::default(), &secret("a_b")),
+        )
+        .await,
+        422,
+        "Invalid",
+    );
+    assert!(
+        status.message.starts_with(
+            "Secret \"a_b\" is invalid: metadata.name: Invalid value: \"a_b\": a lowercase RFC 1123 subdomain must consist of"
+        ),
+        "{status:?}"
+    );
+
+    let service: Service = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": { "name": "Web" },
+        "spec": { "ports": [{ "port": 80 }] }
+    }))
+    .unwrap();
+    let status = assert_api_error(
+        bounded(
+            "creating a Service named Web",
+            Api::<Service>::default_namespaced(c.client.clone())
+                .create(&PostParams::default(), &service),
+        )
+        .await,
+        422,
+        "Invalid",
+    );
+    assert!(
+        status.message.starts_with(
+            "Service \"Web\" is invalid: metadata.name: Invalid value: \"Web\": a lowercase RFC 1123 label must consist of"
+        ),
+        "{status:?}"
+    );
+
+    let namespace: Namespace = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": long }
+    }))
+    .unwrap();
+    let status = assert_api_error(
+        bounded(
+            "creating a Namespace with an 80-character name",
+            Api::<Namespace>::all(c.client.clone()).create(&PostParams::default(), &namespace),
+        )
+        .await,
+        422,
+        "Invalid",
+    );
+    let details = status.details.expect("details");
+    let fields: Vec<&str> = details.causes.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        ["metadata.name", "metadata.labels"],
+        "the name and its label are both too long: {:?}",
+        details.causes
+    );
+    assert!(
+        details.causes[0]
+            .message
+            .ends_with("must be no more than 63 characters"),
+        "{:?}",
+        details.causes
+    );
+}
+
+/// CRDs in a group the Kubernetes project owns (`*.k8s.io`,
+/// `*.kubernetes.io`) need the `api-approved.kubernetes.io` annotation.
+async fn crds_in_protected_groups_need_the_approval_annotation(c: &Cluster) {
+    let crds = Api::<CustomResourceDefinition>::all(c.client.clone());
+    let protected = format!("s{}.k8s.io", c.id());
+    let with_approval = |approval: Option<&str>| {
+        let mut crd = crd_in(&protected, "Widget", "widgets", "Namespaced");
+        if let Some(approval) = approval {
+            crd.metadata.annotations = Some(BTreeMap::from([(
+                "api-approved.kubernetes.io".to_owned(),
+                approval.to_owned(),
+            )]));
+        }
+        crd
+    };
+    let status = assert_api_error(
+        bounded(
+            "creating a CRD without approval",
+            crds.create(&PostParams::default(), &with_approval(None)),
+        )
+        .await,
+        422,
+        "Invalid",
+    );
+    assert_eq!(
+        status.message,
+        format!(
+            "CustomResourceDefinition.apiextensions.k8s.io \"widgets.{protected}\" is invalid: metadata.annotations[api-approved.kubernetes.io]: Required value: protected groups must have approval annotation \"api-approved.kubernetes.io\", see https://github.com/kubernetes/enhancements/pull/1111"
+        )
+    );
+    let details = status.details.expect("details");
+    assert_eq!(
+        (details.kind.as_str(), details.group.as_str()),
+        ("CustomResourceDefinition", "apiextensions.k8s.io")
+    );
+    assert_eq!(details.causes[0].reason, "FieldValueRequired");
+
+    let status = assert_api_error(
+        bounded(
+            "creating a CRD approved with \"yes\"",
+            crds.create(&PostParams::default(), &with_approval(Some("yes"))),
+        )
+        .await,
+        422,
+        "Invalid",
+    );
+    assert!(
+        status
+            .message
+            .contains("with either a URL or a reason starting with \"unapproved\""),
+        "{status:?}"
+    );
+
+    bounded(
+        "creating an unapproved CRD",
+        crds.create(
+            &PostParams {
+                dry_run: true,
+                ..PostParams::default()
+            },
+            &with_approval(Some("unapproved, testing only")),
+        ),
+    )
+    .await
+    .expect("a reason starting with \"unapproved\" is accepted");
+    bounded(
+        "creating an approved CRD",
+        crds.create(
+            &PostParams::default(),
+            &with_approval(Some("https://github.com/kubernetes/enhancements/pull/1111")),
+        ),
+    )
+    .await
+    .expect("a URL is accepted");
+
+    let mut misnamed = c.widget_crd();
+    misnamed.metadata.name = Some(format!("gizmos.{}", c.group()));
+    let status = assert_api_error(
+        bounded(
+            "creating a misnamed CRD",
+            crds.create(&PostParams::default(), &misnamed),
+        )
+        .await,
+        422,
+        "Invalid",
+    );
+    assert!(
+        status
+            .message
+            .ends_with("must be spec.names.plural+\".\"+spec.group"),
+        "{status:?}"
+    );
+}
+
+/// Paths in a served group that name nothing are a JSON `Status` 404; paths
+/// in no served group are the server's plain-text `404 page not found`.
+async fn unknown_group_versions_and_resources_are_404(c: &Cluster) {
+    assert_page_not_found(
+        bounded(
+            "GET /apis/<unknown group>/v1",
+            c.client
+                .list_api_group_resources(&format!("{}/v1", c.group())),
+        )
+        .await,
+    );
+    for path in [
+        "/apis/apps/v9",
+        "/api/v9",
+        "/apis/apps/v1/nothings",
+        "/apis/apps/v1/namespaces/default/deployments/web/bogus",
+    ] {
+        let status = assert_api_error(
+            raw(&c.client, Method::GET, path, "application/json", "").await,
+            404,
+            "NotFound",
+        );
+        assert_eq!(
+            status.message, "the server could not find the requested resource",
+            "{path}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------- realism
@@ -1809,7 +2100,10 @@ async fn objects_persist_across_restarts_in_the_data_dir() {
     .await
     .unwrap();
     create_established_crd(&client, &widget_crd()).await;
-    let (resource, _) = discover(&client).await.resolve_gvk(&widget_gvk()).unwrap();
+    let (resource, _) = discover(&client)
+        .await
+        .resolve_gvk(&GroupVersionKind::gvk(WIDGET_GROUP, "v1", "Widget"))
+        .unwrap();
     let widget = DynamicObject::new("w1", &resource).data(json!({ "spec": { "size": 3 } }));
     bounded(
         "creating",
@@ -1859,7 +2153,7 @@ async fn objects_persist_across_restarts_in_the_data_dir() {
 
     let (resource, _) = discover(&client)
         .await
-        .resolve_gvk(&widget_gvk())
+        .resolve_gvk(&GroupVersionKind::gvk(WIDGET_GROUP, "v1", "Widget"))
         .expect("the CRD is served again after a restart");
     let found = bounded("getting", api_for(&client, "kept", &resource).get("w1"))
         .await
@@ -2036,3 +2330,48 @@ async fn reads_alone_count_no_writes() {
     assert_eq!(counts.get("list", "nodes"), 1, "{counts:?}");
     assert!(counts.total() >= 4, "{counts:?}");
 }
+
+// ---------------------------------------------------------------- on both
+
+on_both!(
+    version_endpoint_reports_a_kubernetes_version,
+    core_discovery_lists_built_in_kinds_with_scope_and_verbs,
+    group_discovery_lists_the_groups_bi_generates_with_scope_and_verbs,
+    kube_discovery_resolves_built_in_kinds,
+    created_crd_appears_in_discovery_and_reports_established,
+    custom_resources_can_be_created_listed_and_patched_through_discovery,
+    cluster_scoped_custom_resources_live_outside_namespaces,
+    custom_resources_before_their_crd_are_404,
+    create_then_get_returns_the_object_with_server_owned_metadata,
+    cluster_scoped_objects_are_created_and_listed_without_a_namespace,
+    label_selector_filters_by_equality_and_inequality,
+    label_selector_filters_by_set_based_expressions,
+    field_selector_filters_by_metadata_name_and_namespace,
+    list_pages_with_limit_and_continue,
+    replace_with_the_current_resource_version_succeeds_and_bumps_it,
+    stale_resource_version_is_a_409_conflict,
+    replace_without_a_resource_version_is_unconditional,
+    merge_patch_changes_only_the_given_fields,
+    json_patch_applies_its_operations_in_order,
+    server_side_apply_creates_when_absent_then_updates,
+    generation_bumps_only_on_spec_changes,
+    delete_removes_the_object_with_any_propagation_policy,
+    deleting_a_namespace_deletes_what_is_in_it,
+    dry_run_create_returns_the_object_and_stores_nothing,
+    dry_run_replace_and_patches_store_nothing,
+    dry_run_apply_of_an_absent_object_creates_nothing,
+    dry_run_delete_keeps_the_object,
+    get_of_a_missing_object_is_404_not_found,
+    writes_to_a_missing_object_are_404_not_found,
+    namespaced_object_in_a_missing_namespace_is_404_not_found,
+    creating_an_existing_object_is_409_already_exists,
+    create_without_a_name_is_422_invalid,
+    malformed_body_is_400_bad_request,
+    unsupported_patch_type_is_415,
+    malformed_label_selector_is_400_bad_request,
+    field_selector_without_an_operator_is_400_bad_request,
+    unsupported_field_label_is_400_bad_request,
+    names_follow_the_rules_of_their_kind,
+    crds_in_protected_groups_need_the_approval_annotation,
+    unknown_group_versions_and_resources_are_404,
+);

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod realk8s;
 mod sandbox_support;
 
 use std::collections::BTreeSet;

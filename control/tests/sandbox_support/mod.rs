@@ -1,5 +1,12 @@
-//! What the sandbox integration tests share: a sandbox with a client, bounded
-//! waits, object builders, and raw requests for what the typed API cannot send.
+//! What the sandbox integration tests share: a sandbox with a client, the
+//! same story on a real API server ([`Cluster`], [`on_both!`]), bounded waits,
+//! object builders, and raw requests for what the typed API cannot send.
+//!
+//! A story is an `async fn(&Cluster)`; `on_both!(story)` makes two tests of
+//! it, `story::sandbox` and `story::real` (on the shared cluster of
+//! `../realk8s`, skipped loudly where there is none). Each story gets a
+//! namespace of its own on both, and [`Cluster::name`] / [`Cluster::group`]
+//! give cluster-scoped objects (namespaces, CRDs) names no other story uses.
 //!
 //! Every wait here is bounded so that a sandbox that hangs fails the test
 //! quickly instead of stalling the whole run.
@@ -16,16 +23,224 @@ use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::Status;
 use kube::core::response::StatusSummary;
-use kube::{Client, Resource, ResourceExt};
+use kube::{Client, Config, Resource, ResourceExt};
 use serde_json::{Value, json};
+
+use crate::realk8s::RealApiServer;
 
 /// The longest any single request or stream read may take.
 pub const REQUEST_WAIT: Duration = Duration::from_secs(10);
 
 /// The longest a condition may take to become true (readiness, deletion, …).
 pub const CONDITION_WAIT: Duration = Duration::from_secs(5);
+
+/// The longest a condition may take on a real API server, whose controllers
+/// (namespace deletion, garbage collection) take seconds.
+pub const REAL_CONDITION_WAIT: Duration = Duration::from_secs(60);
+
+/// Makes two tests of each story `async fn story(cluster: &Cluster)`:
+/// `story::sandbox` and `story::real`.
+#[allow(unused_macros)]
+macro_rules! on_both {
+    ($($story:ident),* $(,)?) => {$(
+        mod $story {
+            #[tokio::test]
+            async fn sandbox() {
+                let cluster = crate::sandbox_support::Cluster::on_sandbox(stringify!($story)).await;
+                super::$story(&cluster).await;
+            }
+
+            #[tokio::test]
+            async fn real() {
+                if let Some(cluster) = crate::sandbox_support::Cluster::on_real(stringify!($story)).await {
+                    super::$story(&cluster).await;
+                }
+            }
+        }
+    )*};
+}
+
+/// Where a story runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// bi's embedded sandbox.
+    Sandbox,
+    /// A real kube-apiserver (`../realk8s`).
+    Real,
+}
+
+/// A cluster a story runs on, with a namespace of the story's own that is
+/// also its client's default namespace.
+pub struct Cluster {
+    /// A client whose default namespace is [`Cluster::namespace`].
+    pub client: Client,
+    /// The story's namespace (it exists).
+    pub namespace: String,
+    /// Sandbox or real.
+    pub target: Target,
+    /// The sandbox, when the story runs on one.
+    pub sandbox: Option<Sandbox>,
+    /// Short, unique to the story: suffix of cluster-scoped names.
+    id: String,
+    _real: Option<RealApiServer>,
+}
+
+impl Cluster {
+    /// A fresh sandbox with the story's namespace.
+    pub async fn on_sandbox(story: &str) -> Cluster {
+        let (sandbox, client) = start().await;
+        let cluster = Cluster::new(story, Target::Sandbox, client, Some(sandbox), None);
+        cluster.create_own_namespace().await;
+        cluster
+    }
+
+    /// The shared real API server with the story's namespace, or None (skipped loudly).
+    pub async fn on_real(story: &str) -> Option<Cluster> {
+        let real = RealApiServer::shared(story)?;
+        let kubeconfig = Kubeconfig::read_from(&real.kubeconfig).expect("realk8s's kubeconfig");
+        let mut config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+            .await
+            .expect("a client configuration for realk8s");
+        config.default_namespace = namespace_of(story);
+        let client = Client::try_from(config).expect("a client for realk8s");
+        let cluster = Cluster::new(story, Target::Real, client, None, Some(real));
+        cluster.create_own_namespace().await;
+        Some(cluster)
+    }
+
+    fn new(
+        story: &str,
+        target: Target,
+        client: Client,
+        sandbox: Option<Sandbox>,
+        real: Option<RealApiServer>,
+    ) -> Cluster {
+        let namespace = namespace_of(story);
+        let client = match target {
+            Target::Real => client,
+            Target::Sandbox => {
+                let url = sandbox.as_ref().expect("a sandbox").url();
+                let mut config = Config::new(url.parse().expect("the sandbox URL"));
+                config.default_namespace = namespace.clone();
+                Client::try_from(config).expect("a client for the sandbox")
+            }
+        };
+        Cluster {
+            client,
+            id: format!("{:08x}", fnv(story)),
+            namespace,
+            target,
+            sandbox,
+            _real: real,
+        }
+    }
+
+    async fn create_own_namespace(&self) {
+        create_namespace(&self.client, &self.namespace).await;
+    }
+
+    /// Short and unique to the story (a label value, a name suffix).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Whether this is the real API server.
+    pub fn is_real(&self) -> bool {
+        self.target == Target::Real
+    }
+
+    /// The sandbox, for the sandbox-only parts of a story.
+    pub fn sandbox(&self) -> &Sandbox {
+        self.sandbox
+            .as_ref()
+            .expect("this story part runs on the sandbox only")
+    }
+
+    /// `base` made unique to this story, for cluster-scoped objects (namespaces).
+    pub fn name(&self, base: &str) -> String {
+        format!("{base}-{}", self.id)
+    }
+
+    /// An API group of this story's own, for its CRDs.
+    pub fn group(&self) -> String {
+        format!("s{}.{WIDGET_GROUP}", self.id)
+    }
+
+    /// The namespaced Widget CRD in [`Cluster::group`].
+    pub fn widget_crd(&self) -> CustomResourceDefinition {
+        crd_in(&self.group(), "Widget", "widgets", "Namespaced")
+    }
+
+    /// How long a condition may take here.
+    pub fn condition_wait(&self) -> Duration {
+        match self.target {
+            Target::Sandbox => CONDITION_WAIT,
+            Target::Real => REAL_CONDITION_WAIT,
+        }
+    }
+
+    /// Polls `check` until it yields a value, failing after [`Cluster::condition_wait`].
+    pub async fn eventually<T, F, Fut>(&self, what: &str, check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Option<T>>,
+    {
+        eventually_within(self.condition_wait(), what, check).await
+    }
+
+    /// Asserts `newer` is a later version of an object than `older`: a larger
+    /// integer on the sandbox (an extra: its resourceVersions are integers),
+    /// a different one on a real server (opaque strings there).
+    pub fn assert_newer<K: Resource>(&self, newer: &K, older: &K) {
+        let (new, old) = (raw_version(newer), raw_version(older));
+        match self.target {
+            Target::Sandbox => assert!(
+                resource_version(newer) > resource_version(older),
+                "resourceVersion {new} follows {old}"
+            ),
+            Target::Real => assert_ne!(new, old, "a write gives a new resourceVersion"),
+        }
+    }
+}
+
+/// A namespace name for `story`: readable, at most 63 characters, unique.
+fn namespace_of(story: &str) -> String {
+    let readable: String = story
+        .chars()
+        .take(50)
+        .map(|c| if c == '_' { '-' } else { c })
+        .collect();
+    format!("{}-{:08x}", readable.trim_end_matches('-'), fnv(story))
+}
+
+/// FNV-1a, for short stable ids.
+fn fnv(text: &str) -> u32 {
+    text.bytes().fold(0x811c_9dc5_u32, |hash, b| {
+        (hash ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+fn raw_version<K: Resource>(object: &K) -> String {
+    object
+        .meta()
+        .resource_version
+        .clone()
+        .expect("the server sets metadata.resourceVersion")
+}
+
+/// Asserts `result` is the plain-text `404 page not found` a real API server
+/// sends for a path no API group serves (kube-rs cannot parse it as a Status).
+pub fn assert_page_not_found<T: Debug>(result: Result<T, kube::Error>) {
+    let status = api_status(result);
+    assert_eq!(
+        (status.code, status.message.as_str()),
+        (404, "404 page not found"),
+        "a plain-text 404: {status:?}"
+    );
+}
 
 /// Starts a memory-only sandbox on a free port, with a client for it.
 pub async fn start() -> (Sandbox, Client) {
@@ -50,18 +265,27 @@ pub async fn bounded<F: Future>(what: &str, future: F) -> F::Output {
 }
 
 /// Polls `check` until it yields a value, failing after [`CONDITION_WAIT`].
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+pub async fn eventually<T, F, Fut>(what: &str, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let deadline = tokio::time::Instant::now() + CONDITION_WAIT;
+    eventually_within(CONDITION_WAIT, what, check).await
+}
+
+/// Polls `check` until it yields a value, failing after `wait`.
+pub async fn eventually_within<T, F, Fut>(wait: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + wait;
     loop {
         if let Some(value) = bounded(what, check()).await {
             return value;
         }
         if tokio::time::Instant::now() >= deadline {
-            panic!("not true after {CONDITION_WAIT:?}: {what}");
+            panic!("not true after {wait:?}: {what}");
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -179,12 +403,17 @@ pub fn widget_crd() -> CustomResourceDefinition {
 
 /// A CRD in [`WIDGET_GROUP`] with this kind, plural and scope.
 pub fn crd(kind: &str, plural: &str, scope: &str) -> CustomResourceDefinition {
+    crd_in(WIDGET_GROUP, kind, plural, scope)
+}
+
+/// A CRD in `group` with this kind, plural and scope; its `spec` keeps any field.
+pub fn crd_in(group: &str, kind: &str, plural: &str, scope: &str) -> CustomResourceDefinition {
     serde_json::from_value(json!({
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
-        "metadata": { "name": format!("{plural}.{WIDGET_GROUP}") },
+        "metadata": { "name": format!("{plural}.{group}") },
         "spec": {
-            "group": WIDGET_GROUP,
+            "group": group,
             "scope": scope,
             "names": {
                 "kind": kind,
@@ -227,7 +456,7 @@ pub async fn create_established_crd(client: &Client, crd: &CustomResourceDefinit
         .await
         .expect("the CRD is created");
     let name = crd.name_any();
-    eventually("the CRD reports Established", || {
+    eventually_within(REAL_CONDITION_WAIT, "the CRD reports Established", || {
         let crds = crds.clone();
         let name = name.clone();
         async move {
