@@ -128,6 +128,132 @@ pub fn check_dns_label_max(name: &str, max_len: usize) -> Result<(), FieldError>
     Ok(())
 }
 
+/// A limit on a name or label that Kubernetes (or an operator's admission
+/// webhook) enforces: what a [`DerivedName`] must fit in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    /// The most characters.
+    pub max: usize,
+    /// What it limits, in a sentence: "label values".
+    pub what: &'static str,
+    /// Who enforces it: "Kubernetes".
+    pub by: &'static str,
+}
+
+/// Label values (and `battery/app`, `battery/component`, which carry names).
+pub const LABEL_VALUE: Limit = Limit {
+    max: DNS_LABEL_MAX_LEN,
+    what: "label values",
+    by: "Kubernetes",
+};
+
+/// Service names: DNS-1035 labels.
+pub const SERVICE_NAME: Limit = Limit {
+    max: DNS_LABEL_MAX_LEN,
+    what: "Service names",
+    by: "Kubernetes",
+};
+
+/// StatefulSet names: their Pods carry the label
+/// `controller-revision-hash: <name>-<10-character hash>`, which must fit in 63.
+pub const STATEFUL_SET_NAME: Limit = Limit {
+    max: DNS_LABEL_MAX_LEN - 11,
+    what: "StatefulSet names (their Pods' controller-revision-hash label is \
+           \"<name>-<10-character hash>\")",
+    by: "Kubernetes",
+};
+
+/// A name or label generated from a user's name, `<prefix><name><suffix>`,
+/// and the limit it must fit in. Each user-named kind lists those next to
+/// its generator; validation allows the longest name all of them leave room
+/// for (see [`check_derived_name`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DerivedName {
+    /// Who derives it: "bi", "the Redis operator".
+    pub by: &'static str,
+    /// What it is: "the battery/app label", "a Service".
+    pub what: &'static str,
+    /// Text before the user's name, in parts as the generator joins them
+    /// (`["oauth2-proxy-", "notebook-"]`).
+    pub prefix: &'static [&'static str],
+    /// Text after the user's name.
+    pub suffix: &'static str,
+    /// The limit it must fit in.
+    pub limit: Limit,
+}
+
+impl DerivedName {
+    /// The longest user name this derived name leaves room for.
+    pub const fn max_len(&self) -> usize {
+        let mut fixed = self.suffix.len();
+        let mut i = 0;
+        while i < self.prefix.len() {
+            fixed += self.prefix[i].len();
+            i += 1;
+        }
+        self.limit.max.saturating_sub(fixed)
+    }
+
+    /// The derived name with `<name>` for the user's name: `redis-<name>`.
+    pub fn pattern(&self) -> String {
+        self.apply("<name>")
+    }
+
+    /// The derived name for the user's `name`.
+    pub fn apply(&self, name: &str) -> String {
+        format!("{}{name}{}", self.prefix.concat(), self.suffix)
+    }
+}
+
+/// The derived name that leaves the least room (the first, among equals);
+/// the DNS label rule itself when `derived` is empty.
+pub const fn binding(derived: &[DerivedName]) -> Option<&DerivedName> {
+    let mut found: Option<&DerivedName> = None;
+    let mut i = 0;
+    while i < derived.len() {
+        let candidate = &derived[i];
+        found = match found {
+            Some(best) if best.max_len() <= candidate.max_len() => Some(best),
+            _ => Some(candidate),
+        };
+        i += 1;
+    }
+    found
+}
+
+/// The longest user name every one of `derived` leaves room for (at most 63).
+pub const fn derived_max_len(derived: &[DerivedName]) -> usize {
+    match binding(derived) {
+        Some(name) if name.max_len() < DNS_LABEL_MAX_LEN => name.max_len(),
+        _ => DNS_LABEL_MAX_LEN,
+    }
+}
+
+/// Checks a user's name: a DNS label short enough that every name and label
+/// in `derived` still fits its limit; a refusal names the one that binds.
+pub fn check_derived_name(name: &str, derived: &[DerivedName]) -> Result<(), FieldError> {
+    let max = derived_max_len(derived);
+    let len = name.chars().count();
+    if let Some(binding) = binding(derived).filter(|_| len > max && max < DNS_LABEL_MAX_LEN) {
+        let limit = binding.limit;
+        return Err(FieldError::new(
+            "",
+            Rule::DnsLabel,
+            format!(
+                "must be at most {max} characters; \"{name}\" has {len}: {} derives {} \"{}\" \
+                 from it, and {} limits {} to {}",
+                binding.by,
+                binding.what,
+                binding.pattern(),
+                limit.by,
+                limit.what,
+                limit.max
+            ),
+        ));
+    }
+    check_dns_label(name)
+}
+
 /// Checks a container or Service port name: a DNS label of at most 15
 /// characters without `--`, as Kubernetes requires (an IANA service name).
 pub fn check_port_name(name: &str) -> Result<(), FieldError> {
@@ -420,6 +546,53 @@ mod tests {
             problems.iter().next().map(|e| e.message.as_str()),
             Some("another user is already named \"a\" (users[0])")
         );
+    }
+
+    const SHORT: DerivedName = DerivedName {
+        by: "bi",
+        what: "the battery/app label",
+        prefix: &["redis-"],
+        suffix: "",
+        limit: LABEL_VALUE,
+    };
+    const SHORTER: DerivedName = DerivedName {
+        by: "the Redis operator",
+        what: "the StatefulSet",
+        prefix: &[],
+        suffix: "-follower",
+        limit: STATEFUL_SET_NAME,
+    };
+
+    #[test]
+    fn the_derived_name_that_leaves_least_room_binds() {
+        assert_eq!(SHORT.max_len(), 57);
+        assert_eq!(SHORTER.max_len(), 43);
+        assert_eq!(binding(&[SHORT, SHORTER]), Some(&SHORTER));
+        assert_eq!(derived_max_len(&[SHORT, SHORTER]), 43);
+        assert_eq!(derived_max_len(&[]), DNS_LABEL_MAX_LEN);
+        assert_eq!(SHORTER.pattern(), "<name>-follower");
+        assert_eq!(SHORT.apply("cache"), "redis-cache");
+    }
+
+    #[test]
+    fn derived_names_refuse_what_does_not_fit_and_say_why() {
+        let derived = [SHORT, SHORTER];
+        assert_eq!(check_derived_name(&"a".repeat(43), &derived), Ok(()));
+        let long = "a".repeat(44);
+        assert_eq!(
+            message(check_derived_name(&long, &derived)),
+            format!(
+                "must be at most 43 characters; \"{long}\" has 44: the Redis operator derives the \
+                 StatefulSet \"<name>-follower\" from it, and Kubernetes limits StatefulSet names \
+                 (their Pods' controller-revision-hash label is \"<name>-<10-character hash>\") to 52"
+            )
+        );
+        // The other rules of a DNS label still hold.
+        assert_eq!(
+            check_derived_name("", &derived).map_err(|e| e.rule),
+            Err(Rule::Required)
+        );
+        assert!(message(check_derived_name("Cache", &derived)).contains("did you mean"));
     }
 
     proptest! {
