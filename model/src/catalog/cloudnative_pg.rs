@@ -21,6 +21,7 @@ use super::victoria_metrics;
 use crate::generate::build::{self, COMPONENT_LABEL, ContainerSpec, Health};
 use crate::generate::{Context, GenerateError, Resource};
 use crate::image::ImageRef;
+use crate::names::{self, DerivedName};
 use crate::objects::{PostgresBackup, PostgresCluster, PostgresRole, PostgresUser, Resources};
 use crate::units::{Cpu, Memory};
 use crate::validation::Problems;
@@ -81,6 +82,52 @@ pub const API_VERSION: &str = "postgresql.cnpg.io/v1";
 
 /// The API group of CloudNativePG's custom resources.
 const GROUP: &str = "postgresql.cnpg.io";
+
+/// What a cluster's objects are labelled with (`battery/app`,
+/// `battery/component`): `postgres-<name>`.
+const APP_PREFIX: &str = "postgres-";
+
+/// The suffix of a cluster's metrics Service.
+const METRICS_SUFFIX: &str = "-metrics";
+
+/// The longest `Cluster` name CloudNativePG's webhook admits: it derives
+/// Pods (`<name>-<n>`), Jobs (`<name>-<n>-initdb`) and Services from it.
+pub const CNPG_CLUSTER_NAME: names::Limit = names::Limit {
+    max: 50,
+    what: "Cluster names",
+    by: "CloudNativePG",
+};
+
+/// The names and labels derived from a cluster's name; the longest name
+/// validation accepts is what they all leave room for (CloudNativePG's own
+/// limit binds). Users' and databases' names only go into Secret and
+/// `Database` names (DNS subdomains of up to 253), so they stay DNS labels.
+pub const CLUSTER_NAMES: &[DerivedName] = &[
+    DerivedName {
+        by: "bi",
+        what: "the battery/app label",
+        prefix: &[APP_PREFIX],
+        suffix: "",
+        limit: names::LABEL_VALUE,
+    },
+    DerivedName {
+        by: "bi",
+        what: "the metrics Service",
+        prefix: &[],
+        suffix: METRICS_SUFFIX,
+        limit: names::SERVICE_NAME,
+    },
+    DerivedName {
+        by: "bi",
+        what: "the Cluster",
+        prefix: &[],
+        suffix: "",
+        limit: CNPG_CLUSTER_NAME,
+    },
+];
+
+/// The longest cluster name (50).
+pub const CLUSTER_NAME_MAX_LEN: usize = names::derived_max_len(CLUSTER_NAMES);
 
 /// The operator's Deployment (and `battery/component`).
 const OPERATOR: &str = "cnpg-controller-manager";
@@ -177,7 +224,7 @@ pub fn generate(
     for pg in clusters {
         let generated = cluster(
             ctx,
-            &format!("postgres-{}", pg.name),
+            &format!("{APP_PREFIX}{}", pg.name),
             ctx.data_namespace(),
             pg,
         )?;
@@ -263,7 +310,7 @@ pub fn cluster(
         Some(super::BatteryConfig::CloudnativePg(config)) => config.postgres_image.clone(),
         _ => image(images::POSTGRES),
     };
-    let component = format!("postgres-{}", cluster.name);
+    let component = format!("{APP_PREFIX}{}", cluster.name);
     let host = format!("{}-rw.{namespace}.svc", cluster.name);
     let mut users: Vec<&PostgresUser> = cluster.users.iter().collect();
     users.sort_by(|a, b| a.name.cmp(&b.name));
@@ -355,7 +402,7 @@ pub fn cluster(
         // exporter every instance runs needs a Service of its own to be scraped.
         let mut metrics = build::service(
             namespace,
-            &format!("{}-metrics", cluster.name),
+            &format!("{}{METRICS_SUFFIX}", cluster.name),
             &component,
             &[("metrics", INSTANCE_METRICS_PORT)],
         );

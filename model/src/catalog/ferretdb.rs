@@ -12,6 +12,7 @@ use super::victoria_metrics;
 use crate::generate::build::{self, COMPONENT_LABEL, ContainerSpec, Health};
 use crate::generate::{Context, GenerateError, Resource};
 use crate::image::ImageRef;
+use crate::names::{self, DerivedName};
 use crate::objects::{FerretService, PostgresCluster};
 use crate::validation::Problems;
 
@@ -64,6 +65,22 @@ const SERVICE_ACCOUNT: &str = "ferretdb";
 
 /// FerretDB's debug listener: health (`/debug/livez`) and metrics (`/debug/metrics`).
 const DEBUG_PORT: u16 = 8088;
+
+/// What a service's Deployment, Service and labels are named: `ferret-<name>`.
+const APP_PREFIX: &str = "ferret-";
+
+/// The names and labels derived from a service's name; the longest name
+/// validation accepts is what they all leave room for.
+pub const SERVICE_NAMES: &[DerivedName] = &[DerivedName {
+    by: "bi",
+    what: "the Service and the battery/app label",
+    prefix: &[APP_PREFIX],
+    suffix: "",
+    limit: names::SERVICE_NAME,
+}];
+
+/// The longest service name (56).
+pub const SERVICE_NAME_MAX_LEN: usize = names::derived_max_len(SERVICE_NAMES);
 
 /// A ServiceAccount `ferretdb` in the data namespace (without an API
 /// token) and, per [`FerretService`], in the data namespace next to its PostgreSQL
@@ -144,7 +161,7 @@ fn ferret_service(
     let user = postgres_user(service, cluster)?;
     let postgres_secret = build::connection_secret_name("postgres", &cluster.name, Some(user));
 
-    let app = format!("ferret-{}", service.name);
+    let app = format!("{APP_PREFIX}{}", service.name);
     let namespace = ctx.data_namespace();
     let mut ferret = ContainerSpec::new("ferretdb", &config.image);
     ferret.env = vec![

@@ -21,7 +21,7 @@ use super::victoria_metrics;
 use crate::generate::build::{self, COMPONENT_LABEL, ContainerSpec, Health};
 use crate::generate::{Context, GenerateError, Resource};
 use crate::image::ImageRef;
-use crate::names::DnsLabel;
+use crate::names::{self, DerivedName, DnsLabel};
 use crate::objects::{EnvValue, KnativeService, Resources};
 use crate::units::{Cpu, Memory};
 use crate::validation::Problems;
@@ -107,6 +107,32 @@ const PART_OF: (&str, &str) = ("app.kubernetes.io/part-of", "knative-serving");
 
 /// Where Knative's components serve Prometheus metrics (port name `metrics`).
 const METRICS_PORT: u16 = 9090;
+
+/// What a service's objects are labelled with (`battery/app`): `knative-<name>`.
+const APP_PREFIX: &str = "knative-";
+
+/// The names and labels derived from a service's name; the longest name
+/// validation accepts is what they all leave room for. Knative's own binds:
+/// each revision (`<name>-00001`) gets a private Service `<name>-00001-private`.
+pub const SERVICE_NAMES: &[DerivedName] = &[
+    DerivedName {
+        by: "bi",
+        what: "the battery/app label",
+        prefix: &[APP_PREFIX],
+        suffix: "",
+        limit: names::LABEL_VALUE,
+    },
+    DerivedName {
+        by: "Knative",
+        what: "the revision's private Service",
+        prefix: &[],
+        suffix: "-00001-private",
+        limit: names::SERVICE_NAME,
+    },
+];
+
+/// The longest service name (49).
+pub const SERVICE_NAME_MAX_LEN: usize = names::derived_max_len(SERVICE_NAMES);
 
 /// The ConfigMaps Knative's components watch: each refuses to start
 /// without all of them (missing keys take Knative's defaults).
@@ -209,7 +235,7 @@ pub fn generate(config: &KnativeConfig, ctx: &Context<'_>) -> Result<Vec<Resourc
         .collect();
     services.sort_by(|a, b| a.name.cmp(&b.name));
     for service in services {
-        let app = format!("knative-{}", service.name);
+        let app = format!("{APP_PREFIX}{}", service.name);
         resources.push(Resource::from_value(
             &app,
             knative_service(namespace, service),
@@ -251,7 +277,7 @@ fn knative_service(namespace: &str, service: &KnativeService) -> Value {
     if !env.is_empty() {
         container["env"] = Value::Array(env);
     }
-    let component = format!("knative-{}", service.name);
+    let component = format!("{APP_PREFIX}{}", service.name);
     build::custom_resource(
         API_VERSION,
         "Service",

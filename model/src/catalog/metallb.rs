@@ -15,6 +15,7 @@ use super::{checks, victoria_metrics};
 use crate::generate::build::{self, ContainerSpec, Health};
 use crate::generate::{Context, GenerateError, Resource};
 use crate::image::ImageRef;
+use crate::names::{self, DerivedName};
 use crate::objects::Resources;
 use crate::units::{Cpu, Memory};
 use crate::validation::Problems;
@@ -73,6 +74,22 @@ const SPEAKER: &str = "metallb-speaker";
 const GROUP: &str = "metallb.io";
 /// MetalLB's metrics port (controller and speaker).
 const MONITORING_PORT: u16 = 7472;
+
+/// What a pool is labelled with (`battery/app`): `ippool-<name>`.
+const POOL_APP_PREFIX: &str = "ippool-";
+
+/// The names and labels derived from a pool's name; the longest name
+/// validation accepts is what they all leave room for.
+pub const POOL_NAMES: &[DerivedName] = &[DerivedName {
+    by: "bi",
+    what: "the battery/app label",
+    prefix: &[POOL_APP_PREFIX],
+    suffix: "",
+    limit: names::LABEL_VALUE,
+}];
+
+/// The longest pool name (56).
+pub const POOL_NAME_MAX_LEN: usize = names::derived_max_len(POOL_NAMES);
 
 /// The `openAPIV3Schema` around a `spec` schema.
 fn top_level(spec: Value) -> Value {
@@ -361,7 +378,7 @@ pub fn generate(config: &MetallbConfig, ctx: &Context<'_>) -> Result<Vec<Resourc
     let mut pools: Vec<_> = ctx.state.ip_address_pools.iter().collect();
     pools.sort_by(|a, b| a.name.cmp(&b.name));
     for pool in pools {
-        let pool_app = format!("ippool-{}", pool.name);
+        let pool_app = format!("{POOL_APP_PREFIX}{}", pool.name);
         let addresses = build::custom_resource(
             "metallb.io/v1beta1",
             "IPAddressPool",

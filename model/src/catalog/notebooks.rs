@@ -10,6 +10,7 @@ use super::sso;
 use crate::generate::build::{self, ContainerSpec, Health};
 use crate::generate::{Context, GenerateError, Resource};
 use crate::image::ImageRef;
+use crate::names::{self, DerivedName};
 use crate::objects::Notebook;
 use crate::validation::Problems;
 
@@ -74,6 +75,33 @@ const COOKIE_SECRET_DIR: &str = "/etc/jupyter-secrets";
 const JOVYAN_UID: i64 = 1000;
 const USERS_GID: i64 = 100;
 
+/// What a notebook's StatefulSet, Service, Secret and labels are named:
+/// `notebook-<name>`.
+const APP_PREFIX: &str = "notebook-";
+
+/// The names and labels derived from a notebook's name; the longest name
+/// validation accepts is what they all leave room for (its sign-in proxy's
+/// Service, `oauth2-proxy-notebook-<name>`, binds).
+pub const NOTEBOOK_NAMES: &[DerivedName] = &[
+    DerivedName {
+        by: "bi",
+        what: "the StatefulSet",
+        prefix: &[APP_PREFIX],
+        suffix: "",
+        limit: names::STATEFUL_SET_NAME,
+    },
+    DerivedName {
+        by: "bi",
+        what: "the sign-in proxy's Service",
+        prefix: &[sso::PROXY_PREFIX, APP_PREFIX],
+        suffix: "",
+        limit: names::SERVICE_NAME,
+    },
+];
+
+/// The longest notebook name (41).
+pub const NOTEBOOK_NAME_MAX_LEN: usize = names::derived_max_len(NOTEBOOK_NAMES);
+
 /// The resources this battery needs, in the AI namespace: a Secret with
 /// the cookie secret all notebooks share (so sign-ins survive restarts),
 /// and for each notebook (sorted by name; app `notebook-<name>`):
@@ -124,7 +152,7 @@ fn notebook_resources(
     namespace: &str,
     notebook: &Notebook,
 ) -> Result<Vec<Resource>, GenerateError> {
-    let name = format!("notebook-{}", notebook.name);
+    let name = format!("{APP_PREFIX}{}", notebook.name);
     let app = name.as_str();
     let token = build::secret(
         namespace,

@@ -12,6 +12,7 @@ use super::kind::{BatteryGroup, BatteryInfo, BatteryKind, ClusterProvider, Integ
 use crate::generate::build::{self, ContainerSpec, Health};
 use crate::generate::{Context, GenerateError, Resource};
 use crate::image::ImageRef;
+use crate::names::{self, DerivedName};
 use crate::objects::{ModelInstance, NodeType, OllamaModel};
 use crate::units::Storage;
 use crate::validation::Problems;
@@ -62,6 +63,22 @@ const PORT: u16 = 11434;
 
 /// Where each instance keeps its models (and Ollama its key): the volume.
 const HOME: &str = "/home/ollama";
+
+/// What an instance's StatefulSet, Service and labels are named: `model-<name>`.
+const APP_PREFIX: &str = "model-";
+
+/// The names and labels derived from an instance's name; the longest name
+/// validation accepts is what they all leave room for.
+pub const INSTANCE_NAMES: &[DerivedName] = &[DerivedName {
+    by: "bi",
+    what: "the StatefulSet",
+    prefix: &[APP_PREFIX],
+    suffix: "",
+    limit: names::STATEFUL_SET_NAME,
+}];
+
+/// The longest instance name (46).
+pub const INSTANCE_NAME_MAX_LEN: usize = names::derived_max_len(INSTANCE_NAMES);
 
 /// The ConfigMap listing every instance's URL.
 const ENDPOINTS: &str = "ollama-endpoints";
@@ -145,7 +162,7 @@ fn instance_resources(
     namespace: &str,
     instance: &ModelInstance,
 ) -> Result<Vec<Resource>, GenerateError> {
-    let name = format!("model-{}", instance.name);
+    let name = format!("{APP_PREFIX}{}", instance.name);
     let app = name.as_str();
     let tag = instance.model.tag();
 

@@ -14,6 +14,7 @@ use super::victoria_metrics;
 use crate::generate::build::{self, COMPONENT_LABEL, ContainerSpec, Health};
 use crate::generate::{Context, GenerateError, Resource};
 use crate::image::ImageRef;
+use crate::names::{self, DerivedName};
 use crate::objects::{RedisInstance, RedisMode, Resources};
 use crate::units::{Cpu, Memory, Storage};
 use crate::validation::Problems;
@@ -78,6 +79,40 @@ const OPERATOR: &str = "redis-operator";
 /// Redis's port.
 pub const REDIS_PORT: u16 = 6379;
 
+/// What an instance's objects are labelled with (`battery/app`): `redis-<name>`.
+const APP_PREFIX: &str = "redis-";
+
+/// The names and labels derived from an instance's name; the longest name
+/// validation accepts is what they all leave room for. The operator's
+/// follower StatefulSet and Services (a Redis Cluster's) bind: a Service
+/// `<name>-follower-additional`, a StatefulSet `<name>-follower`.
+pub const INSTANCE_NAMES: &[DerivedName] = &[
+    DerivedName {
+        by: "bi",
+        what: "the battery/app label",
+        prefix: &[APP_PREFIX],
+        suffix: "",
+        limit: names::LABEL_VALUE,
+    },
+    DerivedName {
+        by: "the Redis operator",
+        what: "the Service",
+        prefix: &[],
+        suffix: "-follower-additional",
+        limit: names::SERVICE_NAME,
+    },
+    DerivedName {
+        by: "the Redis operator",
+        what: "the StatefulSet",
+        prefix: &[],
+        suffix: "-follower",
+        limit: names::STATEFUL_SET_NAME,
+    },
+];
+
+/// The longest instance name (43).
+pub const INSTANCE_NAME_MAX_LEN: usize = names::derived_max_len(INSTANCE_NAMES);
+
 /// The port name the operator gives the exporter on the Services it makes.
 const EXPORTER_PORT_NAME: &str = "redis-exporter";
 
@@ -135,7 +170,7 @@ fn redis_instance(
     ctx: &Context<'_>,
     instance: &RedisInstance,
 ) -> Result<Vec<Resource>, GenerateError> {
-    let app = format!("redis-{}", instance.name);
+    let app = format!("{APP_PREFIX}{}", instance.name);
     let namespace = ctx.data_namespace();
     let secret_name = build::connection_secret_name("redis", &instance.name, None);
     let password = ctx.secret(&format!("redis/{}", instance.name))?;

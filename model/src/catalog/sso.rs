@@ -70,6 +70,9 @@ pub const CLIENT_ID: &str = "bi-sso";
 /// Port oauth2-proxy listens on inside its pod.
 const PROXY_PORT: u16 = 4180;
 
+/// What a proxy's Deployment, Service and Secret are named: `oauth2-proxy-<name>`.
+pub const PROXY_PREFIX: &str = "oauth2-proxy-";
+
 /// Port oauth2-proxy serves its metrics on.
 const METRICS_PORT: u16 = 44180;
 
@@ -109,7 +112,7 @@ pub fn oauth2_proxy(
     let Some(config) = installed_config(ctx) else {
         return Ok(Vec::new());
     };
-    let proxy = format!("oauth2-proxy-{name}");
+    let proxy = format!("{PROXY_PREFIX}{name}");
     let secret = build::secret(
         namespace,
         &proxy,

@@ -8,7 +8,7 @@ use super::kind::{BatteryGroup, BatteryInfo, BatteryKind, Integration};
 use super::victoria_metrics;
 use crate::generate::build::{self, COMPONENT_LABEL, ContainerSpec};
 use crate::generate::{Context, GenerateError, Resource};
-use crate::names::DnsLabel;
+use crate::names::{self, DerivedName, DnsLabel};
 use crate::objects::{EnvValue, EnvVar, PortProtocol, TraditionalService, WorkloadKind};
 use crate::validation::Problems;
 
@@ -59,6 +59,32 @@ impl TraditionalServicesConfig {
 
 /// The port name a traditional service exposes metrics on, if it does.
 pub const METRICS_PORT_NAME: &str = "metrics";
+
+/// What a service's objects are labelled with (`battery/app`): `service-<name>`.
+const APP_PREFIX: &str = "service-";
+
+/// The names and labels derived from a service's name; the longest name
+/// validation accepts is what they all leave room for. The workload and
+/// the Service carry the name itself; a StatefulSet's binds.
+pub const SERVICE_NAMES: &[DerivedName] = &[
+    DerivedName {
+        by: "bi",
+        what: "the battery/app label",
+        prefix: &[APP_PREFIX],
+        suffix: "",
+        limit: names::LABEL_VALUE,
+    },
+    DerivedName {
+        by: "bi",
+        what: "the StatefulSet (when it runs as one)",
+        prefix: &[],
+        suffix: "",
+        limit: names::STATEFUL_SET_NAME,
+    },
+];
+
+/// The longest service name (52).
+pub const SERVICE_NAME_MAX_LEN: usize = names::derived_max_len(SERVICE_NAMES);
 
 /// The battery's namespace (labelled for Istio sidecar injection when Istio
 /// and the installation's CA are both installed) and, per
@@ -137,7 +163,7 @@ fn traditional_service(
     namespace: &str,
     service: &TraditionalService,
 ) -> Result<Vec<Resource>, GenerateError> {
-    let app = format!("service-{}", service.name);
+    let app = format!("{APP_PREFIX}{}", service.name);
     let name = service.name.as_str();
     let mut container = ContainerSpec::new(name, &service.image);
     container.env = service.env.iter().map(env_var).collect();

@@ -3,9 +3,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::names::{check_at, check_dns_label};
+use crate::catalog;
+use crate::names::{check_at, check_derived_name, check_dns_label};
 use crate::objects::resources::Resources;
 use crate::validation::Problems;
+
+/// The longest name: what the names and labels bi and the operator derive
+/// from it leave room for (see `catalog::ferretdb::SERVICE_NAMES`).
+pub const NAME_MAX_LEN: usize = catalog::ferretdb::SERVICE_NAME_MAX_LEN;
 
 /// The most FerretDB instances (they are stateless; PostgreSQL is the limit).
 pub const MAX_INSTANCES: u32 = 9;
@@ -41,7 +46,11 @@ impl FerretService {
     /// where all objects are known, not here.
     pub fn validate(&self) -> Result<(), Problems> {
         let mut problems = Problems::new();
-        check_at(&mut problems, "name", check_dns_label(&self.name));
+        check_at(
+            &mut problems,
+            "name",
+            check_derived_name(&self.name, catalog::ferretdb::SERVICE_NAMES),
+        );
         problems.range("instances", self.instances, 1, MAX_INSTANCES);
         check_at(
             &mut problems,

@@ -10,8 +10,13 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 
-use crate::names::{check_at, check_dns_label, check_unique};
+use crate::catalog;
+use crate::names::{check_at, check_derived_name, check_unique};
 use crate::validation::{FieldError, Problems, Rule};
+
+/// The longest name: what the names and labels bi derives from it leave
+/// room for (see `catalog::metallb::POOL_NAMES`).
+pub const NAME_MAX_LEN: usize = catalog::metallb::POOL_NAME_MAX_LEN;
 
 /// A pool of addresses a load balancer may hand out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,7 +32,11 @@ impl IpAddressPool {
     /// Every problem with this pool on its own (see [`validate_pools`] for a set).
     pub fn validate(&self) -> Result<(), Problems> {
         let mut problems = Problems::new();
-        check_at(&mut problems, "name", check_dns_label(&self.name));
+        check_at(
+            &mut problems,
+            "name",
+            check_derived_name(&self.name, catalog::metallb::POOL_NAMES),
+        );
         problems.into_result()
     }
 }

@@ -3,10 +3,15 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalog;
 use crate::image::ImageRef;
-use crate::names::{check_at, check_dns_label};
+use crate::names::{check_at, check_derived_name};
 use crate::objects::env::{EnvVar, validate_env};
 use crate::validation::{Problems, Rule};
+
+/// The longest name: what the names and labels bi and the operator derive
+/// from it leave room for (see `catalog::knative::SERVICE_NAMES`).
+pub const NAME_MAX_LEN: usize = catalog::knative::SERVICE_NAME_MAX_LEN;
 
 /// The most instances a service may scale to.
 pub const MAX_SCALE: u32 = 1000;
@@ -59,7 +64,11 @@ impl KnativeService {
     /// Every problem with the service.
     pub fn validate(&self) -> Result<(), Problems> {
         let mut problems = Problems::new();
-        check_at(&mut problems, "name", check_dns_label(&self.name));
+        check_at(
+            &mut problems,
+            "name",
+            check_derived_name(&self.name, catalog::knative::SERVICE_NAMES),
+        );
         problems.merge("env", validate_env(&self.env));
         if self.scale_to_zero && self.min_scale > 0 {
             problems.push(

@@ -7,10 +7,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::names::{check_at, check_dns_label};
+use crate::catalog;
+use crate::names::{check_at, check_derived_name};
 use crate::objects::resources::{Resources, SizePreset};
 use crate::units::{Memory, Storage};
 use crate::validation::{Problems, Rule};
+
+/// The longest name: what the names and labels bi and the operator derive
+/// from it leave room for (see `catalog::ollama::INSTANCE_NAMES`).
+pub const NAME_MAX_LEN: usize = catalog::ollama::INSTANCE_NAME_MAX_LEN;
 
 /// The most instances.
 pub const MAX_INSTANCES: u32 = 9;
@@ -203,7 +208,11 @@ impl ModelInstance {
     /// Every problem with the instance.
     pub fn validate(&self) -> Result<(), Problems> {
         let mut problems = Problems::new();
-        check_at(&mut problems, "name", check_dns_label(&self.name));
+        check_at(
+            &mut problems,
+            "name",
+            check_derived_name(&self.name, catalog::ollama::INSTANCE_NAMES),
+        );
         problems.range("instances", self.instances, 1, MAX_INSTANCES);
         problems.merge("resources", self.resources.validate());
         if !self.model.fits(&self.resources) {

@@ -2,11 +2,16 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalog;
 use crate::image::ImageRef;
-use crate::names::{check_at, check_dns_label};
+use crate::names::{check_at, check_derived_name};
 use crate::objects::resources::{ResourceFloor, Resources, SizePreset};
 use crate::units::{Memory, Storage};
 use crate::validation::{Problems, Rule};
+
+/// The longest name: what the names and labels bi and the operator derive
+/// from it leave room for (see `catalog::notebooks::NOTEBOOK_NAMES`).
+pub const NAME_MAX_LEN: usize = catalog::notebooks::NOTEBOOK_NAME_MAX_LEN;
 
 /// The image a new notebook runs.
 pub const DEFAULT_IMAGE: &str = "quay.io/jupyter/datascience-notebook:lab-4.5.0";
@@ -52,7 +57,11 @@ impl Notebook {
     /// Every problem with the notebook.
     pub fn validate(&self) -> Result<(), Problems> {
         let mut problems = Problems::new();
-        check_at(&mut problems, "name", check_dns_label(&self.name));
+        check_at(
+            &mut problems,
+            "name",
+            check_derived_name(&self.name, catalog::notebooks::NOTEBOOK_NAMES),
+        );
         let min_storage = Self::min_storage();
         if self.storage < min_storage {
             problems.push(

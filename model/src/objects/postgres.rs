@@ -6,10 +6,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::names::{check_at, check_dns_label, check_unique};
+use crate::catalog;
+use crate::names::{check_at, check_derived_name, check_dns_label, check_unique};
 use crate::objects::resources::{ResourceFloor, Resources, SizePreset};
 use crate::units::{Memory, Storage};
 use crate::validation::{Problems, Rule};
+
+/// The longest name: what the names and labels bi and the operator derive
+/// from it leave room for (see `catalog::cloudnative_pg::CLUSTER_NAMES`).
+pub const NAME_MAX_LEN: usize = catalog::cloudnative_pg::CLUSTER_NAME_MAX_LEN;
 
 /// The most instances (one primary, the rest replicas).
 pub const MAX_INSTANCES: u32 = 9;
@@ -166,7 +171,11 @@ impl PostgresCluster {
     /// Every problem with the cluster.
     pub fn validate(&self) -> Result<(), Problems> {
         let mut problems = Problems::new();
-        check_at(&mut problems, "name", check_dns_label(&self.name));
+        check_at(
+            &mut problems,
+            "name",
+            check_derived_name(&self.name, catalog::cloudnative_pg::CLUSTER_NAMES),
+        );
         problems.range("instances", self.instances, 1, MAX_INSTANCES);
         let min_storage = Self::min_storage();
         if self.storage < min_storage {

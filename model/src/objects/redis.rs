@@ -3,10 +3,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::names::{check_at, check_dns_label};
+use crate::catalog;
+use crate::names::{check_at, check_derived_name};
 use crate::objects::resources::Resources;
 use crate::units::Storage;
 use crate::validation::{Problems, Rule};
+
+/// The longest name: what the names and labels bi and the operator derive
+/// from it leave room for (see `catalog::redis::INSTANCE_NAMES`).
+pub const NAME_MAX_LEN: usize = catalog::redis::INSTANCE_NAME_MAX_LEN;
 
 /// The most instances of a primary with replicas (1 primary + 8 replicas).
 pub const MAX_REPLICATION_INSTANCES: u32 = 9;
@@ -86,7 +91,11 @@ impl RedisInstance {
     /// Every problem with the instance.
     pub fn validate(&self) -> Result<(), Problems> {
         let mut problems = Problems::new();
-        check_at(&mut problems, "name", check_dns_label(&self.name));
+        check_at(
+            &mut problems,
+            "name",
+            check_derived_name(&self.name, catalog::redis::INSTANCE_NAMES),
+        );
         let (min, max, why) = self.mode.instance_bounds();
         if self.instances < min || self.instances > max {
             let allowed = if min == max {

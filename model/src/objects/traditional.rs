@@ -3,11 +3,16 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalog;
 use crate::image::ImageRef;
-use crate::names::{check_at, check_dns_label, check_port_name, check_unique};
+use crate::names::{check_at, check_derived_name, check_port_name, check_unique};
 use crate::objects::env::{EnvVar, validate_env};
 use crate::objects::resources::Resources;
 use crate::validation::{Problems, Rule};
+
+/// The longest name: what the names and labels bi and the operator derive
+/// from it leave room for (see `catalog::traditional_services::SERVICE_NAMES`).
+pub const NAME_MAX_LEN: usize = catalog::traditional_services::SERVICE_NAME_MAX_LEN;
 
 /// The most replicas.
 pub const MAX_REPLICAS: u32 = 100;
@@ -89,7 +94,11 @@ impl TraditionalService {
     /// Every problem with the service.
     pub fn validate(&self) -> Result<(), Problems> {
         let mut problems = Problems::new();
-        check_at(&mut problems, "name", check_dns_label(&self.name));
+        check_at(
+            &mut problems,
+            "name",
+            check_derived_name(&self.name, catalog::traditional_services::SERVICE_NAMES),
+        );
         problems.range("replicas", self.replicas, 0, MAX_REPLICAS);
         for (i, port) in self.ports.iter().enumerate() {
             let at = format!("ports[{i}]");
