@@ -217,6 +217,13 @@ fn crd(
     crd.metadata.annotations = Some(build::string_map(&[
         ("gateway.networking.k8s.io/bundle-version", "v1.3.0"),
         ("gateway.networking.k8s.io/channel", "standard"),
+        // NB: gateway.networking.k8s.io is a protected group (*.k8s.io): a
+        // real API server refuses its CRDs without the approval annotation
+        // upstream ships.
+        (
+            "api-approved.kubernetes.io",
+            "https://github.com/kubernetes-sigs/gateway-api/pull/3328",
+        ),
     ]));
     Ok(crd)
 }
