@@ -17,7 +17,7 @@ use bi_model::events::{Event, ResourceState};
 use bi_model::generate::{Action, Plan, PlanItem, Resource, ResourcePath, Stage};
 use futures::{StreamExt, stream};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, ValidationDirective};
 use kube::discovery::Scope;
 use tokio::time::Instant;
 
@@ -426,7 +426,10 @@ async fn execute(write: Write<'_>, settings: &EngineSettings, bucket: &TokenBuck
         body,
         ..
     } = write;
-    let params = PatchParams::apply(FIELD_MANAGER).force();
+    // NB: strict, as `kubectl apply --server-side` is: a field the type does
+    // not declare is refused, never silently dropped.
+    let mut params = PatchParams::apply(FIELD_MANAGER).force();
+    params.field_validation = Some(ValidationDirective::Strict);
     let delete = DeleteParams::background();
     write_with_retries(action, settings, bucket, || async {
         match (action, body) {

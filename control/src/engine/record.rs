@@ -39,7 +39,14 @@ pub(crate) async fn mark_interrupted(db: &Database) -> Result<u64> {
     Ok(result.rows_affected)
 }
 
-/// The paths the last succeeded snapshot created, updated or found unchanged.
+/// The paths bi may have applied and not pruned since: what the last
+/// succeeded snapshot created, updated or found unchanged, and what every
+/// snapshot after it (failed, or waiting for a webhook) applied.
+// NB: trusting only the last succeeded snapshot leaked every object that a
+// later, unfinished snapshot created and a change then removed: on a real
+// cluster, where webhooks keep snapshots waiting, that was most of them. A
+// path listed here that is no longer in the cluster costs nothing: the plan
+// deletes only what it finds.
 pub(crate) async fn inventory(db: &Database) -> Result<BTreeSet<ResourcePath>> {
     let last: Option<i64> = snapshot::Entity::find()
         .select_only()
@@ -50,14 +57,12 @@ pub(crate) async fn inventory(db: &Database) -> Result<BTreeSet<ResourcePath>> {
         .one(db.connection())
         .await
         .map_err(db_error("finding the last succeeded snapshot"))?;
-    let Some(id) = last else {
-        return Ok(BTreeSet::new());
-    };
     let applied = [Outcome::Created, Outcome::Updated, Outcome::Unchanged].map(|o| o.as_str());
     let paths: Vec<String> = snapshot_resource::Entity::find()
         .select_only()
         .column(snapshot_resource::Column::Path)
-        .filter(snapshot_resource::Column::SnapshotId.eq(id))
+        .distinct()
+        .filter(snapshot_resource::Column::SnapshotId.gte(last.unwrap_or(0)))
         .filter(snapshot_resource::Column::Outcome.is_in(applied))
         .into_tuple()
         .all(db.connection())

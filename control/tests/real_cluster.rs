@@ -1,0 +1,312 @@
+//! bi on a real Kubernetes API server (`../shared/realk8s`): every battery
+//! the catalog offers on a provided cluster is installed one at a time, each
+//! followed by a snapshot; every generated object passes a strict
+//! server-side dry run; a second snapshot writes nothing, as counted by the
+//! API server itself; uninstalling deletes bi's objects and leaves an
+//! unmanaged one alone.
+//!
+//! No pod runs there, so an operator's admission webhook never answers: the
+//! objects it intercepts must be recorded as waiting for it, by name.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod realk8s;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use bi_control::desired_state;
+use bi_control::engine::{Engine, EngineSettings, Outcome, SnapshotStatus};
+use bi_control::events::EventBus;
+use bi_control::Database;
+use bi_model::catalog::{BatteryKind, ClusterProvider};
+use bi_model::generate::{Resource, Secrets, generate};
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams, ValidationDirective};
+use kube::core::GroupVersionKind;
+use kube::discovery::pinned_kind;
+use realk8s::{RealApiServer, WriteCount};
+use serde_json::json;
+
+/// Settings for a cluster where no webhook ever answers: a short wait.
+fn settings() -> EngineSettings {
+    EngineSettings {
+        webhook_wait: Duration::from_secs(2),
+        base_backoff: Duration::from_millis(20),
+        ..EngineSettings::default()
+    }
+}
+
+/// The batteries a provided cluster is offered, in catalog order.
+fn offered() -> Vec<BatteryKind> {
+    BatteryKind::ALL
+        .into_iter()
+        .filter(|kind| kind.info().offered_on(ClusterProvider::Provided))
+        .collect()
+}
+
+/// The resources the current desired state generates.
+async fn generated(db: &Database) -> Vec<Resource> {
+    let (_, state) = desired_state::current(db).await.unwrap();
+    let secrets = desired_state::secrets(db).await.unwrap();
+    generate(&state, Secrets::Stored(secrets.as_map())).unwrap()
+}
+
+/// `group/plural` of every type in `resources`, as the API server's metrics
+/// name them.
+async fn resource_types(client: &kube::Client, resources: &[Resource]) -> BTreeSet<String> {
+    let mut types = BTreeSet::new();
+    let mut seen = BTreeSet::new();
+    for resource in resources {
+        let path = &resource.path;
+        if !seen.insert((path.api_version.clone(), path.kind.clone())) {
+            continue;
+        }
+        let (group, version) = path
+            .api_version
+            .rsplit_once('/')
+            .unwrap_or(("", &path.api_version));
+        let gvk = GroupVersionKind::gvk(group, version, &path.kind);
+        if let Ok((found, _)) = pinned_kind(client, &gvk).await {
+            types.insert(format!("{group}/{}", found.plural));
+        }
+    }
+    types
+}
+
+#[tokio::test]
+async fn every_battery_installs_one_at_a_time_on_a_real_api_server() {
+    let test = "every_battery_installs_one_at_a_time_on_a_real_api_server";
+    let Some(server) = RealApiServer::fresh(test) else {
+        return;
+    };
+    let client = server.client().await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("bi.db").display());
+    let db = Database::connect(&url, None).await.unwrap();
+    db.migrate().await.unwrap();
+    desired_state::change(&db, "test", "a provided cluster", |state| {
+        state.provider = ClusterProvider::Provided;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let engine = Engine::with_settings(db.clone(), client.clone(), settings(), EventBus::new())
+        .await
+        .unwrap();
+
+    // Something bi does not manage, which no snapshot may touch.
+    let unmanaged: ConfigMap = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": { "name": "not-bis", "labels": { "team": "ops" } },
+        "data": { "keep": "me" },
+    }))
+    .unwrap();
+    let configmaps: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    configmaps
+        .create(&PostParams::default(), &unmanaged)
+        .await
+        .unwrap();
+
+    let mut results = Vec::new();
+    let mut problems = Vec::new();
+    for kind in offered() {
+        desired_state::change(&db, "test", &format!("install {}", kind.id()), |state| {
+            state.install(&[kind]).expect("the catalog has no cycle");
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let started = Instant::now();
+        let report = match engine.snapshot("test").await {
+            Ok(report) => report,
+            Err(err) => {
+                problems.push(format!("{}: the snapshot did not run: {err}", kind.id()));
+                continue;
+            }
+        };
+        let mut waiting_for = BTreeSet::new();
+        for (path, outcome) in &report.outcomes {
+            match outcome {
+                Outcome::Created | Outcome::Updated | Outcome::Unchanged => {}
+                Outcome::Waiting(message) => {
+                    assert!(
+                        message.contains("webhook"),
+                        "{path}: waits without naming a webhook: {message}"
+                    );
+                    waiting_for.insert(message.split(':').next().unwrap_or_default().to_owned());
+                }
+                other => problems.push(format!("{}: {path}: {other}", kind.id())),
+            }
+        }
+        let line = format!(
+            "{:<30} {:>9} in {:>5.1}s: {} created, {} updated, {} unchanged, {} failed, {} waiting{}",
+            kind.id(),
+            report.status.as_str(),
+            started.elapsed().as_secs_f64(),
+            report.counts.created,
+            report.counts.updated,
+            report.counts.unchanged,
+            report.counts.failed,
+            report.counts.waiting,
+            if waiting_for.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({})",
+                    waiting_for.into_iter().collect::<Vec<_>>().join("; ")
+                )
+            }
+        );
+        eprintln!("{line}");
+        results.push(line);
+    }
+    assert!(
+        problems.is_empty(),
+        "on a real API server:\n{}",
+        problems.join("\n")
+    );
+
+    // Every generated object passes a strict server-side dry run (or waits
+    // for a webhook that cannot answer here).
+    let desired = generated(&db).await;
+    let mut refused = Vec::new();
+    let mut dry_run_waiting = 0;
+    let params = PatchParams {
+        dry_run: true,
+        force: true,
+        field_manager: Some("bi-dry-run".to_owned()),
+        field_validation: Some(ValidationDirective::Strict),
+    };
+    for resource in &desired {
+        let path = &resource.path;
+        let (group, version) = path
+            .api_version
+            .rsplit_once('/')
+            .unwrap_or(("", &path.api_version));
+        let gvk = GroupVersionKind::gvk(group, version, &path.kind);
+        let (api_resource, capabilities) = match pinned_kind(&client, &gvk).await {
+            Ok(found) => found,
+            Err(err) => {
+                refused.push(format!("{path}: not served: {err}"));
+                continue;
+            }
+        };
+        let api: Api<DynamicObject> = match (&capabilities.scope, &path.namespace) {
+            (kube::discovery::Scope::Namespaced, Some(ns)) => {
+                Api::namespaced_with(client.clone(), ns, &api_resource)
+            }
+            _ => Api::all_with(client.clone(), &api_resource),
+        };
+        match api
+            .patch(&path.name, &params, &Patch::Apply(&resource.body))
+            .await
+        {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.message.contains("failed calling webhook") => {
+                dry_run_waiting += 1;
+            }
+            Err(err) => refused.push(format!("{path}: {err}")),
+        }
+    }
+    eprintln!(
+        "strict dry run: {} objects, {} accepted, {} wait for a webhook, {} refused",
+        desired.len(),
+        desired.len() - refused.len() - dry_run_waiting,
+        dry_run_waiting,
+        refused.len()
+    );
+    assert!(
+        refused.is_empty(),
+        "a strict server-side dry run refuses:\n{}",
+        refused.join("\n")
+    );
+
+    // A second snapshot writes nothing: the API server's own count.
+    let types = resource_types(&client, &desired).await;
+    let before = server.write_requests(&client).await;
+    let second = engine.snapshot("test").await.unwrap();
+    let after = server.write_requests(&client).await;
+    let writes: WriteCount = after.since(&before, |resource| types.contains(resource));
+    eprintln!(
+        "second snapshot: {} objects, status {}, {} write requests (apiserver_request_total) {:?}",
+        second.outcomes.len(),
+        second.status.as_str(),
+        writes.total(),
+        writes.0
+    );
+    assert_eq!(writes.total(), 0, "{:?}", writes.0);
+    assert!(
+        matches!(
+            second.status,
+            SnapshotStatus::Succeeded | SnapshotStatus::Waiting
+        ),
+        "{second:#?}"
+    );
+
+    // Uninstalling deletes bi's objects; the unmanaged one stays.
+    let removable: Vec<BatteryKind> = offered()
+        .into_iter()
+        .filter(|kind| kind.info().removable)
+        .collect();
+    desired_state::change(&db, "test", "uninstall everything", |state| {
+        for kind in &removable {
+            state.batteries.remove(kind);
+        }
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let kept = generated(&db).await;
+    let kept_paths: BTreeSet<_> = kept.iter().map(|r| r.path.clone()).collect();
+    let removed = engine.snapshot("test").await.unwrap();
+    eprintln!(
+        "uninstall: status {}, {} deleted, {} failed",
+        removed.status.as_str(),
+        removed.counts.deleted,
+        removed.counts.failed
+    );
+    let failures: Vec<String> = removed
+        .outcomes
+        .iter()
+        .filter(|(_, outcome)| outcome.is_failed())
+        .map(|(path, outcome)| format!("{path}: {outcome}"))
+        .collect();
+    assert!(failures.is_empty(), "uninstalling:\n{}", failures.join("\n"));
+    let mut left = Vec::new();
+    for resource in desired.iter().filter(|r| !kept_paths.contains(&r.path)) {
+        let path = &resource.path;
+        let (group, version) = path
+            .api_version
+            .rsplit_once('/')
+            .unwrap_or(("", &path.api_version));
+        let gvk = GroupVersionKind::gvk(group, version, &path.kind);
+        let Ok((api_resource, capabilities)) = pinned_kind(&client, &gvk).await else {
+            continue; // its CRD is gone, and with it every object of the kind
+        };
+        let api: Api<DynamicObject> = match (&capabilities.scope, &path.namespace) {
+            (kube::discovery::Scope::Namespaced, Some(ns)) => {
+                Api::namespaced_with(client.clone(), ns, &api_resource)
+            }
+            _ => Api::all_with(client.clone(), &api_resource),
+        };
+        if let Some(object) = api.get_opt(&path.name).await.unwrap() {
+            // NB: a namespace the controller manager is still emptying is
+            // Terminating: deleted, not yet gone.
+            if object.metadata.deletion_timestamp.is_none() {
+                left.push(path.to_string());
+            }
+        }
+    }
+    assert!(
+        left.is_empty(),
+        "left behind after uninstalling:\n{}",
+        left.join("\n")
+    );
+    let still = configmaps.get("not-bis").await.unwrap();
+    assert_eq!(
+        still.data,
+        Some(BTreeMap::from([("keep".to_owned(), "me".to_owned())]))
+    );
+    eprintln!("per battery:\n{}", results.join("\n"));
+}
