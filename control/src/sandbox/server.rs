@@ -23,13 +23,14 @@ use super::counter::RequestCounter;
 use super::discovery::ResourceType;
 use super::error::SandboxError;
 use super::faults::Faults;
+use super::managed::Writer;
 use super::openapi;
 use super::patch::PatchKind;
 use super::path::{ApiPath, ResourcePath};
 use super::persist::{Persister, encode};
 use super::selector::{FieldSelector, LabelSelector, Selectors};
 use super::status::{ApiError, ApiResult};
-use super::store::{DeleteOptions, ObjectKey, Page, Part, Store, Written};
+use super::store::{DeleteOptions, ObjectKey, Page, Part, Store, WriteOptions, Written};
 use super::table;
 use super::watch::{WatchRequest, watch};
 use super::workloads;
@@ -300,6 +301,11 @@ async fn resource(
     let namespace = rp.namespace.as_deref();
     let name = rp.name.as_deref();
     let dry_run = params.dry_run()?;
+    let how = WriteOptions {
+        writer: Writer::update(&field_manager(params, headers)),
+        force: params.flag("force"),
+        dry_run,
+    };
 
     match (verb.as_str(), name) {
         ("get", Some(name)) => {
@@ -365,7 +371,7 @@ async fn resource(
         ("create", None) => {
             let object = read_body(&rt, headers, body)?;
             let written = shared
-                .write(|store| store.create(&rt, namespace, object, dry_run))
+                .write(|store| store.create(&rt, namespace, object, &how))
                 .await?;
             after_write(shared, &rt, namespace, part, dry_run, &written).await;
             Ok(written_response(written))
@@ -373,7 +379,7 @@ async fn resource(
         ("update", Some(name)) => {
             let object = read_body(&rt, headers, body)?;
             let written = shared
-                .write(|store| store.update(&rt, namespace, name, object, part, dry_run))
+                .write(|store| store.update(&rt, namespace, name, object, part, &how))
                 .await?;
             after_write(shared, &rt, namespace, part, dry_run, &written).await;
             Ok(written_response(written))
@@ -394,14 +400,16 @@ async fn resource(
                         "metadata.managedFields.fieldManager: Required value: is required for apply patch",
                     ));
                 };
-                // NB: `force` is accepted; this apply has no ownership conflicts to force through.
-                let _force = params.flag("force");
+                let how = WriteOptions {
+                    writer: Writer::apply(manager),
+                    ..how
+                };
                 shared
-                    .write(|store| store.apply(&rt, namespace, name, body, manager, part, dry_run))
+                    .write(|store| store.apply(&rt, namespace, name, body, part, &how))
                     .await?
             } else {
                 shared
-                    .write(|store| store.patch(&rt, namespace, name, kind, body, part, dry_run))
+                    .write(|store| store.patch(&rt, namespace, name, kind, body, part, &how))
                     .await?
             };
             after_write(shared, &rt, namespace, part, dry_run, &written).await;
@@ -430,7 +438,23 @@ async fn resource(
     }
 }
 
-/// After a stored workload write, schedule its readiness.
+/// The field manager of an update: `fieldManager`, else the client's
+/// User-Agent up to its first `/` (`kubectl`, `curl`), as a real server names it.
+fn field_manager(params: &Params, headers: &HeaderMap) -> String {
+    if let Some(manager) = params.get("fieldManager").filter(|m| !m.is_empty()) {
+        return manager.to_owned();
+    }
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|agent| agent.to_str().ok())
+        .and_then(|agent| agent.split('/').next())
+        .filter(|agent| !agent.is_empty())
+        .unwrap_or("unknown")
+        .to_owned()
+}
+
+/// After a stored workload write, schedule its readiness; after a Service
+/// write, publish its endpoints if its workloads are ready already.
 async fn after_write(
     shared: &Arc<Shared>,
     rt: &ResourceType,
@@ -439,6 +463,19 @@ async fn after_write(
     dry_run: bool,
     written: &Written,
 ) {
+    if !dry_run && rt.is("", "services") {
+        let snapshot = {
+            let mut store = shared.store.write().await;
+            endpoints::publish(&mut store, namespace.unwrap_or_default());
+            store.take_dirty().then(|| shared.snapshot_for_persist(&store))
+        };
+        if let Some(snapshot) = snapshot
+            && let Err(error) = shared.persist(snapshot).await
+        {
+            tracing::error!(%error, "sandbox: could not persist a Service's endpoints");
+        }
+        return;
+    }
     if dry_run
         || part != Part::Main
         || !workloads::is_workload(rt)

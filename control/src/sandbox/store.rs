@@ -17,6 +17,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 
 use super::discovery::{Kinds, ResourceType};
+use super::managed::{self, FieldSet, Writer};
 use super::patch::{self, PatchError, PatchKind};
 use super::persist::{Snapshot, SnapshotObject};
 use super::selector::Selectors;
@@ -134,6 +135,35 @@ pub(crate) struct DeleteOptions {
     pub(crate) uid: Option<String>,
     /// Precondition: the object's resourceVersion.
     pub(crate) resource_version: Option<String>,
+}
+
+/// How a write is made: by which field manager, forced or not, for real or as a dry run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct WriteOptions {
+    /// The field manager (and whether it applies or updates).
+    pub(crate) writer: Writer,
+    /// An apply takes fields other managers own instead of conflicting.
+    pub(crate) force: bool,
+    /// Compute and answer, change nothing.
+    pub(crate) dry_run: bool,
+}
+
+impl WriteOptions {
+    /// A real write by `manager` (an update).
+    pub(crate) fn by(manager: &str) -> Self {
+        Self {
+            writer: Writer::update(manager),
+            force: false,
+            dry_run: false,
+        }
+    }
+
+    /// The same write as a dry run.
+    #[cfg(test)]
+    pub(crate) fn dry(mut self) -> Self {
+        self.dry_run = true;
+        self
+    }
 }
 
 /// A write's result: the object as the client sees it, and whether it was created.
@@ -350,8 +380,21 @@ impl Store {
         rt: &ResourceType,
         namespace: Option<&str>,
         body: Value,
-        dry_run: bool,
+        how: &WriteOptions,
     ) -> ApiResult<Written> {
+        self.create_owned(rt, namespace, body, how, None)
+    }
+
+    /// Creates an object; `applied` is what an apply that creates it owns.
+    fn create_owned(
+        &mut self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        body: Value,
+        how: &WriteOptions,
+        applied: Option<FieldSet>,
+    ) -> ApiResult<Written> {
+        let dry_run = how.dry_run;
         let mut object = checked_body(rt, body)?;
         let namespace = self.place(rt, namespace, &mut object)?;
         let name = match name_of(&object) {
@@ -398,6 +441,15 @@ impl Store {
             }
         }
         defaults(rt, &mut object).map_err(|why| ApiError::invalid(rt, &name, &why))?;
+        managed::record(
+            None,
+            &mut object,
+            &how.writer,
+            &rt.api_version(),
+            applied,
+            !rt.status,
+            &now(),
+        );
         if dry_run {
             return Ok(Written {
                 object: present(rt, &object),
@@ -419,10 +471,10 @@ impl Store {
         name: &str,
         body: Value,
         part: Part,
-        dry_run: bool,
+        how: &WriteOptions,
     ) -> ApiResult<Written> {
         let body = checked_body(rt, body)?;
-        self.replace(rt, namespace, name, body, part, dry_run)
+        self.replace(rt, namespace, name, body, part, how, None)
     }
 
     /// PATCH with a JSON, merge or strategic patch.
@@ -435,7 +487,7 @@ impl Store {
         kind: PatchKind,
         body: &[u8],
         part: Part,
-        dry_run: bool,
+        how: &WriteOptions,
     ) -> ApiResult<Written> {
         let key = ObjectKey::new(rt, namespace, name);
         let existing = match self.objects.get(&key) {
@@ -449,22 +501,23 @@ impl Store {
             PatchError::Apply(_) => ApiError::rejected(),
         })?;
         let patched = checked_body(rt, patched)?;
-        self.replace(rt, namespace, name, patched, part, dry_run)
+        self.replace(rt, namespace, name, patched, part, how, None)
     }
 
-    /// PATCH with `application/apply-patch+yaml`: server-side apply (approximated,
-    /// see `patch.rs`); creates the object when it is absent.
-    #[allow(clippy::too_many_arguments)]
+    /// PATCH with `application/apply-patch+yaml`: server-side apply (merging
+    /// approximated, see `patch.rs`; ownership and conflicts as a real server,
+    /// see `managed.rs`); creates the object when it is absent.
     pub(crate) fn apply(
         &mut self,
         rt: &ResourceType,
         namespace: Option<&str>,
         name: &str,
         body: &[u8],
-        manager: &str,
         part: Part,
-        dry_run: bool,
+        how: &WriteOptions,
     ) -> ApiResult<Written> {
+        let dry_run = how.dry_run;
+        let manager = how.writer.manager.as_str();
         let mut applied = patch::read_applied(body)
             .map_err(|why| ApiError::bad_request(format!("error decoding YAML: {why}")))?;
         applied = checked_body(rt, applied)?;
@@ -484,7 +537,8 @@ impl Store {
             if part == Part::Status {
                 return Err(ApiError::not_found(rt, name));
             }
-            let written = self.create(rt, namespace, applied.clone(), dry_run)?;
+            let owned = FieldSet::of(&applied, !rt.status);
+            let written = self.create_owned(rt, namespace, applied.clone(), how, Some(owned))?;
             if !dry_run && let Some(entry) = self.objects.get_mut(&key) {
                 entry.applied.insert(manager.to_owned(), applied);
                 self.dirty = true;
@@ -492,8 +546,13 @@ impl Store {
             return Ok(written);
         };
         let existing = present(rt, &entry.object);
+        let owned = FieldSet::of(&applied, !rt.status);
+        let conflicts = managed::conflicts(&existing, &applied, &owned, &how.writer);
+        if !conflicts.is_empty() && !how.force {
+            return Err(ApiError::apply_conflicts(&conflicts));
+        }
         let merged = patch::apply(&existing, entry.applied.get(manager), &applied);
-        let written = self.replace(rt, namespace, name, merged, part, dry_run)?;
+        let written = self.replace(rt, namespace, name, merged, part, how, Some(owned))?;
         if !dry_run
             && let Some(entry) = self.objects.get_mut(&key)
             && entry.applied.get(manager) != Some(&applied)
@@ -628,7 +687,12 @@ impl Store {
             return Ok(());
         }
         let status = object.get("status").cloned();
-        self.create(&rt, namespace.as_deref(), object, false)?;
+        self.create(
+            &rt,
+            namespace.as_deref(),
+            object,
+            &WriteOptions::by("kube-apiserver"),
+        )?;
         // NB: system objects (nodes) come with a status that a client create would drop.
         if let Some(status) = status {
             let key = ObjectKey::new(&rt, namespace.as_deref(), &name);
@@ -673,7 +737,8 @@ impl Store {
         Ok(Some(namespace.to_owned()))
     }
 
-    /// The update path shared by PUT, PATCH and apply.
+    /// The update path shared by PUT, PATCH and apply; `applied` is what an apply owns.
+    #[allow(clippy::too_many_arguments)]
     fn replace(
         &mut self,
         rt: &ResourceType,
@@ -681,8 +746,10 @@ impl Store {
         name: &str,
         mut body: Value,
         part: Part,
-        dry_run: bool,
+        how: &WriteOptions,
+        applied: Option<FieldSet>,
     ) -> ApiResult<Written> {
+        let dry_run = how.dry_run;
         if rt.namespaced && namespace.is_none() {
             return Err(ApiError::no_route());
         }
@@ -787,12 +854,30 @@ impl Store {
             }
         }
         defaults(rt, &mut next).map_err(|why| ApiError::invalid(rt, name, &why))?;
-        if next == *existing {
+        let mut unmanaged = existing.clone();
+        managed::strip(&mut unmanaged);
+        if next == unmanaged {
             // NB: a no-op write gets no new resourceVersion and no watch event, like the real server.
             return Ok(Written {
                 object: present(rt, existing),
                 created: false,
             });
+        }
+        match part {
+            Part::Main => managed::record(
+                Some(existing),
+                &mut next,
+                &how.writer,
+                &rt.api_version(),
+                applied,
+                !rt.status,
+                &now(),
+            ),
+            Part::Status => {
+                if let Some(fields) = existing.pointer("/metadata/managedFields") {
+                    metadata_mut(&mut next).insert("managedFields".into(), fields.clone());
+                }
+            }
         }
         if dry_run {
             return Ok(Written {
@@ -1336,7 +1421,12 @@ mod tests {
         let cm = rt(&store, "", "configmaps");
         let before = store.resource_version();
         let written = store
-            .create(&cm, Some("default"), config_map("a", json!({})), false)
+            .create(
+                &cm,
+                Some("default"),
+                config_map("a", json!({})),
+                &WriteOptions::by("test"),
+            )
             .unwrap();
         assert!(written.created);
         let meta = &written.object["metadata"];
@@ -1356,7 +1446,12 @@ mod tests {
         let mut store = store();
         let cm = rt(&store, "", "configmaps");
         let error = store
-            .create(&cm, Some("nope"), config_map("a", json!({})), false)
+            .create(
+                &cm,
+                Some("nope"),
+                config_map("a", json!({})),
+                &WriteOptions::by("test"),
+            )
             .unwrap_err();
         assert_eq!(error.code, 404);
         assert!(error.message.contains("namespaces \"nope\""));
@@ -1368,7 +1463,12 @@ mod tests {
         let sets = rt(&store, "apps", "statefulsets");
         let set = |labels: Value, replicas: u32| json!({ "metadata": { "name": "a", "labels": labels }, "spec": { "replicas": replicas } });
         store
-            .create(&sets, Some("default"), set(json!({}), 1), false)
+            .create(
+                &sets,
+                Some("default"),
+                set(json!({}), 1),
+                &WriteOptions::by("test"),
+            )
             .unwrap();
         let labelled = store
             .update(
@@ -1377,7 +1477,7 @@ mod tests {
                 "a",
                 set(json!({ "x": "1" }), 1),
                 Part::Main,
-                false,
+                &WriteOptions::by("test"),
             )
             .unwrap();
         assert_eq!(labelled.object["metadata"]["generation"], 1);
@@ -1388,7 +1488,7 @@ mod tests {
                 "a",
                 set(json!({ "x": "1" }), 2),
                 Part::Main,
-                false,
+                &WriteOptions::by("test"),
             )
             .unwrap();
         assert_eq!(changed.object["metadata"]["generation"], 2);
@@ -1399,7 +1499,12 @@ mod tests {
         let mut store = store();
         let cm = rt(&store, "", "configmaps");
         let created = store
-            .create(&cm, Some("default"), config_map("a", json!({})), false)
+            .create(
+                &cm,
+                Some("default"),
+                config_map("a", json!({})),
+                &WriteOptions::by("test"),
+            )
             .unwrap()
             .object;
         let same = store
@@ -1409,7 +1514,7 @@ mod tests {
                 "a",
                 created.clone(),
                 Part::Main,
-                false,
+                &WriteOptions::by("test"),
             )
             .unwrap();
         assert_eq!(
@@ -1420,7 +1525,14 @@ mod tests {
         stale["metadata"]["resourceVersion"] = json!("1");
         stale["data"]["k"] = json!("w");
         let error = store
-            .update(&cm, Some("default"), "a", stale, Part::Main, false)
+            .update(
+                &cm,
+                Some("default"),
+                "a",
+                stale,
+                Part::Main,
+                &WriteOptions::by("test"),
+            )
             .unwrap_err();
         assert_eq!(error.code, 409);
         assert_eq!(error.reason, "Conflict");
@@ -1436,7 +1548,7 @@ mod tests {
                     &cm,
                     Some("default"),
                     config_map(name, json!({ "app": name })),
-                    false,
+                    &WriteOptions::by("test"),
                 )
                 .unwrap();
         }
@@ -1481,10 +1593,20 @@ mod tests {
         let ns = rt(&store, "", "namespaces");
         let cm = rt(&store, "", "configmaps");
         store
-            .create(&ns, None, json!({ "metadata": { "name": "shop" } }), false)
+            .create(
+                &ns,
+                None,
+                json!({ "metadata": { "name": "shop" } }),
+                &WriteOptions::by("test"),
+            )
             .unwrap();
         store
-            .create(&cm, Some("shop"), config_map("a", json!({})), false)
+            .create(
+                &cm,
+                Some("shop"),
+                config_map("a", json!({})),
+                &WriteOptions::by("test"),
+            )
             .unwrap();
         let rv = store.resource_version();
         store
@@ -1502,7 +1624,12 @@ mod tests {
         let cm = rt(&store, "", "configmaps");
         let rv = store.resource_version();
         let written = store
-            .create(&cm, Some("default"), config_map("a", json!({})), true)
+            .create(
+                &cm,
+                Some("default"),
+                config_map("a", json!({})),
+                &WriteOptions::by("test").dry(),
+            )
             .unwrap();
         assert_eq!(written.object["metadata"]["name"], "a");
         assert_eq!(store.resource_version(), rv);
@@ -1515,20 +1642,34 @@ mod tests {
         let deploy = rt(&store, "apps", "deployments");
         let body = json!({ "metadata": { "name": "web" }, "spec": { "replicas": 2 }, "status": { "replicas": 9 } });
         let created = store
-            .create(&deploy, Some("default"), body, false)
+            .create(&deploy, Some("default"), body, &WriteOptions::by("test"))
             .unwrap()
             .object;
         assert!(created.get("status").is_none());
         let status = json!({ "metadata": { "name": "web" }, "spec": { "replicas": 7 }, "status": { "readyReplicas": 2 } });
         let updated = store
-            .update(&deploy, Some("default"), "web", status, Part::Status, false)
+            .update(
+                &deploy,
+                Some("default"),
+                "web",
+                status,
+                Part::Status,
+                &WriteOptions::by("test"),
+            )
             .unwrap()
             .object;
         assert_eq!(updated["status"]["readyReplicas"], 2);
         assert_eq!(updated["spec"]["replicas"], 2);
         let main = json!({ "metadata": { "name": "web" }, "spec": { "replicas": 3 } });
         let updated = store
-            .update(&deploy, Some("default"), "web", main, Part::Main, false)
+            .update(
+                &deploy,
+                Some("default"),
+                "web",
+                main,
+                Part::Main,
+                &WriteOptions::by("test"),
+            )
             .unwrap()
             .object;
         assert_eq!(updated["status"]["readyReplicas"], 2);
