@@ -997,10 +997,12 @@ async fn generation_bumps_only_on_spec_changes(c: &Cluster) {
     .unwrap();
     assert_eq!(scaled.metadata.generation, Some(3));
 
-    // NB: re-read: a real server's deployment controller writes the status meanwhile.
+    // NB: unconditional (no resourceVersion): a real server's deployment
+    // controller writes the status meanwhile.
     let mut replaced = bounded("getting", api.get("web")).await.unwrap();
     let scaled = replaced.clone();
     replaced.spec.as_mut().unwrap().replicas = Some(5);
+    replaced.metadata.resource_version = None;
     let replaced = bounded(
         "replacing the spec",
         api.replace("web", &PostParams::default(), &replaced),
@@ -1089,6 +1091,140 @@ async fn resource_versions_increase_across_objects_and_kinds() {
     assert!(
         versions.windows(2).all(|w| w[0] < w[1]),
         "resourceVersions are strictly increasing: {versions:?}"
+    );
+}
+
+/// Server-side apply records who owns which field (`managedFields`) and
+/// refuses to let one manager change a field another owns, unless forced.
+async fn server_side_apply_records_managers_and_refuses_conflicts(c: &Cluster) {
+    let api = Api::<Deployment>::default_namespaced(c.client.clone());
+    let created = bounded(
+        "applying as bi",
+        api.patch(
+            "web",
+            &PatchParams::apply("bi"),
+            &Patch::Apply(&deployment("web", 1)),
+        ),
+    )
+    .await
+    .unwrap();
+    let managed = created.metadata.managed_fields.clone().unwrap_or_default();
+    let bi = managed
+        .iter()
+        .find(|entry| entry.manager.as_deref() == Some("bi"))
+        .unwrap_or_else(|| panic!("bi manages fields: {managed:?}"));
+    assert_eq!(bi.operation.as_deref(), Some("Apply"));
+    assert_eq!(bi.api_version.as_deref(), Some("apps/v1"));
+    assert_eq!(bi.fields_type.as_deref(), Some("FieldsV1"));
+    let fields = &bi.fields_v1.as_ref().expect("fieldsV1").0;
+    assert_eq!(fields["f:spec"]["f:replicas"], json!({}), "{fields}");
+    assert_eq!(
+        fields["f:spec"]["f:template"]["f:spec"]["f:containers"]["k:{\"name\":\"main\"}"]["f:image"],
+        json!({}),
+        "{fields}"
+    );
+
+    let replicas = |n: i32| {
+        json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": { "name": "web" },
+            "spec": { "replicas": n }
+        })
+    };
+    let status = assert_api_error(
+        bounded(
+            "applying another value as other",
+            api.patch(
+                "web",
+                &PatchParams::apply("other"),
+                &Patch::Apply(replicas(3)),
+            ),
+        )
+        .await,
+        409,
+        "Conflict",
+    );
+    assert_eq!(
+        status.message,
+        "Apply failed with 1 conflict: conflict with \"bi\": .spec.replicas"
+    );
+    let cause = &status.details.expect("details").causes[0];
+    assert_eq!(
+        (
+            cause.reason.as_str(),
+            cause.message.as_str(),
+            cause.field.as_str()
+        ),
+        (
+            "FieldManagerConflict",
+            "conflict with \"bi\"",
+            ".spec.replicas"
+        )
+    );
+
+    bounded(
+        "applying the same value as other",
+        api.patch(
+            "web",
+            &PatchParams::apply("other"),
+            &Patch::Apply(replicas(1)),
+        ),
+    )
+    .await
+    .expect("the same value is shared, not a conflict");
+
+    bounded(
+        "merge-patching as editor",
+        api.patch(
+            "web",
+            &PatchParams {
+                field_manager: Some("editor".to_owned()),
+                ..PatchParams::default()
+            },
+            &Patch::Merge(json!({ "spec": { "replicas": 5 } })),
+        ),
+    )
+    .await
+    .unwrap();
+    let status = assert_api_error(
+        bounded(
+            "applying as bi again",
+            api.patch(
+                "web",
+                &PatchParams::apply("bi"),
+                &Patch::Apply(&deployment("web", 2)),
+            ),
+        )
+        .await,
+        409,
+        "Conflict",
+    );
+    assert_eq!(
+        status.message,
+        "Apply failed with 1 conflict: conflict with \"editor\" using apps/v1: .spec.replicas"
+    );
+
+    let forced = bounded(
+        "applying as bi, forced",
+        api.patch(
+            "web",
+            &PatchParams::apply("bi").force(),
+            &Patch::Apply(&deployment("web", 2)),
+        ),
+    )
+    .await
+    .expect("force takes the field");
+    assert_eq!(forced.spec.unwrap().replicas, Some(2));
+    let managers: Vec<String> = forced
+        .metadata
+        .managed_fields
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|entry| entry.manager)
+        .collect();
+    assert!(
+        !managers.contains(&"editor".to_owned()) && !managers.contains(&"other".to_owned()),
+        "managers left owning nothing are dropped: {managers:?}"
     );
 }
 
@@ -2355,6 +2491,7 @@ on_both!(
     json_patch_applies_its_operations_in_order,
     server_side_apply_creates_when_absent_then_updates,
     generation_bumps_only_on_spec_changes,
+    server_side_apply_records_managers_and_refuses_conflicts,
     delete_removes_the_object_with_any_propagation_policy,
     deleting_a_namespace_deletes_what_is_in_it,
     dry_run_create_returns_the_object_and_stores_nothing,
