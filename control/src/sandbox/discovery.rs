@@ -139,6 +139,7 @@ const BUILTIN: &[Builtin] = &[
     ("", "v1", "persistentvolumes", "persistentvolume", "PersistentVolume", false, &["pv"], true),
     ("", "v1", "events", "event", "Event", true, &["ev"], false),
     ("", "v1", "endpoints", "endpoints", "Endpoints", true, &["ep"], false),
+    ("discovery.k8s.io", "v1", "endpointslices", "endpointslice", "EndpointSlice", true, &[], false),
     ("apps", "v1", "deployments", "deployment", "Deployment", true, &["deploy"], true),
     ("apps", "v1", "statefulsets", "statefulset", "StatefulSet", true, &["sts"], true),
     ("apps", "v1", "daemonsets", "daemonset", "DaemonSet", true, &["ds"], true),

@@ -21,12 +21,14 @@ use tokio::sync::{RwLock, watch as signal};
 
 use super::counter::RequestCounter;
 use super::discovery::ResourceType;
+use super::endpoints;
 use super::error::SandboxError;
 use super::faults::Faults;
 use super::managed::Writer;
 use super::openapi;
 use super::patch::PatchKind;
 use super::path::{ApiPath, ResourcePath};
+use super::schema::FieldValidation;
 use super::persist::{Persister, encode};
 use super::selector::{FieldSelector, LabelSelector, Selectors};
 use super::status::{ApiError, ApiResult};
@@ -153,6 +155,23 @@ impl Params {
             .check_supported(&rt.group, &rt.plural)
             .map_err(ApiError::bad_request)?;
         Ok(Selectors { labels, fields })
+    }
+
+    /// `fieldValidation`, refused as the options of `verb` name it when unknown.
+    fn field_validation(&self, verb: &str) -> ApiResult<FieldValidation> {
+        FieldValidation::parse(self.get("fieldValidation")).map_err(|other| {
+            let options = match verb {
+                "create" => "CreateOptions",
+                "update" => "UpdateOptions",
+                _ => "PatchOptions",
+            };
+            ApiError::invalid_option(
+                options,
+                &format!(
+                    "fieldValidation: Unsupported value: {other:?}: supported values: \"\", \"Ignore\", \"Strict\", \"Warn\""
+                ),
+            )
+        })
     }
 
     fn number(&self, name: &str) -> ApiResult<Option<u64>> {
@@ -305,6 +324,7 @@ async fn resource(
         writer: Writer::update(&field_manager(params, headers)),
         force: params.flag("force"),
         dry_run,
+        validation: params.field_validation(&verb)?,
     };
 
     match (verb.as_str(), name) {
@@ -569,7 +589,15 @@ fn written_response(written: Written) -> Response {
     } else {
         StatusCode::OK
     };
-    json_response(code, written.object)
+    let mut response = json_response(code, written.object);
+    for warning in written.warnings {
+        // NB: `299 - "text"`, as a real server warns (kubectl prints it).
+        let value = format!("299 - {warning:?}");
+        if let Ok(value) = header::HeaderValue::from_str(&value) {
+            response.headers_mut().append(header::WARNING, value);
+        }
+    }
+    response
 }
 
 fn json_response(code: StatusCode, value: Value) -> Response {

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::discovery::ResourceType;
+use super::endpoints;
 use super::server::Shared;
 use super::store::{ObjectKey, now};
 
@@ -75,6 +76,7 @@ async fn settle(shared: &Shared, key: &ObjectKey, uid: &str, generation: u64) {
         if !store.set_status(key, uid, generation, status) {
             return;
         }
+        endpoints::publish(&mut store, &key.namespace);
         // NB: as a real controller does, say what happened in an Event, so
         // the UI's event lists have something true to show.
         if let Some(event) = rollout_event(key, uid, generation, store.object(key))
