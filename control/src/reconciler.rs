@@ -17,7 +17,7 @@ use tokio::sync::{Notify, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::engine::{Engine, SnapshotReport};
+use crate::engine::{Engine, SnapshotReport, SnapshotStatus};
 use crate::events::EventBus;
 
 /// When snapshots and drift sweeps run on their own.
@@ -180,9 +180,17 @@ impl Reconciler {
         recheck.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut drift = periodic(settings.drift_every);
         let mut first = true;
+        // NB: objects waiting for an admission webhook are retried soon, not
+        // at the next re-check: first after `webhook_retry`, then twice as
+        // long each time they still wait, up to the re-check period.
+        let mut retry: Option<(Instant, Duration)> = None;
         loop {
+            let retry_at = retry.map(|(at, _)| at);
             tokio::select! {
                 () = self.shared.wake.notified() => {}
+                () = sleep_until_some(retry_at), if retry_at.is_some() => {
+                    self.enqueue("webhook_retry", None);
+                }
                 Ok(()) = changes.changed() => {
                     let settings = changes.borrow_and_update().clone();
                     tracing::info!(
@@ -205,28 +213,42 @@ impl Reconciler {
                 }
                 _ = drift.tick() => self.sweep().await,
             }
-            if self.drain().await {
+            if let Some(waiting) = self.drain().await {
                 // NB: the re-check counts from the last snapshot: one that
                 // just ran (a request, a change) makes the next tick's
                 // work redundant, and `bi start`'s own first snapshot
                 // replaces the start-up one.
                 recheck.reset();
                 first = false;
+                retry = waiting.then(|| {
+                    let ceiling = self.settings().recheck_every;
+                    let delay = match retry {
+                        Some((_, previous)) => (previous * 2).min(ceiling),
+                        None => self.engine.settings().webhook_retry.min(ceiling),
+                    };
+                    tracing::info!(?delay, "objects wait for an admission webhook: retrying soon");
+                    (Instant::now() + delay, delay)
+                });
             }
         }
     }
 
-    /// Runs snapshots until no request waits; says whether any ran.
-    async fn drain(&self) -> bool {
-        let mut ran = false;
+    /// Runs snapshots until no request waits; None when none ran, else
+    /// whether the last one left objects waiting for a webhook.
+    async fn drain(&self) -> Option<bool> {
+        let mut waiting = None;
         loop {
             let batch = std::mem::take(&mut *self.queue());
             let Some(first) = batch.first() else {
-                return ran;
+                return waiting;
             };
-            ran = true;
             let ids: Vec<u64> = batch.iter().map(|request| request.id).collect();
             let result = self.engine.snapshot_for(&first.trigger, &ids).await;
+            waiting = Some(
+                result
+                    .as_ref()
+                    .is_ok_and(|report| report.status == SnapshotStatus::Waiting),
+            );
             match &result {
                 Ok(report) => tracing::info!(
                     snapshot = report.id,
@@ -266,6 +288,14 @@ impl Reconciler {
             }
             Err(err) => tracing::error!(error = %err, "drift sweep failed"),
         }
+    }
+}
+
+/// Sleeps until `at`; never wakes when there is nothing to wait for.
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 
