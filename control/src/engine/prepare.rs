@@ -107,10 +107,24 @@ async fn observe(
             continue;
         };
         let api: Api<DynamicObject> = Api::all_with(kinds.client().clone(), &resource);
-        let list = api.list(&selector).await.map_err(|source| Error::Cluster {
-            action: format!("listing {api_version} {kind}"),
-            source,
-        })?;
+        let list = match api.list(&selector).await {
+            Ok(list) => list,
+            // NB: a CRD deleted since discovery: nothing of it is left.
+            Err(kube::Error::Api(status)) if status.code == 404 => continue,
+            // NB: one type bi cannot list (RBAC, a broken aggregated API)
+            // must not stop every snapshot: its objects are planned as
+            // absent, and server-side apply creates or updates them alike.
+            Err(err) if is_refusal(&err) => {
+                tracing::warn!(%err, api_version, kind, "cannot list a managed type: its objects are re-applied");
+                continue;
+            }
+            Err(source) => {
+                return Err(Error::Cluster {
+                    action: format!("listing {api_version} {kind}"),
+                    source,
+                });
+            }
+        };
         for mut object in list.items {
             // NB: list items need not carry apiVersion and kind; the list's type does.
             object.types = Some(TypeMeta {
@@ -127,4 +141,10 @@ async fn observe(
         }
     }
     Ok(observed)
+}
+
+/// Whether the API server refused a request for this type alone (as opposed
+/// to being unreachable, which stops the snapshot).
+fn is_refusal(err: &kube::Error) -> bool {
+    matches!(err, kube::Error::Api(status) if matches!(status.code, 403 | 405 | 406 | 501 | 503))
 }
