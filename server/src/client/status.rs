@@ -43,13 +43,14 @@ fn render(status: &Status) -> String {
     ));
     match &status.last_snapshot {
         Some(snapshot) => out.push_str(&format!(
-            "last snapshot:   #{} {} (version {}, {} created, {} updated, {} failed) at {}\n",
+            "last snapshot:   #{} {} (version {}, {} created, {} updated, {} failed, {} waiting for a webhook) at {}\n",
             snapshot.id,
             snapshot.status,
             snapshot.desired_version,
             snapshot.counts.created,
             snapshot.counts.updated,
             snapshot.counts.failed,
+            snapshot.counts.waiting,
             snapshot.started_at.format("%Y-%m-%d %H:%M:%S UTC")
         )),
         None => out.push_str("last snapshot:   none yet\n"),
