@@ -22,6 +22,7 @@ mod openapi;
 mod patch;
 mod path;
 mod persist;
+mod schema;
 mod selector;
 mod server;
 mod status;

@@ -28,8 +28,8 @@ use super::managed::Writer;
 use super::openapi;
 use super::patch::PatchKind;
 use super::path::{ApiPath, ResourcePath};
-use super::schema::FieldValidation;
 use super::persist::{Persister, encode};
+use super::schema::FieldValidation;
 use super::selector::{FieldSelector, LabelSelector, Selectors};
 use super::status::{ApiError, ApiResult};
 use super::store::{DeleteOptions, ObjectKey, Page, Part, Store, WriteOptions, Written};
@@ -487,7 +487,9 @@ async fn after_write(
         let snapshot = {
             let mut store = shared.store.write().await;
             endpoints::publish(&mut store, namespace.unwrap_or_default());
-            store.take_dirty().then(|| shared.snapshot_for_persist(&store))
+            store
+                .take_dirty()
+                .then(|| shared.snapshot_for_persist(&store))
         };
         if let Some(snapshot) = snapshot
             && let Err(error) = shared.persist(snapshot).await

@@ -165,10 +165,11 @@ impl ApiError {
     }
 
     /// 500 of a server-side apply whose body has fields the kind does not
-    /// declare: a real server cannot build the typed patch.
+    /// declare: a real server cannot build the typed patch (it names the
+    /// namespace and name the body gives, and the group even when empty).
     pub(crate) fn undeclared_field(
         rt: &ResourceType,
-        namespace: Option<&str>,
+        namespace: &str,
         name: &str,
         field: &str,
     ) -> Self {
@@ -176,13 +177,43 @@ impl ApiError {
             500,
             "InternalError",
             format!(
-                "failed to create typed patch object ({}/{name}; {}, Kind={}): {field}: field not declared in schema",
-                namespace.unwrap_or_default(),
-                rt.api_version(),
-                rt.kind
+                "failed to create typed patch object ({namespace}/{name}; {}/{}, Kind={}): {field}: field not declared in schema",
+                rt.group, rt.version, rt.kind
             ),
         );
         error.reason = "";
+        error
+    }
+
+    /// 422 of a patch whose result has fields the kind does not declare,
+    /// under Strict validation.
+    pub(crate) fn unknown_fields_in_patch(patched: &Value, fields: &[String]) -> Self {
+        let listed = fields
+            .iter()
+            .map(|field| format!("unknown field \"{field}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let why = format!(
+            "patch: Invalid value: {:?}: strict decoding error: {listed}",
+            patched.to_string()
+        );
+        let mut error = Self::new(422, "Invalid", format!(" \"\" is invalid: {why}"));
+        error.details = Some(json!({ "causes": [cause(&why)] }));
+        error
+    }
+
+    /// 422 of a write option the server does not know (`fieldValidation=Bogus`).
+    pub(crate) fn invalid_option(options: &str, why: &str) -> Self {
+        let mut error = Self::new(
+            422,
+            "Invalid",
+            format!("{options}.meta.k8s.io \"\" is invalid: {why}"),
+        );
+        error.details = Some(json!({
+            "group": "meta.k8s.io",
+            "kind": options,
+            "causes": [cause(why)],
+        }));
         error
     }
 

@@ -20,6 +20,7 @@ use super::discovery::{Kinds, ResourceType};
 use super::managed::{self, FieldSet, Writer};
 use super::patch::{self, PatchError, PatchKind};
 use super::persist::{Snapshot, SnapshotObject};
+use super::schema::{self, FieldValidation};
 use super::selector::Selectors;
 use super::status::{ApiError, ApiResult};
 
@@ -146,6 +147,8 @@ pub(crate) struct WriteOptions {
     pub(crate) force: bool,
     /// Compute and answer, change nothing.
     pub(crate) dry_run: bool,
+    /// What fields the kind does not declare do to the write.
+    pub(crate) validation: FieldValidation,
 }
 
 impl WriteOptions {
@@ -155,6 +158,7 @@ impl WriteOptions {
             writer: Writer::update(manager),
             force: false,
             dry_run: false,
+            validation: FieldValidation::Warn,
         }
     }
 
@@ -166,6 +170,17 @@ impl WriteOptions {
     }
 }
 
+/// Where a write's body came from, for how unknown fields are refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    /// A POST or PUT body (Strict: 400 BadRequest).
+    Body,
+    /// The result of a JSON / merge / strategic patch (Strict: 422 Invalid).
+    Patch,
+    /// A server-side apply configuration (always 500: no typed patch).
+    Apply,
+}
+
 /// A write's result: the object as the client sees it, and whether it was created.
 #[derive(Debug, Clone)]
 pub(crate) struct Written {
@@ -173,6 +188,8 @@ pub(crate) struct Written {
     pub(crate) object: Value,
     /// 201 rather than 200.
     pub(crate) created: bool,
+    /// `Warning` headers for the client (dropped unknown fields).
+    pub(crate) warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -396,6 +413,7 @@ impl Store {
     ) -> ApiResult<Written> {
         let dry_run = how.dry_run;
         let mut object = checked_body(rt, body)?;
+        let warnings = self.check_fields(rt, &mut object, how, Via::Body)?;
         let namespace = self.place(rt, namespace, &mut object)?;
         let name = match name_of(&object) {
             Some(name) => name,
@@ -454,12 +472,14 @@ impl Store {
             return Ok(Written {
                 object: present(rt, &object),
                 created: true,
+                warnings,
             });
         }
         let stored = self.commit(key, object, EventType::Added);
         Ok(Written {
             object: present(rt, &stored),
             created: true,
+            warnings,
         })
     }
 
@@ -473,8 +493,11 @@ impl Store {
         part: Part,
         how: &WriteOptions,
     ) -> ApiResult<Written> {
-        let body = checked_body(rt, body)?;
-        self.replace(rt, namespace, name, body, part, how, None)
+        let mut body = checked_body(rt, body)?;
+        let warnings = self.check_fields(rt, &mut body, how, Via::Body)?;
+        let mut written = self.replace(rt, namespace, name, body, part, how, None)?;
+        written.warnings = warnings;
+        Ok(written)
     }
 
     /// PATCH with a JSON, merge or strategic patch.
@@ -500,8 +523,11 @@ impl Store {
             }
             PatchError::Apply(_) => ApiError::rejected(),
         })?;
-        let patched = checked_body(rt, patched)?;
-        self.replace(rt, namespace, name, patched, part, how, None)
+        let mut patched = checked_body(rt, patched)?;
+        let warnings = self.check_fields(rt, &mut patched, how, Via::Patch)?;
+        let mut written = self.replace(rt, namespace, name, patched, part, how, None)?;
+        written.warnings = warnings;
+        Ok(written)
     }
 
     /// PATCH with `application/apply-patch+yaml`: server-side apply (merging
@@ -521,6 +547,7 @@ impl Store {
         let mut applied = patch::read_applied(body)
             .map_err(|why| ApiError::bad_request(format!("error decoding YAML: {why}")))?;
         applied = checked_body(rt, applied)?;
+        self.check_fields(rt, &mut applied, how, Via::Apply)?;
         match name_of(&applied) {
             Some(given) if given != name => {
                 return Err(ApiError::bad_request(format!(
@@ -705,6 +732,64 @@ impl Store {
         Ok(())
     }
 
+    /// Finds the fields of `object` its kind does not declare: refuses the
+    /// write under Strict validation (and always for an apply, which cannot
+    /// build a typed patch from them), else drops them; returns the warnings.
+    fn check_fields(
+        &self,
+        rt: &ResourceType,
+        object: &mut Value,
+        how: &WriteOptions,
+        via: Via,
+    ) -> ApiResult<Vec<String>> {
+        let crd = self
+            .objects
+            .iter()
+            .filter(|(key, _)| key.is_crd())
+            .map(|(_, entry)| &entry.object)
+            .find(|crd| {
+                crd.pointer("/spec/group").and_then(Value::as_str) == Some(rt.group.as_str())
+                    && crd.pointer("/spec/names/plural").and_then(Value::as_str)
+                        == Some(rt.plural.as_str())
+            });
+        let mut unknown = schema::unknown_fields(rt, crd, object);
+        if unknown.is_empty() {
+            return Ok(Vec::new());
+        }
+        let names: Vec<String> = unknown.iter().map(|f| f.decoded.clone()).collect();
+        match (via, how.validation) {
+            (Via::Apply, _) => {
+                schema::name_for_apply(&mut unknown, object);
+                let namespace = object
+                    .pointer("/metadata/namespace")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let name = name_of(object).unwrap_or_default();
+                Err(ApiError::undeclared_field(
+                    rt,
+                    namespace,
+                    &name,
+                    &unknown[0].applied,
+                ))
+            }
+            (Via::Body, FieldValidation::Strict) => Err(ApiError::unknown_fields(rt, &names)),
+            (Via::Patch, FieldValidation::Strict) => {
+                Err(ApiError::unknown_fields_in_patch(object, &names))
+            }
+            (_, validation) => {
+                schema::drop_fields(object, &unknown);
+                Ok(if validation == FieldValidation::Warn {
+                    names
+                        .iter()
+                        .map(|name| format!("unknown field \"{name}\""))
+                        .collect()
+                } else {
+                    Vec::new()
+                })
+            }
+        }
+    }
+
     /// Checks the namespace of a new object against the URL and that it exists;
     /// returns the namespace (None when cluster-scoped).
     fn place(
@@ -861,6 +946,7 @@ impl Store {
             return Ok(Written {
                 object: present(rt, existing),
                 created: false,
+                warnings: Vec::new(),
             });
         }
         match part {
@@ -883,12 +969,14 @@ impl Store {
             return Ok(Written {
                 object: present(rt, &next),
                 created: false,
+                warnings: Vec::new(),
             });
         }
         let stored = self.commit(key, next, EventType::Modified);
         Ok(Written {
             object: present(rt, &stored),
             created: false,
+            warnings: Vec::new(),
         })
     }
 
