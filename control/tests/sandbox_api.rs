@@ -22,14 +22,17 @@ use bi_model::units::{Cpu, Memory};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Secret, Service};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{
+    Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams,
+    ValidationDirective,
+};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::discovery::{Discovery, Scope, verbs};
 use kube::{Client, ResourceExt};
 use sandbox_support::{
-    Cluster, WIDGET_GROUP, assert_api_error, assert_page_not_found, bounded, configmap, crd_in,
-    create_established_crd, create_namespace, data, deployment, eventually, is_established, names,
-    raw, resource_version, start, start_with, statefulset, widget_crd,
+    Cluster, WIDGET_GROUP, api_status, assert_api_error, assert_page_not_found, bounded, configmap,
+    crd_in, create_established_crd, create_namespace, data, deployment, eventually, is_established,
+    names, raw, resource_version, start, start_with, statefulset, widget_crd,
 };
 use serde_json::json;
 
@@ -2067,6 +2070,172 @@ async fn unknown_group_versions_and_resources_are_404(c: &Cluster) {
     }
 }
 
+// ---------------------------------------------------------------- field validation
+
+/// Fields a kind does not declare: refused under `fieldValidation=Strict`
+/// (kubectl's default), dropped otherwise, and an error for server-side apply.
+async fn unknown_fields_are_refused_when_strict_and_dropped_otherwise(c: &Cluster) {
+    let collection = format!("/api/v1/namespaces/{}/configmaps", c.namespace);
+    let body = |name: &str| {
+        format!(
+            r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"{name}","bogus":1}},"data":{{"k":"v"}},"spec":{{"x":1}}}}"#
+        )
+    };
+    let status = assert_api_error(
+        raw(
+            &c.client,
+            Method::POST,
+            &format!("{collection}?fieldValidation=Strict"),
+            "application/json",
+            body("strict"),
+        )
+        .await,
+        400,
+        "BadRequest",
+    );
+    assert_eq!(
+        status.message,
+        "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: unknown field \"metadata.bogus\", unknown field \"spec\""
+    );
+
+    let created = raw(
+        &c.client,
+        Method::POST,
+        &collection,
+        "application/json",
+        body("lenient"),
+    )
+    .await
+    .expect("without Strict, unknown fields are dropped");
+    assert_eq!(created["data"]["k"], "v");
+    assert_eq!(created.get("spec"), None, "{created}");
+    assert_eq!(created["metadata"].get("bogus"), None, "{created}");
+
+    let status = assert_api_error(
+        raw(
+            &c.client,
+            Method::POST,
+            &format!("{collection}?fieldValidation=Bogus"),
+            "application/json",
+            body("bogus"),
+        )
+        .await,
+        422,
+        "Invalid",
+    );
+    assert_eq!(
+        status.message,
+        "CreateOptions.meta.k8s.io \"\" is invalid: fieldValidation: Unsupported value: \"Bogus\": supported values: \"\", \"Ignore\", \"Strict\", \"Warn\""
+    );
+
+    let configmaps = Api::<ConfigMap>::default_namespaced(c.client.clone());
+    let status = api_status(
+        bounded(
+            "applying an unknown field",
+            configmaps.patch(
+                "applied",
+                &PatchParams::apply("bi"),
+                &Patch::Apply(json!({
+                    "apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": { "name": "applied" },
+                    "spec": { "x": 1 }
+                })),
+            ),
+        )
+        .await,
+    );
+    assert_eq!(
+        (status.code, status.message.as_str()),
+        (
+            500,
+            "failed to create typed patch object (/applied; /v1, Kind=ConfigMap): .spec: field not declared in schema"
+        )
+    );
+
+    let status = assert_api_error(
+        bounded(
+            "merge-patching an unknown field, strictly",
+            configmaps.patch(
+                "lenient",
+                &PatchParams {
+                    field_validation: Some(ValidationDirective::Strict),
+                    ..PatchParams::default()
+                },
+                &Patch::Merge(json!({ "spec": { "x": 1 } })),
+            ),
+        )
+        .await,
+        422,
+        "Invalid",
+    );
+    assert!(
+        status
+            .message
+            .ends_with("strict decoding error: unknown field \"spec\""),
+        "{status:?}"
+    );
+
+    // A custom resource is checked against its CRD's schema.
+    let group = c.group();
+    let crd: CustomResourceDefinition = serde_json::from_value(json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": { "name": format!("gizmos.{group}") },
+        "spec": {
+            "group": group,
+            "scope": "Namespaced",
+            "names": { "kind": "Gizmo", "plural": "gizmos" },
+            "versions": [{
+                "name": "v1", "served": true, "storage": true,
+                "schema": { "openAPIV3Schema": {
+                    "type": "object",
+                    "properties": { "spec": {
+                        "type": "object",
+                        "properties": { "size": { "type": "integer" } }
+                    } }
+                } }
+            }]
+        }
+    }))
+    .unwrap();
+    create_established_crd(&c.client, &crd).await;
+    let gizmos = format!("/apis/{group}/v1/namespaces/{}/gizmos", c.namespace);
+    let gizmo = |name: &str| {
+        json!({
+            "apiVersion": format!("{group}/v1"), "kind": "Gizmo",
+            "metadata": { "name": name },
+            "spec": { "size": 1, "extra": 2 }
+        })
+        .to_string()
+    };
+    let status = assert_api_error(
+        raw(
+            &c.client,
+            Method::POST,
+            &format!("{gizmos}?fieldValidation=Strict"),
+            "application/json",
+            gizmo("strict"),
+        )
+        .await,
+        400,
+        "BadRequest",
+    );
+    assert_eq!(
+        status.message,
+        "Gizmo in version \"v1\" cannot be handled as a Gizmo: strict decoding error: unknown field \"spec.extra\""
+    );
+    let created = raw(
+        &c.client,
+        Method::POST,
+        &gizmos,
+        "application/json",
+        gizmo("pruned"),
+    )
+    .await
+    .expect("without Strict, unknown fields are pruned");
+    assert_eq!(created["spec"], json!({ "size": 1 }));
+}
+
 // ---------------------------------------------------------------- realism
 
 fn ready_replicas(deployment: &Deployment) -> Option<i32> {
@@ -2511,4 +2680,5 @@ on_both!(
     names_follow_the_rules_of_their_kind,
     crds_in_protected_groups_need_the_approval_annotation,
     unknown_group_versions_and_resources_are_404,
+    unknown_fields_are_refused_when_strict_and_dropped_otherwise,
 );
