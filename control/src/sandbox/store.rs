@@ -638,6 +638,18 @@ impl Store {
         if dry_run {
             return Ok(present(rt, &entry.object));
         }
+        let is_namespace = key.group.is_empty() && key.plural == "namespaces";
+        if is_namespace || has_finalizers(&entry.object) {
+            // NB: the object stays, marked, until its finalizers are gone; a
+            // Namespace is Terminating until everything in it is gone.
+            let marked = self.mark_deleting(&key);
+            if is_namespace {
+                self.finish_namespaces();
+            }
+            return marked
+                .map(|object| present(rt, &object))
+                .ok_or_else(|| ApiError::not_found(rt, name));
+        }
         let dependents = self.dependents(&key, options.orphan);
         for dependent in dependents {
             self.remove(&dependent);
@@ -819,6 +831,14 @@ impl Store {
         if !self.namespace_exists(namespace) {
             return Err(ApiError::namespace_not_found(namespace));
         }
+        let terminating = self
+            .objects
+            .get(&ObjectKey::namespace_object(namespace))
+            .is_some_and(|entry| is_deleting(&entry.object));
+        if terminating {
+            let name = name_of(object).unwrap_or_default();
+            return Err(ApiError::namespace_terminating(rt, &name, namespace));
+        }
         Ok(Some(namespace.to_owned()))
     }
 
@@ -909,7 +929,14 @@ impl Store {
         {
             let metadata = metadata_mut(&mut next);
             metadata.remove("managedFields");
-            for field in ["uid", "creationTimestamp", "resourceVersion", "namespace"] {
+            for field in [
+                "uid",
+                "creationTimestamp",
+                "resourceVersion",
+                "namespace",
+                "deletionTimestamp",
+                "deletionGracePeriodSeconds",
+            ] {
                 match existing_meta(field) {
                     Some(value) => metadata.insert(field.into(), value),
                     None => metadata.remove(field),
@@ -972,12 +999,70 @@ impl Store {
                 warnings: Vec::new(),
             });
         }
-        let stored = self.commit(key, next, EventType::Modified);
+        let stored = self.commit(key.clone(), next, EventType::Modified);
+        if is_deleting(&stored) && !has_finalizers(&stored) {
+            // NB: its last finalizer is gone: deletion completes.
+            self.remove(&key);
+            self.finish_namespaces();
+        }
         Ok(Written {
             object: present(rt, &stored),
             created: false,
             warnings: Vec::new(),
         })
+    }
+
+    /// Marks an object as being deleted (deletionTimestamp; a Namespace also
+    /// Terminating), unless it already is; returns it.
+    fn mark_deleting(&mut self, key: &ObjectKey) -> Option<Value> {
+        let object = self.objects.get(key)?.object.clone();
+        if is_deleting(&object) {
+            return Some(object);
+        }
+        let mut next = object;
+        let metadata = metadata_mut(&mut next);
+        metadata.insert("deletionTimestamp".into(), json!(now()));
+        metadata.insert("deletionGracePeriodSeconds".into(), json!(0));
+        if key.group.is_empty() && key.plural == "namespaces" {
+            next["status"] = json!({ "phase": "Terminating" });
+        }
+        Some(self.commit(key.clone(), next, EventType::Modified))
+    }
+
+    /// The namespace controller's work, done at once: everything in a
+    /// Terminating namespace is deleted (what has finalizers is marked and
+    /// waits for them), and a Terminating namespace left empty is removed.
+    fn finish_namespaces(&mut self) {
+        let terminating: Vec<String> = self
+            .objects
+            .iter()
+            .filter(|(key, entry)| {
+                key.group.is_empty() && key.plural == "namespaces" && is_deleting(&entry.object)
+            })
+            .map(|(key, _)| key.name.clone())
+            .collect();
+        for namespace in terminating {
+            let inside: Vec<ObjectKey> = self
+                .objects
+                .keys()
+                .filter(|key| key.namespace == namespace)
+                .cloned()
+                .collect();
+            for key in &inside {
+                let held = self
+                    .objects
+                    .get(key)
+                    .is_some_and(|entry| has_finalizers(&entry.object));
+                if held {
+                    self.mark_deleting(key);
+                } else {
+                    self.remove(key);
+                }
+            }
+            if !self.objects.keys().any(|key| key.namespace == namespace) {
+                self.remove(&ObjectKey::namespace_object(&namespace));
+            }
+        }
     }
 
     /// Stores (or replaces) an object with a new resourceVersion and records the event.
@@ -1249,6 +1334,19 @@ fn spec_part(object: &Value) -> Value {
         }
     }
     object
+}
+
+/// Whether the object has finalizers left.
+fn has_finalizers(object: &Value) -> bool {
+    object
+        .pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .is_some_and(|finalizers| !finalizers.is_empty())
+}
+
+/// Whether the object is being deleted (it has a deletionTimestamp).
+fn is_deleting(object: &Value) -> bool {
+    object.pointer("/metadata/deletionTimestamp").is_some()
 }
 
 fn owned_by(object: &Value, uid: &str) -> bool {
@@ -1701,9 +1799,21 @@ mod tests {
             .delete(&ns, None, "shop", &DeleteOptions::default(), false)
             .unwrap();
         assert_eq!(store.get(&cm, Some("shop"), "a").unwrap_err().code, 404);
-        let events = store.events_since(rv).unwrap();
-        assert_eq!(events.len(), 2);
-        assert!(events.iter().all(|e| e.kind == EventType::Deleted));
+        let events: Vec<(EventType, String)> = store
+            .events_since(rv)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.kind, e.key.name))
+            .collect();
+        assert_eq!(
+            events,
+            [
+                (EventType::Modified, "shop".to_owned()),
+                (EventType::Deleted, "a".to_owned()),
+                (EventType::Deleted, "shop".to_owned()),
+            ],
+            "the namespace is Terminating, then its objects go, then it"
+        );
     }
 
     #[test]
