@@ -1364,6 +1364,134 @@ async fn deleting_a_namespace_deletes_what_is_in_it(c: &Cluster) {
     );
 }
 
+/// An object with finalizers is only marked when deleted and goes once they
+/// are removed; a namespace being deleted is Terminating until it is empty
+/// and refuses new objects meanwhile.
+async fn finalizers_hold_deletion_and_terminating_namespaces_refuse_new_objects(c: &Cluster) {
+    let held = |name: &str| -> ConfigMap {
+        serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": { "name": name, "finalizers": ["example.bi.dev/hold"] }
+        }))
+        .unwrap()
+    };
+    let release = Patch::Merge(json!({ "metadata": { "finalizers": null } }));
+    let configmaps = Api::<ConfigMap>::default_namespaced(c.client.clone());
+    bounded(
+        "creating a held ConfigMap",
+        configmaps.create(&PostParams::default(), &held("held")),
+    )
+    .await
+    .unwrap();
+    bounded(
+        "deleting it",
+        configmaps.delete("held", &DeleteParams::default()),
+    )
+    .await
+    .expect("the delete is accepted");
+    let marked = bounded("getting it", configmaps.get("held"))
+        .await
+        .expect("a finalizer keeps the object");
+    assert!(
+        marked.metadata.deletion_timestamp.is_some(),
+        "it is marked for deletion"
+    );
+    bounded(
+        "removing its finalizer",
+        configmaps.patch("held", &PatchParams::default(), &release),
+    )
+    .await
+    .unwrap();
+    c.eventually("the released ConfigMap is gone", || async {
+        configmaps
+            .get_opt("held")
+            .await
+            .unwrap()
+            .is_none()
+            .then_some(())
+    })
+    .await;
+
+    let doomed = c.name("doomed");
+    create_namespace(&c.client, &doomed).await;
+    let inside = Api::<ConfigMap>::namespaced(c.client.clone(), &doomed);
+    bounded(
+        "creating a held ConfigMap",
+        inside.create(&PostParams::default(), &held("held")),
+    )
+    .await
+    .unwrap();
+    let namespaces = Api::<Namespace>::all(c.client.clone());
+    bounded(
+        "deleting the namespace",
+        namespaces.delete(&doomed, &DeleteParams::default()),
+    )
+    .await
+    .expect("the namespace delete is accepted");
+    let terminating = bounded("getting the namespace", namespaces.get(&doomed))
+        .await
+        .expect("the namespace waits for what is in it");
+    assert_eq!(
+        terminating.status.and_then(|s| s.phase).as_deref(),
+        Some("Terminating")
+    );
+
+    let status = assert_api_error(
+        bounded(
+            "creating in a terminating namespace",
+            inside.create(&PostParams::default(), &configmap("new", &[], &[])),
+        )
+        .await,
+        403,
+        "Forbidden",
+    );
+    assert_eq!(
+        status.message,
+        format!(
+            "configmaps \"new\" is forbidden: unable to create new content in namespace {doomed} because it is being terminated"
+        )
+    );
+    let cause = &status.details.expect("details").causes[0];
+    assert_eq!(
+        (cause.reason.as_str(), cause.field.as_str()),
+        ("NamespaceTerminating", "metadata.namespace")
+    );
+    assert_api_error(
+        bounded(
+            "applying in a terminating namespace",
+            inside.patch(
+                "applied",
+                &PatchParams::apply("bi"),
+                &Patch::Apply(&configmap("applied", &[], &[])),
+            ),
+        )
+        .await,
+        403,
+        "Forbidden",
+    );
+
+    c.eventually("the held ConfigMap is marked", || async {
+        let object = inside.get("held").await.unwrap();
+        object.metadata.deletion_timestamp.map(|_| ())
+    })
+    .await;
+    bounded(
+        "releasing the held ConfigMap",
+        inside.patch("held", &PatchParams::default(), &release),
+    )
+    .await
+    .unwrap();
+    c.eventually("the emptied namespace is gone", || async {
+        namespaces
+            .get_opt(&doomed)
+            .await
+            .unwrap()
+            .is_none()
+            .then_some(())
+    })
+    .await;
+}
+
 // ---------------------------------------------------------------- dry run
 
 async fn dry_run_create_returns_the_object_and_stores_nothing(c: &Cluster) {
@@ -2663,6 +2791,7 @@ on_both!(
     server_side_apply_records_managers_and_refuses_conflicts,
     delete_removes_the_object_with_any_propagation_policy,
     deleting_a_namespace_deletes_what_is_in_it,
+    finalizers_hold_deletion_and_terminating_namespaces_refuse_new_objects,
     dry_run_create_returns_the_object_and_stores_nothing,
     dry_run_replace_and_patches_store_nothing,
     dry_run_apply_of_an_absent_object_creates_nothing,
