@@ -1,5 +1,7 @@
-//! The snapshot-and-apply engine end to end: the embedded sandbox cluster as
-//! the cluster, SQLite and PostgreSQL as the record.
+//! The snapshot-and-apply engine end to end: the embedded sandbox cluster and
+//! a real kube-apiserver as the cluster, SQLite and PostgreSQL as the record.
+//! Redis registers no admission webhook, so on the real server too every
+//! object is applied (none waits).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,7 +12,6 @@ use std::time::Instant;
 use bi_control::desired_state;
 use bi_control::engine::{Engine, Outcome, SnapshotReport, SnapshotStatus};
 use bi_control::entities::snapshot;
-use bi_control::sandbox::{Sandbox, SandboxConfig};
 use bi_model::catalog::{BatteryConfig, BatteryKind};
 use bi_model::generate::{Stage, stage_of};
 use bi_model::image::ImageRef;
@@ -19,41 +20,41 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
 use kube::api::PostParams;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
-use support::{TestDb, on_every_backend};
+use support::TestDb;
+use support::cluster::{TestCluster, on_every_cluster};
 
-/// A sandbox, an engine over `t`'s database, and redis (with one instance)
-/// in the desired state.
-async fn redis_installed(t: &TestDb) -> (Sandbox, Engine) {
+/// An engine over `t`'s database and `cluster`, and redis (with one
+/// instance) in the desired state.
+async fn redis_installed(t: &TestDb, cluster: &TestCluster) -> Engine {
     t.db.migrate().await.unwrap();
-    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     support::install_redis(&t.db).await;
-    let engine = Engine::new(t.db.clone(), sandbox.client().unwrap())
-        .await
-        .unwrap();
-    (sandbox, engine)
+    Engine::new(t.db.clone(), cluster.client()).await.unwrap()
 }
 
 fn all(report: &SnapshotReport, outcome: &Outcome) -> bool {
     report.outcomes.iter().all(|(_, found)| found == outcome)
 }
 
-async fn operator(sandbox: &Sandbox) -> Option<Deployment> {
-    Api::<Deployment>::namespaced(sandbox.client().unwrap(), "battery-base")
+/// The redis operator's Deployment, unless it is gone or being deleted.
+async fn operator(cluster: &TestCluster) -> Option<Deployment> {
+    Api::<Deployment>::namespaced(cluster.client(), "battery-base")
         .get_opt("redis-operator")
         .await
         .unwrap()
+        .filter(|deployment| deployment.metadata.deletion_timestamp.is_none())
 }
 
 #[tokio::test]
 async fn first_snapshot_creates_everything_in_stage_order() {
-    on_every_backend(
+    on_every_cluster(
         "first_snapshot_creates_everything_in_stage_order",
-        |t| async move {
-            let (sandbox, engine) = redis_installed(&t).await;
+        |t, cluster| async move {
+            let engine = redis_installed(&t, &cluster).await;
             let started = Instant::now();
             let report = engine.snapshot("test").await.unwrap();
             eprintln!(
-                "first snapshot: {} objects in {:?}",
+                "first snapshot on the {}: {} objects in {:?}",
+                cluster.name(),
                 report.outcomes.len(),
                 started.elapsed()
             );
@@ -70,7 +71,7 @@ async fn first_snapshot_creates_everything_in_stage_order() {
             assert_eq!(stages.first(), Some(&Stage::Namespaces));
             assert!(stages.contains(&Stage::Crds) && stages.contains(&Stage::CustomResources));
 
-            assert!(operator(&sandbox).await.is_some());
+            assert!(operator(&cluster).await.is_some());
             let row = snapshot::Entity::find_by_id(report.id)
                 .one(t.db.connection())
                 .await
@@ -79,7 +80,7 @@ async fn first_snapshot_creates_everything_in_stage_order() {
             assert_eq!(row.status, "succeeded");
             assert_eq!(row.created as usize, report.outcomes.len());
             assert!(row.finished_at.is_some());
-            sandbox.shutdown().await.unwrap();
+            cluster.shutdown().await;
         },
     )
     .await;
@@ -87,26 +88,27 @@ async fn first_snapshot_creates_everything_in_stage_order() {
 
 #[tokio::test]
 async fn second_snapshot_of_an_unchanged_state_writes_nothing() {
-    on_every_backend(
+    on_every_cluster(
         "second_snapshot_of_an_unchanged_state_writes_nothing",
-        |t| async move {
-            let (sandbox, engine) = redis_installed(&t).await;
+        |t, cluster| async move {
+            let engine = redis_installed(&t, &cluster).await;
             let first = engine.snapshot("test").await.unwrap();
-            sandbox.reset_requests();
+            let before = cluster.writes(&t.db).await;
             let started = Instant::now();
             let second = engine.snapshot("test").await.unwrap();
+            let writes = cluster.writes(&t.db).await.since(&before);
             eprintln!(
-                "no-op snapshot: {} objects in {:?}, {} requests",
+                "no-op snapshot on the {}: {} objects in {:?}",
+                cluster.name(),
                 second.outcomes.len(),
                 started.elapsed(),
-                sandbox.requests().total()
             );
-            assert_eq!(sandbox.requests().writes(), 0);
+            assert_eq!(writes.total(), 0, "{writes:?}");
             assert_eq!(second.status, SnapshotStatus::Succeeded);
             assert!(all(&second, &Outcome::Unchanged), "{second:#?}");
             assert_eq!(second.outcomes.len(), first.outcomes.len());
             assert!(second.id > first.id);
-            sandbox.shutdown().await.unwrap();
+            cluster.shutdown().await;
         },
     )
     .await;
@@ -114,10 +116,10 @@ async fn second_snapshot_of_an_unchanged_state_writes_nothing() {
 
 #[tokio::test]
 async fn changing_one_config_updates_only_affected_objects() {
-    on_every_backend(
+    on_every_cluster(
         "changing_one_config_updates_only_affected_objects",
-        |t| async move {
-            let (sandbox, engine) = redis_installed(&t).await;
+        |t, cluster| async move {
+            let engine = redis_installed(&t, &cluster).await;
             engine.snapshot("test").await.unwrap();
             desired_state::change(&t.db, "test", "new exporter", |s| {
                 if let Some(BatteryConfig::Redis(redis)) = s.batteries.get_mut(&BatteryKind::Redis)
@@ -129,8 +131,9 @@ async fn changing_one_config_updates_only_affected_objects() {
             })
             .await
             .unwrap();
-            sandbox.reset_requests();
+            let before = cluster.writes(&t.db).await;
             let report = engine.snapshot("test").await.unwrap();
+            let writes = cluster.writes(&t.db).await.since(&before);
             let updated: Vec<String> = report
                 .outcomes
                 .iter()
@@ -148,8 +151,12 @@ async fn changing_one_config_updates_only_affected_objects() {
                 report.counts.updated + report.counts.unchanged,
                 report.outcomes.len()
             );
-            assert_eq!(sandbox.requests().writes(), report.counts.updated as u64);
-            sandbox.shutdown().await.unwrap();
+            assert_eq!(
+                writes.total(),
+                report.counts.updated as u64,
+                "one write per updated object: {writes:?}"
+            );
+            cluster.shutdown().await;
         },
     )
     .await;
@@ -157,12 +164,12 @@ async fn changing_one_config_updates_only_affected_objects() {
 
 #[tokio::test]
 async fn uninstalling_deletes_its_objects_and_leaves_unmanaged_alone() {
-    on_every_backend(
+    on_every_cluster(
         "uninstalling_deletes_its_objects_and_leaves_unmanaged_alone",
-        |t| async move {
-            let (sandbox, engine) = redis_installed(&t).await;
+        |t, cluster| async move {
+            let engine = redis_installed(&t, &cluster).await;
             let installed = engine.snapshot("test").await.unwrap();
-            let maps: Api<ConfigMap> = Api::namespaced(sandbox.client().unwrap(), "battery-base");
+            let maps: Api<ConfigMap> = Api::namespaced(cluster.client(), "battery-base");
             let mut unmanaged = ConfigMap::default();
             unmanaged.metadata.name = Some("hand-made".to_owned());
             maps.create(&PostParams::default(), &unmanaged)
@@ -191,13 +198,13 @@ async fn uninstalling_deletes_its_objects_and_leaves_unmanaged_alone() {
                 .map(|(path, _)| stage_of(path))
                 .collect();
             assert!(deleted.is_sorted_by(|a, b| a >= b), "{deleted:?}");
-            assert!(operator(&sandbox).await.is_none());
+            assert!(operator(&cluster).await.is_none());
             assert!(maps.get_opt("hand-made").await.unwrap().is_some());
 
             // The next snapshot prunes nothing more.
             let again = engine.snapshot("test").await.unwrap();
             assert!(all(&again, &Outcome::Unchanged), "{again:#?}");
-            sandbox.shutdown().await.unwrap();
+            cluster.shutdown().await;
         },
     )
     .await;
@@ -205,10 +212,10 @@ async fn uninstalling_deletes_its_objects_and_leaves_unmanaged_alone() {
 
 #[tokio::test]
 async fn an_interrupted_snapshot_is_marked_and_the_next_converges() {
-    on_every_backend(
+    on_every_cluster(
         "an_interrupted_snapshot_is_marked_and_the_next_converges",
-        |t| async move {
-            let (sandbox, engine) = redis_installed(&t).await;
+        |t, cluster| async move {
+            let engine = redis_installed(&t, &cluster).await;
             drop(engine);
             let left = snapshot::ActiveModel {
                 desired_version: Set(1),
@@ -228,9 +235,7 @@ async fn an_interrupted_snapshot_is_marked_and_the_next_converges() {
             .await
             .unwrap();
 
-            let engine = Engine::new(t.db.clone(), sandbox.client().unwrap())
-                .await
-                .unwrap();
+            let engine = Engine::new(t.db.clone(), cluster.client()).await.unwrap();
             let row = snapshot::Entity::find_by_id(left.id)
                 .one(t.db.connection())
                 .await
@@ -241,8 +246,8 @@ async fn an_interrupted_snapshot_is_marked_and_the_next_converges() {
             let report = engine.snapshot("start-up").await.unwrap();
             assert_eq!(report.status, SnapshotStatus::Succeeded);
             assert!(all(&report, &Outcome::Created));
-            assert!(operator(&sandbox).await.is_some());
-            sandbox.shutdown().await.unwrap();
+            assert!(operator(&cluster).await.is_some());
+            cluster.shutdown().await;
         },
     )
     .await;

@@ -1,6 +1,7 @@
 //! Apply through the throttle end to end: an engine built with explicit
 //! settings applies a whole plan concurrently, in stage order, on the
-//! embedded sandbox cluster and on every database backend.
+//! embedded sandbox cluster and a real kube-apiserver, and on every database
+//! backend.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,21 +11,19 @@ use std::time::Instant;
 
 use bi_control::engine::{Engine, Outcome, SnapshotStatus};
 use bi_control::events::EventBus;
-use bi_control::sandbox::{Sandbox, SandboxConfig};
 use bi_model::generate::{Stage, stage_of};
-use support::on_every_backend;
+use support::cluster::on_every_cluster;
 
 #[tokio::test]
 async fn concurrent_apply_creates_everything_in_stage_order_and_then_writes_nothing() {
-    on_every_backend(
+    on_every_cluster(
         "concurrent_apply_creates_everything_in_stage_order_and_then_writes_nothing",
-        |t| async move {
+        |t, cluster| async move {
             t.db.migrate().await.unwrap();
-            let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
             support::install_redis(&t.db).await;
             let engine = Engine::with_settings(
                 t.db.clone(),
-                sandbox.client().unwrap(),
+                cluster.client(),
                 Default::default(),
                 EventBus::new(),
             )
@@ -34,7 +33,8 @@ async fn concurrent_apply_creates_everything_in_stage_order_and_then_writes_noth
             let started = Instant::now();
             let first = engine.snapshot("test").await.unwrap();
             eprintln!(
-                "concurrent first snapshot: {} objects in {:?}",
+                "concurrent first snapshot on the {}: {} objects in {:?}",
+                cluster.name(),
                 first.outcomes.len(),
                 started.elapsed()
             );
@@ -46,9 +46,10 @@ async fn concurrent_apply_creates_everything_in_stage_order_and_then_writes_noth
             let stages: Vec<Stage> = first.outcomes.iter().map(|(p, _)| stage_of(p)).collect();
             assert!(stages.is_sorted(), "outcomes keep plan order: {stages:?}");
 
-            sandbox.reset_requests();
+            let before = cluster.writes(&t.db).await;
             let second = engine.snapshot("test").await.unwrap();
-            assert_eq!(sandbox.requests().writes(), 0);
+            let writes = cluster.writes(&t.db).await.since(&before);
+            assert_eq!(writes.total(), 0, "{writes:?}");
             assert_eq!(second.status, SnapshotStatus::Succeeded);
             assert!(
                 second
@@ -57,7 +58,7 @@ async fn concurrent_apply_creates_everything_in_stage_order_and_then_writes_noth
                     .all(|(_, o)| *o == Outcome::Unchanged),
                 "{second:#?}"
             );
-            sandbox.shutdown().await.unwrap();
+            cluster.shutdown().await;
         },
     )
     .await;

@@ -1,6 +1,7 @@
 //! History and rollback end to end: two snapshots with a changed exporter
 //! image, listed, shown, compared field by field and rolled back, on the
-//! embedded sandbox cluster with SQLite and PostgreSQL as the record.
+//! embedded sandbox cluster and on a real kube-apiserver, with SQLite and
+//! PostgreSQL as the record.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,26 +10,26 @@ mod support;
 use bi_control::desired_state;
 use bi_control::engine::history::{self, FieldChange};
 use bi_control::engine::{Engine, Outcome, SnapshotReport, SnapshotStatus, rollback};
-use bi_control::sandbox::{Sandbox, SandboxConfig};
 use bi_control::{Error, Result};
 use bi_model::catalog::{BatteryConfig, BatteryKind};
 use bi_model::image::ImageRef;
 use kube::api::{Api, ApiResource, DynamicObject};
 use serde_json::{Value, json};
-use support::{TestDb, on_every_backend};
+use support::TestDb;
+use support::cluster::{TestCluster, on_every_cluster};
 
 const NEW_EXPORTER: &str = "quay.io/opstree/redis-exporter:v1.99.0";
 const EXPORTER_POINTER: &str = "/spec/redisExporter/image";
 
-/// A sandbox, an engine, snapshot 1 of redis with one instance and snapshot
-/// 2 after the exporter image changed.
-async fn two_snapshots(t: &TestDb) -> (Sandbox, Engine, SnapshotReport, SnapshotReport) {
+/// An engine on `cluster`, snapshot 1 of redis with one instance and
+/// snapshot 2 after the exporter image changed.
+async fn two_snapshots(
+    t: &TestDb,
+    cluster: &TestCluster,
+) -> (Engine, SnapshotReport, SnapshotReport) {
     t.db.migrate().await.unwrap();
-    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     support::install_redis(&t.db).await;
-    let engine = Engine::new(t.db.clone(), sandbox.client().unwrap())
-        .await
-        .unwrap();
+    let engine = Engine::new(t.db.clone(), cluster.client()).await.unwrap();
     let first = engine.snapshot("test").await.unwrap();
     desired_state::change(&t.db, "test", "new exporter", |s| {
         if let Some(BatteryConfig::Redis(redis)) = s.batteries.get_mut(&BatteryKind::Redis) {
@@ -41,7 +42,7 @@ async fn two_snapshots(t: &TestDb) -> (Sandbox, Engine, SnapshotReport, Snapshot
     let second = engine.snapshot("test").await.unwrap();
     assert_eq!(first.status, SnapshotStatus::Succeeded, "{first:#?}");
     assert_eq!(second.status, SnapshotStatus::Succeeded, "{second:#?}");
-    (sandbox, engine, first, second)
+    (engine, first, second)
 }
 
 /// The displayed path of the instance's Redis custom resource.
@@ -56,7 +57,7 @@ fn redis_cr_path(report: &SnapshotReport) -> String {
 }
 
 /// The exporter image of the Redis CR `cache` in the cluster.
-async fn cluster_exporter_image(sandbox: &Sandbox, report: &SnapshotReport) -> Value {
+async fn cluster_exporter_image(cluster: &TestCluster, report: &SnapshotReport) -> Value {
     let path = report
         .outcomes
         .iter()
@@ -72,7 +73,7 @@ async fn cluster_exporter_image(sandbox: &Sandbox, report: &SnapshotReport) -> V
         plural: "redis".to_owned(),
     };
     let api: Api<DynamicObject> = Api::namespaced_with(
-        sandbox.client().unwrap(),
+        cluster.client(),
         path.namespace.as_deref().unwrap(),
         &resource,
     );
@@ -82,10 +83,10 @@ async fn cluster_exporter_image(sandbox: &Sandbox, report: &SnapshotReport) -> V
 
 #[tokio::test]
 async fn diff_shows_the_exporter_image_change_field_by_field() {
-    on_every_backend(
+    on_every_cluster(
         "diff_shows_the_exporter_image_change_field_by_field",
-        |t| async move {
-            let (sandbox, _engine, first, second) = two_snapshots(&t).await;
+        |t, cluster| async move {
+            let (_engine, first, second) = two_snapshots(&t, &cluster).await;
             let diff = history::diff(&t.db, first.id, second.id)
                 .await
                 .unwrap()
@@ -133,7 +134,7 @@ async fn diff_shows_the_exporter_image_change_field_by_field() {
                     .unwrap()
                     .is_none()
             );
-            sandbox.shutdown().await.unwrap();
+            cluster.shutdown().await;
         },
     )
     .await;
@@ -141,10 +142,10 @@ async fn diff_shows_the_exporter_image_change_field_by_field() {
 
 #[tokio::test]
 async fn list_is_newest_first_and_show_gives_every_outcome() {
-    on_every_backend(
+    on_every_cluster(
         "list_is_newest_first_and_show_gives_every_outcome",
-        |t| async move {
-            let (sandbox, _engine, first, second) = two_snapshots(&t).await;
+        |t, cluster| async move {
+            let (_engine, first, second) = two_snapshots(&t, &cluster).await;
             let listed = history::list(&t.db, 10).await.unwrap();
             let ids: Vec<i64> = listed.iter().map(|s| s.id).collect();
             assert_eq!(ids, vec![second.id, first.id]);
@@ -184,7 +185,7 @@ async fn list_is_newest_first_and_show_gives_every_outcome() {
                     .unwrap()
                     .is_none()
             );
-            sandbox.shutdown().await.unwrap();
+            cluster.shutdown().await;
         },
     )
     .await;
@@ -192,11 +193,11 @@ async fn list_is_newest_first_and_show_gives_every_outcome() {
 
 #[tokio::test]
 async fn rollback_restores_desired_state_and_cluster_and_then_writes_nothing() {
-    on_every_backend(
+    on_every_cluster(
         "rollback_restores_desired_state_and_cluster_and_then_writes_nothing",
-        |t| async move {
-            let (sandbox, engine, first, second) = two_snapshots(&t).await;
-            let before = cluster_exporter_image(&sandbox, &first).await;
+        |t, cluster| async move {
+            let (engine, first, second) = two_snapshots(&t, &cluster).await;
+            let before = cluster_exporter_image(&cluster, &first).await;
             assert_eq!(before, json!(NEW_EXPORTER));
 
             let report = rollback(&engine, &t.db, first.id, "alice").await.unwrap();
@@ -223,7 +224,7 @@ async fn rollback_restores_desired_state_and_cluster_and_then_writes_nothing() {
             assert_eq!(listed[0].trigger, "rollback");
 
             // The cluster: the old exporter image again, exactly snapshot 1's bodies.
-            let restored = cluster_exporter_image(&sandbox, &first).await;
+            let restored = cluster_exporter_image(&cluster, &first).await;
             assert_ne!(restored, json!(NEW_EXPORTER));
             let diff = history::diff(&t.db, first.id, report.id)
                 .await
@@ -235,16 +236,17 @@ async fn rollback_restores_desired_state_and_cluster_and_then_writes_nothing() {
             );
 
             // The next ordinary snapshot finds nothing to change.
-            sandbox.reset_requests();
+            let before = cluster.writes(&t.db).await;
             let next = engine.snapshot("test").await.unwrap();
-            assert_eq!(sandbox.requests().writes(), 0);
+            let writes = cluster.writes(&t.db).await.since(&before);
+            assert_eq!(writes.total(), 0, "{writes:?}");
             assert!(
                 next.outcomes
                     .iter()
                     .all(|(_, outcome)| *outcome == Outcome::Unchanged),
                 "{next:#?}"
             );
-            sandbox.shutdown().await.unwrap();
+            cluster.shutdown().await;
         },
     )
     .await;
@@ -252,10 +254,10 @@ async fn rollback_restores_desired_state_and_cluster_and_then_writes_nothing() {
 
 #[tokio::test]
 async fn rollback_to_a_missing_snapshot_is_refused_and_changes_nothing() {
-    on_every_backend(
+    on_every_cluster(
         "rollback_to_a_missing_snapshot_is_refused_and_changes_nothing",
-        |t| async move {
-            let (sandbox, engine, _first, second) = two_snapshots(&t).await;
+        |t, cluster| async move {
+            let (engine, _first, second) = two_snapshots(&t, &cluster).await;
             let refused: Result<SnapshotReport> =
                 rollback(&engine, &t.db, second.id + 100, "alice").await;
             assert!(matches!(refused, Err(Error::Rejected(_))), "{refused:?}");
@@ -264,7 +266,7 @@ async fn rollback_to_a_missing_snapshot_is_refused_and_changes_nothing() {
             let (current, _) = desired_state::current(&t.db).await.unwrap();
             assert_eq!(current, second.desired_version);
             assert_eq!(history::list(&t.db, 10).await.unwrap().len(), 2);
-            sandbox.shutdown().await.unwrap();
+            cluster.shutdown().await;
         },
     )
     .await;

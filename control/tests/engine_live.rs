@@ -2,7 +2,8 @@
 //! reconciler's single flight and coalescing, desired-state changes as
 //! triggers, refusals from the API server (recorded, retried), a task
 //! dropped mid-apply, drift, and a cluster reached through a kubeconfig —
-//! on the sandbox cluster, on SQLite and PostgreSQL.
+//! on the sandbox cluster and on a real kube-apiserver, on SQLite and
+//! PostgreSQL.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -17,25 +18,32 @@ use bi_control::engine::{Engine, EngineSettings, Outcome, SnapshotStatus, histor
 use bi_control::entities::{snapshot, snapshot_resource};
 use bi_control::events::{EventBus, Since};
 use bi_control::reconciler::{Reconciler, ReconcilerSettings};
-use bi_control::sandbox::{Fault, Sandbox, SandboxConfig};
+use bi_control::sandbox::{Fault, SandboxConfig};
 use bi_model::events::{Event, EventEnvelope};
 use bi_model::generate::{Action, ResourcePath};
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::Api;
-use kube::api::{Patch, PatchParams};
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::config::Kubeconfig;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
-use support::{TestDb, on_every_backend};
+use support::TestDb;
+use support::cluster::{TestCluster, on_every_cluster};
 use tokio::sync::broadcast;
 
-async fn engine(t: &TestDb, sandbox: &Sandbox, settings: EngineSettings) -> Engine {
-    Engine::with_settings(
-        t.db.clone(),
-        sandbox.client().unwrap(),
-        settings,
-        EventBus::new(),
-    )
-    .await
-    .unwrap()
+async fn engine(t: &TestDb, cluster: &TestCluster, settings: EngineSettings) -> Engine {
+    Engine::with_settings(t.db.clone(), cluster.client(), settings, EventBus::new())
+        .await
+        .unwrap()
+}
+
+/// The redis operator's Deployment, unless it is gone or being deleted.
+async fn operator(cluster: &TestCluster) -> Option<Deployment> {
+    Api::<Deployment>::namespaced(cluster.client(), "battery-base")
+        .get_opt("redis-operator")
+        .await
+        .unwrap()
+        .filter(|deployment| deployment.metadata.deletion_timestamp.is_none())
 }
 
 /// Settings that retry fast, so refusals do not make tests sleep.
@@ -95,13 +103,12 @@ async fn wait_for(
 
 #[tokio::test]
 async fn a_snapshot_publishes_its_plan_and_every_outcome_in_order() {
-    on_every_backend(
+    on_every_cluster(
         "a_snapshot_publishes_its_plan_and_every_outcome_in_order",
-        |t| async move {
+        |t, cluster| async move {
             t.db.migrate().await.unwrap();
             support::install_redis(&t.db).await;
-            let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-            let engine = engine(&t, &sandbox, quick()).await;
+            let engine = engine(&t, &cluster, quick()).await;
             let mut live = engine.events().subscribe(Since::Now).live;
             let report = engine.snapshot("manual").await.unwrap();
             let events = drain(&mut live);
@@ -149,7 +156,7 @@ async fn a_snapshot_publishes_its_plan_and_every_outcome_in_order() {
                     .any(|e| matches!(e, Event::ResourceApplied { .. })),
                 "{events:#?}"
             );
-            sandbox.shutdown().await.unwrap();
+            cluster.shutdown().await;
         },
     )
     .await;
@@ -157,13 +164,12 @@ async fn a_snapshot_publishes_its_plan_and_every_outcome_in_order() {
 
 #[tokio::test]
 async fn requests_during_a_run_coalesce_into_one_follow_up_snapshot() {
-    on_every_backend(
+    on_every_cluster(
         "requests_during_a_run_coalesce_into_one_follow_up_snapshot",
-        |t| async move {
+        |t, cluster| async move {
             t.db.migrate().await.unwrap();
             support::install_redis(&t.db).await;
-            let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-            let engine = Arc::new(engine(&t, &sandbox, slow()).await);
+            let engine = Arc::new(engine(&t, &cluster, slow()).await);
             let mut live = engine.events().subscribe(Since::Now).live;
             let (reconciler, task) = reconcile(&engine);
             let Event::SnapshotStarted {
@@ -191,7 +197,7 @@ async fn requests_during_a_run_coalesce_into_one_follow_up_snapshot() {
             assert_eq!(requests, numbers);
             assert_eq!(history::list(&t.db, 100).await.unwrap().len(), 2);
             task.abort();
-            sandbox.shutdown().await.unwrap();
+            cluster.shutdown().await;
         },
     )
     .await;
@@ -199,12 +205,11 @@ async fn requests_during_a_run_coalesce_into_one_follow_up_snapshot() {
 
 #[tokio::test]
 async fn a_desired_state_change_starts_a_snapshot_that_applies_it() {
-    on_every_backend(
+    on_every_cluster(
         "a_desired_state_change_starts_a_snapshot_that_applies_it",
-        |t| async move {
+        |t, cluster| async move {
             t.db.migrate().await.unwrap();
-            let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-            let engine = Arc::new(engine(&t, &sandbox, quick()).await);
+            let engine = Arc::new(engine(&t, &cluster, quick()).await);
             let mut live = engine.events().subscribe(Since::Now).live;
             let (_reconciler, task) = reconcile(&engine);
             wait_for(&mut live, |e| matches!(e, Event::SnapshotFinished { .. })).await;
@@ -217,13 +222,9 @@ async fn a_desired_state_change_starts_a_snapshot_that_applies_it() {
                 "{started:?}"
             );
             wait_for(&mut live, |e| matches!(e, Event::SnapshotFinished { .. })).await;
-            let operator = Api::<Deployment>::namespaced(sandbox.client().unwrap(), "battery-base")
-                .get_opt("redis-operator")
-                .await
-                .unwrap();
-            assert!(operator.is_some());
+            assert!(operator(&cluster).await.is_some());
             task.abort();
-            sandbox.shutdown().await.unwrap();
+            cluster.shutdown().await;
         },
     )
     .await;
@@ -231,13 +232,12 @@ async fn a_desired_state_change_starts_a_snapshot_that_applies_it() {
 
 #[tokio::test]
 async fn a_refused_object_is_recorded_with_the_servers_message_and_retried_next_time() {
-    on_every_backend(
+    on_every_cluster(
         "a_refused_object_is_recorded_with_the_servers_message_and_retried_next_time",
-        |t| async move {
+        |t, cluster| async move {
             t.db.migrate().await.unwrap();
             support::install_redis(&t.db).await;
-            let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-            let engine = engine(&t, &sandbox, quick()).await;
+            let engine = engine(&t, &cluster, quick()).await;
             let plan = engine.plan().await.unwrap();
             let map = plan
                 .plan
@@ -246,36 +246,72 @@ async fn a_refused_object_is_recorded_with_the_servers_message_and_retried_next_
                 .find(|item| item.path.kind == "Secret")
                 .map(|item| item.path.clone())
                 .unwrap();
-            let refusal = format!(
-                "Secret \"{}\" is invalid: data: Too long: must have at most 1048576 bytes",
-                map.name
-            );
-            sandbox.inject(Fault {
-                verb: "patch".into(),
-                resource: "secrets".into(),
-                name: Some(map.name.clone()),
-                code: 422,
-                message: refusal.clone(),
-                times: 1,
-            });
-            // A transient 503 twice on the operator is retried within the snapshot.
-            sandbox.inject(Fault {
-                verb: "patch".into(),
-                resource: "deployments".into(),
-                name: Some("redis-operator".into()),
-                code: 503,
-                message: "etcd leader changed".into(),
-                times: 2,
-            });
+            let namespace = map.namespace.clone().unwrap();
+            let secrets: Api<Secret> = Api::namespaced(cluster.client(), &namespace);
+            if let Some(sandbox) = cluster.as_sandbox() {
+                // NB: the sandbox refuses what it is told to; a real server
+                // below refuses for a real reason.
+                sandbox.inject(Fault {
+                    verb: "patch".into(),
+                    resource: "secrets".into(),
+                    name: Some(map.name.clone()),
+                    code: 422,
+                    message: format!(
+                        "Secret \"{}\" is invalid: data: Too long: must have at most 1048576 bytes",
+                        map.name
+                    ),
+                    times: 1,
+                });
+                // A transient 503 twice on the operator is retried within
+                // the snapshot. Sandbox only: a real server cannot be made
+                // to answer 503 on demand.
+                sandbox.inject(Fault {
+                    verb: "patch".into(),
+                    resource: "deployments".into(),
+                    name: Some("redis-operator".into()),
+                    code: 503,
+                    message: "etcd leader changed".into(),
+                    times: 2,
+                });
+            } else {
+                // Someone left an immutable Secret of the same name and other
+                // data: the API server refuses bi's data on it.
+                let namespaces: Api<Namespace> = Api::all(cluster.client());
+                let mut made = Namespace::default();
+                made.metadata.name = Some(namespace.clone());
+                namespaces
+                    .create(&PostParams::default(), &made)
+                    .await
+                    .unwrap();
+                let blocker: Secret = serde_json::from_value(serde_json::json!({
+                    "metadata": { "name": map.name },
+                    "immutable": true,
+                    "data": { "left-behind": "eA==" },
+                }))
+                .unwrap();
+                secrets
+                    .create(&PostParams::default(), &blocker)
+                    .await
+                    .unwrap();
+            }
 
             let first = engine.snapshot("test").await.unwrap();
-            assert_eq!(first.status, SnapshotStatus::Failed);
+            assert_eq!(first.status, SnapshotStatus::Failed, "{first:#?}");
             let outcome = first
                 .outcomes
                 .iter()
                 .find(|(path, _)| *path == map)
                 .unwrap();
-            assert_eq!(outcome.1, Outcome::Failed(refusal.clone()));
+            let Outcome::Failed(refusal) = &outcome.1 else {
+                panic!("{map} is refused: {first:#?}");
+            };
+            eprintln!("refused on the {}: {refusal}", cluster.name());
+            assert!(refusal.contains(&map.name), "{refusal}");
+            if cluster.is_real() {
+                assert!(refusal.contains("field is immutable"), "{refusal}");
+            } else {
+                assert!(refusal.contains("Too long"), "{refusal}");
+            }
             // The refusal holds nothing else back: every other object lands.
             assert!(
                 first
@@ -298,6 +334,14 @@ async fn a_refused_object_is_recorded_with_the_servers_message_and_retried_next_
                 ("failed", Some(refusal.as_str()))
             );
 
+            if cluster.is_real() {
+                // The blocker is cleared away; the injected fault expired
+                // by itself on the sandbox.
+                secrets
+                    .delete(&map.name, &DeleteParams::default())
+                    .await
+                    .unwrap();
+            }
             let second = engine.snapshot("test").await.unwrap();
             assert_eq!(second.status, SnapshotStatus::Succeeded, "{second:#?}");
             let retried = second
@@ -306,14 +350,12 @@ async fn a_refused_object_is_recorded_with_the_servers_message_and_retried_next_
                 .find(|(path, _)| *path == map)
                 .unwrap();
             assert_eq!(retried.1, Outcome::Created);
-            // Both 503s and the success: three patches of the operator.
-            assert!(sandbox.requests().get("patch", "deployments") >= 3);
-            let operator = Api::<Deployment>::namespaced(sandbox.client().unwrap(), "battery-base")
-                .get_opt("redis-operator")
-                .await
-                .unwrap();
-            assert!(operator.is_some());
-            sandbox.shutdown().await.unwrap();
+            if let Some(sandbox) = cluster.as_sandbox() {
+                // Both 503s and the success: three patches of the operator.
+                assert!(sandbox.requests().get("patch", "deployments") >= 3);
+            }
+            assert!(operator(&cluster).await.is_some());
+            cluster.shutdown().await;
         },
     )
     .await;
@@ -321,22 +363,19 @@ async fn a_refused_object_is_recorded_with_the_servers_message_and_retried_next_
 
 #[tokio::test]
 async fn dropping_the_engine_mid_apply_leaves_consistent_rows_and_the_next_run_converges() {
-    on_every_backend(
+    on_every_cluster(
         "dropping_the_engine_mid_apply_leaves_consistent_rows_and_the_next_run_converges",
-        |t| async move {
+        |t, cluster| async move {
             t.db.migrate().await.unwrap();
             support::install_redis(&t.db).await;
-            let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-            let engine = Arc::new(engine(&t, &sandbox, slow()).await);
+            let engine = Arc::new(engine(&t, &cluster, slow()).await);
+            let mut live = engine.events().subscribe(Since::Now).live;
             let running = Arc::clone(&engine);
             let task = tokio::spawn(async move { running.snapshot("killed").await });
-            tokio::time::timeout(Duration::from_secs(30), async {
-                while sandbox.requests().writes() < 5 {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-            })
-            .await
-            .expect("the snapshot starts writing");
+            // NB: the engine's own events say what it wrote, on any cluster.
+            for _ in 0..5 {
+                wait_for(&mut live, |e| matches!(e, Event::ResourceApplied { .. })).await;
+            }
             task.abort();
             assert!(task.await.unwrap_err().is_cancelled());
             drop(engine);
@@ -354,7 +393,7 @@ async fn dropping_the_engine_mid_apply_leaves_consistent_rows_and_the_next_run_c
                 .unwrap();
             assert_eq!(outcomes, 0, "no half-written outcomes");
 
-            let engine = engine_after_restart(&t, &sandbox).await;
+            let engine = engine_after_restart(&t, &cluster).await;
             let row = snapshot::Entity::find_by_id(rows[0].id)
                 .one(t.db.connection())
                 .await
@@ -373,29 +412,29 @@ async fn dropping_the_engine_mid_apply_leaves_consistent_rows_and_the_next_run_c
                 "the rest is created: {:?}",
                 next.counts
             );
-            sandbox.reset_requests();
+            let before = cluster.writes(&t.db).await;
             let after = engine.snapshot("check").await.unwrap();
-            assert_eq!(sandbox.requests().writes(), 0);
+            let writes = cluster.writes(&t.db).await.since(&before);
+            assert_eq!(writes.total(), 0, "{writes:?}");
             assert_eq!(after.counts.unchanged, after.outcomes.len());
-            sandbox.shutdown().await.unwrap();
+            cluster.shutdown().await;
         },
     )
     .await;
 }
 
-async fn engine_after_restart(t: &TestDb, sandbox: &Sandbox) -> Engine {
-    engine(t, sandbox, quick()).await
+async fn engine_after_restart(t: &TestDb, cluster: &TestCluster) -> Engine {
+    engine(t, cluster, quick()).await
 }
 
 #[tokio::test]
 async fn a_drift_sweep_finds_an_edit_behind_bis_back_and_the_next_snapshot_repairs_it() {
-    on_every_backend(
+    on_every_cluster(
         "a_drift_sweep_finds_an_edit_behind_bis_back_and_the_next_snapshot_repairs_it",
-        |t| async move {
+        |t, cluster| async move {
             t.db.migrate().await.unwrap();
             support::install_redis(&t.db).await;
-            let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-            let engine = engine(&t, &sandbox, quick()).await;
+            let engine = engine(&t, &cluster, quick()).await;
             let first = engine.snapshot("test").await.unwrap();
             let clean = engine.sweep_drift().await.unwrap();
             assert!(clean.drifted.is_empty(), "{:?}", clean.drifted);
@@ -405,7 +444,7 @@ async fn a_drift_sweep_finds_an_edit_behind_bis_back_and_the_next_snapshot_repai
             // and adds a label of their own (theirs: not drift).
             let map = ResourcePath::new("apps/v1", "Deployment", Some("battery-base"), "redis-operator");
             assert!(first.outcomes.iter().any(|(path, _)| *path == map));
-            let api: Api<Deployment> = Api::namespaced(sandbox.client().unwrap(), "battery-base");
+            let api: Api<Deployment> = Api::namespaced(cluster.client(), "battery-base");
             let edit = serde_json::json!({
                 "metadata": { "labels": { "team": "payments" } },
                 "spec": { "replicas": 3 },
@@ -437,7 +476,7 @@ async fn a_drift_sweep_finds_an_edit_behind_bis_back_and_the_next_snapshot_repai
             );
             assert!(engine.sweep_drift().await.unwrap().drifted.is_empty());
             assert_eq!(engine.snapshot("test").await.unwrap().counts.writes(), 0);
-            sandbox.shutdown().await.unwrap();
+            cluster.shutdown().await;
         },
     )
     .await;
@@ -445,28 +484,51 @@ async fn a_drift_sweep_finds_an_edit_behind_bis_back_and_the_next_snapshot_repai
 
 #[tokio::test]
 async fn a_cluster_reached_through_a_kubeconfig_is_managed_like_any_other() {
-    on_every_backend(
+    on_every_cluster(
         "a_cluster_reached_through_a_kubeconfig_is_managed_like_any_other",
-        |t| async move {
+        |t, cluster| async move {
             t.db.migrate().await.unwrap();
             support::install_redis(&t.db).await;
+            // NB: a sandbox writes a kubeconfig only with a data directory:
+            // this story trades the one it was given for one that has.
             let dir = tempfile::tempdir().unwrap();
-            let sandbox = Sandbox::start(SandboxConfig {
-                data_dir: Some(dir.path().to_path_buf()),
-                ..SandboxConfig::default()
-            })
-            .await
-            .unwrap();
-            let kubeconfig = sandbox.kubeconfig_path().unwrap();
+            let cluster = match cluster {
+                TestCluster::Sandbox(_) => {
+                    cluster.shutdown().await;
+                    TestCluster::sandbox_with(SandboxConfig {
+                        data_dir: Some(dir.path().to_path_buf()),
+                        ..SandboxConfig::default()
+                    })
+                    .await
+                }
+                real => real,
+            };
+            let kubeconfig = cluster.kubeconfig().unwrap();
+            let file = Kubeconfig::read_from(&kubeconfig).unwrap();
+            let context = file.current_context.clone().unwrap();
+            let server = file.clusters[0]
+                .cluster
+                .as_ref()
+                .and_then(|c| c.server.clone())
+                .unwrap();
+            if !cluster.is_real() {
+                assert_eq!(context, "bi-sandbox");
+            }
             let connection = connect(&ClusterSource::Kubeconfig {
                 path: Some(kubeconfig.clone()),
-                context: Some("bi-sandbox".into()),
+                context: Some(context.clone()),
             })
             .await
             .unwrap();
             assert!(!connection.summary.sandbox);
-            assert_eq!(connection.summary.context.as_deref(), Some("bi-sandbox"));
-            assert_eq!(connection.summary.url.trim_end_matches('/'), sandbox.url());
+            assert_eq!(
+                connection.summary.context.as_deref(),
+                Some(context.as_str())
+            );
+            assert_eq!(
+                connection.summary.url.trim_end_matches('/'),
+                server.trim_end_matches('/')
+            );
             let engine = Engine::new(t.db.clone(), connection.client).await.unwrap();
             let report = engine.snapshot("test").await.unwrap();
             assert_eq!(report.status, SnapshotStatus::Succeeded);
@@ -480,7 +542,7 @@ async fn a_cluster_reached_through_a_kubeconfig_is_managed_like_any_other() {
             .unwrap_err()
             .to_string();
             assert!(wrong.contains("production"), "{wrong}");
-            sandbox.shutdown().await.unwrap();
+            cluster.shutdown().await;
         },
     )
     .await;
@@ -488,12 +550,11 @@ async fn a_cluster_reached_through_a_kubeconfig_is_managed_like_any_other() {
 
 #[tokio::test]
 async fn a_request_made_at_start_is_the_start_up_snapshot() {
-    on_every_backend(
+    on_every_cluster(
         "a_request_made_at_start_is_the_start_up_snapshot",
-        |t| async move {
+        |t, cluster| async move {
             t.db.migrate().await.unwrap();
-            let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-            let engine = Arc::new(engine(&t, &sandbox, quick()).await);
+            let engine = Arc::new(engine(&t, &cluster, quick()).await);
             // NB: what `bi start` does: ask for the first snapshot at once.
             let (reconciler, task) = reconcile(&engine);
             let report = reconciler.request("start").finished().await.unwrap();
@@ -506,7 +567,7 @@ async fn a_request_made_at_start_is_the_start_up_snapshot() {
                 "no second start-up snapshot: {snapshots:#?}"
             );
             task.abort();
-            sandbox.shutdown().await.unwrap();
+            cluster.shutdown().await;
         },
     )
     .await;
@@ -514,12 +575,11 @@ async fn a_request_made_at_start_is_the_start_up_snapshot() {
 
 #[tokio::test]
 async fn a_shorter_recheck_set_at_run_time_takes_effect_without_a_restart() {
-    on_every_backend(
+    on_every_cluster(
         "a_shorter_recheck_set_at_run_time_takes_effect_without_a_restart",
-        |t| async move {
+        |t, cluster| async move {
             t.db.migrate().await.unwrap();
-            let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-            let engine = Arc::new(engine(&t, &sandbox, quick()).await);
+            let engine = Arc::new(engine(&t, &cluster, quick()).await);
             let mut live = engine.events().subscribe(Since::Now).live;
             let (reconciler, task) = reconcile(&engine);
             wait_for(&mut live, |e| matches!(e, Event::SnapshotFinished { .. })).await;
@@ -540,7 +600,7 @@ async fn a_shorter_recheck_set_at_run_time_takes_effect_without_a_restart() {
             assert_eq!(trigger, "periodic");
             assert_eq!(reconciler.settings().recheck_every, Duration::from_secs(1));
             task.abort();
-            sandbox.shutdown().await.unwrap();
+            cluster.shutdown().await;
         },
     )
     .await;

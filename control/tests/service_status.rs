@@ -1,15 +1,20 @@
 //! A service's status as the services page shows it: its workloads'
 //! readiness, the Events the cluster records about them, bi's writes, and
 //! the connection Secrets it can read (published in the service's own
-//! namespace, where its containers can read them).
+//! namespace, where its containers can read them) — on the sandbox and on a
+//! real kube-apiserver. The real server has no nodes: no pod runs, and the
+//! operators' admission webhooks (CloudNativePG's, Knative's) never answer,
+//! so the objects they intercept wait for them.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
-use bi_control::engine::Engine;
+use std::time::Duration;
+
+use bi_control::engine::{Engine, EngineSettings, SnapshotStatus};
+use bi_control::events::EventBus;
 use bi_control::health::Readiness;
-use bi_control::sandbox::{Sandbox, SandboxConfig};
 use bi_control::service_status;
 use bi_model::catalog::BatteryKind;
 use bi_model::generate::Owned;
@@ -19,7 +24,18 @@ use bi_model::objects::{
 };
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
-use support::on_every_backend;
+use support::cluster::{on_every_cluster, on_real};
+
+/// An engine that waits only briefly for a webhook that cannot answer.
+async fn engine(db: &bi_control::Database, client: &kube::Client) -> Engine {
+    let settings = EngineSettings {
+        webhook_wait: Duration::from_secs(1),
+        ..EngineSettings::default()
+    };
+    Engine::with_settings(db.clone(), client.clone(), settings, EventBus::new())
+        .await
+        .unwrap()
+}
 
 /// Reads the status of `name` until `settled` accepts it (at most 5 s).
 async fn status_once(
@@ -42,9 +58,9 @@ async fn status_once(
 
 #[tokio::test]
 async fn a_service_shows_its_workloads_events_writes_and_connection_secrets() {
-    on_every_backend(
+    on_every_cluster(
         "a_service_shows_its_workloads_events_writes_and_connection_secrets",
-        |t| async move {
+        |t, cluster| async move {
             t.db.migrate().await.unwrap();
             bi_control::desired_state::change(&t.db, "test", "a shop", |s| {
                 s.install(&[BatteryKind::TraditionalServices, BatteryKind::CloudnativePg])
@@ -74,8 +90,7 @@ async fn a_service_shows_its_workloads_events_writes_and_connection_secrets() {
             })
             .await
             .unwrap();
-            let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-            let client = sandbox.client().unwrap();
+            let client = cluster.client();
 
             let before =
                 service_status::read(&t.db, &client, ObjectKind::TraditionalService, "web")
@@ -96,24 +111,36 @@ async fn a_service_shows_its_workloads_events_writes_and_connection_secrets() {
                     .contains(&"url".to_owned())
             );
 
-            Engine::new(t.db.clone(), client.clone())
-                .await
-                .unwrap()
-                .snapshot("test")
-                .await
-                .unwrap();
+            let report = engine(&t.db, &client).await.snapshot("test").await.unwrap();
 
             // The Secret the service reads exists in its own namespace too.
             let secrets: Api<Secret> = Api::namespaced(client.clone(), &namespace);
             let copy = secrets.get("postgres-main-app-connection").await.unwrap();
             assert!(copy.data.unwrap().contains_key("url"));
 
+            if cluster.is_real() {
+                // NB: CloudNativePG's webhook intercepts its Cluster and
+                // never answers without a node: that object waits.
+                assert_eq!(report.status, SnapshotStatus::Waiting, "{report:#?}");
+            } else {
+                assert_eq!(report.status, SnapshotStatus::Succeeded, "{report:#?}");
+            }
+
+            let real = cluster.is_real();
             let after = status_once(&t.db, &client, ObjectKind::TraditionalService, "web", |s| {
-                s.readiness == Readiness::Ready && !s.events.is_empty()
+                (real || s.readiness == Readiness::Ready) && !s.events.is_empty()
             })
             .await;
-            assert_eq!(after.readiness, Readiness::Ready, "{after:#?}");
-            assert_eq!(after.workloads[0].ready, Some(2));
+            if real {
+                // The Deployment is there and its controller scaled a
+                // ReplicaSet, but with no node no pod runs: 0 of 2 ready.
+                // Only a cluster with nodes shows it ready.
+                assert_eq!(after.readiness, Readiness::Progressing, "{after:#?}");
+                assert_eq!(after.workloads[0].ready, Some(0));
+            } else {
+                assert_eq!(after.readiness, Readiness::Ready, "{after:#?}");
+                assert_eq!(after.workloads[0].ready, Some(2));
+            }
             let event = &after.events[0];
             assert_eq!(event.reason, "ScalingReplicaSet");
             assert_eq!(event.object, "Deployment web");
@@ -130,7 +157,7 @@ async fn a_service_shows_its_workloads_events_writes_and_connection_secrets() {
             let refused =
                 service_status::read(&t.db, &client, ObjectKind::PostgresCluster, "main").await;
             assert!(refused.is_err());
-            sandbox.shutdown().await.unwrap();
+            cluster.shutdown().await;
         },
     )
     .await;
@@ -140,9 +167,9 @@ async fn a_service_shows_its_workloads_events_writes_and_connection_secrets() {
 async fn a_knative_service_is_missing_until_applied_then_ready_with_its_url() {
     use bi_model::objects::KnativeService;
 
-    on_every_backend(
+    on_every_cluster(
         "a_knative_service_is_missing_until_applied_then_ready_with_its_url",
-        |t| async move {
+        |t, cluster| async move {
             t.db.migrate().await.unwrap();
             bi_control::desired_state::change(&t.db, "test", "a gateway", |s| {
                 s.install(&[BatteryKind::Knative]).unwrap();
@@ -154,8 +181,7 @@ async fn a_knative_service_is_missing_until_applied_then_ready_with_its_url() {
             })
             .await
             .unwrap();
-            let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-            let client = sandbox.client().unwrap();
+            let client = cluster.client();
             let read =
                 || service_status::read(&t.db, &client, ObjectKind::KnativeService, "gateway");
 
@@ -163,12 +189,29 @@ async fn a_knative_service_is_missing_until_applied_then_ready_with_its_url() {
             assert_eq!(before.readiness, Readiness::Missing);
             assert_eq!(before.url, None);
 
-            Engine::new(t.db.clone(), client.clone())
-                .await
-                .unwrap()
-                .snapshot("test")
-                .await
-                .unwrap();
+            let report = engine(&t.db, &client).await.snapshot("test").await.unwrap();
+            assert_eq!(report.status, SnapshotStatus::Succeeded, "{report:#?}");
+            if cluster.is_real() {
+                // NB: Knative's webhooks get their rules from the webhook
+                // itself at run time, so with no pod running they intercept
+                // nothing and the Service is created. No Knative controller
+                // runs either: it gets no Ready condition and no URL. Only a
+                // cluster with nodes shows it ready with its URL.
+                let after = read().await.unwrap();
+                eprintln!("a Knative service on the real API server: {after:#?}");
+                assert_eq!(after.url, None, "{after:#?}");
+                assert_eq!(after.condition, None, "{after:#?}");
+                assert_ne!(after.readiness, Readiness::Ready, "{after:#?}");
+                assert_ne!(after.readiness, Readiness::Missing, "{after:#?}");
+                let created = after
+                    .outcomes
+                    .iter()
+                    .find(|o| o.path.starts_with("serving.knative.dev/"))
+                    .unwrap_or_else(|| panic!("{:?}", after.outcomes));
+                assert_eq!(created.outcome, "created", "{created:?}");
+                cluster.shutdown().await;
+                return;
+            }
             let after = status_once(&t.db, &client, ObjectKind::KnativeService, "gateway", |s| {
                 s.readiness == Readiness::Ready
             })
@@ -180,7 +223,41 @@ async fn a_knative_service_is_missing_until_applied_then_ready_with_its_url() {
                 after.url.as_deref(),
                 Some(format!("http://gateway.{namespace}.svc.cluster.local").as_str())
             );
-            sandbox.shutdown().await.unwrap();
+            cluster.shutdown().await;
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "bug: service_status::read reports a Knative Service that exists but has no Ready condition yet (its controller has not run) as `configured`, which means \"no workloads of its own\", instead of `progressing`"]
+async fn a_knative_service_without_a_ready_condition_is_progressing() {
+    use bi_model::objects::KnativeService;
+
+    on_real(
+        "a_knative_service_without_a_ready_condition_is_progressing",
+        |t, cluster| async move {
+            t.db.migrate().await.unwrap();
+            bi_control::desired_state::change(&t.db, "test", "a gateway", |s| {
+                s.install(&[BatteryKind::Knative]).unwrap();
+                s.knative_services.push(Owned::unowned(KnativeService::new(
+                    "gateway",
+                    ImageRef::parse("ghcr.io/acme/gateway:2.1").unwrap(),
+                )));
+                Ok(())
+            })
+            .await
+            .unwrap();
+            let client = cluster.client();
+            let report = engine(&t.db, &client).await.snapshot("test").await.unwrap();
+            assert_eq!(report.status, SnapshotStatus::Succeeded, "{report:#?}");
+            // NB: no Knative controller runs on realk8s, so the Service
+            // never gets a Ready condition: it has not started yet.
+            let after = service_status::read(&t.db, &client, ObjectKind::KnativeService, "gateway")
+                .await
+                .unwrap();
+            assert_eq!(after.readiness, Readiness::Progressing, "{after:#?}");
+            cluster.shutdown().await;
         },
     )
     .await;

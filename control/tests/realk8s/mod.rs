@@ -170,6 +170,41 @@ impl RealApiServer {
     }
 }
 
+impl RealApiServer {
+    /// Stops a fresh cluster without waiting for it: kube-apiserver takes
+    /// about 5 s to shut down gracefully, which a test need not sit through.
+    /// Its directory is removed once it has stopped. The shared cluster is
+    /// left running, as when it is dropped.
+    pub fn stop_in_background(mut self) {
+        if !self.owned {
+            return;
+        }
+        let Ok(scripts) = scripts() else {
+            return;
+        };
+        // NB: the directory holds the pid files `down` reads: keep it until
+        // `down` is done, then remove it.
+        let dir = match self._temp.take() {
+            Some(temp) => temp.keep(),
+            None => self.dir.clone(),
+        };
+        let script = format!(
+            "'{down}' '{dir}'; rm -rf '{dir}'",
+            down = scripts.join("down").display(),
+            dir = dir.display(),
+        );
+        let spawned = Command::new("setsid")
+            .args(["sh", "-c", &script])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        if spawned.is_ok() {
+            self.owned = false;
+        }
+    }
+}
+
 impl Drop for RealApiServer {
     fn drop(&mut self) {
         if self.owned

@@ -5,8 +5,15 @@
 //! that is dropped afterwards, so runs never see each other's rows. Where the
 //! server is absent the PostgreSQL half is skipped with a printed reason,
 //! unless `BI_REQUIRE_POSTGRES=1`, which turns the skip into a failure.
+//!
+//! Stories that talk to a cluster run on the sandbox and on a real API
+//! server too: see [`cluster::on_every_cluster`].
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod cluster;
+#[path = "../realk8s/mod.rs"]
+pub mod realk8s;
 
 use std::future::Future;
 
