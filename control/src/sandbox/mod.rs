@@ -22,6 +22,7 @@ mod openapi;
 mod patch;
 mod path;
 mod persist;
+mod scale;
 mod schema;
 mod selector;
 mod server;

@@ -29,6 +29,7 @@ use super::openapi;
 use super::patch::PatchKind;
 use super::path::{ApiPath, ResourcePath};
 use super::persist::{Persister, encode};
+use super::scale;
 use super::schema::FieldValidation;
 use super::selector::{FieldSelector, LabelSelector, Selectors};
 use super::status::{ApiError, ApiResult};
@@ -312,9 +313,11 @@ async fn resource(
     if rp.namespace.is_some() && !rt.namespaced {
         return Err(ApiError::no_route());
     }
+    let scaled = rp.subresource.as_deref() == Some("scale") && scale::has_scale(&rt);
     let part = match rp.subresource.as_deref() {
         None => Part::Main,
         Some("status") if rt.status => Part::Status,
+        Some("scale") if scaled => Part::Main,
         Some(_) => return Err(ApiError::no_route()),
     };
     let namespace = rp.namespace.as_deref();
@@ -326,6 +329,10 @@ async fn resource(
         dry_run,
         validation: params.field_validation(&verb)?,
     };
+    if scaled {
+        let target = Target { rt: &rt, namespace };
+        return scale_request(shared, &target, &verb, name, headers, body, &how).await;
+    }
 
     match (verb.as_str(), name) {
         ("get", Some(name)) => {
@@ -456,6 +463,77 @@ async fn resource(
         }
         _ => Err(ApiError::method_not_allowed(method.as_str())),
     }
+}
+
+/// The object a subresource request is about.
+struct Target<'a> {
+    rt: &'a ResourceType,
+    namespace: Option<&'a str>,
+}
+
+/// `/scale`: reads and writes `spec.replicas` through an `autoscaling/v1` Scale.
+async fn scale_request(
+    shared: &Arc<Shared>,
+    target: &Target<'_>,
+    verb: &str,
+    name: Option<&str>,
+    headers: &HeaderMap,
+    body: &[u8],
+    how: &WriteOptions,
+) -> ApiResult<Response> {
+    let (rt, namespace) = (target.rt, target.namespace);
+    let Some(name) = name else {
+        return Err(ApiError::no_route());
+    };
+    let current = shared.store.read().await.get(rt, namespace, name)?;
+    let replicas = match verb {
+        "get" => return Ok(json_response(StatusCode::OK, scale::view(&current))),
+        "update" => {
+            let (replicas, resource_version) = scale::replicas_of(&read_body(rt, headers, body)?)?;
+            let stored = current
+                .pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str);
+            if resource_version.is_some() && resource_version.as_deref() != stored {
+                return Err(ApiError::conflict(
+                    rt,
+                    name,
+                    "the object has been modified; please apply your changes to the latest version and try again",
+                ));
+            }
+            replicas
+        }
+        "patch" => {
+            let content_type = headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            let kind = match PatchKind::from_content_type(content_type) {
+                Some(PatchKind::Apply) | None => {
+                    return Err(ApiError::unsupported_media_type(content_type));
+                }
+                Some(kind) => kind,
+            };
+            let patched = scale::patched(&scale::view(&current), kind, body)?;
+            scale::replicas_of(&patched)?.0
+        }
+        _ => return Err(ApiError::method_not_allowed(verb)),
+    };
+    let change = json!({ "spec": { "replicas": replicas } }).to_string();
+    let written = shared
+        .write(|store| {
+            store.patch(
+                rt,
+                namespace,
+                name,
+                PatchKind::Merge,
+                change.as_bytes(),
+                Part::Main,
+                how,
+            )
+        })
+        .await?;
+    after_write(shared, rt, namespace, Part::Main, how.dry_run, &written).await;
+    Ok(json_response(StatusCode::OK, scale::view(&written.object)))
 }
 
 /// The field manager of an update: `fieldManager`, else the client's
