@@ -1231,6 +1231,105 @@ async fn server_side_apply_records_managers_and_refuses_conflicts(c: &Cluster) {
     );
 }
 
+/// Deployments, StatefulSets and ReplicaSets have a `/scale` subresource: an
+/// `autoscaling/v1` Scale of `spec.replicas`, as `kubectl scale` uses it.
+async fn scale_subresource_reads_and_writes_replicas(c: &Cluster) {
+    let apps = bounded(
+        "GET /apis/apps/v1",
+        c.client.list_api_group_resources("apps/v1"),
+    )
+    .await
+    .unwrap();
+    let scale = apps
+        .resources
+        .iter()
+        .find(|r| r.name == "deployments/scale")
+        .expect("deployments/scale is discoverable");
+    assert_eq!(
+        (
+            scale.group.as_deref(),
+            scale.version.as_deref(),
+            scale.kind.as_str()
+        ),
+        (Some("autoscaling"), Some("v1"), "Scale")
+    );
+
+    let api = Api::<Deployment>::default_namespaced(c.client.clone());
+    bounded(
+        "applying",
+        api.patch(
+            "web",
+            &PatchParams::apply("bi"),
+            &Patch::Apply(&deployment("web", 2)),
+        ),
+    )
+    .await
+    .unwrap();
+    let scale = bounded("getting the scale", api.get_scale("web"))
+        .await
+        .expect("a Deployment has a scale");
+    assert_eq!(scale.spec.as_ref().and_then(|s| s.replicas), Some(2));
+    assert_eq!(
+        scale.status.as_ref().and_then(|s| s.selector.as_deref()),
+        Some("app=web")
+    );
+
+    let scaled = bounded(
+        "patching the scale",
+        api.patch_scale(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "spec": { "replicas": 4 } })),
+        ),
+    )
+    .await
+    .expect("the scale can be patched");
+    assert_eq!(scaled.spec.as_ref().and_then(|s| s.replicas), Some(4));
+    let deployment = bounded("getting", api.get("web")).await.unwrap();
+    assert_eq!(deployment.spec.unwrap().replicas, Some(4));
+
+    let mut one = scaled.clone();
+    one.spec.get_or_insert_default().replicas = Some(1);
+    one.metadata.resource_version = None;
+    let replaced = bounded(
+        "replacing the scale",
+        api.replace_scale("web", &PostParams::default(), &one),
+    )
+    .await
+    .expect("the scale can be replaced");
+    assert_eq!(replaced.spec.and_then(|s| s.replicas), Some(1));
+
+    let status = assert_api_error(
+        bounded("getting a missing scale", api.get_scale("nope")).await,
+        404,
+        "NotFound",
+    );
+    assert_eq!(status.message, "deployments.apps \"nope\" not found");
+    bounded(
+        "creating a ConfigMap",
+        Api::<ConfigMap>::default_namespaced(c.client.clone())
+            .create(&PostParams::default(), &configmap("plain", &[], &[])),
+    )
+    .await
+    .unwrap();
+    let status = assert_api_error(
+        raw(
+            &c.client,
+            Method::GET,
+            &format!("/api/v1/namespaces/{}/configmaps/plain/scale", c.namespace),
+            "application/json",
+            "",
+        )
+        .await,
+        404,
+        "NotFound",
+    );
+    assert_eq!(
+        status.message,
+        "the server could not find the requested resource"
+    );
+}
+
 // ---------------------------------------------------------------- delete
 
 async fn delete_removes_the_object_with_any_propagation_policy(c: &Cluster) {
@@ -2789,6 +2888,7 @@ on_both!(
     server_side_apply_creates_when_absent_then_updates,
     generation_bumps_only_on_spec_changes,
     server_side_apply_records_managers_and_refuses_conflicts,
+    scale_subresource_reads_and_writes_replicas,
     delete_removes_the_object_with_any_propagation_policy,
     deleting_a_namespace_deletes_what_is_in_it,
     finalizers_hold_deletion_and_terminating_namespaces_refuse_new_objects,
