@@ -1,9 +1,11 @@
 //! Watches against the sandbox: kube-rs watchers and reflectors work on it
 //! unchanged, and a watch from a resourceVersion sees only later events.
+//! Every story also runs on a real kube-apiserver (see `on_both!` at the end).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod realk8s;
+#[macro_use]
 mod sandbox_support;
 
 use std::collections::BTreeSet;
@@ -22,8 +24,7 @@ use kube::discovery::Discovery;
 use kube::runtime::reflector;
 use kube::runtime::watcher::{self, Event};
 use sandbox_support::{
-    WIDGET_GROUP, bounded, configmap, create_established_crd, create_namespace, data, deployment,
-    eventually, resource_version, start, widget_crd,
+    Cluster, bounded, configmap, create_established_crd, create_namespace, data, deployment, start,
 };
 use serde_json::json;
 
@@ -84,11 +85,8 @@ where
     }
 }
 
-#[tokio::test]
-async fn watcher_sees_added_modified_and_deleted() {
-    let (_sandbox, client) = start().await;
-    create_namespace(&client, "watched").await;
-    let api = Api::<ConfigMap>::namespaced(client, "watched");
+async fn watcher_sees_added_modified_and_deleted(c: &Cluster) {
+    let api = Api::<ConfigMap>::default_namespaced(c.client.clone());
     let mut stream = watcher::watcher(api.clone(), watcher::Config::default()).boxed();
     let names = ["app"];
 
@@ -139,11 +137,8 @@ async fn watcher_sees_added_modified_and_deleted() {
     }
 }
 
-#[tokio::test]
-async fn raw_watch_reports_added_modified_and_deleted_types() {
-    let (_sandbox, client) = start().await;
-    create_namespace(&client, "raw").await;
-    let api = Api::<ConfigMap>::namespaced(client, "raw");
+async fn raw_watch_reports_added_modified_and_deleted_types(c: &Cluster) {
+    let api = Api::<ConfigMap>::default_namespaced(c.client.clone());
     let list = bounded("listing", api.list(&ListParams::default()))
         .await
         .unwrap();
@@ -184,10 +179,7 @@ async fn raw_watch_reports_added_modified_and_deleted_types() {
     let (kind, modified) = next_watch_event(&mut stream, &names).await;
     assert_eq!(kind, "MODIFIED");
     assert_eq!(data(&modified, "k").as_deref(), Some("2"));
-    assert!(
-        resource_version(&modified) > resource_version(&added),
-        "the MODIFIED object carries a newer resourceVersion"
-    );
+    c.assert_newer(&modified, &added);
     bounded("deleting", api.delete("app", &DeleteParams::default()))
         .await
         .unwrap();
@@ -196,11 +188,8 @@ async fn raw_watch_reports_added_modified_and_deleted_types() {
     assert_eq!(deleted.uid(), added.uid());
 }
 
-#[tokio::test]
-async fn watch_from_a_resource_version_receives_only_later_events() {
-    let (_sandbox, client) = start().await;
-    create_namespace(&client, "history").await;
-    let api = Api::<ConfigMap>::namespaced(client, "history");
+async fn watch_from_a_resource_version_receives_only_later_events(c: &Cluster) {
+    let api = Api::<ConfigMap>::default_namespaced(c.client.clone());
     for name in ["a", "b"] {
         bounded(
             "creating",
@@ -258,9 +247,8 @@ async fn watch_from_a_resource_version_receives_only_later_events() {
     assert_quiet(&mut stream, &names).await;
 }
 
-#[tokio::test]
-async fn watch_with_a_label_selector_sees_only_matching_objects() {
-    let (_sandbox, client) = start().await;
+async fn watch_with_a_label_selector_sees_only_matching_objects(c: &Cluster) {
+    let client = c.client.clone();
     let api = Api::<ConfigMap>::default_namespaced(client);
     let list = bounded("listing", api.list(&ListParams::default()))
         .await
@@ -297,16 +285,19 @@ async fn watch_with_a_label_selector_sees_only_matching_objects() {
     assert_quiet(&mut stream, &names).await;
 }
 
-#[tokio::test]
-async fn reflector_store_converges_to_the_server_list() {
-    let (_sandbox, client) = start().await;
-    create_namespace(&client, "other").await;
+async fn reflector_store_converges_to_the_server_list(c: &Cluster) {
+    let client = c.client.clone();
+    let other = c.name("other");
+    create_namespace(&client, &other).await;
     let everywhere = Api::<ConfigMap>::all(client.clone());
     let defaults = Api::<ConfigMap>::default_namespaced(client.clone());
-    let others = Api::<ConfigMap>::namespaced(client.clone(), "other");
+    let others = Api::<ConfigMap>::namespaced(client.clone(), &other);
+    // NB: only this story's objects: a real cluster is shared with other stories.
+    let story = [("story", c.id())];
+    let selector = format!("story={}", c.id());
     bounded(
         "creating",
-        defaults.create(&PostParams::default(), &configmap("before", &[], &[])),
+        defaults.create(&PostParams::default(), &configmap("before", &story, &[])),
     )
     .await
     .unwrap();
@@ -315,7 +306,10 @@ async fn reflector_store_converges_to_the_server_list() {
     let driver = tokio::spawn(
         reflector::reflector(
             writer,
-            watcher::watcher(everywhere.clone(), watcher::Config::default()),
+            watcher::watcher(
+                everywhere.clone(),
+                watcher::Config::default().labels(&selector),
+            ),
         )
         .try_for_each(|_| async { Ok(()) }),
     );
@@ -328,7 +322,7 @@ async fn reflector_store_converges_to_the_server_list() {
             "creating",
             defaults.create(
                 &PostParams::default(),
-                &configmap(&format!("cm-{i}"), &[], &[]),
+                &configmap(&format!("cm-{i}"), &story, &[]),
             ),
         )
         .await
@@ -336,7 +330,7 @@ async fn reflector_store_converges_to_the_server_list() {
     }
     bounded(
         "creating",
-        others.create(&PostParams::default(), &configmap("elsewhere", &[], &[])),
+        others.create(&PostParams::default(), &configmap("elsewhere", &story, &[])),
     )
     .await
     .unwrap();
@@ -363,9 +357,12 @@ async fn reflector_store_converges_to_the_server_list() {
     .await
     .unwrap();
 
-    let server = bounded("listing", everywhere.list(&ListParams::default()))
-        .await
-        .unwrap();
+    let server = bounded(
+        "listing",
+        everywhere.list(&ListParams::default().labels(&selector)),
+    )
+    .await
+    .unwrap();
     let key = |cm: &ConfigMap| {
         (
             cm.namespace().unwrap_or_default(),
@@ -377,14 +374,14 @@ async fn reflector_store_converges_to_the_server_list() {
     assert!(
         expected
             .iter()
-            .any(|(ns, name, _)| ns == "other" && name == "elsewhere")
+            .any(|(ns, name, _)| *ns == other && name == "elsewhere")
     );
     assert!(
         !expected
             .iter()
             .any(|(_, name, _)| name == "cm-2" || name == "before")
     );
-    eventually("the store holds exactly the server's objects", || {
+    c.eventually("the store holds exactly the server's objects", || {
         let store = store.clone();
         let expected = expected.clone();
         async move {
@@ -402,9 +399,8 @@ async fn reflector_store_converges_to_the_server_list() {
     driver.abort();
 }
 
-#[tokio::test]
-async fn watcher_works_for_typed_deployments_and_custom_resources() {
-    let (_sandbox, client) = start().await;
+async fn watcher_works_for_typed_deployments_and_custom_resources(c: &Cluster) {
+    let client = c.client.clone();
     let deployments = Api::<Deployment>::default_namespaced(client.clone());
     let mut stream = watcher::watcher(deployments.clone(), watcher::Config::default()).boxed();
     loop {
@@ -437,12 +433,12 @@ async fn watcher_works_for_typed_deployments_and_custom_resources() {
     };
     assert_eq!(seen.name_any(), "web");
 
-    create_established_crd(&client, &widget_crd()).await;
+    create_established_crd(&client, &c.widget_crd()).await;
     let discovery = bounded("discovery", Discovery::new(client.clone()).run())
         .await
         .unwrap();
     let (resource, _) = discovery
-        .resolve_gvk(&GroupVersionKind::gvk(WIDGET_GROUP, "v1", "Widget"))
+        .resolve_gvk(&GroupVersionKind::gvk(&c.group(), "v1", "Widget"))
         .expect("Widget is discoverable");
     let widgets: Api<DynamicObject> = Api::default_namespaced_with(client, &resource);
     let mut stream = watcher::watcher(widgets.clone(), watcher::Config::default()).boxed();
@@ -472,6 +468,7 @@ async fn watcher_works_for_typed_deployments_and_custom_resources() {
     assert_eq!(seen.data["spec"]["size"], json!(1));
 }
 
+/// Sandbox only: request counters are a sandbox extra.
 #[tokio::test]
 async fn watches_are_counted_as_watch_requests_not_writes() {
     let (sandbox, client) = start().await;
@@ -494,3 +491,12 @@ async fn watches_are_counted_as_watch_requests_not_writes() {
     assert_eq!(counts.get("watch", "configmaps"), 1, "{counts:?}");
     assert_eq!(counts.writes(), 0, "{counts:?}");
 }
+
+on_both!(
+    watcher_sees_added_modified_and_deleted,
+    raw_watch_reports_added_modified_and_deleted_types,
+    watch_from_a_resource_version_receives_only_later_events,
+    watch_with_a_label_selector_sees_only_matching_objects,
+    reflector_store_converges_to_the_server_list,
+    watcher_works_for_typed_deployments_and_custom_resources,
+);
