@@ -1,8 +1,14 @@
 //! The real `bi` binary against a control server the test starts on the
 //! sandbox: status, install, apply, plan's exit code, refused settings,
-//! rollback, export (applied to a fresh sandbox), debug bundle.
+//! rollback, export (applied to a fresh sandbox), debug bundle. The
+//! end-to-end story runs again with `bi serve --kubeconfig` on a real
+//! kube-apiserver (`../shared/realk8s`), which has no nodes: nothing runs
+//! there, so nothing becomes ready.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../../control/tests/realk8s/mod.rs"]
+mod realk8s;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
@@ -16,9 +22,10 @@ use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::GroupVersionKind;
+use realk8s::RealApiServer;
 use serde_json::Value;
 
-/// A `bi serve --sandbox` the test started; killed when dropped.
+/// A `bi serve` the test started; killed when dropped.
 struct RunningServer {
     child: Child,
     url: String,
@@ -31,15 +38,21 @@ impl Drop for RunningServer {
     }
 }
 
+/// Starts `bi serve --sandbox`.
 fn start_server(data_dir: &Path) -> RunningServer {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bi"))
-        .args([
-            "serve",
-            "--sandbox",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
+    serve(data_dir, None)
+}
+
+/// Starts `bi serve` on the cluster of `kubeconfig`, else on the sandbox.
+fn serve(data_dir: &Path, kubeconfig: Option<&Path>) -> RunningServer {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_bi"));
+    command.arg("serve");
+    match kubeconfig {
+        Some(kubeconfig) => command.arg("--kubeconfig").arg(kubeconfig),
+        None => command.arg("--sandbox"),
+    };
+    let mut child = command
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .env_remove("KUBECONFIG")
         .env_remove("BI_SERVER")
@@ -145,7 +158,25 @@ async fn apply_all(client: &kube::Client, documents: &[(Value, String)]) {
     }
 }
 
+/// The API for `body`'s kind; waits (at most 30 s) for a kind a CRD just
+/// created to be served, as a real API server takes a moment to.
 async fn dynamic_api(client: &kube::Client, body: &Value) -> Api<DynamicObject> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match try_dynamic_api(client, body).await {
+            Ok(api) => return api,
+            Err(_) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(err) => panic!("{} is not served: {err}", body["kind"]),
+        }
+    }
+}
+
+async fn try_dynamic_api(
+    client: &kube::Client,
+    body: &Value,
+) -> Result<Api<DynamicObject>, kube::Error> {
     let (group, version) = match body["apiVersion"].as_str().unwrap().split_once('/') {
         Some((group, version)) => (group.to_owned(), version.to_owned()),
         None => (
@@ -154,13 +185,15 @@ async fn dynamic_api(client: &kube::Client, body: &Value) -> Api<DynamicObject> 
         ),
     };
     let gvk = GroupVersionKind::gvk(&group, &version, body["kind"].as_str().unwrap());
-    let (resource, capabilities) = kube::discovery::pinned_kind(client, &gvk).await.unwrap();
-    match (capabilities.scope, body["metadata"]["namespace"].as_str()) {
-        (kube::discovery::Scope::Namespaced, Some(namespace)) => {
-            Api::namespaced_with(client.clone(), namespace, &resource)
-        }
-        _ => Api::all_with(client.clone(), &resource),
-    }
+    let (resource, capabilities) = kube::discovery::pinned_kind(client, &gvk).await?;
+    Ok(
+        match (capabilities.scope, body["metadata"]["namespace"].as_str()) {
+            (kube::discovery::Scope::Namespaced, Some(namespace)) => {
+                Api::namespaced_with(client.clone(), namespace, &resource)
+            }
+            _ => Api::all_with(client.clone(), &resource),
+        },
+    )
 }
 
 async fn exists_in(client: &kube::Client, body: &Value) -> bool {
@@ -173,14 +206,37 @@ async fn exists_in(client: &kube::Client, body: &Value) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_drives_a_control_server_end_to_end() {
+    cli_story(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_drives_a_control_server_on_a_real_api_server_end_to_end() {
+    let test = "the_cli_drives_a_control_server_on_a_real_api_server_end_to_end";
+    if let Some(real) = RealApiServer::fresh(test) {
+        cli_story(Some(&real)).await;
+        real.stop_in_background();
+    }
+}
+
+/// Status, install, apply, plan, drift, refused settings, rollback, export
+/// and a debug bundle, through `bi`, against a `bi serve` on the sandbox
+/// or on `real`.
+async fn cli_story(real: Option<&RealApiServer>) {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
-    let server = start_server(&data_dir);
+    let server = serve(&data_dir, real.map(|real| real.kubeconfig.as_path()));
 
     // status
     let status = ok(&bi(&server, &["status"]));
     assert!(status.contains("battery_core"), "{status}");
-    assert!(status.contains("sandbox"), "{status}");
+    match real {
+        Some(real) => {
+            assert!(status.contains("— kubernetes"), "{status}");
+            let kubeconfig = real.kubeconfig.display().to_string();
+            assert!(status.contains(&kubeconfig), "{status}");
+        }
+        None => assert!(status.contains("sandbox"), "{status}"),
+    }
 
     ok(&bi(&server, &["apply"]));
 
@@ -191,13 +247,21 @@ async fn the_cli_drives_a_control_server_end_to_end() {
     assert!(applied.contains("succeeded"), "{applied}");
     let plan = bi(&server, &["plan", "--exit-code"]);
     assert_eq!(plan.status.code(), Some(0), "{}", ok(&plan));
-    // the sandbox reports workloads ready shortly after they are applied
+    // the sandbox reports workloads ready shortly after they are applied; a
+    // real API server without nodes runs no pod, so redis stays progressing
+    // with none of its replicas ready (only a cluster with nodes shows it
+    // ready)
+    let shown = if real.is_some() {
+        " progressing (0/"
+    } else {
+        " ready ("
+    };
     let mut status = String::new();
     for _ in 0..50 {
         status = ok(&bi(&server, &["status"]));
         if status
             .lines()
-            .any(|l| l.trim_start().starts_with("redis ") && l.contains(" ready ("))
+            .any(|l| l.trim_start().starts_with("redis ") && l.contains(shown))
         {
             break;
         }
@@ -206,13 +270,19 @@ async fn the_cli_drives_a_control_server_end_to_end() {
     assert!(
         status
             .lines()
-            .any(|l| l.trim_start().starts_with("redis ") && l.contains(" ready (")),
+            .any(|l| l.trim_start().starts_with("redis ") && l.contains(shown)),
         "{status}"
     );
     assert!(status.contains("capacity:        CPU"), "{status}");
+    if real.is_some() {
+        assert!(status.contains("(0 nodes)"), "{status}");
+    }
 
     // an object deleted behind bi's back: the plan has changes (exit 2)
-    let cluster = kube_client(&data_dir.join("sandbox.kubeconfig")).await;
+    let cluster = match real {
+        Some(real) => real.client().await,
+        None => kube_client(&data_dir.join("sandbox.kubeconfig")).await,
+    };
     let deployments: Api<Deployment> = Api::namespaced(cluster.clone(), "battery-base");
     deployments
         .delete("redis-operator", &DeleteParams::default())
@@ -289,12 +359,25 @@ async fn the_cli_drives_a_control_server_end_to_end() {
     let plan = bi(&server, &["plan", "--exit-code"]);
     assert_eq!(plan.status.code(), Some(0), "{}", ok(&plan));
 
-    // export applied to a fresh sandbox gives the same objects
+    // export applied to a fresh cluster of the same kind gives the same objects
     let exported = ok(&bi(&server, &["export"]));
     let documents = paths(&exported);
     assert!(!documents.is_empty());
-    let fresh = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let fresh_client = fresh.client().unwrap();
+    let (fresh, fresh_real, fresh_client) = match real {
+        Some(_) => {
+            let fresh_real = RealApiServer::fresh(
+                "the_cli_drives_a_control_server_on_a_real_api_server_end_to_end (export)",
+            )
+            .expect("a second real API server");
+            let client = fresh_real.client().await;
+            (None, Some(fresh_real), client)
+        }
+        None => {
+            let fresh = Sandbox::start(SandboxConfig::default()).await.unwrap();
+            let client = fresh.client().unwrap();
+            (Some(fresh), None, client)
+        }
+    };
     apply_all(&fresh_client, &documents).await;
     let mut in_fresh = BTreeSet::new();
     let mut in_server = BTreeSet::new();
@@ -309,7 +392,12 @@ async fn the_cli_drives_a_control_server_end_to_end() {
     let exported_paths: BTreeSet<String> = documents.iter().map(|(_, p)| p.clone()).collect();
     assert_eq!(in_fresh, exported_paths);
     assert_eq!(in_server, exported_paths);
-    fresh.shutdown().await.unwrap();
+    if let Some(fresh) = fresh {
+        fresh.shutdown().await.unwrap();
+    }
+    if let Some(fresh_real) = fresh_real {
+        fresh_real.stop_in_background();
+    }
 
     // one file per resource with -d
     let export_dir = dir.path().join("export");
@@ -400,15 +488,30 @@ fn completions_and_help_work_offline() {
 
 #[test]
 fn start_prints_each_step_and_then_the_url() {
+    start_story(None);
+}
+
+#[test]
+fn start_on_a_real_api_server_prints_each_step_and_then_the_url() {
+    let test = "start_on_a_real_api_server_prints_each_step_and_then_the_url";
+    if let Some(real) = RealApiServer::fresh(test) {
+        start_story(Some(&real.kubeconfig));
+        real.stop_in_background();
+    }
+}
+
+/// `bi start` on the sandbox, or on the cluster of `kubeconfig`: its steps,
+/// then the URL of a server that answers.
+fn start_story(kubeconfig: Option<&Path>) {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bi"))
-        .args([
-            "start",
-            "--sandbox",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
+    let mut command = Command::new(env!("CARGO_BIN_EXE_bi"));
+    command.arg("start");
+    match kubeconfig {
+        Some(kubeconfig) => command.arg("--kubeconfig").arg(kubeconfig),
+        None => command.arg("--sandbox"),
+    };
+    let mut child = command
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path().join("data"))
         .env_remove("KUBECONFIG")
         .stdout(Stdio::piped())
