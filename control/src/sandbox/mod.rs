@@ -1,12 +1,34 @@
 //! The embedded sandbox cluster: an in-process server on a loopback port that
-//! speaks enough of the Kubernetes REST API for kube-rs and kubectl to work
-//! against it unchanged. Nothing runs in it; objects are only stored.
+//! speaks the Kubernetes REST API for kube-rs and kubectl to work against it
+//! unchanged. Nothing runs in it; objects are only stored.
 //!
 //! `bi start` runs it when no kubeconfig is given, and tests use it wherever
-//! they need a cluster. Discovery (built-in kinds and CRDs), CRUD with
-//! selectors and paging, patches and server-side apply, dry runs, watches,
-//! `Status` errors, injected faults for tests, workload readiness, fake nodes, persistence in the data
-//! directory, a kubeconfig for kubectl, and a request counter.
+//! they need a cluster. It follows a real kube-apiserver (v1.36): discovery
+//! (built-in kinds and CRDs), CRUD with selectors and paging, patches and
+//! server-side apply with managed fields and conflicts, strict field
+//! validation (k8s-openapi types, CRD schemas), name rules per kind,
+//! protected CRD groups, finalizers and Terminating namespaces, `/status`
+//! and `/scale`, dry runs, watches, and `Status` errors worded as a real
+//! server words them. The API tests (`tests/sandbox_api.rs`,
+//! `tests/sandbox_watch.rs`) run every story on both; where they differ, the
+//! sandbox is wrong.
+//!
+//! Its extras, which a real server does not have (and which its tests say are
+//! sandbox-only):
+//! - workloads settle by themselves: Deployments, StatefulSets and Knative
+//!   Services report ready shortly after a write (`workloads.rs`), where a
+//!   real cluster needs a kubelet (and Knative);
+//! - fake nodes of a configurable size (`nodes.rs`);
+//! - injected faults for tests (`faults.rs`) and a request counter
+//!   (`counter.rs`);
+//! - persistence in the data directory and a kubeconfig for kubectl;
+//! - resourceVersions are increasing integers (a real server's are opaque);
+//! - the namespace controller's work happens at once: a deleted Namespace
+//!   is gone as soon as nothing in it holds a finalizer.
+//!
+//! Known approximations: strategic merge patches and apply merge lists as
+//! atomic unless their items are keyed by `name`; built-in kinds know the
+//! fields of k8s-openapi's Kubernetes 1.33 types.
 
 mod cluster;
 mod config;

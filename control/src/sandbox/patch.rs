@@ -5,8 +5,8 @@
 //! merge patch (lists are replaced, not merged by key; `$patch`/`$retainKeys`/
 //! `$setElementOrder` directives are dropped), and server-side apply is a merge
 //! of the applied fields into the object, after removing the fields the same
-//! field manager applied last time and no longer applies. There are no
-//! ownership conflicts between managers (`force` is accepted and changes nothing).
+//! field manager applied last time and no longer applies. Who owns which field,
+//! and the conflicts `force` overrides, are `managed.rs`'s.
 
 use serde_json::Value;
 

@@ -2,10 +2,13 @@
 //! namespace and name, with the metadata a real API server owns.
 //!
 //! The store hands out one global, monotonic resourceVersion; sets uid,
-//! creationTimestamp and generation (bumped when anything outside metadata and
-//! status changes); keeps status apart from spec for kinds with a `/status`
-//! subresource; and records every change as a watch event. Deleting a
-//! Namespace deletes what is in it, deleting a CRD deletes its objects, and
+//! creationTimestamp and, for the kinds that have one, generation (bumped when
+//! anything outside metadata and status changes); keeps status apart from spec
+//! for kinds with a `/status` subresource; records who owns which field
+//! (`managed.rs`) and drops or refuses undeclared fields (`schema.rs`); and
+//! records every change as a watch event. An object with finalizers is only
+//! marked when deleted; a deleted Namespace is Terminating until what is in it
+//! is gone (and refuses new objects); deleting a CRD deletes its objects, and
 //! (unless orphaned) deleting an owner deletes its dependents. Every write can
 //! be a dry run: the result is computed and returned, nothing changes.
 //!
