@@ -1430,7 +1430,7 @@ async fn deleting_a_namespace_deletes_what_is_in_it(c: &Cluster) {
     let left: Vec<String> = left.items.iter().filter_map(|cm| cm.namespace()).collect();
     assert_eq!(
         left,
-        [spared.clone()],
+        std::slice::from_ref(&spared),
         "only the other namespace's ConfigMap is left"
     );
     let deployments = Api::<Deployment>::all(client.clone());
@@ -1448,7 +1448,7 @@ async fn deleting_a_namespace_deletes_what_is_in_it(c: &Cluster) {
         .collect();
     assert_eq!(
         left,
-        [spared.clone()],
+        std::slice::from_ref(&spared),
         "only the other namespace's Deployment is left"
     );
 
