@@ -113,6 +113,7 @@ pub async fn read(
     let mut condition = None;
     let mut url = None;
     let mut knative_missing = false;
+    let mut knative_found = false;
     let mut knative_ready = None;
     for resource in &mine {
         let kind = resource.path.kind.as_str();
@@ -129,6 +130,7 @@ pub async fn read(
         let live = live_object(client, &resource.path).await?;
         if knative {
             knative_missing = live.is_none();
+            knative_found = live.is_some();
             if let Some(live) = &live {
                 url = live
                     .pointer("/status/url")
@@ -155,6 +157,10 @@ pub async fn read(
         } else {
             Readiness::Progressing
         }
+    } else if knative_found {
+        // NB: Knative's controller has not reported on it yet (on a real
+        // cluster, until its pods run): it is on its way, not "configured".
+        Readiness::Progressing
     } else {
         health::readiness(&workloads)
     };

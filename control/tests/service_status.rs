@@ -230,7 +230,6 @@ async fn a_knative_service_is_missing_until_applied_then_ready_with_its_url() {
 }
 
 #[tokio::test]
-#[ignore = "bug: service_status::read reports a Knative Service that exists but has no Ready condition yet (its controller has not run) as `configured`, which means \"no workloads of its own\", instead of `progressing`"]
 async fn a_knative_service_without_a_ready_condition_is_progressing() {
     use bi_model::objects::KnativeService;
 
