@@ -135,13 +135,14 @@ impl Params {
         matches!(self.get(name), Some("true" | "1"))
     }
 
-    fn dry_run(&self) -> ApiResult<bool> {
+    fn dry_run(&self, verb: &str) -> ApiResult<bool> {
         match self.get("dryRun") {
             None | Some("") => Ok(false),
             Some("All") => Ok(true),
-            Some(other) => Err(ApiError::bad_request(format!(
-                "dryRun: Unsupported value: {other:?}: supported values: \"All\""
-            ))),
+            Some(other) => Err(ApiError::invalid_option(
+                options_of(verb),
+                &format!("dryRun: Unsupported value: [{other:?}]: supported values: \"All\""),
+            )),
         }
     }
 
@@ -161,13 +162,8 @@ impl Params {
     /// `fieldValidation`, refused as the options of `verb` name it when unknown.
     fn field_validation(&self, verb: &str) -> ApiResult<FieldValidation> {
         FieldValidation::parse(self.get("fieldValidation")).map_err(|other| {
-            let options = match verb {
-                "create" => "CreateOptions",
-                "update" => "UpdateOptions",
-                _ => "PatchOptions",
-            };
             ApiError::invalid_option(
-                options,
+                options_of(verb),
                 &format!(
                     "fieldValidation: Unsupported value: {other:?}: supported values: \"\", \"Ignore\", \"Strict\", \"Warn\""
                 ),
@@ -322,7 +318,7 @@ async fn resource(
     };
     let namespace = rp.namespace.as_deref();
     let name = rp.name.as_deref();
-    let dry_run = params.dry_run()?;
+    let dry_run = params.dry_run(&verb)?;
     let how = WriteOptions {
         writer: Writer::update(&field_manager(params, headers)),
         force: params.flag("force"),
@@ -421,10 +417,9 @@ async fn resource(
             };
             let written = if kind == PatchKind::Apply {
                 let Some(manager) = params.get("fieldManager").filter(|m| !m.is_empty()) else {
-                    return Err(ApiError::invalid(
-                        &rt,
-                        name,
-                        "metadata.managedFields.fieldManager: Required value: is required for apply patch",
+                    return Err(ApiError::invalid_option(
+                        "PatchOptions",
+                        "fieldManager: Required value: is required for apply patch",
                     ));
                 };
                 let how = WriteOptions {
@@ -448,7 +443,18 @@ async fn resource(
             let deleted = shared
                 .write(|store| store.delete(&rt, namespace, name, &options, dry_run))
                 .await?;
-            Ok(json_response(StatusCode::OK, deleted))
+            // NB: a real server answers with the object only while it still
+            // exists (marked) or for kinds that delete gracefully; otherwise
+            // with a `Status` of success.
+            let kept = deleted.pointer("/metadata/deletionTimestamp").is_some()
+                || options.foreground
+                || rt.is("", "namespaces")
+                || rt.is("", "pods");
+            if kept {
+                Ok(json_response(StatusCode::OK, deleted))
+            } else {
+                Ok(json_response(StatusCode::OK, deleted_status(&rt, &deleted)))
+            }
         }
         ("deletecollection", None) => {
             let (options, body_dry_run) = delete_options(params, body)?;
@@ -462,6 +468,17 @@ async fn resource(
             Ok(json_response(StatusCode::OK, deleted))
         }
         _ => Err(ApiError::method_not_allowed(method.as_str())),
+    }
+}
+
+/// The options type a real server reads a write's query into (for its refusals).
+fn options_of(verb: &str) -> &'static str {
+    match verb {
+        "create" => "CreateOptions",
+        "update" => "UpdateOptions",
+        "patch" => "PatchOptions",
+        "delete" | "deletecollection" => "DeleteOptions",
+        _ => "ListOptions",
     }
 }
 
@@ -641,9 +658,12 @@ fn delete_options(params: &Params, body: &[u8]) -> ApiResult<(DeleteOptions, boo
         }
         Some("Orphan") => true,
         Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "propagationPolicy: Unsupported value: {other:?}: supported values: \"Foreground\", \"Background\", \"Orphan\""
-            )));
+            return Err(ApiError::invalid_option(
+                "DeleteOptions",
+                &format!(
+                    "propagationPolicy: Unsupported value: {other:?}: supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\""
+                ),
+            ));
         }
     };
     let precondition = |field: &str| {
@@ -657,10 +677,30 @@ fn delete_options(params: &Params, body: &[u8]) -> ApiResult<(DeleteOptions, boo
         .is_some_and(|modes| modes.iter().any(|m| m == "All"));
     let options = DeleteOptions {
         orphan,
+        foreground: policy.as_deref() == Some("Foreground"),
         uid: precondition("uid"),
         resource_version: precondition("resourceVersion"),
     };
     Ok((options, dry_run))
+}
+
+/// The `Status` of success a real server answers a completed deletion with.
+fn deleted_status(rt: &ResourceType, deleted: &Value) -> Value {
+    let mut details = json!({
+        "name": deleted.pointer("/metadata/name").cloned().unwrap_or(Value::Null),
+        "kind": rt.plural,
+        "uid": deleted.pointer("/metadata/uid").cloned().unwrap_or(Value::Null),
+    });
+    if !rt.group.is_empty() {
+        details["group"] = json!(rt.group);
+    }
+    json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "details": details,
+    })
 }
 
 fn written_response(written: Written) -> Response {
@@ -754,11 +794,14 @@ mod tests {
 
     #[test]
     fn only_dry_run_all_is_accepted() {
-        assert!(params(&[("dryRun", "All")]).dry_run().unwrap());
-        assert!(!params(&[]).dry_run().unwrap());
+        assert!(params(&[("dryRun", "All")]).dry_run("create").unwrap());
+        assert!(!params(&[]).dry_run("create").unwrap());
         assert_eq!(
-            params(&[("dryRun", "Some")]).dry_run().unwrap_err().code,
-            400
+            params(&[("dryRun", "Some")])
+                .dry_run("create")
+                .unwrap_err()
+                .code,
+            422
         );
     }
 }

@@ -317,11 +317,11 @@ impl ApiError {
     }
 
     /// 405 MethodNotAllowed.
-    pub(crate) fn method_not_allowed(method: &str) -> Self {
+    pub(crate) fn method_not_allowed(_method: &str) -> Self {
         Self::new(
             405,
             "MethodNotAllowed",
-            format!("the server does not allow this method on the requested resource ({method})"),
+            "the server does not allow this method on the requested resource",
         )
     }
 

@@ -135,6 +135,9 @@ pub(crate) struct Page {
 pub(crate) struct DeleteOptions {
     /// `Orphan` leaves dependents (by ownerReferences) alone.
     pub(crate) orphan: bool,
+    /// `Foreground`: the answer is the object (a real server keeps it, marked,
+    /// until its dependents are gone).
+    pub(crate) foreground: bool,
     /// Precondition: the object's uid.
     pub(crate) uid: Option<String>,
     /// Precondition: the object's resourceVersion.
@@ -1216,6 +1219,18 @@ fn checked_body(rt: &ResourceType, body: Value) -> ApiResult<Value> {
         None => {
             map.insert("kind".into(), json!(rt.kind));
         }
+        Some(Value::String(other)) => {
+            return Err(ApiError::bad_request(format!(
+                "{other} in version \"{version}\" cannot be handled as a {kind}: converting ({version}.{other}) to ({internal}.{kind}): unknown conversion",
+                version = rt.version,
+                kind = rt.kind,
+                internal = if rt.group.is_empty() {
+                    "core"
+                } else {
+                    rt.group.split('.').next().unwrap_or_default()
+                },
+            )));
+        }
         Some(other) => {
             return Err(ApiError::invalid(
                 rt,
@@ -1228,6 +1243,13 @@ fn checked_body(rt: &ResourceType, body: Value) -> ApiResult<Value> {
         Some(Value::String(version)) if *version == rt.api_version() => {}
         None => {
             map.insert("apiVersion".into(), json!(rt.api_version()));
+        }
+        Some(Value::String(other)) => {
+            return Err(ApiError::bad_request(format!(
+                "{kind} in version \"{version}\" cannot be handled as a {kind}: no kind \"{kind}\" is registered for version \"{other}\"",
+                version = rt.version,
+                kind = rt.kind,
+            )));
         }
         Some(other) => {
             return Err(ApiError::invalid(
