@@ -1591,6 +1591,72 @@ async fn finalizers_hold_deletion_and_terminating_namespaces_refuse_new_objects(
     .await;
 }
 
+/// A completed deletion is answered with a `Status` of success; an object
+/// that stays (marked, waiting for finalizers) is answered with itself.
+async fn delete_answers_with_a_status_unless_the_object_stays(c: &Cluster) {
+    let api = Api::<ConfigMap>::default_namespaced(c.client.clone());
+    let created = bounded(
+        "creating",
+        api.create(&PostParams::default(), &configmap("gone", &[], &[])),
+    )
+    .await
+    .unwrap();
+    let answer = bounded("deleting", api.delete("gone", &DeleteParams::default()))
+        .await
+        .unwrap();
+    let status = answer.right().expect("a completed deletion is a Status");
+    assert_eq!(
+        status.status,
+        Some(kube::core::response::StatusSummary::Success)
+    );
+    let details = status.details.expect("details");
+    assert_eq!(
+        (details.name.as_str(), details.kind.as_str(), details.uid),
+        ("gone", "configmaps", created.uid().unwrap())
+    );
+
+    let held: ConfigMap = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": { "name": "held", "finalizers": ["example.bi.dev/hold"] }
+    }))
+    .unwrap();
+    bounded("creating", api.create(&PostParams::default(), &held))
+        .await
+        .unwrap();
+    let answer = bounded("deleting", api.delete("held", &DeleteParams::default()))
+        .await
+        .unwrap();
+    let object = answer.left().expect("an object that stays is the answer");
+    assert!(object.metadata.deletion_timestamp.is_some());
+    bounded(
+        "releasing",
+        api.patch(
+            "held",
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "metadata": { "finalizers": null } })),
+        ),
+    )
+    .await
+    .unwrap();
+
+    let status = assert_api_error(
+        raw(
+            &c.client,
+            Method::POST,
+            &format!("/api/v1/namespaces/{}/configmaps", c.namespace),
+            "application/json",
+            r#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"x"}}"#,
+        )
+        .await,
+        400,
+        "BadRequest",
+    );
+    assert_eq!(
+        status.message,
+        "Secret in version \"v1\" cannot be handled as a ConfigMap: converting (v1.Secret) to (core.ConfigMap): unknown conversion"
+    );
+}
+
 // ---------------------------------------------------------------- dry run
 
 async fn dry_run_create_returns_the_object_and_stores_nothing(c: &Cluster) {
@@ -1987,6 +2053,88 @@ async fn malformed_body_is_400_bad_request(c: &Cluster) {
         .await,
         400,
         "BadRequest",
+    );
+}
+
+/// Query options a real server does not accept are refused as invalid
+/// options (422 `…Options.meta.k8s.io`), a method a path does not serve as 405.
+async fn malformed_write_options_are_422_and_wrong_methods_405(c: &Cluster) {
+    let collection = format!("/api/v1/namespaces/{}/configmaps", c.namespace);
+    let body = r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"app"}}"#;
+    let status = assert_api_error(
+        raw(
+            &c.client,
+            Method::POST,
+            &format!("{collection}?dryRun=Some"),
+            "application/json",
+            body,
+        )
+        .await,
+        422,
+        "Invalid",
+    );
+    assert_eq!(
+        status.message,
+        "CreateOptions.meta.k8s.io \"\" is invalid: dryRun: Unsupported value: [\"Some\"]: supported values: \"All\""
+    );
+    let status = assert_api_error(
+        raw(
+            &c.client,
+            Method::PATCH,
+            &format!("{collection}/app"),
+            "application/apply-patch+yaml",
+            body,
+        )
+        .await,
+        422,
+        "Invalid",
+    );
+    assert_eq!(
+        status.message,
+        "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch"
+    );
+    raw(
+        &c.client,
+        Method::POST,
+        &collection,
+        "application/json",
+        body,
+    )
+    .await
+    .expect("the ConfigMap is created");
+    let status = assert_api_error(
+        raw(
+            &c.client,
+            Method::DELETE,
+            &format!("{collection}/app?propagationPolicy=Sometimes"),
+            "application/json",
+            "",
+        )
+        .await,
+        422,
+        "Invalid",
+    );
+    assert!(
+        status
+            .message
+            .starts_with("DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: \"Sometimes\""),
+        "{status:?}"
+    );
+    let status = assert_api_error(
+        raw(
+            &c.client,
+            Method::POST,
+            &format!("{collection}/app"),
+            "application/json",
+            body,
+        )
+        .await,
+        405,
+        "MethodNotAllowed",
+    );
+    assert_eq!(
+        status.message,
+        "the server does not allow this method on the requested resource"
     );
 }
 
@@ -2892,6 +3040,7 @@ on_both!(
     delete_removes_the_object_with_any_propagation_policy,
     deleting_a_namespace_deletes_what_is_in_it,
     finalizers_hold_deletion_and_terminating_namespaces_refuse_new_objects,
+    delete_answers_with_a_status_unless_the_object_stays,
     dry_run_create_returns_the_object_and_stores_nothing,
     dry_run_replace_and_patches_store_nothing,
     dry_run_apply_of_an_absent_object_creates_nothing,
@@ -2903,6 +3052,7 @@ on_both!(
     create_without_a_name_is_422_invalid,
     malformed_body_is_400_bad_request,
     unsupported_patch_type_is_415,
+    malformed_write_options_are_422_and_wrong_methods_405,
     malformed_label_selector_is_400_bad_request,
     field_selector_without_an_operator_is_400_bad_request,
     unsupported_field_label_is_400_bad_request,
