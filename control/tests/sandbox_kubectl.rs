@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod realk8s;
+#[macro_use]
 mod sandbox_support;
 
 use std::io::Read;
@@ -19,7 +20,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::api::{Api, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, ResourceExt};
-use sandbox_support::{bounded, create_namespace, data, names, start_with};
+use sandbox_support::{Cluster, bounded, create_namespace, data, names, start_with};
 
 /// The longest one kubectl invocation may take.
 const KUBECTL_WAIT: Duration = Duration::from_secs(30);
@@ -239,8 +240,9 @@ async fn kubectl_lists_the_sandbox_namespaces() {
     assert!(listed.contains(&"namespace/from-kube-rs"), "{stdout}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kubectl_applies_server_side_gets_and_deletes_a_configmap() {
+/// kubectl's server-side apply, get and delete, and its strict field
+/// validation (the default since kubectl 1.27), on both.
+async fn kubectl_applies_server_side_gets_and_deletes_a_configmap(c: &Cluster) {
     let Some(kubectl_path) =
         kubectl_or_skip("kubectl_applies_server_side_gets_and_deletes_a_configmap")
     else {
@@ -248,86 +250,98 @@ async fn kubectl_applies_server_side_gets_and_deletes_a_configmap() {
     };
     let dir = tempfile::tempdir().unwrap();
     let cache = tempfile::tempdir().unwrap();
-    let (sandbox, client) = start_in(dir.path()).await;
-    let kubeconfig = sandbox.kubeconfig_path().unwrap();
-    let configmaps = Api::<ConfigMap>::default_namespaced(client);
+    let kubeconfig = c.kubeconfig_in(dir.path());
+    let configmaps = Api::<ConfigMap>::default_namespaced(c.client.clone());
+    let namespace = c.namespace.as_str();
+    let in_namespace = |args: &[&'static str]| -> Vec<String> {
+        let mut all: Vec<String> = vec!["--namespace".into(), namespace.to_owned()];
+        all.extend(args.iter().map(|arg| (*arg).to_owned()));
+        all
+    };
 
     let manifest = dir.path().join("x.yaml");
     let write_manifest = |value: &str| {
         std::fs::write(
             &manifest,
-            format!(
-                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: default\ndata:\n  k: {value}\n"
-            ),
+            format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  k: {value}\n"),
         )
         .unwrap();
     };
     write_manifest("v");
     let manifest_arg = manifest.to_str().unwrap();
-    sandbox.reset_requests();
-    let stdout = kubectl_ok(
-        &kubectl_path,
-        &kubeconfig,
-        cache.path(),
-        &apply_args(&kubectl_path, manifest_arg),
-    )
-    .await;
-    assert!(stdout.contains("configmap/x"), "{stdout}");
-    assert!(
-        sandbox.requests().get("patch", "configmaps") >= 1,
-        "server-side apply is a PATCH: {:?}",
-        sandbox.requests()
+    let mut apply: Vec<String> = vec!["--namespace".into(), namespace.to_owned()];
+    apply.extend(
+        apply_args(&kubectl_path, manifest_arg)
+            .iter()
+            .map(|a| (*a).to_owned()),
     );
+    let apply: Vec<&str> = apply.iter().map(String::as_str).collect();
+    if let Some(sandbox) = &c.sandbox {
+        sandbox.reset_requests();
+    }
+    let stdout = kubectl_ok(&kubectl_path, &kubeconfig, cache.path(), &apply).await;
+    assert!(stdout.contains("configmap/x"), "{stdout}");
+    // Sandbox only: request counters are a sandbox extra.
+    if let Some(sandbox) = &c.sandbox {
+        assert!(
+            sandbox.requests().get("patch", "configmaps") >= 1,
+            "server-side apply is a PATCH: {:?}",
+            sandbox.requests()
+        );
+    }
     let created = bounded("getting x", configmaps.get("x"))
         .await
         .expect("kubectl created x");
     assert_eq!(data(&created, "k").as_deref(), Some("v"));
 
-    let value = kubectl_ok(
-        &kubectl_path,
-        &kubeconfig,
-        cache.path(),
-        &["get", "configmap", "x", "-o", "jsonpath={.data.k}"],
-    )
-    .await;
+    let get = in_namespace(&["get", "configmap", "x", "-o", "jsonpath={.data.k}"]);
+    let get: Vec<&str> = get.iter().map(String::as_str).collect();
+    let value = kubectl_ok(&kubectl_path, &kubeconfig, cache.path(), &get).await;
     assert_eq!(value, "v");
 
     // Applying again updates in place.
     write_manifest("w");
-    kubectl_ok(
-        &kubectl_path,
-        &kubeconfig,
-        cache.path(),
-        &apply_args(&kubectl_path, manifest_arg),
-    )
-    .await;
+    kubectl_ok(&kubectl_path, &kubeconfig, cache.path(), &apply).await;
     let updated = bounded("getting x", configmaps.get("x")).await.unwrap();
     assert_eq!(data(&updated, "k").as_deref(), Some("w"));
     assert_eq!(updated.uid(), created.uid(), "the same object, updated");
 
-    let stdout = kubectl_ok(
-        &kubectl_path,
-        &kubeconfig,
-        cache.path(),
-        &["delete", "configmap", "x"],
+    // kubectl validates strictly: an undeclared field is refused by the server.
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bad\nspec:\n  x: 1\n",
     )
-    .await;
+    .unwrap();
+    let create = in_namespace(&["create", "-f"]);
+    let mut create: Vec<&str> = create.iter().map(String::as_str).collect();
+    create.push(bad.to_str().unwrap());
+    let output = kubectl(&kubectl_path, &kubeconfig, cache.path(), &create).await;
+    assert!(!output.success, "{output:?}");
+    assert!(
+        output
+            .stderr
+            .contains("strict decoding error: unknown field \"spec\""),
+        "{output:?}"
+    );
+
+    let delete = in_namespace(&["delete", "configmap", "x"]);
+    let delete: Vec<&str> = delete.iter().map(String::as_str).collect();
+    let stdout = kubectl_ok(&kubectl_path, &kubeconfig, cache.path(), &delete).await;
     assert!(stdout.contains("deleted"), "{stdout}");
     assert_eq!(
         bounded("getting x", configmaps.get_opt("x")).await.unwrap(),
         None,
         "kubectl deleted x"
     );
-    let output = kubectl(
-        &kubectl_path,
-        &kubeconfig,
-        cache.path(),
-        &["get", "configmap", "x"],
-    )
-    .await;
+    let get = in_namespace(&["get", "configmap", "x"]);
+    let get: Vec<&str> = get.iter().map(String::as_str).collect();
+    let output = kubectl(&kubectl_path, &kubeconfig, cache.path(), &get).await;
     assert!(!output.success, "x is gone for kubectl too");
     assert!(
         output.stderr.contains("NotFound") || output.stderr.contains("not found"),
         "{output:?}"
     );
 }
+
+on_both!(kubectl_applies_server_side_gets_and_deletes_a_configmap);

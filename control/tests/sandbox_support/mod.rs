@@ -174,6 +174,21 @@ impl Cluster {
         crd_in(&self.group(), "Widget", "widgets", "Namespaced")
     }
 
+    /// A kubeconfig for kubectl: the real server's own, or one written into
+    /// `dir` for the sandbox (whose memory-only start writes none).
+    pub fn kubeconfig_in(&self, dir: &std::path::Path) -> std::path::PathBuf {
+        if let Some(real) = &self._real {
+            return real.kubeconfig.clone();
+        }
+        let path = dir.join("sandbox.kubeconfig");
+        let text = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: sandbox\n  cluster: {{server: \"{}\"}}\nusers:\n- name: sandbox\n  user: {{}}\ncontexts:\n- name: sandbox\n  context: {{cluster: sandbox, user: sandbox}}\ncurrent-context: sandbox\n",
+            self.sandbox().url()
+        );
+        std::fs::write(&path, text).expect("writing a kubeconfig for the sandbox");
+        path
+    }
+
     /// How long a condition may take here.
     pub fn condition_wait(&self) -> Duration {
         match self.target {
