@@ -754,9 +754,9 @@ async fn stale_resource_version_is_a_409_conflict(c: &Cluster) {
         409,
         "Conflict",
     );
-    assert!(
-        status.message.contains("app"),
-        "the message names the object: {status:?}"
+    assert_eq!(
+        status.message,
+        "Operation cannot be fulfilled on configmaps \"app\": the object has been modified; please apply your changes to the latest version and try again"
     );
     let fetched = bounded("getting a ConfigMap", api.get("app"))
         .await
@@ -1836,9 +1836,12 @@ async fn get_of_a_missing_object_is_404_not_found(c: &Cluster) {
     let client = c.client.clone();
     let api = Api::<ConfigMap>::default_namespaced(client.clone());
     let status = assert_api_error(bounded("getting", api.get("nope")).await, 404, "NotFound");
-    assert!(
-        status.message.contains("nope"),
-        "the message names the object: {status:?}"
+    assert_eq!(status.message, "configmaps \"nope\" not found");
+    let details = status.details.expect("details");
+    assert_eq!(
+        (details.name.as_str(), details.kind.as_str()),
+        ("nope", "configmaps"),
+        "NotFound details name the resource, not the kind"
     );
     let deployments = Api::<Deployment>::default_namespaced(client.clone());
     assert_api_error(
@@ -1890,7 +1893,7 @@ async fn namespaced_object_in_a_missing_namespace_is_404_not_found(c: &Cluster) 
     let client = c.client.clone();
     let nowhere = c.name("nowhere");
     let api = Api::<ConfigMap>::namespaced(client.clone(), &nowhere);
-    assert_api_error(
+    let status = assert_api_error(
         bounded(
             "creating",
             api.create(&PostParams::default(), &configmap("app", &[], &[])),
@@ -1899,8 +1902,17 @@ async fn namespaced_object_in_a_missing_namespace_is_404_not_found(c: &Cluster) 
         404,
         "NotFound",
     );
+    assert_eq!(
+        status.message,
+        format!("namespaces \"{nowhere}\" not found")
+    );
+    let details = status.details.expect("details");
+    assert_eq!(
+        (details.name.as_str(), details.kind.as_str()),
+        (nowhere.as_str(), "namespaces")
+    );
     let deployments = Api::<Deployment>::namespaced(client, &nowhere);
-    assert_api_error(
+    let status = assert_api_error(
         bounded(
             "applying",
             deployments.patch(
@@ -1913,7 +1925,12 @@ async fn namespaced_object_in_a_missing_namespace_is_404_not_found(c: &Cluster) 
         404,
         "NotFound",
     );
-    assert_api_error(bounded("getting", api.get("app")).await, 404, "NotFound");
+    assert_eq!(
+        status.message,
+        format!("namespaces \"{nowhere}\" not found")
+    );
+    let status = assert_api_error(bounded("getting", api.get("app")).await, 404, "NotFound");
+    assert_eq!(status.message, "configmaps \"app\" not found");
 }
 
 async fn creating_an_existing_object_is_409_already_exists(c: &Cluster) {
@@ -1940,7 +1957,7 @@ async fn creating_an_existing_object_is_409_already_exists(c: &Cluster) {
         409,
         "AlreadyExists",
     );
-    assert!(status.message.contains("app"), "{status:?}");
+    assert_eq!(status.message, "configmaps \"app\" already exists");
     let fetched = bounded("getting", api.get("app")).await.unwrap();
     assert_eq!(
         data(&fetched, "k").as_deref(),
