@@ -436,6 +436,10 @@ async fn a_drift_sweep_finds_an_edit_behind_bis_back_and_the_next_snapshot_repai
             support::install_redis(&t.db).await;
             let engine = engine(&t, &cluster, quick()).await;
             let first = engine.snapshot("test").await.unwrap();
+            // NB: on a real server the controller manager annotates each new
+            // Deployment with its revision; a sweep that overlaps that write
+            // reports it (see the ignored test below), so let it finish.
+            cluster.settle().await;
             let clean = engine.sweep_drift().await.unwrap();
             assert!(clean.drifted.is_empty(), "{:?}", clean.drifted);
             assert_eq!(clean.checked, first.outcomes.len());
@@ -452,6 +456,7 @@ async fn a_drift_sweep_finds_an_edit_behind_bis_back_and_the_next_snapshot_repai
             api.patch(&map.name, &PatchParams::default(), &Patch::Merge(&edit))
                 .await
                 .unwrap();
+            cluster.settle().await;
 
             let blind = engine.snapshot("test").await.unwrap();
             assert_eq!(blind.counts.writes(), 0, "the hash fast path cannot see it");
@@ -476,6 +481,54 @@ async fn a_drift_sweep_finds_an_edit_behind_bis_back_and_the_next_snapshot_repai
             );
             assert!(engine.sweep_drift().await.unwrap().drifted.is_empty());
             assert_eq!(engine.snapshot("test").await.unwrap().counts.writes(), 0);
+            cluster.shutdown().await;
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "bug: sweep_drift compares each dry run with the object as listed when the sweep started, so a field another manager writes while the sweep runs (a label, kube-controller-manager's deployment.kubernetes.io/revision annotation) is reported as drift"]
+async fn a_change_another_manager_makes_during_a_sweep_is_not_drift() {
+    on_every_cluster(
+        "a_change_another_manager_makes_during_a_sweep_is_not_drift",
+        |t, cluster| async move {
+            t.db.migrate().await.unwrap();
+            support::install_redis(&t.db).await;
+            let engine = engine(&t, &cluster, quick()).await;
+            engine.snapshot("test").await.unwrap();
+            cluster.settle().await;
+            // The sweep lists every object first, then checks 10 a second
+            // in plan order: the operator's Deployment, a workload, is
+            // checked seconds after the sweep has listed it. Someone else
+            // annotates it in between, under a field manager of their own.
+            let sweep = engine.sweep_drift();
+            let edit = async {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                let api: Api<Deployment> = Api::namespaced(cluster.client(), "battery-base");
+                let note = serde_json::json!({
+                    "metadata": { "annotations": { "team/note": "on call: alice" } },
+                });
+                api.patch(
+                    "redis-operator",
+                    &PatchParams::apply("someone-else"),
+                    &Patch::Apply(&serde_json::json!({
+                        "apiVersion": "apps/v1",
+                        "kind": "Deployment",
+                        "metadata": { "name": "redis-operator", "annotations": note["metadata"]["annotations"] },
+                    })),
+                )
+                .await
+                .unwrap();
+            };
+            let (report, ()) = tokio::join!(sweep, edit);
+            let report = report.unwrap();
+            assert!(
+                report.drifted.is_empty(),
+                "on the {}: {:?}",
+                cluster.name(),
+                report.drifted
+            );
             cluster.shutdown().await;
         },
     )

@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use bi_control::sandbox::{RequestCounts, Sandbox, SandboxConfig};
 use bi_control::{Database, desired_state};
 use bi_model::generate::{Secrets, generate};
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ServiceAccount};
 use k8s_openapi::api::rbac::v1::ClusterRole;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
@@ -117,6 +118,15 @@ impl TestCluster {
         }
     }
 
+    /// Waits until a real server's controller manager has done what it does
+    /// on its own after bi's writes (see [`settle`]); the sandbox has
+    /// nothing to wait for.
+    pub async fn settle(&self) {
+        if let TestCluster::Real { client, .. } = self {
+            settle(client).await;
+        }
+    }
+
     /// Stops it.
     pub async fn shutdown(self) {
         match self {
@@ -191,10 +201,12 @@ impl WriteDelta {
 
 /// Waits (at most 30 s) until the controller manager has made what it makes
 /// in every namespace — its `default` ServiceAccount and `kube-root-ca.crt`
-/// ConfigMap — and has aggregated every aggregated ClusterRole (it applies
+/// ConfigMap —, has aggregated every aggregated ClusterRole (it applies
 /// `admin`, `edit`, `view`, … after it starts and whenever a ClusterRole
-/// with their labels appears), so that those writes, of types bi generates
-/// too, are not counted as bi's.
+/// with their labels appears) and has seen every Deployment (it annotates
+/// each with `deployment.kubernetes.io/revision`), so that those writes, of
+/// types bi generates too, are neither counted as bi's nor land in the
+/// middle of a drift sweep.
 async fn settle(client: &kube::Client) {
     let namespaces: Api<Namespace> = Api::all(client.clone());
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -214,6 +226,7 @@ async fn settle(client: &kube::Client) {
             }
         }
         missing.extend(unaggregated(client).await);
+        missing.extend(unobserved(client).await);
         if missing.is_empty() {
             return;
         }
@@ -223,6 +236,36 @@ async fn settle(client: &kube::Client) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The Deployments the controller manager has not annotated with their
+/// revision yet, or whose latest generation it has not observed.
+async fn unobserved(client: &kube::Client) -> Vec<String> {
+    let deployments: Api<Deployment> = Api::all(client.clone());
+    deployments
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|deployment| {
+            let revised = deployment
+                .metadata
+                .annotations
+                .as_ref()
+                .is_some_and(|a| a.contains_key("deployment.kubernetes.io/revision"));
+            let observed = deployment
+                .status
+                .as_ref()
+                .and_then(|s| s.observed_generation);
+            !revised || observed != deployment.metadata.generation
+        })
+        .map(|deployment| {
+            format!(
+                "Deployment {}",
+                deployment.metadata.name.unwrap_or_default()
+            )
+        })
+        .collect()
 }
 
 /// The aggregated ClusterRoles that lack a rule of a ClusterRole their
