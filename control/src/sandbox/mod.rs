@@ -26,9 +26,10 @@
 //! - the namespace controller's work happens at once: a deleted Namespace
 //!   is gone as soon as nothing in it holds a finalizer.
 //!
-//! Known approximations: strategic merge patches and apply merge lists as
-//! atomic unless their items are keyed by `name`; built-in kinds know the
-//! fields of k8s-openapi's Kubernetes 1.33 types.
+//! Known approximations: a strategic merge patch replaces lists (it is a
+//! merge patch), and apply merges lists by `name` or not at all (no schema's
+//! list keys); built-in kinds know the fields of k8s-openapi's Kubernetes
+//! 1.33 types; `/version` says 1.33.
 
 mod cluster;
 mod config;

@@ -115,14 +115,58 @@ pub(crate) fn read_applied(body: &[u8]) -> Result<Value, String> {
 
 /// Server-side apply, approximated: drop from `existing` what `previous` (this manager's
 /// last applied configuration) set and `applied` no longer sets, then merge `applied`
-/// in (maps merged, lists replaced).
+/// in (maps merged, lists of items with a `name` merged by name, other lists replaced).
 pub(crate) fn apply(existing: &Value, previous: Option<&Value>, applied: &Value) -> Value {
     let mut result = existing.clone();
     if let Some(previous) = previous {
         remove_dropped(&mut result, previous, applied);
     }
-    json_patch::merge(&mut result, applied);
+    merge_applied(&mut result, applied);
     result
+}
+
+/// Merges an applied configuration into `target`: maps key by key, lists
+/// keyed by `name` item by item (others' items stay), anything else replaced.
+fn merge_applied(target: &mut Value, applied: &Value) {
+    match (target, applied) {
+        (Value::Object(target), Value::Object(applied)) => {
+            for (key, value) in applied {
+                if value.is_null() {
+                    target.remove(key);
+                    continue;
+                }
+                match target.get_mut(key) {
+                    Some(existing) => merge_applied(existing, value),
+                    None => {
+                        target.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+        }
+        (Value::Array(target), Value::Array(applied))
+            if is_keyed_by_name(target) && is_keyed_by_name(applied) =>
+        {
+            for item in applied {
+                match target
+                    .iter_mut()
+                    .find(|t| t.get("name") == item.get("name"))
+                {
+                    Some(existing) => merge_applied(existing, item),
+                    None => target.push(item.clone()),
+                }
+            }
+        }
+        (target, applied) => *target = applied.clone(),
+    }
+}
+
+/// Whether every item of a list is an object with a string `name` (containers,
+/// env, volumes, ports with names): server-side apply merges them by name.
+fn is_keyed_by_name(items: &[Value]) -> bool {
+    !items.is_empty()
+        && items
+            .iter()
+            .all(|item| item.get("name").is_some_and(Value::is_string))
 }
 
 /// Removes from `target` the fields `previous` set that `applied` does not set. Maps are
@@ -135,6 +179,20 @@ fn remove_dropped(target: &mut Value, previous: &Value, applied: &Value) {
     let nothing = Value::Object(serde_json::Map::new());
     for (key, old) in previous {
         let new = applied.get(key);
+        if let (Some(Value::Array(old_items)), Some(Value::Array(new_items))) = (Some(old), new)
+            && is_keyed_by_name(old_items)
+        {
+            // NB: items this manager applied before and no longer applies go.
+            if let Some(Value::Array(items)) = target.get_mut(key) {
+                items.retain(|item| {
+                    let name = item.get("name");
+                    let dropped = old_items.iter().any(|o| o.get("name") == name)
+                        && !new_items.iter().any(|n| n.get("name") == name);
+                    !dropped
+                });
+            }
+            continue;
+        }
         if new.is_some_and(|new| !(old.is_object() && new.is_object())) {
             continue;
         }
