@@ -1231,6 +1231,51 @@ async fn server_side_apply_records_managers_and_refuses_conflicts(c: &Cluster) {
     );
 }
 
+/// Server-side apply merges lists keyed by name (containers) item by item:
+/// another manager's container stays when bi applies its own again.
+async fn server_side_apply_merges_containers_by_name(c: &Cluster) {
+    let api = Api::<Deployment>::default_namespaced(c.client.clone());
+    bounded(
+        "applying as bi",
+        api.patch(
+            "web",
+            &PatchParams::apply("bi"),
+            &Patch::Apply(&deployment("web", 1)),
+        ),
+    )
+    .await
+    .unwrap();
+    let sidecar = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": { "name": "web" },
+        "spec": { "template": { "spec": { "containers": [
+            { "name": "side", "image": "busybox:1.36" }
+        ] } } }
+    });
+    bounded(
+        "applying a sidecar as other",
+        api.patch("web", &PatchParams::apply("other"), &Patch::Apply(sidecar)),
+    )
+    .await
+    .expect("another container is no conflict");
+    let again = bounded(
+        "applying as bi again",
+        api.patch(
+            "web",
+            &PatchParams::apply("bi"),
+            &Patch::Apply(&deployment("web", 2)),
+        ),
+    )
+    .await
+    .unwrap();
+    let containers: Vec<String> = again
+        .spec
+        .and_then(|spec| spec.template.spec)
+        .map(|pod| pod.containers.into_iter().map(|c| c.name).collect())
+        .unwrap_or_default();
+    assert_eq!(containers, ["main", "side"], "both managers' containers");
+}
+
 /// Deployments, StatefulSets and ReplicaSets have a `/scale` subresource: an
 /// `autoscaling/v1` Scale of `spec.replicas`, as `kubectl scale` uses it.
 async fn scale_subresource_reads_and_writes_replicas(c: &Cluster) {
@@ -3054,6 +3099,7 @@ on_both!(
     generation_bumps_only_on_spec_changes,
     server_side_apply_records_managers_and_refuses_conflicts,
     scale_subresource_reads_and_writes_replicas,
+    server_side_apply_merges_containers_by_name,
     delete_removes_the_object_with_any_propagation_policy,
     deleting_a_namespace_deletes_what_is_in_it,
     finalizers_hold_deletion_and_terminating_namespaces_refuse_new_objects,
