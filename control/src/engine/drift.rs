@@ -74,6 +74,7 @@ impl Engine {
                         changed_fields(&comparable(live), &comparable(&applied))
                             .into_iter()
                             .map(|change| change.pointer)
+                            .filter(|pointer| sets(body, pointer))
                             .collect();
                     if !fields.is_empty() {
                         report.drifted.push(Drift {
@@ -129,6 +130,28 @@ async fn dry_run(
     })
 }
 
+/// Whether bi's body sets the field at `pointer` (or an atomic value or list
+/// holding it).
+// NB: the listing compared with is read when the sweep starts, seconds
+// before an object's dry run: a field another manager writes meanwhile (the
+// controller manager's revision annotation, a label someone adds) differs
+// between the two without being drift. Only fields bi applies can drift.
+fn sets(body: &Value, pointer: &str) -> bool {
+    if body.pointer(pointer).is_some() {
+        return true;
+    }
+    let mut prefix = pointer;
+    while let Some((head, _)) = prefix.rsplit_once('/') {
+        if let Some(value) = body.pointer(head)
+            && !value.is_object()
+        {
+            return true;
+        }
+        prefix = head;
+    }
+    false
+}
+
 /// `object` without what the API server changes on every write and without
 /// `status` (controllers own it).
 fn comparable(object: &Value) -> Value {
@@ -149,6 +172,19 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn only_fields_bis_body_sets_can_drift() {
+        let body = json!({
+            "metadata": { "name": "a", "labels": { "app": "a" } },
+            "spec": { "replicas": 1, "args": ["--x"] },
+        });
+        assert!(sets(&body, "/spec/replicas"));
+        assert!(sets(&body, "/metadata/labels/app"));
+        assert!(sets(&body, "/spec/args/1"), "a list bi sets is bi's as a whole");
+        assert!(!sets(&body, "/metadata/labels/team"));
+        assert!(!sets(&body, "/metadata/annotations/deployment.kubernetes.io~1revision"));
+    }
 
     #[test]
     fn server_maintained_fields_and_status_never_count_as_drift() {
