@@ -74,6 +74,25 @@ async fn resource_types(client: &kube::Client, resources: &[Resource]) -> BTreeS
     types
 }
 
+/// The dynamic API of `path`'s object, or why its type is not served.
+async fn api_for(
+    client: &kube::Client,
+    path: &bi_model::generate::ResourcePath,
+) -> Result<Api<DynamicObject>, kube::Error> {
+    let (group, version) = path
+        .api_version
+        .rsplit_once('/')
+        .unwrap_or(("", &path.api_version));
+    let gvk = GroupVersionKind::gvk(group, version, &path.kind);
+    let (api_resource, capabilities) = pinned_kind(client, &gvk).await?;
+    Ok(match (&capabilities.scope, &path.namespace) {
+        (kube::discovery::Scope::Namespaced, Some(ns)) => {
+            Api::namespaced_with(client.clone(), ns, &api_resource)
+        }
+        _ => Api::all_with(client.clone(), &api_resource),
+    })
+}
+
 #[tokio::test]
 async fn every_battery_installs_one_at_a_time_on_a_real_api_server() {
     let test = "every_battery_installs_one_at_a_time_on_a_real_api_server";
@@ -180,23 +199,12 @@ async fn every_battery_installs_one_at_a_time_on_a_real_api_server() {
     };
     for resource in &desired {
         let path = &resource.path;
-        let (group, version) = path
-            .api_version
-            .rsplit_once('/')
-            .unwrap_or(("", &path.api_version));
-        let gvk = GroupVersionKind::gvk(group, version, &path.kind);
-        let (api_resource, capabilities) = match pinned_kind(&client, &gvk).await {
-            Ok(found) => found,
+        let api = match api_for(&client, path).await {
+            Ok(api) => api,
             Err(err) => {
                 refused.push(format!("{path}: not served: {err}"));
                 continue;
             }
-        };
-        let api: Api<DynamicObject> = match (&capabilities.scope, &path.namespace) {
-            (kube::discovery::Scope::Namespaced, Some(ns)) => {
-                Api::namespaced_with(client.clone(), ns, &api_resource)
-            }
-            _ => Api::all_with(client.clone(), &api_resource),
         };
         match api
             .patch(&path.name, &params, &Patch::Apply(&resource.body))
@@ -276,19 +284,8 @@ async fn every_battery_installs_one_at_a_time_on_a_real_api_server() {
     let mut left = Vec::new();
     for resource in desired.iter().filter(|r| !kept_paths.contains(&r.path)) {
         let path = &resource.path;
-        let (group, version) = path
-            .api_version
-            .rsplit_once('/')
-            .unwrap_or(("", &path.api_version));
-        let gvk = GroupVersionKind::gvk(group, version, &path.kind);
-        let Ok((api_resource, capabilities)) = pinned_kind(&client, &gvk).await else {
+        let Ok(api) = api_for(&client, path).await else {
             continue; // its CRD is gone, and with it every object of the kind
-        };
-        let api: Api<DynamicObject> = match (&capabilities.scope, &path.namespace) {
-            (kube::discovery::Scope::Namespaced, Some(ns)) => {
-                Api::namespaced_with(client.clone(), ns, &api_resource)
-            }
-            _ => Api::all_with(client.clone(), &api_resource),
         };
         if let Some(object) = api.get_opt(&path.name).await.unwrap() {
             // NB: a namespace the controller manager is still emptying is

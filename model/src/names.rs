@@ -183,6 +183,18 @@ pub struct DerivedName {
 }
 
 impl DerivedName {
+    /// The `battery/app` label bi gives an object's resources: `prefix` +
+    /// the name, a label value.
+    pub const fn app_label(prefix: &'static [&'static str]) -> Self {
+        Self {
+            by: "bi",
+            what: "the battery/app label",
+            prefix,
+            suffix: "",
+            limit: LABEL_VALUE,
+        }
+    }
+
     /// The longest user name this derived name leaves room for.
     pub const fn max_len(&self) -> usize {
         let mut fixed = self.suffix.len();
@@ -548,13 +560,7 @@ mod tests {
         );
     }
 
-    const SHORT: DerivedName = DerivedName {
-        by: "bi",
-        what: "the battery/app label",
-        prefix: &["redis-"],
-        suffix: "",
-        limit: LABEL_VALUE,
-    };
+    const SHORT: DerivedName = DerivedName::app_label(&["redis-"]);
     const SHORTER: DerivedName = DerivedName {
         by: "the Redis operator",
         what: "the StatefulSet",

@@ -103,13 +103,7 @@ pub const CNPG_CLUSTER_NAME: names::Limit = names::Limit {
 /// limit binds). Users' and databases' names only go into Secret and
 /// `Database` names (DNS subdomains of up to 253), so they stay DNS labels.
 pub const CLUSTER_NAMES: &[DerivedName] = &[
-    DerivedName {
-        by: "bi",
-        what: "the battery/app label",
-        prefix: &[APP_PREFIX],
-        suffix: "",
-        limit: names::LABEL_VALUE,
-    },
+    DerivedName::app_label(&[APP_PREFIX]),
     DerivedName {
         by: "bi",
         what: "the metrics Service",

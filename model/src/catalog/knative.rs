@@ -115,13 +115,7 @@ const APP_PREFIX: &str = "knative-";
 /// validation accepts is what they all leave room for. Knative's own binds:
 /// each revision (`<name>-00001`) gets a private Service `<name>-00001-private`.
 pub const SERVICE_NAMES: &[DerivedName] = &[
-    DerivedName {
-        by: "bi",
-        what: "the battery/app label",
-        prefix: &[APP_PREFIX],
-        suffix: "",
-        limit: names::LABEL_VALUE,
-    },
+    DerivedName::app_label(&[APP_PREFIX]),
     DerivedName {
         by: "Knative",
         what: "the revision's private Service",

@@ -80,13 +80,7 @@ const POOL_APP_PREFIX: &str = "ippool-";
 
 /// The names and labels derived from a pool's name; the longest name
 /// validation accepts is what they all leave room for.
-pub const POOL_NAMES: &[DerivedName] = &[DerivedName {
-    by: "bi",
-    what: "the battery/app label",
-    prefix: &[POOL_APP_PREFIX],
-    suffix: "",
-    limit: names::LABEL_VALUE,
-}];
+pub const POOL_NAMES: &[DerivedName] = &[DerivedName::app_label(&[POOL_APP_PREFIX])];
 
 /// The longest pool name (56).
 pub const POOL_NAME_MAX_LEN: usize = names::derived_max_len(POOL_NAMES);

@@ -87,13 +87,7 @@ const APP_PREFIX: &str = "redis-";
 /// follower StatefulSet and Services (a Redis Cluster's) bind: a Service
 /// `<name>-follower-additional`, a StatefulSet `<name>-follower`.
 pub const INSTANCE_NAMES: &[DerivedName] = &[
-    DerivedName {
-        by: "bi",
-        what: "the battery/app label",
-        prefix: &[APP_PREFIX],
-        suffix: "",
-        limit: names::LABEL_VALUE,
-    },
+    DerivedName::app_label(&[APP_PREFIX]),
     DerivedName {
         by: "the Redis operator",
         what: "the Service",

@@ -67,13 +67,7 @@ const APP_PREFIX: &str = "service-";
 /// validation accepts is what they all leave room for. The workload and
 /// the Service carry the name itself; a StatefulSet's binds.
 pub const SERVICE_NAMES: &[DerivedName] = &[
-    DerivedName {
-        by: "bi",
-        what: "the battery/app label",
-        prefix: &[APP_PREFIX],
-        suffix: "",
-        limit: names::LABEL_VALUE,
-    },
+    DerivedName::app_label(&[APP_PREFIX]),
     DerivedName {
         by: "bi",
         what: "the StatefulSet (when it runs as one)",
