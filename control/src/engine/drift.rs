@@ -181,9 +181,15 @@ mod tests {
         });
         assert!(sets(&body, "/spec/replicas"));
         assert!(sets(&body, "/metadata/labels/app"));
-        assert!(sets(&body, "/spec/args/1"), "a list bi sets is bi's as a whole");
+        assert!(
+            sets(&body, "/spec/args/1"),
+            "a list bi sets is bi's as a whole"
+        );
         assert!(!sets(&body, "/metadata/labels/team"));
-        assert!(!sets(&body, "/metadata/annotations/deployment.kubernetes.io~1revision"));
+        assert!(!sets(
+            &body,
+            "/metadata/annotations/deployment.kubernetes.io~1revision"
+        ));
     }
 
     #[test]
