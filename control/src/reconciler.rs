@@ -226,7 +226,10 @@ impl Reconciler {
                         Some((_, previous)) => (previous * 2).min(ceiling),
                         None => self.engine.settings().webhook_retry.min(ceiling),
                     };
-                    tracing::info!(?delay, "objects wait for an admission webhook: retrying soon");
+                    tracing::info!(
+                        ?delay,
+                        "objects wait for an admission webhook: retrying soon"
+                    );
                     (Instant::now() + delay, delay)
                 });
             }

@@ -92,20 +92,25 @@ async fn on_the_sandbox_a_webhook_answers_once_its_workload_is_ready() {
     );
     let slices: Api<EndpointSlice> = Api::namespaced(client, WEBHOOK_SERVICE.0);
     let found = slices
-        .list(&ListParams::default().labels(&format!(
-            "kubernetes.io/service-name={}",
-            WEBHOOK_SERVICE.1
-        )))
+        .list(
+            &ListParams::default()
+                .labels(&format!("kubernetes.io/service-name={}", WEBHOOK_SERVICE.1)),
+        )
         .await
         .unwrap();
-    assert_eq!(found.items.len(), 1, "the sandbox publishes the Service's endpoints");
+    assert_eq!(
+        found.items.len(),
+        1,
+        "the sandbox publishes the Service's endpoints"
+    );
     sandbox.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn on_a_real_api_server_intercepted_objects_wait_for_the_named_webhook_and_are_retried_soon()
 {
-    let test = "on_a_real_api_server_intercepted_objects_wait_for_the_named_webhook_and_are_retried_soon";
+    let test =
+        "on_a_real_api_server_intercepted_objects_wait_for_the_named_webhook_and_are_retried_soon";
     let Some(server) = RealApiServer::fresh(test) else {
         return;
     };
@@ -145,7 +150,12 @@ async fn on_a_real_api_server_intercepted_objects_wait_for_the_named_webhook_and
     assert!(waiting > 0, "{first:#?}");
     assert_eq!(first.counts.waiting, waiting);
     let sent = after.since(&before, |resource| resource.starts_with("cert-manager.io/"));
-    assert_eq!(sent.total(), 0, "no request for a waiting object: {:?}", sent.0);
+    assert_eq!(
+        sent.total(),
+        0,
+        "no request for a waiting object: {:?}",
+        sent.0
+    );
 
     // The reconciler retries soon, not at the next re-check.
     let mut events = engine.events().subscribe(Since::Now);

@@ -15,10 +15,10 @@ mod realk8s;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
+use bi_control::Database;
 use bi_control::desired_state;
 use bi_control::engine::{Engine, EngineSettings, Outcome, SnapshotStatus};
 use bi_control::events::EventBus;
-use bi_control::Database;
 use bi_model::catalog::{BatteryKind, ClusterProvider};
 use bi_model::generate::{Resource, Secrets, generate};
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -280,7 +280,11 @@ async fn every_battery_installs_one_at_a_time_on_a_real_api_server() {
         .filter(|(_, outcome)| outcome.is_failed())
         .map(|(path, outcome)| format!("{path}: {outcome}"))
         .collect();
-    assert!(failures.is_empty(), "uninstalling:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "uninstalling:\n{}",
+        failures.join("\n")
+    );
     let mut left = Vec::new();
     for resource in desired.iter().filter(|r| !kept_paths.contains(&r.path)) {
         let path = &resource.path;

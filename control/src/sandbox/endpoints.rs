@@ -136,7 +136,10 @@ mod tests {
             "spec": { "ports": [{ "name": "https", "port": 443, "targetPort": 10250 }] },
         });
         let slice = slice_for(&service, "battery-base", 2).unwrap();
-        assert_eq!(slice["metadata"]["labels"][SERVICE_NAME_LABEL], "cert-manager-webhook");
+        assert_eq!(
+            slice["metadata"]["labels"][SERVICE_NAME_LABEL],
+            "cert-manager-webhook"
+        );
         assert_eq!(slice["endpoints"].as_array().map(Vec::len), Some(2));
         assert_eq!(slice["endpoints"][0]["conditions"]["ready"], true);
         assert_eq!(slice["ports"][0]["port"], 10250);
