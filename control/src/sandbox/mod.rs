@@ -17,7 +17,9 @@
 //! sandbox-only):
 //! - workloads settle by themselves: Deployments, StatefulSets and Knative
 //!   Services report ready shortly after a write (`workloads.rs`), where a
-//!   real cluster needs a kubelet (and Knative);
+//!   real cluster needs a kubelet (and Knative), and Services matching a
+//!   settled workload get an EndpointSlice with ready endpoints
+//!   (`endpoints.rs`);
 //! - fake nodes of a configurable size (`nodes.rs`);
 //! - injected faults for tests (`faults.rs`) and a request counter
 //!   (`counter.rs`);
