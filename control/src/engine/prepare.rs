@@ -103,8 +103,16 @@ async fn observe(
     let selector = ListParams::default().labels(&format!("{MANAGED_LABEL}=true"));
     let mut observed = Vec::new();
     for (api_version, kind) in types {
-        let Some((resource, _)) = kinds.resolve(&api_version, &kind).await? else {
-            continue;
+        let resource = match kinds.resolve(&api_version, &kind).await {
+            Ok(Some((resource, _))) => resource,
+            Ok(None) => continue,
+            // NB: as for a refused list below: one group's discovery failing
+            // (an aggregated API that is down) must not stop every snapshot.
+            Err(Error::Cluster { source, .. }) if is_refusal(&source) => {
+                tracing::warn!(%source, api_version, kind, "cannot discover a managed type: its objects are re-applied");
+                continue;
+            }
+            Err(err) => return Err(err),
         };
         let api: Api<DynamicObject> = Api::all_with(kinds.client().clone(), &resource);
         let list = match api.list(&selector).await {
