@@ -278,7 +278,12 @@ fn round_trip(resource: &Resource) -> Option<Value> {
 fn built_in_objects_round_trip_through_their_types_without_losing_fields() {
     let mut unknown_kinds = BTreeSet::new();
     for resource in preview(&full_state()) {
-        if stage_of(&resource.path) == Stage::CustomResources {
+        // NB: upstream's CRDs are shipped as upstream wrote them (some carry
+        // an empty `status` with nulls), not as k8s-openapi would.
+        let upstream = resource.body["metadata"]["annotations"]
+            .get(bi_model::generate::UPSTREAM_ANNOTATION)
+            .is_some();
+        if stage_of(&resource.path) == Stage::CustomResources || upstream {
             continue;
         }
         match round_trip(&resource) {
@@ -417,14 +422,34 @@ fn check_golden(name: &str, yaml: &str) -> Option<String> {
     }
 }
 
+/// `resources` as the golden files show them: upstream's CRDs by their
+/// metadata only (their source and sha256 are in it; that the rest is
+/// upstream's, byte for byte, is tested with each battery), so the files stay
+/// readable and a change to bi's own output stands out.
+fn golden(mut resources: Vec<Resource>) -> Vec<Resource> {
+    for resource in &mut resources {
+        let upstream = resource.body["metadata"]["annotations"]
+            .get(bi_model::generate::UPSTREAM_ANNOTATION)
+            .is_some();
+        if upstream {
+            resource.body = serde_json::json!({
+                "apiVersion": resource.body["apiVersion"],
+                "kind": resource.body["kind"],
+                "metadata": resource.body["metadata"],
+            });
+        }
+    }
+    resources
+}
+
 #[test]
 fn output_matches_the_golden_files() {
     let mut stale = Vec::new();
     for kind in BatteryKind::ALL {
-        let yaml = to_yaml_stream(&preview(&battery_state(kind))).unwrap();
+        let yaml = to_yaml_stream(&golden(preview(&battery_state(kind)))).unwrap();
         stale.extend(check_golden(kind.id(), &yaml));
     }
-    let yaml = to_yaml_stream(&preview(&full_state())).unwrap();
+    let yaml = to_yaml_stream(&golden(preview(&full_state()))).unwrap();
     stale.extend(check_golden("full-installation", &yaml));
     assert!(
         stale.is_empty(),

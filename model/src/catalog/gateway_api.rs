@@ -1,12 +1,10 @@
 //! The Kubernetes Gateway API CRDs, used by Istio and Knative for ingress.
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 use super::kind::{BatteryGroup, BatteryInfo, BatteryKind};
-use crate::generate::build;
-use crate::generate::{Context, GenerateError, Resource};
+use crate::generate::{Context, GenerateError, Resource, UpstreamCrd};
+use crate::upstream_crd;
 use crate::validation::Problems;
 
 /// Catalog entry.
@@ -37,251 +35,126 @@ impl GatewayApiConfig {
 /// The API group of the Gateway API.
 pub const GROUP: &str = "gateway.networking.k8s.io";
 
-/// The `openAPIV3Schema` around a `spec` schema.
-fn top_level(spec: Value) -> Value {
-    json!({
-        "type": "object",
-        "required": ["spec"],
-        "properties": {
-            "apiVersion": { "type": "string" },
-            "kind": { "type": "string" },
-            "metadata": { "type": "object" },
-            "spec": spec,
-            "status": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
-        },
-    })
+/// The standard channel's CRDs at v1.4.0, the version Istio 1.28 is built
+/// against, as upstream ships them (with the approval annotation its
+/// protected API group requires).
+pub const CRDS: [UpstreamCrd; 6] = [
+    upstream_crd!(
+        "backendtlspolicies.gateway.networking.k8s.io",
+        "gateway-api",
+        "v1.4.0",
+        "config/crd/standard/gateway.networking.k8s.io_backendtlspolicies.yaml",
+        "59d7cf1d99e1337e6d6a19c6306172d8f7ff2d9f920142a88ef9ba597d6d97bb"
+    ),
+    upstream_crd!(
+        "gatewayclasses.gateway.networking.k8s.io",
+        "gateway-api",
+        "v1.4.0",
+        "config/crd/standard/gateway.networking.k8s.io_gatewayclasses.yaml",
+        "2f61e8c8c2289843a61d7b1bba31f8a5a46dbf20a1c54359209d638d3bd899c9"
+    ),
+    upstream_crd!(
+        "gateways.gateway.networking.k8s.io",
+        "gateway-api",
+        "v1.4.0",
+        "config/crd/standard/gateway.networking.k8s.io_gateways.yaml",
+        "b0e29566bbe07fbe4ede55c2eff73865bd566f3063736ec9046224d7e20d6f88"
+    ),
+    upstream_crd!(
+        "grpcroutes.gateway.networking.k8s.io",
+        "gateway-api",
+        "v1.4.0",
+        "config/crd/standard/gateway.networking.k8s.io_grpcroutes.yaml",
+        "dc114a794b2bf2565489c3182d4b173590ea01348f986daf42c7bc0505521d26"
+    ),
+    upstream_crd!(
+        "httproutes.gateway.networking.k8s.io",
+        "gateway-api",
+        "v1.4.0",
+        "config/crd/standard/gateway.networking.k8s.io_httproutes.yaml",
+        "c2539410dec72b793ef840f484c19d13b48210074ec801b730e9fce2c5fc825c"
+    ),
+    upstream_crd!(
+        "referencegrants.gateway.networking.k8s.io",
+        "gateway-api",
+        "v1.4.0",
+        "config/crd/standard/gateway.networking.k8s.io_referencegrants.yaml",
+        "3a59dcc699c2d01b19f13233943597f69de25420495ab3d4af7de7997bd807cc"
+    ),
+];
+
+/// The upstream CRD named `name`.
+pub fn crd(name: &str) -> Option<&'static UpstreamCrd> {
+    CRDS.iter().find(|crd| crd.name == name)
 }
 
-fn preserved() -> Value {
-    json!({ "type": "object", "x-kubernetes-preserve-unknown-fields": true })
-}
-
-fn strings() -> Value {
-    json!({ "type": "array", "items": { "type": "string" } })
-}
-
-/// A reference to a parent (a Gateway) or a backend (a Service).
-fn object_reference(port: bool) -> Value {
-    let mut properties = json!({
-        "group": { "type": "string" },
-        "kind": { "type": "string" },
-        "name": { "type": "string" },
-        "namespace": { "type": "string" },
-    });
-    if port {
-        properties["port"] = json!({ "type": "integer", "minimum": 1, "maximum": 65535 });
-    }
-    json!({ "type": "object", "required": ["name"], "properties": properties })
-}
-
-/// `GatewayClass` (v1, cluster-scoped): which controller runs a class of gateways.
-pub fn gateway_class_schema() -> Value {
-    top_level(json!({
-        "type": "object",
-        "required": ["controllerName"],
-        "properties": {
-            "controllerName": { "type": "string" },
-            "description": { "type": "string" },
-            "parametersRef": preserved(),
-        },
-    }))
-}
-
-/// `Gateway` (v1): listeners on a class of gateways.
-pub fn gateway_schema() -> Value {
-    top_level(json!({
-        "type": "object",
-        "required": ["gatewayClassName", "listeners"],
-        "properties": {
-            "gatewayClassName": { "type": "string" },
-            "listeners": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["name", "port", "protocol"],
-                    "properties": {
-                        "name": { "type": "string" },
-                        "hostname": { "type": "string" },
-                        "port": { "type": "integer", "minimum": 1, "maximum": 65535 },
-                        "protocol": { "type": "string" },
-                        "tls": preserved(),
-                        "allowedRoutes": {
-                            "type": "object",
-                            "properties": {
-                                "namespaces": {
-                                    "type": "object",
-                                    "properties": {
-                                        "from": {
-                                            "type": "string",
-                                            "enum": ["All", "Selector", "Same"],
-                                        },
-                                        "selector": preserved(),
-                                    },
-                                },
-                                "kinds": {
-                                    "type": "array",
-                                    "items": {
-                                        "type": "object",
-                                        "required": ["kind"],
-                                        "properties": {
-                                            "group": { "type": "string" },
-                                            "kind": { "type": "string" },
-                                        },
-                                    },
-                                },
-                            },
-                        },
-                    },
-                },
-            },
-            "addresses": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["value"],
-                    "properties": {
-                        "type": { "type": "string" },
-                        "value": { "type": "string" },
-                    },
-                },
-            },
-            "infrastructure": preserved(),
-            "backendTLS": preserved(),
-        },
-    }))
-}
-
-/// `HTTPRoute` (v1): hostnames, path matches and backends.
-pub fn http_route_schema() -> Value {
-    let matches = json!({
-        "type": "array",
-        "items": {
-            "type": "object",
-            "properties": {
-                "path": {
-                    "type": "object",
-                    "properties": {
-                        "type": {
-                            "type": "string",
-                            "enum": ["Exact", "PathPrefix", "RegularExpression"],
-                        },
-                        "value": { "type": "string" },
-                    },
-                },
-                "headers": { "type": "array", "items": preserved() },
-                "queryParams": { "type": "array", "items": preserved() },
-                "method": { "type": "string" },
-            },
-        },
-    });
-    let mut backend = object_reference(true);
-    backend["properties"]["weight"] = json!({ "type": "integer", "minimum": 0 });
-    backend["properties"]["filters"] = json!({ "type": "array", "items": preserved() });
-    let mut parent = object_reference(true);
-    parent["properties"]["sectionName"] = json!({ "type": "string" });
-    top_level(json!({
-        "type": "object",
-        "properties": {
-            "parentRefs": { "type": "array", "items": parent },
-            "hostnames": strings(),
-            "rules": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "name": { "type": "string" },
-                        "matches": matches,
-                        "backendRefs": { "type": "array", "items": backend },
-                        "filters": { "type": "array", "items": preserved() },
-                        "timeouts": preserved(),
-                        "retry": preserved(),
-                        "sessionPersistence": preserved(),
-                    },
-                },
-            },
-        },
-    }))
-}
-
-/// A Gateway API CRD: v1, served and stored, with the status subresource
-/// the gateway controllers write through.
-fn crd(
-    kind: &str,
-    plural: &str,
-    namespaced: bool,
-    schema: Value,
-) -> Result<CustomResourceDefinition, GenerateError> {
-    let mut crd = build::crd(GROUP, "v1", kind, plural, namespaced, schema)?;
-    build::with_status_subresource(&mut crd);
-    crd.spec.names.categories = Some(vec!["gateway-api".to_owned()]);
-    crd.metadata.annotations = Some(build::string_map(&[
-        ("gateway.networking.k8s.io/bundle-version", "v1.3.0"),
-        ("gateway.networking.k8s.io/channel", "standard"),
-        // NB: gateway.networking.k8s.io is a protected group (*.k8s.io): a
-        // real API server refuses its CRDs without the approval annotation
-        // upstream ships.
-        (
-            "api-approved.kubernetes.io",
-            "https://github.com/kubernetes-sigs/gateway-api/pull/3328",
-        ),
-    ]));
-    Ok(crd)
-}
-
-/// The resources this battery needs: the CRDs `gatewayclasses`, `gateways`
-/// and `httproutes` of gateway.networking.k8s.io (v1), with schemas for
-/// the fields bi sets. Reads no secrets.
+/// The resources this battery needs: Gateway API's standard-channel CRDs,
+/// verbatim. Reads no secrets.
 pub fn generate(
     config: &GatewayApiConfig,
     ctx: &Context<'_>,
 ) -> Result<Vec<Resource>, GenerateError> {
     let (GatewayApiConfig {}, _) = (config, ctx);
-    [
-        crd(
-            "GatewayClass",
-            "gatewayclasses",
-            false,
-            gateway_class_schema(),
-        )?,
-        crd("Gateway", "gateways", true, gateway_schema())?,
-        crd("HTTPRoute", "httproutes", true, http_route_schema())?,
-    ]
-    .iter()
-    .map(|crd| Resource::new(INFO.id, crd))
-    .collect()
+    CRDS.iter().map(|crd| crd.resource(INFO.id)).collect()
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
     use super::*;
+    use crate::generate::build;
     use crate::generate::schema::violations;
-    use crate::generate::{DesiredState, Secrets};
+    use crate::generate::{DesiredState, Secrets, UPSTREAM_SHA256_ANNOTATION};
+
+    /// The v1 schema of the CRD `name`, as upstream ships it.
+    pub(crate) fn upstream_schema(name: &str) -> Value {
+        crd(name).and_then(|crd| crd.schema("v1")).unwrap()
+    }
 
     #[test]
-    fn generates_the_three_v1_crds() {
+    fn ships_the_standard_channel_crds_verbatim_with_bis_labels() {
         let state = DesiredState::with_batteries(&[BatteryKind::GatewayApi]).unwrap();
         let resources = generate(
             &GatewayApiConfig {},
             &Context::new(&state, Secrets::Preview),
         )
         .unwrap();
-        let names: Vec<&str> = resources.iter().map(|r| r.path.name.as_str()).collect();
-        assert_eq!(
-            names,
-            [
-                "gatewayclasses.gateway.networking.k8s.io",
-                "gateways.gateway.networking.k8s.io",
-                "httproutes.gateway.networking.k8s.io",
-            ]
-        );
-        for resource in &resources {
-            let crd: CustomResourceDefinition =
-                serde_json::from_value(resource.body.clone()).unwrap();
-            assert_eq!(crd.spec.versions[0].name, "v1");
-            assert!(crd.spec.versions[0].subresources.is_some());
+        assert_eq!(resources.len(), CRDS.len());
+        for (resource, crd) in resources.iter().zip(&CRDS) {
+            assert_eq!(resource.path.name, crd.name);
+            let mut upstream = crd.body().unwrap();
+            let mut ours = resource.body.clone();
+            assert_eq!(ours["metadata"]["labels"]["battery/app"], "gateway_api");
+            assert_eq!(
+                ours["metadata"]["annotations"][UPSTREAM_SHA256_ANNOTATION],
+                crd.sha256
+            );
+            assert_eq!(
+                ours["metadata"]["annotations"]["api-approved.kubernetes.io"],
+                "https://github.com/kubernetes-sigs/gateway-api/pull/3328"
+            );
+            // Everything but bi's labels and annotations is upstream's.
+            for body in [&mut upstream, &mut ours] {
+                if let Some(metadata) = body["metadata"].as_object_mut() {
+                    metadata.remove("labels");
+                    metadata.remove("annotations");
+                }
+            }
+            assert_eq!(ours, upstream, "{}", crd.name);
         }
-        assert_eq!(resources[0].body["spec"]["scope"], "Cluster");
-        assert_eq!(resources[2].body["spec"]["scope"], "Namespaced");
+    }
+
+    #[test]
+    fn a_crds_hash_is_its_stubs_so_the_browser_plans_it_alike() {
+        let resource = CRDS[1].resource(INFO.id).unwrap();
+        let mut other = CRDS[1];
+        other.sha256 = "0000000000000000000000000000000000000000000000000000000000000000";
+        assert_ne!(other.resource(INFO.id).unwrap().hash, resource.hash);
+        assert_eq!(
+            resource.body["metadata"]["annotations"]["battery/hash"],
+            resource.hash.as_str()
+        );
     }
 
     #[test]
@@ -301,13 +174,19 @@ mod tests {
             }),
         );
         assert_eq!(
-            violations(&http_route_schema(), &route),
+            violations(
+                &upstream_schema("httproutes.gateway.networking.k8s.io"),
+                &route
+            ),
             Vec::<String>::new()
         );
         let mut typo = route.clone();
         typo["spec"]["rules"][0]["backendRefs"][0]["prot"] = json!(3000);
         assert_eq!(
-            violations(&http_route_schema(), &typo),
+            violations(
+                &upstream_schema("httproutes.gateway.networking.k8s.io"),
+                &typo
+            ),
             ["spec.rules[0].backendRefs[0].prot: unknown field"]
         );
     }

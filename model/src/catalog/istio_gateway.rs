@@ -324,7 +324,7 @@ pub fn generate(
 mod tests {
     use super::*;
     use crate::catalog::aws_load_balancer_controller::AwsLoadBalancerControllerConfig;
-    use crate::catalog::gateway_api::{gateway_class_schema, gateway_schema};
+    use crate::catalog::gateway_api;
     use crate::generate::schema::violations;
     use crate::generate::{DesiredState, Secrets};
 
@@ -366,12 +366,24 @@ mod tests {
                         .is_none()
                 })
         );
+        // Checked against the schemas upstream ships.
+        let schema = |name: &str| {
+            gateway_api::crd(name)
+                .and_then(|crd| crd.schema("v1"))
+                .unwrap()
+        };
         assert_eq!(
-            violations(&gateway_class_schema(), &resources[3].body),
+            violations(
+                &schema("gatewayclasses.gateway.networking.k8s.io"),
+                &resources[3].body
+            ),
             Vec::<String>::new()
         );
         assert_eq!(
-            violations(&gateway_schema(), &resources[4].body),
+            violations(
+                &schema("gateways.gateway.networking.k8s.io"),
+                &resources[4].body
+            ),
             Vec::<String>::new()
         );
     }

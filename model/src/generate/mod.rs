@@ -22,6 +22,7 @@ mod preview;
 mod resource;
 pub mod schema;
 mod state;
+mod upstream;
 
 pub use canonical::canonical_json;
 pub use connections::{CONNECTION_SUFFIX, ConnectionSecret, connection_secrets, is_connection};
@@ -36,3 +37,4 @@ pub use plan::{Action, Observed, Plan, PlanCounts, PlanItem, plan};
 pub use preview::{Preview, PreviewItem, preview};
 pub use resource::{ContentHash, Resource, ResourcePath};
 pub use state::{DesiredState, Owned};
+pub use upstream::{UPSTREAM_ANNOTATION, UPSTREAM_SHA256_ANNOTATION, UpstreamCrd};
