@@ -453,7 +453,20 @@ fn webhook_client(namespace: &str, path: &str) -> WebhookClientConfig {
     }
 }
 
-fn webhook_rules() -> Vec<RuleWithOperations> {
+/// What the mutating webhook sees: only new CertificateRequests (upstream
+/// defaults nothing else).
+fn mutating_rules() -> Vec<RuleWithOperations> {
+    vec![RuleWithOperations {
+        api_groups: Some(vec!["cert-manager.io".to_owned()]),
+        api_versions: Some(vec!["v1".to_owned()]),
+        operations: Some(vec!["CREATE".to_owned()]),
+        resources: Some(vec!["certificaterequests".to_owned()]),
+        ..RuleWithOperations::default()
+    }]
+}
+
+/// What the validating webhook sees: every cert-manager resource.
+fn validating_rules() -> Vec<RuleWithOperations> {
     vec![RuleWithOperations {
         api_groups: Some(vec![
             "cert-manager.io".to_owned(),
@@ -482,7 +495,7 @@ fn webhook_configurations(
             client_config: webhook_client(namespace, "/mutate"),
             failure_policy: Some("Fail".to_owned()),
             match_policy: Some("Equivalent".to_owned()),
-            rules: Some(webhook_rules()),
+            rules: Some(mutating_rules()),
             side_effects: "None".to_owned(),
             timeout_seconds: Some(30),
             ..MutatingWebhook::default()
@@ -504,7 +517,7 @@ fn webhook_configurations(
                 }]),
                 ..LabelSelector::default()
             }),
-            rules: Some(webhook_rules()),
+            rules: Some(validating_rules()),
             side_effects: "None".to_owned(),
             timeout_seconds: Some(30),
             ..ValidatingWebhook::default()

@@ -738,6 +738,7 @@ fn mutating_webhooks(namespace: &str) -> MutatingWebhookConfiguration {
         webhooks: Some(vec![
             webhook("backup", "backups"),
             webhook("cluster", "clusters"),
+            webhook("database", "databases"),
             webhook("scheduledbackup", "scheduledbackups"),
         ]),
     }
@@ -762,6 +763,7 @@ fn validating_webhooks(namespace: &str) -> ValidatingWebhookConfiguration {
         webhooks: Some(vec![
             webhook("backup", "backups"),
             webhook("cluster", "clusters"),
+            webhook("database", "databases"),
             webhook("pooler", "poolers"),
             webhook("scheduledbackup", "scheduledbackups"),
         ]),

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::admissionregistration::v1::{
     MutatingWebhook, MutatingWebhookConfiguration, RuleWithOperations, ServiceReference,
-    WebhookClientConfig,
+    ValidatingWebhook, ValidatingWebhookConfiguration, WebhookClientConfig,
 };
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, EmptyDirVolumeSource, EnvVar, EnvVarSource,
@@ -395,37 +395,56 @@ fn injector_config_map(ctx: &Context<'_>, config: &IstioConfig, namespace: &str)
     )
 }
 
+/// The revision istiod serves, and the `istio.io/rev` label its webhook
+/// controllers look for before patching a configuration's caBundle (and a
+/// validator's failurePolicy).
+const REVISION: &str = "default";
+
+/// A label requirement, as upstream's selectors write them.
+fn requirement(key: &str, operator: &str, values: &[&str]) -> LabelSelectorRequirement {
+    LabelSelectorRequirement {
+        key: key.to_owned(),
+        operator: operator.to_owned(),
+        values: (!values.is_empty()).then(|| values.iter().map(|v| (*v).to_owned()).collect()),
+    }
+}
+
+fn selector(requirements: Vec<LabelSelectorRequirement>) -> Option<LabelSelector> {
+    Some(LabelSelector {
+        match_expressions: Some(requirements),
+        ..LabelSelector::default()
+    })
+}
+
+fn istiod_client(namespace: &str, path: &str) -> WebhookClientConfig {
+    WebhookClientConfig {
+        service: Some(ServiceReference {
+            name: ISTIOD.to_owned(),
+            namespace: namespace.to_owned(),
+            path: Some(path.to_owned()),
+            port: Some(443),
+        }),
+        ..WebhookClientConfig::default()
+    }
+}
+
+/// The sidecar injector as istio-discovery's chart renders it for the
+/// default revision: four webhooks, one per way a pod can ask for a sidecar
+/// (namespace or pod label, `istio-injection` or `istio.io/rev`).
 fn injector_webhook(namespace: &str) -> MutatingWebhookConfiguration {
-    // NB: no caBundle: istiod writes it (INJECTION_WEBHOOK_CONFIG_NAME) and
-    // owns that field.
-    MutatingWebhookConfiguration {
-        metadata: build::meta(None, INJECTOR),
-        webhooks: Some(vec![MutatingWebhook {
-            name: "sidecar-injector.istio.io".to_owned(),
+    // NB: no caBundle: istiod writes it (INJECTION_WEBHOOK_CONFIG_NAME, and
+    // only with the revision label) and owns that field.
+    let webhook =
+        |prefix: &str,
+         namespace_selector: Vec<LabelSelectorRequirement>,
+         object_selector: Vec<LabelSelectorRequirement>| MutatingWebhook {
+            name: format!("{prefix}sidecar-injector.istio.io"),
             admission_review_versions: vec!["v1".to_owned()],
-            client_config: WebhookClientConfig {
-                service: Some(ServiceReference {
-                    name: ISTIOD.to_owned(),
-                    namespace: namespace.to_owned(),
-                    path: Some("/inject".to_owned()),
-                    port: Some(443),
-                }),
-                ..WebhookClientConfig::default()
-            },
+            client_config: istiod_client(namespace, "/inject"),
             failure_policy: Some("Fail".to_owned()),
             reinvocation_policy: Some("Never".to_owned()),
-            namespace_selector: Some(LabelSelector {
-                match_labels: Some(build::string_map(&[("istio-injection", "enabled")])),
-                ..LabelSelector::default()
-            }),
-            object_selector: Some(LabelSelector {
-                match_expressions: Some(vec![LabelSelectorRequirement {
-                    key: "sidecar.istio.io/inject".to_owned(),
-                    operator: "NotIn".to_owned(),
-                    values: Some(vec!["false".to_owned()]),
-                }]),
-                ..LabelSelector::default()
-            }),
+            namespace_selector: selector(namespace_selector),
+            object_selector: selector(object_selector),
             rules: Some(vec![RuleWithOperations {
                 api_groups: Some(vec![String::new()]),
                 api_versions: Some(vec!["v1".to_owned()]),
@@ -434,10 +453,111 @@ fn injector_webhook(namespace: &str) -> MutatingWebhookConfiguration {
                 ..RuleWithOperations::default()
             }]),
             side_effects: "None".to_owned(),
-            timeout_seconds: Some(10),
             ..MutatingWebhook::default()
-        }]),
+        };
+    let not_disabled = || requirement("sidecar.istio.io/inject", "NotIn", &["false"]);
+    MutatingWebhookConfiguration {
+        metadata: build::meta_with_labels(
+            None,
+            INJECTOR,
+            &[("app", "sidecar-injector"), ("istio.io/rev", REVISION)],
+        ),
+        webhooks: Some(vec![
+            webhook(
+                "rev.namespace.",
+                vec![
+                    requirement("istio.io/rev", "In", &[REVISION]),
+                    requirement("istio-injection", "DoesNotExist", &[]),
+                ],
+                vec![not_disabled()],
+            ),
+            webhook(
+                "rev.object.",
+                vec![
+                    requirement("istio.io/rev", "DoesNotExist", &[]),
+                    requirement("istio-injection", "DoesNotExist", &[]),
+                ],
+                vec![
+                    not_disabled(),
+                    requirement("istio.io/rev", "In", &[REVISION]),
+                ],
+            ),
+            webhook(
+                "namespace.",
+                vec![requirement("istio-injection", "In", &["enabled"])],
+                vec![not_disabled()],
+            ),
+            webhook(
+                "object.",
+                vec![
+                    requirement("istio-injection", "DoesNotExist", &[]),
+                    requirement("istio.io/rev", "DoesNotExist", &[]),
+                ],
+                vec![
+                    requirement("sidecar.istio.io/inject", "In", &["true"]),
+                    requirement("istio.io/rev", "DoesNotExist", &[]),
+                ],
+            ),
+        ]),
     }
+}
+
+/// Istio's configuration validators as its charts render them: the
+/// revision's own (istio-discovery) and the default revision's (base), which
+/// also sees objects without a revision label.
+fn validating_webhooks(namespace: &str) -> [ValidatingWebhookConfiguration; 2] {
+    // NB: they start fail-open (`Ignore`) with no caBundle, as upstream's
+    // do: istiod's validation controller patches in its CA and `Fail` once
+    // its webhook answers (it only touches configurations with the revision
+    // label), and bi never writes those fields again while they match.
+    let webhook = |name: &str, object_selector: Option<LabelSelector>| ValidatingWebhook {
+        name: name.to_owned(),
+        admission_review_versions: vec!["v1".to_owned()],
+        client_config: istiod_client(namespace, "/validate"),
+        failure_policy: Some("Ignore".to_owned()),
+        object_selector,
+        rules: Some(vec![RuleWithOperations {
+            api_groups: Some(
+                [
+                    "security.istio.io",
+                    "networking.istio.io",
+                    "telemetry.istio.io",
+                    "extensions.istio.io",
+                ]
+                .map(str::to_owned)
+                .to_vec(),
+            ),
+            api_versions: Some(vec!["*".to_owned()]),
+            operations: Some(vec!["CREATE".to_owned(), "UPDATE".to_owned()]),
+            resources: Some(vec!["*".to_owned()]),
+            ..RuleWithOperations::default()
+        }]),
+        side_effects: "None".to_owned(),
+        ..ValidatingWebhook::default()
+    };
+    let labels = [
+        ("app", "istiod"),
+        ("istio", "istiod"),
+        ("istio.io/rev", REVISION),
+    ];
+    [
+        ValidatingWebhookConfiguration {
+            metadata: build::meta_with_labels(None, &validator_name(namespace), &labels),
+            webhooks: Some(vec![webhook(
+                "rev.validation.istio.io",
+                selector(vec![requirement("istio.io/rev", "In", &[REVISION])]),
+            )]),
+        },
+        ValidatingWebhookConfiguration {
+            metadata: build::meta_with_labels(None, "istiod-default-validator", &labels),
+            webhooks: Some(vec![webhook("validation.istio.io", None)]),
+        },
+    ]
+}
+
+/// The revision's validator, named as istio-discovery's chart names it.
+fn validator_name(namespace: &str) -> String {
+    format!("istio-validator-{namespace}")
 }
 
 const READ: &[&str] = &["get", "list", "watch"];
@@ -574,8 +694,9 @@ fn istiod_deployment(
         build::env("PILOT_TRACE_SAMPLING", "1"),
         build::env("PILOT_ENABLE_ANALYSIS", "false"),
         build::env("INJECTION_WEBHOOK_CONFIG_NAME", INJECTOR),
-        // NB: no validation webhook: istiod must not look for one.
-        build::env("VALIDATION_WEBHOOK_CONFIG_NAME", ""),
+        // NB: non-empty turns on istiod's validation controller, which
+        // readies the validators (see `validating_webhooks`).
+        build::env("VALIDATION_WEBHOOK_CONFIG_NAME", &validator_name(namespace)),
         build::env("ISTIOD_ADDR", &discovery_address(namespace)),
         build::env("PILOT_ENABLE_GATEWAY_API", "true"),
         build::env("PILOT_ENABLE_GATEWAY_API_STATUS", "true"),
@@ -676,6 +797,9 @@ pub fn generate(config: &IstioConfig, ctx: &Context<'_>) -> Result<Vec<Resource>
     out.push(Resource::new(app, &build::config_map(ns, "istio", mesh))?);
     out.push(Resource::new(app, &injector_config_map(ctx, config, ns))?);
     out.push(Resource::new(app, &injector_webhook(ns))?);
+    for validator in validating_webhooks(ns) {
+        out.push(Resource::new(app, &validator)?);
+    }
     out.push(Resource::new(app, &istiod_deployment(ctx, config, ns))?);
     out.push(Resource::new(
         app,
@@ -746,6 +870,11 @@ mod tests {
                 ("ConfigMap", "istio"),
                 ("ConfigMap", "istio-sidecar-injector"),
                 ("MutatingWebhookConfiguration", "istio-sidecar-injector"),
+                (
+                    "ValidatingWebhookConfiguration",
+                    "istio-validator-battery-istio"
+                ),
+                ("ValidatingWebhookConfiguration", "istiod-default-validator"),
                 ("Deployment", "istiod"),
                 ("Service", "istiod"),
             ]

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::admissionregistration::v1::{
-    MutatingWebhook, MutatingWebhookConfiguration, ServiceReference, ValidatingWebhook,
-    ValidatingWebhookConfiguration, WebhookClientConfig,
+    MutatingWebhook, MutatingWebhookConfiguration, RuleWithOperations, ServiceReference,
+    ValidatingWebhook, ValidatingWebhookConfiguration, WebhookClientConfig,
 };
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, ObjectFieldSelector};
@@ -423,7 +423,13 @@ fn config_maps(
                 _ => BTreeMap::new(),
             };
             let mut config_map = build::config_map(namespace, name, data);
-            config_map.metadata.labels = Some(build::string_map(&[PART_OF]));
+            // NB: the config webhook validates ConfigMaps by these labels
+            // (upstream's own, see `validating_webhooks`).
+            config_map.metadata.labels = Some(build::string_map(&[
+                PART_OF,
+                ("app.kubernetes.io/name", "knative-serving"),
+                ("app.kubernetes.io/component", config_map_component(name)),
+            ]));
             config_map
         })
         .collect()
@@ -440,7 +446,48 @@ fn webhook_client(namespace: &str) -> WebhookClientConfig {
     }
 }
 
-/// The defaulting webhook; its rules are written by the webhook itself.
+/// The component upstream labels a ConfigMap with.
+fn config_map_component(name: &str) -> &'static str {
+    match name {
+        "config-autoscaler" => "autoscaler",
+        "config-logging" => "logging",
+        "config-network" => "networking",
+        "config-observability" => "observability",
+        "config-tracing" => "tracing",
+        _ => "controller",
+    }
+}
+
+/// The resources the defaulting and validating webhooks see, as upstream
+/// ships them (the webhook rewrites these rules itself once it runs).
+fn webhook_rules(operations: &[&str]) -> Vec<RuleWithOperations> {
+    let strings = |items: &[&str]| Some(items.iter().map(|i| (*i).to_owned()).collect());
+    vec![RuleWithOperations {
+        api_groups: strings(&[
+            "autoscaling.internal.knative.dev",
+            "networking.internal.knative.dev",
+            "serving.knative.dev",
+        ]),
+        api_versions: strings(&["*"]),
+        operations: strings(operations),
+        scope: Some("*".to_owned()),
+        resources: strings(&[
+            "metrics",
+            "podautoscalers",
+            "certificates",
+            "ingresses",
+            "serverlessservices",
+            "configurations",
+            "revisions",
+            "routes",
+            "services",
+            "domainmappings",
+            "domainmappings/status",
+        ]),
+    }]
+}
+
+/// The defaulting webhook.
 fn mutating_webhook(namespace: &str) -> MutatingWebhookConfiguration {
     let name = "webhook.serving.knative.dev";
     MutatingWebhookConfiguration {
@@ -450,6 +497,7 @@ fn mutating_webhook(namespace: &str) -> MutatingWebhookConfiguration {
             admission_review_versions: vec!["v1".to_owned(), "v1beta1".to_owned()],
             client_config: webhook_client(namespace),
             failure_policy: Some("Fail".to_owned()),
+            rules: Some(webhook_rules(&["CREATE", "UPDATE"])),
             side_effects: "None".to_owned(),
             timeout_seconds: Some(10),
             ..MutatingWebhook::default()
@@ -457,10 +505,14 @@ fn mutating_webhook(namespace: &str) -> MutatingWebhookConfiguration {
     }
 }
 
-/// The validating webhooks for Knative's resources and its ConfigMaps.
+/// The validating webhooks for Knative's resources and its ConfigMaps (the
+/// latter's rules are written by the webhook itself, as upstream leaves them
+/// out).
 fn validating_webhooks(namespace: &str) -> Vec<ValidatingWebhookConfiguration> {
-    let webhook =
-        |name: &str, object_selector: Option<LabelSelector>| ValidatingWebhookConfiguration {
+    let webhook = |name: &str,
+                   rules: Option<Vec<RuleWithOperations>>,
+                   object_selector: Option<LabelSelector>| {
+        ValidatingWebhookConfiguration {
             metadata: build::meta(None, name),
             webhooks: Some(vec![ValidatingWebhook {
                 name: name.to_owned(),
@@ -470,20 +522,45 @@ fn validating_webhooks(namespace: &str) -> Vec<ValidatingWebhookConfiguration> {
                 side_effects: "None".to_owned(),
                 timeout_seconds: Some(10),
                 object_selector,
+                rules,
                 ..ValidatingWebhook::default()
             }]),
-        };
-    let part_of = LabelSelector {
-        match_expressions: Some(vec![LabelSelectorRequirement {
-            key: PART_OF.0.to_owned(),
-            operator: "In".to_owned(),
-            values: Some(vec![PART_OF.1.to_owned()]),
-        }]),
+        }
+    };
+    let requirement = |key: &str, values: &[&str]| LabelSelectorRequirement {
+        key: key.to_owned(),
+        operator: "In".to_owned(),
+        values: Some(values.iter().map(|v| (*v).to_owned()).collect()),
+    };
+    let config_maps = LabelSelector {
+        match_expressions: Some(vec![
+            requirement("app.kubernetes.io/name", &["knative-serving"]),
+            requirement(
+                "app.kubernetes.io/component",
+                &[
+                    "autoscaler",
+                    "controller",
+                    "logging",
+                    "networking",
+                    "observability",
+                    "tracing",
+                    "net-certmanager",
+                ],
+            ),
+        ]),
         ..LabelSelector::default()
     };
     vec![
-        webhook("validation.webhook.serving.knative.dev", None),
-        webhook("config.webhook.serving.knative.dev", Some(part_of)),
+        webhook(
+            "validation.webhook.serving.knative.dev",
+            Some(webhook_rules(&["CREATE", "UPDATE", "DELETE"])),
+            None,
+        ),
+        webhook(
+            "config.webhook.serving.knative.dev",
+            None,
+            Some(config_maps),
+        ),
     ]
 }
 

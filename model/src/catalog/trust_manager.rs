@@ -189,9 +189,9 @@ fn webhook_configuration(namespace: &str) -> ValidatingWebhookConfiguration {
             failure_policy: Some("Fail".to_owned()),
             rules: Some(vec![RuleWithOperations {
                 api_groups: Some(vec!["trust.cert-manager.io".to_owned()]),
-                api_versions: Some(vec!["*".to_owned()]),
+                api_versions: Some(vec!["v1alpha1".to_owned()]),
                 operations: Some(vec!["CREATE".to_owned(), "UPDATE".to_owned()]),
-                resources: Some(vec!["*/*".to_owned()]),
+                resources: Some(vec!["bundles".to_owned()]),
                 ..RuleWithOperations::default()
             }]),
             side_effects: "None".to_owned(),
