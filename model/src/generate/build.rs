@@ -95,6 +95,35 @@ pub fn rule(api_groups: &[&str], resources: &[&str], verbs: &[&str]) -> PolicyRu
     }
 }
 
+/// An RBAC rule as data, `(apiGroups, resources, verbs)`, written as the
+/// operator's upstream manifests list it.
+pub type RuleSpec = (
+    &'static [&'static str],
+    &'static [&'static str],
+    &'static [&'static str],
+);
+
+/// RBAC rules from their data, in order.
+pub fn rules(specs: &[RuleSpec]) -> Vec<PolicyRule> {
+    specs
+        .iter()
+        .map(|(groups, resources, verbs)| rule(groups, resources, verbs))
+        .collect()
+}
+
+/// An RBAC rule limited to the named objects.
+pub fn named_rule(
+    api_groups: &[&str],
+    resources: &[&str],
+    verbs: &[&str],
+    names: &[&str],
+) -> PolicyRule {
+    PolicyRule {
+        resource_names: Some(names.iter().map(|n| (*n).to_owned()).collect()),
+        ..rule(api_groups, resources, verbs)
+    }
+}
+
 /// A cluster role.
 pub fn cluster_role(name: &str, rules: Vec<PolicyRule>) -> ClusterRole {
     ClusterRole {
