@@ -149,51 +149,154 @@ fn crd(
     Ok(crd)
 }
 
+/// The controller's ClusterRole, as upstream's chart `rbac.yaml` (v2.16.0)
+/// grants it with the chart's default of no access to every Secret.
+const CLUSTER_RULES: &[build::RuleSpec] = &[
+    (&[GROUP], &["targetgroupbindings"], ALL_VERBS),
+    (&[GROUP], &["ingressclassparams"], READ),
+    (&[GROUP], &["albtargetcontrolconfigs"], &["get"]),
+    (&[""], &["events"], &["create", "patch"]),
+    (&[""], &["pods"], READ),
+    (&["networking.k8s.io"], &["ingressclasses"], READ),
+    (
+        &["", "extensions", "networking.k8s.io"],
+        &["services", "ingresses"],
+        &["get", "list", "patch", "update", "watch"],
+    ),
+    (&[""], &["nodes", "namespaces", "endpoints"], READ),
+    (
+        &[""],
+        &["configmaps"],
+        &["get", "delete", "create", "update"],
+    ),
+    (
+        &[GROUP, "", "extensions", "networking.k8s.io"],
+        &[
+            "targetgroupbindings/status",
+            "pods/status",
+            "services/status",
+            "ingresses/status",
+        ],
+        &["update", "patch"],
+    ),
+    (&["discovery.k8s.io"], &["endpointslices"], READ),
+    (
+        &["gateway.k8s.aws"],
+        &[
+            "loadbalancerconfigurations",
+            "targetgroupconfigurations",
+            "listenerruleconfigurations",
+        ],
+        &["get", "list", "watch", "patch"],
+    ),
+    (
+        &["gateway.k8s.aws"],
+        &[
+            "loadbalancerconfigurations/finalizers",
+            "targetgroupconfigurations/finalizers",
+            "listenerruleconfigurations/finalizers",
+        ],
+        &["update", "patch"],
+    ),
+    (
+        &["gateway.k8s.aws"],
+        &[
+            "loadbalancerconfigurations/status",
+            "targetgroupconfigurations/status",
+            "listenerruleconfigurations/status",
+        ],
+        &["get", "patch", "watch"],
+    ),
+    (
+        &["gateway.networking.k8s.io"],
+        &["gatewayclasses", "gateways"],
+        &["get", "list", "watch", "patch"],
+    ),
+    (&["gateway.networking.k8s.io"], &["referencegrants"], READ),
+    (
+        &["gateway.networking.k8s.io"],
+        &["gatewayclasses/finalizers", "gateways/finalizers"],
+        &["update", "patch"],
+    ),
+    (
+        &["gateway.networking.k8s.io"],
+        &["gatewayclasses/status", "gateways/status"],
+        &["get", "patch", "update"],
+    ),
+    (
+        &["gateway.networking.k8s.io"],
+        &[
+            "grpcroutes",
+            "httproutes",
+            "tcproutes",
+            "tlsroutes",
+            "udproutes",
+        ],
+        READ,
+    ),
+    (
+        &["gateway.networking.k8s.io"],
+        &[
+            "grpcroutes/finalizers",
+            "httproutes/finalizers",
+            "tcproutes/finalizers",
+            "tlsroutes/finalizers",
+            "udproutes/finalizers",
+        ],
+        &["update"],
+    ),
+    (
+        &["gateway.networking.k8s.io"],
+        &[
+            "grpcroutes/status",
+            "httproutes/status",
+            "tcproutes/status",
+            "tlsroutes/status",
+            "udproutes/status",
+        ],
+        &["get", "patch", "update"],
+    ),
+    (
+        &["aga.k8s.aws"],
+        &["globalaccelerators"],
+        &["get", "list", "patch", "watch"],
+    ),
+    (
+        &["aga.k8s.aws"],
+        &["globalaccelerators/finalizers"],
+        &["patch", "update"],
+    ),
+    (
+        &["aga.k8s.aws"],
+        &["globalaccelerators/status"],
+        &["patch", "update"],
+    ),
+];
+
 const READ: &[&str] = &["get", "list", "watch"];
+const ALL_VERBS: &[&str] = &[
+    "create", "delete", "get", "list", "patch", "update", "watch",
+];
 
-fn cluster_rules() -> Vec<PolicyRule> {
-    vec![
-        build::rule(
-            &[GROUP],
-            &["targetgroupbindings"],
-            &[
-                "create", "delete", "get", "list", "patch", "update", "watch",
-            ],
-        ),
-        build::rule(&[GROUP], &["ingressclassparams"], READ),
-        build::rule(&["", "events.k8s.io"], &["events"], &["create", "patch"]),
-        build::rule(&[""], &["pods", "nodes", "namespaces", "endpoints"], READ),
-        build::rule(&["networking.k8s.io"], &["ingressclasses"], READ),
-        build::rule(
-            &["", "networking.k8s.io"],
-            &["services", "ingresses"],
-            &["get", "list", "watch", "patch", "update"],
-        ),
-        build::rule(
-            &[GROUP, "", "networking.k8s.io"],
-            &[
-                "targetgroupbindings/status",
-                "pods/status",
-                "services/status",
-                "ingresses/status",
-            ],
-            &["update", "patch"],
-        ),
-        build::rule(&["discovery.k8s.io"], &["endpointslices"], READ),
-    ]
-}
+/// The lock the controller's leader election takes (a ConfigMap and a Lease).
+const LEADER_LOCK: &str = "aws-load-balancer-controller-leader";
 
+/// The controller's Role in its namespace (upstream's leader-election role).
 fn namespace_rules() -> Vec<PolicyRule> {
     vec![
-        build::rule(
+        build::rule(&[""], &["configmaps"], &["create"]),
+        build::named_rule(
             &[""],
             &["configmaps"],
-            &["get", "create", "update", "patch"],
+            &["get", "patch", "update"],
+            &[LEADER_LOCK],
         ),
-        build::rule(
+        build::rule(&["coordination.k8s.io"], &["leases"], &["create"]),
+        build::named_rule(
             &["coordination.k8s.io"],
             &["leases"],
-            &["get", "create", "update", "patch"],
+            &["get", "update", "patch"],
+            &[LEADER_LOCK],
         ),
     ]
 }
@@ -304,7 +407,7 @@ pub fn generate(
             )?,
         )?,
         Resource::new(app, &build::service_account(ns, NAME))?,
-        Resource::new(app, &build::cluster_role(NAME, cluster_rules()))?,
+        Resource::new(app, &build::cluster_role(NAME, build::rules(CLUSTER_RULES)))?,
         Resource::new(app, &build::cluster_role_binding(NAME, NAME, ns, NAME))?,
         Resource::new(app, &build::role(ns, NAME, namespace_rules()))?,
         Resource::new(app, &build::role_binding(ns, NAME, NAME, NAME))?,

@@ -315,125 +315,232 @@ fn fixed_resources(cpu: u64, memory: u64, memory_limit: u64) -> Resources {
     }
 }
 
-fn with_names(mut rule: PolicyRule, names: &[&str]) -> PolicyRule {
-    rule.resource_names = Some(names.iter().map(|n| (*n).to_owned()).collect());
-    rule
-}
-
-const ALL_VERBS: &[&str] = &[
-    "get", "list", "watch", "create", "update", "patch", "delete",
+/// The controller's ClusterRole rules: the union of upstream's
+/// `-controller-*` ClusterRoles (chart `rbac.yaml`, v1.19.2), which bi binds
+/// as one role. The `approve` and `sign` rules need resource names and follow
+/// in [`controller_rules`].
+const CONTROLLER_RULES: &[build::RuleSpec] = &[
+    // -controller-issuers
+    (
+        &["cert-manager.io"],
+        &["issuers", "issuers/status"],
+        &["update", "patch"],
+    ),
+    (
+        &["cert-manager.io"],
+        &["issuers"],
+        &["get", "list", "watch"],
+    ),
+    (
+        &[""],
+        &["secrets"],
+        &["get", "list", "watch", "create", "update", "delete"],
+    ),
+    (&[""], &["events"], &["create", "patch"]),
+    // -controller-clusterissuers
+    (
+        &["cert-manager.io"],
+        &["clusterissuers", "clusterissuers/status"],
+        &["update", "patch"],
+    ),
+    (
+        &["cert-manager.io"],
+        &["clusterissuers"],
+        &["get", "list", "watch"],
+    ),
+    // -controller-certificates
+    (
+        &["cert-manager.io"],
+        &[
+            "certificates",
+            "certificates/status",
+            "certificaterequests",
+            "certificaterequests/status",
+        ],
+        &["update", "patch"],
+    ),
+    (
+        &["cert-manager.io"],
+        &[
+            "certificates",
+            "certificaterequests",
+            "clusterissuers",
+            "issuers",
+        ],
+        &["get", "list", "watch"],
+    ),
+    (
+        &["cert-manager.io"],
+        &["certificates/finalizers", "certificaterequests/finalizers"],
+        &["update"],
+    ),
+    (
+        &["acme.cert-manager.io"],
+        &["orders"],
+        &["create", "delete", "get", "list", "watch"],
+    ),
+    (
+        &[""],
+        &["secrets"],
+        &[
+            "get", "list", "watch", "create", "update", "delete", "patch",
+        ],
+    ),
+    // -controller-orders
+    (
+        &["acme.cert-manager.io"],
+        &["orders", "orders/status"],
+        &["update", "patch"],
+    ),
+    (
+        &["acme.cert-manager.io"],
+        &["orders", "challenges"],
+        &["get", "list", "watch"],
+    ),
+    (
+        &["acme.cert-manager.io"],
+        &["challenges"],
+        &["create", "delete"],
+    ),
+    (
+        &["acme.cert-manager.io"],
+        &["orders/finalizers"],
+        &["update"],
+    ),
+    // -controller-challenges: HTTP-01 solver pods, services, ingresses and routes.
+    (
+        &["acme.cert-manager.io"],
+        &["challenges", "challenges/status"],
+        &["update", "patch"],
+    ),
+    (
+        &[""],
+        &["pods", "services"],
+        &["get", "list", "watch", "create", "delete"],
+    ),
+    (
+        &["networking.k8s.io"],
+        &["ingresses"],
+        &["get", "list", "watch", "create", "delete", "update"],
+    ),
+    (
+        &["gateway.networking.k8s.io"],
+        &["httproutes"],
+        &["get", "list", "watch", "create", "delete", "update"],
+    ),
+    (
+        &["route.openshift.io"],
+        &["routes/custom-host"],
+        &["create"],
+    ),
+    (
+        &["acme.cert-manager.io"],
+        &["challenges/finalizers"],
+        &["update"],
+    ),
+    // -controller-ingress-shim
+    (
+        &["cert-manager.io"],
+        &["certificates", "certificaterequests"],
+        &["create", "update", "delete"],
+    ),
+    (
+        &["networking.k8s.io"],
+        &["ingresses/finalizers"],
+        &["update"],
+    ),
+    (
+        &["gateway.networking.k8s.io"],
+        &["gateways", "httproutes"],
+        &["get", "list", "watch"],
+    ),
+    (
+        &["gateway.networking.k8s.io"],
+        &["gateways/finalizers", "httproutes/finalizers"],
+        &["update"],
+    ),
+    // -controller-certificatesigningrequests
+    (
+        &["certificates.k8s.io"],
+        &["certificatesigningrequests"],
+        &["get", "list", "watch", "update"],
+    ),
+    (
+        &["certificates.k8s.io"],
+        &["certificatesigningrequests/status"],
+        &["update", "patch"],
+    ),
+    (
+        &["authorization.k8s.io"],
+        &["subjectaccessreviews"],
+        &["create"],
+    ),
 ];
-const READ: &[&str] = &["get", "list", "watch"];
 
-fn controller_rules(gateway_api: bool) -> Vec<PolicyRule> {
-    let mut rules = vec![
-        build::rule(
-            &["cert-manager.io"],
-            &[
-                "certificates",
-                "certificates/status",
-                "certificates/finalizers",
-                "certificaterequests",
-                "certificaterequests/status",
-                "certificaterequests/finalizers",
-                "issuers",
-                "issuers/status",
-                "clusterissuers",
-                "clusterissuers/status",
-            ],
-            ALL_VERBS,
-        ),
-        build::rule(
-            &["acme.cert-manager.io"],
-            &[
-                "orders",
-                "orders/status",
-                "orders/finalizers",
-                "challenges",
-                "challenges/status",
-                "challenges/finalizers",
-            ],
-            ALL_VERBS,
-        ),
-        with_names(
-            build::rule(&["cert-manager.io"], &["signers"], &["approve"]),
-            &[
-                "issuers.cert-manager.io/*",
-                "clusterissuers.cert-manager.io/*",
-            ],
-        ),
-        build::rule(&[""], &["secrets"], ALL_VERBS),
-        build::rule(&[""], &["events"], &["create", "patch"]),
-        // HTTP-01 solver pods and services.
-        build::rule(
-            &[""],
-            &["pods", "services"],
-            &["get", "list", "watch", "create", "delete"],
-        ),
-        build::rule(
-            &["networking.k8s.io"],
-            &["ingresses"],
-            &["get", "list", "watch", "create", "update", "delete"],
-        ),
-        build::rule(
-            &["networking.k8s.io"],
-            &["ingresses/finalizers"],
-            &["update"],
-        ),
-        build::rule(
-            &["certificates.k8s.io"],
-            &["certificatesigningrequests"],
-            &["get", "list", "watch", "update"],
-        ),
-        build::rule(
-            &["certificates.k8s.io"],
-            &["certificatesigningrequests/status"],
-            &["update", "patch"],
-        ),
-        build::rule(
-            &["authorization.k8s.io"],
-            &["subjectaccessreviews"],
-            &["create"],
-        ),
-    ];
-    if gateway_api {
-        rules.push(build::rule(
-            &["gateway.networking.k8s.io"],
-            &["gateways", "httproutes"],
-            &["get", "list", "watch", "create", "update", "delete"],
-        ));
-        rules.push(build::rule(
-            &["gateway.networking.k8s.io"],
-            &["gateways/finalizers", "httproutes/finalizers"],
-            &["update"],
-        ));
-    }
+/// Signers the controller approves and signs for: cert-manager.io's own.
+const CERT_MANAGER_SIGNERS: &[&str] = &[
+    "issuers.cert-manager.io/*",
+    "clusterissuers.cert-manager.io/*",
+];
+
+fn controller_rules() -> Vec<PolicyRule> {
+    let mut rules = build::rules(CONTROLLER_RULES);
+    // -controller-approve:cert-manager-io (the chart's default signer names)
+    rules.push(build::named_rule(
+        &["cert-manager.io"],
+        &["signers"],
+        &["approve"],
+        CERT_MANAGER_SIGNERS,
+    ));
+    // -controller-certificatesigningrequests
+    rules.push(build::named_rule(
+        &["certificates.k8s.io"],
+        &["signers"],
+        &["sign"],
+        CERT_MANAGER_SIGNERS,
+    ));
     rules
 }
 
-fn cainjector_rules() -> Vec<PolicyRule> {
+/// The CA injector's ClusterRole rules, as upstream's `cainjector-rbac.yaml`.
+const CAINJECTOR_RULES: &[build::RuleSpec] = &[
+    (
+        &["cert-manager.io"],
+        &["certificates"],
+        &["get", "list", "watch"],
+    ),
+    (&[""], &["secrets"], &["get", "list", "watch"]),
+    (&[""], &["events"], &["get", "create", "update", "patch"]),
+    (
+        &["admissionregistration.k8s.io"],
+        &[
+            "validatingwebhookconfigurations",
+            "mutatingwebhookconfigurations",
+        ],
+        &["get", "list", "watch", "update", "patch"],
+    ),
+    (
+        &["apiregistration.k8s.io"],
+        &["apiservices"],
+        &["get", "list", "watch", "update", "patch"],
+    ),
+    (
+        &["apiextensions.k8s.io"],
+        &["customresourcedefinitions"],
+        &["get", "list", "watch", "update", "patch"],
+    ),
+];
+
+/// A leader-election Role's rules: the named leases, and creating them.
+fn leader_election_rules(leases: &[&str]) -> Vec<PolicyRule> {
     vec![
-        build::rule(&["cert-manager.io"], &["certificates"], READ),
-        build::rule(&[""], &["secrets"], READ),
-        build::rule(&[""], &["events"], &["get", "create", "update", "patch"]),
-        build::rule(
-            &["admissionregistration.k8s.io"],
-            &[
-                "validatingwebhookconfigurations",
-                "mutatingwebhookconfigurations",
-            ],
-            &["get", "list", "watch", "update", "patch"],
+        build::named_rule(
+            &["coordination.k8s.io"],
+            &["leases"],
+            &["get", "update", "patch"],
+            leases,
         ),
-        build::rule(
-            &["apiregistration.k8s.io"],
-            &["apiservices"],
-            &["get", "list", "watch", "update", "patch"],
-        ),
-        build::rule(
-            &["apiextensions.k8s.io"],
-            &["customresourcedefinitions"],
-            &["get", "list", "watch", "update", "patch"],
-        ),
+        build::rule(&["coordination.k8s.io"], &["leases"], &["create"]),
     ]
 }
 
@@ -578,12 +685,12 @@ pub fn generate(
         out.push(Resource::new(app, &build::service_account(ns, sa))?);
     }
     let cluster_roles = [
+        (CONTROLLER, "cert-manager-controller", controller_rules()),
         (
-            CONTROLLER,
-            "cert-manager-controller",
-            controller_rules(gateway_api),
+            CAINJECTOR,
+            "cert-manager-cainjector",
+            build::rules(CAINJECTOR_RULES),
         ),
-        (CAINJECTOR, "cert-manager-cainjector", cainjector_rules()),
         (
             WEBHOOK,
             "cert-manager-webhook:subjectaccessreviews",
@@ -601,23 +708,40 @@ pub fn generate(
             &build::cluster_role_binding(role, role, ns, sa),
         )?);
     }
-    let leases = vec![
-        build::rule(
-            &["coordination.k8s.io"],
-            &["leases"],
-            &["get", "create", "update", "patch"],
-        ),
-        build::rule(&[""], &["events"], &["create", "patch"]),
-    ];
     let roles = [
-        (CONTROLLER, "cert-manager:leaderelection", leases.clone()),
-        (CAINJECTOR, "cert-manager-cainjector:leaderelection", leases),
+        // NB: the lease names are the ones the binaries use by default.
+        (
+            CONTROLLER,
+            "cert-manager:leaderelection",
+            leader_election_rules(&["cert-manager-controller"]),
+        ),
+        (
+            CAINJECTOR,
+            "cert-manager-cainjector:leaderelection",
+            leader_election_rules(&[
+                "cert-manager-cainjector-leader-election",
+                "cert-manager-cainjector-leader-election-core",
+            ]),
+        ),
+        // The controller may request tokens for its own ServiceAccount only.
+        (
+            CONTROLLER,
+            "cert-manager-tokenrequest",
+            vec![build::named_rule(
+                &[""],
+                &["serviceaccounts/token"],
+                &["create"],
+                &[CONTROLLER],
+            )],
+        ),
         (
             WEBHOOK,
             "cert-manager-webhook:dynamic-serving",
             vec![
-                with_names(
-                    build::rule(&[""], &["secrets"], &["get", "list", "watch", "update"]),
+                build::named_rule(
+                    &[""],
+                    &["secrets"],
+                    &["get", "list", "watch", "update"],
                     &[WEBHOOK_CA_SECRET],
                 ),
                 build::rule(&[""], &["secrets"], &["create"]),

@@ -174,7 +174,7 @@ pub fn generate(
     )?);
     resources.push(Resource::new(
         app,
-        &build::cluster_role(SERVICE_ACCOUNT, operator_rules()),
+        &build::cluster_role(SERVICE_ACCOUNT, build::rules(OPERATOR_RULES)),
     )?);
     resources.push(Resource::new(
         app,
@@ -607,97 +607,134 @@ fn operator_deployment(
     )
 }
 
-/// What the operator does: it runs instance Pods with their own
-/// ServiceAccounts and Roles (so it needs what it grants), Services, PVCs,
+/// What the operator may do, as upstream's controller-gen `role.yaml`
+/// (v1.28.0) grants it: it runs instance Pods with their own ServiceAccounts
+/// and Roles (so it needs what it grants), Services, PVCs,
 /// PodDisruptionBudgets, Jobs, leases and webhook CA injection.
-fn operator_rules() -> Vec<k8s_openapi::api::rbac::v1::PolicyRule> {
-    let all = [
-        "create", "delete", "get", "list", "patch", "update", "watch",
-    ];
-    vec![
-        build::rule(
-            &[""],
-            &[
-                "configmaps",
-                "configmaps/status",
-                "events",
-                "persistentvolumeclaims",
-                "pods",
-                "pods/exec",
-                "pods/status",
-                "secrets",
-                "secrets/status",
-                "serviceaccounts",
-                "services",
-            ],
-            &all,
-        ),
-        build::rule(&[""], &["nodes"], &["get", "list", "watch"]),
-        build::rule(
-            &["admissionregistration.k8s.io"],
-            &[
-                "mutatingwebhookconfigurations",
-                "validatingwebhookconfigurations",
-            ],
-            &["get", "list", "patch", "update"],
-        ),
-        build::rule(
-            &["apiextensions.k8s.io"],
-            &["customresourcedefinitions"],
-            &["get", "list", "update"],
-        ),
-        build::rule(&["apps"], &["deployments"], &all),
-        build::rule(&["batch"], &["jobs"], &all),
-        build::rule(&["coordination.k8s.io"], &["leases"], &all),
-        build::rule(&["events.k8s.io"], &["events"], &["create", "patch"]),
-        build::rule(&["policy"], &["poddisruptionbudgets"], &all),
-        build::rule(
-            &["rbac.authorization.k8s.io"],
-            &["roles", "rolebindings"],
-            &all,
-        ),
-        build::rule(&["snapshot.storage.k8s.io"], &["volumesnapshots"], &all),
-        build::rule(&["monitoring.coreos.com"], &["podmonitors"], &all),
-        build::rule(
-            &[GROUP],
-            &[
-                "backups",
-                "clusters",
-                "databases",
-                "failoverquorums",
-                "poolers",
-                "publications",
-                "scheduledbackups",
-                "subscriptions",
-            ],
-            &all,
-        ),
-        build::rule(
-            &[GROUP],
-            &[
-                "backups/status",
-                "clusters/status",
-                "databases/status",
-                "failoverquorums/status",
-                "poolers/status",
-                "publications/status",
-                "scheduledbackups/status",
-                "subscriptions/status",
-            ],
-            &["get", "patch", "update", "watch"],
-        ),
-        build::rule(
-            &[GROUP],
-            &["clusters/finalizers", "poolers/finalizers"],
-            &["update"],
-        ),
-        build::rule(
-            &[GROUP],
-            &["clusterimagecatalogs", "imagecatalogs"],
-            &["get", "list", "watch"],
-        ),
-    ]
-}
+const OPERATOR_RULES: &[build::RuleSpec] = &[
+    (
+        &[""],
+        &["configmaps", "secrets", "services"],
+        &[
+            "create", "delete", "get", "list", "patch", "update", "watch",
+        ],
+    ),
+    (
+        &[""],
+        &["configmaps/status", "secrets/status"],
+        &["get", "patch", "update"],
+    ),
+    (&[""], &["events"], &["create", "patch"]),
+    (&[""], &["nodes"], &["get", "list", "watch"]),
+    (
+        &[""],
+        &["persistentvolumeclaims", "pods", "pods/exec"],
+        &["create", "delete", "get", "list", "patch", "watch"],
+    ),
+    (&[""], &["pods/status"], &["get"]),
+    (
+        &[""],
+        &["serviceaccounts"],
+        &["create", "get", "list", "patch", "update", "watch"],
+    ),
+    (
+        &["admissionregistration.k8s.io"],
+        &[
+            "mutatingwebhookconfigurations",
+            "validatingwebhookconfigurations",
+        ],
+        &["get", "patch"],
+    ),
+    (
+        &["apps"],
+        &["deployments"],
+        &[
+            "create", "delete", "get", "list", "patch", "update", "watch",
+        ],
+    ),
+    (
+        &["batch"],
+        &["jobs"],
+        &["create", "delete", "get", "list", "patch", "watch"],
+    ),
+    (
+        &["coordination.k8s.io"],
+        &["leases"],
+        &["create", "get", "update"],
+    ),
+    (
+        &["monitoring.coreos.com"],
+        &["podmonitors"],
+        &["create", "delete", "get", "list", "patch", "watch"],
+    ),
+    (
+        &["policy"],
+        &["poddisruptionbudgets"],
+        &[
+            "create", "delete", "get", "list", "patch", "update", "watch",
+        ],
+    ),
+    (
+        &[GROUP],
+        &[
+            "backups",
+            "clusters",
+            "databases",
+            "poolers",
+            "publications",
+            "scheduledbackups",
+            "subscriptions",
+        ],
+        &[
+            "create", "delete", "get", "list", "patch", "update", "watch",
+        ],
+    ),
+    (
+        &[GROUP],
+        &[
+            "backups/status",
+            "databases/status",
+            "publications/status",
+            "scheduledbackups/status",
+            "subscriptions/status",
+        ],
+        &["get", "patch", "update"],
+    ),
+    (
+        &[GROUP],
+        &["clusterimagecatalogs", "imagecatalogs"],
+        &["get", "list", "watch"],
+    ),
+    (
+        &[GROUP],
+        &["clusters/finalizers", "poolers/finalizers"],
+        &["update"],
+    ),
+    (
+        &[GROUP],
+        &[
+            "clusters/status",
+            "failoverquorums/status",
+            "poolers/status",
+        ],
+        &["get", "patch", "update", "watch"],
+    ),
+    (
+        &[GROUP],
+        &["failoverquorums"],
+        &["create", "delete", "get", "list", "watch"],
+    ),
+    (
+        &["rbac.authorization.k8s.io"],
+        &["rolebindings", "roles"],
+        &["create", "get", "list", "patch", "update", "watch"],
+    ),
+    (
+        &["snapshot.storage.k8s.io"],
+        &["volumesnapshots"],
+        &["create", "get", "list", "patch", "watch"],
+    ),
+];
 
 fn webhook_client(namespace: &str, path: &str) -> WebhookClientConfig {
     WebhookClientConfig {

@@ -2,7 +2,6 @@
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{SecretVolumeSource, Service, Volume};
-use k8s_openapi::api::rbac::v1::PolicyRule;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -157,11 +156,19 @@ pub fn generate(
     )?);
     resources.push(Resource::new(
         app,
-        &build::cluster_role(PLUGIN, plugin_rules()),
+        &build::cluster_role(PLUGIN, build::rules(PLUGIN_RULES)),
     )?);
     resources.push(Resource::new(
         app,
         &build::cluster_role_binding(PLUGIN, PLUGIN, namespace, PLUGIN),
+    )?);
+    resources.push(Resource::new(
+        app,
+        &build::role(namespace, PLUGIN, build::rules(PLUGIN_NAMESPACE_RULES)),
+    )?);
+    resources.push(Resource::new(
+        app,
+        &build::role_binding(namespace, PLUGIN, PLUGIN, PLUGIN),
     )?);
     for body in certificates(namespace) {
         resources.push(Resource::from_value(app, body)?);
@@ -352,51 +359,73 @@ fn plugin_service(namespace: &str) -> Service {
     service
 }
 
-/// What the plugin does: it reconciles ObjectStores, reads clusters and
-/// backups, and gives each backed-up cluster's instances a Role to read
-/// their ObjectStore and its credentials.
-fn plugin_rules() -> Vec<PolicyRule> {
-    let all = [
-        "create", "delete", "get", "list", "patch", "update", "watch",
-    ];
-    vec![
-        build::rule(
-            &[""],
-            &["secrets"],
-            &["create", "delete", "get", "list", "watch"],
-        ),
-        build::rule(&[""], &["events"], &["create", "patch"]),
-        build::rule(&[GROUP], &["objectstores"], &all),
-        build::rule(
-            &[GROUP],
-            &["objectstores/status"],
-            &["get", "patch", "update"],
-        ),
-        build::rule(&[GROUP], &["objectstores/finalizers"], &["update"]),
-        build::rule(
-            &["postgresql.cnpg.io"],
-            &["backups", "clusters"],
-            &["get", "list", "watch"],
-        ),
-        build::rule(
-            &["postgresql.cnpg.io"],
-            &["clusters/finalizers"],
-            &["update"],
-        ),
-        build::rule(
-            &["rbac.authorization.k8s.io"],
-            &["roles", "rolebindings"],
-            &["create", "get", "list", "patch", "update", "watch"],
-        ),
-        build::rule(&["coordination.k8s.io"], &["leases"], &all),
-        build::rule(&["authentication.k8s.io"], &["tokenreviews"], &["create"]),
-        build::rule(
-            &["authorization.k8s.io"],
-            &["subjectaccessreviews"],
-            &["create"],
-        ),
-    ]
-}
+/// What the plugin may do, as upstream's `config/rbac` (v0.9.0) grants it:
+/// the controller-gen `role.yaml` (reconcile ObjectStores, read backups, give
+/// each backed-up cluster's instances a Role to read their ObjectStore and its
+/// credentials) and `metrics_auth_role.yaml` (authenticated metrics).
+const PLUGIN_RULES: &[build::RuleSpec] = &[
+    (
+        &[""],
+        &["secrets"],
+        &["create", "delete", "get", "list", "watch"],
+    ),
+    (
+        &[GROUP],
+        &["objectstores"],
+        &[
+            "create", "delete", "get", "list", "patch", "update", "watch",
+        ],
+    ),
+    (&[GROUP], &["objectstores/finalizers"], &["update"]),
+    (
+        &[GROUP],
+        &["objectstores/status"],
+        &["get", "patch", "update"],
+    ),
+    (
+        &["postgresql.cnpg.io"],
+        &["backups"],
+        &["get", "list", "watch"],
+    ),
+    (
+        &["postgresql.cnpg.io"],
+        &["clusters/finalizers"],
+        &["update"],
+    ),
+    (
+        &["rbac.authorization.k8s.io"],
+        &["rolebindings", "roles"],
+        &["create", "get", "list", "patch", "update", "watch"],
+    ),
+    // metrics_auth_role.yaml
+    (&["authentication.k8s.io"], &["tokenreviews"], &["create"]),
+    (
+        &["authorization.k8s.io"],
+        &["subjectaccessreviews"],
+        &["create"],
+    ),
+];
+
+/// The plugin's Role in its own namespace, as upstream's
+/// `leader_election_role.yaml`: leases (bi runs one replica with
+/// `--leader-elect=false`, but keeps upstream's grant) and its events.
+const PLUGIN_NAMESPACE_RULES: &[build::RuleSpec] = &[
+    (
+        &[""],
+        &["configmaps"],
+        &[
+            "get", "list", "watch", "create", "update", "patch", "delete",
+        ],
+    ),
+    (
+        &["coordination.k8s.io"],
+        &["leases"],
+        &[
+            "get", "list", "watch", "create", "update", "patch", "delete",
+        ],
+    ),
+    (&[""], &["events"], &["create", "patch"]),
+];
 
 /// `objectstores.barmancloud.cnpg.io`: what bi sets is typed, the many
 /// other barman options are kept as given.
@@ -484,6 +513,8 @@ mod tests {
                 "v1/ServiceAccount/battery-base/barman-cloud",
                 "rbac.authorization.k8s.io/v1/ClusterRole/barman-cloud",
                 "rbac.authorization.k8s.io/v1/ClusterRoleBinding/barman-cloud",
+                "rbac.authorization.k8s.io/v1/Role/battery-base/barman-cloud",
+                "rbac.authorization.k8s.io/v1/RoleBinding/battery-base/barman-cloud",
                 "cert-manager.io/v1/Issuer/battery-base/barman-cloud-selfsigned",
                 "cert-manager.io/v1/Certificate/battery-base/barman-cloud-client",
                 "cert-manager.io/v1/Certificate/battery-base/barman-cloud-server",

@@ -11,7 +11,6 @@ use k8s_openapi::api::core::v1::{
     ObjectFieldSelector, ProjectedVolumeSource, SecretVolumeSource, ServiceAccountTokenProjection,
     Volume, VolumeProjection,
 };
-use k8s_openapi::api::rbac::v1::PolicyRule;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 use serde::{Deserialize, Serialize};
@@ -560,111 +559,167 @@ fn validator_name(namespace: &str) -> String {
     format!("istio-validator-{namespace}")
 }
 
-const READ: &[&str] = &["get", "list", "watch"];
+/// istiod's ClusterRole rules, as upstream's istio-discovery chart (1.28.1)
+/// grants them with its defaults: the `istiod-clusterrole` (no config
+/// analysis, no taint controller, istiod as its own CA, no
+/// ClusterTrustBundles) and the `istiod-gateway-controller` role, which
+/// bi binds as one.
+const ISTIOD_CLUSTER_RULES: &[build::RuleSpec] = &[
+    (
+        &["admissionregistration.k8s.io"],
+        &["mutatingwebhookconfigurations"],
+        &["get", "list", "watch", "update", "patch"],
+    ),
+    (
+        &["admissionregistration.k8s.io"],
+        &["validatingwebhookconfigurations"],
+        &["get", "list", "watch", "update"],
+    ),
+    (
+        &[
+            "config.istio.io",
+            "security.istio.io",
+            "networking.istio.io",
+            "authentication.istio.io",
+            "rbac.istio.io",
+            "telemetry.istio.io",
+            "extensions.istio.io",
+        ],
+        &["*"],
+        &["get", "watch", "list"],
+    ),
+    (&["networking.istio.io"], &["workloadentries"], FULL),
+    (
+        &["networking.istio.io"],
+        &["workloadentries/status", "serviceentries/status"],
+        FULL,
+    ),
+    (
+        &["security.istio.io"],
+        &["authorizationpolicies/status"],
+        FULL,
+    ),
+    (&[""], &["services/status"], FULL),
+    // Auto-detect installed CRDs.
+    (
+        &["apiextensions.k8s.io"],
+        &["customresourcedefinitions"],
+        &["get", "list", "watch"],
+    ),
+    // Discovery and routing.
+    (
+        &[""],
+        &["pods", "nodes", "services", "namespaces", "endpoints"],
+        &["get", "list", "watch"],
+    ),
+    (
+        &["discovery.k8s.io"],
+        &["endpointslices"],
+        &["get", "list", "watch"],
+    ),
+    // Ingress controller.
+    (
+        &["networking.k8s.io"],
+        &["ingresses", "ingressclasses"],
+        &["get", "list", "watch"],
+    ),
+    (&["networking.k8s.io"], &["ingresses/status"], &["*"]),
+    // The root certificate ConfigMap istiod writes into every namespace.
+    (
+        &[""],
+        &["configmaps"],
+        &["create", "get", "list", "watch", "update"],
+    ),
+    // Verifying JWTs and authorizing debug requests.
+    (&["authentication.k8s.io"], &["tokenreviews"], &["create"]),
+    (
+        &["authorization.k8s.io"],
+        &["subjectaccessreviews"],
+        &["create"],
+    ),
+    // Gateway API.
+    (
+        &["gateway.networking.k8s.io", "gateway.networking.x-k8s.io"],
+        &["*"],
+        &["get", "watch", "list"],
+    ),
+    (
+        &["gateway.networking.x-k8s.io"],
+        &["xbackendtrafficpolicies/status", "xlistenersets/status"],
+        &["update", "patch"],
+    ),
+    (
+        &["gateway.networking.k8s.io"],
+        &[
+            "backendtlspolicies/status",
+            "gatewayclasses/status",
+            "gateways/status",
+            "grpcroutes/status",
+            "httproutes/status",
+            "referencegrants/status",
+            "tcproutes/status",
+            "tlsroutes/status",
+            "udproutes/status",
+        ],
+        &["update", "patch"],
+    ),
+    (
+        &["gateway.networking.k8s.io"],
+        &["gatewayclasses"],
+        &["create", "update", "patch", "delete"],
+    ),
+    (
+        &["inference.networking.k8s.io"],
+        &["inferencepools"],
+        &["get", "watch", "list"],
+    ),
+    (
+        &["inference.networking.k8s.io"],
+        &["inferencepools/status"],
+        &["update", "patch"],
+    ),
+    (&[""], &["secrets"], &["get", "watch", "list"]),
+    // Multi-cluster services (the chart's default MCS API group).
+    (
+        &["multicluster.x-k8s.io"],
+        &["serviceexports"],
+        &["get", "watch", "list", "create", "delete"],
+    ),
+    (
+        &["multicluster.x-k8s.io"],
+        &["serviceimports"],
+        &["get", "watch", "list"],
+    ),
+    // istiod-gateway-controller: the Deployments behind Gateways.
+    (&["apps"], &["deployments"], FULL),
+    (&["autoscaling"], &["horizontalpodautoscalers"], FULL),
+    (&["policy"], &["poddisruptionbudgets"], FULL),
+    (&[""], &["services"], FULL),
+    (&[""], &["serviceaccounts"], FULL),
+];
 
-fn istiod_cluster_rules() -> Vec<PolicyRule> {
-    let istio_groups = [
-        "config.istio.io",
-        "security.istio.io",
-        "networking.istio.io",
-        "authentication.istio.io",
-        "rbac.istio.io",
-        "telemetry.istio.io",
-        "extensions.istio.io",
-    ];
-    vec![
-        build::rule(
-            &["admissionregistration.k8s.io"],
-            &[
-                "mutatingwebhookconfigurations",
-                "validatingwebhookconfigurations",
-            ],
-            &["get", "list", "watch", "update", "patch"],
-        ),
-        build::rule(&istio_groups, &["*"], READ),
-        build::rule(
-            &["networking.istio.io"],
-            &[
-                "workloadentries",
-                "workloadentries/status",
-                "serviceentries/status",
-            ],
-            &[
-                "get", "list", "watch", "create", "update", "patch", "delete",
-            ],
-        ),
-        build::rule(&istio_groups, &["*/status"], &["update", "patch"]),
-        build::rule(
-            &["apiextensions.k8s.io"],
-            &["customresourcedefinitions"],
-            READ,
-        ),
-        build::rule(
-            &[""],
-            &[
-                "pods",
-                "nodes",
-                "services",
-                "namespaces",
-                "endpoints",
-                "secrets",
-                "serviceaccounts",
-            ],
-            READ,
-        ),
-        build::rule(&["discovery.k8s.io"], &["endpointslices"], READ),
-        build::rule(
-            &["networking.k8s.io"],
-            &["ingresses", "ingressclasses"],
-            READ,
-        ),
-        build::rule(
-            &["networking.k8s.io"],
-            &["ingresses/status"],
-            &["update", "patch"],
-        ),
-        // The root certificate ConfigMap istiod writes into every namespace.
-        build::rule(
-            &[""],
-            &["configmaps"],
-            &["get", "list", "watch", "create", "update", "delete"],
-        ),
-        build::rule(&["authentication.k8s.io"], &["tokenreviews"], &["create"]),
-        build::rule(
-            &["authorization.k8s.io"],
-            &["subjectaccessreviews"],
-            &["create"],
-        ),
-        build::rule(&["gateway.networking.k8s.io"], &["*"], READ),
-        build::rule(
-            &["gateway.networking.k8s.io"],
-            &["*/status"],
-            &["update", "patch"],
-        ),
-        build::rule(
-            &["gateway.networking.k8s.io"],
-            &["gatewayclasses"],
-            &["create", "update", "patch", "delete"],
-        ),
-        build::rule(&["", "events.k8s.io"], &["events"], &["create", "patch"]),
-    ]
-}
+/// Every verb istiod's chart lists for the objects it manages.
+const FULL: &[&str] = &[
+    "get", "watch", "list", "update", "patch", "create", "delete",
+];
 
-fn istiod_namespace_rules() -> Vec<PolicyRule> {
-    vec![
-        // istiod's self-signed CA (istio-ca-secret) when istio-csr is not installed.
-        build::rule(
-            &[""],
-            &["secrets"],
-            &["get", "list", "watch", "create", "update", "delete"],
-        ),
-        build::rule(
-            &["coordination.k8s.io"],
-            &["leases"],
-            &["get", "list", "watch", "create", "update", "patch"],
-        ),
-    ]
-}
+/// istiod's Role in its namespace, as upstream's `role.yaml`: its
+/// self-signed CA (istio-ca-secret) when istio-csr is not installed, and
+/// leader election.
+const ISTIOD_NAMESPACE_RULES: &[build::RuleSpec] = &[
+    (&["networking.istio.io"], &["gateways"], &["create"]),
+    (
+        &[""],
+        &["secrets"],
+        &["create", "get", "watch", "list", "update", "delete"],
+    ),
+    (&[""], &["configmaps"], &["delete"]),
+    (
+        &["coordination.k8s.io"],
+        &["leases"],
+        &["get", "update", "patch", "create"],
+    ),
+];
 
 fn istiod_deployment(
     ctx: &Context<'_>,
@@ -782,12 +837,18 @@ pub fn generate(config: &IstioConfig, ctx: &Context<'_>) -> Result<Vec<Resource>
         Resource::new(app, &build::namespace(ns, &[]))?,
         Resource::new(app, &peer_authentication_crd()?)?,
         Resource::new(app, &build::service_account(ns, ISTIOD))?,
-        Resource::new(app, &build::cluster_role(ISTIOD, istiod_cluster_rules()))?,
+        Resource::new(
+            app,
+            &build::cluster_role(ISTIOD, build::rules(ISTIOD_CLUSTER_RULES)),
+        )?,
         Resource::new(
             app,
             &build::cluster_role_binding(ISTIOD, ISTIOD, ns, ISTIOD),
         )?,
-        Resource::new(app, &build::role(ns, ISTIOD, istiod_namespace_rules()))?,
+        Resource::new(
+            app,
+            &build::role(ns, ISTIOD, build::rules(ISTIOD_NAMESPACE_RULES)),
+        )?,
         Resource::new(app, &build::role_binding(ns, ISTIOD, ISTIOD, ISTIOD))?,
     ];
     let mesh = BTreeMap::from([

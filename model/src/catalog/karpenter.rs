@@ -267,70 +267,96 @@ fn crds() -> Result<Vec<CustomResourceDefinition>, GenerateError> {
     ])
 }
 
+/// Karpenter's ClusterRole, as upstream's chart (1.8.1) grants it: the
+/// `-core` ClusterRole (karpenter.sh and the cluster's scheduling inputs)
+/// and the AWS provider's `clusterrole.yaml`, which bi binds as one.
+const CLUSTER_RULES: &[build::RuleSpec] = &[
+    (
+        &[CORE_GROUP],
+        &[
+            "nodepools",
+            "nodepools/status",
+            "nodeclaims",
+            "nodeclaims/status",
+            "nodeoverlays",
+            "nodeoverlays/status",
+        ],
+        READ,
+    ),
+    (
+        &[""],
+        &[
+            "pods",
+            "nodes",
+            "persistentvolumes",
+            "persistentvolumeclaims",
+            "replicationcontrollers",
+            "namespaces",
+        ],
+        READ,
+    ),
+    (
+        &["storage.k8s.io"],
+        &["storageclasses", "csinodes", "volumeattachments"],
+        &["get", "watch", "list"],
+    ),
+    (
+        &["apps"],
+        &["daemonsets", "deployments", "replicasets", "statefulsets"],
+        &["list", "watch"],
+    ),
+    (&["policy"], &["poddisruptionbudgets"], READ),
+    (&[""], &["events"], READ),
+    (
+        &[CORE_GROUP],
+        &["nodeclaims", "nodeclaims/status"],
+        &["create", "delete", "update", "patch"],
+    ),
+    (
+        &[CORE_GROUP],
+        &["nodepools", "nodepools/status", "nodeoverlays/status"],
+        &["update", "patch"],
+    ),
+    (&[""], &["events"], &["create", "patch"]),
+    (&[""], &["nodes"], &["patch", "delete", "update"]),
+    (&[""], &["pods/eviction"], &["create"]),
+    (&[""], &["pods"], &["delete"]),
+    // The AWS provider.
+    (&[AWS_GROUP], &["ec2nodeclasses"], READ),
+    (
+        &[AWS_GROUP],
+        &["ec2nodeclasses", "ec2nodeclasses/status"],
+        &["patch", "update"],
+    ),
+];
+
 const READ: &[&str] = &["get", "list", "watch"];
 
-fn cluster_rules() -> Vec<PolicyRule> {
+/// Karpenter's Role in its namespace (upstream's `role.yaml`): leader election.
+fn namespace_rules() -> Vec<PolicyRule> {
     vec![
-        build::rule(
-            &[CORE_GROUP],
-            &[
-                "nodepools",
-                "nodepools/status",
-                "nodeclaims",
-                "nodeclaims/status",
-            ],
-            READ,
-        ),
-        build::rule(
-            &[CORE_GROUP],
-            &["nodeclaims", "nodeclaims/status", "nodepools/status"],
-            &["create", "delete", "update", "patch"],
-        ),
-        build::rule(&[AWS_GROUP], &["ec2nodeclasses"], READ),
-        build::rule(
-            &[AWS_GROUP],
-            &["ec2nodeclasses", "ec2nodeclasses/status"],
+        build::rule(&["coordination.k8s.io"], &["leases"], &["get", "watch"]),
+        build::named_rule(
+            &["coordination.k8s.io"],
+            &["leases"],
             &["patch", "update"],
+            &["karpenter-leader-election"],
         ),
-        build::rule(
-            &[""],
-            &[
-                "pods",
-                "nodes",
-                "persistentvolumes",
-                "persistentvolumeclaims",
-                "replicationcontrollers",
-                "namespaces",
-            ],
-            READ,
-        ),
-        build::rule(&[""], &["nodes"], &["create", "patch", "delete", "update"]),
-        build::rule(&[""], &["pods"], &["delete"]),
-        build::rule(&[""], &["pods/eviction"], &["create"]),
-        build::rule(
-            &["storage.k8s.io"],
-            &["storageclasses", "csinodes", "volumeattachments"],
-            READ,
-        ),
-        build::rule(
-            &["apps"],
-            &["daemonsets", "deployments", "replicasets", "statefulsets"],
-            &["list", "watch"],
-        ),
-        build::rule(&["policy"], &["poddisruptionbudgets"], READ),
-        build::rule(&["", "events.k8s.io"], &["events"], &["create", "patch"]),
+        build::rule(&["coordination.k8s.io"], &["leases"], &["create"]),
     ]
 }
 
-fn namespace_rules() -> Vec<PolicyRule> {
-    vec![
-        build::rule(
-            &["coordination.k8s.io"],
-            &["leases"],
-            &["get", "list", "watch", "create", "update", "patch"],
-        ),
-        build::rule(&[""], &["configmaps"], READ),
-    ]
+/// Where the cluster's DNS Service lives; Karpenter reads its address.
+const DNS_NAMESPACE: &str = "kube-system";
+
+/// Karpenter's Role in kube-system (upstream's `-dns` Role).
+fn dns_rules() -> Vec<PolicyRule> {
+    vec![build::named_rule(
+        &[""],
+        &["services"],
+        &["get"],
+        &["kube-dns"],
+    )]
 }
 
 fn deployment(config: &KarpenterConfig, ctx: &Context<'_>, namespace: &str) -> Deployment {
@@ -528,7 +554,7 @@ pub fn generate(
     out.push(Resource::new(app, &build::service_account(ns, NAME))?);
     out.push(Resource::new(
         app,
-        &build::cluster_role(NAME, cluster_rules()),
+        &build::cluster_role(NAME, build::rules(CLUSTER_RULES)),
     )?);
     out.push(Resource::new(
         app,
@@ -542,6 +568,17 @@ pub fn generate(
         app,
         &build::role_binding(ns, NAME, NAME, NAME),
     )?);
+    let dns = format!("{NAME}-dns");
+    out.push(Resource::new(
+        app,
+        &build::role(DNS_NAMESPACE, &dns, dns_rules()),
+    )?);
+    let mut dns_binding = build::role_binding(DNS_NAMESPACE, &dns, &dns, NAME);
+    // NB: the ServiceAccount is in Karpenter's namespace, not kube-system.
+    for subject in dns_binding.subjects.iter_mut().flatten() {
+        subject.namespace = Some(ns.to_owned());
+    }
+    out.push(Resource::new(app, &dns_binding)?);
     out.push(Resource::new(app, &deployment(config, ctx, ns))?);
     out.push(Resource::new(
         app,
@@ -603,9 +640,15 @@ mod tests {
             "ServiceAccount",
             "ClusterRole",
             "ClusterRoleBinding",
-            "Role",
         ] {
             assert_eq!(names_of(&resources, kind), [NAME], "{kind}");
+        }
+        for kind in ["Role", "RoleBinding"] {
+            assert_eq!(
+                names_of(&resources, kind),
+                [NAME, "karpenter-dns"],
+                "{kind}"
+            );
         }
         assert_eq!(names_of(&resources, "NodePool"), [DEFAULT_POOL]);
         assert_eq!(names_of(&resources, "EC2NodeClass"), [DEFAULT_POOL]);

@@ -173,8 +173,8 @@ pub fn generate(config: &KnativeConfig, ctx: &Context<'_>) -> Result<Vec<Resourc
             CONTROLLER_ACCOUNT,
         ),
         (
-            "knative-serving-activator",
-            activator_rules(),
+            "knative-serving-activator-cluster",
+            build::rules(ACTIVATOR_CLUSTER_RULES),
             ACTIVATOR_ACCOUNT,
         ),
     ] {
@@ -184,6 +184,23 @@ pub fn generate(config: &KnativeConfig, ctx: &Context<'_>) -> Result<Vec<Resourc
             &build::cluster_role_binding(role, role, namespace, account),
         )?);
     }
+    resources.push(Resource::new(
+        app,
+        &build::role(
+            namespace,
+            "knative-serving-activator",
+            activator_namespace_rules(),
+        ),
+    )?);
+    resources.push(Resource::new(
+        app,
+        &build::role_binding(
+            namespace,
+            "knative-serving-activator",
+            "knative-serving-activator",
+            ACTIVATOR_ACCOUNT,
+        ),
+    )?);
     for config_map in config_maps(config, ctx) {
         resources.push(Resource::new(app, &config_map)?);
     }
@@ -564,95 +581,122 @@ fn validating_webhooks(namespace: &str) -> Vec<ValidatingWebhookConfiguration> {
     ]
 }
 
-/// Everything the controller, autoscaler and webhook manage: Knative's own
+/// Everything the controller, autoscaler and webhook manage, as upstream's
+/// `knative-serving-core` ClusterRole (v1.20.0) grants it: Knative's own
 /// groups, the Deployments and Services of every revision, HPAs, leases,
-/// and the webhook configurations and CRDs the webhook keeps current.
+/// and the webhook configurations and CRDs the webhook keeps current. The
+/// `clusterroles` delete on `knative-serving-certmanager` follows in
+/// [`controller_rules`].
+const CONTROLLER_RULES: &[build::RuleSpec] = &[
+    (
+        &[""],
+        &[
+            "pods",
+            "namespaces",
+            "secrets",
+            "configmaps",
+            "endpoints",
+            "services",
+            "events",
+            "serviceaccounts",
+        ],
+        ALL_VERBS,
+    ),
+    // For RestrictedEndpointsAdmission.
+    (&[""], &["endpoints/restricted"], &["create"]),
+    // Finalizers for the owner references of the webhook.
+    (&[""], &["namespaces/finalizers"], &["update"]),
+    (
+        &["apps"],
+        &["deployments", "deployments/finalizers"],
+        ALL_VERBS,
+    ),
+    (
+        &["admissionregistration.k8s.io"],
+        &[
+            "mutatingwebhookconfigurations",
+            "validatingwebhookconfigurations",
+        ],
+        ALL_VERBS,
+    ),
+    (
+        &["apiextensions.k8s.io"],
+        &[
+            "customresourcedefinitions",
+            "customresourcedefinitions/status",
+        ],
+        ALL_VERBS,
+    ),
+    (&["autoscaling"], &["horizontalpodautoscalers"], ALL_VERBS),
+    (&["coordination.k8s.io"], &["leases"], ALL_VERBS),
+    (
+        &[
+            "serving.knative.dev",
+            "autoscaling.internal.knative.dev",
+            "networking.internal.knative.dev",
+        ],
+        &["*", "*/status", "*/finalizers"],
+        &[
+            "get",
+            "list",
+            "create",
+            "update",
+            "delete",
+            "deletecollection",
+            "patch",
+            "watch",
+        ],
+    ),
+    (&["caching.internal.knative.dev"], &["images"], ALL_VERBS),
+    (
+        &["cert-manager.io"],
+        &[
+            "certificates",
+            "clusterissuers",
+            "certificaterequests",
+            "issuers",
+        ],
+        ALL_VERBS,
+    ),
+    (&["acme.cert-manager.io"], &["challenges"], ALL_VERBS),
+];
+
+const ALL_VERBS: &[&str] = &[
+    "get", "list", "create", "update", "delete", "patch", "watch",
+];
+
 fn controller_rules() -> Vec<PolicyRule> {
-    let all = [
-        "create",
-        "delete",
-        "deletecollection",
-        "get",
-        "list",
-        "patch",
-        "update",
-        "watch",
-    ];
-    vec![
-        build::rule(
-            &[""],
-            &[
-                "configmaps",
-                "endpoints",
-                "events",
-                "namespaces",
-                "pods",
-                "secrets",
-                "serviceaccounts",
-                "services",
-            ],
-            &all,
-        ),
-        build::rule(&[""], &["endpoints/restricted"], &["create"]),
-        build::rule(&["apps"], &["deployments", "deployments/finalizers"], &all),
-        build::rule(
-            &["admissionregistration.k8s.io"],
-            &[
-                "mutatingwebhookconfigurations",
-                "validatingwebhookconfigurations",
-            ],
-            &all,
-        ),
-        build::rule(
-            &["apiextensions.k8s.io"],
-            &[
-                "customresourcedefinitions",
-                "customresourcedefinitions/status",
-            ],
-            &["get", "list", "patch", "update", "watch"],
-        ),
-        build::rule(&["autoscaling"], &["horizontalpodautoscalers"], &all),
-        build::rule(&["coordination.k8s.io"], &["leases"], &all),
-        build::rule(
-            &["discovery.k8s.io"],
-            &["endpointslices"],
-            &["get", "list", "watch"],
-        ),
-        build::rule(
-            &[
-                "serving.knative.dev",
-                "autoscaling.internal.knative.dev",
-                "networking.internal.knative.dev",
-                "caching.internal.knative.dev",
-            ],
-            &["*"],
-            &all,
-        ),
-    ]
+    let mut rules = build::rules(CONTROLLER_RULES);
+    rules.push(build::named_rule(
+        &["rbac.authorization.k8s.io"],
+        &["clusterroles"],
+        &["delete"],
+        &["knative-serving-certmanager"],
+    ));
+    rules
 }
 
-/// The activator only reads where to send requests.
-fn activator_rules() -> Vec<PolicyRule> {
-    let read = ["get", "list", "watch"];
+/// The activator only reads where to send requests: upstream's
+/// `knative-serving-activator-cluster` ClusterRole.
+const ACTIVATOR_CLUSTER_RULES: &[build::RuleSpec] = &[
+    (&[""], &["services", "endpoints"], &["get", "list", "watch"]),
+    (
+        &["serving.knative.dev"],
+        &["revisions"],
+        &["get", "list", "watch"],
+    ),
+];
+
+/// ... and its configuration and certificates in its own namespace:
+/// upstream's `knative-serving-activator` Role.
+fn activator_namespace_rules() -> Vec<PolicyRule> {
     vec![
-        build::rule(
+        build::rule(&[""], &["configmaps", "secrets"], &["get", "list", "watch"]),
+        build::named_rule(
             &[""],
-            &["configmaps", "endpoints", "secrets", "services"],
-            &read,
-        ),
-        build::rule(&["discovery.k8s.io"], &["endpointslices"], &read),
-        build::rule(&["serving.knative.dev"], &["revisions"], &read),
-        build::rule(
-            &["networking.internal.knative.dev"],
-            &["serverlessservices"],
-            &read,
-        ),
-        build::rule(
-            &["coordination.k8s.io"],
-            &["leases"],
-            &[
-                "create", "delete", "get", "list", "patch", "update", "watch",
-            ],
+            &["secrets"],
+            &["get", "list", "watch"],
+            &["routing-serving-certs", "knative-serving-certs"],
         ),
     ]
 }

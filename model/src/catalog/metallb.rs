@@ -192,57 +192,125 @@ fn fixed_resources(cpu: u64, memory: u64, memory_limit: u64) -> Resources {
     }
 }
 
-const READ: &[&str] = &["get", "list", "watch"];
-const METALLB_KINDS: &[&str] = &[
-    "ipaddresspools",
-    "l2advertisements",
-    "bgpadvertisements",
-    "bgppeers",
-    "bfdprofiles",
-    "communities",
+/// The controller's ClusterRole, as upstream's chart `rbac.yaml` (v0.15.3)
+/// grants it; the webhook configuration and CRD rules (whose CA bundles the
+/// controller keeps current) follow by name in [`controller_rbac`].
+const CONTROLLER_CLUSTER_RULES: &[build::RuleSpec] = &[
+    (
+        &[""],
+        &["services", "namespaces"],
+        &["get", "list", "watch"],
+    ),
+    (&[""], &["nodes"], &["list"]),
+    (&[""], &["services/status"], &["update"]),
+    (&[""], &["events"], &["create", "patch"]),
+    (
+        &["admissionregistration.k8s.io"],
+        &["validatingwebhookconfigurations"],
+        &["list", "watch"],
+    ),
+    (
+        &["apiextensions.k8s.io"],
+        &["customresourcedefinitions"],
+        &["list", "watch"],
+    ),
+    (&[GROUP], &["configurationstates"], ALL_VERBS),
+    (
+        &[GROUP],
+        &["configurationstates/status"],
+        &["get", "patch", "update"],
+    ),
+];
+
+/// The controller's Role in its namespace (upstream's `-controller` Role).
+const CONTROLLER_NAMESPACE_RULES: &[build::RuleSpec] = &[
+    (&[""], &["secrets"], ALL_VERBS),
+    (&[GROUP], &["ipaddresspools"], &["get", "list", "watch"]),
+    (&[GROUP], &["ipaddresspools/status"], &["update"]),
+    (&[GROUP], &["bgppeers"], &["get", "list"]),
+    (&[GROUP], &["bgpadvertisements"], &["get", "list"]),
+    (&[GROUP], &["l2advertisements"], &["get", "list"]),
+    (&[GROUP], &["communities"], &["get", "list", "watch"]),
+    (&[GROUP], &["bfdprofiles"], &["get", "list", "watch"]),
+];
+
+/// The speaker's ClusterRole (upstream's `:speaker`).
+const SPEAKER_CLUSTER_RULES: &[build::RuleSpec] = &[
+    (
+        &[""],
+        &["services", "endpoints", "nodes", "namespaces"],
+        &["get", "list", "watch"],
+    ),
+    (
+        &["discovery.k8s.io"],
+        &["endpointslices"],
+        &["get", "list", "watch"],
+    ),
+    (&[""], &["events"], &["create", "patch"]),
+    (
+        &[GROUP],
+        &[
+            "servicel2statuses",
+            "servicel2statuses/status",
+            "configurationstates",
+            "configurationstates/status",
+        ],
+        &["*"],
+    ),
+];
+
+/// The speaker's Role in its namespace (upstream's `-pod-lister`).
+const SPEAKER_NAMESPACE_RULES: &[build::RuleSpec] = &[
+    (&[""], &["pods"], &["list", "get"]),
+    (&[""], &["secrets"], &["get", "list", "watch"]),
+    (&[""], &["configmaps"], &["get", "list", "watch"]),
+    (&[GROUP], &["bfdprofiles"], &["get", "list", "watch"]),
+    (&[GROUP], &["bgppeers"], &["get", "list", "watch"]),
+    (&[GROUP], &["l2advertisements"], &["get", "list", "watch"]),
+    (&[GROUP], &["bgpadvertisements"], &["get", "list", "watch"]),
+    (&[GROUP], &["ipaddresspools"], &["get", "list", "watch"]),
+    (&[GROUP], &["communities"], &["get", "list", "watch"]),
+    (
+        &[GROUP],
+        &["servicebgpstatuses", "servicebgpstatuses/status"],
+        &["*"],
+    ),
+];
+
+const ALL_VERBS: &[&str] = &[
+    "create", "delete", "get", "list", "patch", "update", "watch",
 ];
 
 fn controller_rbac() -> (Vec<PolicyRule>, Vec<PolicyRule>) {
-    let cluster = vec![
-        build::rule(&[""], &["services", "namespaces"], READ),
-        build::rule(&[""], &["services/status"], &["update"]),
-        build::rule(&["", "events.k8s.io"], &["events"], &["create", "patch"]),
-    ];
-    let namespaced = vec![
-        build::rule(&[GROUP], METALLB_KINDS, READ),
-        build::rule(&[GROUP], &["ipaddresspools/status"], &["update", "patch"]),
-        build::rule(&[""], &["secrets", "configmaps"], READ),
-    ];
-    (cluster, namespaced)
+    let mut cluster = build::rules(CONTROLLER_CLUSTER_RULES);
+    cluster.push(build::named_rule(
+        &["admissionregistration.k8s.io"],
+        &["validatingwebhookconfigurations"],
+        ALL_VERBS,
+        &["metallb-webhook-configuration"],
+    ));
+    cluster.push(build::named_rule(
+        &["apiextensions.k8s.io"],
+        &["customresourcedefinitions"],
+        ALL_VERBS,
+        &[
+            "bfdprofiles.metallb.io",
+            "bgpadvertisements.metallb.io",
+            "bgppeers.metallb.io",
+            "ipaddresspools.metallb.io",
+            "l2advertisements.metallb.io",
+            "communities.metallb.io",
+            "configurationstates.metallb.io",
+        ],
+    ));
+    (cluster, build::rules(CONTROLLER_NAMESPACE_RULES))
 }
 
 fn speaker_rbac() -> (Vec<PolicyRule>, Vec<PolicyRule>) {
-    let cluster = vec![
-        build::rule(
-            &[""],
-            &["services", "endpoints", "nodes", "namespaces"],
-            READ,
-        ),
-        build::rule(&["discovery.k8s.io"], &["endpointslices"], READ),
-        build::rule(&["", "events.k8s.io"], &["events"], &["create", "patch"]),
-    ];
-    let namespaced = vec![
-        build::rule(&[GROUP], METALLB_KINDS, READ),
-        build::rule(
-            &[GROUP],
-            &[
-                "servicel2statuses",
-                "servicel2statuses/status",
-                "servicebgpstatuses",
-                "servicebgpstatuses/status",
-            ],
-            &[
-                "get", "list", "watch", "create", "update", "patch", "delete",
-            ],
-        ),
-        build::rule(&[""], &["pods", "secrets", "configmaps"], READ),
-    ];
-    (cluster, namespaced)
+    (
+        build::rules(SPEAKER_CLUSTER_RULES),
+        build::rules(SPEAKER_NAMESPACE_RULES),
+    )
 }
 
 /// The speaker: one pod per node on the host network, answering ARP for the

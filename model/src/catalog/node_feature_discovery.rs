@@ -126,34 +126,41 @@ fn resources(cpu_millicores: u64, memory_mib: u64, memory_limit_mib: u64) -> Res
     }
 }
 
+/// nfd-master's ClusterRole, as upstream's chart `clusterrole.yaml`
+/// (v0.18.2) grants it; its own leader-election lease follows by name.
+const MASTER_RULES: &[build::RuleSpec] = &[
+    (&[""], &["namespaces"], &["watch", "list"]),
+    (
+        &[""],
+        &["nodes", "nodes/status"],
+        &["get", "patch", "update", "list"],
+    ),
+    (
+        &[GROUP],
+        &["nodefeatures", "nodefeaturerules", "nodefeaturegroups"],
+        &["get", "list", "watch"],
+    ),
+    (
+        &[GROUP],
+        &["nodefeaturegroups/status"],
+        &["patch", "update"],
+    ),
+    (&["coordination.k8s.io"], &["leases"], &["create"]),
+];
+
 fn master(
     config: &NodeFeatureDiscoveryConfig,
     ctx: &Context<'_>,
     namespace: &str,
 ) -> Result<Vec<Resource>, GenerateError> {
     let app = INFO.id;
-    let rules = vec![
-        build::rule(
-            &[""],
-            &["nodes", "nodes/status"],
-            &["get", "list", "watch", "patch", "update"],
-        ),
-        build::rule(
-            &[GROUP],
-            &["nodefeatures", "nodefeaturerules", "nodefeaturegroups"],
-            &["get", "list", "watch"],
-        ),
-        build::rule(
-            &[GROUP],
-            &["nodefeaturegroups/status"],
-            &["patch", "update"],
-        ),
-        build::rule(
-            &["coordination.k8s.io"],
-            &["leases"],
-            &["create", "get", "update"],
-        ),
-    ];
+    let mut rules = build::rules(MASTER_RULES);
+    rules.push(build::named_rule(
+        &["coordination.k8s.io"],
+        &["leases"],
+        &["get", "update"],
+        &["nfd-master.nfd.kubernetes.io"],
+    ));
     let container = ContainerSpec {
         command: vec!["nfd-master".to_owned()],
         ports: vec![("http", PORT)],

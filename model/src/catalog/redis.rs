@@ -1,7 +1,6 @@
 //! Redis instances (standalone, replicated or clustered) managed by the Redis operator.
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::rbac::v1::PolicyRule;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -135,11 +134,19 @@ pub fn generate(config: &RedisConfig, ctx: &Context<'_>) -> Result<Vec<Resource>
     )?);
     resources.push(Resource::new(
         app,
-        &build::cluster_role(OPERATOR, operator_rules()),
+        &build::cluster_role(OPERATOR, build::rules(OPERATOR_RULES)),
     )?);
     resources.push(Resource::new(
         app,
         &build::cluster_role_binding(OPERATOR, OPERATOR, namespace, OPERATOR),
+    )?);
+    resources.push(Resource::new(
+        app,
+        &build::role(namespace, OPERATOR, build::rules(LEADER_ELECTION_RULES)),
+    )?);
+    resources.push(Resource::new(
+        app,
+        &build::role_binding(namespace, OPERATOR, OPERATOR, OPERATOR),
     )?);
     resources.push(Resource::new(app, &operator_deployment(config, namespace))?);
 
@@ -333,57 +340,93 @@ fn operator_deployment(config: &RedisConfig, namespace: &str) -> Deployment {
     )
 }
 
-/// What the operator does: StatefulSets, Services, Secrets, PVCs and PDBs
-/// for every instance, `exec` into Pods to form clusters, leader election.
-fn operator_rules() -> Vec<PolicyRule> {
-    let all = [
-        "create", "delete", "get", "list", "patch", "update", "watch",
-    ];
-    let plurals = [
-        "redis",
-        "redisclusters",
-        "redisreplications",
-        "redissentinels",
-    ];
-    let with = |suffix: &str| -> Vec<String> {
-        plurals
-            .iter()
-            .map(|plural| format!("{plural}/{suffix}"))
-            .collect()
-    };
-    let status = with("status");
-    let finalizers = with("finalizers");
-    fn refs(items: &[String]) -> Vec<&str> {
-        items.iter().map(String::as_str).collect()
-    }
-    vec![
-        build::rule(&[GROUP], &plurals, &all),
-        build::rule(&[GROUP], &refs(&status), &["get", "patch", "update"]),
-        build::rule(&[GROUP], &refs(&finalizers), &["update"]),
-        build::rule(
-            &[""],
-            &[
-                "configmaps",
-                "events",
-                "namespaces",
-                "persistentvolumeclaims",
-                "pods",
-                "pods/exec",
-                "secrets",
-                "services",
-            ],
-            &all,
-        ),
-        build::rule(&["apps"], &["statefulsets"], &all),
-        build::rule(&["coordination.k8s.io"], &["leases"], &all),
-        build::rule(&["policy"], &["poddisruptionbudgets"], &all),
-        build::rule(
-            &["apiextensions.k8s.io"],
-            &["customresourcedefinitions"],
-            &["get", "list", "watch"],
-        ),
-    ]
-}
+/// What the operator may do, as upstream's controller-gen `role.yaml`
+/// (v0.22.1) grants it: StatefulSets, Services, Secrets, PVCs and PDBs for
+/// every instance, `exec` into Pods to form clusters, leader election. (The
+/// chart's role lists the same rules, with `namespace` for `namespaces`.)
+/// NB: upstream also grants `get` on every non-resource URL; the operator
+/// reads none, so bi leaves it out.
+const OPERATOR_RULES: &[build::RuleSpec] = &[
+    (
+        &[""],
+        &[
+            "configmaps",
+            "events",
+            "namespaces",
+            "persistentvolumeclaims",
+            "pods",
+            "pods/exec",
+            "secrets",
+            "services",
+        ],
+        ALL_VERBS,
+    ),
+    (
+        &["apiextensions.k8s.io"],
+        &["customresourcedefinitions"],
+        &["get", "list", "watch"],
+    ),
+    (&["apps"], &["statefulsets"], ALL_VERBS),
+    (&["coordination.k8s.io"], &["leases"], ALL_VERBS),
+    (&["policy"], &["poddisruptionbudgets"], ALL_VERBS),
+    (
+        &[GROUP],
+        &[
+            "redis",
+            "rediscluster",
+            "redisclusters",
+            "redisreplication",
+            "redisreplications",
+            "rediss",
+            "redissentinel",
+            "redissentinels",
+        ],
+        ALL_VERBS,
+    ),
+    (
+        &[GROUP],
+        &[
+            "redis/finalizers",
+            "rediscluster/finalizers",
+            "redisclusters/finalizers",
+            "redisreplication/finalizers",
+            "redisreplications/finalizers",
+            "redissentinel/finalizers",
+            "redissentinels/finalizers",
+        ],
+        &["update"],
+    ),
+    (
+        &[GROUP],
+        &[
+            "redis/status",
+            "rediscluster/status",
+            "redisclusters/status",
+            "redisreplication/status",
+            "redisreplications/status",
+            "redissentinel/status",
+            "redissentinels/status",
+        ],
+        &["get", "patch", "update"],
+    ),
+];
+
+const ALL_VERBS: &[&str] = &[
+    "create", "delete", "get", "list", "patch", "update", "watch",
+];
+
+/// The operator's Role in its own namespace, as upstream's
+/// `leader_election_role.yaml`.
+const LEADER_ELECTION_RULES: &[build::RuleSpec] = &[
+    (
+        &["", "coordination.k8s.io"],
+        &["configmaps", "leases"],
+        &[
+            "get", "list", "watch", "create", "update", "patch", "delete",
+        ],
+    ),
+    (&[""], &["events"], &["create", "patch"]),
+];
 
 fn redis_crd(
     kind: &str,

@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{ConfigMap, ConfigMapEnvSource, EnvFromSource};
-use k8s_openapi::api::rbac::v1::PolicyRule;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -221,75 +220,95 @@ fn scanner_config_maps(namespace: &str) -> [ConfigMap; 2] {
     [operator, trivy]
 }
 
-const READ: &[&str] = &["get", "list", "watch"];
-const ALL: &[&str] = &[
-    "get", "list", "watch", "create", "update", "patch", "delete",
+/// The operator's ClusterRole, as upstream's chart (v0.29.0) grants it: the
+/// controller-gen `generated/role.yaml` that `clusterrole.yaml` includes, and
+/// the rules that file appends with `accessGlobalSecretsAndServiceAccount`
+/// (the chart's default: image pull secrets of any workload).
+const CLUSTER_RULES: &[build::RuleSpec] = &[
+    (&[""], &["configmaps"], READ),
+    (&[""], &["limitranges"], READ),
+    (&[""], &["namespaces"], &["get"]),
+    (&[""], &["nodes"], READ),
+    (&[""], &["pods"], READ),
+    (&[""], &["pods/log"], &["get", "list"]),
+    (&[""], &["replicationcontrollers"], READ),
+    (&[""], &["resourcequotas"], READ),
+    (&[""], &["services"], READ),
+    (
+        &["apiextensions.k8s.io"],
+        &["customresourcedefinitions"],
+        READ,
+    ),
+    (&["apps"], &["daemonsets"], READ),
+    (&["apps"], &["deployments"], READ),
+    (&["apps"], &["replicasets"], READ),
+    (&["apps"], &["statefulsets"], READ),
+    (&["apps.openshift.io"], &["deploymentconfigs"], READ),
+    (
+        &["aquasecurity.github.io"],
+        &[
+            "clustercompliancedetailreports",
+            "clustercompliancereports",
+            "clusterconfigauditreports",
+            "clusterinfraassessmentreports",
+            "clusterrbacassessmentreports",
+            "clustersbomreports",
+            "clustervulnerabilityreports",
+            "configauditreports",
+            "exposedsecretreports",
+            "infraassessmentreports",
+            "rbacassessmentreports",
+            "sbomreports",
+            "vulnerabilityreports",
+        ],
+        ALL_VERBS,
+    ),
+    (
+        &["aquasecurity.github.io"],
+        &["clustercompliancereports/status"],
+        &["get", "patch", "update"],
+    ),
+    (&["batch"], &["cronjobs"], READ),
+    (
+        &["batch"],
+        &["jobs"],
+        &["create", "delete", "get", "list", "watch"],
+    ),
+    (&["networking.k8s.io"], &["ingresses"], READ),
+    (&["networking.k8s.io"], &["networkpolicies"], READ),
+    (
+        &["rbac.authorization.k8s.io"],
+        &[
+            "clusterrolebindings",
+            "clusterroles",
+            "rolebindings",
+            "roles",
+        ],
+        READ,
+    ),
+    // accessGlobalSecretsAndServiceAccount
+    (&[""], &["secrets"], &["create", "get", "update"]),
+    (&[""], &["serviceaccounts"], &["get"]),
+    (&[""], &["nodes/proxy"], &["get"]),
 ];
 
-fn cluster_rules() -> Vec<PolicyRule> {
-    vec![
-        build::rule(
-            &[""],
-            &[
-                "configmaps",
-                "limitranges",
-                "nodes",
-                "pods",
-                "replicationcontrollers",
-                "resourcequotas",
-                "services",
-            ],
-            READ,
-        ),
-        build::rule(&[""], &["pods/log"], &["get", "list"]),
-        build::rule(
-            &["apiextensions.k8s.io"],
-            &["customresourcedefinitions"],
-            READ,
-        ),
-        build::rule(
-            &["apps"],
-            &["daemonsets", "deployments", "replicasets", "statefulsets"],
-            READ,
-        ),
-        build::rule(&["batch"], &["cronjobs"], READ),
-        build::rule(
-            &["batch"],
-            &["jobs"],
-            &["get", "list", "watch", "create", "delete"],
-        ),
-        build::rule(
-            &["networking.k8s.io"],
-            &["ingresses", "networkpolicies"],
-            READ,
-        ),
-        build::rule(
-            &["rbac.authorization.k8s.io"],
-            &[
-                "clusterrolebindings",
-                "clusterroles",
-                "rolebindings",
-                "roles",
-            ],
-            READ,
-        ),
-        build::rule(&["aquasecurity.github.io"], &["vulnerabilityreports"], ALL),
-        build::rule(&["", "events.k8s.io"], &["events"], &["create", "patch"]),
-    ]
-}
+/// The operator's Role in its namespace: upstream's `role.yaml` (scan jobs'
+/// secrets and config maps) and `leader-election-role.yaml`.
+const NAMESPACE_RULES: &[build::RuleSpec] = &[
+    (&[""], &["configmaps"], &["create", "get", "list", "watch"]),
+    (&[""], &["secrets"], &["create", "get", "delete", "update"]),
+    (
+        &["coordination.k8s.io"],
+        &["leases"],
+        &["create", "get", "update"],
+    ),
+    (&[""], &["events"], &["create"]),
+];
 
-fn namespace_rules() -> Vec<PolicyRule> {
-    vec![
-        // Scan jobs and the secrets and config maps they carry.
-        build::rule(&[""], &["secrets", "configmaps"], ALL),
-        build::rule(&["batch"], &["jobs"], ALL),
-        build::rule(
-            &["coordination.k8s.io"],
-            &["leases"],
-            &["get", "list", "watch", "create", "update"],
-        ),
-    ]
-}
+const READ: &[&str] = &["get", "list", "watch"];
+const ALL_VERBS: &[&str] = &[
+    "create", "delete", "get", "list", "patch", "update", "watch",
+];
 
 /// The resources this battery needs, in the base namespace: the operator's
 /// Deployment, ServiceAccount, ClusterRole (+binding) and Role (+binding),
@@ -306,9 +325,9 @@ pub fn generate(
     let mut out = vec![
         Resource::new(app, &vulnerability_report_crd()?)?,
         Resource::new(app, &build::service_account(ns, NAME))?,
-        Resource::new(app, &build::cluster_role(NAME, cluster_rules()))?,
+        Resource::new(app, &build::cluster_role(NAME, build::rules(CLUSTER_RULES)))?,
         Resource::new(app, &build::cluster_role_binding(NAME, NAME, ns, NAME))?,
-        Resource::new(app, &build::role(ns, NAME, namespace_rules()))?,
+        Resource::new(app, &build::role(ns, NAME, build::rules(NAMESPACE_RULES)))?,
         Resource::new(app, &build::role_binding(ns, NAME, NAME, NAME))?,
         Resource::new(app, &build::config_map(ns, SETTINGS, settings(config, ns)))?,
     ];

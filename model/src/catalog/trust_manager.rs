@@ -201,6 +201,38 @@ fn webhook_configuration(namespace: &str) -> ValidatingWebhookConfiguration {
     }
 }
 
+/// The ClusterRole's rules, as upstream's chart (v0.20.2) grants them: its
+/// `clusterrole.yaml`, and the `namespacedResourcesRules` of `_helpers.tpl`
+/// that it includes when no target namespaces are set (bi sets none).
+const CLUSTER_RULES: &[build::RuleSpec] = &[
+    (
+        &["trust.cert-manager.io"],
+        &["bundles"],
+        &["get", "list", "watch"],
+    ),
+    (
+        &["trust.cert-manager.io"],
+        &["bundles/finalizers"],
+        &["update"],
+    ),
+    (&["trust.cert-manager.io"], &["bundles/status"], &["patch"]),
+    (&[""], &["namespaces"], &["get", "list", "watch"]),
+    // namespacedResourcesRules: the Bundle's target ConfigMaps, and events.
+    (
+        &[""],
+        &["configmaps"],
+        &["get", "list", "create", "patch", "watch", "delete"],
+    ),
+    (&["", "events.k8s.io"], &["events"], &["create", "patch"]),
+];
+
+/// The leader-election Role's rules, as upstream's `role.yaml`.
+const LEADER_ELECTION_RULES: &[build::RuleSpec] = &[(
+    &["coordination.k8s.io"],
+    &["leases"],
+    &["get", "create", "update", "watch", "list"],
+)];
+
 /// The resources this battery needs, in the base namespace (which is also
 /// its trust namespace, where the `battery-ca` secret lives): the
 /// trust-manager Deployment, ServiceAccount, RBAC, its validating webhook
@@ -217,50 +249,27 @@ pub fn generate(
     let mut out = vec![Resource::new(app, &bundle_crd()?)?];
 
     out.push(Resource::new(app, &build::service_account(ns, NAME))?);
-    let rules = vec![
-        build::rule(
-            &["trust.cert-manager.io"],
-            &["bundles"],
-            &["get", "list", "watch"],
-        ),
-        build::rule(
-            &["trust.cert-manager.io"],
-            &["bundles/finalizers"],
-            &["update"],
-        ),
-        build::rule(
-            &["trust.cert-manager.io"],
-            &["bundles/status"],
-            &["patch", "update"],
-        ),
-        build::rule(
-            &[""],
-            &["configmaps"],
-            &[
-                "get", "list", "watch", "create", "patch", "update", "delete",
-            ],
-        ),
-        build::rule(&[""], &["namespaces"], &["get", "list", "watch"]),
-        build::rule(&["", "events.k8s.io"], &["events"], &["create", "patch"]),
-    ];
+    let rules = build::rules(CLUSTER_RULES);
     out.push(Resource::new(app, &build::cluster_role(NAME, rules))?);
     out.push(Resource::new(
         app,
         &build::cluster_role_binding(NAME, NAME, ns, NAME),
     )?);
-    let namespaced = vec![
-        // The bundle sources (the CA secret) live in the trust namespace.
-        build::rule(&[""], &["secrets"], &["get", "list", "watch"]),
-        build::rule(
-            &["coordination.k8s.io"],
-            &["leases"],
-            &["get", "list", "watch", "create", "update"],
-        ),
-    ];
+    // The bundle sources (the CA secret) live in the trust namespace.
+    let namespaced = build::rules(&[(&[""], &["secrets"], &["get", "list", "watch"])]);
     out.push(Resource::new(app, &build::role(ns, NAME, namespaced))?);
     out.push(Resource::new(
         app,
         &build::role_binding(ns, NAME, NAME, NAME),
+    )?);
+    let leader_election = format!("{NAME}:leaderelection");
+    out.push(Resource::new(
+        app,
+        &build::role(ns, &leader_election, build::rules(LEADER_ELECTION_RULES)),
+    )?);
+    out.push(Resource::new(
+        app,
+        &build::role_binding(ns, &leader_election, &leader_election, NAME),
     )?);
 
     for body in webhook_certificate(ns) {
@@ -352,6 +361,8 @@ mod tests {
                 ("ClusterRoleBinding", "trust-manager"),
                 ("Role", "trust-manager"),
                 ("RoleBinding", "trust-manager"),
+                ("Role", "trust-manager:leaderelection"),
+                ("RoleBinding", "trust-manager:leaderelection"),
                 ("Issuer", "trust-manager"),
                 ("Certificate", "trust-manager"),
                 ("Deployment", "trust-manager"),
@@ -360,7 +371,7 @@ mod tests {
                 ("Bundle", "battery-ca"),
             ]
         );
-        let bundle = &resources[11].body["spec"];
+        let bundle = &resources[13].body["spec"];
         assert_eq!(bundle["sources"][0]["secret"]["name"], "battery-ca");
         assert_eq!(bundle["target"]["configMap"]["key"], "ca.crt");
     }

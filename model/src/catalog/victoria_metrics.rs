@@ -311,6 +311,14 @@ pub fn generate(
         app,
         &build::cluster_role_binding(OPERATOR, OPERATOR, base, OPERATOR),
     )?);
+    out.push(Resource::new(
+        app,
+        &build::role(base, OPERATOR, build::rules(LEADER_ELECTION_RULES)),
+    )?);
+    out.push(Resource::new(
+        app,
+        &build::role_binding(base, OPERATOR, OPERATOR, OPERATOR),
+    )?);
     let operator = ContainerSpec {
         args: vec![
             "--health-probe-bind-address=:8081".to_owned(),
@@ -383,81 +391,208 @@ fn cluster(config: &VictoriaMetricsConfig, namespace: &str) -> Result<Value, Gen
     ))
 }
 
-/// What the operator may do: run the components it manages (workloads,
-/// Services, Secrets, PVCs, PDBs) and grant the agents it runs the
-/// discovery rights they need, which it must hold itself to grant.
+/// What the operator may do, as upstream's controller-gen `role.yaml`
+/// (v0.66.1) grants it: run the components it manages (workloads, Services,
+/// Secrets, PVCs, PDBs) and grant the agents it runs the discovery rights
+/// they need, which it must hold itself to grant.
+const OPERATOR_RULES: &[build::RuleSpec] = &[
+    (
+        &[""],
+        &[
+            "configmaps",
+            "configmaps/finalizers",
+            "endpoints",
+            "events",
+            "persistentvolumeclaims",
+            "persistentvolumeclaims/finalizers",
+            "pods/eviction",
+            "secrets",
+            "secrets/finalizers",
+            "services",
+            "services/finalizers",
+            "serviceaccounts",
+            "serviceaccounts/finalizers",
+        ],
+        &["*"],
+    ),
+    (
+        &[""],
+        &[
+            "configmaps/status",
+            "pods",
+            "nodes",
+            "nodes/proxy",
+            "nodes/metrics",
+            "namespaces",
+        ],
+        &["get", "list", "watch"],
+    ),
+    (
+        &["apps"],
+        &[
+            "deployments",
+            "deployments/finalizers",
+            "statefulsets",
+            "statefulsets/finalizers",
+            "daemonsets",
+            "daemonsets/finalizers",
+            "replicasets",
+            "statefulsets/status",
+        ],
+        &["*"],
+    ),
+    (&["monitoring.coreos.com"], &["*"], &["*"]),
+    (
+        &["rbac.authorization.k8s.io"],
+        &[
+            "clusterrolebindings",
+            "clusterrolebindings/finalizers",
+            "clusterroles",
+            "clusterroles/finalizers",
+            "roles",
+            "rolebindings",
+        ],
+        &["*"],
+    ),
+    (
+        &["storage.k8s.io"],
+        &["storageclasses"],
+        &["list", "get", "watch"],
+    ),
+    (
+        &["policy"],
+        &["poddisruptionbudgets", "poddisruptionbudgets/finalizers"],
+        &["*"],
+    ),
+    (
+        &["route.openshift.io", "image.openshift.io"],
+        &["routers/metrics", "registry/metrics"],
+        &["get"],
+    ),
+    (&["autoscaling"], &["horizontalpodautoscalers"], &["*"]),
+    (
+        &["networking.k8s.io"],
+        &["ingresses", "ingresses/finalizers"],
+        &["*"],
+    ),
+    (
+        &["apiextensions.k8s.io"],
+        &["customresourcedefinitions"],
+        &["get", "list"],
+    ),
+    (
+        &["discovery.k8s.io"],
+        &["endpointslices"],
+        &["list", "watch", "get"],
+    ),
+    (
+        &[GROUP],
+        &[
+            "vlagents",
+            "vlagents/finalizers",
+            "vlagents/status",
+            "vlogs",
+            "vlogs/finalizers",
+            "vlogs/status",
+            "vlsingles",
+            "vlsingles/finalizers",
+            "vlsingles/status",
+            "vlclusters",
+            "vlclusters/finalizers",
+            "vlclusters/status",
+            "vtsingles",
+            "vtsingles/finalizers",
+            "vtsingles/status",
+            "vtclusters",
+            "vtclusters/finalizers",
+            "vtclusters/status",
+            "vmagents",
+            "vmagents/finalizers",
+            "vmagents/status",
+            "vmalertmanagerconfigs",
+            "vmalertmanagerconfigs/finalizers",
+            "vmalertmanagerconfigs/status",
+            "vmalertmanagers",
+            "vmalertmanagers/finalizers",
+            "vmalertmanagers/status",
+            "vmalerts",
+            "vmalerts/finalizers",
+            "vmalerts/status",
+            "vmauths",
+            "vmauths/finalizers",
+            "vmauths/status",
+            "vmclusters",
+            "vmclusters/finalizers",
+            "vmclusters/status",
+            "vmnodescrapes",
+            "vmnodescrapes/finalizers",
+            "vmnodescrapes/status",
+            "vmpodscrapes",
+            "vmpodscrapes/finalizers",
+            "vmpodscrapes/status",
+            "vmprobes",
+            "vmprobes/finalizers",
+            "vmprobes/status",
+            "vmrules",
+            "vmrules/finalizers",
+            "vmrules/status",
+            "vmscrapeconfigs",
+            "vmscrapeconfigs/finalizers",
+            "vmscrapeconfigs/status",
+            "vmservicescrapes",
+            "vmservicescrapes/finalizers",
+            "vmservicescrapes/status",
+            "vmsingles",
+            "vmsingles/finalizers",
+            "vmsingles/status",
+            "vmstaticscrapes",
+            "vmstaticscrapes/finalizers",
+            "vmstaticscrapes/status",
+            "vmusers",
+            "vmusers/finalizers",
+            "vmusers/status",
+            "vmanomalies",
+            "vmanomalies/finalizers",
+            "vmanomalies/status",
+        ],
+        &["*"],
+    ),
+    (&["gateway.networking.k8s.io"], &["httproutes"], &["*"]),
+];
+
+/// The operator's ClusterRole: [`OPERATOR_RULES`] and upstream's metrics URLs.
 fn operator_rules() -> Vec<PolicyRule> {
-    const ALL: &[&str] = &["*"];
-    const READ: &[&str] = &["get", "list", "watch"];
-    vec![
-        build::rule(
-            &[""],
-            &[
-                "configmaps",
-                "configmaps/finalizers",
-                "endpoints",
-                "events",
-                "persistentvolumeclaims",
-                "persistentvolumeclaims/finalizers",
-                "pods",
-                "secrets",
-                "secrets/finalizers",
-                "services",
-                "services/finalizers",
-                "serviceaccounts",
-                "serviceaccounts/finalizers",
-            ],
-            ALL,
+    let mut rules = build::rules(OPERATOR_RULES);
+    rules.push(PolicyRule {
+        non_resource_urls: Some(
+            ["/metrics", "/metrics/resources", "/metrics/slis"]
+                .map(str::to_owned)
+                .to_vec(),
         ),
-        build::rule(
-            &[""],
-            &["namespaces", "nodes", "nodes/metrics", "nodes/proxy"],
-            READ,
-        ),
-        build::rule(
-            &["apps"],
-            &[
-                "deployments",
-                "deployments/finalizers",
-                "statefulsets",
-                "statefulsets/finalizers",
-                "daemonsets",
-                "replicasets",
-            ],
-            ALL,
-        ),
-        build::rule(
-            &["policy"],
-            &["poddisruptionbudgets", "poddisruptionbudgets/finalizers"],
-            ALL,
-        ),
-        build::rule(&["autoscaling"], &["horizontalpodautoscalers"], ALL),
-        build::rule(
-            &["rbac.authorization.k8s.io"],
-            &[
-                "clusterroles",
-                "clusterrolebindings",
-                "roles",
-                "rolebindings",
-            ],
-            ALL,
-        ),
-        build::rule(&["coordination.k8s.io"], &["leases"], ALL),
-        build::rule(&["discovery.k8s.io"], &["endpointslices"], READ),
-        build::rule(&["networking.k8s.io"], &["ingresses"], READ),
-        build::rule(
-            &["apiextensions.k8s.io"],
-            &["customresourcedefinitions"],
-            READ,
-        ),
-        build::rule(&[GROUP], &["*"], ALL),
-        PolicyRule {
-            non_resource_urls: Some(vec!["/metrics".to_owned(), "/metrics/resources".to_owned()]),
-            verbs: vec!["get".to_owned()],
-            ..PolicyRule::default()
-        },
-    ]
+        verbs: ["get", "watch", "list"].map(str::to_owned).to_vec(),
+        ..PolicyRule::default()
+    });
+    rules
 }
+
+/// The operator's Role in its own namespace, as upstream's
+/// `leader_election_role.yaml`.
+const LEADER_ELECTION_RULES: &[build::RuleSpec] = &[
+    (
+        &[""],
+        &["configmaps"],
+        &[
+            "get", "list", "watch", "create", "update", "patch", "delete",
+        ],
+    ),
+    (&[""], &["configmaps/status"], &["get", "update", "patch"]),
+    (&[""], &["events"], &["create", "patch"]),
+    (
+        &["coordination.k8s.io"],
+        &["leases"],
+        &["create", "get", "update"],
+    ),
+];
 
 /// The top of every VictoriaMetrics CRD schema around `spec`.
 fn top_level(spec: Value) -> Value {
@@ -681,6 +816,8 @@ mod tests {
                 "CustomResourceDefinition/vmclusters.operator.victoriametrics.com",
                 "CustomResourceDefinition/vmservicescrapes.operator.victoriametrics.com",
                 "Deployment/vm-operator",
+                "Role/vm-operator",
+                "RoleBinding/vm-operator",
                 "Service/vm-operator",
                 "ServiceAccount/vm-operator",
                 "VMCluster/bi",
