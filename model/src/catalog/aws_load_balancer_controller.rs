@@ -572,12 +572,12 @@ mod tests {
         let certificate = with.iter().find(|r| r.path.kind == "Certificate").unwrap();
         assert_eq!(certificate.body["spec"]["secretName"], TLS_SECRET);
         assert_eq!(
-            violations(&certificate_schema(), &certificate.body),
+            violations(&certificate_schema().unwrap(), &certificate.body),
             Vec::<String>::new()
         );
         let issuer = with.iter().find(|r| r.path.kind == "Issuer").unwrap();
         assert_eq!(
-            violations(&issuer_schema(), &issuer.body),
+            violations(&issuer_schema().unwrap(), &issuer.body),
             Vec::<String>::new()
         );
     }

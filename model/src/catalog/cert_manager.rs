@@ -6,7 +6,6 @@ use k8s_openapi::api::admissionregistration::v1::{
 };
 use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, ObjectFieldSelector};
 use k8s_openapi::api::rbac::v1::PolicyRule;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -16,7 +15,8 @@ use super::images::{self, image};
 use super::kind::{BatteryGroup, BatteryInfo, BatteryKind};
 use super::{BatteryConfig, victoria_metrics};
 use crate::generate::build::{self, ContainerSpec, Health};
-use crate::generate::{Context, GenerateError, Resource};
+use crate::generate::{Context, GenerateError, Resource, UpstreamCrd};
+use crate::upstream_crd;
 use crate::image::ImageRef;
 use crate::objects::Resources;
 use crate::units::{Cpu, Memory};
@@ -108,187 +108,72 @@ const WEBHOOK: &str = "cert-manager-webhook";
 /// The Secret the webhook keeps its serving CA in (and cainjector reads).
 const WEBHOOK_CA_SECRET: &str = "cert-manager-webhook-ca";
 
-/// The `openAPIV3Schema` around a `spec` schema: apiVersion, kind,
-/// metadata, spec, and a status bi never sets.
-fn top_level(spec: Value) -> Value {
-    json!({
-        "type": "object",
-        "required": ["spec"],
-        "properties": {
-            "apiVersion": { "type": "string" },
-            "kind": { "type": "string" },
-            "metadata": { "type": "object" },
-            "spec": spec,
-            "status": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
-        },
-    })
+/// cert-manager's CRDs at v1.19.2, as upstream ships them (`deploy/crds`,
+/// the same CRDs the chart templates with Helm labels).
+pub const CRDS: [UpstreamCrd; 6] = [
+    upstream_crd!(
+        "challenges.acme.cert-manager.io",
+        "cert-manager",
+        "v1.19.2",
+        "deploy/crds/acme.cert-manager.io_challenges.yaml",
+        "4df5e6ed266167174379f0a01a685e421b8a1640c1c56a32a7a7a220e27b18da"
+    ),
+    upstream_crd!(
+        "orders.acme.cert-manager.io",
+        "cert-manager",
+        "v1.19.2",
+        "deploy/crds/acme.cert-manager.io_orders.yaml",
+        "04d683cb98ab2785dcc85339d4fcf501b1e50dc6fd9d425bebbb580b5219324b"
+    ),
+    upstream_crd!(
+        "certificaterequests.cert-manager.io",
+        "cert-manager",
+        "v1.19.2",
+        "deploy/crds/cert-manager.io_certificaterequests.yaml",
+        "f1faff122ec19793214ecab644f39f47294f60ca4d9fca0534a8f17b305dd2f7"
+    ),
+    upstream_crd!(
+        "certificates.cert-manager.io",
+        "cert-manager",
+        "v1.19.2",
+        "deploy/crds/cert-manager.io_certificates.yaml",
+        "7c99af3441710ffb4c0988c87a36a1448b293d4c99bf4e5ca8d3adbfc1f63b3e"
+    ),
+    upstream_crd!(
+        "clusterissuers.cert-manager.io",
+        "cert-manager",
+        "v1.19.2",
+        "deploy/crds/cert-manager.io_clusterissuers.yaml",
+        "3d71d9faf472b2c1fdc49639b3896c4b373bdeff41f25bd9f502a4bd1f14a538"
+    ),
+    upstream_crd!(
+        "issuers.cert-manager.io",
+        "cert-manager",
+        "v1.19.2",
+        "deploy/crds/cert-manager.io_issuers.yaml",
+        "a7ffbadca04b32f3bbce923d545291abb032dddb659791f6e2872dd323513a52"
+    ),
+];
+
+/// The v1 schema cert-manager ships for `name` (`certificates.cert-manager.io`):
+/// what the Certificates and Issuers bi writes are checked against.
+#[cfg(feature = "upstream-crds")]
+pub fn upstream_schema(name: &str) -> Option<Value> {
+    CRDS.iter()
+        .find(|crd| crd.name == name)
+        .and_then(|crd| crd.schema("v1"))
 }
 
-/// A spec bi never sets: any object.
-fn open_spec() -> Value {
-    json!({ "type": "object", "x-kubernetes-preserve-unknown-fields": true })
+/// The schema of `Certificate` (cert-manager.io/v1), upstream's.
+#[cfg(feature = "upstream-crds")]
+pub fn certificate_schema() -> Option<Value> {
+    upstream_schema("certificates.cert-manager.io")
 }
 
-/// The schema of `Certificate` (cert-manager.io/v1): the fields bi sets are
-/// typed, the rest preserved. Public so other batteries can check the
-/// Certificates they generate.
-pub fn certificate_schema() -> Value {
-    let strings = json!({ "type": "array", "items": { "type": "string" } });
-    let string_map = json!({ "type": "object", "additionalProperties": { "type": "string" } });
-    top_level(json!({
-        "type": "object",
-        "required": ["issuerRef", "secretName"],
-        "properties": {
-            "secretName": { "type": "string" },
-            "commonName": { "type": "string" },
-            "isCA": { "type": "boolean" },
-            "duration": { "type": "string" },
-            "renewBefore": { "type": "string" },
-            "dnsNames": strings,
-            "ipAddresses": strings,
-            "uris": strings,
-            "usages": strings,
-            "issuerRef": {
-                "type": "object",
-                "required": ["name"],
-                "properties": {
-                    "name": { "type": "string" },
-                    "kind": { "type": "string" },
-                    "group": { "type": "string" },
-                },
-            },
-            "privateKey": {
-                "type": "object",
-                "properties": {
-                    "algorithm": { "type": "string", "enum": ["RSA", "ECDSA", "Ed25519"] },
-                    "size": { "type": "integer" },
-                    "encoding": { "type": "string", "enum": ["PKCS1", "PKCS8"] },
-                    "rotationPolicy": { "type": "string", "enum": ["Never", "Always"] },
-                },
-            },
-            "secretTemplate": {
-                "type": "object",
-                "properties": { "annotations": string_map, "labels": string_map },
-            },
-            "subject": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
-            "keystores": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
-            "nameConstraints": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
-            "otherNames": {
-                "type": "array",
-                "items": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
-            },
-            "emailAddresses": strings,
-            "revisionHistoryLimit": { "type": "integer" },
-            "literalSubject": { "type": "string" },
-            "encodeUsagesInRequest": { "type": "boolean" },
-        },
-    }))
-}
-
-/// The schema of `Issuer` and `ClusterIssuer` (cert-manager.io/v1): the
-/// self-signed, CA and ACME issuers bi sets are typed; vault, venafi and
-/// ACME solvers are preserved as they are.
-pub fn issuer_schema() -> Value {
-    let open = json!({ "type": "object", "x-kubernetes-preserve-unknown-fields": true });
-    top_level(json!({
-        "type": "object",
-        "properties": {
-            "selfSigned": {
-                "type": "object",
-                "properties": {
-                    "crlDistributionPoints": { "type": "array", "items": { "type": "string" } },
-                },
-            },
-            "ca": {
-                "type": "object",
-                "required": ["secretName"],
-                "properties": {
-                    "secretName": { "type": "string" },
-                    "crlDistributionPoints": { "type": "array", "items": { "type": "string" } },
-                    "issuingCertificateURLs": { "type": "array", "items": { "type": "string" } },
-                    "ocspServers": { "type": "array", "items": { "type": "string" } },
-                },
-            },
-            "acme": {
-                "type": "object",
-                "required": ["privateKeySecretRef", "server"],
-                "properties": {
-                    "server": { "type": "string" },
-                    "email": { "type": "string" },
-                    "privateKeySecretRef": {
-                        "type": "object",
-                        "required": ["name"],
-                        "properties": {
-                            "name": { "type": "string" },
-                            "key": { "type": "string" },
-                        },
-                    },
-                    "solvers": { "type": "array", "items": open },
-                    "skipTLSVerify": { "type": "boolean" },
-                    "disableAccountKeyGeneration": { "type": "boolean" },
-                    "enableDurationFeature": { "type": "boolean" },
-                    "preferredChain": { "type": "string" },
-                    "profile": { "type": "string" },
-                    "caBundle": { "type": "string" },
-                    "externalAccountBinding": open,
-                },
-            },
-            "vault": open,
-            "venafi": open,
-        },
-    }))
-}
-
-/// A CRD with the status subresource cert-manager's controllers write through.
-fn crd(
-    group: &str,
-    kind: &str,
-    plural: &str,
-    namespaced: bool,
-    schema: Value,
-) -> Result<CustomResourceDefinition, GenerateError> {
-    let mut crd = build::crd(group, "v1", kind, plural, namespaced, schema)?;
-    build::with_status_subresource(&mut crd);
-    crd.spec.names.categories = Some(vec!["cert-manager".to_owned()]);
-    Ok(crd)
-}
-
-fn crds() -> Result<Vec<CustomResourceDefinition>, GenerateError> {
-    let top = "cert-manager.io";
-    let acme = "acme.cert-manager.io";
-    Ok(vec![
-        crd(
-            top,
-            "Certificate",
-            "certificates",
-            true,
-            certificate_schema(),
-        )?,
-        crd(top, "Issuer", "issuers", true, issuer_schema())?,
-        crd(
-            top,
-            "ClusterIssuer",
-            "clusterissuers",
-            false,
-            issuer_schema(),
-        )?,
-        // NB: bi never creates these; the controllers do, and wait for them.
-        crd(
-            top,
-            "CertificateRequest",
-            "certificaterequests",
-            true,
-            top_level(open_spec()),
-        )?,
-        crd(acme, "Order", "orders", true, top_level(open_spec()))?,
-        crd(
-            acme,
-            "Challenge",
-            "challenges",
-            true,
-            top_level(open_spec()),
-        )?,
-    ])
+/// The schema of `Issuer` (and `ClusterIssuer`: the same spec), upstream's.
+#[cfg(feature = "upstream-crds")]
+pub fn issuer_schema() -> Option<Value> {
+    upstream_schema("issuers.cert-manager.io")
 }
 
 /// An environment variable from a field of the pod (`metadata.namespace`).
@@ -676,8 +561,8 @@ pub fn generate(
     let gateway_api = ctx.installed(BatteryKind::GatewayApi);
     let mut out = Vec::new();
 
-    for crd in crds()? {
-        out.push(Resource::new(app, &crd)?);
+    for crd in &CRDS {
+        out.push(crd.resource(app)?);
     }
 
     // Identities and RBAC.
@@ -892,14 +777,34 @@ mod tests {
         assert_eq!(
             names_of(&resources, "CustomResourceDefinition"),
             [
-                "certificates.cert-manager.io",
-                "issuers.cert-manager.io",
-                "clusterissuers.cert-manager.io",
-                "certificaterequests.cert-manager.io",
-                "orders.acme.cert-manager.io",
                 "challenges.acme.cert-manager.io",
+                "orders.acme.cert-manager.io",
+                "certificaterequests.cert-manager.io",
+                "certificates.cert-manager.io",
+                "clusterissuers.cert-manager.io",
+                "issuers.cert-manager.io",
             ]
         );
+        // Upstream's CRDs, verbatim but for bi's labels and annotations.
+        for (crd, upstream) in resources
+            .iter()
+            .filter(|r| r.path.kind == "CustomResourceDefinition")
+            .zip(&CRDS)
+        {
+            let strip = |mut body: Value| {
+                if let Some(metadata) = body["metadata"].as_object_mut() {
+                    metadata.remove("labels");
+                    metadata.remove("annotations");
+                }
+                body
+            };
+            assert_eq!(
+                strip(crd.body.clone()),
+                strip(upstream.body().unwrap()),
+                "{}",
+                upstream.name
+            );
+        }
         let workloads = [CONTROLLER, CAINJECTOR, WEBHOOK];
         assert_eq!(names_of(&resources, "Deployment"), workloads);
         assert_eq!(names_of(&resources, "ServiceAccount"), workloads);
@@ -989,7 +894,7 @@ mod tests {
             json!({ "ingress": {} })
         );
         assert_eq!(
-            violations(&issuer_schema(), &issuer.body),
+            violations(&issuer_schema().unwrap(), &issuer.body),
             Vec::<String>::new()
         );
 
@@ -1007,7 +912,7 @@ mod tests {
         assert_eq!(parent["name"], "bi");
         assert_eq!(parent["namespace"], "battery-istio");
         assert_eq!(
-            violations(&issuer_schema(), &issuer.body),
+            violations(&issuer_schema().unwrap(), &issuer.body),
             Vec::<String>::new()
         );
     }
@@ -1051,7 +956,7 @@ mod tests {
             json!({ "secretName": "x", "privateKey": { "algorithm": "DSA" } }),
         );
         assert_eq!(
-            violations(&certificate_schema(), &certificate),
+            violations(&certificate_schema().unwrap(), &certificate),
             [
                 "spec.privateKey.algorithm: \"DSA\" is not one of [String(\"RSA\"), String(\"ECDSA\"), String(\"Ed25519\")]",
                 "spec.issuerRef: required",

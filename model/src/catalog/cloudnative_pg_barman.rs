@@ -587,9 +587,9 @@ mod tests {
             .filter(|r| r.path.group() == "cert-manager.io")
         {
             let schema = if resource.path.kind == "Issuer" {
-                issuer_schema()
+                issuer_schema().unwrap()
             } else {
-                certificate_schema()
+                certificate_schema().unwrap()
             };
             assert_eq!(
                 violations(&schema, &resource.body),

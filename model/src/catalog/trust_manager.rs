@@ -408,8 +408,8 @@ mod tests {
         for resource in generated(&TrustManagerConfig::default()) {
             let schema = match resource.path.kind.as_str() {
                 "Bundle" => bundle_schema(),
-                "Certificate" => certificate_schema(),
-                "Issuer" => issuer_schema(),
+                "Certificate" => certificate_schema().unwrap(),
+                "Issuer" => issuer_schema().unwrap(),
                 _ => continue,
             };
             assert_eq!(
