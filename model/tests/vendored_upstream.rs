@@ -20,7 +20,11 @@ fn files(dir: &Path, base: &Path, found: &mut BTreeSet<String>) {
         if path.is_dir() {
             files(&path, base, found);
         } else {
-            let relative = path.strip_prefix(base).unwrap().to_string_lossy().into_owned();
+            let relative = path
+                .strip_prefix(base)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             found.insert(relative);
         }
     }
@@ -54,7 +58,11 @@ fn every_vendored_file_matches_its_recorded_size_and_sha256() {
             ));
         }
     }
-    assert!(listed.len() > 100, "SOURCES.tsv lists {} files", listed.len());
+    assert!(
+        listed.len() > 100,
+        "SOURCES.tsv lists {} files",
+        listed.len()
+    );
     let mut present = BTreeSet::new();
     files(&root, &root, &mut present);
     for extra in present.difference(&listed) {

@@ -16,10 +16,10 @@ use super::kind::{BatteryGroup, BatteryInfo, BatteryKind};
 use super::{BatteryConfig, victoria_metrics};
 use crate::generate::build::{self, ContainerSpec, Health};
 use crate::generate::{Context, GenerateError, Resource, UpstreamCrd};
-use crate::upstream_crd;
 use crate::image::ImageRef;
 use crate::objects::Resources;
 use crate::units::{Cpu, Memory};
+use crate::upstream_crd;
 use crate::validation::{Problems, Rule};
 
 /// Catalog entry.
