@@ -10,7 +10,6 @@ use k8s_openapi::api::admissionregistration::v1::{
     ValidatingWebhook, ValidatingWebhookConfiguration, WebhookClientConfig,
 };
 use k8s_openapi::api::core::v1::{EmptyDirVolumeSource, SecretVolumeSource, Volume};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -19,11 +18,12 @@ use super::images::{self, image};
 use super::kind::{BatteryGroup, BatteryInfo, BatteryKind, Integration};
 use super::victoria_metrics;
 use crate::generate::build::{self, COMPONENT_LABEL, ContainerSpec, Health};
-use crate::generate::{Context, GenerateError, Resource};
+use crate::generate::{Context, GenerateError, Resource, UpstreamCrd};
 use crate::image::ImageRef;
 use crate::names::{self, DerivedName};
 use crate::objects::{PostgresBackup, PostgresCluster, PostgresRole, PostgresUser, Resources};
 use crate::units::{Cpu, Memory};
+use crate::upstream_crd;
 use crate::validation::Problems;
 
 /// Catalog entry.
@@ -165,8 +165,8 @@ pub fn generate(
     let app = INFO.id;
     let namespace = ctx.base_namespace();
     let mut resources = Vec::new();
-    for crd in crds()? {
-        resources.push(Resource::new(app, &crd)?);
+    for crd in &CRDS {
+        resources.push(crd.resource(app)?);
     }
     resources.push(Resource::new(
         app,
@@ -807,216 +807,79 @@ fn validating_webhooks(namespace: &str) -> ValidatingWebhookConfiguration {
     }
 }
 
-/// A CRD of CloudNativePG's group, served with a status subresource (the
-/// operator writes status through it).
-fn cnpg_crd(
-    kind: &str,
-    plural: &str,
-    namespaced: bool,
-    schema: Value,
-) -> Result<CustomResourceDefinition, GenerateError> {
-    let mut crd = build::crd(GROUP, "v1", kind, plural, namespaced, schema)?;
-    build::with_status_subresource(&mut crd);
-    Ok(crd)
-}
-
-/// Every CRD the operator watches: it refuses to start without any of them.
-/// Those bi writes have structural schemas; the rest keep what they are given.
-fn crds() -> Result<Vec<CustomResourceDefinition>, GenerateError> {
-    let mut crds = vec![
-        cnpg_crd("Cluster", "clusters", true, cluster_schema())?,
-        cnpg_crd("Database", "databases", true, database_schema())?,
-        cnpg_crd(
-            "ScheduledBackup",
-            "scheduledbackups",
-            true,
-            scheduled_backup_schema(),
-        )?,
-        cnpg_crd(
-            "ClusterImageCatalog",
-            "clusterimagecatalogs",
-            false,
-            open_schema(),
-        )?,
-    ];
-    for (kind, plural) in [
-        ("Backup", "backups"),
-        ("FailoverQuorum", "failoverquorums"),
-        ("ImageCatalog", "imagecatalogs"),
-        ("Pooler", "poolers"),
-        ("Publication", "publications"),
-        ("Subscription", "subscriptions"),
-    ] {
-        crds.push(cnpg_crd(kind, plural, true, open_schema())?);
-    }
-    Ok(crds)
-}
-
-fn object(properties: Value) -> Value {
-    json!({ "type": "object", "properties": properties })
-}
-
-fn preserved() -> Value {
-    json!({ "type": "object", "x-kubernetes-preserve-unknown-fields": true })
-}
-
-fn string_map() -> Value {
-    json!({ "type": "object", "additionalProperties": { "type": "string" } })
-}
-
-fn name_ref() -> Value {
-    json!({ "type": "object", "required": ["name"], "properties": { "name": { "type": "string" } } })
-}
-
-/// The top level every CR has, around `spec`.
-fn top_level(spec: Value) -> Value {
-    object(json!({
-        "apiVersion": { "type": "string" },
-        "kind": { "type": "string" },
-        "metadata": { "type": "object" },
-        "spec": spec,
-        "status": preserved(),
-    }))
-}
-
-/// A CRD whose spec bi never writes.
-fn open_schema() -> Value {
-    top_level(preserved())
-}
-
-/// `requests` and `limits` of Kubernetes quantities.
-fn resource_requirements() -> Value {
-    let quantities =
-        json!({ "type": "object", "additionalProperties": { "x-kubernetes-int-or-string": true } });
-    let mut schema = object(json!({ "requests": quantities, "limits": quantities }));
-    schema["x-kubernetes-preserve-unknown-fields"] = json!(true);
-    schema
-}
-
-/// The fields of `Cluster` bi sets, typed; the operator's webhook fills in
-/// many more, so the spec keeps unknown fields. The defaults are the ones
-/// CloudNativePG's own CRD declares for fields its code reads unchecked.
-fn cluster_schema() -> Value {
-    let boolean = json!({ "type": "boolean" });
-    let role = json!({
-        "type": "object",
-        "required": ["name"],
-        "properties": {
-            "name": { "type": "string" },
-            "ensure": { "type": "string", "enum": ["present", "absent"] },
-            "login": boolean,
-            "superuser": boolean,
-            "createdb": boolean,
-            "createrole": boolean,
-            "inherit": boolean,
-            "replication": boolean,
-            "bypassrls": boolean,
-            "passwordSecret": name_ref(),
-        },
-        "x-kubernetes-preserve-unknown-fields": true,
-    });
-    let plugin = json!({
-        "type": "object",
-        "required": ["name"],
-        "properties": {
-            "name": { "type": "string" },
-            "enabled": boolean,
-            "isWALArchiver": boolean,
-            "parameters": string_map(),
-        },
-    });
-    let mut spec = object(json!({
-        "instances": { "type": "integer", "minimum": 1 },
-        "imageName": { "type": "string" },
-        "enableSuperuserAccess": boolean,
-        "enablePDB": boolean,
-        "primaryUpdateStrategy": { "type": "string", "enum": ["unsupervised", "supervised"] },
-        "primaryUpdateMethod": { "type": "string", "enum": ["switchover", "restart"], "default": "restart" },
-        "logLevel": { "type": "string", "default": "info" },
-        "postgresUID": { "type": "integer", "default": 26 },
-        "postgresGID": { "type": "integer", "default": 26 },
-        "startDelay": { "type": "integer", "default": 3600 },
-        "stopDelay": { "type": "integer", "default": 1800 },
-        "smartShutdownTimeout": { "type": "integer", "default": 180 },
-        "switchoverDelay": { "type": "integer", "default": 3600 },
-        "storage": {
-            "type": "object",
-            "properties": {
-                "size": { "type": "string" },
-                "resizeInUseVolumes": boolean,
-                "storageClass": { "type": "string" },
-            },
-            "x-kubernetes-preserve-unknown-fields": true,
-        },
-        "resources": resource_requirements(),
-        "postgresql": {
-            "type": "object",
-            "properties": { "parameters": string_map() },
-            "x-kubernetes-preserve-unknown-fields": true,
-        },
-        "inheritedMetadata": object(json!({
-            "labels": string_map(),
-            "annotations": string_map(),
-        })),
-        "bootstrap": {
-            "type": "object",
-            "properties": {
-                "initdb": {
-                    "type": "object",
-                    "properties": {
-                        "database": { "type": "string" },
-                        "owner": { "type": "string" },
-                        "secret": name_ref(),
-                        "dataChecksums": boolean,
-                    },
-                    "x-kubernetes-preserve-unknown-fields": true,
-                },
-            },
-            "x-kubernetes-preserve-unknown-fields": true,
-        },
-        "managed": {
-            "type": "object",
-            "properties": { "roles": { "type": "array", "items": role } },
-            "x-kubernetes-preserve-unknown-fields": true,
-        },
-        "plugins": { "type": "array", "items": plugin },
-    }));
-    spec["required"] = json!(["instances"]);
-    spec["x-kubernetes-preserve-unknown-fields"] = json!(true);
-    top_level(spec)
-}
-
-fn database_schema() -> Value {
-    let mut spec = object(json!({
-        "cluster": name_ref(),
-        "name": { "type": "string" },
-        "owner": { "type": "string" },
-        "ensure": { "type": "string", "enum": ["present", "absent"], "default": "present" },
-        "databaseReclaimPolicy": { "type": "string", "enum": ["delete", "retain"], "default": "retain" },
-    }));
-    spec["required"] = json!(["cluster", "name", "owner"]);
-    spec["x-kubernetes-preserve-unknown-fields"] = json!(true);
-    top_level(spec)
-}
-
-fn scheduled_backup_schema() -> Value {
-    let mut spec = object(json!({
-        "schedule": { "type": "string" },
-        "immediate": { "type": "boolean" },
-        "suspend": { "type": "boolean" },
-        "backupOwnerReference": { "type": "string", "enum": ["none", "self", "cluster"] },
-        "cluster": name_ref(),
-        "method": { "type": "string", "enum": ["barmanObjectStore", "volumeSnapshot", "plugin"] },
-        "pluginConfiguration": {
-            "type": "object",
-            "required": ["name"],
-            "properties": { "name": { "type": "string" }, "parameters": string_map() },
-        },
-    }));
-    spec["required"] = json!(["cluster", "schedule"]);
-    spec["x-kubernetes-preserve-unknown-fields"] = json!(true);
-    top_level(spec)
-}
+/// CloudNativePG's CRDs at 1.28.0, as upstream ships them: the operator refuses to start without any of them.
+pub const CRDS: [UpstreamCrd; 10] = [
+    upstream_crd!(
+        "backups.postgresql.cnpg.io",
+        "cloudnative-pg",
+        "1.28.0",
+        "config/crd/bases/postgresql.cnpg.io_backups.yaml",
+        "4a448983dc7a2ae0976c876c21c62a039e5d9e526ab5d3ea8ec8c3c4a40674eb"
+    ),
+    upstream_crd!(
+        "clusterimagecatalogs.postgresql.cnpg.io",
+        "cloudnative-pg",
+        "1.28.0",
+        "config/crd/bases/postgresql.cnpg.io_clusterimagecatalogs.yaml",
+        "9fe08a9f5be3311d929022962d40847d7b3480b042337fccc8d49580b15dd9c7"
+    ),
+    upstream_crd!(
+        "clusters.postgresql.cnpg.io",
+        "cloudnative-pg",
+        "1.28.0",
+        "config/crd/bases/postgresql.cnpg.io_clusters.yaml",
+        "51268ebddd087e77d91a0251da74176bae9814b6009b33efcf552b965e66b44c"
+    ),
+    upstream_crd!(
+        "databases.postgresql.cnpg.io",
+        "cloudnative-pg",
+        "1.28.0",
+        "config/crd/bases/postgresql.cnpg.io_databases.yaml",
+        "468631e3b466932b28282f6419854998399e8c318b23e35c38b332d4c7e61b26"
+    ),
+    upstream_crd!(
+        "failoverquorums.postgresql.cnpg.io",
+        "cloudnative-pg",
+        "1.28.0",
+        "config/crd/bases/postgresql.cnpg.io_failoverquorums.yaml",
+        "023e2e20a795ca9fa3b4f211201d08bc799396dd9ebd0d7173fa5743e266259f"
+    ),
+    upstream_crd!(
+        "imagecatalogs.postgresql.cnpg.io",
+        "cloudnative-pg",
+        "1.28.0",
+        "config/crd/bases/postgresql.cnpg.io_imagecatalogs.yaml",
+        "194864ac832a182e9b0934a9d05ba833e44d47ab8ba11c45674902d73d69c8f4"
+    ),
+    upstream_crd!(
+        "poolers.postgresql.cnpg.io",
+        "cloudnative-pg",
+        "1.28.0",
+        "config/crd/bases/postgresql.cnpg.io_poolers.yaml",
+        "f04d46592a061c657867e19009b2d71ae8ab00003b930622a64e01cacc606324"
+    ),
+    upstream_crd!(
+        "publications.postgresql.cnpg.io",
+        "cloudnative-pg",
+        "1.28.0",
+        "config/crd/bases/postgresql.cnpg.io_publications.yaml",
+        "92f93346fc8ad2e764ba32358183e13c7f97402c7764a7f472e932b668b2d1c7"
+    ),
+    upstream_crd!(
+        "scheduledbackups.postgresql.cnpg.io",
+        "cloudnative-pg",
+        "1.28.0",
+        "config/crd/bases/postgresql.cnpg.io_scheduledbackups.yaml",
+        "4c3c0747daae3c8664d7d4695b3f62f8fa921b87c28d7ce3169bdeb2411d5141"
+    ),
+    upstream_crd!(
+        "subscriptions.postgresql.cnpg.io",
+        "cloudnative-pg",
+        "1.28.0",
+        "config/crd/bases/postgresql.cnpg.io_subscriptions.yaml",
+        "f794e1406b94bbbb9113fec86e433246fb85272aad4c931333af4637df120d7d"
+    ),
+];
 
 #[cfg(test)]
 mod tests {
