@@ -5,19 +5,19 @@ use k8s_openapi::api::core::v1::{
     EnvVar, EnvVarSource, ObjectFieldSelector, PodSecurityContext, SeccompProfile, Toleration,
 };
 use k8s_openapi::api::rbac::v1::PolicyRule;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::images::{self, image};
 use super::kind::{BatteryGroup, BatteryInfo, BatteryKind, ClusterProvider, Integration};
 use super::{checks, victoria_metrics};
 use crate::generate::build::{self, ContainerSpec, Health};
-use crate::generate::{Context, GenerateError, Resource};
+use crate::generate::{Context, GenerateError, Resource, UpstreamCrd};
 use crate::image::ImageRef;
 use crate::names::{self, DerivedName};
 use crate::objects::Resources;
 use crate::units::{Cpu, Memory};
+use crate::upstream_crd;
 use crate::validation::Problems;
 
 /// Catalog entry.
@@ -85,88 +85,74 @@ pub const POOL_NAMES: &[DerivedName] = &[DerivedName::app_label(&[POOL_APP_PREFI
 /// The longest pool name (56).
 pub const POOL_NAME_MAX_LEN: usize = names::derived_max_len(POOL_NAMES);
 
-/// The `openAPIV3Schema` around a `spec` schema.
-fn top_level(spec: Value) -> Value {
-    json!({
-        "type": "object",
-        "required": ["spec"],
-        "properties": {
-            "apiVersion": { "type": "string" },
-            "kind": { "type": "string" },
-            "metadata": { "type": "object" },
-            "spec": spec,
-            "status": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
-        },
-    })
-}
-
-fn preserved() -> Value {
-    json!({ "type": "object", "x-kubernetes-preserve-unknown-fields": true })
-}
-
-/// `IPAddressPool` (metallb.io/v1beta1).
-pub fn ip_address_pool_schema() -> Value {
-    top_level(json!({
-        "type": "object",
-        "required": ["addresses"],
-        "properties": {
-            "addresses": { "type": "array", "items": { "type": "string" } },
-            "autoAssign": { "type": "boolean" },
-            "avoidBuggyIPs": { "type": "boolean" },
-            "serviceAllocation": preserved(),
-        },
-    }))
-}
-
-/// `L2Advertisement` (metallb.io/v1beta1).
-pub fn l2_advertisement_schema() -> Value {
-    top_level(json!({
-        "type": "object",
-        "properties": {
-            "ipAddressPools": { "type": "array", "items": { "type": "string" } },
-            "ipAddressPoolSelectors": { "type": "array", "items": preserved() },
-            "nodeSelectors": { "type": "array", "items": preserved() },
-            "interfaces": { "type": "array", "items": { "type": "string" } },
-        },
-    }))
-}
-
-fn crd(
-    version: &str,
-    kind: &str,
-    plural: &str,
-    schema: Value,
-) -> Result<CustomResourceDefinition, GenerateError> {
-    let mut crd = build::crd(GROUP, version, kind, plural, true, schema)?;
-    build::with_status_subresource(&mut crd);
-    Ok(crd)
-}
-
-/// The CRDs: the two bi sets, and the ones MetalLB's controllers watch
-/// (without them the speaker does not start; bi sets none of their fields).
-fn crds() -> Result<Vec<CustomResourceDefinition>, GenerateError> {
-    let open = || top_level(preserved());
-    Ok(vec![
-        crd(
-            "v1beta1",
-            "IPAddressPool",
-            "ipaddresspools",
-            ip_address_pool_schema(),
-        )?,
-        crd(
-            "v1beta1",
-            "L2Advertisement",
-            "l2advertisements",
-            l2_advertisement_schema(),
-        )?,
-        crd("v1beta1", "BGPAdvertisement", "bgpadvertisements", open())?,
-        crd("v1beta2", "BGPPeer", "bgppeers", open())?,
-        crd("v1beta1", "BFDProfile", "bfdprofiles", open())?,
-        crd("v1beta1", "Community", "communities", open())?,
-        crd("v1beta1", "ServiceL2Status", "servicel2statuses", open())?,
-        crd("v1beta1", "ServiceBGPStatus", "servicebgpstatuses", open())?,
-    ])
-}
+/// MetalLB's CRDs at v0.15.3, as upstream ships them (`config/crd/bases`:
+/// without the bgppeers conversion webhook, since bi runs MetalLB's webhook
+/// server disabled).
+pub const CRDS: [UpstreamCrd; 9] = [
+    upstream_crd!(
+        "bfdprofiles.metallb.io",
+        "metallb",
+        "v0.15.3",
+        "config/crd/bases/metallb.io_bfdprofiles.yaml",
+        "b62589379612dcd4a0f267d65364e1acdf9870ca068dfbc2dd338c73757ea156"
+    ),
+    upstream_crd!(
+        "bgpadvertisements.metallb.io",
+        "metallb",
+        "v0.15.3",
+        "config/crd/bases/metallb.io_bgpadvertisements.yaml",
+        "f4764d11511d15df85deb76fec9100e464944b5c909c175ebc3aef1a69b0b811"
+    ),
+    upstream_crd!(
+        "bgppeers.metallb.io",
+        "metallb",
+        "v0.15.3",
+        "config/crd/bases/metallb.io_bgppeers.yaml",
+        "dac1483cb53e361a427a7c40669fe9d08d8b86c13c5b7c1a5cff8c9ec13baf9b"
+    ),
+    upstream_crd!(
+        "communities.metallb.io",
+        "metallb",
+        "v0.15.3",
+        "config/crd/bases/metallb.io_communities.yaml",
+        "c6bca6acc922264263ff2df35986453d55570adeda1560f4bc66926df853b6b6"
+    ),
+    upstream_crd!(
+        "configurationstates.metallb.io",
+        "metallb",
+        "v0.15.3",
+        "config/crd/bases/metallb.io_configurationstates.yaml",
+        "1b0b826a26a88ff3e4c8426a843b0057a52b6af13e333198375454fc8ac2d44d"
+    ),
+    upstream_crd!(
+        "ipaddresspools.metallb.io",
+        "metallb",
+        "v0.15.3",
+        "config/crd/bases/metallb.io_ipaddresspools.yaml",
+        "585d55016cb9cf1aac3ed4a63b1075051bf8c20aab28dfcd3cfbe58a632ed230"
+    ),
+    upstream_crd!(
+        "l2advertisements.metallb.io",
+        "metallb",
+        "v0.15.3",
+        "config/crd/bases/metallb.io_l2advertisements.yaml",
+        "ca8eb410b7bbd9517c8d864d6da2db145321c654259ba4865ce1dc617b035a3a"
+    ),
+    upstream_crd!(
+        "servicebgpstatuses.metallb.io",
+        "metallb",
+        "v0.15.3",
+        "config/crd/bases/metallb.io_servicebgpstatuses.yaml",
+        "3f236c79b22a7f89e9845221f025ee1a03c17673c0cd696fbf131b61ae3cd555"
+    ),
+    upstream_crd!(
+        "servicel2statuses.metallb.io",
+        "metallb",
+        "v0.15.3",
+        "config/crd/bases/metallb.io_servicel2statuses.yaml",
+        "8f5703075435b55d229fdb72d8afdd3dc8d4167e7fa4ce65d9b08720e48c83cd"
+    ),
+];
 
 /// An environment variable from a field of the pod.
 fn env_from_field(name: &str, field_path: &str) -> EnvVar {
@@ -379,8 +365,8 @@ pub fn generate(config: &MetallbConfig, ctx: &Context<'_>) -> Result<Vec<Resourc
     let app = INFO.id;
     let ns = ctx.base_namespace();
     let mut out = Vec::new();
-    for crd in crds()? {
-        out.push(Resource::new(app, &crd)?);
+    for crd in &CRDS {
+        out.push(crd.resource(app)?);
     }
 
     let rbac = [(CONTROLLER, controller_rbac()), (SPEAKER, speaker_rbac())];
@@ -562,10 +548,16 @@ mod tests {
             json!(["192.168.1.240-192.168.1.250"])
         );
         for resource in resources.iter().filter(|r| r.app.starts_with("ippool-")) {
-            let schema = match resource.path.kind.as_str() {
-                "IPAddressPool" => ip_address_pool_schema(),
-                _ => l2_advertisement_schema(),
+            // Checked against the schema MetalLB ships.
+            let name = match resource.path.kind.as_str() {
+                "IPAddressPool" => "ipaddresspools.metallb.io",
+                _ => "l2advertisements.metallb.io",
             };
+            let schema = CRDS
+                .iter()
+                .find(|crd| crd.name == name)
+                .and_then(|crd| crd.schema("v1beta1"))
+                .unwrap();
             assert_eq!(violations(&schema, &resource.body), Vec::<String>::new());
         }
     }
