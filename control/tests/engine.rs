@@ -15,7 +15,6 @@ use bi_control::entities::snapshot;
 use bi_model::catalog::{BatteryConfig, BatteryKind};
 use bi_model::generate::{Stage, stage_of};
 use bi_model::image::ImageRef;
-use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
 use kube::api::PostParams;
@@ -33,15 +32,6 @@ async fn redis_installed(t: &TestDb, cluster: &TestCluster) -> Engine {
 
 fn all(report: &SnapshotReport, outcome: &Outcome) -> bool {
     report.outcomes.iter().all(|(_, found)| found == outcome)
-}
-
-/// The redis operator's Deployment, unless it is gone or being deleted.
-async fn operator(cluster: &TestCluster) -> Option<Deployment> {
-    Api::<Deployment>::namespaced(cluster.client(), "battery-base")
-        .get_opt("redis-operator")
-        .await
-        .unwrap()
-        .filter(|deployment| deployment.metadata.deletion_timestamp.is_none())
 }
 
 #[tokio::test]
@@ -71,7 +61,7 @@ async fn first_snapshot_creates_everything_in_stage_order() {
             assert_eq!(stages.first(), Some(&Stage::Namespaces));
             assert!(stages.contains(&Stage::Crds) && stages.contains(&Stage::CustomResources));
 
-            assert!(operator(&cluster).await.is_some());
+            assert!(support::cluster::redis_operator(&cluster).await.is_some());
             let row = snapshot::Entity::find_by_id(report.id)
                 .one(t.db.connection())
                 .await
@@ -198,7 +188,7 @@ async fn uninstalling_deletes_its_objects_and_leaves_unmanaged_alone() {
                 .map(|(path, _)| stage_of(path))
                 .collect();
             assert!(deleted.is_sorted_by(|a, b| a >= b), "{deleted:?}");
-            assert!(operator(&cluster).await.is_none());
+            assert!(support::cluster::redis_operator(&cluster).await.is_none());
             assert!(maps.get_opt("hand-made").await.unwrap().is_some());
 
             // The next snapshot prunes nothing more.
@@ -246,7 +236,7 @@ async fn an_interrupted_snapshot_is_marked_and_the_next_converges() {
             let report = engine.snapshot("start-up").await.unwrap();
             assert_eq!(report.status, SnapshotStatus::Succeeded);
             assert!(all(&report, &Outcome::Created));
-            assert!(operator(&cluster).await.is_some());
+            assert!(support::cluster::redis_operator(&cluster).await.is_some());
             cluster.shutdown().await;
         },
     )

@@ -37,15 +37,6 @@ async fn engine(t: &TestDb, cluster: &TestCluster, settings: EngineSettings) -> 
         .unwrap()
 }
 
-/// The redis operator's Deployment, unless it is gone or being deleted.
-async fn operator(cluster: &TestCluster) -> Option<Deployment> {
-    Api::<Deployment>::namespaced(cluster.client(), "battery-base")
-        .get_opt("redis-operator")
-        .await
-        .unwrap()
-        .filter(|deployment| deployment.metadata.deletion_timestamp.is_none())
-}
-
 /// Settings that retry fast, so refusals do not make tests sleep.
 fn quick() -> EngineSettings {
     EngineSettings {
@@ -222,7 +213,7 @@ async fn a_desired_state_change_starts_a_snapshot_that_applies_it() {
                 "{started:?}"
             );
             wait_for(&mut live, |e| matches!(e, Event::SnapshotFinished { .. })).await;
-            assert!(operator(&cluster).await.is_some());
+            assert!(support::cluster::redis_operator(&cluster).await.is_some());
             task.abort();
             cluster.shutdown().await;
         },
@@ -354,7 +345,7 @@ async fn a_refused_object_is_recorded_with_the_servers_message_and_retried_next_
                 // Both 503s and the success: three patches of the operator.
                 assert!(sandbox.requests().get("patch", "deployments") >= 3);
             }
-            assert!(operator(&cluster).await.is_some());
+            assert!(support::cluster::redis_operator(&cluster).await.is_some());
             cluster.shutdown().await;
         },
     )

@@ -347,6 +347,15 @@ async fn generated_types(db: &Database, client: &kube::Client) -> BTreeSet<Strin
 /// Runs `story` on (SQLite, sandbox), (PostgreSQL, sandbox) and (SQLite, a
 /// real API server of its own); a missing PostgreSQL or real server is
 /// skipped loudly (see `on_every_backend` and `realk8s`).
+/// The redis operator's Deployment, unless it is gone or being deleted.
+pub async fn redis_operator(cluster: &TestCluster) -> Option<Deployment> {
+    Api::<Deployment>::namespaced(cluster.client(), "battery-base")
+        .get_opt("redis-operator")
+        .await
+        .unwrap()
+        .filter(|deployment| deployment.metadata.deletion_timestamp.is_none())
+}
+
 pub async fn on_every_cluster<F, Fut>(test: &str, story: F)
 where
     F: Fn(TestDb, TestCluster) -> Fut,
