@@ -73,20 +73,24 @@ impl UpstreamCrd {
         format!("{} {} {}", self.operator, self.version, self.path)
     }
 
-    /// The CRD as upstream ships it.
+    /// The CRD as upstream ships it: the file's one document, or, in a
+    /// file of several (Istio's `crd-all.gen.yaml`, VictoriaMetrics'
+    /// `crd.yaml`), the one named [`Self::name`].
     #[cfg(feature = "upstream-crds")]
     pub fn body(&self) -> Result<Value, GenerateError> {
-        let body: Value = serde_yaml_ng::from_str(self.yaml)
-            .map_err(|err| GenerateError::Malformed(format!("{}: {err}", self.source())))?;
-        let name = body.pointer("/metadata/name").and_then(Value::as_str);
-        if name != Some(self.name) {
-            return Err(GenerateError::Malformed(format!(
-                "{}: names the CRD {name:?}, not {}",
-                self.source(),
-                self.name
-            )));
+        let documents = parsed(self)?;
+        fn named(doc: &Value) -> Option<&str> {
+            doc.pointer("/metadata/name").and_then(Value::as_str)
         }
-        Ok(body)
+        match documents.iter().find(|doc| named(doc) == Some(self.name)) {
+            Some(body) => Ok(body.clone()),
+            None => Err(GenerateError::Malformed(format!(
+                "{}: names the CRDs {:?}, not {}",
+                self.source(),
+                documents.iter().filter_map(named).collect::<Vec<_>>(),
+                self.name
+            ))),
+        }
     }
 
     /// The `openAPIV3Schema` of `version`, for checking custom resources
@@ -149,5 +153,80 @@ impl UpstreamCrd {
     #[cfg(not(feature = "upstream-crds"))]
     fn with_body(&self, stub: Resource) -> Result<Resource, GenerateError> {
         Ok(stub)
+    }
+}
+
+/// The documents of an upstream file, parsed once per process: some files
+/// are megabytes and every generation reads them.
+#[cfg(feature = "upstream-crds")]
+fn parsed(crd: &UpstreamCrd) -> Result<std::sync::Arc<Vec<Value>>, GenerateError> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+
+    use serde::Deserialize;
+
+    type Cache = Mutex<HashMap<(&'static str, &'static str, &'static str), Arc<Vec<Value>>>>;
+    static CACHE: LazyLock<Cache> = LazyLock::new(Cache::default);
+
+    let key = (crd.operator, crd.version, crd.path);
+    if let Some(documents) = CACHE
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&key)
+    {
+        return Ok(documents.clone());
+    }
+    let mut documents = Vec::new();
+    for document in serde_yaml_ng::Deserializer::from_str(crd.yaml) {
+        let value = Value::deserialize(document)
+            .map_err(|err| GenerateError::Malformed(format!("{}: {err}", crd.source())))?;
+        // NB: `---` at the start or end of a file is an empty document.
+        if !value.is_null() {
+            documents.push(value);
+        }
+    }
+    let documents = Arc::new(documents);
+    CACHE
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(key, documents.clone());
+    Ok(documents)
+}
+
+#[cfg(all(test, feature = "upstream-crds"))]
+mod tests {
+    use super::*;
+
+    fn crd(name: &'static str) -> UpstreamCrd {
+        UpstreamCrd {
+            name,
+            operator: "test",
+            version: "v1",
+            path: "two.yaml",
+            sha256: "0",
+            yaml: "---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n\
+                   metadata:\n  name: as.example.com\nspec:\n  group: example.com\n\
+                   ---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n\
+                   metadata:\n  name: bs.example.com\nspec:\n  group: example.com\n---\n",
+        }
+    }
+
+    #[test]
+    fn a_file_of_several_crds_gives_the_one_named() {
+        let body = crd("bs.example.com").body().unwrap();
+        assert_eq!(body["metadata"]["name"], "bs.example.com");
+        let resource = crd("as.example.com").resource("test").unwrap();
+        assert_eq!(resource.body["metadata"]["name"], "as.example.com");
+        assert_eq!(resource.body["spec"]["group"], "example.com");
+    }
+
+    #[test]
+    fn a_name_the_file_lacks_is_an_error_naming_what_it_has() {
+        let err = crd("cs.example.com").body().unwrap_err().to_string();
+        assert!(
+            err.contains("as.example.com") && err.contains("bs.example.com"),
+            "{err}"
+        );
+        assert!(err.contains("cs.example.com"), "{err}");
     }
 }
