@@ -1,7 +1,6 @@
 //! Redis instances (standalone, replicated or clustered) managed by the Redis operator.
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -11,11 +10,12 @@ use super::images::{self, image};
 use super::kind::{BatteryGroup, BatteryInfo, BatteryKind, Integration};
 use super::victoria_metrics;
 use crate::generate::build::{self, COMPONENT_LABEL, ContainerSpec, Health};
-use crate::generate::{Context, GenerateError, Resource};
+use crate::generate::{Context, GenerateError, Resource, UpstreamCrd};
 use crate::image::ImageRef;
 use crate::names::{self, DerivedName};
 use crate::objects::{RedisInstance, RedisMode, Resources};
 use crate::units::{Cpu, Memory, Storage};
+use crate::upstream_crd;
 use crate::validation::Problems;
 
 /// Catalog entry.
@@ -125,8 +125,8 @@ pub fn generate(config: &RedisConfig, ctx: &Context<'_>) -> Result<Vec<Resource>
     let app = INFO.id;
     let namespace = ctx.base_namespace();
     let mut resources = Vec::new();
-    for crd in crds()? {
-        resources.push(Resource::new(app, &crd)?);
+    for crd in &CRDS {
+        resources.push(crd.resource(app)?);
     }
     resources.push(Resource::new(
         app,
@@ -270,6 +270,16 @@ fn custom_resource_spec(
             "RedisReplication"
         }
         RedisMode::Cluster => {
+            // NB: a RedisCluster's containers are set per role: upstream's
+            // CRD has no top-level securityContext, and a real API server
+            // refuses one under strict validation.
+            if let Some(security) = spec
+                .as_object_mut()
+                .and_then(|s| s.remove("securityContext"))
+            {
+                spec["redisLeader"] = json!({ "securityContext": security.clone() });
+                spec["redisFollower"] = json!({ "securityContext": security });
+            }
             // NB: `instances` counts primaries; the operator gives each a replica.
             spec["clusterSize"] = json!(instance.instances);
             spec["clusterVersion"] = json!("v7");
@@ -428,120 +438,37 @@ const LEADER_ELECTION_RULES: &[build::RuleSpec] = &[
     (&[""], &["events"], &["create", "patch"]),
 ];
 
-fn redis_crd(
-    kind: &str,
-    plural: &str,
-    schema: Value,
-) -> Result<CustomResourceDefinition, GenerateError> {
-    let mut crd = build::crd(GROUP, "v1beta2", kind, plural, true, schema)?;
-    build::with_status_subresource(&mut crd);
-    Ok(crd)
-}
-
-/// Every CRD the operator watches (it does not start without them); the
-/// three kinds bi writes are typed where bi sets them, sentinels are open.
-fn crds() -> Result<Vec<CustomResourceDefinition>, GenerateError> {
-    Ok(vec![
-        redis_crd("Redis", "redis", redis_schema(RedisMode::Standalone))?,
-        redis_crd(
-            "RedisReplication",
-            "redisreplications",
-            redis_schema(RedisMode::Replication),
-        )?,
-        redis_crd(
-            "RedisCluster",
-            "redisclusters",
-            redis_schema(RedisMode::Cluster),
-        )?,
-        redis_crd("RedisSentinel", "redissentinels", top_level(preserved()))?,
-    ])
-}
-
-fn preserved() -> Value {
-    json!({ "type": "object", "x-kubernetes-preserve-unknown-fields": true })
-}
-
-fn top_level(spec: Value) -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "apiVersion": { "type": "string" },
-            "kind": { "type": "string" },
-            "metadata": { "type": "object" },
-            "spec": spec,
-            "status": preserved(),
-        },
-    })
-}
-
-/// The schema of one of the kinds bi writes.
-fn redis_schema(mode: RedisMode) -> Value {
-    let quantities =
-        json!({ "type": "object", "additionalProperties": { "x-kubernetes-int-or-string": true } });
-    let resources = json!({
-        "type": "object",
-        "properties": { "requests": quantities, "limits": quantities },
-        "x-kubernetes-preserve-unknown-fields": true,
-    });
-    let pull_policy = json!({ "type": "string", "enum": ["Always", "IfNotPresent", "Never"] });
-    let mut properties = json!({
-        "kubernetesConfig": {
-            "type": "object",
-            "required": ["image"],
-            "properties": {
-                "image": { "type": "string" },
-                "imagePullPolicy": pull_policy,
-                "resources": resources,
-                "redisSecret": {
-                    "type": "object",
-                    "properties": { "name": { "type": "string" }, "key": { "type": "string" } },
-                },
-            },
-            "x-kubernetes-preserve-unknown-fields": true,
-        },
-        "redisExporter": {
-            "type": "object",
-            "required": ["image"],
-            "properties": {
-                "enabled": { "type": "boolean" },
-                "image": { "type": "string" },
-                "imagePullPolicy": pull_policy,
-                "port": { "type": "integer", "default": 9121 },
-                "resources": resources,
-                "securityContext": preserved(),
-            },
-            "x-kubernetes-preserve-unknown-fields": true,
-        },
-        "storage": {
-            "type": "object",
-            "properties": {
-                "volumeClaimTemplate": preserved(),
-                "nodeConfVolume": { "type": "boolean" },
-                "nodeConfVolumeClaimTemplate": preserved(),
-                "keepAfterDelete": { "type": "boolean" },
-            },
-            "x-kubernetes-preserve-unknown-fields": true,
-        },
-        "podSecurityContext": preserved(),
-        "securityContext": preserved(),
-    });
-    let mut required = vec!["kubernetesConfig"];
-    if mode != RedisMode::Standalone {
-        properties["clusterSize"] = json!({ "type": "integer", "minimum": 1 });
-        required.push("clusterSize");
-    }
-    if mode == RedisMode::Cluster {
-        properties["clusterVersion"] =
-            json!({ "type": "string", "enum": ["v6", "v7"], "default": "v7" });
-        properties["persistenceEnabled"] = json!({ "type": "boolean" });
-    }
-    top_level(json!({
-        "type": "object",
-        "required": required,
-        "properties": properties,
-        "x-kubernetes-preserve-unknown-fields": true,
-    }))
-}
+/// The Redis operator's CRDs at v0.22.1, as upstream ships them (one served version, v1beta2; no conversion webhook).
+pub const CRDS: [UpstreamCrd; 4] = [
+    upstream_crd!(
+        "redis.redis.redis.opstreelabs.in",
+        "redis-operator",
+        "v0.22.1",
+        "config/crd/bases/redis.redis.opstreelabs.in_redis.yaml",
+        "aa441a65053704db066c5eb848cf27b3186ebc68e95fd2f16762f8e250506526"
+    ),
+    upstream_crd!(
+        "redisclusters.redis.redis.opstreelabs.in",
+        "redis-operator",
+        "v0.22.1",
+        "config/crd/bases/redis.redis.opstreelabs.in_redisclusters.yaml",
+        "a7d369b231a550af1af8cbf13f89ebf3dffddc69b02ddcca9323ccee016a6fad"
+    ),
+    upstream_crd!(
+        "redisreplications.redis.redis.opstreelabs.in",
+        "redis-operator",
+        "v0.22.1",
+        "config/crd/bases/redis.redis.opstreelabs.in_redisreplications.yaml",
+        "e369de9ba77c3305c2e821a3b6ea65e37a7653683f07f0ef06e4c24d2a37e397"
+    ),
+    upstream_crd!(
+        "redissentinels.redis.redis.opstreelabs.in",
+        "redis-operator",
+        "v0.22.1",
+        "config/crd/bases/redis.redis.opstreelabs.in_redissentinels.yaml",
+        "094b72f35220eb05dc86f384f0464926aaa5fe09f31fce781b34192dd3560049"
+    ),
+];
 
 #[cfg(test)]
 mod tests {
@@ -720,16 +647,25 @@ mod tests {
             ("RedisReplication", "redisreplications"),
             ("RedisCluster", "redisclusters"),
         ] {
-            let crd = find(
-                &resources,
-                "CustomResourceDefinition",
-                &format!("{plural}.{GROUP}"),
-            );
-            let schema = &crd.body["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
+            // Checked against the schema the operator ships.
+            let name = format!("{plural}.{GROUP}");
+            let schema = CRDS
+                .iter()
+                .find(|crd| crd.name == name)
+                .and_then(|crd| crd.schema("v1beta2"))
+                .unwrap();
+            let mut checked = 0;
             for cr in resources.iter().filter(|r| r.path.kind == kind) {
-                assert_eq!(violations(schema, &cr.body), Vec::<String>::new());
-                assert_eq!(violations(&strict(schema), &cr.body), Vec::<String>::new());
+                assert_eq!(violations(&schema, &cr.body), Vec::<String>::new());
+                assert_eq!(violations(&strict(&schema), &cr.body), Vec::<String>::new());
+                checked += 1;
             }
+            assert!(checked > 0, "{kind}");
+        }
+        let shards = &find(&resources, "RedisCluster", "shards").body["spec"];
+        assert!(shards.get("securityContext").is_none());
+        for role in ["redisLeader", "redisFollower"] {
+            assert_eq!(shards[role]["securityContext"]["runAsNonRoot"], true);
         }
         let durable = &find(&resources, "RedisCluster", "durable").body["spec"];
         assert_eq!(durable["storage"]["nodeConfVolume"], true);
