@@ -5,7 +5,6 @@ use k8s_openapi::api::admissionregistration::v1::{
     WebhookClientConfig,
 };
 use k8s_openapi::api::core::v1::{SecretVolumeSource, Volume};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -14,10 +13,11 @@ use super::checks;
 use super::images::{self, image};
 use super::kind::{BatteryGroup, BatteryInfo, BatteryKind};
 use crate::generate::build::{self, ContainerSpec, Health};
-use crate::generate::{Context, GenerateError, Resource};
+use crate::generate::{Context, GenerateError, Resource, UpstreamCrd};
 use crate::image::ImageRef;
 use crate::objects::Resources;
 use crate::units::{Cpu, Memory};
+use crate::upstream_crd;
 use crate::validation::Problems;
 
 /// Catalog entry.
@@ -67,74 +67,17 @@ const WEBHOOK_PORT: u16 = 6443;
 /// same name, key `ca.crt`).
 pub const CA_BUNDLE: &str = "battery-ca";
 
-/// The schema of `Bundle` (trust.cert-manager.io/v1alpha1, cluster-scoped).
-pub fn bundle_schema() -> Value {
-    let key_selector = json!({
-        "type": "object",
-        "required": ["key"],
-        "properties": { "key": { "type": "string" } },
-    });
-    let preserved = json!({ "type": "object", "x-kubernetes-preserve-unknown-fields": true });
-    let reference = json!({
-        "type": "object",
-        "properties": {
-            "name": { "type": "string" },
-            "key": { "type": "string" },
-            "includeAllKeys": { "type": "boolean" },
-            "selector": preserved,
-        },
-    });
-    json!({
-        "type": "object",
-        "required": ["spec"],
-        "properties": {
-            "apiVersion": { "type": "string" },
-            "kind": { "type": "string" },
-            "metadata": { "type": "object" },
-            "spec": {
-                "type": "object",
-                "required": ["sources", "target"],
-                "properties": {
-                    "sources": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "properties": {
-                                "secret": reference,
-                                "configMap": reference,
-                                "inLine": { "type": "string" },
-                                "useDefaultCAs": { "type": "boolean" },
-                            },
-                        },
-                    },
-                    "target": {
-                        "type": "object",
-                        "properties": {
-                            "configMap": key_selector,
-                            "secret": key_selector,
-                            "namespaceSelector": preserved,
-                            "additionalFormats": preserved,
-                        },
-                    },
-                },
-            },
-            "status": preserved,
-        },
-    })
-}
-
-fn bundle_crd() -> Result<CustomResourceDefinition, GenerateError> {
-    let mut crd = build::crd(
-        "trust.cert-manager.io",
-        "v1alpha1",
-        "Bundle",
-        "bundles",
-        false,
-        bundle_schema(),
-    )?;
-    build::with_status_subresource(&mut crd);
-    Ok(crd)
-}
+/// trust-manager's CRD at v0.20.2, as upstream ships it (`deploy/crds`):
+/// `Bundle` only. The `ClusterBundle` of `deploy/crds` is left out, as
+/// v0.20.2's chart leaves it out: this controller neither watches it nor
+/// has RBAC for it.
+pub const CRDS: [UpstreamCrd; 1] = [upstream_crd!(
+    "bundles.trust.cert-manager.io",
+    "trust-manager",
+    "v0.20.2",
+    "deploy/crds/trust.cert-manager.io_bundles.yaml",
+    "1c02cd90dce50c8d543bae06787ce74e1c574eb3edd706e162bb3594ba81d8f5"
+)];
 
 /// The webhook's serving certificate: a namespaced self-signed Issuer and a
 /// Certificate for the Service's name.
@@ -246,7 +189,10 @@ pub fn generate(
 ) -> Result<Vec<Resource>, GenerateError> {
     let app = INFO.id;
     let ns = ctx.base_namespace();
-    let mut out = vec![Resource::new(app, &bundle_crd()?)?];
+    let mut out = Vec::new();
+    for crd in &CRDS {
+        out.push(crd.resource(app)?);
+    }
 
     out.push(Resource::new(app, &build::service_account(ns, NAME))?);
     let rules = build::rules(CLUSTER_RULES);
@@ -407,7 +353,7 @@ mod tests {
     fn every_custom_resource_fits_its_crd_schema() {
         for resource in generated(&TrustManagerConfig::default()) {
             let schema = match resource.path.kind.as_str() {
-                "Bundle" => bundle_schema(),
+                "Bundle" => CRDS[0].schema("v1alpha1").unwrap(),
                 "Certificate" => certificate_schema().unwrap(),
                 "Issuer" => issuer_schema().unwrap(),
                 _ => continue,
