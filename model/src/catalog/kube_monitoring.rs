@@ -526,7 +526,10 @@ mod tests {
             .filter(|r| r.path.kind == "VMServiceScrape")
         {
             assert_eq!(
-                schema::violations(&victoria_metrics::vmservicescrape_schema(), &scrape.body),
+                schema::violations(
+                    &victoria_metrics::vmservicescrape_schema().unwrap(),
+                    &scrape.body
+                ),
                 Vec::<String>::new()
             );
         }

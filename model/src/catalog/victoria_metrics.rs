@@ -8,10 +8,11 @@ use super::checks;
 use super::images::{self, image};
 use super::kind::{BatteryGroup, BatteryInfo, BatteryKind};
 use crate::generate::build::{self, ContainerSpec, Health};
-use crate::generate::{Context, GenerateError, Resource};
+use crate::generate::{Context, GenerateError, Resource, UpstreamCrd};
 use crate::image::ImageRef;
 use crate::objects::Resources;
 use crate::units::{Cpu, Duration, Memory, Storage};
+use crate::upstream_crd;
 use crate::validation::{Problems, Rule};
 
 /// Catalog entry.
@@ -159,13 +160,6 @@ const OPERATOR: &str = "vm-operator";
 /// The API group and version of every VictoriaMetrics custom resource.
 const API_VERSION: &str = "operator.victoriametrics.com/v1beta1";
 const GROUP: &str = "operator.victoriametrics.com";
-const VERSION: &str = "v1beta1";
-
-/// Controllers of the operator for kinds bi ships no CRD for: a controller
-/// whose CRD is missing keeps the operator from starting.
-const DISABLED_CONTROLLERS: &str = "VLAgent,VLCluster,VLogs,VLSingle,VMAlert,VMAlertmanager,\
-VMAlertmanagerConfig,VMAnomaly,VMAuth,VMNodeScrape,VMPodScrape,VMProbe,VMRule,VMScrapeConfig,\
-VMSingle,VMStaticScrape,VMUser,VTCluster,VTSingle";
 
 /// The Prometheus-compatible query URL of vmselect (Grafana's datasource).
 pub fn select_url(ctx: &Context<'_>) -> String {
@@ -287,19 +281,8 @@ pub fn generate(
     let monitoring = ctx.monitoring_namespace();
     let mut out = Vec::new();
 
-    for (kind, plural, schema) in [
-        ("VMCluster", "vmclusters", vmcluster_schema()),
-        (
-            "VMServiceScrape",
-            "vmservicescrapes",
-            vmservicescrape_schema(),
-        ),
-        ("VMAgent", "vmagents", vmagent_schema()),
-    ] {
-        out.push(Resource::new(
-            app,
-            &build::crd(GROUP, VERSION, kind, plural, true, schema)?,
-        )?);
+    for crd in &CRDS {
+        out.push(crd.resource(app)?);
     }
 
     out.push(Resource::new(app, &build::service_account(base, OPERATOR))?);
@@ -323,7 +306,6 @@ pub fn generate(
         args: vec![
             "--health-probe-bind-address=:8081".to_owned(),
             "--metrics-bind-address=:8080".to_owned(),
-            format!("--controller.disableReconcileFor={DISABLED_CONTROLLERS}"),
         ],
         env: vec![
             // An empty WATCH_NAMESPACE watches every namespace: scrapes live
@@ -594,192 +576,192 @@ const LEADER_ELECTION_RULES: &[build::RuleSpec] = &[
     ),
 ];
 
-/// The top of every VictoriaMetrics CRD schema around `spec`.
-fn top_level(spec: Value) -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "apiVersion": { "type": "string" },
-            "kind": { "type": "string" },
-            "metadata": { "type": "object" },
-            "spec": spec,
-            "status": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
-        },
-    })
+/// The operator's CRDs at v0.66.1, as upstream ships them: every CRD of
+/// `config/crd/overlay/crd.yaml` (one file of 22), as upstream's install
+/// does; each controller of the operator needs its CRD to start.
+pub const CRDS: [UpstreamCrd; 22] = [
+    upstream_crd!(
+        "vlagents.operator.victoriametrics.com",
+        "victoriametrics-operator",
+        "v0.66.1",
+        "config/crd/overlay/crd.yaml",
+        "3046e86e53d8315dd59ce892c61942d080c40db32403c9fa3970931916f66234"
+    ),
+    upstream_crd!(
+        "vlclusters.operator.victoriametrics.com",
+        "victoriametrics-operator",
+        "v0.66.1",
+        "config/crd/overlay/crd.yaml",
+        "3046e86e53d8315dd59ce892c61942d080c40db32403c9fa3970931916f66234"
+    ),
+    upstream_crd!(
+        "vlogs.operator.victoriametrics.com",
+        "victoriametrics-operator",
+        "v0.66.1",
+        "config/crd/overlay/crd.yaml",
+        "3046e86e53d8315dd59ce892c61942d080c40db32403c9fa3970931916f66234"
+    ),
+    upstream_crd!(
+        "vlsingles.operator.victoriametrics.com",
+        "victoriametrics-operator",
+        "v0.66.1",
+        "config/crd/overlay/crd.yaml",
+        "3046e86e53d8315dd59ce892c61942d080c40db32403c9fa3970931916f66234"
+    ),
+    upstream_crd!(
+        "vmagents.operator.victoriametrics.com",
+        "victoriametrics-operator",
+        "v0.66.1",
+        "config/crd/overlay/crd.yaml",
+        "3046e86e53d8315dd59ce892c61942d080c40db32403c9fa3970931916f66234"
+    ),
+    upstream_crd!(
+        "vmalertmanagerconfigs.operator.victoriametrics.com",
+        "victoriametrics-operator",
+        "v0.66.1",
+        "config/crd/overlay/crd.yaml",
+        "3046e86e53d8315dd59ce892c61942d080c40db32403c9fa3970931916f66234"
+    ),
+    upstream_crd!(
+        "vmalertmanagers.operator.victoriametrics.com",
+        "victoriametrics-operator",
+        "v0.66.1",
+        "config/crd/overlay/crd.yaml",
+        "3046e86e53d8315dd59ce892c61942d080c40db32403c9fa3970931916f66234"
+    ),
+    upstream_crd!(
+        "vmalerts.operator.victoriametrics.com",
+        "victoriametrics-operator",
+        "v0.66.1",
+        "config/crd/overlay/crd.yaml",
+        "3046e86e53d8315dd59ce892c61942d080c40db32403c9fa3970931916f66234"
+    ),
+    upstream_crd!(
+        "vmanomalies.operator.victoriametrics.com",
+        "victoriametrics-operator",
+        "v0.66.1",
+        "config/crd/overlay/crd.yaml",
+        "3046e86e53d8315dd59ce892c61942d080c40db32403c9fa3970931916f66234"
+    ),
+    upstream_crd!(
+        "vmauths.operator.victoriametrics.com",
+        "victoriametrics-operator",
+        "v0.66.1",
+        "config/crd/overlay/crd.yaml",
+        "3046e86e53d8315dd59ce892c61942d080c40db32403c9fa3970931916f66234"
+    ),
+    upstream_crd!(
+        "vmclusters.operator.victoriametrics.com",
+        "victoriametrics-operator",
+        "v0.66.1",
+        "config/crd/overlay/crd.yaml",
+        "3046e86e53d8315dd59ce892c61942d080c40db32403c9fa3970931916f66234"
+    ),
+    upstream_crd!(
+        "vmnodescrapes.operator.victoriametrics.com",
+        "victoriametrics-operator",
+        "v0.66.1",
+        "config/crd/overlay/crd.yaml",
+        "3046e86e53d8315dd59ce892c61942d080c40db32403c9fa3970931916f66234"
+    ),
+    upstream_crd!(
+        "vmpodscrapes.operator.victoriametrics.com",
+        "victoriametrics-operator",
+        "v0.66.1",
+        "config/crd/overlay/crd.yaml",
+        "3046e86e53d8315dd59ce892c61942d080c40db32403c9fa3970931916f66234"
+    ),
+    upstream_crd!(
+        "vmprobes.operator.victoriametrics.com",
+        "victoriametrics-operator",
+        "v0.66.1",
+        "config/crd/overlay/crd.yaml",
+        "3046e86e53d8315dd59ce892c61942d080c40db32403c9fa3970931916f66234"
+    ),
+    upstream_crd!(
+        "vmrules.operator.victoriametrics.com",
+        "victoriametrics-operator",
+        "v0.66.1",
+        "config/crd/overlay/crd.yaml",
+        "3046e86e53d8315dd59ce892c61942d080c40db32403c9fa3970931916f66234"
+    ),
+    upstream_crd!(
+        "vmscrapeconfigs.operator.victoriametrics.com",
+        "victoriametrics-operator",
+        "v0.66.1",
+        "config/crd/overlay/crd.yaml",
+        "3046e86e53d8315dd59ce892c61942d080c40db32403c9fa3970931916f66234"
+    ),
+    upstream_crd!(
+        "vmservicescrapes.operator.victoriametrics.com",
+        "victoriametrics-operator",
+        "v0.66.1",
+        "config/crd/overlay/crd.yaml",
+        "3046e86e53d8315dd59ce892c61942d080c40db32403c9fa3970931916f66234"
+    ),
+    upstream_crd!(
+        "vmsingles.operator.victoriametrics.com",
+        "victoriametrics-operator",
+        "v0.66.1",
+        "config/crd/overlay/crd.yaml",
+        "3046e86e53d8315dd59ce892c61942d080c40db32403c9fa3970931916f66234"
+    ),
+    upstream_crd!(
+        "vmstaticscrapes.operator.victoriametrics.com",
+        "victoriametrics-operator",
+        "v0.66.1",
+        "config/crd/overlay/crd.yaml",
+        "3046e86e53d8315dd59ce892c61942d080c40db32403c9fa3970931916f66234"
+    ),
+    upstream_crd!(
+        "vmusers.operator.victoriametrics.com",
+        "victoriametrics-operator",
+        "v0.66.1",
+        "config/crd/overlay/crd.yaml",
+        "3046e86e53d8315dd59ce892c61942d080c40db32403c9fa3970931916f66234"
+    ),
+    upstream_crd!(
+        "vtclusters.operator.victoriametrics.com",
+        "victoriametrics-operator",
+        "v0.66.1",
+        "config/crd/overlay/crd.yaml",
+        "3046e86e53d8315dd59ce892c61942d080c40db32403c9fa3970931916f66234"
+    ),
+    upstream_crd!(
+        "vtsingles.operator.victoriametrics.com",
+        "victoriametrics-operator",
+        "v0.66.1",
+        "config/crd/overlay/crd.yaml",
+        "3046e86e53d8315dd59ce892c61942d080c40db32403c9fa3970931916f66234"
+    ),
+];
+
+/// The schema the operator ships for `name`
+/// (`vmclusters.operator.victoriametrics.com`) at `version`: what the
+/// custom resources bi writes are checked against.
+#[cfg(feature = "upstream-crds")]
+pub fn upstream_schema(name: &str, version: &str) -> Option<Value> {
+    CRDS.iter()
+        .find(|crd| crd.name == name)
+        .and_then(|crd| crd.schema(version))
 }
 
-fn string() -> Value {
-    json!({ "type": "string" })
+/// The schema of `VMCluster` (v1beta1), upstream's.
+#[cfg(feature = "upstream-crds")]
+pub fn vmcluster_schema() -> Option<Value> {
+    upstream_schema("vmclusters.operator.victoriametrics.com", "v1beta1")
 }
 
-fn quantities() -> Value {
-    json!({ "type": "object", "additionalProperties": { "x-kubernetes-int-or-string": true } })
+/// The schema of `VMServiceScrape` (v1beta1), upstream's.
+#[cfg(feature = "upstream-crds")]
+pub fn vmservicescrape_schema() -> Option<Value> {
+    upstream_schema("vmservicescrapes.operator.victoriametrics.com", "v1beta1")
 }
 
-fn resources_schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": { "requests": quantities(), "limits": quantities() },
-        "x-kubernetes-preserve-unknown-fields": true,
-    })
-}
-
-fn image_schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": { "repository": string(), "tag": string(), "pullPolicy": string() },
-    })
-}
-
-fn label_selector_schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "matchLabels": { "type": "object", "additionalProperties": string() },
-            "matchExpressions": {
-                "type": "array",
-                "items": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
-            },
-        },
-    })
-}
-
-fn storage_schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "volumeClaimTemplate": {
-                "type": "object",
-                "properties": {
-                    "spec": {
-                        "type": "object",
-                        "properties": {
-                            "accessModes": { "type": "array", "items": string() },
-                            "resources": {
-                                "type": "object",
-                                "properties": { "requests": quantities(), "limits": quantities() },
-                            },
-                            "storageClassName": string(),
-                        },
-                        "x-kubernetes-preserve-unknown-fields": true,
-                    },
-                },
-                "x-kubernetes-preserve-unknown-fields": true,
-            },
-        },
-        "x-kubernetes-preserve-unknown-fields": true,
-    })
-}
-
-/// A VMCluster component: the fields bi sets, the rest kept as given.
-fn component_schema(with_storage: bool) -> Value {
-    let mut schema = json!({
-        "type": "object",
-        "properties": {
-            "replicaCount": { "type": "integer", "minimum": 0 },
-            "image": image_schema(),
-            "resources": resources_schema(),
-        },
-        "x-kubernetes-preserve-unknown-fields": true,
-    });
-    if with_storage {
-        schema["properties"]["storage"] = storage_schema();
-        schema["properties"]["storageDataPath"] = string();
-        schema["properties"]["cacheMountPath"] = string();
-    }
-    schema
-}
-
-/// `openAPIV3Schema` of `vmclusters.operator.victoriametrics.com`.
-pub(crate) fn vmcluster_schema() -> Value {
-    top_level(json!({
-        "type": "object",
-        "required": ["retentionPeriod"],
-        "properties": {
-            "retentionPeriod": string(),
-            "replicationFactor": { "type": "integer", "minimum": 1 },
-            "useStrictSecurity": { "type": "boolean" },
-            "vmstorage": component_schema(true),
-            "vmselect": component_schema(true),
-            "vminsert": component_schema(false),
-        },
-        "x-kubernetes-preserve-unknown-fields": true,
-    }))
-}
-
-/// `openAPIV3Schema` of `vmservicescrapes.operator.victoriametrics.com`.
-pub(crate) fn vmservicescrape_schema() -> Value {
-    top_level(json!({
-        "type": "object",
-        "required": ["endpoints"],
-        "properties": {
-            "discoveryRole": { "type": "string", "enum": ["endpoints", "service", "endpointslices"] },
-            "selector": label_selector_schema(),
-            "namespaceSelector": {
-                "type": "object",
-                "properties": {
-                    "any": { "type": "boolean" },
-                    "matchNames": { "type": "array", "items": string() },
-                },
-            },
-            "jobLabel": string(),
-            "endpoints": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "port": string(),
-                        "path": string(),
-                        "scheme": { "type": "string", "enum": ["http", "https", "HTTP", "HTTPS"] },
-                        "interval": string(),
-                        "relabelConfigs": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "properties": {
-                                    "action": string(),
-                                    "sourceLabels": { "type": "array", "items": string() },
-                                    "regex": { "x-kubernetes-preserve-unknown-fields": true },
-                                    "targetLabel": string(),
-                                    "replacement": string(),
-                                },
-                                "x-kubernetes-preserve-unknown-fields": true,
-                            },
-                        },
-                    },
-                    "x-kubernetes-preserve-unknown-fields": true,
-                },
-            },
-        },
-        "x-kubernetes-preserve-unknown-fields": true,
-    }))
-}
-
-/// `openAPIV3Schema` of `vmagents.operator.victoriametrics.com`.
-pub(crate) fn vmagent_schema() -> Value {
-    top_level(json!({
-        "type": "object",
-        "properties": {
-            "image": image_schema(),
-            "replicaCount": { "type": "integer", "minimum": 0 },
-            "resources": resources_schema(),
-            "scrapeInterval": string(),
-            "selectAllByDefault": { "type": "boolean" },
-            "serviceScrapeSelector": label_selector_schema(),
-            "serviceScrapeNamespaceSelector": label_selector_schema(),
-            "useStrictSecurity": { "type": "boolean" },
-            "remoteWrite": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["url"],
-                    "properties": { "url": string() },
-                    "x-kubernetes-preserve-unknown-fields": true,
-                },
-            },
-        },
-        "x-kubernetes-preserve-unknown-fields": true,
-    }))
+/// The schema of `VMAgent` (v1beta1), upstream's.
+#[cfg(feature = "upstream-crds")]
+pub fn vmagent_schema() -> Option<Value> {
+    upstream_schema("vmagents.operator.victoriametrics.com", "v1beta1")
 }
 
 #[cfg(test)]
@@ -804,6 +786,7 @@ mod tests {
         let resources = generated(&VictoriaMetricsConfig::default());
         let mut paths: Vec<String> = resources
             .iter()
+            .filter(|r| r.path.kind != "CustomResourceDefinition")
             .map(|r| format!("{}/{}", r.path.kind, r.path.name))
             .collect();
         paths.sort();
@@ -812,9 +795,6 @@ mod tests {
             [
                 "ClusterRole/vm-operator",
                 "ClusterRoleBinding/vm-operator",
-                "CustomResourceDefinition/vmagents.operator.victoriametrics.com",
-                "CustomResourceDefinition/vmclusters.operator.victoriametrics.com",
-                "CustomResourceDefinition/vmservicescrapes.operator.victoriametrics.com",
                 "Deployment/vm-operator",
                 "Role/vm-operator",
                 "RoleBinding/vm-operator",
@@ -824,6 +804,17 @@ mod tests {
                 "VMServiceScrape/vm-operator",
             ]
         );
+        // Every CRD upstream's crd.yaml holds, the kinds bi writes among them.
+        let crds: Vec<&str> = resources
+            .iter()
+            .filter(|r| r.path.kind == "CustomResourceDefinition")
+            .map(|r| r.path.name.as_str())
+            .collect();
+        assert_eq!(crds, CRDS.map(|crd| crd.name));
+        assert_eq!(crds.len(), 22);
+        for kind in ["vmagents", "vmclusters", "vmservicescrapes"] {
+            assert!(crds.contains(&format!("{kind}.{GROUP}").as_str()), "{kind}");
+        }
         assert!(resources.iter().all(|r| r.app == "victoria_metrics"));
         let operator = find(&resources, "Deployment", "vm-operator");
         assert_eq!(operator.path.namespace.as_deref(), Some("battery-base"));
@@ -855,15 +846,13 @@ mod tests {
             .iter()
             .filter_map(Value::as_str)
             .collect();
-        let disabled = args
-            .iter()
-            .find_map(|a| a.strip_prefix("--controller.disableReconcileFor="))
-            .unwrap();
-        // The kinds bi ships CRDs for must keep their controllers.
-        for kind in ["VMCluster", "VMAgent", "VMServiceScrape"] {
-            assert!(!disabled.split(',').any(|k| k == kind), "{kind} disabled");
-        }
-        assert!(disabled.split(',').any(|k| k == "VMPodScrape"));
+        // Every CRD ships, so every controller runs, as upstream's do.
+        assert!(
+            !args
+                .iter()
+                .any(|a| a.starts_with("--controller.disableReconcileFor")),
+            "{args:?}"
+        );
     }
 
     #[test]
@@ -906,35 +895,57 @@ mod tests {
         assert_eq!(retention_period(&Duration::minutes(24 * 60 + 1)), "25h");
     }
 
+    /// The schema without `x-kubernetes-preserve-unknown-fields` where it
+    /// lists properties: a typo in a field bi sets is then an unknown field.
+    fn strict(schema: &Value) -> Value {
+        match schema {
+            Value::Object(map) => {
+                let mut out: serde_json::Map<String, Value> =
+                    map.iter().map(|(k, v)| (k.clone(), strict(v))).collect();
+                if map.contains_key("properties") {
+                    out.remove("x-kubernetes-preserve-unknown-fields");
+                }
+                Value::Object(out)
+            }
+            other => other.clone(),
+        }
+    }
+
     #[test]
     fn the_cluster_and_scrapes_validate_against_their_crds() {
-        let resources = generated(&VictoriaMetricsConfig::default());
-        let cluster = find(&resources, "VMCluster", "bi");
-        assert_eq!(
-            schema::violations(&vmcluster_schema(), &cluster.body),
-            Vec::<String>::new()
-        );
-        let scrape = find(&resources, "VMServiceScrape", "vm-operator");
-        assert_eq!(
-            schema::violations(&vmservicescrape_schema(), &scrape.body),
-            Vec::<String>::new()
-        );
-        // The CRD as generated (its schema through k8s-openapi's types) accepts it too.
-        let crd = find(
-            &resources,
-            "CustomResourceDefinition",
-            "vmclusters.operator.victoriametrics.com",
-        );
-        let embedded = &crd.body["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
-        assert_eq!(
-            schema::violations(embedded, &cluster.body),
-            Vec::<String>::new()
-        );
+        // Checked against the schemas the operator ships, at the default
+        // config and at the largest one the tests use.
+        let largest = VictoriaMetricsConfig {
+            cluster_version: "v1.200.0-cluster".into(),
+            replication_factor: 2,
+            vminsert_replicas: 2,
+            vmselect_replicas: 3,
+            vmstorage_replicas: 4,
+            vmstorage_volume: Storage::gibibytes(50),
+            vmselect_volume: Storage::mebibytes(512),
+            retention: Duration::hours(36),
+            ..VictoriaMetricsConfig::default()
+        };
+        let cluster_schema = vmcluster_schema().unwrap();
+        let scrape_schema = vmservicescrape_schema().unwrap();
+        for config in [VictoriaMetricsConfig::default(), largest] {
+            let resources = generated(&config);
+            let cluster = find(&resources, "VMCluster", "bi");
+            let scrape = find(&resources, "VMServiceScrape", "vm-operator");
+            for (schema, cr) in [(&cluster_schema, cluster), (&scrape_schema, scrape)] {
+                assert_eq!(schema::violations(schema, &cr.body), Vec::<String>::new());
+                assert_eq!(
+                    schema::violations(&strict(schema), &cr.body),
+                    Vec::<String>::new()
+                );
+            }
+        }
         // A broken cluster is caught.
-        let mut broken = cluster.body.clone();
+        let resources = generated(&VictoriaMetricsConfig::default());
+        let mut broken = find(&resources, "VMCluster", "bi").body.clone();
         broken["spec"]["vmstorage"]["replicaCount"] = json!("two");
         assert_eq!(
-            schema::violations(&vmcluster_schema(), &broken),
+            schema::violations(&cluster_schema, &broken),
             ["spec.vmstorage.replicaCount: must be an integer"]
         );
     }
@@ -974,7 +985,7 @@ mod tests {
             })
         );
         assert_eq!(
-            schema::violations(&vmservicescrape_schema(), &scrape.body),
+            schema::violations(&vmservicescrape_schema().unwrap(), &scrape.body),
             Vec::<String>::new()
         );
     }

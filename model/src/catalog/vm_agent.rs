@@ -345,12 +345,15 @@ mod tests {
             json!({})
         );
         assert_eq!(
-            schema::violations(&victoria_metrics::vmagent_schema(), &agent.body),
+            schema::violations(&victoria_metrics::vmagent_schema().unwrap(), &agent.body),
             Vec::<String>::new()
         );
         let scrape = find(&resources, "VMServiceScrape", "vmagent").unwrap();
         assert_eq!(
-            schema::violations(&victoria_metrics::vmservicescrape_schema(), &scrape.body),
+            schema::violations(
+                &victoria_metrics::vmservicescrape_schema().unwrap(),
+                &scrape.body
+            ),
             Vec::<String>::new()
         );
     }
