@@ -2,7 +2,6 @@
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{SecretVolumeSource, Service, Volume};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -11,10 +10,11 @@ use super::cloudnative_pg::{BACKUP_OBJECT_STORE, BARMAN_PLUGIN};
 use super::images::{self, image};
 use super::kind::{BatteryGroup, BatteryInfo, BatteryKind};
 use crate::generate::build::{self, ContainerSpec, Health};
-use crate::generate::{Context, GenerateError, Resource};
+use crate::generate::{Context, GenerateError, Resource, UpstreamCrd};
 use crate::image::ImageRef;
 use crate::objects::Resources;
 use crate::units::{Cpu, Duration, Memory};
+use crate::upstream_crd;
 use crate::validation::{Problems, Rule};
 
 /// Catalog entry.
@@ -149,7 +149,10 @@ pub fn generate(
 ) -> Result<Vec<Resource>, GenerateError> {
     let app = INFO.id;
     let namespace = ctx.base_namespace();
-    let mut resources = vec![Resource::new(app, &object_store_crd()?)?];
+    let mut resources = Vec::new();
+    for crd in &CRDS {
+        resources.push(crd.resource(app)?);
+    }
     resources.push(Resource::new(
         app,
         &build::service_account(namespace, PLUGIN),
@@ -427,61 +430,14 @@ const PLUGIN_NAMESPACE_RULES: &[build::RuleSpec] = &[
     (&[""], &["events"], &["create", "patch"]),
 ];
 
-/// `objectstores.barmancloud.cnpg.io`: what bi sets is typed, the many
-/// other barman options are kept as given.
-fn object_store_crd() -> Result<CustomResourceDefinition, GenerateError> {
-    let secret_key = json!({
-        "type": "object",
-        "required": ["name", "key"],
-        "properties": { "name": { "type": "string" }, "key": { "type": "string" } },
-    });
-    let compression = json!({
-        "type": "object",
-        "properties": {
-            "compression": { "type": "string", "enum": ["bzip2", "gzip", "lz4", "snappy", "xz", "zstd"] },
-        },
-        "x-kubernetes-preserve-unknown-fields": true,
-    });
-    let schema = json!({
-        "type": "object",
-        "properties": {
-            "apiVersion": { "type": "string" },
-            "kind": { "type": "string" },
-            "metadata": { "type": "object" },
-            "spec": {
-                "type": "object",
-                "required": ["configuration"],
-                "properties": {
-                    "retentionPolicy": { "type": "string" },
-                    "configuration": {
-                        "type": "object",
-                        "required": ["destinationPath"],
-                        "properties": {
-                            "destinationPath": { "type": "string" },
-                            "endpointURL": { "type": "string" },
-                            "s3Credentials": {
-                                "type": "object",
-                                "properties": {
-                                    "accessKeyId": secret_key,
-                                    "secretAccessKey": secret_key,
-                                },
-                                "x-kubernetes-preserve-unknown-fields": true,
-                            },
-                            "wal": compression,
-                            "data": compression,
-                        },
-                        "x-kubernetes-preserve-unknown-fields": true,
-                    },
-                },
-                "x-kubernetes-preserve-unknown-fields": true,
-            },
-            "status": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
-        },
-    });
-    let mut crd = build::crd(GROUP, "v1", "ObjectStore", "objectstores", true, schema)?;
-    build::with_status_subresource(&mut crd);
-    Ok(crd)
-}
+/// The plugin's CRD at v0.9.0, as upstream ships it (`config/crd/bases`).
+pub const CRDS: [UpstreamCrd; 1] = [upstream_crd!(
+    "objectstores.barmancloud.cnpg.io",
+    "plugin-barman-cloud",
+    "v0.9.0",
+    "config/crd/bases/barmancloud.cnpg.io_objectstores.yaml",
+    "2f8306974d4e31e6cc79b1df94265ee96c33916b202baf9b705db78eb96ac6d3"
+)];
 
 #[cfg(test)]
 mod tests {
@@ -568,20 +524,41 @@ mod tests {
         assert!(spec["configuration"].get("endpointURL").is_none());
     }
 
+    /// The schema without `x-kubernetes-preserve-unknown-fields` where it
+    /// lists properties: a typo in a field bi sets is then an unknown field.
+    fn strict(schema: &Value) -> Value {
+        match schema {
+            Value::Object(map) => {
+                let mut out: serde_json::Map<String, Value> =
+                    map.iter().map(|(k, v)| (k.clone(), strict(v))).collect();
+                if map.contains_key("properties") {
+                    out.remove("x-kubernetes-preserve-unknown-fields");
+                }
+                Value::Object(out)
+            }
+            other => other.clone(),
+        }
+    }
+
     #[test]
     fn custom_resources_validate_against_their_crds() {
-        let resources = run(&CloudnativePgBarmanConfig {
-            endpoint_url: Some("http://minio:9000".into()),
-            ..CloudnativePgBarmanConfig::default()
-        });
-        let crd = find(
-            &resources,
-            "CustomResourceDefinition",
-            "objectstores.barmancloud.cnpg.io",
-        );
-        let schema = &crd.body["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
-        let store = find(&resources, "ObjectStore", BACKUP_OBJECT_STORE);
-        assert_eq!(violations(schema, &store.body), Vec::<String>::new());
+        // Checked against the schema the plugin ships, with and without an
+        // endpoint.
+        let schema = CRDS[0].schema("v1").unwrap();
+        for endpoint_url in [None, Some("http://minio:9000".into())] {
+            let resources = run(&CloudnativePgBarmanConfig {
+                endpoint_url,
+                retention: Duration::hours(24 * 7 + 1),
+                ..CloudnativePgBarmanConfig::default()
+            });
+            let store = find(&resources, "ObjectStore", BACKUP_OBJECT_STORE);
+            assert_eq!(violations(&schema, &store.body), Vec::<String>::new());
+            assert_eq!(
+                violations(&strict(&schema), &store.body),
+                Vec::<String>::new()
+            );
+        }
+        let resources = run(&CloudnativePgBarmanConfig::default());
         for resource in resources
             .iter()
             .filter(|r| r.path.group() == "cert-manager.io")
