@@ -4,17 +4,17 @@ use k8s_openapi::api::core::v1::{
     EnvVar, EnvVarSource, HostPathVolumeSource, ObjectFieldSelector, Toleration, Volume,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 use super::checks;
 use super::images::{self, image};
 use super::kind::{BatteryGroup, BatteryInfo, BatteryKind};
 use super::victoria_metrics;
 use crate::generate::build::{self, ContainerSpec, Health};
-use crate::generate::{Context, GenerateError, Resource};
+use crate::generate::{Context, GenerateError, Resource, UpstreamCrd};
 use crate::image::ImageRef;
 use crate::objects::Resources;
 use crate::units::{Cpu, Memory};
+use crate::upstream_crd;
 use crate::validation::Problems;
 
 /// Catalog entry.
@@ -87,35 +87,40 @@ pub fn generate(
     let app = INFO.id;
     let namespace = ctx.base_namespace();
     let mut out = Vec::new();
-    for (kind, plural, namespaced) in [
-        ("NodeFeature", "nodefeatures", true),
-        ("NodeFeatureRule", "nodefeaturerules", false),
-        ("NodeFeatureGroup", "nodefeaturegroups", true),
-    ] {
-        out.push(Resource::new(
-            app,
-            &build::crd(GROUP, "v1alpha1", kind, plural, namespaced, opaque_schema())?,
-        )?);
+    for crd in &CRDS {
+        out.push(crd.resource(app)?);
     }
     out.extend(master(config, ctx, namespace)?);
     out.extend(worker(config, namespace)?);
     Ok(out)
 }
 
-/// A structural schema that keeps whatever NFD writes: bi sets no field.
-fn opaque_schema() -> Value {
-    let opaque = json!({ "type": "object", "x-kubernetes-preserve-unknown-fields": true });
-    json!({
-        "type": "object",
-        "properties": {
-            "apiVersion": { "type": "string" },
-            "kind": { "type": "string" },
-            "metadata": { "type": "object" },
-            "spec": opaque,
-            "status": opaque,
-        },
-    })
-}
+/// NFD's CRDs at v0.18.2, as upstream ships them: the three of
+/// `nfd-api-crds.yaml`. Upstream's `noderesourcetopologies` CRD is left
+/// out: only the topology-updater uses it, and bi does not run one.
+pub const CRDS: [UpstreamCrd; 3] = [
+    upstream_crd!(
+        "nodefeatures.nfd.k8s-sigs.io",
+        "node-feature-discovery",
+        "v0.18.2",
+        "deployment/base/nfd-crds/nfd-api-crds.yaml",
+        "f8a40048b99110feaee4813dbb92ebfdaa3c7d722e1836a804207e22f72a9072"
+    ),
+    upstream_crd!(
+        "nodefeaturegroups.nfd.k8s-sigs.io",
+        "node-feature-discovery",
+        "v0.18.2",
+        "deployment/base/nfd-crds/nfd-api-crds.yaml",
+        "f8a40048b99110feaee4813dbb92ebfdaa3c7d722e1836a804207e22f72a9072"
+    ),
+    upstream_crd!(
+        "nodefeaturerules.nfd.k8s-sigs.io",
+        "node-feature-discovery",
+        "v0.18.2",
+        "deployment/base/nfd-crds/nfd-api-crds.yaml",
+        "f8a40048b99110feaee4813dbb92ebfdaa3c7d722e1836a804207e22f72a9072"
+    ),
+];
 
 fn resources(cpu_millicores: u64, memory_mib: u64, memory_limit_mib: u64) -> Resources {
     Resources {
@@ -292,6 +297,8 @@ fn worker(
 mod tests {
     use std::collections::BTreeMap;
 
+    use serde_json::json;
+
     use super::*;
     use crate::generate::{DesiredState, Secrets, schema};
 
@@ -329,11 +336,7 @@ mod tests {
                 "ServiceAccount/nfd-worker",
             ]
         );
-        // What a worker publishes passes the (open) schema.
-        let crd = resources
-            .iter()
-            .find(|r| r.path.name == "nodefeatures.nfd.k8s-sigs.io")
-            .unwrap();
+        // What a worker publishes passes the schema NFD ships.
         let feature = json!({
             "apiVersion": "nfd.k8s-sigs.io/v1alpha1",
             "kind": "NodeFeature",
@@ -341,10 +344,7 @@ mod tests {
             "spec": { "labels": { "a": "b" }, "features": { "flags": {} } },
         });
         assert_eq!(
-            schema::violations(
-                &crd.body["spec"]["versions"][0]["schema"]["openAPIV3Schema"],
-                &feature
-            ),
+            schema::violations(&CRDS[0].schema("v1alpha1").unwrap(), &feature),
             Vec::<String>::new()
         );
     }
