@@ -3,19 +3,19 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{ConfigMap, ConfigMapEnvSource, EnvFromSource};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::images::{self, image};
 use super::kind::{BatteryGroup, BatteryInfo, BatteryKind, Integration};
 use super::{checks, victoria_metrics};
 use crate::generate::build::{self, ContainerSpec, Health};
-use crate::generate::{Context, GenerateError, Resource};
+use crate::generate::{Context, GenerateError, Resource, UpstreamCrd};
 use crate::image::ImageRef;
 use crate::objects::Resources;
 use crate::units::Duration;
 use crate::units::{Cpu, Memory};
+use crate::upstream_crd;
 use crate::validation::Problems;
 
 /// Catalog entry.
@@ -80,39 +80,100 @@ const TRIVY_TAG: &str = "0.67.2";
 /// `envFrom`), the scan interval among them.
 const SETTINGS: &str = "trivy-operator-settings";
 
-/// `VulnerabilityReport` (aquasecurity.github.io/v1alpha1): written by the
-/// operator, never by bi; it has a `report` instead of a `spec`.
-pub fn vulnerability_report_schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "apiVersion": { "type": "string" },
-            "kind": { "type": "string" },
-            "metadata": { "type": "object" },
-            "spec": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
-            "report": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
-            "status": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
-        },
-    })
-}
-
-fn vulnerability_report_crd() -> Result<CustomResourceDefinition, GenerateError> {
-    let mut crd = build::crd(
-        "aquasecurity.github.io",
-        "v1alpha1",
-        "VulnerabilityReport",
-        "vulnerabilityreports",
-        true,
-        vulnerability_report_schema(),
-    )?;
-    crd.spec.names.short_names = Some(vec!["vuln".to_owned(), "vulns".to_owned()]);
-    crd.spec.names.categories = Some(vec!["all".to_owned()]);
-    Ok(crd)
-}
+/// The operator's CRDs at v0.29.0, as upstream ships them: all 12 of the
+/// chart's `crds/`, which Helm installs whichever scanners are on. bi
+/// writes no reports; the operator does.
+pub const CRDS: [UpstreamCrd; 12] = [
+    upstream_crd!(
+        "clustercompliancereports.aquasecurity.github.io",
+        "trivy-operator",
+        "v0.29.0",
+        "deploy/helm/crds/aquasecurity.github.io_clustercompliancereports.yaml",
+        "102f63d977e1c3cc5f88e11ecf0fd6ce2adca1196ce5851d8cd061cbb1855061"
+    ),
+    upstream_crd!(
+        "clusterconfigauditreports.aquasecurity.github.io",
+        "trivy-operator",
+        "v0.29.0",
+        "deploy/helm/crds/aquasecurity.github.io_clusterconfigauditreports.yaml",
+        "50999772676ca461bb0dd99f11764d465a502cd2068a9803cb202d6788671fc5"
+    ),
+    upstream_crd!(
+        "clusterinfraassessmentreports.aquasecurity.github.io",
+        "trivy-operator",
+        "v0.29.0",
+        "deploy/helm/crds/aquasecurity.github.io_clusterinfraassessmentreports.yaml",
+        "c4f5f56b05a882da05d5be4462d9f496dce5074ebb9d32b02177653d9bd9999b"
+    ),
+    upstream_crd!(
+        "clusterrbacassessmentreports.aquasecurity.github.io",
+        "trivy-operator",
+        "v0.29.0",
+        "deploy/helm/crds/aquasecurity.github.io_clusterrbacassessmentreports.yaml",
+        "7d1ac2f4ccba9dcca47931c0a90196ac743f146cc818ffd9c0e3b8ca8aef768c"
+    ),
+    upstream_crd!(
+        "clustersbomreports.aquasecurity.github.io",
+        "trivy-operator",
+        "v0.29.0",
+        "deploy/helm/crds/aquasecurity.github.io_clustersbomreports.yaml",
+        "39d5e57aaa124346d9f5646fcfd7944b5763575146809493753548e58de9b0d2"
+    ),
+    upstream_crd!(
+        "clustervulnerabilityreports.aquasecurity.github.io",
+        "trivy-operator",
+        "v0.29.0",
+        "deploy/helm/crds/aquasecurity.github.io_clustervulnerabilityreports.yaml",
+        "5bc4227795cf2113805605590f3e9183035024796ad6990166a69d443cc3b432"
+    ),
+    upstream_crd!(
+        "configauditreports.aquasecurity.github.io",
+        "trivy-operator",
+        "v0.29.0",
+        "deploy/helm/crds/aquasecurity.github.io_configauditreports.yaml",
+        "8928605825702f065aa80c45b0d7dc563f82ecc04f7b073985a7507dad1dd9f5"
+    ),
+    upstream_crd!(
+        "exposedsecretreports.aquasecurity.github.io",
+        "trivy-operator",
+        "v0.29.0",
+        "deploy/helm/crds/aquasecurity.github.io_exposedsecretreports.yaml",
+        "4644cd8c1ab40f7f3bcd73f8cc4b8dcf79940e2b5c99b96d598adc768626c210"
+    ),
+    upstream_crd!(
+        "infraassessmentreports.aquasecurity.github.io",
+        "trivy-operator",
+        "v0.29.0",
+        "deploy/helm/crds/aquasecurity.github.io_infraassessmentreports.yaml",
+        "c846ffeb1463ab5cc5fd82088030d59377fbc3fc94346561c37bf2b4910307a7"
+    ),
+    upstream_crd!(
+        "rbacassessmentreports.aquasecurity.github.io",
+        "trivy-operator",
+        "v0.29.0",
+        "deploy/helm/crds/aquasecurity.github.io_rbacassessmentreports.yaml",
+        "6de7a4ad034a9276da2a9ea48d006efd2f9dbed937070c92c4fae50418694378"
+    ),
+    upstream_crd!(
+        "sbomreports.aquasecurity.github.io",
+        "trivy-operator",
+        "v0.29.0",
+        "deploy/helm/crds/aquasecurity.github.io_sbomreports.yaml",
+        "3a947b8a7ae1e2bbdc438a08211b26f2cea66e10eae51ba31d3130b3965ecce3"
+    ),
+    upstream_crd!(
+        "vulnerabilityreports.aquasecurity.github.io",
+        "trivy-operator",
+        "v0.29.0",
+        "deploy/helm/crds/aquasecurity.github.io_vulnerabilityreports.yaml",
+        "4d9de4b56a9634c6c5fb4802c6672bcec790d9af5262b95fa900b28fd85cfe48"
+    ),
+];
 
 /// The operator's environment: only the vulnerability scanner is on (the
-/// other scanners need CRDs bi does not ship), and every report expires
-/// after `scan_interval`, which makes the operator scan again.
+/// other report kinds' CRDs ship all the same, as upstream's chart installs
+/// them), and every report expires after `scan_interval`, which makes the
+/// operator scan again.
 fn settings(config: &TrivyOperatorConfig, namespace: &str) -> BTreeMap<String, String> {
     let ttl = config.scan_interval.to_string();
     build::string_map(&[
@@ -312,7 +373,7 @@ const ALL_VERBS: &[&str] = &[
 
 /// The resources this battery needs, in the base namespace: the operator's
 /// Deployment, ServiceAccount, ClusterRole (+binding) and Role (+binding),
-/// the `vulnerabilityreports.aquasecurity.github.io` CRD, the ConfigMap
+/// upstream's CRDs (the reports the operator writes), the ConfigMap
 /// `trivy-operator-settings` with the scan interval (`OPERATOR_SCANNER_REPORT_TTL`)
 /// and the scanner's ConfigMaps, a metrics Service, and a scrape of the
 /// vulnerability metrics once VictoriaMetrics is installed. Reads no secrets.
@@ -322,15 +383,18 @@ pub fn generate(
 ) -> Result<Vec<Resource>, GenerateError> {
     let app = INFO.id;
     let ns = ctx.base_namespace();
-    let mut out = vec![
-        Resource::new(app, &vulnerability_report_crd()?)?,
+    let mut out = Vec::new();
+    for crd in &CRDS {
+        out.push(crd.resource(app)?);
+    }
+    out.extend([
         Resource::new(app, &build::service_account(ns, NAME))?,
         Resource::new(app, &build::cluster_role(NAME, build::rules(CLUSTER_RULES)))?,
         Resource::new(app, &build::cluster_role_binding(NAME, NAME, ns, NAME))?,
         Resource::new(app, &build::role(ns, NAME, build::rules(NAMESPACE_RULES)))?,
         Resource::new(app, &build::role_binding(ns, NAME, NAME, NAME))?,
         Resource::new(app, &build::config_map(ns, SETTINGS, settings(config, ns)))?,
-    ];
+    ]);
     for config_map in scanner_config_maps(ns) {
         out.push(Resource::new(app, &config_map)?);
     }
@@ -384,22 +448,25 @@ mod tests {
     }
 
     #[test]
-    fn generates_the_operator_its_crd_and_its_settings() {
+    fn generates_the_operator_its_crds_and_its_settings() {
         let resources = generated(
             &[BatteryKind::TrivyOperator],
             &TrivyOperatorConfig::default(),
         );
-        let kinds: Vec<(&str, &str)> = resources
+        let crds: Vec<&str> = resources
+            .iter()
+            .take_while(|r| r.path.kind == "CustomResourceDefinition")
+            .map(|r| r.path.name.as_str())
+            .collect();
+        assert_eq!(crds, CRDS.map(|crd| crd.name));
+        assert!(crds.contains(&"vulnerabilityreports.aquasecurity.github.io"));
+        let kinds: Vec<(&str, &str)> = resources[crds.len()..]
             .iter()
             .map(|r| (r.path.kind.as_str(), r.path.name.as_str()))
             .collect();
         assert_eq!(
             kinds,
             [
-                (
-                    "CustomResourceDefinition",
-                    "vulnerabilityreports.aquasecurity.github.io"
-                ),
                 ("ServiceAccount", NAME),
                 ("ClusterRole", NAME),
                 ("ClusterRoleBinding", NAME),
