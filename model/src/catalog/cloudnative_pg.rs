@@ -884,6 +884,7 @@ pub const CRDS: [UpstreamCrd; 10] = [
 #[cfg(test)]
 mod tests {
     use crate::catalog::test_support::find_required as find;
+    use crate::catalog::test_support::strict;
     use std::collections::BTreeMap;
 
     use super::*;
@@ -943,22 +944,6 @@ mod tests {
         find(resources, "CustomResourceDefinition", crd).body["spec"]["versions"][0]["schema"]
             ["openAPIV3Schema"]
             .clone()
-    }
-
-    /// The schema without `x-kubernetes-preserve-unknown-fields` where it
-    /// lists properties: a typo in a field bi sets is then an unknown field.
-    fn strict(schema: &Value) -> Value {
-        match schema {
-            Value::Object(map) => {
-                let mut out: serde_json::Map<String, Value> =
-                    map.iter().map(|(k, v)| (k.clone(), strict(v))).collect();
-                if map.contains_key("properties") {
-                    out.remove("x-kubernetes-preserve-unknown-fields");
-                }
-                Value::Object(out)
-            }
-            other => other.clone(),
-        }
     }
 
     fn assert_valid(resources: &[Resource], crd: &str, cr: &Resource) {

@@ -442,6 +442,7 @@ pub const CRDS: [UpstreamCrd; 1] = [upstream_crd!(
 #[cfg(test)]
 mod tests {
     use crate::catalog::test_support::find_required as find;
+    use crate::catalog::test_support::strict;
     use std::collections::BTreeMap;
 
     use super::*;
@@ -522,22 +523,6 @@ mod tests {
         let spec = &find(&default, "ObjectStore", BACKUP_OBJECT_STORE).body["spec"];
         assert_eq!(spec["retentionPolicy"], "30d");
         assert!(spec["configuration"].get("endpointURL").is_none());
-    }
-
-    /// The schema without `x-kubernetes-preserve-unknown-fields` where it
-    /// lists properties: a typo in a field bi sets is then an unknown field.
-    fn strict(schema: &Value) -> Value {
-        match schema {
-            Value::Object(map) => {
-                let mut out: serde_json::Map<String, Value> =
-                    map.iter().map(|(k, v)| (k.clone(), strict(v))).collect();
-                if map.contains_key("properties") {
-                    out.remove("x-kubernetes-preserve-unknown-fields");
-                }
-                Value::Object(out)
-            }
-            other => other.clone(),
-        }
     }
 
     #[test]

@@ -473,6 +473,7 @@ pub const CRDS: [UpstreamCrd; 4] = [
 #[cfg(test)]
 mod tests {
     use crate::catalog::test_support::find_required as find;
+    use crate::catalog::test_support::strict;
     use std::collections::BTreeMap;
 
     use super::*;
@@ -510,20 +511,6 @@ mod tests {
             &Context::new(state, Secrets::Preview),
         )
         .unwrap()
-    }
-
-    fn strict(schema: &Value) -> Value {
-        match schema {
-            Value::Object(map) => {
-                let mut out: serde_json::Map<String, Value> =
-                    map.iter().map(|(k, v)| (k.clone(), strict(v))).collect();
-                if map.contains_key("properties") {
-                    out.remove("x-kubernetes-preserve-unknown-fields");
-                }
-                Value::Object(out)
-            }
-            other => other.clone(),
-        }
     }
 
     #[test]

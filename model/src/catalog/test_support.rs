@@ -1,4 +1,6 @@
-//! Lookups the battery generators' unit tests share.
+//! Lookups and schema helpers the battery generators' unit tests share.
+
+use serde_json::Value;
 
 use crate::generate::Resource;
 
@@ -12,4 +14,20 @@ pub fn find<'a>(resources: &'a [Resource], kind: &str, name: &str) -> Option<&'a
 /// The generated resource of `kind` named `name`; panics naming it when absent.
 pub fn find_required<'a>(resources: &'a [Resource], kind: &str, name: &str) -> &'a Resource {
     find(resources, kind, name).unwrap_or_else(|| panic!("no {kind} {name}"))
+}
+
+/// `schema` without `x-kubernetes-preserve-unknown-fields` where it lists
+/// properties: a typo in a field bi sets is then an unknown field.
+pub fn strict(schema: &Value) -> Value {
+    match schema {
+        Value::Object(map) => {
+            let mut out: serde_json::Map<String, Value> =
+                map.iter().map(|(k, v)| (k.clone(), strict(v))).collect();
+            if map.contains_key("properties") {
+                out.remove("x-kubernetes-preserve-unknown-fields");
+            }
+            Value::Object(out)
+        }
+        other => other.clone(),
+    }
 }

@@ -767,6 +767,7 @@ pub fn vmagent_schema() -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use crate::catalog::test_support::find_required as find;
+    use crate::catalog::test_support::strict;
     use std::collections::BTreeMap;
 
     use super::*;
@@ -893,22 +894,6 @@ mod tests {
         assert_eq!(retention_period(&Duration::hours(24 * 30)), "30d");
         assert_eq!(retention_period(&Duration::hours(36)), "36h");
         assert_eq!(retention_period(&Duration::minutes(24 * 60 + 1)), "25h");
-    }
-
-    /// The schema without `x-kubernetes-preserve-unknown-fields` where it
-    /// lists properties: a typo in a field bi sets is then an unknown field.
-    fn strict(schema: &Value) -> Value {
-        match schema {
-            Value::Object(map) => {
-                let mut out: serde_json::Map<String, Value> =
-                    map.iter().map(|(k, v)| (k.clone(), strict(v))).collect();
-                if map.contains_key("properties") {
-                    out.remove("x-kubernetes-preserve-unknown-fields");
-                }
-                Value::Object(out)
-            }
-            other => other.clone(),
-        }
     }
 
     #[test]
