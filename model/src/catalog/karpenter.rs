@@ -6,7 +6,6 @@ use k8s_openapi::api::core::v1::{
     NodeSelectorTerm, ObjectFieldSelector, ResourceFieldSelector,
 };
 use k8s_openapi::api::rbac::v1::PolicyRule;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -15,10 +14,11 @@ use super::images::{self, image};
 use super::kind::{BatteryGroup, BatteryInfo, BatteryKind, ClusterProvider};
 use super::{checks, ollama, victoria_metrics};
 use crate::generate::build::{self, ContainerSpec, Health};
-use crate::generate::{Context, GenerateError, Resource};
+use crate::generate::{Context, GenerateError, Resource, UpstreamCrd};
 use crate::image::ImageRef;
 use crate::objects::Resources;
 use crate::units::{Cpu, Memory};
+use crate::upstream_crd;
 use crate::validation::{Problems, Rule};
 
 /// Catalog entry.
@@ -94,178 +94,39 @@ pub const GPU_POOL: &str = "nvidia-gpu";
 /// The tag Karpenter finds the cluster's subnets and security groups by.
 const DISCOVERY_TAG: &str = "karpenter.sh/discovery";
 
-/// The `openAPIV3Schema` around a `spec` schema.
-fn top_level(spec: Value) -> Value {
-    json!({
-        "type": "object",
-        "required": ["spec"],
-        "properties": {
-            "apiVersion": { "type": "string" },
-            "kind": { "type": "string" },
-            "metadata": { "type": "object" },
-            "spec": spec,
-            "status": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
-        },
-    })
-}
-
-fn preserved() -> Value {
-    json!({ "type": "object", "x-kubernetes-preserve-unknown-fields": true })
-}
-
-fn string_map() -> Value {
-    json!({ "type": "object", "additionalProperties": { "type": "string" } })
-}
-
-fn strings() -> Value {
-    json!({ "type": "array", "items": { "type": "string" } })
-}
-
-/// `NodePool` (karpenter.sh/v1, cluster-scoped).
-pub fn node_pool_schema() -> Value {
-    let requirement = json!({
-        "type": "object",
-        "required": ["key", "operator"],
-        "properties": {
-            "key": { "type": "string" },
-            "operator": {
-                "type": "string",
-                "enum": ["In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"],
-            },
-            "values": strings(),
-            "minValues": { "type": "integer", "minimum": 1 },
-        },
-    });
-    let taint = json!({
-        "type": "object",
-        "required": ["key", "effect"],
-        "properties": {
-            "key": { "type": "string" },
-            "value": { "type": "string" },
-            "effect": { "type": "string", "enum": ["NoSchedule", "PreferNoSchedule", "NoExecute"] },
-        },
-    });
-    top_level(json!({
-        "type": "object",
-        "required": ["template"],
-        "properties": {
-            "template": {
-                "type": "object",
-                "required": ["spec"],
-                "properties": {
-                    "metadata": {
-                        "type": "object",
-                        "properties": { "labels": string_map(), "annotations": string_map() },
-                    },
-                    "spec": {
-                        "type": "object",
-                        "required": ["nodeClassRef", "requirements"],
-                        "properties": {
-                            "nodeClassRef": {
-                                "type": "object",
-                                "required": ["group", "kind", "name"],
-                                "properties": {
-                                    "group": { "type": "string" },
-                                    "kind": { "type": "string" },
-                                    "name": { "type": "string" },
-                                },
-                            },
-                            "requirements": { "type": "array", "items": requirement },
-                            "taints": { "type": "array", "items": taint.clone() },
-                            "startupTaints": { "type": "array", "items": taint },
-                            "expireAfter": { "type": "string" },
-                            "terminationGracePeriod": { "type": "string" },
-                        },
-                    },
-                },
-            },
-            "disruption": {
-                "type": "object",
-                "properties": {
-                    "consolidationPolicy": {
-                        "type": "string",
-                        "enum": ["WhenEmpty", "WhenEmptyOrUnderutilized"],
-                    },
-                    "consolidateAfter": { "type": "string" },
-                    "budgets": { "type": "array", "items": preserved() },
-                },
-            },
-            "limits": {
-                "type": "object",
-                "additionalProperties": { "x-kubernetes-int-or-string": true },
-            },
-            "weight": { "type": "integer", "minimum": 1, "maximum": 100 },
-        },
-    }))
-}
-
-/// `EC2NodeClass` (karpenter.k8s.aws/v1, cluster-scoped).
-pub fn ec2_node_class_schema() -> Value {
-    let tagged = |extra: Value| {
-        let mut properties = json!({ "id": { "type": "string" }, "tags": string_map() });
-        if let (Some(properties), Some(extra)) = (properties.as_object_mut(), extra.as_object()) {
-            properties.extend(extra.clone());
-        }
-        json!({ "type": "array", "items": { "type": "object", "properties": properties } })
-    };
-    top_level(json!({
-        "type": "object",
-        "required": ["amiSelectorTerms", "securityGroupSelectorTerms", "subnetSelectorTerms"],
-        "properties": {
-            "role": { "type": "string" },
-            "instanceProfile": { "type": "string" },
-            "amiFamily": { "type": "string" },
-            "amiSelectorTerms": tagged(json!({
-                "alias": { "type": "string" },
-                "name": { "type": "string" },
-                "owner": { "type": "string" },
-                "ssmParameter": { "type": "string" },
-            })),
-            "subnetSelectorTerms": tagged(json!({})),
-            "securityGroupSelectorTerms": tagged(json!({ "name": { "type": "string" } })),
-            "capacityReservationSelectorTerms": { "type": "array", "items": preserved() },
-            "tags": string_map(),
-            "userData": { "type": "string" },
-            "detailedMonitoring": { "type": "boolean" },
-            "associatePublicIPAddress": { "type": "boolean" },
-            "instanceStorePolicy": { "type": "string" },
-            "blockDeviceMappings": { "type": "array", "items": preserved() },
-            "metadataOptions": preserved(),
-            "kubelet": preserved(),
-        },
-    }))
-}
-
-fn crd(
-    group: &str,
-    kind: &str,
-    plural: &str,
-    schema: Value,
-) -> Result<CustomResourceDefinition, GenerateError> {
-    let mut crd = build::crd(group, "v1", kind, plural, false, schema)?;
-    build::with_status_subresource(&mut crd);
-    crd.spec.names.categories = Some(vec![NAME.to_owned()]);
-    Ok(crd)
-}
-
-fn crds() -> Result<Vec<CustomResourceDefinition>, GenerateError> {
-    Ok(vec![
-        crd(CORE_GROUP, "NodePool", "nodepools", node_pool_schema())?,
-        // NB: bi never writes NodeClaims; Karpenter does, and watches them.
-        crd(
-            CORE_GROUP,
-            "NodeClaim",
-            "nodeclaims",
-            top_level(preserved()),
-        )?,
-        crd(
-            AWS_GROUP,
-            "EC2NodeClass",
-            "ec2nodeclasses",
-            ec2_node_class_schema(),
-        )?,
-    ])
-}
+/// Karpenter's CRDs at 1.8.1, as upstream ships them (`pkg/apis/crds`, which
+/// the chart's `crds/` links to): NodePools and EC2NodeClasses, which bi
+/// writes, and NodeClaims and NodeOverlays, which Karpenter writes or reads.
+pub const CRDS: [UpstreamCrd; 4] = [
+    upstream_crd!(
+        "ec2nodeclasses.karpenter.k8s.aws",
+        "karpenter-provider-aws",
+        "1.8.1",
+        "pkg/apis/crds/karpenter.k8s.aws_ec2nodeclasses.yaml",
+        "69a268b8e3ea9e6450d34b54884c5f3d959b7faccbae691c84acab2820b2e376"
+    ),
+    upstream_crd!(
+        "nodeclaims.karpenter.sh",
+        "karpenter-provider-aws",
+        "1.8.1",
+        "pkg/apis/crds/karpenter.sh_nodeclaims.yaml",
+        "db26eccb984ef45d9885ce3dda1ab5031ed4b4efdfdb096a293d9b1c5f1c9725"
+    ),
+    upstream_crd!(
+        "nodeoverlays.karpenter.sh",
+        "karpenter-provider-aws",
+        "1.8.1",
+        "pkg/apis/crds/karpenter.sh_nodeoverlays.yaml",
+        "55e69e9ab475de18f471682821d01edeb1d83e926b1f2b27ad07848716b37801"
+    ),
+    upstream_crd!(
+        "nodepools.karpenter.sh",
+        "karpenter-provider-aws",
+        "1.8.1",
+        "pkg/apis/crds/karpenter.sh_nodepools.yaml",
+        "5755ea345eab77348694dfa2dd4e10e9d0ff040033f7826cf7878a50c30cd155"
+    ),
+];
 
 /// Karpenter's ClusterRole, as upstream's chart (1.8.1) grants it: the
 /// `-core` ClusterRole (karpenter.sh and the cluster's scheduling inputs)
@@ -532,9 +393,8 @@ fn node_class(config: &KarpenterConfig, ctx: &Context<'_>) -> Value {
 
 /// The resources this battery needs, in the base namespace: the Karpenter
 /// controller (Deployment kept off the nodes it manages, ServiceAccount,
-/// ClusterRole + binding, leader-election Role + binding), the CRDs
-/// `nodepools.karpenter.sh`, `nodeclaims.karpenter.sh` and
-/// `ec2nodeclasses.karpenter.k8s.aws`, an EC2NodeClass `default`
+/// ClusterRole + binding, leader-election Role + binding), upstream's CRDs,
+/// an EC2NodeClass `default`
 /// (`node_role_name`, `ami_alias`, subnets and security groups tagged
 /// `karpenter.sh/discovery: <installation>`), a NodePool `default`, and,
 /// with the NVIDIA device plugin installed, a tainted GPU NodePool
@@ -548,8 +408,8 @@ pub fn generate(
     let app = INFO.id;
     let ns = ctx.base_namespace();
     let mut out = Vec::new();
-    for crd in crds()? {
-        out.push(Resource::new(app, &crd)?);
+    for crd in &CRDS {
+        out.push(crd.resource(app)?);
     }
     out.push(Resource::new(app, &build::service_account(ns, NAME))?);
     out.push(Resource::new(
@@ -598,6 +458,7 @@ pub fn generate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::test_support::strict;
     use crate::generate::schema::violations;
     use crate::generate::{DesiredState, Secrets};
 
@@ -630,9 +491,10 @@ mod tests {
         assert_eq!(
             names_of(&resources, "CustomResourceDefinition"),
             [
-                "nodepools.karpenter.sh",
+                "ec2nodeclasses.karpenter.k8s.aws",
                 "nodeclaims.karpenter.sh",
-                "ec2nodeclasses.karpenter.k8s.aws"
+                "nodeoverlays.karpenter.sh",
+                "nodepools.karpenter.sh",
             ]
         );
         for kind in [
@@ -691,22 +553,35 @@ mod tests {
 
     #[test]
     fn every_custom_resource_fits_its_crd_schema() {
+        // Checked against the schemas Karpenter ships, with the GPU pool.
         let resources = generated(&[BatteryKind::Karpenter, BatteryKind::NvidiaDevicePlugin]);
-        for resource in resources
-            .iter()
-            .filter(|r| matches!(r.path.kind.as_str(), "NodePool" | "EC2NodeClass"))
-        {
-            let schema = match resource.path.kind.as_str() {
-                "NodePool" => node_pool_schema(),
-                _ => ec2_node_class_schema(),
+        let mut checked = 0;
+        for resource in &resources {
+            let name = match resource.path.kind.as_str() {
+                "NodePool" => "nodepools.karpenter.sh",
+                "EC2NodeClass" => "ec2nodeclasses.karpenter.k8s.aws",
+                _ => continue,
             };
+            let schema = CRDS
+                .iter()
+                .find(|crd| crd.name == name)
+                .and_then(|crd| crd.schema("v1"))
+                .unwrap();
             assert_eq!(
                 violations(&schema, &resource.body),
                 Vec::<String>::new(),
                 "{}",
                 resource.path
             );
+            assert_eq!(
+                violations(&strict(&schema), &resource.body),
+                Vec::<String>::new(),
+                "{} (strict)",
+                resource.path
+            );
+            checked += 1;
         }
+        assert_eq!(checked, 3);
     }
 
     #[test]
