@@ -6,7 +6,6 @@ use k8s_openapi::api::networking::v1::{
     IngressClass, IngressClassParametersReference, IngressClassSpec,
 };
 use k8s_openapi::api::rbac::v1::PolicyRule;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -14,10 +13,11 @@ use super::images::{self, image};
 use super::kind::{BatteryGroup, BatteryInfo, BatteryKind, ClusterProvider};
 use super::{checks, victoria_metrics};
 use crate::generate::build::{self, ContainerSpec, Health};
-use crate::generate::{Context, GenerateError, Resource};
+use crate::generate::{Context, GenerateError, Resource, UpstreamCrd};
 use crate::image::ImageRef;
 use crate::objects::Resources;
 use crate::units::{Cpu, Memory};
+use crate::upstream_crd;
 use crate::validation::{Problems, Rule};
 
 /// Catalog entry.
@@ -94,60 +94,34 @@ pub const INGRESS_CLASS: &str = "alb";
 const TLS_SECRET: &str = "aws-load-balancer-tls";
 const WEBHOOK_PORT: u16 = 9443;
 
-/// The `openAPIV3Schema` around a `spec` schema.
-fn top_level(spec: Value) -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "apiVersion": { "type": "string" },
-            "kind": { "type": "string" },
-            "metadata": { "type": "object" },
-            "spec": spec,
-            "status": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
-        },
-    })
-}
-
-fn preserved() -> Value {
-    json!({ "type": "object", "x-kubernetes-preserve-unknown-fields": true })
-}
-
-/// `IngressClassParams` (elbv2.k8s.aws/v1beta1, cluster-scoped).
-pub fn ingress_class_params_schema() -> Value {
-    top_level(json!({
-        "type": "object",
-        "properties": {
-            "scheme": { "type": "string", "enum": ["internal", "internet-facing"] },
-            "ipAddressType": { "type": "string", "enum": ["ipv4", "dualstack", "dualstack-without-public-ipv4"] },
-            "subnets": {
-                "type": "object",
-                "properties": {
-                    "ids": { "type": "array", "items": { "type": "string" } },
-                    "tags": preserved(),
-                },
-            },
-            "group": preserved(),
-            "namespaceSelector": preserved(),
-            "tags": { "type": "array", "items": preserved() },
-            "loadBalancerAttributes": { "type": "array", "items": preserved() },
-            "certificateArn": { "type": "array", "items": { "type": "string" } },
-            "sslPolicy": { "type": "string" },
-            "inboundCIDRs": { "type": "array", "items": { "type": "string" } },
-        },
-    }))
-}
-
-fn crd(
-    kind: &str,
-    plural: &str,
-    namespaced: bool,
-    schema: Value,
-) -> Result<CustomResourceDefinition, GenerateError> {
-    let mut crd = build::crd(GROUP, "v1beta1", kind, plural, namespaced, schema)?;
-    build::with_status_subresource(&mut crd);
-    crd.spec.names.categories = Some(vec!["elbv2-k8s-aws".to_owned()]);
-    Ok(crd)
-}
+/// The controller's CRDs at v2.16.0, as upstream ships them: the three of
+/// `config/crd/bases`, which its YAML install applies (the chart's
+/// `crds.yaml`). The gateway.k8s.aws and aga.k8s.aws CRDs the chart adds
+/// serve features that are off by default (`NLBGatewayAPI`,
+/// `ALBGatewayAPI`, `AGAController`), as they are in bi.
+pub const CRDS: [UpstreamCrd; 3] = [
+    upstream_crd!(
+        "albtargetcontrolconfigs.elbv2.k8s.aws",
+        "aws-load-balancer-controller",
+        "v2.16.0",
+        "config/crd/bases/elbv2.k8s.aws_albtargetcontrolconfigs.yaml",
+        "9531efad7086e50c1e3951f169838106bc2496d50b8006351b2a931867c511c3"
+    ),
+    upstream_crd!(
+        "ingressclassparams.elbv2.k8s.aws",
+        "aws-load-balancer-controller",
+        "v2.16.0",
+        "config/crd/bases/elbv2.k8s.aws_ingressclassparams.yaml",
+        "ecc9a6272f05b23da799e8c62f2ace623ca7b061e9808fdee50d1ab15dfbd825"
+    ),
+    upstream_crd!(
+        "targetgroupbindings.elbv2.k8s.aws",
+        "aws-load-balancer-controller",
+        "v2.16.0",
+        "config/crd/bases/elbv2.k8s.aws_targetgroupbindings.yaml",
+        "7e0416549c7bcd31fd92fee0720e70b382dc0f643363815580a7b289fda9b4a6"
+    ),
+];
 
 /// The controller's ClusterRole, as upstream's chart `rbac.yaml` (v2.16.0)
 /// grants it with the chart's default of no access to every Secret.
@@ -373,8 +347,8 @@ fn deployment(
 
 /// The resources this battery needs, in the base namespace: the
 /// controller's Deployment, ServiceAccount, ClusterRole (+binding) and
-/// leader-election Role (+binding); the CRDs `targetgroupbindings` and
-/// `ingressclassparams` of elbv2.k8s.aws; an IngressClassParams `alb`
+/// leader-election Role (+binding); upstream's elbv2.k8s.aws CRDs; an
+/// IngressClassParams `alb`
 /// carrying the configured subnets (internet-facing) and the IngressClass
 /// `alb` that uses it; with cert-manager, a self-signed Issuer and a
 /// Certificate for the controller's webhook server (its pod needs that
@@ -387,31 +361,17 @@ pub fn generate(
 ) -> Result<Vec<Resource>, GenerateError> {
     let app = INFO.id;
     let ns = ctx.base_namespace();
-    let mut out = vec![
-        Resource::new(
-            app,
-            &crd(
-                "TargetGroupBinding",
-                "targetgroupbindings",
-                true,
-                top_level(preserved()),
-            )?,
-        )?,
-        Resource::new(
-            app,
-            &crd(
-                "IngressClassParams",
-                "ingressclassparams",
-                false,
-                ingress_class_params_schema(),
-            )?,
-        )?,
+    let mut out = Vec::new();
+    for crd in &CRDS {
+        out.push(crd.resource(app)?);
+    }
+    out.extend([
         Resource::new(app, &build::service_account(ns, NAME))?,
         Resource::new(app, &build::cluster_role(NAME, build::rules(CLUSTER_RULES)))?,
         Resource::new(app, &build::cluster_role_binding(NAME, NAME, ns, NAME))?,
         Resource::new(app, &build::role(ns, NAME, namespace_rules()))?,
         Resource::new(app, &build::role_binding(ns, NAME, NAME, NAME))?,
-    ];
+    ]);
     if ctx.installed(BatteryKind::CertManager) {
         for body in serving_certificate(ns) {
             out.push(Resource::from_value(app, body)?);
@@ -469,6 +429,7 @@ pub fn generate(
 mod tests {
     use super::*;
     use crate::catalog::cert_manager::{certificate_schema, issuer_schema};
+    use crate::catalog::test_support::strict;
     use crate::generate::schema::violations;
     use crate::generate::{DesiredState, Secrets};
 
@@ -501,11 +462,15 @@ mod tests {
             [
                 (
                     "CustomResourceDefinition",
-                    "targetgroupbindings.elbv2.k8s.aws"
+                    "albtargetcontrolconfigs.elbv2.k8s.aws"
                 ),
                 (
                     "CustomResourceDefinition",
                     "ingressclassparams.elbv2.k8s.aws"
+                ),
+                (
+                    "CustomResourceDefinition",
+                    "targetgroupbindings.elbv2.k8s.aws"
                 ),
                 ("ServiceAccount", NAME),
                 ("ClusterRole", NAME),
@@ -519,19 +484,38 @@ mod tests {
                 ("IngressClass", INGRESS_CLASS),
             ]
         );
-        let params = &resources[10];
+        let params = &resources[11];
         assert_eq!(
             params.body["spec"]["subnets"]["ids"],
             json!(["subnet-0abc1234", "subnet-0def5678"])
         );
         assert_eq!(
-            violations(&ingress_class_params_schema(), &params.body),
-            Vec::<String>::new()
-        );
-        assert_eq!(
-            resources[11].body["spec"]["parameters"]["kind"],
+            resources[12].body["spec"]["parameters"]["kind"],
             "IngressClassParams"
         );
+    }
+
+    #[test]
+    fn the_ingress_class_params_fit_upstreams_schema() {
+        // Checked against the schema the controller ships, with and
+        // without subnets.
+        let schema = CRDS
+            .iter()
+            .find(|crd| crd.name == "ingressclassparams.elbv2.k8s.aws")
+            .and_then(|crd| crd.schema("v1beta1"))
+            .unwrap();
+        for config in [AwsLoadBalancerControllerConfig::default(), subnets()] {
+            let resources = generated(&[BatteryKind::AwsLoadBalancerController], &config);
+            let params = resources
+                .iter()
+                .find(|r| r.path.kind == "IngressClassParams")
+                .unwrap();
+            assert_eq!(violations(&schema, &params.body), Vec::<String>::new());
+            assert_eq!(
+                violations(&strict(&schema), &params.body),
+                Vec::<String>::new()
+            );
+        }
     }
 
     #[test]
