@@ -9,7 +9,6 @@ use k8s_openapi::api::admissionregistration::v1::{
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, ObjectFieldSelector};
 use k8s_openapi::api::rbac::v1::PolicyRule;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -19,11 +18,12 @@ use super::images::{self, image};
 use super::kind::{BatteryGroup, BatteryInfo, BatteryKind, Integration};
 use super::victoria_metrics;
 use crate::generate::build::{self, COMPONENT_LABEL, ContainerSpec, Health};
-use crate::generate::{Context, GenerateError, Resource};
+use crate::generate::{Context, GenerateError, Resource, UpstreamCrd};
 use crate::image::ImageRef;
 use crate::names::{self, DerivedName, DnsLabel};
 use crate::objects::{EnvValue, KnativeService, Resources};
 use crate::units::{Cpu, Memory};
+use crate::upstream_crd;
 use crate::validation::Problems;
 
 /// Catalog entry.
@@ -155,8 +155,8 @@ pub fn generate(config: &KnativeConfig, ctx: &Context<'_>) -> Result<Vec<Resourc
     let app = INFO.id;
     let namespace = config.namespace.as_str();
     let mut resources = vec![Resource::new(app, &build::namespace(namespace, &[]))?];
-    for crd in crds()? {
-        resources.push(Resource::new(app, &crd)?);
+    for crd in &CRDS {
+        resources.push(crd.resource(app)?);
     }
     resources.push(Resource::new(
         app,
@@ -701,199 +701,102 @@ fn activator_namespace_rules() -> Vec<PolicyRule> {
     ]
 }
 
-fn preserved() -> Value {
-    json!({ "type": "object", "x-kubernetes-preserve-unknown-fields": true })
-}
-
-fn top_level(spec: Value) -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "apiVersion": { "type": "string" },
-            "kind": { "type": "string" },
-            "metadata": { "type": "object" },
-            "spec": spec,
-            "status": preserved(),
-        },
-    })
-}
-
-/// `services.serving.knative.dev`: the template's metadata (autoscaling
-/// annotations) and containers (image, env, ports) are typed; Knative's
-/// webhook defaults and validates the rest.
-fn service_schema() -> Value {
-    let string_map = json!({ "type": "object", "additionalProperties": { "type": "string" } });
-    let env = json!({
-        "type": "object",
-        "required": ["name"],
-        "properties": {
-            "name": { "type": "string" },
-            "value": { "type": "string" },
-            "valueFrom": {
-                "type": "object",
-                "properties": {
-                    "secretKeyRef": {
-                        "type": "object",
-                        "required": ["key"],
-                        "properties": {
-                            "name": { "type": "string" },
-                            "key": { "type": "string" },
-                            "optional": { "type": "boolean" },
-                        },
-                    },
-                },
-                "x-kubernetes-preserve-unknown-fields": true,
-            },
-        },
-    });
-    let port = json!({
-        "type": "object",
-        "properties": {
-            "containerPort": { "type": "integer", "minimum": 1, "maximum": 65535 },
-            "name": { "type": "string", "enum": ["http1", "h2c"] },
-            "protocol": { "type": "string" },
-        },
-    });
-    let container = json!({
-        "type": "object",
-        "required": ["image"],
-        "properties": {
-            "name": { "type": "string" },
-            "image": { "type": "string" },
-            "env": { "type": "array", "items": env },
-            "ports": { "type": "array", "items": port },
-            "securityContext": preserved(),
-            "resources": preserved(),
-        },
-        "x-kubernetes-preserve-unknown-fields": true,
-    });
-    top_level(json!({
-        "type": "object",
-        "properties": {
-            "template": {
-                "type": "object",
-                "properties": {
-                    "metadata": {
-                        "type": "object",
-                        "properties": { "labels": string_map, "annotations": string_map },
-                        "x-kubernetes-preserve-unknown-fields": true,
-                    },
-                    "spec": {
-                        "type": "object",
-                        "required": ["containers"],
-                        "properties": {
-                            "containers": { "type": "array", "items": container },
-                            "containerConcurrency": { "type": "integer", "minimum": 0 },
-                            "timeoutSeconds": { "type": "integer", "minimum": 0 },
-                        },
-                        "x-kubernetes-preserve-unknown-fields": true,
-                    },
-                },
-            },
-            "traffic": { "type": "array", "items": preserved() },
-        },
-        "x-kubernetes-preserve-unknown-fields": true,
-    }))
-}
-
-/// Every CRD Knative Serving's components watch (their informers never
-/// sync without them); only `services` is written by bi.
-fn crds() -> Result<Vec<CustomResourceDefinition>, GenerateError> {
-    let open = || top_level(preserved());
-    let mut crds = vec![build::crd(
-        "serving.knative.dev",
-        "v1",
-        "Service",
-        "services",
-        true,
-        service_schema(),
-    )?];
-    for (group, version, kind, plural, namespaced) in [
-        (
-            "serving.knative.dev",
-            "v1",
-            "Configuration",
-            "configurations",
-            true,
-        ),
-        ("serving.knative.dev", "v1", "Revision", "revisions", true),
-        ("serving.knative.dev", "v1", "Route", "routes", true),
-        (
-            "serving.knative.dev",
-            "v1beta1",
-            "DomainMapping",
-            "domainmappings",
-            true,
-        ),
-        (
-            "autoscaling.internal.knative.dev",
-            "v1alpha1",
-            "PodAutoscaler",
-            "podautoscalers",
-            true,
-        ),
-        (
-            "autoscaling.internal.knative.dev",
-            "v1alpha1",
-            "Metric",
-            "metrics",
-            true,
-        ),
-        (
-            "networking.internal.knative.dev",
-            "v1alpha1",
-            "Certificate",
-            "certificates",
-            true,
-        ),
-        (
-            "networking.internal.knative.dev",
-            "v1alpha1",
-            "ClusterDomainClaim",
-            "clusterdomainclaims",
-            false,
-        ),
-        (
-            "networking.internal.knative.dev",
-            "v1alpha1",
-            "Ingress",
-            "ingresses",
-            true,
-        ),
-        (
-            "networking.internal.knative.dev",
-            "v1alpha1",
-            "ServerlessService",
-            "serverlessservices",
-            true,
-        ),
-        (
-            "caching.internal.knative.dev",
-            "v1alpha1",
-            "Image",
-            "images",
-            true,
-        ),
-    ] {
-        crds.push(build::crd(
-            group,
-            version,
-            kind,
-            plural,
-            namespaced,
-            open(),
-        )?);
-    }
-    for crd in &mut crds {
-        build::with_status_subresource(crd);
-    }
-    Ok(crds)
-}
+/// Knative Serving's CRDs at v1.20.0, as upstream ships them: every CRD
+/// of its `serving-crds.yaml`, i.e. `config/core/300-resources` and the
+/// networking and caching CRDs it links in from `vendor/`. Its components'
+/// informers never sync without them; bi writes only `services`.
+pub const CRDS: [UpstreamCrd; 12] = [
+    upstream_crd!(
+        "certificates.networking.internal.knative.dev",
+        "knative-serving",
+        "v1.20.0",
+        "vendor/knative.dev/networking/config/certificate.yaml",
+        "fb0d76e0833f37aebd6b5ceffe7452a72f2a3205d4813a907bf0fde169a26689"
+    ),
+    upstream_crd!(
+        "configurations.serving.knative.dev",
+        "knative-serving",
+        "v1.20.0",
+        "config/core/300-resources/configuration.yaml",
+        "f6d60818da8ce4ce276d8844469506b604eac53ed069927ee08b8c9adc0dbeec"
+    ),
+    upstream_crd!(
+        "clusterdomainclaims.networking.internal.knative.dev",
+        "knative-serving",
+        "v1.20.0",
+        "vendor/knative.dev/networking/config/domain-claim.yaml",
+        "7ccff632beef374ca159b58c6fba254051ff09fb478611eb9752e1734944fcf5"
+    ),
+    upstream_crd!(
+        "domainmappings.serving.knative.dev",
+        "knative-serving",
+        "v1.20.0",
+        "config/core/300-resources/domain-mapping.yaml",
+        "6913d57ccee28f69a9eeffd932121a2359f9a24bb52aab537092922e16ecd874"
+    ),
+    upstream_crd!(
+        "ingresses.networking.internal.knative.dev",
+        "knative-serving",
+        "v1.20.0",
+        "vendor/knative.dev/networking/config/ingress.yaml",
+        "54d782e97dfd21d57573ddbbd746c2df0703df19f9ec7a2b664e35395d5552e3"
+    ),
+    upstream_crd!(
+        "metrics.autoscaling.internal.knative.dev",
+        "knative-serving",
+        "v1.20.0",
+        "config/core/300-resources/metric.yaml",
+        "4c5cd0134b89c445109492e1bb4a2890d2efb2f44f4523c117bbdcb9796eb4f1"
+    ),
+    upstream_crd!(
+        "podautoscalers.autoscaling.internal.knative.dev",
+        "knative-serving",
+        "v1.20.0",
+        "config/core/300-resources/podautoscaler.yaml",
+        "7b0c9961301e581d5c24e0e7d65684b75ee29e44d799fffb8345914cab424767"
+    ),
+    upstream_crd!(
+        "revisions.serving.knative.dev",
+        "knative-serving",
+        "v1.20.0",
+        "config/core/300-resources/revision.yaml",
+        "b188651a6c0ddab8812cebaa689d5cc6291641273c3e55e229a9e89e91b9a48a"
+    ),
+    upstream_crd!(
+        "routes.serving.knative.dev",
+        "knative-serving",
+        "v1.20.0",
+        "config/core/300-resources/route.yaml",
+        "782a5a6f2a69c9e33b6be8fb7b6ba0acad1283365fa63eb64512a78a716219a7"
+    ),
+    upstream_crd!(
+        "serverlessservices.networking.internal.knative.dev",
+        "knative-serving",
+        "v1.20.0",
+        "vendor/knative.dev/networking/config/serverlessservice.yaml",
+        "e079752eecee6cce342b9290693086dc330eb03b59b3f4454244d00786220e3d"
+    ),
+    upstream_crd!(
+        "services.serving.knative.dev",
+        "knative-serving",
+        "v1.20.0",
+        "config/core/300-resources/service.yaml",
+        "7e0639913891a6f4456f3db659d2b26f486b9cc43adb2c12b957030a7d7b1e5b"
+    ),
+    upstream_crd!(
+        "images.caching.internal.knative.dev",
+        "knative-serving",
+        "v1.20.0",
+        "vendor/knative.dev/caching/config/image.yaml",
+        "079d3253b44e1e7fdce3ac7fe7213c0b9f5d0201f408a9b93e37a9f251f5186f"
+    ),
+];
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::catalog::test_support::find_required as find;
+    use crate::catalog::test_support::strict;
     use crate::generate::schema::violations;
     use crate::generate::{DesiredState, Owned, Secrets};
     use crate::objects::EnvVar as UserEnvVar;
@@ -931,20 +834,6 @@ mod tests {
             &Context::new(state, Secrets::Stored(&empty)),
         )
         .unwrap()
-    }
-
-    fn strict(schema: &Value) -> Value {
-        match schema {
-            Value::Object(map) => {
-                let mut out: serde_json::Map<String, Value> =
-                    map.iter().map(|(k, v)| (k.clone(), strict(v))).collect();
-                if map.contains_key("properties") {
-                    out.remove("x-kubernetes-preserve-unknown-fields");
-                }
-                Value::Object(out)
-            }
-            other => other.clone(),
-        }
     }
 
     #[test]
@@ -1037,25 +926,21 @@ mod tests {
 
     #[test]
     fn knative_services_validate_against_their_crd() {
+        // Checked against the schema Knative ships.
+        let schema = CRDS
+            .iter()
+            .find(|crd| crd.name == "services.serving.knative.dev")
+            .and_then(|crd| crd.schema("v1"))
+            .unwrap();
         let resources = run(&state(&[]));
-        let crd = find(
-            &resources,
-            "CustomResourceDefinition",
-            "services.serving.knative.dev",
-        );
-        let schema = &crd.body["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
-        assert_eq!(
-            crd.body["spec"]["versions"][0]["subresources"]["status"],
-            json!({})
-        );
         for name in ["api", "web"] {
             let service = resources
                 .iter()
                 .find(|r| r.path.api_version == API_VERSION && r.path.name == name)
                 .unwrap();
-            assert_eq!(violations(schema, &service.body), Vec::<String>::new());
+            assert_eq!(violations(&schema, &service.body), Vec::<String>::new());
             assert_eq!(
-                violations(&strict(schema), &service.body),
+                violations(&strict(&schema), &service.body),
                 Vec::<String>::new()
             );
         }
