@@ -1,7 +1,9 @@
 //! Checks a custom resource against the structural `openAPIV3Schema` of the
-//! CRD bi generates for it, as the API server would: types, required fields,
+//! CRD bi ships for it, as the API server would: types, required fields,
 //! enums, bounds, and unknown fields (which a strict server rejects unless
-//! the schema says `x-kubernetes-preserve-unknown-fields`).
+//! the schema says `x-kubernetes-preserve-unknown-fields`; `apiVersion`,
+//! `kind` and `metadata` are always allowed at the root). CEL rules
+//! (`x-kubernetes-validations`) and string patterns are not evaluated.
 
 use serde_json::Value;
 
@@ -41,6 +43,7 @@ fn check(schema: &Value, value: &Value, path: &str, out: &mut Vec<String>) {
                     (Some(sub), _) => check(sub, item, &child, out),
                     (None, Some(sub)) if sub.is_object() => check(sub, item, &child, out),
                     (None, _) if preserve || path_is_metadata(path) => {}
+                    (None, _) if path.is_empty() && IMPLICIT_AT_ROOT.contains(&key.as_str()) => {}
                     (None, _) => out.push(format!("{child}: unknown field")),
                 }
             }
@@ -110,6 +113,10 @@ fn bounds(schema: &Value, n: f64, path: &str, out: &mut Vec<String>) {
     }
 }
 
+/// What the API server allows at the root of every custom resource, listed
+/// in its CRD's schema or not (Istio's list only `spec` and `status`).
+const IMPLICIT_AT_ROOT: &[&str] = &["apiVersion", "kind", "metadata"];
+
 /// `metadata` is validated by the API server itself, not by the CRD schema.
 fn path_is_metadata(path: &str) -> bool {
     path == "metadata" || path.starts_with("metadata.")
@@ -173,6 +180,22 @@ mod tests {
         assert_eq!(
             violations(&schema(), &zero),
             ["spec.instances: 0 is below the minimum 1"]
+        );
+    }
+
+    #[test]
+    fn api_version_kind_and_metadata_need_not_be_listed_at_the_root() {
+        let schema = json!({
+            "type": "object",
+            "properties": { "spec": { "type": "object", "properties": { "a": { "type": "string" } } } },
+        });
+        let value = json!({
+            "apiVersion": "x/v1", "kind": "X", "metadata": { "name": "n" },
+            "spec": { "a": "b", "kind": "X" }, "extra": 1
+        });
+        assert_eq!(
+            violations(&schema, &value),
+            ["extra: unknown field", "spec.kind: unknown field"]
         );
     }
 }
