@@ -11,21 +11,21 @@ use k8s_openapi::api::core::v1::{
     ObjectFieldSelector, ProjectedVolumeSource, SecretVolumeSource, ServiceAccountTokenProjection,
     Volume, VolumeProjection,
 };
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::checks;
 use super::images::{self, image};
 use super::kind::{BatteryGroup, BatteryInfo, BatteryKind, Integration};
 use super::{istio_csr, victoria_metrics};
 use crate::generate::build::{self, ContainerSpec, Health};
-use crate::generate::{Context, GenerateError, Resource};
+use crate::generate::{Context, GenerateError, Resource, UpstreamCrd};
 use crate::image::ImageRef;
 use crate::names::DnsLabel;
 use crate::objects::Resources;
 use crate::units::{Cpu, Memory};
+use crate::upstream_crd;
 use crate::validation::Problems;
 
 /// Catalog entry.
@@ -107,56 +107,110 @@ pub fn discovery_address(istio_namespace: &str) -> String {
     format!("{ISTIOD}.{istio_namespace}.svc:15012")
 }
 
-/// The `openAPIV3Schema` of `PeerAuthentication` (security.istio.io/v1).
-pub fn peer_authentication_schema() -> Value {
-    let mode = json!({
-        "type": "object",
-        "properties": {
-            "mode": { "type": "string", "enum": ["UNSET", "DISABLE", "PERMISSIVE", "STRICT"] },
-        },
-    });
-    json!({
-        "type": "object",
-        "required": ["spec"],
-        "properties": {
-            "apiVersion": { "type": "string" },
-            "kind": { "type": "string" },
-            "metadata": { "type": "object" },
-            "spec": {
-                "type": "object",
-                "properties": {
-                    "mtls": mode,
-                    "selector": {
-                        "type": "object",
-                        "properties": {
-                            "matchLabels": {
-                                "type": "object",
-                                "additionalProperties": { "type": "string" },
-                            },
-                        },
-                    },
-                    "portLevelMtls": { "type": "object", "additionalProperties": mode },
-                },
-            },
-            "status": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
-        },
-    })
-}
-
-fn peer_authentication_crd() -> Result<CustomResourceDefinition, GenerateError> {
-    let mut crd = build::crd(
-        "security.istio.io",
-        "v1",
-        "PeerAuthentication",
-        "peerauthentications",
-        true,
-        peer_authentication_schema(),
-    )?;
-    build::with_status_subresource(&mut crd);
-    crd.spec.names.short_names = Some(vec!["pa".to_owned()]);
-    crd.spec.names.categories = Some(vec!["istio-io".to_owned(), "security-istio-io".to_owned()]);
-    Ok(crd)
-}
+/// Istio's CRDs at 1.28.1, as upstream ships them: all 14 of
+/// `crd-all.gen.yaml`, which Istio's base chart installs (with its legacy
+/// labels, which the chart swaps for its own when it renders). bi writes a
+/// PeerAuthentication; istiod watches the rest.
+pub const CRDS: [UpstreamCrd; 14] = [
+    upstream_crd!(
+        "wasmplugins.extensions.istio.io",
+        "istio",
+        "1.28.1",
+        "manifests/charts/base/files/crd-all.gen.yaml",
+        "9b6971fdad8a2d9148d88e051407376f4a806f13d195493290ad960d329d4244"
+    ),
+    upstream_crd!(
+        "destinationrules.networking.istio.io",
+        "istio",
+        "1.28.1",
+        "manifests/charts/base/files/crd-all.gen.yaml",
+        "9b6971fdad8a2d9148d88e051407376f4a806f13d195493290ad960d329d4244"
+    ),
+    upstream_crd!(
+        "envoyfilters.networking.istio.io",
+        "istio",
+        "1.28.1",
+        "manifests/charts/base/files/crd-all.gen.yaml",
+        "9b6971fdad8a2d9148d88e051407376f4a806f13d195493290ad960d329d4244"
+    ),
+    upstream_crd!(
+        "gateways.networking.istio.io",
+        "istio",
+        "1.28.1",
+        "manifests/charts/base/files/crd-all.gen.yaml",
+        "9b6971fdad8a2d9148d88e051407376f4a806f13d195493290ad960d329d4244"
+    ),
+    upstream_crd!(
+        "proxyconfigs.networking.istio.io",
+        "istio",
+        "1.28.1",
+        "manifests/charts/base/files/crd-all.gen.yaml",
+        "9b6971fdad8a2d9148d88e051407376f4a806f13d195493290ad960d329d4244"
+    ),
+    upstream_crd!(
+        "serviceentries.networking.istio.io",
+        "istio",
+        "1.28.1",
+        "manifests/charts/base/files/crd-all.gen.yaml",
+        "9b6971fdad8a2d9148d88e051407376f4a806f13d195493290ad960d329d4244"
+    ),
+    upstream_crd!(
+        "sidecars.networking.istio.io",
+        "istio",
+        "1.28.1",
+        "manifests/charts/base/files/crd-all.gen.yaml",
+        "9b6971fdad8a2d9148d88e051407376f4a806f13d195493290ad960d329d4244"
+    ),
+    upstream_crd!(
+        "virtualservices.networking.istio.io",
+        "istio",
+        "1.28.1",
+        "manifests/charts/base/files/crd-all.gen.yaml",
+        "9b6971fdad8a2d9148d88e051407376f4a806f13d195493290ad960d329d4244"
+    ),
+    upstream_crd!(
+        "workloadentries.networking.istio.io",
+        "istio",
+        "1.28.1",
+        "manifests/charts/base/files/crd-all.gen.yaml",
+        "9b6971fdad8a2d9148d88e051407376f4a806f13d195493290ad960d329d4244"
+    ),
+    upstream_crd!(
+        "workloadgroups.networking.istio.io",
+        "istio",
+        "1.28.1",
+        "manifests/charts/base/files/crd-all.gen.yaml",
+        "9b6971fdad8a2d9148d88e051407376f4a806f13d195493290ad960d329d4244"
+    ),
+    upstream_crd!(
+        "authorizationpolicies.security.istio.io",
+        "istio",
+        "1.28.1",
+        "manifests/charts/base/files/crd-all.gen.yaml",
+        "9b6971fdad8a2d9148d88e051407376f4a806f13d195493290ad960d329d4244"
+    ),
+    upstream_crd!(
+        "peerauthentications.security.istio.io",
+        "istio",
+        "1.28.1",
+        "manifests/charts/base/files/crd-all.gen.yaml",
+        "9b6971fdad8a2d9148d88e051407376f4a806f13d195493290ad960d329d4244"
+    ),
+    upstream_crd!(
+        "requestauthentications.security.istio.io",
+        "istio",
+        "1.28.1",
+        "manifests/charts/base/files/crd-all.gen.yaml",
+        "9b6971fdad8a2d9148d88e051407376f4a806f13d195493290ad960d329d4244"
+    ),
+    upstream_crd!(
+        "telemetries.telemetry.istio.io",
+        "istio",
+        "1.28.1",
+        "manifests/charts/base/files/crd-all.gen.yaml",
+        "9b6971fdad8a2d9148d88e051407376f4a806f13d195493290ad960d329d4244"
+    ),
+];
 
 /// An environment variable from a field of the pod.
 pub(crate) fn env_from_field(name: &str, field_path: &str) -> EnvVar {
@@ -825,17 +879,19 @@ fn istiod_deployment(
 /// The resources this battery needs, in `config.namespace`: the Namespace,
 /// istiod (Deployment, ServiceAccount, RBAC, Service), the mesh config and
 /// the sidecar injector (templates ConfigMap and MutatingWebhookConfiguration
-/// for namespaces labelled `istio-injection=enabled`), the
-/// `peerauthentications.security.istio.io` CRD, and, when the Battery CA is
+/// for namespaces labelled `istio-injection=enabled`), upstream's CRDs,
+/// and, when the Battery CA is
 /// installed, a mesh-wide PeerAuthentication `default` with STRICT mTLS.
 /// With istio-csr, workload certificates come from it (and so from the
 /// Battery CA) and istiod's own CA is off. Reads no secrets.
 pub fn generate(config: &IstioConfig, ctx: &Context<'_>) -> Result<Vec<Resource>, GenerateError> {
     let app = INFO.id;
     let ns = config.namespace.as_str();
-    let mut out = vec![
-        Resource::new(app, &build::namespace(ns, &[]))?,
-        Resource::new(app, &peer_authentication_crd()?)?,
+    let mut out = vec![Resource::new(app, &build::namespace(ns, &[]))?];
+    for crd in &CRDS {
+        out.push(crd.resource(app)?);
+    }
+    out.extend([
         Resource::new(app, &build::service_account(ns, ISTIOD))?,
         Resource::new(
             app,
@@ -850,7 +906,7 @@ pub fn generate(config: &IstioConfig, ctx: &Context<'_>) -> Result<Vec<Resource>
             &build::role(ns, ISTIOD, build::rules(ISTIOD_NAMESPACE_RULES)),
         )?,
         Resource::new(app, &build::role_binding(ns, ISTIOD, ISTIOD, ISTIOD))?,
-    ];
+    ]);
     let mesh = BTreeMap::from([
         ("mesh".to_owned(), mesh_config(ctx, ns)),
         ("meshNetworks".to_owned(), "networks: {}\n".to_owned()),
@@ -896,7 +952,7 @@ pub fn generate(config: &IstioConfig, ctx: &Context<'_>) -> Result<Vec<Resource>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::test_support::find;
+    use crate::catalog::test_support::{self, find};
     use crate::generate::schema::violations;
     use crate::generate::{DesiredState, Secrets};
     use k8s_openapi::api::apps::v1::Deployment;
@@ -911,18 +967,22 @@ mod tests {
     #[test]
     fn generates_istiod_its_injector_and_the_namespace() {
         let resources = generated(&[BatteryKind::Istio]);
+        let crds: Vec<&str> = resources
+            .iter()
+            .filter(|r| r.path.kind == "CustomResourceDefinition")
+            .map(|r| r.path.name.as_str())
+            .collect();
+        assert_eq!(crds, CRDS.map(|crd| crd.name));
+        assert!(crds.contains(&"peerauthentications.security.istio.io"));
         let kinds: Vec<(&str, &str)> = resources
             .iter()
+            .filter(|r| r.path.kind != "CustomResourceDefinition")
             .map(|r| (r.path.kind.as_str(), r.path.name.as_str()))
             .collect();
         assert_eq!(
             kinds,
             [
                 ("Namespace", "battery-istio"),
-                (
-                    "CustomResourceDefinition",
-                    "peerauthentications.security.istio.io"
-                ),
                 ("ServiceAccount", "istiod"),
                 ("ClusterRole", "istiod"),
                 ("ClusterRoleBinding", "istiod"),
@@ -996,8 +1056,15 @@ mod tests {
         let strict = find(&with, "PeerAuthentication", "default").unwrap();
         assert_eq!(strict.path.namespace.as_deref(), Some("battery-istio"));
         assert_eq!(strict.body["spec"]["mtls"]["mode"], "STRICT");
+        // Checked against the schema Istio ships.
+        let schema = CRDS
+            .iter()
+            .find(|crd| crd.name == "peerauthentications.security.istio.io")
+            .and_then(|crd| crd.schema("v1"))
+            .unwrap();
+        assert_eq!(violations(&schema, &strict.body), Vec::<String>::new());
         assert_eq!(
-            violations(&peer_authentication_schema(), &strict.body),
+            violations(&test_support::strict(&schema), &strict.body),
             Vec::<String>::new()
         );
     }

@@ -18,17 +18,11 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::api::rbac::v1::{
     ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
 };
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
-    CustomResourceDefinition, CustomResourceDefinitionNames, CustomResourceDefinitionSpec,
-    CustomResourceDefinitionVersion, CustomResourceSubresourceStatus, CustomResourceSubresources,
-    CustomResourceValidation, JSONSchemaProps,
-};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::{Value, json};
 
-use super::error::GenerateError;
 use crate::image::ImageRef;
 use crate::objects::Resources;
 use crate::units::{Duration, Storage};
@@ -575,56 +569,6 @@ pub fn service(namespace: &str, name: &str, component: &str, ports: &[(&str, u16
             ..ServiceSpec::default()
         }),
         ..Service::default()
-    }
-}
-
-/// A CustomResourceDefinition with one served, stored version and a
-/// structural schema (`schema` is the `openAPIV3Schema` as JSON).
-pub fn crd(
-    group: &str,
-    version: &str,
-    kind: &str,
-    plural: &str,
-    namespaced: bool,
-    schema: Value,
-) -> Result<CustomResourceDefinition, GenerateError> {
-    let schema: JSONSchemaProps = serde_json::from_value(schema)
-        .map_err(|err| GenerateError::Malformed(format!("schema of {kind}.{group}: {err}")))?;
-    Ok(CustomResourceDefinition {
-        metadata: meta(None, &format!("{plural}.{group}")),
-        spec: CustomResourceDefinitionSpec {
-            group: group.to_owned(),
-            names: CustomResourceDefinitionNames {
-                kind: kind.to_owned(),
-                plural: plural.to_owned(),
-                singular: Some(kind.to_lowercase()),
-                list_kind: Some(format!("{kind}List")),
-                ..CustomResourceDefinitionNames::default()
-            },
-            scope: if namespaced { "Namespaced" } else { "Cluster" }.to_owned(),
-            versions: vec![CustomResourceDefinitionVersion {
-                name: version.to_owned(),
-                served: true,
-                storage: true,
-                schema: Some(CustomResourceValidation {
-                    open_api_v3_schema: Some(schema),
-                }),
-                ..CustomResourceDefinitionVersion::default()
-            }],
-            ..CustomResourceDefinitionSpec::default()
-        },
-        status: None,
-    })
-}
-
-/// Serves every version of `crd` with the status subresource, so operators
-/// write status through `/status` and spec writes leave it alone.
-pub fn with_status_subresource(crd: &mut CustomResourceDefinition) {
-    for version in &mut crd.spec.versions {
-        version.subresources = Some(CustomResourceSubresources {
-            status: Some(CustomResourceSubresourceStatus(json!({}))),
-            scale: None,
-        });
     }
 }
 
