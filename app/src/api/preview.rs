@@ -32,6 +32,13 @@ pub struct PreviewBase {
     pub capacity_error: Option<String>,
 }
 
+impl PreviewBase {
+    /// Whether changes saved since the base's snapshot are not applied yet.
+    pub fn pending(&self) -> bool {
+        self.applied_version != Some(self.version)
+    }
+}
+
 /// The base for previewing a change: current and last-applied desired
 /// states and the cluster's capacity.
 #[server(prefix = "/api", endpoint = "installation/preview-base")]

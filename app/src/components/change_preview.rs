@@ -5,6 +5,11 @@
 //!
 //! Only lazy routes use it, so the generators it pulls in stay out of the
 //! core WASM bundle.
+//!
+//! While changes saved earlier are still being applied (the base's snapshot
+//! is older than the desired state), the base is loaded again, sooner at
+//! first and then less often, so the plan catches up once they are applied
+//! instead of showing objects that are already there as "to create".
 
 use bi_model::capacity::{self, ClusterCapacity, Impact};
 use bi_model::generate::{Action, DesiredState, FieldChange, Preview, PreviewItem, preview};
@@ -16,6 +21,51 @@ use crate::components::feedback::{ErrorNote, in_browser};
 
 /// How many written objects are listed before "and N more".
 const LISTED: usize = 60;
+
+/// The first wait before loading a pending base again, in milliseconds; it
+/// doubles after each load that is still pending, up to [`LAST_RECHECK_MS`].
+const FIRST_RECHECK_MS: u64 = 1_000;
+/// The longest wait between two loads of a pending base.
+const LAST_RECHECK_MS: u64 = 16_000;
+
+/// A preview base that is loaded again whenever `track` changes and, in the
+/// browser, while saved changes are still being applied (see the module's
+/// documentation).
+pub fn preview_base(
+    track: impl Fn() + Send + Sync + 'static,
+) -> LocalResource<Result<PreviewBase, AppError>> {
+    let tick = RwSignal::new(0_u32);
+    let base = LocalResource::new(move || {
+        track();
+        tick.track();
+        load_preview_base()
+    });
+    // NB: at most one timer per load: the effect also runs while a load is
+    // in flight, with the previous value.
+    let scheduled_for = StoredValue::new(None::<u32>);
+    let wait_ms = StoredValue::new(FIRST_RECHECK_MS);
+    Effect::new(move |_| {
+        let Some(Ok(loaded)) = base.get() else { return };
+        if !loaded.pending() {
+            wait_ms.set_value(FIRST_RECHECK_MS);
+            return;
+        }
+        let now = tick.get_untracked();
+        if scheduled_for.get_value() == Some(now) {
+            return;
+        }
+        scheduled_for.set_value(Some(now));
+        let wait = wait_ms.get_value();
+        wait_ms.set_value((wait * 2).min(LAST_RECHECK_MS));
+        set_timeout(
+            move || {
+                tick.try_update(|tick| *tick += 1);
+            },
+            std::time::Duration::from_millis(wait),
+        );
+    });
+    base
+}
 
 /// The preview of the change `change` makes to the current desired state
 /// (None while the form is invalid). With `compact`, the plan's list starts
@@ -37,7 +87,7 @@ where
     // hydrating browser renders the same line before it loads it (a server
     // Resource here made the server's HTML and the browser's first render
     // differ now and then: an unrecoverable hydration error).
-    let base = base.unwrap_or_else(|| LocalResource::new(load_preview_base));
+    let base = base.unwrap_or_else(|| preview_base(|| ()));
     let mounted = in_browser();
     let computed = Memo::new(move |_| {
         let base = base.get()?.ok()?;
@@ -111,11 +161,10 @@ fn Against(base: PreviewBase) -> impl IntoView {
         Some(id) => format!("Planned against snapshot #{id}, the last that succeeded."),
         None => "No snapshot has succeeded yet: planned against an empty cluster.".to_owned(),
     };
-    let pending =
-        (base.applied_version != Some(base.version) && base.snapshot.is_some()).then(|| {
+    let pending = (base.pending() && base.snapshot.is_some()).then(|| {
             view! {
                 <p class="mt-1 text-amber-800" data-testid="preview-pending">
-                    "Includes changes saved since then that are not applied yet."
+                    "Includes changes saved since then that are not applied yet; this plan updates once they are."
                 </p>
             }
         });

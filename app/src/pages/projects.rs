@@ -13,12 +13,12 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::AppError;
-use crate::api::preview::{PreviewBase, load_preview_base};
+use crate::api::preview::PreviewBase;
 use crate::api::projects::{
     AddObject, CreateProject, DeleteProject, ObjectRow, RemoveObject, RenameProject,
     ResizePostgresCluster, get_project, list_projects,
 };
-use crate::components::change_preview::ChangePreview;
+use crate::components::change_preview::{ChangePreview, preview_base};
 use crate::components::feedback::{ErrorNote, Loading, in_browser, messages_for};
 use crate::components::text_field::TextField;
 use crate::object_form::{
@@ -294,10 +294,7 @@ fn AddObjects(project: Signal<String>, action: ServerAction<AddObject>) -> impl 
     let chosen = RwSignal::new(ADDABLE[0]);
     let last = RwSignal::new(None);
     // NB: one base for every form's preview and capacity advice.
-    let base = LocalResource::new(move || {
-        action.version().get();
-        load_preview_base()
-    });
+    let base = preview_base(move || action.version().track());
     view! {
         <section class="mt-6 max-w-6xl" data-testid="add-objects">
             <h2 class="text-lg font-semibold">"Add to this project"</h2>
