@@ -8,6 +8,7 @@ pub mod capacity;
 pub mod catalog;
 pub mod dependencies;
 pub mod events;
+pub mod examples;
 pub mod generate;
 pub mod image;
 pub mod installation;
