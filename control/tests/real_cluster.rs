@@ -3,7 +3,8 @@
 //! followed by a snapshot; every generated object passes a strict
 //! server-side dry run; a second snapshot writes nothing, as counted by the
 //! API server itself; uninstalling deletes bi's objects and leaves an
-//! unmanaged one alone.
+//! unmanaged one alone. Every object at its defaults and at its largest
+//! passes a strict dry run against the operators' own CRDs.
 //!
 //! No pod runs there, so an operator's admission webhook never answers: the
 //! objects it intercepts must be recorded as waiting for it, by name.
@@ -310,4 +311,96 @@ async fn every_battery_installs_one_at_a_time_on_a_real_api_server() {
         Some(BTreeMap::from([("keep".to_owned(), "me".to_owned())]))
     );
     eprintln!("per battery:\n{}", results.join("\n"));
+}
+
+/// Every object bi generates with every object kind at its defaults and at
+/// its largest (`bi_model::examples`) is accepted by a real API server under
+/// a strict server-side dry run, custom resources checked by the operators'
+/// own CRDs. Only the CRDs and Namespaces are applied for real; no webhook
+/// is registered, so each verdict is the API server's own schema check.
+#[tokio::test]
+async fn every_object_at_the_limits_passes_a_strict_dry_run_on_a_real_api_server() {
+    let test = "every_object_at_the_limits_passes_a_strict_dry_run_on_a_real_api_server";
+    let Some(server) = RealApiServer::fresh(test) else {
+        return;
+    };
+    let client = server.client().await;
+    let apply = PatchParams {
+        force: true,
+        field_manager: Some("bi-test".to_owned()),
+        field_validation: Some(ValidationDirective::Strict),
+        ..PatchParams::default()
+    };
+    let dry_run = PatchParams {
+        dry_run: true,
+        ..apply.clone()
+    };
+    let mut refused = Vec::new();
+    let mut accepted = BTreeMap::<&str, usize>::new();
+    for provider in [ClusterProvider::Kind, ClusterProvider::Aws] {
+        let state = bi_model::examples::at_the_limits(provider);
+        let resources = generate(&state, Secrets::Preview).unwrap();
+        let (setup, rest): (Vec<_>, Vec<_>) = resources.iter().partition(|resource| {
+            matches!(
+                resource.path.kind.as_str(),
+                "Namespace" | "CustomResourceDefinition"
+            )
+        });
+        for resource in setup {
+            let api = api_for(&client, &resource.path).await.unwrap();
+            api.patch(&resource.path.name, &apply, &Patch::Apply(&resource.body))
+                .await
+                .unwrap_or_else(|err| panic!("{}: {err}", resource.path));
+        }
+        for resource in rest {
+            let path = &resource.path;
+            // NB: a CRD just applied is served once it is established.
+            let deadline = Instant::now() + Duration::from_secs(60);
+            let api = loop {
+                match api_for(&client, path).await {
+                    Ok(api) => break Some(api),
+                    Err(_) if Instant::now() < deadline => {
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                    Err(err) => {
+                        refused.push(format!("{provider:?} {path}: not served: {err}"));
+                        break None;
+                    }
+                }
+            };
+            let Some(api) = api else { continue };
+            match api
+                .patch(&path.name, &dry_run, &Patch::Apply(&resource.body))
+                .await
+            {
+                Ok(_) => {
+                    *accepted
+                        .entry(if path.name.contains("max-") {
+                            "at their largest"
+                        } else {
+                            "others"
+                        })
+                        .or_default() += 1;
+                }
+                Err(err) => refused.push(format!("{provider:?} {path}: {err}")),
+            }
+        }
+    }
+    eprintln!(
+        "strict dry run at the limits: accepted {accepted:?}, {} refused",
+        refused.len()
+    );
+    assert!(
+        refused.is_empty(),
+        "a real API server refuses, under strict validation:\n{}",
+        refused.join("\n")
+    );
+    assert!(
+        accepted
+            .get("at their largest")
+            .copied()
+            .unwrap_or_default()
+            > 20,
+        "{accepted:?}"
+    );
 }

@@ -4,7 +4,7 @@
 //! resources they produce against the operators' own CRD schemas; control's
 //! tests apply them to a real API server under strict field validation.
 
-use crate::catalog::{BatteryKind, ClusterProvider};
+use crate::catalog::{BatteryConfig, BatteryKind, ClusterProvider};
 use crate::generate::{DesiredState, Owned};
 use crate::image::ImageRef;
 use crate::objects::{
@@ -28,6 +28,14 @@ pub fn at_the_limits(provider: ClusterProvider) -> DesiredState {
         .collect();
     let mut state = DesiredState::with_batteries(&kinds).expect("the catalog has no cycle");
     state.provider = provider;
+    // NB: a battery config must pass its own validation, as every stored one
+    // has; the defaults leave blank what only the user can know.
+    if let Some(BatteryConfig::Karpenter(karpenter)) =
+        state.batteries.get_mut(&BatteryKind::Karpenter)
+    {
+        karpenter.node_role_name = "KarpenterNodeRole-limits".into();
+        karpenter.queue_name = "limits".into();
+    }
     state.projects.push(Project {
         name: PROJECT.into(),
         description: "Every object at its defaults and at its largest".into(),

@@ -319,6 +319,11 @@ fn every_custom_resource_validates_against_the_crd_bi_generates() {
 fn every_custom_resource_at_the_limits_validates_against_upstreams_crds() {
     for provider in [ClusterProvider::Kind, ClusterProvider::Aws] {
         let state = bi_model::examples::at_the_limits(provider);
+        for (kind, config) in &state.batteries {
+            config
+                .validate()
+                .unwrap_or_else(|problems| panic!("{kind:?}: {problems:?}"));
+        }
         let objects = state.postgres_clusters.iter().map(|o| o.object.validate());
         let objects = objects
             .chain(state.redis_instances.iter().map(|o| o.object.validate()))
