@@ -5,13 +5,12 @@
 //! apply order so that `kubectl apply -f DIR` keeps it.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use bi_model::catalog::BatteryKind;
 use bi_model::generate::{DesiredState, Secrets, generate, to_yaml_stream};
 
-use crate::cli::ExportArgs;
 use crate::client::ApiClient;
 
 /// Reads the desired state the arguments name, generates, and writes YAML to `out`.
@@ -126,6 +125,26 @@ fn file_name(index: usize, document: &str) -> anyhow::Result<String> {
     })
     .collect();
     Ok(format!("{:03}-{}.yaml", index + 1, parts.join("-")))
+}
+
+/// Options of `bi export`.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct ExportArgs {
+    /// Offline: a desired state as JSON (batteries with configs, projects, objects).
+    #[arg(long, value_name = "FILE", conflicts_with = "battery")]
+    pub state: Option<PathBuf>,
+    /// Offline: batteries to install (with their dependencies) with default
+    /// configs, e.g. `--battery grafana --battery redis`.
+    #[arg(long, value_name = "ID")]
+    pub battery: Vec<String>,
+    /// Without a server: battery_core and the --battery ones (implied by
+    /// --battery and --state).
+    #[arg(long)]
+    pub offline: bool,
+    /// Write one file per resource into this directory (numbered in apply
+    /// order) instead of one stream on stdout.
+    #[arg(short = 'd', long = "dir", value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use bi_control::cluster::ClusterSource;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::net::TcpListener;
 
-use crate::cli::{GlobalArgs, StartArgs};
+use crate::cli::{GlobalArgs, ServeArgs};
 use crate::config::{DEFAULT_LOG_FILTER, Settings};
 use crate::serve::{Server, app_state, connect_cluster, open_database, shutdown_signal};
 
@@ -131,4 +131,16 @@ async fn step<T>(label: &str, work: impl Future<Output = anyhow::Result<T>>) -> 
         Err(_) => eprintln!("✘ {label} ({took:.1}s)"),
     }
     result
+}
+
+/// Options of `bi start`.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct StartArgs {
+    /// Everything `bi serve` takes.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    /// Create (or reuse) a kind cluster named `bi-<installation>` and manage
+    /// it; needs `docker` and `kind` on PATH.
+    #[arg(long, conflicts_with_all = ["kubeconfig", "context", "in_cluster", "sandbox"])]
+    pub kind: bool,
 }

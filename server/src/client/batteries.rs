@@ -9,7 +9,7 @@ use super::ApiClient;
 use super::output::{Table, print};
 use crate::api::Changed;
 use crate::api::batteries::Settings;
-use crate::cli::OutputFormat;
+use crate::client::output::OutputFormat;
 
 /// Every catalog battery and whether it is installed.
 pub async fn list(api: &ApiClient, format: OutputFormat) -> anyhow::Result<()> {

@@ -11,7 +11,7 @@ use super::ApiClient;
 use super::output::{Table, or_dash, print};
 use crate::api::desired_state::AuditEntry;
 use crate::api::snapshots::{RollbackDone, RollbackRequest};
-use crate::cli::{OutputFormat, PlanArgs};
+use crate::client::output::{OutputArgs, OutputFormat};
 
 /// The exit code of `bi plan --exit-code` when a snapshot would change something.
 pub const CHANGES_EXIT_CODE: u8 = 2;
@@ -204,4 +204,17 @@ pub async fn audit(api: &ApiClient, limit: usize, format: OutputFormat) -> anyho
         }
         table.render()
     })
+}
+
+/// Options of `bi plan`.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct PlanArgs {
+    /// Exit 2 when a snapshot would change something, 0 when not.
+    #[arg(long)]
+    pub exit_code: bool,
+    /// Also list the objects that would stay unchanged.
+    #[arg(long)]
+    pub all: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }

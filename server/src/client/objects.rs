@@ -14,7 +14,7 @@ use super::ApiClient;
 use super::output::{Table, or_dash, print};
 use crate::api::Changed;
 use crate::api::projects::Scale;
-use crate::cli::{OutputFormat, SizeArgs, SizePresetArg};
+use crate::client::output::OutputFormat;
 
 /// A new PostgreSQL cluster from the flags of `bi postgres add`.
 pub fn postgres_cluster(
@@ -228,4 +228,32 @@ async fn find_kind(
                 labels.join(" or ")
             )
         })
+}
+
+/// Size options shared by object commands.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SizeArgs {
+    /// A preset for CPU, memory and storage.
+    #[arg(long, value_enum, value_name = "PRESET")]
+    pub size: Option<SizePresetArg>,
+    /// Memory request and limit, with a unit, e.g. `1Gi`.
+    #[arg(long, value_name = "SIZE")]
+    pub memory: Option<String>,
+}
+
+/// The size presets, as the command line names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SizePresetArg {
+    /// 512 MiB storage, 500m CPU, 512 MiB memory.
+    Tiny,
+    /// 16 GiB storage, 500m–2 CPU, 1–4 GiB memory.
+    Small,
+    /// 64 GiB storage, 4 CPU, 8 GiB memory.
+    Medium,
+    /// 128 GiB storage, 8 CPU, 16 GiB memory.
+    Large,
+    /// 256 GiB storage, 10 CPU, 32 GiB memory.
+    Xlarge,
+    /// 1 TiB storage, 32 CPU, 256 GiB memory.
+    Huge,
 }

@@ -5,8 +5,6 @@ use std::io::Write;
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::cli::OutputFormat;
-
 /// Rows under a header, printed with aligned columns.
 #[derive(Debug, Clone, Default)]
 pub struct Table {
@@ -82,6 +80,26 @@ pub fn print<T: Serialize>(
 /// `-` for nothing, else the value.
 pub fn or_dash(value: Option<impl ToString>) -> String {
     value.map_or_else(|| "-".to_owned(), |v| v.to_string())
+}
+
+/// How client commands print what they read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Aligned columns.
+    #[default]
+    Table,
+    /// JSON, as the API returns it.
+    Json,
+    /// YAML.
+    Yaml,
+}
+
+/// The output option of commands that print data.
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table, value_name = "FORMAT")]
+    pub output: OutputFormat,
 }
 
 #[cfg(test)]

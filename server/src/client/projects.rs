@@ -8,7 +8,7 @@ use super::ApiClient;
 use super::output::{Table, or_dash, print};
 use crate::api::Changed;
 use crate::api::projects::Rename;
-use crate::cli::OutputFormat;
+use crate::client::output::OutputFormat;
 
 /// Every project.
 pub async fn list(api: &ApiClient, format: OutputFormat) -> anyhow::Result<()> {

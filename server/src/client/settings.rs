@@ -7,7 +7,7 @@ use bi_control::operations::settings::IntervalSettings;
 use super::ApiClient;
 use super::output::{Table, print};
 use crate::api::settings::Intervals;
-use crate::cli::OutputFormat;
+use crate::client::output::OutputFormat;
 
 const PATH: &str = "/api/v1/settings";
 

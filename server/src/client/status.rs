@@ -5,7 +5,7 @@ use anyhow::Context;
 use super::ApiClient;
 use super::output::print;
 use crate::api::status::Status;
-use crate::cli::OutputFormat;
+use crate::client::output::OutputFormat;
 use bi_control::health::Readiness;
 
 /// Prints the server's status.

@@ -1,12 +1,22 @@
-//! The `bi` command line (clap). Every option can also come from a `BI_*`
-//! environment variable or the TOML config file; see [`crate::config`].
+//! The `bi` command line's schema (clap): the commands and their arguments.
+//! Every option can also come from a `BI_*` environment variable or the
+//! TOML config file; see [`crate::config`]. What the commands do is in
+//! [`dispatch`].
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-use crate::config::{LogFormat, Settings};
+use crate::client::deploys::PlanArgs;
+use crate::client::objects::SizeArgs;
+use crate::client::output::OutputArgs;
+use crate::config::LogFormat;
+use crate::export::ExportArgs;
+use crate::start::StartArgs;
+
+mod dispatch;
+
+pub use dispatch::run;
 
 /// bi: a batteries-included platform on Kubernetes.
 #[derive(Debug, Parser)]
@@ -116,38 +126,6 @@ pub enum Command {
     },
 }
 
-/// How client commands print what they read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum OutputFormat {
-    /// Aligned columns.
-    #[default]
-    Table,
-    /// JSON, as the API returns it.
-    Json,
-    /// YAML.
-    Yaml,
-}
-
-/// The output option of commands that print data.
-#[derive(Debug, Clone, Copy, Default, Args)]
-pub struct OutputArgs {
-    /// Output format.
-    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table, value_name = "FORMAT")]
-    pub output: OutputFormat,
-}
-
-/// Options of `bi start`.
-#[derive(Debug, Default, Clone, Args)]
-pub struct StartArgs {
-    /// Everything `bi serve` takes.
-    #[command(flatten)]
-    pub serve: ServeArgs,
-    /// Create (or reuse) a kind cluster named `bi-<installation>` and manage
-    /// it; needs `docker` and `kind` on PATH.
-    #[arg(long, conflicts_with_all = ["kubeconfig", "context", "in_cluster", "sandbox"])]
-    pub kind: bool,
-}
-
 /// `bi batteries …`.
 #[derive(Debug, Subcommand)]
 pub enum BatteriesCommand {
@@ -221,34 +199,6 @@ pub enum ProjectsCommand {
         #[arg(long)]
         cascade: bool,
     },
-}
-
-/// Size options shared by object commands.
-#[derive(Debug, Clone, Args)]
-pub struct SizeArgs {
-    /// A preset for CPU, memory and storage.
-    #[arg(long, value_enum, value_name = "PRESET")]
-    pub size: Option<SizePresetArg>,
-    /// Memory request and limit, with a unit, e.g. `1Gi`.
-    #[arg(long, value_name = "SIZE")]
-    pub memory: Option<String>,
-}
-
-/// The size presets, as the command line names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum SizePresetArg {
-    /// 512 MiB storage, 500m CPU, 512 MiB memory.
-    Tiny,
-    /// 16 GiB storage, 500m–2 CPU, 1–4 GiB memory.
-    Small,
-    /// 64 GiB storage, 4 CPU, 8 GiB memory.
-    Medium,
-    /// 128 GiB storage, 8 CPU, 16 GiB memory.
-    Large,
-    /// 256 GiB storage, 10 CPU, 32 GiB memory.
-    Xlarge,
-    /// 1 TiB storage, 32 CPU, 256 GiB memory.
-    Huge,
 }
 
 /// `bi postgres …`.
@@ -356,19 +306,6 @@ pub enum ServicesCommand {
     },
 }
 
-/// Options of `bi plan`.
-#[derive(Debug, Clone, Copy, Args)]
-pub struct PlanArgs {
-    /// Exit 2 when a snapshot would change something, 0 when not.
-    #[arg(long)]
-    pub exit_code: bool,
-    /// Also list the objects that would stay unchanged.
-    #[arg(long)]
-    pub all: bool,
-    #[command(flatten)]
-    pub output: OutputArgs,
-}
-
 /// `bi settings …`.
 #[derive(Debug, Subcommand)]
 pub enum SettingsCommand {
@@ -440,26 +377,6 @@ pub struct SandboxArgs {
     /// Where the sandbox keeps its objects and writes `sandbox.kubeconfig` [default: as for `bi serve`].
     #[arg(long, env = "BI_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-}
-
-/// Options of `bi export`.
-#[derive(Debug, Default, Clone, Args)]
-pub struct ExportArgs {
-    /// Offline: a desired state as JSON (batteries with configs, projects, objects).
-    #[arg(long, value_name = "FILE", conflicts_with = "battery")]
-    pub state: Option<PathBuf>,
-    /// Offline: batteries to install (with their dependencies) with default
-    /// configs, e.g. `--battery grafana --battery redis`.
-    #[arg(long, value_name = "ID")]
-    pub battery: Vec<String>,
-    /// Without a server: battery_core and the --battery ones (implied by
-    /// --battery and --state).
-    #[arg(long)]
-    pub offline: bool,
-    /// Write one file per resource into this directory (numbered in apply
-    /// order) instead of one stream on stdout.
-    #[arg(short = 'd', long = "dir", value_name = "DIR")]
-    pub dir: Option<PathBuf>,
 }
 
 /// Options of `bi serve`.
@@ -534,307 +451,6 @@ impl Default for GlobalArgs {
             server: crate::client::DEFAULT_SERVER.to_owned(),
         }
     }
-}
-
-/// Runs a parsed command line and turns the outcome into an exit code.
-pub fn run(cli: Cli) -> ExitCode {
-    match cli.command {
-        Command::Sandbox(args) => run_sandbox(&cli.global, &args),
-        Command::Serve(args) => {
-            let settings = match Settings::load(&cli.global, &args) {
-                Ok(settings) => settings,
-                Err(err) => {
-                    eprintln!("bi: {err:#}");
-                    return ExitCode::from(2);
-                }
-            };
-            let log_file = settings.data_dir.join(crate::client::debug::LOG_FILE);
-            if let Err(err) =
-                crate::logging::init_with_file(&settings.log, &log_file, &settings.log.filter)
-            {
-                eprintln!("bi: {err:#}");
-                return ExitCode::from(2);
-            }
-            settings.log_warnings();
-            let Some(runtime) = runtime() else {
-                return ExitCode::FAILURE;
-            };
-            match runtime.block_on(crate::serve::serve(
-                settings,
-                crate::serve::shutdown_signal(),
-            )) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(err) => {
-                    tracing::error!("{err:#}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
-        Command::Start(args) => {
-            let Some(runtime) = runtime() else {
-                return ExitCode::FAILURE;
-            };
-            match runtime.block_on(crate::start::start(&cli.global, &args)) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(err) => {
-                    eprintln!("bi: {err:#}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
-        Command::Export(args)
-            if args.offline || args.state.is_some() || !args.battery.is_empty() =>
-        {
-            match crate::export::run(&args, &mut std::io::stdout()) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(err) => {
-                    eprintln!("bi: {err:#}");
-                    ExitCode::from(2)
-                }
-            }
-        }
-        Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "bi", &mut std::io::stdout());
-            ExitCode::SUCCESS
-        }
-        command => {
-            let Some(runtime) = runtime() else {
-                return ExitCode::FAILURE;
-            };
-            match runtime.block_on(run_client(&cli.global, command)) {
-                Ok(code) => code,
-                Err(err) => {
-                    eprintln!("bi: {err:#}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
-    }
-}
-
-fn runtime() -> Option<tokio::runtime::Runtime> {
-    match tokio::runtime::Runtime::new() {
-        Ok(runtime) => Some(runtime),
-        Err(err) => {
-            eprintln!("bi: could not start the async runtime: {err}");
-            None
-        }
-    }
-}
-
-fn run_sandbox(global: &GlobalArgs, args: &SandboxArgs) -> ExitCode {
-    let log = crate::config::LogSettings {
-        filter: global
-            .log
-            .clone()
-            .unwrap_or_else(|| crate::config::DEFAULT_LOG_FILTER.to_owned()),
-        format: global.log_format.unwrap_or_default(),
-    };
-    if let Err(err) = crate::logging::init(&log) {
-        eprintln!("bi: {err:#}");
-        return ExitCode::from(2);
-    }
-    let Some(runtime) = runtime() else {
-        return ExitCode::FAILURE;
-    };
-    match runtime.block_on(crate::serve::run_sandbox(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            tracing::error!("{err:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// `api`, falling back to the data directory when no server answers and
-/// bi has run there before (see [`crate::client::local`]).
-async fn with_offline_fallback(
-    global: &GlobalArgs,
-    api: crate::client::ApiClient,
-) -> anyhow::Result<crate::client::ApiClient> {
-    let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
-    let args = ServeArgs {
-        data_dir: env("BI_DATA_DIR").map(PathBuf::from),
-        database_url: env("BI_DATABASE_URL"),
-        database_schema: env("BI_DATABASE_SCHEMA"),
-        ..ServeArgs::default()
-    };
-    let settings = Settings::load(global, &args)?;
-    match crate::client::local::LocalApi::open(&settings).await? {
-        Some(local) => {
-            eprintln!(
-                "bi: no control server answers at {}; working on the {} directly \
-                 (the server applies changes when it starts)",
-                api.server().as_str().trim_end_matches('/'),
-                local.describe()
-            );
-            Ok(api.with_local_fallback(local))
-        }
-        None => Ok(api),
-    }
-}
-
-/// Runs a command that talks to the control server.
-async fn run_client(global: &GlobalArgs, command: Command) -> anyhow::Result<ExitCode> {
-    use crate::client::{
-        ApiClient, apply, batteries, debug, deploys, objects, projects, settings, status,
-    };
-    use bi_control::operations::{ObjectKind, ProjectObject};
-    use bi_model::generate::Owned;
-
-    let mut api = ApiClient::new(&global.server)?;
-    if !api.reachable().await {
-        api = with_offline_fallback(global, api).await?;
-    }
-    let services = [ObjectKind::TraditionalService, ObjectKind::KnativeService];
-    match command {
-        Command::Status(output) => status::status(&api, output.output).await?,
-        Command::Batteries(command) => match command {
-            BatteriesCommand::List(output) => batteries::list(&api, output.output).await?,
-            BatteriesCommand::Show { battery, output } => {
-                batteries::show(&api, &battery, output.output).await?;
-            }
-            BatteriesCommand::Install {
-                battery,
-                set,
-                dry_run,
-            } => batteries::install(&api, &battery, &set, dry_run).await?,
-            BatteriesCommand::Configure { battery, set } => {
-                batteries::configure(&api, &battery, &set).await?;
-            }
-            BatteriesCommand::Uninstall { battery } => batteries::uninstall(&api, &battery).await?,
-        },
-        Command::Projects(command) => match command {
-            ProjectsCommand::List(output) => projects::list(&api, output.output).await?,
-            ProjectsCommand::Create { name, description } => {
-                projects::create(&api, &name, &description).await?;
-            }
-            ProjectsCommand::Show { name, output } => {
-                projects::show(&api, &name, output.output).await?;
-            }
-            ProjectsCommand::Rename { name, new_name } => {
-                projects::rename(&api, &name, &new_name).await?;
-            }
-            ProjectsCommand::Delete { name, cascade } => {
-                projects::delete(&api, &name, cascade).await?;
-            }
-        },
-        Command::Postgres(command) => match command {
-            PostgresCommand::Add {
-                name,
-                project,
-                instances,
-                storage,
-                size,
-            } => {
-                let cluster =
-                    objects::postgres_cluster(&name, instances, storage.as_deref(), &size)?;
-                let object = ProjectObject::PostgresCluster(Owned {
-                    project,
-                    object: cluster,
-                });
-                objects::add(&api, &object).await?;
-            }
-            PostgresCommand::List(output) => {
-                objects::list(&api, &[ObjectKind::PostgresCluster], output.output).await?;
-            }
-            PostgresCommand::Remove { name } => {
-                objects::remove(&api, &[ObjectKind::PostgresCluster], &name).await?;
-            }
-        },
-        Command::Redis(command) => match command {
-            RedisCommand::Add {
-                name,
-                project,
-                instances,
-                storage,
-                size,
-            } => {
-                let redis = objects::redis_instance(&name, instances, storage.as_deref(), &size)?;
-                let object = ProjectObject::RedisInstance(Owned {
-                    project,
-                    object: redis,
-                });
-                objects::add(&api, &object).await?;
-            }
-            RedisCommand::List(output) => {
-                objects::list(&api, &[ObjectKind::RedisInstance], output.output).await?;
-            }
-            RedisCommand::Remove { name } => {
-                objects::remove(&api, &[ObjectKind::RedisInstance], &name).await?;
-            }
-        },
-        Command::Services(command) => match command {
-            ServicesCommand::Add {
-                name,
-                image,
-                project,
-                knative,
-                replicas,
-                port,
-                memory,
-            } => {
-                let flags = objects::ServiceFlags {
-                    name: &name,
-                    image: &image,
-                    knative,
-                    replicas,
-                    port,
-                    memory: memory.as_deref(),
-                };
-                let object = objects::service(&flags, project)?;
-                objects::add(&api, &object).await?;
-            }
-            ServicesCommand::List(output) => objects::list(&api, &services, output.output).await?,
-            ServicesCommand::Scale {
-                name,
-                replicas,
-                min,
-                max,
-            } => {
-                let scale = crate::api::projects::Scale {
-                    replicas,
-                    min_scale: min,
-                    max_scale: max,
-                };
-                objects::scale(&api, &name, &scale).await?;
-            }
-            ServicesCommand::Remove { name } => objects::remove(&api, &services, &name).await?,
-        },
-        Command::Plan(args) => return deploys::plan(&api, args).await,
-        Command::Apply => return apply::apply(&api).await,
-        Command::Deploys(command) => match command {
-            DeploysCommand::List { limit, output } => {
-                deploys::list(&api, limit, output.output).await?;
-            }
-            DeploysCommand::Show { id, output } => deploys::show(&api, id, output.output).await?,
-            DeploysCommand::Diff { a, b, output } => {
-                deploys::diff(&api, a, b, output.output).await?;
-            }
-        },
-        Command::Rollback { snapshot } => return deploys::rollback(&api, snapshot).await,
-        Command::Audit { limit, output } => deploys::audit(&api, limit, output.output).await?,
-        Command::Settings(command) => match command {
-            SettingsCommand::Show(output) => settings::show(&api, output.output).await?,
-            SettingsCommand::Set {
-                recheck_every,
-                drift_every,
-            } => settings::set(&api, recheck_every, drift_every).await?,
-            SettingsCommand::Reset => settings::reset(&api).await?,
-        },
-        Command::Export(args) => crate::export::from_server(&api, &args).await?,
-        Command::Debug(DebugCommand::Bundle { output, data_dir }) => {
-            let path = debug::bundle(&api, global, output, data_dir).await?;
-            println!("wrote {}", path.display());
-        }
-        Command::Start(_)
-        | Command::Serve(_)
-        | Command::Sandbox(_)
-        | Command::Completions { .. } => {
-            anyhow::bail!("internal: {command:?} is not a client command")
-        }
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]
