@@ -753,6 +753,7 @@ pub fn generate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::test_support::names_of;
     use crate::generate::schema::violations;
     use crate::generate::{DesiredState, Secrets};
     use k8s_openapi::api::apps::v1::Deployment;
@@ -761,14 +762,6 @@ mod tests {
         let state = DesiredState::with_batteries(kinds).unwrap();
         let empty = std::collections::BTreeMap::new();
         generate(config, &Context::new(&state, Secrets::Stored(&empty))).unwrap()
-    }
-
-    fn names_of<'a>(resources: &'a [Resource], kind: &str) -> Vec<&'a str> {
-        resources
-            .iter()
-            .filter(|r| r.path.kind == kind)
-            .map(|r| r.path.name.as_str())
-            .collect()
     }
 
     #[test]

@@ -952,7 +952,7 @@ pub fn generate(config: &IstioConfig, ctx: &Context<'_>) -> Result<Vec<Resource>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::test_support::{self, find};
+    use crate::catalog::test_support::{self, find, names_of};
     use crate::generate::schema::violations;
     use crate::generate::{DesiredState, Secrets};
     use k8s_openapi::api::apps::v1::Deployment;
@@ -967,11 +967,7 @@ mod tests {
     #[test]
     fn generates_istiod_its_injector_and_the_namespace() {
         let resources = generated(&[BatteryKind::Istio]);
-        let crds: Vec<&str> = resources
-            .iter()
-            .filter(|r| r.path.kind == "CustomResourceDefinition")
-            .map(|r| r.path.name.as_str())
-            .collect();
+        let crds = names_of(&resources, "CustomResourceDefinition");
         assert_eq!(crds, CRDS.map(|crd| crd.name));
         assert!(crds.contains(&"peerauthentications.security.istio.io"));
         let kinds: Vec<(&str, &str)> = resources

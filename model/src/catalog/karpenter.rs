@@ -458,7 +458,7 @@ pub fn generate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::test_support::strict;
+    use crate::catalog::test_support::{names_of, strict};
     use crate::generate::schema::violations;
     use crate::generate::{DesiredState, Secrets};
 
@@ -475,14 +475,6 @@ mod tests {
         state.provider = ClusterProvider::Aws;
         let empty = std::collections::BTreeMap::new();
         generate(&config(), &Context::new(&state, Secrets::Stored(&empty))).unwrap()
-    }
-
-    fn names_of<'a>(resources: &'a [Resource], kind: &str) -> Vec<&'a str> {
-        resources
-            .iter()
-            .filter(|r| r.path.kind == kind)
-            .map(|r| r.path.name.as_str())
-            .collect()
     }
 
     #[test]

@@ -454,6 +454,7 @@ pub fn generate(config: &MetallbConfig, ctx: &Context<'_>) -> Result<Vec<Resourc
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::test_support::names_of;
     use crate::generate::schema::violations;
     use crate::generate::{DesiredState, Secrets};
     use crate::objects::{IpAddressPool, IpRange};
@@ -465,14 +466,6 @@ mod tests {
     fn generated(state: &DesiredState, config: &MetallbConfig) -> Vec<Resource> {
         let empty = std::collections::BTreeMap::new();
         generate(config, &Context::new(state, Secrets::Stored(&empty))).unwrap()
-    }
-
-    fn names_of<'a>(resources: &'a [Resource], kind: &str) -> Vec<&'a str> {
-        resources
-            .iter()
-            .filter(|r| r.path.kind == kind)
-            .map(|r| r.path.name.as_str())
-            .collect()
     }
 
     fn pool(name: &str, range: &str) -> IpAddressPool {

@@ -16,6 +16,15 @@ pub fn find_required<'a>(resources: &'a [Resource], kind: &str, name: &str) -> &
     find(resources, kind, name).unwrap_or_else(|| panic!("no {kind} {name}"))
 }
 
+/// The names of the generated resources of `kind`, in generation order.
+pub fn names_of<'a>(resources: &'a [Resource], kind: &str) -> Vec<&'a str> {
+    resources
+        .iter()
+        .filter(|r| r.path.kind == kind)
+        .map(|r| r.path.name.as_str())
+        .collect()
+}
+
 /// `schema` without `x-kubernetes-preserve-unknown-fields` where it lists
 /// properties: a typo in a field bi sets is then an unknown field.
 pub fn strict(schema: &Value) -> Value {

@@ -767,7 +767,7 @@ pub fn vmagent_schema() -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use crate::catalog::test_support::find_required as find;
-    use crate::catalog::test_support::strict;
+    use crate::catalog::test_support::{names_of, strict};
     use std::collections::BTreeMap;
 
     use super::*;
@@ -806,11 +806,7 @@ mod tests {
             ]
         );
         // Every CRD upstream's crd.yaml holds, the kinds bi writes among them.
-        let crds: Vec<&str> = resources
-            .iter()
-            .filter(|r| r.path.kind == "CustomResourceDefinition")
-            .map(|r| r.path.name.as_str())
-            .collect();
+        let crds = names_of(&resources, "CustomResourceDefinition");
         assert_eq!(crds, CRDS.map(|crd| crd.name));
         assert_eq!(crds.len(), 22);
         for kind in ["vmagents", "vmclusters", "vmservicescrapes"] {
@@ -856,9 +852,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn the_cluster_follows_the_typed_config() {
-        let config = VictoriaMetricsConfig {
+    /// The largest config the tests use.
+    fn largest_tested() -> VictoriaMetricsConfig {
+        VictoriaMetricsConfig {
             cluster_version: "v1.200.0-cluster".into(),
             replication_factor: 2,
             vminsert_replicas: 2,
@@ -868,7 +864,12 @@ mod tests {
             vmselect_volume: Storage::mebibytes(512),
             retention: Duration::hours(36),
             ..VictoriaMetricsConfig::default()
-        };
+        }
+    }
+
+    #[test]
+    fn the_cluster_follows_the_typed_config() {
+        let config = largest_tested();
         let resources = generated(&config);
         let spec = &find(&resources, "VMCluster", "bi").body["spec"];
         assert_eq!(spec["retentionPeriod"], "36h");
@@ -900,17 +901,7 @@ mod tests {
     fn the_cluster_and_scrapes_validate_against_their_crds() {
         // Checked against the schemas the operator ships, at the default
         // config and at the largest one the tests use.
-        let largest = VictoriaMetricsConfig {
-            cluster_version: "v1.200.0-cluster".into(),
-            replication_factor: 2,
-            vminsert_replicas: 2,
-            vmselect_replicas: 3,
-            vmstorage_replicas: 4,
-            vmstorage_volume: Storage::gibibytes(50),
-            vmselect_volume: Storage::mebibytes(512),
-            retention: Duration::hours(36),
-            ..VictoriaMetricsConfig::default()
-        };
+        let largest = largest_tested();
         let cluster_schema = vmcluster_schema().unwrap();
         let scrape_schema = vmservicescrape_schema().unwrap();
         for config in [VictoriaMetricsConfig::default(), largest] {
