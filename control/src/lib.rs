@@ -3,8 +3,8 @@
 //! It owns the database (SQLite or PostgreSQL, migrations, the versioned
 //! desired state), the snapshot-and-apply engine and its history, the
 //! reconciler that decides when the engine runs, the event bus it publishes
-//! on, the cluster connection, and the sandbox cluster (an in-process
-//! stand-in for a Kubernetes API server).
+//! on, and the cluster connection. The sandbox cluster it is tested against
+//! is a crate of its own, `bi-sandbox`.
 
 pub mod cluster;
 pub mod db;
@@ -17,7 +17,6 @@ pub mod health;
 pub mod installation;
 pub mod operations;
 pub mod reconciler;
-pub mod sandbox;
 pub mod service_status;
 
 pub use db::{Database, DatabaseBackend};

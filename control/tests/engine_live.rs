@@ -18,9 +18,9 @@ use bi_control::engine::{Engine, EngineSettings, Outcome, SnapshotStatus, histor
 use bi_control::entities::{snapshot, snapshot_resource};
 use bi_control::events::{EventBus, Since};
 use bi_control::reconciler::{Reconciler, ReconcilerSettings};
-use bi_control::sandbox::{Fault, SandboxConfig};
 use bi_model::events::{Event, EventEnvelope};
 use bi_model::generate::{Action, ResourcePath};
+use bi_sandbox::{Fault, SandboxConfig};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::Api;

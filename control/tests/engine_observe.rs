@@ -7,8 +7,8 @@
 use bi_control::Database;
 use bi_control::desired_state;
 use bi_control::engine::{Engine, Outcome, SnapshotStatus};
-use bi_control::sandbox::{Fault, Sandbox, SandboxConfig};
 use bi_model::catalog::BatteryKind;
+use bi_sandbox::{Fault, Sandbox, SandboxConfig};
 
 #[tokio::test]
 async fn a_type_the_cluster_refuses_to_list_is_reapplied_and_the_snapshot_goes_on() {

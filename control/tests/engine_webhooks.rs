@@ -7,6 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../sandbox/tests/realk8s/mod.rs"]
 mod realk8s;
 
 use std::sync::Arc;
@@ -17,9 +18,9 @@ use bi_control::desired_state;
 use bi_control::engine::{Engine, EngineSettings, Outcome, SnapshotStatus};
 use bi_control::events::{EventBus, Since};
 use bi_control::reconciler::{Reconciler, ReconcilerSettings};
-use bi_control::sandbox::{Sandbox, SandboxConfig};
 use bi_model::catalog::{BatteryKind, ClusterProvider};
 use bi_model::events::Event;
+use bi_sandbox::{Sandbox, SandboxConfig};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, ListParams, PostParams};
 use realk8s::RealApiServer;

@@ -11,6 +11,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../sandbox/tests/realk8s/mod.rs"]
 mod realk8s;
 
 use std::collections::{BTreeMap, BTreeSet};

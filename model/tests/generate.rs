@@ -135,6 +135,54 @@ fn preview(state: &DesiredState) -> Vec<Resource> {
     generate(state, Secrets::Preview).unwrap_or_else(|err| panic!("generating: {err}"))
 }
 
+/// Every `image` string in what bi generates, with where it was found.
+fn images_in(value: &Value, at: &str, found: &mut Vec<(String, String)>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                let here = format!("{at}/{key}");
+                match child {
+                    Value::String(reference) if key == "image" => {
+                        found.push((here, reference.clone()));
+                    }
+                    _ => images_in(child, &here, found),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (index, child) in items.iter().enumerate() {
+                images_in(child, &format!("{at}/{index}"), found);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Images are pinned and written canonically wherever a battery names them
+/// (in `catalog/images.rs` or its own file): checked on what is generated,
+/// for every battery alone and for the full installation at the limits.
+#[test]
+fn every_image_bi_ships_is_pinned_and_canonical() {
+    let mut states: Vec<DesiredState> = BatteryKind::ALL.into_iter().map(battery_state).collect();
+    states.push(full_state());
+    states.push(bi_model::examples::at_the_limits(ClusterProvider::Aws));
+    let mut found = Vec::new();
+    for state in &states {
+        for resource in preview(state) {
+            images_in(&resource.body, &resource.path.to_string(), &mut found);
+        }
+    }
+    assert!(found.len() > 40, "too few images found: {}", found.len());
+    for (at, reference) in found {
+        let image = ImageRef::parse(&reference).unwrap_or_else(|err| panic!("{at}: {err}"));
+        assert!(
+            image.is_pinned(),
+            "{at}: {reference} is not pinned to a version"
+        );
+        assert_eq!(image.to_string(), reference, "{at}: not in canonical form");
+    }
+}
+
 #[test]
 fn every_battery_generates_its_own_resources() {
     let mut silent = Vec::new();

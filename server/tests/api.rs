@@ -16,7 +16,7 @@ use tower::ServiceExt;
 
 /// Keeps the sandbox and the reconciler of a test app alive.
 struct Running {
-    _sandbox: Option<bi_control::sandbox::Sandbox>,
+    _sandbox: Option<bi_sandbox::Sandbox>,
     reconciler: tokio::task::JoinHandle<()>,
 }
 

@@ -7,7 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../../control/tests/realk8s/mod.rs"]
+#[path = "../../sandbox/tests/realk8s/mod.rs"]
 mod realk8s;
 
 use std::collections::BTreeSet;
@@ -17,7 +17,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use bi_control::sandbox::{Sandbox, SandboxConfig};
+use bi_sandbox::{Sandbox, SandboxConfig};
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};

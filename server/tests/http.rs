@@ -26,7 +26,7 @@ fn settings(data_dir: &Path) -> Settings {
 
 /// Keeps the sandbox and the reconciler of a test app alive.
 struct Running {
-    _sandbox: Option<bi_control::sandbox::Sandbox>,
+    _sandbox: Option<bi_sandbox::Sandbox>,
     reconciler: tokio::task::JoinHandle<()>,
 }
 

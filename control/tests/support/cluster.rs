@@ -20,9 +20,9 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use bi_control::sandbox::{RequestCounts, Sandbox, SandboxConfig};
 use bi_control::{Database, desired_state};
 use bi_model::generate::{Secrets, generate};
+use bi_sandbox::{RequestCounts, Sandbox, SandboxConfig};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ServiceAccount};
 use k8s_openapi::api::rbac::v1::ClusterRole;

@@ -12,7 +12,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod cluster;
-#[path = "../realk8s/mod.rs"]
+#[path = "../../../sandbox/tests/realk8s/mod.rs"]
 pub mod realk8s;
 
 use std::future::Future;

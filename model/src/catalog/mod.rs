@@ -2,91 +2,89 @@
 //! its catalog entry (group, description, dependencies, integrations), its
 //! typed config with defaults, and its validation.
 
+#[macro_use]
+mod registry;
+
 mod checks;
-mod config;
 pub mod images;
 mod kind;
 #[cfg(test)]
 mod test_support;
 
-pub mod aws_load_balancer_controller;
-pub mod battery_ca;
-pub mod battery_core;
-pub mod cert_manager;
-pub mod cloudnative_pg;
-pub mod cloudnative_pg_barman;
-pub mod ferretdb;
-pub mod forgejo;
-pub mod gateway_api;
-pub mod grafana;
-pub mod istio;
-pub mod istio_csr;
-pub mod istio_gateway;
-pub mod karpenter;
-pub mod keycloak;
-pub mod kiali;
-pub mod knative;
-pub mod kube_monitoring;
-pub mod loki;
-pub mod metallb;
-pub mod node_feature_discovery;
-pub mod notebooks;
-pub mod nvidia_device_plugin;
-pub mod ollama;
-pub mod promtail;
-pub mod redis;
-pub mod sso;
-pub mod stale_resource_cleaner;
-pub mod timeline;
-pub mod traditional_services;
-pub mod trivy_operator;
-pub mod trust_manager;
-pub mod victoria_metrics;
-pub mod vm_agent;
+pub use kind::{BatteryGroup, BatteryInfo, ClusterProvider, Integration, UnknownBattery};
 
-pub use config::BatteryConfig;
-pub use kind::{
-    BatteryGroup, BatteryInfo, BatteryKind, ClusterProvider, Integration, UnknownBattery,
-};
-
-/// The catalog entry of `kind`.
-pub fn info(kind: BatteryKind) -> &'static BatteryInfo {
-    match kind {
-        BatteryKind::BatteryCore => &battery_core::INFO,
-        BatteryKind::StaleResourceCleaner => &stale_resource_cleaner::INFO,
-        BatteryKind::Timeline => &timeline::INFO,
-        BatteryKind::CloudnativePg => &cloudnative_pg::INFO,
-        BatteryKind::CloudnativePgBarman => &cloudnative_pg_barman::INFO,
-        BatteryKind::Redis => &redis::INFO,
-        BatteryKind::Ferretdb => &ferretdb::INFO,
-        BatteryKind::VictoriaMetrics => &victoria_metrics::INFO,
-        BatteryKind::VmAgent => &vm_agent::INFO,
-        BatteryKind::Grafana => &grafana::INFO,
-        BatteryKind::KubeMonitoring => &kube_monitoring::INFO,
-        BatteryKind::Loki => &loki::INFO,
-        BatteryKind::Promtail => &promtail::INFO,
-        BatteryKind::Notebooks => &notebooks::INFO,
-        BatteryKind::Ollama => &ollama::INFO,
-        BatteryKind::NvidiaDevicePlugin => &nvidia_device_plugin::INFO,
-        BatteryKind::NodeFeatureDiscovery => &node_feature_discovery::INFO,
-        BatteryKind::CertManager => &cert_manager::INFO,
-        BatteryKind::BatteryCa => &battery_ca::INFO,
-        BatteryKind::TrustManager => &trust_manager::INFO,
-        BatteryKind::GatewayApi => &gateway_api::INFO,
-        BatteryKind::Istio => &istio::INFO,
-        BatteryKind::IstioCsr => &istio_csr::INFO,
-        BatteryKind::IstioGateway => &istio_gateway::INFO,
-        BatteryKind::Kiali => &kiali::INFO,
-        BatteryKind::Keycloak => &keycloak::INFO,
-        BatteryKind::Sso => &sso::INFO,
-        BatteryKind::Metallb => &metallb::INFO,
-        BatteryKind::TrivyOperator => &trivy_operator::INFO,
-        BatteryKind::Knative => &knative::INFO,
-        BatteryKind::TraditionalServices => &traditional_services::INFO,
-        BatteryKind::Forgejo => &forgejo::INFO,
-        BatteryKind::Karpenter => &karpenter::INFO,
-        BatteryKind::AwsLoadBalancerController => &aws_load_balancer_controller::INFO,
-    }
+// The registry: every battery, in catalog order, one entry each (its
+// `BatteryKind` variant, its module in this folder and its config type).
+// Adding a battery is its own file plus one entry here.
+batteries! {
+    /// The control server itself and the base namespaces.
+    BatteryCore => battery_core::BatteryCoreConfig,
+    /// Removes managed objects that no snapshot claims any more.
+    StaleResourceCleaner => stale_resource_cleaner::StaleResourceCleanerConfig,
+    /// History of cluster events.
+    Timeline => timeline::TimelineConfig,
+    /// The CloudNativePG PostgreSQL operator.
+    CloudnativePg => cloudnative_pg::CloudnativePgConfig,
+    /// Object-storage backups for CloudNativePG clusters (barman-cloud).
+    CloudnativePgBarman => cloudnative_pg_barman::CloudnativePgBarmanConfig,
+    /// Redis through an operator.
+    Redis => redis::RedisConfig,
+    /// MongoDB API on PostgreSQL.
+    Ferretdb => ferretdb::FerretdbConfig,
+    /// VictoriaMetrics time-series database (cluster mode).
+    VictoriaMetrics => victoria_metrics::VictoriaMetricsConfig,
+    /// vmagent: scrapes metrics and ships them to VictoriaMetrics.
+    VmAgent => vm_agent::VmAgentConfig,
+    /// Grafana dashboards.
+    Grafana => grafana::GrafanaConfig,
+    /// kube-state-metrics, node-exporter and metrics-server.
+    KubeMonitoring => kube_monitoring::KubeMonitoringConfig,
+    /// Loki log store.
+    Loki => loki::LokiConfig,
+    /// Promtail log shipper.
+    Promtail => promtail::PromtailConfig,
+    /// Jupyter notebooks.
+    Notebooks => notebooks::NotebooksConfig,
+    /// Ollama model instances.
+    Ollama => ollama::OllamaConfig,
+    /// NVIDIA GPU device plugin.
+    NvidiaDevicePlugin => nvidia_device_plugin::NvidiaDevicePluginConfig,
+    /// Node feature discovery (labels GPU and CPU features on nodes).
+    NodeFeatureDiscovery => node_feature_discovery::NodeFeatureDiscoveryConfig,
+    /// cert-manager.
+    CertManager => cert_manager::CertManagerConfig,
+    /// The installation's own certificate authority.
+    BatteryCa => battery_ca::BatteryCaConfig,
+    /// trust-manager: distributes the CA bundle.
+    TrustManager => trust_manager::TrustManagerConfig,
+    /// Gateway API CRDs.
+    GatewayApi => gateway_api::GatewayApiConfig,
+    /// Istio service mesh.
+    Istio => istio::IstioConfig,
+    /// istio-csr: Istio workload certificates from cert-manager.
+    IstioCsr => istio_csr::IstioCsrConfig,
+    /// Istio ingress gateway.
+    IstioGateway => istio_gateway::IstioGatewayConfig,
+    /// Kiali mesh console.
+    Kiali => kiali::KialiConfig,
+    /// Keycloak identity provider.
+    Keycloak => keycloak::KeycloakConfig,
+    /// Single sign-on: oauth2-proxy in front of UIs, backed by Keycloak.
+    Sso => sso::SsoConfig,
+    /// MetalLB load balancer with IP address pools.
+    Metallb => metallb::MetallbConfig,
+    /// Trivy operator vulnerability reports.
+    TrivyOperator => trivy_operator::TrivyOperatorConfig,
+    /// Knative serving.
+    Knative => knative::KnativeConfig,
+    /// Long-running services as Deployments/StatefulSets.
+    TraditionalServices => traditional_services::TraditionalServicesConfig,
+    /// Forgejo git hosting.
+    Forgejo => forgejo::ForgejoConfig,
+    /// Karpenter node autoscaling (AWS).
+    Karpenter => karpenter::KarpenterConfig,
+    /// AWS load-balancer controller.
+    AwsLoadBalancerController => aws_load_balancer_controller::AwsLoadBalancerControllerConfig,
 }
 
 /// Every catalog entry, in catalog order.

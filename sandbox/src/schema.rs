@@ -337,7 +337,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::sandbox::discovery::Kinds;
+    use crate::discovery::Kinds;
 
     fn rt(group: &str, plural: &str) -> ResourceType {
         Kinds::builtin()

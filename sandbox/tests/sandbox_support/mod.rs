@@ -18,7 +18,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use axum::http::{self, Method};
-use bi_control::sandbox::{Sandbox, SandboxConfig};
+use bi_sandbox::{Sandbox, SandboxConfig};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;

@@ -159,7 +159,7 @@ impl RealApiServer {
     /// DELETECOLLECTION), by resource, excluding dry runs and subresources
     /// (the controller manager writes `status`, never bi).
     pub async fn write_requests(&self, client: &Client) -> WriteCount {
-        let request = axum::http::Request::get("/metrics")
+        let request = http::Request::get("/metrics")
             .body(Vec::new())
             .expect("a metrics request");
         let text = client

@@ -14,7 +14,7 @@
 //! Peak memory is the process's VmHWM: process-wide (the sandbox runs in
 //! this process too) and cumulative, so sizes run smallest first.
 //!
-//! `cargo run --release -p bi-control --bin bench-snapshot [-- --sizes 100,1000]`
+//! `cargo run --release -p bi-control --example bench-snapshot [-- --sizes 100,1000]`
 
 use std::collections::BTreeSet;
 use std::error::Error;
@@ -25,13 +25,13 @@ use std::time::{Duration, Instant};
 use bi_control::Database;
 use bi_control::desired_state;
 use bi_control::engine::Engine;
-use bi_control::sandbox::{Sandbox, SandboxConfig};
 use bi_model::catalog::{BatteryKind, ClusterProvider};
 use bi_model::generate::{DesiredState, Observed, Owned, Secrets, generate, plan};
 use bi_model::image::ImageRef;
 use bi_model::objects::{
     KnativeService, Notebook, PostgresCluster, Project, RedisInstance, TraditionalService,
 };
+use bi_sandbox::{Sandbox, SandboxConfig};
 
 type BoxResult<T> = Result<T, Box<dyn Error>>;
 

@@ -17,8 +17,8 @@ mod sandbox_support;
 use std::collections::BTreeMap;
 
 use axum::http::Method;
-use bi_control::sandbox::{Sandbox, SandboxConfig};
 use bi_model::units::{Cpu, Memory};
+use bi_sandbox::{Sandbox, SandboxConfig};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Secret, Service};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;

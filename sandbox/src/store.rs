@@ -1603,8 +1603,8 @@ fn decode_continue(token: &str) -> ApiResult<(String, String)> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::selector::LabelSelector;
     use super::*;
+    use crate::selector::LabelSelector;
 
     fn store() -> Store {
         let mut store = Store::new(None);
