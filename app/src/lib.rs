@@ -9,12 +9,9 @@
 
 pub mod api;
 pub mod components;
-pub mod config_form;
 pub mod error;
 pub mod live;
-pub mod object_form;
 pub mod pages;
-pub mod service_form;
 pub mod shell;
 
 pub use error::AppError;

@@ -23,6 +23,12 @@ fn settings(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The default config of `kind` with `key=value` settings applied by the
+/// input layer, as the JSON API makes it before installing.
+fn with_settings(kind: BatteryKind, pairs: &[(&str, &str)]) -> Result<BatteryConfig, Problems> {
+    bi_model::input::apply_settings(&BatteryConfig::default_for(kind), &settings(pairs))
+}
+
 /// The problems of a refusal; panics on any other outcome.
 fn rejected<T: std::fmt::Debug>(result: Result<T, Error>) -> Problems {
     match result {
@@ -89,9 +95,10 @@ async fn install_brings_dependencies_in_order() {
         ];
         assert_eq!(preview.to_install, order);
 
-        let outcome = batteries::install(&t.db, AUTHOR, BatteryKind::Sso, &[])
-            .await
-            .unwrap();
+        let outcome =
+            batteries::install(&t.db, AUTHOR, BatteryConfig::default_for(BatteryKind::Sso))
+                .await
+                .unwrap();
         assert_eq!(outcome.version, 1);
         assert_eq!(outcome.installed, order);
         let (_, state) = desired_state::current(&t.db).await.unwrap();
@@ -130,11 +137,21 @@ async fn installing_twice_is_refused_pointing_to_configure() {
         "installing_twice_is_refused_pointing_to_configure",
         |t| async move {
             t.db.migrate().await.unwrap();
-            batteries::install(&t.db, AUTHOR, BatteryKind::Redis, &[])
-                .await
-                .unwrap();
-            let problems =
-                rejected(batteries::install(&t.db, AUTHOR, BatteryKind::Redis, &[]).await);
+            batteries::install(
+                &t.db,
+                AUTHOR,
+                BatteryConfig::default_for(BatteryKind::Redis),
+            )
+            .await
+            .unwrap();
+            let problems = rejected(
+                batteries::install(
+                    &t.db,
+                    AUTHOR,
+                    BatteryConfig::default_for(BatteryKind::Redis),
+                )
+                .await,
+            );
             let error = only(&problems, "battery");
             assert_eq!(error.rule, Rule::Consistency);
             assert_eq!(
@@ -154,8 +171,7 @@ async fn install_with_a_size_setting_stores_it() {
         let outcome = batteries::install(
             &t.db,
             AUTHOR,
-            BatteryKind::Grafana,
-            &settings(&[("storage", "512Mi")]),
+            with_settings(BatteryKind::Grafana, &[("storage", "512Mi")]).unwrap(),
         )
         .await
         .unwrap();
@@ -173,27 +189,28 @@ async fn install_with_a_size_setting_stores_it() {
 }
 
 #[tokio::test]
-async fn rejects_a_size_without_unit_with_the_models_message_and_stores_nothing() {
+async fn install_refuses_an_invalid_config_and_stores_nothing() {
     on_every_backend(
-        "rejects_a_size_without_unit_with_the_models_message_and_stores_nothing",
+        "install_refuses_an_invalid_config_and_stores_nothing",
         |t| async move {
             t.db.migrate().await.unwrap();
-            batteries::install(&t.db, AUTHOR, BatteryKind::Redis, &[])
-                .await
-                .unwrap();
+            batteries::install(
+                &t.db,
+                AUTHOR,
+                BatteryConfig::default_for(BatteryKind::Redis),
+            )
+            .await
+            .unwrap();
             let before = versions(&t.db).await;
-            let problems = rejected(
-                batteries::install(
-                    &t.db,
-                    AUTHOR,
-                    BatteryKind::Grafana,
-                    &settings(&[("storage", "500")]),
-                )
-                .await,
-            );
-            let error = only(&problems, "grafana.storage");
-            assert_eq!(error.message, "\"500\" has no unit: did you mean 500 GiB?");
-            assert_eq!(error.rule, Rule::Unit);
+            let BatteryConfig::Grafana(mut grafana) =
+                BatteryConfig::default_for(BatteryKind::Grafana)
+            else {
+                panic!("not grafana");
+            };
+            grafana.storage = Storage::mebibytes(1);
+            let problems =
+                rejected(batteries::install(&t.db, AUTHOR, BatteryConfig::Grafana(grafana)).await);
+            assert_eq!(only(&problems, "grafana.storage").rule, Rule::Range);
             assert_eq!(versions(&t.db).await, before);
             let (_, state) = desired_state::current(&t.db).await.unwrap();
             assert!(!state.batteries.contains_key(&BatteryKind::Grafana));
@@ -203,27 +220,36 @@ async fn rejects_a_size_without_unit_with_the_models_message_and_stores_nothing(
 }
 
 #[tokio::test]
-async fn an_unknown_setting_is_refused_listing_the_valid_keys() {
+async fn configure_refuses_a_size_without_unit_and_an_unknown_key_and_stores_nothing() {
     on_every_backend(
-        "an_unknown_setting_is_refused_listing_the_valid_keys",
+        "configure_refuses_a_size_without_unit_and_an_unknown_key_and_stores_nothing",
         |t| async move {
             t.db.migrate().await.unwrap();
+            batteries::install(
+                &t.db,
+                AUTHOR,
+                BatteryConfig::default_for(BatteryKind::Grafana),
+            )
+            .await
+            .unwrap();
+            let before = versions(&t.db).await;
             let problems = rejected(
-                batteries::install(
+                batteries::configure(
                     &t.db,
                     AUTHOR,
-                    BatteryKind::Redis,
-                    &settings(&[("memory", "512Mi")]),
+                    BatteryKind::Grafana,
+                    &settings(&[("storage", "500"), ("memory", "512Mi")]),
                 )
                 .await,
             );
-            let error = only(&problems, "redis.memory");
+            let error = only(&problems, "grafana.storage");
+            assert_eq!(error.message, "\"500\" has no unit: did you mean 500 GiB?");
+            assert_eq!(error.rule, Rule::Unit);
             assert_eq!(
-                error.message,
-                "redis has no setting \"memory\"; valid keys: \
-                 exporter_image, operator_image, redis_image"
+                only(&problems, "grafana.memory").message,
+                "grafana has no setting \"memory\"; valid keys: image, sidecar_image, storage"
             );
-            assert_eq!(versions(&t.db).await, 0);
+            assert_eq!(versions(&t.db).await, before);
         },
     )
     .await;
@@ -249,7 +275,7 @@ async fn configure_applies_settings_and_replace_config_stores_a_whole_config() {
                 "loki is not installed; install it first"
             );
 
-            batteries::install(&t.db, AUTHOR, BatteryKind::Loki, &[])
+            batteries::install(&t.db, AUTHOR, BatteryConfig::default_for(BatteryKind::Loki))
                 .await
                 .unwrap();
             let version = batteries::configure(
@@ -309,7 +335,7 @@ async fn uninstall_is_refused_naming_dependents_and_then_succeeds() {
         "uninstall_is_refused_naming_dependents_and_then_succeeds",
         |t| async move {
             t.db.migrate().await.unwrap();
-            batteries::install(&t.db, AUTHOR, BatteryKind::Sso, &[])
+            batteries::install(&t.db, AUTHOR, BatteryConfig::default_for(BatteryKind::Sso))
                 .await
                 .unwrap();
             let problems =
@@ -342,12 +368,17 @@ async fn uninstall_reports_integrations_turning_off() {
         "uninstall_reports_integrations_turning_off",
         |t| async move {
             t.db.migrate().await.unwrap();
-            batteries::install(&t.db, AUTHOR, BatteryKind::Grafana, &[])
-                .await
-                .unwrap();
-            let installed = batteries::install(&t.db, AUTHOR, BatteryKind::Loki, &[])
-                .await
-                .unwrap();
+            batteries::install(
+                &t.db,
+                AUTHOR,
+                BatteryConfig::default_for(BatteryKind::Grafana),
+            )
+            .await
+            .unwrap();
+            let installed =
+                batteries::install(&t.db, AUTHOR, BatteryConfig::default_for(BatteryKind::Loki))
+                    .await
+                    .unwrap();
             let on: Vec<_> = installed
                 .integrations
                 .iter()
@@ -372,9 +403,13 @@ async fn uninstall_reports_integrations_turning_off() {
 async fn a_battery_bi_needs_cannot_be_uninstalled() {
     on_every_backend("a_battery_bi_needs_cannot_be_uninstalled", |t| async move {
         t.db.migrate().await.unwrap();
-        batteries::install(&t.db, AUTHOR, BatteryKind::CloudnativePg, &[])
-            .await
-            .unwrap();
+        batteries::install(
+            &t.db,
+            AUTHOR,
+            BatteryConfig::default_for(BatteryKind::CloudnativePg),
+        )
+        .await
+        .unwrap();
         for kind in [BatteryKind::CloudnativePg, BatteryKind::BatteryCore] {
             let problems = rejected(batteries::uninstall(&t.db, AUTHOR, kind).await);
             assert_eq!(
@@ -395,9 +430,13 @@ async fn uninstall_is_refused_while_objects_run_on_the_battery() {
         "uninstall_is_refused_while_objects_run_on_the_battery",
         |t| async move {
             t.db.migrate().await.unwrap();
-            batteries::install(&t.db, AUTHOR, BatteryKind::Redis, &[])
-                .await
-                .unwrap();
+            batteries::install(
+                &t.db,
+                AUTHOR,
+                BatteryConfig::default_for(BatteryKind::Redis),
+            )
+            .await
+            .unwrap();
             projects::add_object(&t.db, AUTHOR, redis("cache", None))
                 .await
                 .unwrap();
@@ -423,9 +462,13 @@ async fn projects_are_created_renamed_with_their_objects_and_deleted() {
         "projects_are_created_renamed_with_their_objects_and_deleted",
         |t| async move {
             t.db.migrate().await.unwrap();
-            batteries::install(&t.db, AUTHOR, BatteryKind::Redis, &[])
-                .await
-                .unwrap();
+            batteries::install(
+                &t.db,
+                AUTHOR,
+                BatteryConfig::default_for(BatteryKind::Redis),
+            )
+            .await
+            .unwrap();
             projects::create(&t.db, AUTHOR, project("shop"))
                 .await
                 .unwrap();
@@ -507,9 +550,13 @@ async fn a_postgres_cluster_without_its_battery_is_refused() {
             );
             assert_eq!(versions(&t.db).await, 0);
 
-            batteries::install(&t.db, AUTHOR, BatteryKind::CloudnativePg, &[])
-                .await
-                .unwrap();
+            batteries::install(
+                &t.db,
+                AUTHOR,
+                BatteryConfig::default_for(BatteryKind::CloudnativePg),
+            )
+            .await
+            .unwrap();
             projects::add_object(&t.db, AUTHOR, postgres("main", None))
                 .await
                 .unwrap();
@@ -529,12 +576,20 @@ async fn a_postgres_cluster_without_its_battery_is_refused() {
 async fn duplicate_names_are_refused_per_kind() {
     on_every_backend("duplicate_names_are_refused_per_kind", |t| async move {
         t.db.migrate().await.unwrap();
-        batteries::install(&t.db, AUTHOR, BatteryKind::Redis, &[])
-            .await
-            .unwrap();
-        batteries::install(&t.db, AUTHOR, BatteryKind::CloudnativePg, &[])
-            .await
-            .unwrap();
+        batteries::install(
+            &t.db,
+            AUTHOR,
+            BatteryConfig::default_for(BatteryKind::Redis),
+        )
+        .await
+        .unwrap();
+        batteries::install(
+            &t.db,
+            AUTHOR,
+            BatteryConfig::default_for(BatteryKind::CloudnativePg),
+        )
+        .await
+        .unwrap();
         projects::add_object(&t.db, AUTHOR, redis("main", None))
             .await
             .unwrap();
@@ -559,12 +614,20 @@ async fn duplicate_names_are_refused_per_kind() {
 async fn objects_are_updated_scaled_and_removed() {
     on_every_backend("objects_are_updated_scaled_and_removed", |t| async move {
         t.db.migrate().await.unwrap();
-        batteries::install(&t.db, AUTHOR, BatteryKind::TraditionalServices, &[])
-            .await
-            .unwrap();
-        batteries::install(&t.db, AUTHOR, BatteryKind::CloudnativePg, &[])
-            .await
-            .unwrap();
+        batteries::install(
+            &t.db,
+            AUTHOR,
+            BatteryConfig::default_for(BatteryKind::TraditionalServices),
+        )
+        .await
+        .unwrap();
+        batteries::install(
+            &t.db,
+            AUTHOR,
+            BatteryConfig::default_for(BatteryKind::CloudnativePg),
+        )
+        .await
+        .unwrap();
         projects::add_object(&t.db, AUTHOR, web("web"))
             .await
             .unwrap();

@@ -11,6 +11,7 @@ pub mod events;
 pub mod examples;
 pub mod generate;
 pub mod image;
+pub mod input;
 pub mod installation;
 pub mod names;
 pub mod objects;

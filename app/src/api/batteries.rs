@@ -99,7 +99,7 @@ fn battery_config(
 
     let mut problems = Problems::new();
     match serde_json::from_str::<serde_json::Value>(fields) {
-        Ok(fields) => match crate::config_form::decode(kind, &fields) {
+        Ok(fields) => match bi_model::input::form::decode(kind, &fields) {
             Ok(config) => return Ok(config),
             Err(nested) => problems.extend_under(kind.id(), nested),
         },
@@ -183,10 +183,8 @@ pub async fn preview_install(kind: String) -> Result<InstallPreviewView, AppErro
 pub async fn install_battery(kind: String, config: String) -> Result<i32, AppError> {
     let kind = battery_kind(&kind)?;
     let config = battery_config(kind, &config)?;
-    let settings =
-        crate::config_form::settings_from_default(&config).map_err(AppError::Rejected)?;
     let db = crate::api::database()?;
-    let outcome = bi_control::operations::batteries::install(&db, AUTHOR, kind, &settings).await?;
+    let outcome = bi_control::operations::batteries::install(&db, AUTHOR, config).await?;
     Ok(outcome.version)
 }
 

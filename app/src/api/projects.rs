@@ -1,5 +1,5 @@
 //! Server functions about projects and the objects in them (the add forms'
-//! typed builders are in [`crate::object_form`]).
+//! typed builders are in [`bi_model::input::object_form`]).
 
 #[cfg(feature = "ssr")]
 use bi_model::Problems;
@@ -215,7 +215,8 @@ pub async fn add_object(project: String, kind: String, values: String) -> Result
             );
             AppError::Rejected(problems)
         })?;
-    let object = crate::object_form::new_object(kind, &project, &values).map_err(rejected)?;
+    let object =
+        bi_model::input::object_form::new_object(kind, &project, &values).map_err(rejected)?;
     let db = crate::api::database()?;
     Ok(projects::add_object(&db, crate::api::batteries::AUTHOR, object).await?)
 }

@@ -282,18 +282,19 @@ pub async fn get_service(name: String) -> Result<ServiceDetail, AppError> {
 }
 
 /// Saves the service `name`'s settings from its form (`form`: the JSON of
-/// a [`crate::service_form::ServiceForm`]); returns the new version.
+/// a [`bi_model::input::service_form::ServiceForm`]); returns the new version.
 #[server(prefix = "/api", endpoint = "services/update")]
 pub async fn update_service(name: String, form: String) -> Result<i32, AppError> {
-    let form: crate::service_form::ServiceForm = serde_json::from_str(&form).map_err(|err| {
-        let mut problems = bi_model::Problems::new();
-        problems.push(
-            "form",
-            bi_model::Rule::Format,
-            format!("not a service form: {err}"),
-        );
-        AppError::Rejected(problems)
-    })?;
+    let form: bi_model::input::service_form::ServiceForm =
+        serde_json::from_str(&form).map_err(|err| {
+            let mut problems = bi_model::Problems::new();
+            problems.push(
+                "form",
+                bi_model::Rule::Format,
+                format!("not a service form: {err}"),
+            );
+            AppError::Rejected(problems)
+        })?;
     let db = crate::api::database()?;
     let current = find_service(&db, &name).await?;
     let object = form.apply(&current).map_err(AppError::Rejected)?;

@@ -16,7 +16,7 @@ use crate::api::batteries::{
 };
 use crate::components::change_preview::ChangePreview;
 use crate::components::feedback::{ErrorNote, Loading, StatusBadge, messages_for};
-use crate::config_form::{FieldShape, FormField, decode};
+use bi_model::input::form::{FieldShape, FormField, decode};
 
 /// The catalog grouped by category, with a search box.
 #[component]

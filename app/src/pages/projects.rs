@@ -21,7 +21,7 @@ use crate::api::projects::{
 use crate::components::change_preview::{ChangePreview, preview_base};
 use crate::components::feedback::{ErrorNote, Loading, in_browser, messages_for};
 use crate::components::text_field::TextField;
-use crate::object_form::{
+use bi_model::input::object_form::{
     self, ADDABLE, AddField, add_fields, form_key, new_object, short, titles,
 };
 
@@ -416,7 +416,7 @@ fn AddForm(
         }
         let capacity = base.get()?.ok()?.capacity?;
         let object = built.get().ok()?;
-        let found = object_form::shortfalls(&capacity, &object);
+        let found = bi_model::input::object_form::shortfalls(&capacity, &object);
         (!found.is_empty()).then(|| {
             found
                 .into_iter()

@@ -17,7 +17,9 @@ use crate::api::services::{
 use crate::components::change_preview::ChangePreview;
 use crate::components::feedback::{ErrorNote, Loading, StatusBadge, messages_for};
 use crate::components::text_field::{INPUT, TextField};
-use crate::service_form::{EnvRow, KindFields, PortRow, ServiceForm, form_key, suggested_name};
+use bi_model::input::service_form::{
+    EnvRow, KindFields, PortRow, ServiceForm, form_key, suggested_name,
+};
 
 const SMALL_BUTTON: &str = "rounded-md border border-slate-300 px-2 py-1 text-sm hover:bg-slate-100 focus:outline-none focus:ring-2 focus:ring-indigo-200";
 const CARD: &str = "rounded-lg border border-slate-200 bg-white p-4 shadow-sm";
@@ -199,7 +201,7 @@ fn EditForm(name: String, object: ProjectObject, secrets: Vec<ConnectionSecret>)
 /// Scale and port of a Knative service.
 #[component]
 fn KnativeInputs(form: RwSignal<ServiceForm>, problems: Signal<Vec<FieldError>>) -> impl IntoView {
-    let get = move |pick: fn(&crate::service_form::KnativeFields) -> String| {
+    let get = move |pick: fn(&bi_model::input::service_form::KnativeFields) -> String| {
         move || {
             form.with(|form| match &form.kind {
                 KindFields::Knative(fields) => pick(fields),
@@ -207,7 +209,7 @@ fn KnativeInputs(form: RwSignal<ServiceForm>, problems: Signal<Vec<FieldError>>)
             })
         }
     };
-    let set = move |put: fn(&mut crate::service_form::KnativeFields, String)| {
+    let set = move |put: fn(&mut bi_model::input::service_form::KnativeFields, String)| {
         move |value: String| {
             form.update(|form| {
                 if let KindFields::Knative(fields) = &mut form.kind {
@@ -237,7 +239,7 @@ fn TraditionalInputs(
     form: RwSignal<ServiceForm>,
     problems: Signal<Vec<FieldError>>,
 ) -> impl IntoView {
-    let get = move |pick: fn(&crate::service_form::TraditionalFields) -> String| {
+    let get = move |pick: fn(&bi_model::input::service_form::TraditionalFields) -> String| {
         move || {
             form.with(|form| match &form.kind {
                 KindFields::Traditional(fields) => pick(fields),
@@ -245,7 +247,7 @@ fn TraditionalInputs(
             })
         }
     };
-    let set = move |put: fn(&mut crate::service_form::TraditionalFields, String)| {
+    let set = move |put: fn(&mut bi_model::input::service_form::TraditionalFields, String)| {
         move |value: String| {
             form.update(|form| {
                 if let KindFields::Traditional(fields) = &mut form.kind {

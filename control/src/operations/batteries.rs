@@ -2,7 +2,7 @@
 //! the `bi` CLI alike.
 //!
 //! Plans come from `bi_model::dependencies` (what comes along, what would
-//! break), settings from [`super::set`]; every change is one
+//! break), typed configs from `bi_model::input`; every change is one
 //! [`desired_state::change`], so a battery and the dependencies it brings
 //! are stored together or not at all, with an audit summary such as
 //! `install sso (with cloudnative_pg, keycloak)`.
@@ -14,11 +14,11 @@ use bi_model::dependencies::{
     DependencyError, IntegrationChange, closure, plan_install, plan_uninstall,
 };
 use bi_model::generate::DesiredState;
+use bi_model::input::{apply_settings, changed_settings, describe_settings, valid_keys};
 use bi_model::{Problems, Rule};
 use serde::{Deserialize, Serialize};
 
 use super::projects::{CHANGED_MEANWHILE, join, objects_run_by};
-use super::set::{apply_settings, valid_keys};
 use crate::Database;
 use crate::desired_state;
 use crate::error::{Error, Result};
@@ -203,22 +203,21 @@ pub async fn preview_install(db: &Database, kind: BatteryKind) -> Result<Install
     plan(&state, kind).map_err(Error::Rejected)
 }
 
-/// Installs `kind` with its default config and `settings` applied, plus
-/// every missing dependency with its defaults, in one change.
+/// Installs `config` (its battery with that typed configuration, as the
+/// input layer `bi_model::input` made it from a form or from `key=value`
+/// settings) plus every missing dependency with its defaults, in one change.
 ///
 /// Refused when it is already installed, not offered on this cluster, or
-/// a setting or the resulting state is invalid; then nothing is stored.
-pub async fn install(
-    db: &Database,
-    author: &str,
-    kind: BatteryKind,
-    settings: &[(String, String)],
-) -> Result<InstallOutcome> {
-    let config =
-        apply_settings(&BatteryConfig::default_for(kind), settings).map_err(Error::Rejected)?;
+/// the config or the resulting state is invalid; then nothing is stored.
+pub async fn install(db: &Database, author: &str, config: BatteryConfig) -> Result<InstallOutcome> {
+    let kind = config.kind();
+    let mut problems = Problems::new();
+    problems.merge(kind.id(), config.validate());
+    problems.into_result().map_err(Error::Rejected)?;
+    let settings = changed_settings(&BatteryConfig::default_for(kind), &config);
     let (_, before) = desired_state::current(db).await?;
     let planned = plan(&before, kind).map_err(Error::Rejected)?;
-    let summary = install_summary(&planned, settings);
+    let summary = install_summary(&planned, &settings);
     // NB: the summary must be known before `change` reads the state in its
     // transaction; the plan is made again there and must match, so the
     // audit trail never says something other than what was stored.
@@ -283,7 +282,7 @@ pub async fn replace_config(db: &Database, author: &str, config: BatteryConfig) 
     let Some(old) = before.batteries.get(&kind) else {
         return Err(Error::Rejected(not_installed(kind)));
     };
-    let changed = changed_settings(old, &config)?;
+    let changed = changed_settings(old, &config);
     let summary = if changed.is_empty() {
         format!("configure {kind} (no change)")
     } else {
@@ -405,47 +404,6 @@ fn install_summary(plan: &InstallPreview, settings: &[(String, String)]) -> Stri
     summary
 }
 
-/// `storage=2Gi, replicas=3`.
-fn describe_settings(settings: &[(String, String)]) -> String {
-    settings
-        .iter()
-        .map(|(key, value)| format!("{}={value}", key.trim()))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The top-level fields that differ between two configs of one battery,
-/// with their new values, for the audit summary.
-fn changed_settings(old: &BatteryConfig, new: &BatteryConfig) -> Result<Vec<(String, String)>> {
-    let encode = |config: &BatteryConfig| {
-        serde_json::to_value(config).map_err(|source| Error::Encode {
-            what: "battery config",
-            source,
-        })
-    };
-    let (old, new) = (encode(old)?, encode(new)?);
-    let empty = serde_json::Map::new();
-    let old_fields = old
-        .get("config")
-        .and_then(|v| v.as_object())
-        .unwrap_or(&empty);
-    let new_fields = new
-        .get("config")
-        .and_then(|v| v.as_object())
-        .unwrap_or(&empty);
-    Ok(new_fields
-        .iter()
-        .filter(|(key, value)| old_fields.get(*key) != Some(*value))
-        .map(|(key, value)| {
-            let shown = match value {
-                serde_json::Value::String(text) => text.clone(),
-                other => other.to_string(),
-            };
-            (key.clone(), shown)
-        })
-        .collect())
-}
-
 /// One problem on the field `battery`.
 fn problem(rule: Rule, message: impl Into<String>) -> Problems {
     let mut problems = Problems::new();
@@ -489,16 +447,6 @@ mod tests {
         assert_eq!(
             install_summary(&plan, &[("mfa".into(), "true".into())]),
             "install sso (with cloudnative_pg, keycloak): mfa=true"
-        );
-    }
-
-    #[test]
-    fn changed_settings_lists_only_what_differs() {
-        let old = BatteryConfig::default_for(BatteryKind::Grafana);
-        let new = apply_settings(&old, &[("storage".into(), "2Gi".into())]).unwrap();
-        assert_eq!(
-            changed_settings(&old, &new).unwrap(),
-            [("storage".to_owned(), "2Gi".to_owned())]
         );
     }
 

@@ -8,7 +8,6 @@
 
 pub mod batteries;
 pub mod projects;
-pub mod set;
 pub mod settings;
 
 pub use batteries::{
@@ -18,4 +17,3 @@ pub use batteries::{
 pub use projects::{
     ObjectKind, ObjectRef, ProjectDetail, ProjectObject, ProjectSummary, UnknownObjectKind,
 };
-pub use set::{apply_settings, parse_setting, parse_settings, valid_keys};

@@ -6,7 +6,8 @@ use axum::extract::{Path, State};
 use bi_control::operations::{
     self, BatteryDetail, BatteryStatus, InstallOutcome, InstallPreview, UninstallOutcome,
 };
-use bi_model::catalog::BatteryKind;
+use bi_model::catalog::{BatteryConfig, BatteryKind};
+use bi_model::input;
 use serde::{Deserialize, Serialize};
 
 use super::{AUTHOR, ApiError, Changed};
@@ -58,9 +59,10 @@ pub async fn install(
     Json(body): Json<Settings>,
 ) -> Result<Json<InstallOutcome>, ApiError> {
     let kind = battery(&id)?;
-    let settings = operations::parse_settings(&body.settings)?;
+    let settings = input::parse_settings(&body.settings)?;
+    let config = input::apply_settings(&BatteryConfig::default_for(kind), &settings)?;
     Ok(Json(
-        operations::batteries::install(&state.db, AUTHOR, kind, &settings).await?,
+        operations::batteries::install(&state.db, AUTHOR, config).await?,
     ))
 }
 
@@ -71,7 +73,7 @@ pub async fn configure(
     Json(body): Json<Settings>,
 ) -> Result<Json<Changed>, ApiError> {
     let kind = battery(&id)?;
-    let settings = operations::parse_settings(&body.settings)?;
+    let settings = input::parse_settings(&body.settings)?;
     let version = operations::batteries::configure(&state.db, AUTHOR, kind, &settings).await?;
     Ok(Json(Changed { version }))
 }

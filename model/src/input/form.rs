@@ -2,13 +2,15 @@
 //! decoded and validated by `bi-model` (in the browser on every change, on
 //! the server again before storing), with each problem on its field.
 //!
-//! Pure functions, no Leptos: the page keeps the texts in signals and calls
-//! [`FormField::value`] and [`decode`]; the server calls [`decode`] and
-//! [`settings_from_default`].
+//! Pure functions: the page keeps the texts in signals and calls
+//! [`FormField::value`] and [`decode`]; the server calls [`decode`] again
+//! and passes the typed config on.
 
-use bi_model::catalog::{BatteryConfig, BatteryKind};
-use bi_model::{Problems, Rule};
 use serde_json::{Map, Value};
+
+use super::clean_message;
+use crate::catalog::{BatteryConfig, BatteryKind};
+use crate::{Problems, Rule};
 
 /// How a field of the stored config is edited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,20 +96,6 @@ pub fn decode(kind: BatteryKind, fields: &Value) -> Result<BatteryConfig, Proble
     config.validate().map(|()| config)
 }
 
-/// The `key=value` settings that turn the default config of the battery
-/// into `config`: one per leaf field that differs, dotted.
-pub fn settings_from_default(config: &BatteryConfig) -> Result<Vec<(String, String)>, Problems> {
-    let default = BatteryConfig::default_for(config.kind());
-    let (Some(old), Some(new)) = (config_fields(&default), config_fields(config)) else {
-        let mut problems = Problems::new();
-        problems.push(config.kind().id(), Rule::Format, "cannot encode the config");
-        return Err(problems);
-    };
-    let mut settings = Vec::new();
-    leaf_changes("", &old, &new, &mut settings);
-    Ok(settings)
-}
-
 /// The fields object of a config's stored form.
 fn config_fields(config: &BatteryConfig) -> Option<Map<String, Value>> {
     serde_json::to_value(config)
@@ -115,30 +103,6 @@ fn config_fields(config: &BatteryConfig) -> Option<Map<String, Value>> {
         .get("config")?
         .as_object()
         .cloned()
-}
-
-fn leaf_changes(
-    prefix: &str,
-    old: &Map<String, Value>,
-    new: &Map<String, Value>,
-    settings: &mut Vec<(String, String)>,
-) {
-    for (key, value) in new {
-        let path = if prefix.is_empty() {
-            key.clone()
-        } else {
-            format!("{prefix}.{key}")
-        };
-        match (old.get(key), value) {
-            (Some(before), _) if before == value => {}
-            (Some(Value::Object(before)), Value::Object(after)) => {
-                leaf_changes(&path, before, after, settings);
-            }
-            (_, Value::String(text)) => settings.push((path, text.clone())),
-            (_, Value::Null) => settings.push((path, String::new())),
-            (_, other) => settings.push((path, other.to_string())),
-        }
-    }
 }
 
 fn decode_fields(kind: BatteryKind, fields: &Value) -> Result<BatteryConfig, serde_json::Error> {
@@ -166,15 +130,6 @@ fn decode_problems(kind: BatteryKind, fields: &Value, whole: &serde_json::Error)
         problems.push("", Rule::Format, clean_message(whole));
     }
     problems
-}
-
-/// serde's message without its ` at line 1 column 20` tail.
-fn clean_message(err: &serde_json::Error) -> String {
-    let text = err.to_string();
-    match text.rfind(" at line ") {
-        Some(at) => text[..at].to_owned(),
-        None => text,
-    }
 }
 
 #[cfg(test)]
@@ -206,12 +161,12 @@ mod tests {
     }
 
     #[test]
-    fn a_size_with_unit_decodes_and_becomes_one_setting() {
+    fn a_size_with_unit_decodes_to_the_typed_value() {
         let config = decode(BatteryKind::Grafana, &grafana_fields("5Gi")).unwrap();
-        assert_eq!(
-            settings_from_default(&config).unwrap(),
-            [("storage".to_owned(), "5Gi".to_owned())]
-        );
+        let BatteryConfig::Grafana(grafana) = config else {
+            panic!("not grafana: {config:?}");
+        };
+        assert_eq!(grafana.storage, crate::units::Storage::gibibytes(5));
     }
 
     #[test]

@@ -5,12 +5,12 @@
 //! checks again). Problems name the model's paths (`env[1].name`,
 //! `ports[0].number`), except memory and CPU, which the form shows flat.
 
-use bi_model::image::ImageRef;
-use bi_model::objects::{
+use crate::image::ImageRef;
+use crate::objects::{
     EnvValue, EnvVar, KnativeService, PortProtocol, ProjectObject, ServicePort, TraditionalService,
 };
-use bi_model::units::{Cpu, Memory};
-use bi_model::{Problems, Rule};
+use crate::units::{Cpu, Memory};
+use crate::{Problems, Rule};
 use serde::{Deserialize, Serialize};
 
 /// One environment variable as typed.
@@ -336,7 +336,7 @@ pub fn suggested_name(app: &str, key: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use bi_model::generate::Owned;
+    use crate::generate::Owned;
 
     use super::*;
 

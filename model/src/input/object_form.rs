@@ -6,16 +6,16 @@
 
 use std::collections::BTreeMap;
 
-use bi_model::capacity::{Demand, Demanding};
-use bi_model::generate::Owned;
-use bi_model::image::ImageRef;
-use bi_model::objects::{
+use crate::capacity::{Demand, Demanding};
+use crate::generate::Owned;
+use crate::image::ImageRef;
+use crate::objects::{
     FerretService, KnativeService, ModelInstance, Notebook, ObjectKind, OllamaModel, PortProtocol,
     PostgresCluster, PostgresDatabase, PostgresUser, ProjectObject, RedisInstance, RedisMode,
     Resources, ServicePort, TraditionalService,
 };
-use bi_model::units::{Cpu, Memory, Storage};
-use bi_model::{FieldError, Problems, Rule};
+use crate::units::{Cpu, Memory, Storage};
+use crate::{FieldError, Problems, Rule};
 
 /// One input of an add form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -294,11 +294,11 @@ pub fn demand(object: &ProjectObject) -> Option<Demand> {
 
 /// The capacity shortfalls of `object`, under the form's keys.
 pub fn shortfalls(
-    capacity: &bi_model::capacity::ClusterCapacity,
+    capacity: &crate::capacity::ClusterCapacity,
     object: &ProjectObject,
 ) -> Vec<FieldError> {
     demand(object)
-        .map(|demand| bi_model::capacity::check(capacity, &demand))
+        .map(|demand| crate::capacity::check(capacity, &demand))
         .unwrap_or_default()
         .into_iter()
         .map(|mut problem| {
@@ -727,7 +727,7 @@ mod tests {
 
     #[test]
     fn shortfalls_land_under_the_form_keys() {
-        let capacity = bi_model::capacity::ClusterCapacity {
+        let capacity = crate::capacity::ClusterCapacity {
             allocatable_cpu: Cpu::cores(2),
             allocatable_memory: Memory::gibibytes(2),
             allocatable_storage: None,

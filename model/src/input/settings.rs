@@ -8,10 +8,12 @@
 //! the model's own parsers judge the value and their sentences reach the
 //! user (`"500" has no unit: did you mean 500 GiB?`), never a serde wrapper.
 
-use bi_model::catalog::{BatteryConfig, BatteryKind};
-use bi_model::units::{Cpu, Duration, Memory, Storage};
-use bi_model::{Problems, Rule};
 use serde_json::{Map, Number, Value};
+
+use super::clean_message;
+use crate::catalog::{BatteryConfig, BatteryKind};
+use crate::units::{Cpu, Duration, Memory, Storage};
+use crate::{Problems, Rule};
 
 /// Splits `memory=512Mi` into its key and value (both trimmed; the value
 /// may be empty, and may itself contain `=`).
@@ -113,6 +115,53 @@ pub fn valid_keys(config: &BatteryConfig) -> Vec<String> {
         .and_then(fields)
         .map(leaf_keys)
         .unwrap_or_default()
+}
+
+/// The `key=value` settings that turn `old` into `new` (two configs of one
+/// battery): one per leaf field that differs, dotted, in the config's key
+/// order; text as it is, an unset option as empty. For audit summaries.
+pub fn changed_settings(old: &BatteryConfig, new: &BatteryConfig) -> Vec<(String, String)> {
+    let encode = |config: &BatteryConfig| serde_json::to_value(config).ok();
+    let (old, new) = (encode(old), encode(new));
+    let empty = Map::new();
+    let old = old.as_ref().and_then(fields).unwrap_or(&empty);
+    let new = new.as_ref().and_then(fields).unwrap_or(&empty);
+    let mut settings = Vec::new();
+    leaf_changes("", old, new, &mut settings);
+    settings
+}
+
+/// `storage=2Gi, replicas=3`.
+pub fn describe_settings(settings: &[(String, String)]) -> String {
+    settings
+        .iter()
+        .map(|(key, value)| format!("{}={value}", key.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn leaf_changes(
+    prefix: &str,
+    old: &Map<String, Value>,
+    new: &Map<String, Value>,
+    settings: &mut Vec<(String, String)>,
+) {
+    for (key, value) in new {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match (old.get(key), value) {
+            (Some(before), _) if before == value => {}
+            (Some(Value::Object(before)), Value::Object(after)) => {
+                leaf_changes(&path, before, after, settings);
+            }
+            (_, Value::String(text)) => settings.push((path, text.clone())),
+            (_, Value::Null) => settings.push((path, String::new())),
+            (_, other) => settings.push((path, other.to_string())),
+        }
+    }
 }
 
 /// The `config` object inside a stored battery config.
@@ -285,19 +334,6 @@ fn first_accepted(
     Err(last)
 }
 
-/// serde_json's message without its ` at line 1 column 20` suffix, which
-/// points into JSON the user never wrote.
-fn clean_message(err: &serde_json::Error) -> String {
-    let message = err.to_string();
-    if err.line() == 0 {
-        return message;
-    }
-    let suffix = format!(" at line {} column {}", err.line(), err.column());
-    message
-        .strip_suffix(&suffix)
-        .map_or(message.clone(), str::to_owned)
-}
-
 /// The rule a decode failure broke: a unit parser's own rule when the
 /// message is one of its sentences about `raw`, else [`Rule::Format`].
 fn rule_of(raw: &str, message: &str) -> Rule {
@@ -319,7 +355,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
-    use bi_model::catalog::loki::LokiConfig;
+    use crate::catalog::loki::LokiConfig;
 
     fn set(kind: BatteryKind, pairs: &[(&str, &str)]) -> Result<BatteryConfig, Problems> {
         let settings: Vec<(String, String)> = pairs
@@ -472,10 +508,17 @@ mod tests {
     }
 
     #[test]
-    fn strips_serdes_position_suffix() {
-        let err = serde_json::from_str::<u32>("\"x\"").unwrap_err();
-        let message = clean_message(&err);
-        assert!(!message.contains("line"), "{message}");
-        assert!(message.starts_with("invalid type"), "{message}");
+    fn changed_settings_lists_only_the_leaves_that_differ() {
+        let old = BatteryConfig::default_for(BatteryKind::Grafana);
+        let new = apply_settings(&old, &[("storage".into(), "2Gi".into())]).unwrap();
+        assert_eq!(
+            changed_settings(&old, &new),
+            [("storage".to_owned(), "2Gi".to_owned())]
+        );
+        assert!(changed_settings(&old, &old).is_empty());
+        assert_eq!(
+            describe_settings(&changed_settings(&old, &new)),
+            "storage=2Gi"
+        );
     }
 }
