@@ -6,7 +6,7 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{Lazy, SsrMode, path};
 
-use crate::AppError;
+use crate::ApiError;
 use crate::api::installation::{RenameInstallation, get_installation_overview};
 use crate::components::layout::Layout;
 use crate::pages::{
@@ -39,7 +39,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[derive(Clone, Copy)]
 pub struct InstallationState {
     /// The overview, fetched again after every rename.
-    pub overview: Resource<Result<InstallationOverview, AppError>>,
+    pub overview: Resource<Result<InstallationOverview, ApiError>>,
     /// Renames the installation through the server.
     pub rename: ServerAction<RenameInstallation>,
 }

@@ -32,18 +32,7 @@ use crate::error::{Error, Result, db_error};
 /// 43 × log2(62) ≈ 256 bits.
 pub const SECRET_LENGTH: usize = 43;
 
-/// One entry of the audit trail: which version, who, what and when.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VersionSummary {
-    /// The version number.
-    pub version: i32,
-    /// Who made the change.
-    pub author: String,
-    /// What changed, in words.
-    pub summary: String,
-    /// When it was stored.
-    pub created_at: DateTime<Utc>,
-}
+pub use bi_api::audit::AuditEntry;
 
 /// The stored secrets by key, for generation. `Debug` shows the keys only.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -164,7 +153,7 @@ pub async fn change(
 }
 
 /// The audit trail, newest first.
-pub async fn history(db: &Database) -> Result<Vec<VersionSummary>> {
+pub async fn history(db: &Database) -> Result<Vec<AuditEntry>> {
     let rows = Version::find()
         .select_only()
         .columns([
@@ -180,11 +169,11 @@ pub async fn history(db: &Database) -> Result<Vec<VersionSummary>> {
         .map_err(db_error("reading the desired-state history"))?;
     Ok(rows
         .into_iter()
-        .map(|(version, author, summary, created_at)| VersionSummary {
+        .map(|(version, author, summary, created_at)| AuditEntry {
             version,
             author,
             summary,
-            created_at,
+            created_at: created_at.into(),
         })
         .collect())
 }

@@ -87,3 +87,19 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub(crate) fn db_error(action: &'static str) -> impl FnOnce(DbErr) -> Error {
     move |source| Error::Database { action, source }
 }
+
+impl From<Error> for bi_api::ApiError {
+    /// What a client is told: validation problems as they are; anything else
+    /// as a sentence that leaks nothing, the full error going to the log only
+    /// (it may name hosts, paths or SQL).
+    fn from(err: Error) -> Self {
+        match err {
+            Error::Invalid(field) => Self::Invalid(field),
+            Error::Rejected(problems) => Self::Rejected(problems),
+            other => {
+                tracing::error!(error = %other, "request failed");
+                Self::Internal(Self::INTERNAL.to_owned())
+            }
+        }
+    }
+}

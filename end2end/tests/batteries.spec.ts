@@ -89,7 +89,9 @@ test('the server refuses a bad size even when the browser is bypassed', async ({
   });
   expect(refused.ok()).toBe(false);
   const body = await refused.json();
-  expect(body.Rejected[0].field).toBe('grafana.storage');
+  // The one wire error of bi-api, the same shape as the JSON API's.
+  expect(body.error.code).toBe('rejected');
+  expect(body.error.problems[0].field).toBe('grafana.storage');
 });
 
 test('uninstalling a battery others need is refused with their names', async ({ page }) => {

@@ -66,7 +66,8 @@ test('the server refuses an invalid name even when the browser is bypassed', asy
   const refused = await request.post('/api/installation/rename', { form: { name: 'NOT valid!' } });
   expect(refused.ok()).toBe(false);
   const body = await refused.json();
-  expect(body.Invalid.field).toBe('installation.name');
+  expect(body.error.code).toBe('invalid');
+  expect(body.error.problems[0].field).toBe('installation.name');
 
   const overview = await request.post('/api/installation/overview');
   expect(overview.ok()).toBe(true);

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use bi_app::api::settings::ServerFacts;
+use bi_api::server::ServerFacts;
 use bi_control::Database;
 use bi_control::cluster::ClusterConnection;
 use bi_control::engine::{Engine, EngineSettings};

@@ -2,7 +2,7 @@
 //! cluster's description and the reconciler.
 
 use axum::extract::FromRef;
-use bi_app::api::settings::ServerFacts;
+use bi_api::server::ServerFacts;
 use bi_control::Database;
 use bi_control::reconciler::Reconciler;
 use bi_model::ClusterSummary;

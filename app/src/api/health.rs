@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::AppError;
+use crate::ApiError;
 
 /// One app (a battery or a user object) and how it is doing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,7 +46,7 @@ pub struct HealthView {
 
 /// Reads health and capacity from the cluster.
 #[server(prefix = "/api", endpoint = "installation/health")]
-pub async fn installation_health() -> Result<HealthView, AppError> {
+pub async fn installation_health() -> Result<HealthView, ApiError> {
     let db = crate::api::database()?;
     let reconciler = crate::api::reconciler()?;
     let health = bi_control::health::read(&db, reconciler.engine().client()).await?;

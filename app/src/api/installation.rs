@@ -5,13 +5,13 @@ use bi_model::InstallationName;
 use bi_model::InstallationOverview;
 use leptos::prelude::*;
 
-use crate::AppError;
+use crate::ApiError;
 #[cfg(feature = "ssr")]
 use crate::api::database;
 
 /// The overview from the database, with the cluster the server manages.
 #[cfg(feature = "ssr")]
-async fn overview(db: &bi_control::Database) -> Result<InstallationOverview, AppError> {
+async fn overview(db: &bi_control::Database) -> Result<InstallationOverview, ApiError> {
     let mut overview = bi_control::installation::overview(db).await?;
     overview.cluster = use_context::<bi_model::ClusterSummary>();
     Ok(overview)
@@ -19,13 +19,13 @@ async fn overview(db: &bi_control::Database) -> Result<InstallationOverview, App
 
 /// The installation's name, bi's version and the database backend.
 #[server(prefix = "/api", endpoint = "installation/overview")]
-pub async fn get_installation_overview() -> Result<InstallationOverview, AppError> {
+pub async fn get_installation_overview() -> Result<InstallationOverview, ApiError> {
     overview(&database()?).await
 }
 
 /// Renames the installation; an invalid name is refused and nothing is stored.
 #[server(prefix = "/api", endpoint = "installation/rename")]
-pub async fn rename_installation(name: String) -> Result<InstallationOverview, AppError> {
+pub async fn rename_installation(name: String) -> Result<InstallationOverview, ApiError> {
     let name = InstallationName::parse(&name)?;
     let db = database()?;
     bi_control::installation::rename(&db, &name).await?;

@@ -16,22 +16,16 @@ pub mod settings;
 
 /// The database handle that the server provides to every request.
 #[cfg(feature = "ssr")]
-pub(crate) fn database() -> Result<bi_control::Database, crate::AppError> {
+pub(crate) fn database() -> Result<bi_control::Database, crate::ApiError> {
     leptos::prelude::use_context::<bi_control::Database>().ok_or_else(|| {
-        crate::AppError::Internal("the database is not available to this request".into())
+        crate::ApiError::Internal("the database is not available to this request".into())
     })
 }
 
 /// The reconciler (and through it the engine) of this server.
 #[cfg(feature = "ssr")]
-pub(crate) fn reconciler() -> Result<bi_control::reconciler::Reconciler, crate::AppError> {
+pub(crate) fn reconciler() -> Result<bi_control::reconciler::Reconciler, crate::ApiError> {
     leptos::prelude::use_context::<bi_control::reconciler::Reconciler>().ok_or_else(|| {
-        crate::AppError::Internal("the engine is not available to this request".into())
+        crate::ApiError::Internal("the engine is not available to this request".into())
     })
-}
-
-/// `2026-11-24T23:47:05Z` as `2026-11-24 23:47:05 UTC`.
-#[cfg(feature = "ssr")]
-pub(crate) fn readable_time(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }

@@ -9,7 +9,7 @@ use bi_model::generate::DesiredState;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::AppError;
+use crate::ApiError;
 
 /// The base a form's change is previewed on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,7 +42,7 @@ impl PreviewBase {
 /// The base for previewing a change: current and last-applied desired
 /// states and the cluster's capacity.
 #[server(prefix = "/api", endpoint = "installation/preview-base")]
-pub async fn load_preview_base() -> Result<PreviewBase, AppError> {
+pub async fn load_preview_base() -> Result<PreviewBase, ApiError> {
     use bi_control::desired_state;
     use bi_control::engine::history;
 
@@ -53,7 +53,7 @@ pub async fn load_preview_base() -> Result<PreviewBase, AppError> {
         Some(snapshot) => desired_state::at_version(&db, snapshot.desired_version)
             .await?
             .ok_or_else(|| {
-                AppError::Internal(format!(
+                ApiError::Internal(format!(
                     "desired-state version {} of snapshot {} is not stored",
                     snapshot.desired_version, snapshot.id
                 ))

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::AppError;
+use crate::ApiError;
 
 /// How a service scales.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,7 +38,7 @@ pub struct ServiceRow {
 
 /// Every Knative and traditional service.
 #[server(prefix = "/api", endpoint = "services/list")]
-pub async fn list_services() -> Result<Vec<ServiceRow>, AppError> {
+pub async fn list_services() -> Result<Vec<ServiceRow>, ApiError> {
     use bi_control::operations::{ObjectKind, ProjectObject, projects};
 
     let db = crate::api::database()?;
@@ -75,9 +75,9 @@ pub async fn list_services() -> Result<Vec<ServiceRow>, AppError> {
 }
 
 /// Reads a count typed in a form (in the browser and on the server).
-pub fn count(field: &str, text: &str) -> Result<u32, AppError> {
+pub fn count(field: &str, text: &str) -> Result<u32, ApiError> {
     text.trim().parse::<u32>().map_err(|_| {
-        AppError::Invalid(bi_model::FieldError::new(
+        ApiError::Invalid(bi_model::FieldError::new(
             field,
             bi_model::Rule::Format,
             format!("must be a whole number, e.g. 2; \"{}\" is not", text.trim()),
@@ -87,7 +87,7 @@ pub fn count(field: &str, text: &str) -> Result<u32, AppError> {
 
 /// Sets the instance range of a Knative service; returns the new version.
 #[server(prefix = "/api", endpoint = "services/scale-knative")]
-pub async fn scale_knative(name: String, min: String, max: String) -> Result<i32, AppError> {
+pub async fn scale_knative(name: String, min: String, max: String) -> Result<i32, ApiError> {
     let (min, max) = (count("min_scale", &min)?, count("max_scale", &max)?);
     let db = crate::api::database()?;
     Ok(bi_control::operations::projects::scale_knative_service(
@@ -102,7 +102,7 @@ pub async fn scale_knative(name: String, min: String, max: String) -> Result<i32
 
 /// Sets the replicas of a traditional service; returns the new version.
 #[server(prefix = "/api", endpoint = "services/scale")]
-pub async fn scale_traditional(name: String, replicas: String) -> Result<i32, AppError> {
+pub async fn scale_traditional(name: String, replicas: String) -> Result<i32, ApiError> {
     let replicas = count("replicas", &replicas)?;
     let db = crate::api::database()?;
     Ok(bi_control::operations::projects::scale_service(
@@ -192,7 +192,7 @@ pub struct ServiceDetail {
 async fn find_service(
     db: &bi_control::Database,
     name: &str,
-) -> Result<bi_model::objects::ProjectObject, AppError> {
+) -> Result<bi_model::objects::ProjectObject, ApiError> {
     use bi_control::operations::{ObjectKind, projects};
 
     for object in projects::objects(db).await? {
@@ -205,14 +205,14 @@ async fn find_service(
             return Ok(projects::object(db, object.kind, name).await?);
         }
     }
-    Err(AppError::NotFound(format!(
+    Err(ApiError::NotFound(format!(
         "there is no service named \"{name}\""
     )))
 }
 
 /// The service `name` with its settings and status.
 #[server(prefix = "/api", endpoint = "services/show")]
-pub async fn get_service(name: String) -> Result<ServiceDetail, AppError> {
+pub async fn get_service(name: String) -> Result<ServiceDetail, ApiError> {
     let db = crate::api::database()?;
     let object = find_service(&db, &name).await?;
     let kind = object.kind();
@@ -284,7 +284,7 @@ pub async fn get_service(name: String) -> Result<ServiceDetail, AppError> {
 /// Saves the service `name`'s settings from its form (`form`: the JSON of
 /// a [`bi_model::input::service_form::ServiceForm`]); returns the new version.
 #[server(prefix = "/api", endpoint = "services/update")]
-pub async fn update_service(name: String, form: String) -> Result<i32, AppError> {
+pub async fn update_service(name: String, form: String) -> Result<i32, ApiError> {
     let form: bi_model::input::service_form::ServiceForm =
         serde_json::from_str(&form).map_err(|err| {
             let mut problems = bi_model::Problems::new();
@@ -293,11 +293,11 @@ pub async fn update_service(name: String, form: String) -> Result<i32, AppError>
                 bi_model::Rule::Format,
                 format!("not a service form: {err}"),
             );
-            AppError::Rejected(problems)
+            ApiError::Rejected(problems)
         })?;
     let db = crate::api::database()?;
     let current = find_service(&db, &name).await?;
-    let object = form.apply(&current).map_err(AppError::Rejected)?;
+    let object = form.apply(&current).map_err(ApiError::Rejected)?;
     Ok(
         bi_control::operations::projects::update_object(&db, crate::api::batteries::AUTHOR, object)
             .await?,

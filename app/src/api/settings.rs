@@ -3,21 +3,12 @@
 //! time and the database keeps across restarts, and the server's own
 //! options shown read-only.
 
-use bi_model::{IntervalSettings, ReconcileIntervals};
+pub use bi_api::server::ServerFacts;
+use bi_model::IntervalSettings;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::AppError;
-
-/// What the server was started with that the Settings page shows; the
-/// server provides it to every request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ServerFacts {
-    /// The data directory (the SQLite file, the log, the sandbox's state).
-    pub data_dir: String,
-    /// The intervals of the server's options (`--recheck-every`, `--drift-every`).
-    pub defaults: ReconcileIntervals,
-}
+use crate::ApiError;
 
 /// The system-wide settings as the page shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,9 +20,9 @@ pub struct SystemSettings {
 }
 
 #[cfg(feature = "ssr")]
-fn facts() -> Result<ServerFacts, AppError> {
+fn facts() -> Result<ServerFacts, ApiError> {
     use_context::<ServerFacts>().ok_or_else(|| {
-        AppError::Internal("the server's settings are not available to this request".into())
+        ApiError::Internal("the server's settings are not available to this request".into())
     })
 }
 
@@ -45,7 +36,7 @@ fn view(reconcile: IntervalSettings, facts: ServerFacts) -> SystemSettings {
 
 /// The system-wide settings.
 #[server(prefix = "/api", endpoint = "settings/show")]
-pub async fn get_system_settings() -> Result<SystemSettings, AppError> {
+pub async fn get_system_settings() -> Result<SystemSettings, ApiError> {
     let facts = facts()?;
     let settings =
         bi_control::operations::settings::show(&crate::api::database()?, facts.defaults).await?;
@@ -59,9 +50,9 @@ pub async fn get_system_settings() -> Result<SystemSettings, AppError> {
 pub async fn save_system_settings(
     recheck_every: String,
     drift_every: String,
-) -> Result<SystemSettings, AppError> {
-    let wanted =
-        ReconcileIntervals::parse(&recheck_every, &drift_every).map_err(AppError::Rejected)?;
+) -> Result<SystemSettings, ApiError> {
+    let wanted = bi_model::ReconcileIntervals::parse(&recheck_every, &drift_every)
+        .map_err(ApiError::Rejected)?;
     let facts = facts()?;
     let settings = bi_control::operations::settings::save(
         &crate::api::database()?,
@@ -75,7 +66,7 @@ pub async fn save_system_settings(
 
 /// Goes back to the server's options for both intervals.
 #[server(prefix = "/api", endpoint = "settings/reset")]
-pub async fn reset_system_settings() -> Result<SystemSettings, AppError> {
+pub async fn reset_system_settings() -> Result<SystemSettings, ApiError> {
     let facts = facts()?;
     let settings = bi_control::operations::settings::reset(
         &crate::api::database()?,

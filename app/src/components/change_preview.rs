@@ -15,7 +15,7 @@ use bi_model::capacity::{self, ClusterCapacity, Impact};
 use bi_model::generate::{Action, DesiredState, FieldChange, Preview, PreviewItem, preview};
 use leptos::prelude::*;
 
-use crate::AppError;
+use crate::ApiError;
 use crate::api::preview::{PreviewBase, load_preview_base};
 use crate::components::feedback::{ErrorNote, in_browser};
 
@@ -33,7 +33,7 @@ const LAST_RECHECK_MS: u64 = 16_000;
 /// documentation).
 pub fn preview_base(
     track: impl Fn() + Send + Sync + 'static,
-) -> LocalResource<Result<PreviewBase, AppError>> {
+) -> LocalResource<Result<PreviewBase, ApiError>> {
     let tick = RwSignal::new(0_u32);
     let base = LocalResource::new(move || {
         track();
@@ -77,7 +77,7 @@ pub fn ChangePreview<F>(
     /// The base to preview on, when the page shares one among several
     /// forms; else the preview loads its own.
     #[prop(optional)]
-    base: Option<LocalResource<Result<PreviewBase, AppError>>>,
+    base: Option<LocalResource<Result<PreviewBase, ApiError>>>,
 ) -> impl IntoView
 where
     F: Fn(&DesiredState) -> Option<DesiredState> + Send + Sync + 'static,

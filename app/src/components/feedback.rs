@@ -4,14 +4,14 @@
 use bi_model::FieldError;
 use leptos::prelude::*;
 
-use crate::AppError;
+use crate::ApiError;
 
 /// An error from the server, shown where the thing failed. A page that
-/// shows a [`AppError::NotFound`] is answered with status 404.
+/// shows a [`ApiError::NotFound`] is answered with status 404.
 #[component]
-pub fn ErrorNote(error: AppError) -> impl IntoView {
+pub fn ErrorNote(error: ApiError) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    if matches!(error, AppError::NotFound(_))
+    if matches!(error, ApiError::NotFound(_))
         && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
     {
         response.set_status(http::StatusCode::NOT_FOUND);

@@ -9,9 +9,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
-use crate::AppError;
+use crate::ApiError;
 use crate::api::batteries::{
-    BatteryRow, BatteryView, InstallBattery, SaveBatteryConfig, UninstallBattery, get_battery,
+    BatteryDetail, BatteryStatus, InstallBattery, SaveBatteryConfig, UninstallBattery, get_battery,
     list_batteries, preview_install,
 };
 use crate::components::change_preview::ChangePreview;
@@ -55,7 +55,7 @@ pub fn Batteries() -> impl IntoView {
 
 /// The catalog's groups, each with the batteries that match the search.
 #[component]
-fn Catalog(rows: Vec<BatteryRow>, search: RwSignal<String>) -> impl IntoView {
+fn Catalog(rows: Vec<BatteryStatus>, search: RwSignal<String>) -> impl IntoView {
     let rows = StoredValue::new(rows);
     let matching = move |group: BatteryGroup| {
         let needle = search.get().trim().to_lowercase();
@@ -106,7 +106,7 @@ fn Catalog(rows: Vec<BatteryRow>, search: RwSignal<String>) -> impl IntoView {
 
 /// One battery in the catalog.
 #[component]
-fn BatteryCard(row: BatteryRow) -> impl IntoView {
+fn BatteryCard(row: BatteryStatus) -> impl IntoView {
     let href = format!("/batteries/{}", row.kind.id());
     view! {
         <li
@@ -142,7 +142,7 @@ pub fn BatteryPage() -> impl IntoView {
                 battery
                     .get()
                     .map(|result| match result {
-                        Ok(view) => view! { <BatteryDetail view /> }.into_any(),
+                        Ok(view) => view! { <BatteryPanel view /> }.into_any(),
                         Err(error) => {
                             view! {
                                 <Title text="Battery" />
@@ -166,7 +166,7 @@ fn names(kinds: &[BatteryKind]) -> String {
 }
 
 #[component]
-fn BatteryDetail(view: BatteryView) -> impl IntoView {
+fn BatteryPanel(view: BatteryDetail) -> impl IntoView {
     let title = view.name.clone();
     let installed = view.installed;
     let kind = view.kind;
@@ -605,7 +605,7 @@ fn Uninstall(kind: BatteryKind, removable: bool) -> impl IntoView {
                 view! { <p class="mt-1 text-sm text-slate-600">"bi cannot run without this battery."</p> }
                     .into_any()
             }}
-            {move || error().map(|error: AppError| view! { <ErrorNote error /> })}
+            {move || error().map(|error: ApiError| view! { <ErrorNote error /> })}
         </section>
     }
 }

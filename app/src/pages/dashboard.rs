@@ -8,7 +8,7 @@ use leptos_meta::Title;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::AppError;
+use crate::ApiError;
 use crate::api::activity::recent_changes;
 use crate::api::batteries::list_batteries;
 use crate::api::deploys::list_snapshots;
@@ -76,7 +76,7 @@ fn Card(title: &'static str, testid: &'static str, children: Children) -> impl I
 fn LoadedCard<T, F, V>(
     title: &'static str,
     testid: &'static str,
-    resource: Resource<Result<T, AppError>>,
+    resource: Resource<Result<T, ApiError>>,
     show: F,
 ) -> impl IntoView
 where
@@ -150,7 +150,7 @@ fn LastSnapshots() -> impl IntoView {
                                                             <a href=format!("/deploys/{}", row.id) class="text-indigo-700 hover:underline">
                                                                 {format!("Snapshot {}", row.id)}
                                                             </a>
-                                                            <StatusBadge status=row.status />
+                                                            <StatusBadge status=row.status.to_string() />
                                                             <span class="text-xs text-slate-500">{row.trigger}</span>
                                                         </li>
                                                     }
@@ -263,7 +263,7 @@ fn RecentActivity() -> impl IntoView {
                                                                 <span class="text-slate-500">{format!("v{}", row.version)}</span>
                                                                 <span class="min-w-0 flex-1 break-words">{row.summary}</span>
                                                                 <span class="text-xs text-slate-500">
-                                                                    {format!("{} · {}", row.author, row.created_at)}
+                                                                    {format!("{} · {}", row.author, row.created_at.readable())}
                                                                 </span>
                                                             </li>
                                                         }
@@ -376,7 +376,7 @@ fn RenameForm(rename: ServerAction<RenameInstallation>) -> impl IntoView {
                 </p>
             }
             .into_any(),
-            Err(AppError::Invalid(err)) => view! {
+            Err(ApiError::Invalid(err)) => view! {
                 <p class="mt-2 text-sm text-red-700" role="alert">{err.message}</p>
             }
             .into_any(),

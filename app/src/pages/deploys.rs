@@ -7,11 +7,12 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::api::deploys::{
-    DiffView, RollbackTo, SnapshotRow, diff_snapshots, get_snapshot, list_snapshots,
+    RollbackTo, SnapshotDiff, SnapshotSummary, diff_snapshots, get_snapshot, json_text,
+    list_snapshots,
 };
 use crate::components::feedback::{ErrorNote, Loading, StatusBadge};
 
-fn counts_text(row: &SnapshotRow) -> String {
+fn counts_text(row: &SnapshotSummary) -> String {
     let counts = row.counts;
     format!(
         "{} created · {} updated · {} unchanged · {} deleted · {} failed",
@@ -45,7 +46,7 @@ pub fn Deploys() -> impl IntoView {
 }
 
 #[component]
-fn History(rows: Vec<SnapshotRow>) -> impl IntoView {
+fn History(rows: Vec<SnapshotSummary>) -> impl IntoView {
     let newest = rows.first().map(|row| row.id);
     let previous = rows.get(1).map(|row| row.id);
     let options = rows
@@ -84,11 +85,11 @@ fn History(rows: Vec<SnapshotRow>) -> impl IntoView {
                             <a href=format!("/deploys/{}", row.id) class="font-medium text-indigo-700 hover:underline">
                                 {format!("Snapshot {}", row.id)}
                             </a>
-                            <StatusBadge status=row.status.clone() />
+                            <StatusBadge status=row.status.to_string() />
                             <span class="text-slate-600">
                                 {format!("version {} · {}", row.desired_version, row.trigger)}
                             </span>
-                            <span class="text-slate-500">{row.started_at.clone()}</span>
+                            <span class="text-slate-500">{row.started_at.readable()}</span>
                             <span class="w-full text-xs text-slate-500">{counts}</span>
                         </li>
                     }
@@ -125,12 +126,12 @@ pub fn SnapshotPage() -> impl IntoView {
                             view! {
                                 <div class="mt-1 flex flex-wrap items-center gap-3">
                                     <h1 class="text-2xl font-semibold">{format!("Snapshot {}", summary.id)}</h1>
-                                    <StatusBadge status=summary.status.clone() />
+                                    <StatusBadge status=summary.status.to_string() />
                                 </div>
                                 <p class="mt-1 text-sm text-slate-600">
                                     {format!(
                                         "Applied desired-state version {} ({}), started {}.",
-                                        summary.desired_version, summary.trigger, summary.started_at
+                                        summary.desired_version, summary.trigger, summary.started_at.readable()
                                     )}
                                 </p>
                                 <p class="mt-1 text-sm text-slate-600">{counts_text(&summary)}</p>
@@ -267,7 +268,7 @@ pub fn DiffPage() -> impl IntoView {
 
 /// Added, removed and changed objects, with the fields that differ.
 #[component]
-fn DiffList(diff: DiffView) -> impl IntoView {
+fn DiffList(diff: SnapshotDiff) -> impl IntoView {
     let nothing = diff.added.is_empty() && diff.removed.is_empty() && diff.changed.is_empty();
     view! {
         <div class="mt-3 space-y-2 text-sm" data-testid="diff">
@@ -302,8 +303,8 @@ fn DiffList(diff: DiffView) -> impl IntoView {
                                             {format!(
                                                 "{}: {} → {}",
                                                 field.pointer,
-                                                field.before.unwrap_or_else(|| "(absent)".into()),
-                                                field.after.unwrap_or_else(|| "(absent)".into()),
+                                                field.before.as_ref().map_or_else(|| "(absent)".into(), json_text),
+                                                field.after.as_ref().map_or_else(|| "(absent)".into(), json_text),
                                             )}
                                         </li>
                                     })

@@ -12,23 +12,23 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
-use crate::AppError;
+use crate::ApiError;
 use crate::api::preview::PreviewBase;
 use crate::api::projects::{
-    AddObject, CreateProject, DeleteProject, ObjectRow, RemoveObject, RenameProject,
+    AddObject, CreateProject, DeleteProject, ProjectMember, RemoveObject, RenameProject,
     ResizePostgresCluster, get_project, list_projects,
 };
 use crate::components::change_preview::{ChangePreview, preview_base};
 use crate::components::feedback::{ErrorNote, Loading, in_browser, messages_for};
 use crate::components::text_field::TextField;
 use bi_model::input::object_form::{
-    self, ADDABLE, AddField, add_fields, form_key, new_object, short, titles,
+    ADDABLE, AddField, add_fields, form_key, new_object, short, titles,
 };
 
 const BUTTON: &str = "rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-500 disabled:cursor-not-allowed disabled:opacity-50";
 
 /// The problems a failed action reports, with the form's own.
-fn with_server(local: Vec<FieldError>, server: Option<AppError>) -> Vec<FieldError> {
+fn with_server(local: Vec<FieldError>, server: Option<ApiError>) -> Vec<FieldError> {
     let mut problems = local;
     if let Some(error) = server {
         problems.extend(error.problems().into_iter().map(|mut problem| {
@@ -97,11 +97,11 @@ pub fn Projects() -> impl IntoView {
                                         .map(|row| {
                                             view! {
                                                 <li class="flex flex-wrap items-center gap-3 px-4 py-3 text-sm">
-                                                    <a href=format!("/projects/{}", row.name) class="font-medium text-indigo-700 hover:underline">
-                                                        {row.name.clone()}
+                                                    <a href=format!("/projects/{}", row.project.name) class="font-medium text-indigo-700 hover:underline">
+                                                        {row.project.name.clone()}
                                                     </a>
                                                     <span class="text-slate-500">{format!("{} objects", row.object_count)}</span>
-                                                    <span class="text-slate-600">{row.description}</span>
+                                                    <span class="text-slate-600">{row.project.description}</span>
                                                 </li>
                                             }
                                         })
@@ -174,16 +174,16 @@ pub fn ProjectPage() -> impl IntoView {
 /// One object of the project; a PostgreSQL cluster can change its storage.
 #[component]
 fn ObjectItem(
-    object: ObjectRow,
+    object: ProjectMember,
     resize: ServerAction<ResizePostgresCluster>,
     remove: ServerAction<RemoveObject>,
 ) -> impl IntoView {
     let confirming = RwSignal::new(false);
     let removal = RemoveObject {
-        kind: object.kind.clone(),
+        kind: object.kind.id().to_owned(),
         name: object.name.clone(),
     };
-    let label = object.label.clone();
+    let label = object.kind.label().to_owned();
     let readers = object.readers.clone();
     let confirm = move || {
         let removal = removal.clone();
@@ -220,7 +220,12 @@ fn ObjectItem(
             }
         })
     };
-    let storage = RwSignal::new(object.storage.clone().unwrap_or_default());
+    let storage = RwSignal::new(
+        object
+            .storage
+            .map(|current| current.to_string())
+            .unwrap_or_default(),
+    );
     let name = object.name.clone();
     let local = Memo::new(move |_| {
         bi_model::units::Storage::parse(&storage.get())
@@ -239,8 +244,8 @@ fn ObjectItem(
     let input_id = format!("storage-{}", object.name);
     view! {
         <li class="flex flex-wrap items-center gap-3 px-4 py-3 text-sm" data-testid=testid>
-            <span class="rounded bg-slate-100 px-2 py-0.5 text-xs text-slate-700">{object.label}</span>
-            {if matches!(object.kind.as_str(), "knative_service" | "traditional_service") {
+            <span class="rounded bg-slate-100 px-2 py-0.5 text-xs text-slate-700">{object.kind.label()}</span>
+            {if matches!(object.kind, ObjectKind::KnativeService | ObjectKind::TraditionalService) {
                 view! { <a href=format!("/services/{}", object.name) class="font-medium text-indigo-700 hover:underline">{object.name.clone()}</a> }.into_any()
             } else {
                 view! { <span class="font-medium">{object.name.clone()}</span> }.into_any()
@@ -248,7 +253,7 @@ fn ObjectItem(
             {object.storage.map(|current| {
                 let name = name.clone();
                 view! {
-                    <span class="text-slate-500" data-testid="object-storage">{current}</span>
+                    <span class="text-slate-500" data-testid="object-storage">{current.to_string()}</span>
                     <form
                         class="flex w-full flex-wrap items-start gap-2"
                         on:submit=move |ev| {
@@ -340,7 +345,7 @@ fn AddForm(
     kind: ObjectKind,
     project: Signal<String>,
     action: ServerAction<AddObject>,
-    base: LocalResource<Result<PreviewBase, AppError>>,
+    base: LocalResource<Result<PreviewBase, ApiError>>,
     /// The kind whose form dispatched `action` last.
     last: RwSignal<Option<ObjectKind>>,
 ) -> impl IntoView {

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::AppError;
+use crate::ApiError;
 use crate::api::services::{
     ScaleKnative, ScaleTraditional, ServiceRow, ServiceScale, count, list_services,
 };
@@ -81,7 +81,7 @@ fn ServiceItem(
             let problem = move || -> Option<String> {
                 let min = count("min_scale", &min_text.get()).err();
                 let max = count("max_scale", &max_text.get()).err();
-                min.or(max).map(|error: AppError| error.to_string())
+                min.or(max).map(|error: ApiError| error.to_string())
             };
             let name = name.clone();
             view! {

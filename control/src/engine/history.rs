@@ -7,11 +7,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+pub use bi_api::snapshots::{
+    ChangedResource, ResourceOutcomeRow, SnapshotDetail, SnapshotDiff, SnapshotSummary,
+};
 pub use bi_model::generate::FieldChange;
 use bi_model::generate::field_changes;
-use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::apply::Outcome;
@@ -20,69 +21,6 @@ use crate::db::Database;
 use crate::entities::{resource_body, snapshot, snapshot_resource};
 use crate::error::{Error, Result, db_error};
 use bi_model::events::OutcomeCounts;
-
-/// One snapshot as listed: what ran, why, how it ended and what it did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SnapshotSummary {
-    /// The `snapshot` row.
-    pub id: i64,
-    /// The desired-state version applied.
-    pub desired_version: i32,
-    /// What started it.
-    pub trigger: String,
-    /// How it ended (or that it is still running).
-    pub status: SnapshotStatus,
-    /// When it started.
-    pub started_at: DateTime<Utc>,
-    /// When it finished; None while running or if interrupted.
-    pub finished_at: Option<DateTime<Utc>>,
-    /// Outcomes by kind.
-    pub counts: OutcomeCounts,
-}
-
-/// One planned object of a snapshot and what came of it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ResourceOutcomeRow {
-    /// The object's path as displayed (`apps/v1/Deployment/ns/name`).
-    pub path: String,
-    /// The planned action: `create`, `update`, `unchanged` or `delete`.
-    pub action: String,
-    /// The desired content hash; None for deletions.
-    pub hash: Option<String>,
-    /// `created`, `updated`, `unchanged`, `deleted`, `failed` or `waiting`.
-    pub outcome: String,
-    /// The API server's message when it failed.
-    pub message: Option<String>,
-}
-
-/// One snapshot with its plan and outcomes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SnapshotDetail {
-    /// The snapshot itself.
-    pub summary: SnapshotSummary,
-    /// Every planned object, in apply order.
-    pub resources: Vec<ResourceOutcomeRow>,
-}
-
-/// An object both snapshots applied, with different bodies.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChangedResource {
-    /// The object's path as displayed.
-    pub path: String,
-    /// Every field that differs, in key order.
-    pub fields: Vec<FieldChange>,
-}
-
-/// What changed in the cluster from one snapshot to another.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct SnapshotDiff {
-    /// Paths only the second snapshot applied.
-    pub added: Vec<String>,
-    /// Paths only the first snapshot applied.
-    pub removed: Vec<String>,
-    /// Paths both applied with different bodies.
-    pub changed: Vec<ChangedResource>,
-}
 
 /// At most `limit` snapshots, newest first.
 pub async fn list(db: &Database, limit: u64) -> Result<Vec<SnapshotSummary>> {
@@ -280,8 +218,8 @@ fn summary(row: snapshot::Model) -> Result<SnapshotSummary> {
         desired_version: row.desired_version,
         trigger: row.trigger,
         status,
-        started_at: row.started_at,
-        finished_at: row.finished_at,
+        started_at: row.started_at.into(),
+        finished_at: row.finished_at.map(Into::into),
         counts: OutcomeCounts {
             created: count(row.created),
             updated: count(row.updated),

@@ -6,8 +6,7 @@ use std::fmt;
 use std::collections::BTreeSet;
 
 use bi_model::events::{Event, OutcomeCounts, PlannedResource};
-use bi_model::generate::{Plan, PlanItem, ResourcePath, plan};
-use serde::{Deserialize, Serialize};
+use bi_model::generate::{PlanItem, ResourcePath, plan};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
@@ -20,41 +19,7 @@ use crate::db::Database;
 use crate::error::Result;
 use crate::events::EventBus;
 
-/// Where a snapshot stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SnapshotStatus {
-    /// Applying now.
-    Running,
-    /// Every object is as desired.
-    Succeeded,
-    /// Some objects were refused (the rest was applied).
-    Failed,
-    /// Nothing was refused, but some objects wait for an admission webhook
-    /// that cannot answer yet; the reconciler retries soon.
-    Waiting,
-    /// The process stopped while it was running.
-    Interrupted,
-}
-
-impl SnapshotStatus {
-    /// The name stored in `snapshot.status`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Running => "running",
-            Self::Succeeded => "succeeded",
-            Self::Failed => "failed",
-            Self::Waiting => "waiting",
-            Self::Interrupted => "interrupted",
-        }
-    }
-}
-
-impl fmt::Display for SnapshotStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use bi_api::snapshots::{PlanPreview, SnapshotStatus};
 
 /// What one snapshot did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,15 +59,6 @@ impl fmt::Debug for Engine {
             .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
-}
-
-/// What a snapshot would do now, without doing it (`bi plan`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlanPreview {
-    /// The desired-state version planned.
-    pub desired_version: i32,
-    /// The plan against the cluster as it is now.
-    pub plan: Plan,
 }
 
 impl Engine {

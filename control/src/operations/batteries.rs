@@ -9,133 +9,21 @@
 
 use std::collections::BTreeSet;
 
-use bi_model::catalog::{self, BatteryConfig, BatteryGroup, BatteryKind};
-use bi_model::dependencies::{
-    DependencyError, IntegrationChange, closure, plan_install, plan_uninstall,
-};
+use bi_model::catalog::{self, BatteryConfig, BatteryKind};
+use bi_model::dependencies::{DependencyError, closure, plan_install, plan_uninstall};
 use bi_model::generate::DesiredState;
 use bi_model::input::{apply_settings, changed_settings, describe_settings, valid_keys};
 use bi_model::{Problems, Rule};
-use serde::{Deserialize, Serialize};
 
 use super::projects::{CHANGED_MEANWHILE, join, objects_run_by};
 use crate::Database;
 use crate::desired_state;
 use crate::error::{Error, Result};
 
-/// One catalog battery and whether it is installed, for lists.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BatteryStatus {
-    /// Which battery.
-    pub kind: BatteryKind,
-    /// Its display name.
-    pub name: String,
-    /// The catalog group it is listed under.
-    pub group: BatteryGroup,
-    /// What it does.
-    pub description: String,
-    /// Whether it is offered where this cluster runs.
-    pub offered: bool,
-    /// Whether it is installed.
-    pub installed: bool,
-    /// Its config, when installed.
-    pub config: Option<BatteryConfig>,
-}
-
-/// An optional integration between two batteries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IntegrationNote {
-    /// The battery that declares the integration.
-    pub battery: BatteryKind,
-    /// The partner whose presence switches it on.
-    pub partner: BatteryKind,
-    /// What it does.
-    pub what: String,
-}
-
-impl From<&IntegrationChange> for IntegrationNote {
-    fn from(change: &IntegrationChange) -> Self {
-        Self {
-            battery: change.battery,
-            partner: change.partner,
-            what: change.what.to_owned(),
-        }
-    }
-}
-
-/// One integration a battery declares, and whether it works right now.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IntegrationStatus {
-    /// The partner battery.
-    pub partner: BatteryKind,
-    /// What the integration does.
-    pub what: String,
-    /// True when both batteries are installed.
-    pub active: bool,
-}
-
-/// Everything about one battery, for its detail page and `bi battery show`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BatteryDetail {
-    /// Which battery.
-    pub kind: BatteryKind,
-    /// Its display name.
-    pub name: String,
-    /// The catalog group it is listed under.
-    pub group: BatteryGroup,
-    /// What it does.
-    pub description: String,
-    /// The batteries it needs, as the catalog declares them.
-    pub dependencies: Vec<BatteryKind>,
-    /// Its optional integrations.
-    pub integrations: Vec<IntegrationStatus>,
-    /// False when bi cannot run without it.
-    pub removable: bool,
-    /// Whether it is offered where this cluster runs.
-    pub offered: bool,
-    /// Whether it is installed.
-    pub installed: bool,
-    /// The fields of its config (installed config, else the defaults), as
-    /// `key=value` settings address them.
-    pub config: serde_json::Value,
-    /// The keys `--set` accepts, dotted.
-    pub settings: Vec<String>,
-    /// Installed batteries that need it, directly or through others.
-    pub dependents: Vec<BatteryKind>,
-}
-
-/// What installing a battery would do, shown before confirming.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InstallPreview {
-    /// The battery asked for.
-    pub battery: BatteryKind,
-    /// Batteries to install, dependencies first, the battery last.
-    pub to_install: Vec<BatteryKind>,
-    /// Integrations that start working.
-    pub integrations_on: Vec<IntegrationNote>,
-}
-
-/// What an install stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InstallOutcome {
-    /// The new desired-state version.
-    pub version: i32,
-    /// The batteries installed, dependencies first, the battery last.
-    pub installed: Vec<BatteryKind>,
-    /// Integrations that started working.
-    pub integrations: Vec<IntegrationNote>,
-}
-
-/// What an uninstall stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UninstallOutcome {
-    /// The new desired-state version.
-    pub version: i32,
-    /// The battery removed.
-    pub battery: BatteryKind,
-    /// Integrations that stopped working.
-    pub integrations_off: Vec<IntegrationNote>,
-}
+pub use bi_api::batteries::{
+    BatteryDetail, BatteryStatus, InstallOutcome, InstallPreview, IntegrationNote,
+    IntegrationStatus, UninstallOutcome,
+};
 
 /// Every catalog battery in catalog order, with whether it is installed.
 pub async fn list(db: &Database) -> Result<Vec<BatteryStatus>> {

@@ -6,14 +6,11 @@
 //! that refusals name fields of what the caller sent (`object.storage`,
 //! `project`, `name`) rather than positions in the stored lists.
 
-use std::fmt;
-
 use bi_model::catalog::BatteryKind;
-use bi_model::generate::{DesiredState, Owned};
-use bi_model::objects::{Named, Project};
+use bi_model::generate::{CONNECTION_SUFFIX, DesiredState, Owned};
+use bi_model::objects::{EnvValue, EnvVar, Named, Project};
 pub use bi_model::objects::{ObjectKind, ProjectObject, UnknownObjectKind};
 use bi_model::{Problems, Rule};
-use serde::{Deserialize, Serialize};
 
 use crate::Database;
 use crate::desired_state;
@@ -53,41 +50,7 @@ macro_rules! for_each_list {
         }
     }};
 }
-
-/// A user object by kind and name, with its project.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct ObjectRef {
-    /// Which kind of object.
-    pub kind: ObjectKind,
-    /// Its name (unique among objects of its kind).
-    pub name: String,
-    /// The project it belongs to, if any.
-    pub project: Option<String>,
-}
-
-impl fmt::Display for ObjectRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.kind.label(), self.name)
-    }
-}
-
-/// A project and how many objects it holds, for lists.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProjectSummary {
-    /// The project.
-    pub project: Project,
-    /// How many objects belong to it.
-    pub object_count: usize,
-}
-
-/// A project and every object in it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProjectDetail {
-    /// The project.
-    pub project: Project,
-    /// Its objects, in the order the desired state lists them.
-    pub objects: Vec<ObjectRef>,
-}
+pub use bi_api::projects::{ObjectRef, ProjectDetail, ProjectMember, ProjectSummary};
 
 /// Every project, in the order they were created.
 pub async fn list(db: &Database) -> Result<Vec<ProjectSummary>> {
@@ -110,7 +73,20 @@ pub async fn list(db: &Database) -> Result<Vec<ProjectSummary>> {
 pub async fn show(db: &Database, name: &str) -> Result<ProjectDetail> {
     let (_, state) = desired_state::current(db).await?;
     let project = find_project(&state, name).map_err(Error::Rejected)?.clone();
-    let objects = objects_in(&state, name);
+    let objects = objects_in(&state, name)
+        .into_iter()
+        .map(|object| ProjectMember {
+            storage: match (object.kind, get(&state, object.kind, &object.name)) {
+                (ObjectKind::PostgresCluster, Some(ProjectObject::PostgresCluster(cluster))) => {
+                    Some(cluster.object.storage)
+                }
+                _ => None,
+            },
+            readers: readers(&state, object.kind, &object.name),
+            kind: object.kind,
+            name: object.name,
+        })
+        .collect();
     Ok(ProjectDetail { project, objects })
 }
 
@@ -403,6 +379,37 @@ fn objects_in(state: &DesiredState, project: &str) -> Vec<ObjectRef> {
         .into_iter()
         .filter(|o| o.project.as_deref() == Some(project))
         .collect()
+}
+
+/// The services whose environment reads a connection Secret of the data
+/// object `name` of `kind` (`postgres-<name>-<user>-connection`,
+/// `redis-<name>-connection`, `ferret-<name>-connection`), sorted.
+fn readers(state: &DesiredState, kind: ObjectKind, name: &str) -> Vec<String> {
+    let prefix = match kind {
+        ObjectKind::PostgresCluster => format!("postgres-{name}-"),
+        ObjectKind::RedisInstance => format!("redis-{name}-"),
+        ObjectKind::FerretService => format!("ferret-{name}-"),
+        _ => return Vec::new(),
+    };
+    let reads = |env: &[EnvVar]| {
+        env.iter().any(|var| {
+            matches!(&var.value, EnvValue::SecretRef { secret, .. }
+                if secret.starts_with(&prefix) && secret.ends_with(CONNECTION_SUFFIX))
+        })
+    };
+    let knative = state
+        .knative_services
+        .iter()
+        .filter(|s| reads(&s.object.env))
+        .map(|s| s.object.name.clone());
+    let traditional = state
+        .traditional_services
+        .iter()
+        .filter(|s| reads(&s.object.env))
+        .map(|s| s.object.name.clone());
+    let mut found: Vec<String> = knative.chain(traditional).collect();
+    found.sort();
+    found
 }
 
 fn find_project<'a>(state: &'a DesiredState, name: &str) -> Result<&'a Project, Problems> {

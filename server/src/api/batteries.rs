@@ -3,23 +3,15 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+pub use bi_api::batteries::Settings;
 use bi_control::operations::{
     self, BatteryDetail, BatteryStatus, InstallOutcome, InstallPreview, UninstallOutcome,
 };
 use bi_model::catalog::{BatteryConfig, BatteryKind};
 use bi_model::input;
-use serde::{Deserialize, Serialize};
 
 use super::{AUTHOR, ApiError, Changed};
 use crate::state::AppState;
-
-/// `key=value` settings, e.g. `["memory=512Mi", "replicas=2"]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Settings {
-    /// The settings, applied in order.
-    #[serde(default)]
-    pub settings: Vec<String>,
-}
 
 /// The battery an id names; 404 when none does.
 fn battery(id: &str) -> Result<BatteryKind, ApiError> {

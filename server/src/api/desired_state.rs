@@ -5,25 +5,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
+use bi_api::audit::AuditEntry;
 use bi_model::generate::{Secrets, generate, to_yaml_stream};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use super::ApiError;
 use crate::state::AppState;
-
-/// One entry of the audit trail.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditEntry {
-    /// The desired-state version the change created.
-    pub version: i32,
-    /// Who made it.
-    pub author: String,
-    /// What changed, in words.
-    pub summary: String,
-    /// When it was stored.
-    pub created_at: DateTime<Utc>,
-}
 
 /// The current desired resources as one YAML stream in apply order; every
 /// secret value is a placeholder.
@@ -39,16 +25,5 @@ pub async fn export(State(state): State<AppState>) -> Result<impl IntoResponse, 
 
 /// Every desired-state change, newest first.
 pub async fn audit(State(state): State<AppState>) -> Result<Json<Vec<AuditEntry>>, ApiError> {
-    let versions = bi_control::desired_state::history(&state.db).await?;
-    Ok(Json(
-        versions
-            .into_iter()
-            .map(|version| AuditEntry {
-                version: version.version,
-                author: version.author,
-                summary: version.summary,
-                created_at: version.created_at,
-            })
-            .collect(),
-    ))
+    Ok(Json(bi_control::desired_state::history(&state.db).await?))
 }

@@ -3,52 +3,15 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
+pub use bi_api::projects::{DeleteQuery, ObjectsQuery, Rename, Scale};
 use bi_control::Database;
 use bi_control::operations::{
     ObjectKind, ObjectRef, ProjectDetail, ProjectObject, ProjectSummary, projects,
 };
 use bi_model::objects::Project;
-use serde::{Deserialize, Serialize};
 
 use super::{AUTHOR, ApiError, Changed};
 use crate::state::AppState;
-
-/// The body of a rename.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Rename {
-    /// The project's new name.
-    pub new_name: String,
-}
-
-/// The query of a project deletion.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct DeleteQuery {
-    /// Remove the objects in the project too.
-    #[serde(default)]
-    pub cascade: bool,
-}
-
-/// The query of the object list.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct ObjectsQuery {
-    /// Only objects of this kind (`postgres_cluster`, `redis_instance`, …).
-    pub kind: Option<String>,
-}
-
-/// The body of a scale: `replicas` for traditional services, the instance
-/// range for Knative services.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Scale {
-    /// Replicas of a traditional service.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replicas: Option<u32>,
-    /// Fewest instances of a Knative service (0 scales to zero).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min_scale: Option<u32>,
-    /// Most instances of a Knative service.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_scale: Option<u32>,
-}
 
 /// 404 unless the project exists.
 async fn existing_project(db: &Database, name: &str) -> Result<(), ApiError> {

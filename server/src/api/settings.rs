@@ -3,21 +3,12 @@
 
 use axum::Json;
 use axum::extract::State;
+pub use bi_api::server::Intervals;
 use bi_control::operations::settings::{self, IntervalSettings};
 use bi_model::ReconcileIntervals;
-use serde::{Deserialize, Serialize};
 
 use super::ApiError;
 use crate::state::AppState;
-
-/// The intervals wanted, as typed (`2m`, `1h`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Intervals {
-    /// The periodic re-check (10s–24h).
-    pub recheck_every: String,
-    /// The drift sweep (1m–168h).
-    pub drift_every: String,
-}
 
 /// The intervals in force and where each comes from.
 pub async fn show(State(state): State<AppState>) -> Result<Json<IntervalSettings>, ApiError> {

@@ -4,60 +4,17 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use bi_control::engine::PlanPreview;
-use bi_control::engine::history::{self, SnapshotDetail, SnapshotDiff, SnapshotSummary};
-use bi_model::events::OutcomeCounts;
-use serde::{Deserialize, Serialize};
+use bi_api::snapshots::{
+    DiffQuery, ListQuery, PlanPreview, Requested, RollbackDone, RollbackRequest, SnapshotDetail,
+    SnapshotDiff, SnapshotSummary,
+};
+use bi_control::engine::history;
 
 use super::{AUTHOR, ApiError};
 use crate::state::AppState;
 
 /// How many snapshots a list shows unless asked otherwise.
 const DEFAULT_LIMIT: u64 = 20;
-
-/// A queued snapshot request: follow it on `/api/v1/events` until a
-/// `snapshot_started` lists this number and its snapshot finishes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Requested {
-    /// The request's number.
-    pub request: u64,
-}
-
-/// The query of the snapshot list.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct ListQuery {
-    /// At most this many, newest first.
-    pub limit: Option<u64>,
-}
-
-/// The query of a diff: from snapshot `a` to snapshot `b`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct DiffQuery {
-    /// The earlier snapshot.
-    pub a: i64,
-    /// The later snapshot.
-    pub b: i64,
-}
-
-/// The body of a rollback.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RollbackRequest {
-    /// The snapshot whose desired state is restored.
-    pub snapshot: i64,
-}
-
-/// What a rollback did: the snapshot that applied the restored state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RollbackDone {
-    /// The snapshot that applied it.
-    pub snapshot: i64,
-    /// The new desired-state version (a copy of the restored one).
-    pub desired_version: i32,
-    /// `succeeded` or `failed`.
-    pub status: String,
-    /// Outcomes by kind.
-    pub counts: OutcomeCounts,
-}
 
 /// What a snapshot would do now.
 pub async fn plan(State(state): State<AppState>) -> Result<Json<PlanPreview>, ApiError> {
@@ -130,7 +87,7 @@ pub async fn rollback(
     Ok(Json(RollbackDone {
         snapshot: report.id,
         desired_version: report.desired_version,
-        status: report.status.to_string(),
+        status: report.status,
         counts: report.counts,
     }))
 }

@@ -270,7 +270,7 @@ async fn run_client(global: &GlobalArgs, command: Command) -> anyhow::Result<Exi
                 min,
                 max,
             } => {
-                let scale = crate::api::projects::Scale {
+                let scale = bi_api::projects::Scale {
                     replicas,
                     min_scale: min,
                     max_scale: max,

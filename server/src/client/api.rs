@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::local::LocalApi;
-use crate::api::ErrorBody;
+use bi_api::ErrorBody;
 
 /// A client of one control server.
 #[derive(Debug, Clone)]

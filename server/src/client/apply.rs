@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::{ApiClient, ClientError};
-use crate::api::snapshots::Requested;
+use bi_api::snapshots::Requested;
 
 /// Starts a snapshot and follows it; exit 1 when it failed.
 pub async fn apply(api: &ApiClient) -> anyhow::Result<ExitCode> {

@@ -1,15 +1,15 @@
 //! `bi batteries list|show|install|configure|uninstall`.
 
 use anyhow::Context;
-use bi_control::operations::{
+use bi_api::batteries::{
     BatteryDetail, BatteryStatus, InstallOutcome, InstallPreview, UninstallOutcome,
 };
 
 use super::ApiClient;
 use super::output::{Table, print};
-use crate::api::Changed;
-use crate::api::batteries::Settings;
 use crate::client::output::OutputFormat;
+use bi_api::audit::Changed;
+use bi_api::batteries::Settings;
 
 /// Every catalog battery and whether it is installed.
 pub async fn list(api: &ApiClient, format: OutputFormat) -> anyhow::Result<()> {

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use bi_control::engine::history::{SnapshotDetail, SnapshotSummary};
+use bi_api::snapshots::{ResourceOutcomeRow, SnapshotDetail, SnapshotSummary};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde::Serialize;
@@ -27,7 +27,7 @@ pub const LOG_FILE: &str = "bi.log";
 #[derive(Debug, Serialize)]
 struct SnapshotFailures {
     summary: SnapshotSummary,
-    failed: Vec<bi_control::engine::history::ResourceOutcomeRow>,
+    failed: Vec<ResourceOutcomeRow>,
 }
 
 /// Writes the bundle to `output` (or a timestamped file); returns its path.

@@ -3,15 +3,16 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use bi_control::engine::PlanPreview;
-use bi_control::engine::history::{SnapshotDetail, SnapshotDiff, SnapshotSummary};
+use bi_api::snapshots::{
+    PlanPreview, RollbackDone, RollbackRequest, SnapshotDetail, SnapshotDiff, SnapshotStatus,
+    SnapshotSummary,
+};
 use bi_model::generate::Action;
 
 use super::ApiClient;
 use super::output::{Table, or_dash, print};
-use crate::api::desired_state::AuditEntry;
-use crate::api::snapshots::{RollbackDone, RollbackRequest};
 use crate::client::output::{OutputArgs, OutputFormat};
+use bi_api::audit::AuditEntry;
 
 /// The exit code of `bi plan --exit-code` when a snapshot would change something.
 pub const CHANGES_EXIT_CODE: u8 = 2;
@@ -85,7 +86,7 @@ pub async fn list(api: &ApiClient, limit: u64, format: OutputFormat) -> anyhow::
                 s.counts.updated.to_string(),
                 s.counts.deleted.to_string(),
                 s.counts.failed.to_string(),
-                s.started_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                s.started_at.readable_without_zone(),
             ]);
         }
         table.render()
@@ -106,7 +107,7 @@ pub async fn show(api: &ApiClient, id: i64, format: OutputFormat) -> anyhow::Res
             s.status,
             s.desired_version,
             s.trigger,
-            s.started_at.format("%Y-%m-%d %H:%M:%S UTC")
+            s.started_at.readable()
         );
         let mut table = Table::new(["OUTCOME", "ACTION", "RESOURCE", "MESSAGE"]);
         for row in &detail.resources {
@@ -174,7 +175,7 @@ pub async fn rollback(api: &ApiClient, snapshot: i64) -> anyhow::Result<ExitCode
         done.counts.deleted,
         done.counts.failed
     );
-    if done.status == "succeeded" {
+    if done.status == SnapshotStatus::Succeeded {
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!(
@@ -197,7 +198,7 @@ pub async fn audit(api: &ApiClient, limit: usize, format: OutputFormat) -> anyho
         for entry in entries {
             table.row([
                 entry.version.to_string(),
-                entry.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                entry.created_at.readable_without_zone(),
                 entry.author.clone(),
                 entry.summary.clone(),
             ]);

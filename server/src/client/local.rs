@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::body::Body;
-use bi_app::api::settings::ServerFacts;
+use bi_api::server::ServerFacts;
 use bi_control::DatabaseBackend;
 use bi_control::engine::{Engine, EngineSettings};
 use bi_control::events::EventBus;

@@ -2,19 +2,20 @@
 //! flags and sent whole; the server validates them like the UI's forms.
 
 use anyhow::{Context, anyhow};
-use bi_control::operations::{ObjectKind, ObjectRef, ProjectObject};
+use bi_api::projects::ObjectRef;
 use bi_model::generate::Owned;
 use bi_model::objects::{
     KnativeService, PortProtocol, PostgresCluster, RedisInstance, Resources, ServicePort,
     SizePreset, TraditionalService,
 };
+use bi_model::objects::{ObjectKind, ProjectObject};
 use bi_model::units::{Memory, Storage};
 
 use super::ApiClient;
 use super::output::{Table, or_dash, print};
-use crate::api::Changed;
-use crate::api::projects::Scale;
 use crate::client::output::OutputFormat;
+use bi_api::audit::Changed;
+use bi_api::projects::Scale;
 
 /// A new PostgreSQL cluster from the flags of `bi postgres add`.
 pub fn postgres_cluster(

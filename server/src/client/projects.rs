@@ -1,14 +1,14 @@
 //! `bi projects list|create|show|rename|delete`.
 
 use anyhow::Context;
-use bi_control::operations::{ProjectDetail, ProjectSummary};
+use bi_api::projects::{ProjectDetail, ProjectSummary};
 use bi_model::objects::Project;
 
 use super::ApiClient;
 use super::output::{Table, or_dash, print};
-use crate::api::Changed;
-use crate::api::projects::Rename;
 use crate::client::output::OutputFormat;
+use bi_api::audit::Changed;
+use bi_api::projects::Rename;
 
 /// Every project.
 pub async fn list(api: &ApiClient, format: OutputFormat) -> anyhow::Result<()> {

@@ -2,12 +2,12 @@
 //! sweeps for drift.
 
 use anyhow::Context;
-use bi_control::operations::settings::IntervalSettings;
+use bi_model::IntervalSettings;
 
 use super::ApiClient;
 use super::output::{Table, print};
-use crate::api::settings::Intervals;
 use crate::client::output::OutputFormat;
+use bi_api::server::Intervals;
 
 const PATH: &str = "/api/v1/settings";
 

@@ -51,7 +51,7 @@ fn render(status: &Status) -> String {
             snapshot.counts.updated,
             snapshot.counts.failed,
             snapshot.counts.waiting,
-            snapshot.started_at.format("%Y-%m-%d %H:%M:%S UTC")
+            snapshot.started_at.readable()
         )),
         None => out.push_str("last snapshot:   none yet\n"),
     }

@@ -13,8 +13,16 @@
 //! be a dry run: the result is computed and returned, nothing changes.
 //!
 //! It is plain data behind one lock held by the server; nothing here awaits.
+//! What a write fills in is in `defaults.rs`, what a deletion takes along in
+//! `cascade.rs`, name rules in `names.rs` and list paging in `paging.rs`;
+//! this file keeps the objects, the writes and the watch events.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+mod cascade;
+mod defaults;
+mod names;
+mod paging;
+
+use std::collections::{BTreeMap, VecDeque};
 
 use serde_json::{Map, Value, json};
 use tokio::sync::watch;
@@ -26,6 +34,10 @@ use super::persist::{Snapshot, SnapshotObject};
 use super::schema::{self, FieldValidation};
 use super::selector::Selectors;
 use super::status::{ApiError, ApiResult};
+use cascade::{has_finalizers, is_deleting};
+use defaults::{Generation, defaults, generation_of, spec_part};
+use names::{generated_name, validate_name};
+use paging::{decode_continue, encode_continue};
 
 /// Watch events kept in memory; a watch from before the oldest one gets 410 Expired
 /// and its client lists again (kube-rs watchers and kubectl do).
@@ -1018,59 +1030,6 @@ impl Store {
         })
     }
 
-    /// Marks an object as being deleted (deletionTimestamp; a Namespace also
-    /// Terminating), unless it already is; returns it.
-    fn mark_deleting(&mut self, key: &ObjectKey) -> Option<Value> {
-        let object = self.objects.get(key)?.object.clone();
-        if is_deleting(&object) {
-            return Some(object);
-        }
-        let mut next = object;
-        let metadata = metadata_mut(&mut next);
-        metadata.insert("deletionTimestamp".into(), json!(now()));
-        metadata.insert("deletionGracePeriodSeconds".into(), json!(0));
-        if key.group.is_empty() && key.plural == "namespaces" {
-            next["status"] = json!({ "phase": "Terminating" });
-        }
-        Some(self.commit(key.clone(), next, EventType::Modified))
-    }
-
-    /// The namespace controller's work, done at once: everything in a
-    /// Terminating namespace is deleted (what has finalizers is marked and
-    /// waits for them), and a Terminating namespace left empty is removed.
-    fn finish_namespaces(&mut self) {
-        let terminating: Vec<String> = self
-            .objects
-            .iter()
-            .filter(|(key, entry)| {
-                key.group.is_empty() && key.plural == "namespaces" && is_deleting(&entry.object)
-            })
-            .map(|(key, _)| key.name.clone())
-            .collect();
-        for namespace in terminating {
-            let inside: Vec<ObjectKey> = self
-                .objects
-                .keys()
-                .filter(|key| key.namespace == namespace)
-                .cloned()
-                .collect();
-            for key in &inside {
-                let held = self
-                    .objects
-                    .get(key)
-                    .is_some_and(|entry| has_finalizers(&entry.object));
-                if held {
-                    self.mark_deleting(key);
-                } else {
-                    self.remove(key);
-                }
-            }
-            if !self.objects.keys().any(|key| key.namespace == namespace) {
-                self.remove(&ObjectKey::namespace_object(&namespace));
-            }
-        }
-    }
-
     /// Stores (or replaces) an object with a new resourceVersion and records the event.
     fn commit(&mut self, key: ObjectKey, mut object: Value, kind: EventType) -> Value {
         self.resource_version += 1;
@@ -1133,54 +1092,6 @@ impl Store {
             .map(|(_, entry)| &entry.object)
             .collect();
         self.kinds.set_custom(crds.into_iter());
-    }
-
-    /// What goes with `key` when it is deleted: a Namespace's contents, a CRD's objects,
-    /// and (unless orphaning) everything owned by it, transitively.
-    fn dependents(&self, key: &ObjectKey, orphan: bool) -> Vec<ObjectKey> {
-        let mut doomed: BTreeSet<ObjectKey> = BTreeSet::new();
-        if key.group.is_empty() && key.plural == "namespaces" {
-            doomed.extend(
-                self.objects
-                    .keys()
-                    .filter(|other| other.namespace == key.name)
-                    .cloned(),
-            );
-        }
-        if key.is_crd()
-            && let Some(entry) = self.objects.get(key)
-        {
-            let group = entry.object.pointer("/spec/group").and_then(Value::as_str);
-            let plural = entry
-                .object
-                .pointer("/spec/names/plural")
-                .and_then(Value::as_str);
-            if let (Some(group), Some(plural)) = (group, plural) {
-                doomed.extend(self.keys_of(group, plural));
-            }
-        }
-        if !orphan {
-            let mut owners: Vec<ObjectKey> = vec![key.clone()];
-            owners.extend(doomed.iter().cloned());
-            while let Some(owner) = owners.pop() {
-                let Some(uid) = self
-                    .objects
-                    .get(&owner)
-                    .and_then(|entry| entry.object.pointer("/metadata/uid"))
-                    .and_then(Value::as_str)
-                else {
-                    continue;
-                };
-                for (other, entry) in &self.objects {
-                    if other != key && !doomed.contains(other) && owned_by(&entry.object, uid) {
-                        doomed.insert(other.clone());
-                        owners.push(other.clone());
-                    }
-                }
-            }
-        }
-        doomed.remove(key);
-        doomed.into_iter().collect()
     }
 }
 
@@ -1301,304 +1212,9 @@ fn set_or_remove(object: &mut Value, field: &str, value: Option<Value>) {
     }
 }
 
-/// What bumps an object's `metadata.generation`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Generation {
-    /// The kind has none (ConfigMap, Secret, Namespace, Service, RBAC, …).
-    None,
-    /// A change outside metadata and status.
-    Spec,
-    /// That, or a change of the annotations (Deployments: they are copied to ReplicaSets).
-    SpecAndAnnotations,
-}
-
-/// Which built-in kinds have a generation, as a real API server's strategies
-/// set it; custom resources and CRDs always have one.
-fn generation_of(rt: &ResourceType) -> Generation {
-    let with_generation = [
-        ("", "pods"),
-        ("apps", "statefulsets"),
-        ("apps", "daemonsets"),
-        ("apps", "replicasets"),
-        ("batch", "jobs"),
-        ("batch", "cronjobs"),
-        ("networking.k8s.io", "networkpolicies"),
-        ("networking.k8s.io", "ingresses"),
-        ("networking.k8s.io", "ingressclasses"),
-        ("policy", "poddisruptionbudgets"),
-        (
-            "admissionregistration.k8s.io",
-            "mutatingwebhookconfigurations",
-        ),
-        (
-            "admissionregistration.k8s.io",
-            "validatingwebhookconfigurations",
-        ),
-        ("scheduling.k8s.io", "priorityclasses"),
-        (CRD_GROUP, CRD_PLURAL),
-    ];
-    if rt.is("apps", "deployments") {
-        Generation::SpecAndAnnotations
-    } else if with_generation
-        .iter()
-        .any(|(group, plural)| rt.is(group, plural))
-        || !super::discovery::is_builtin_group(&rt.group)
-    {
-        Generation::Spec
-    } else {
-        Generation::None
-    }
-}
-
-/// Everything generation is about: the object without metadata and status.
-fn spec_part(object: &Value) -> Value {
-    let mut object = object.clone();
-    if let Some(map) = object.as_object_mut() {
-        for field in ["metadata", "status", "apiVersion", "kind"] {
-            map.remove(field);
-        }
-    }
-    object
-}
-
-/// Whether the object has finalizers left.
-fn has_finalizers(object: &Value) -> bool {
-    object
-        .pointer("/metadata/finalizers")
-        .and_then(Value::as_array)
-        .is_some_and(|finalizers| !finalizers.is_empty())
-}
-
-/// Whether the object is being deleted (it has a deletionTimestamp).
-fn is_deleting(object: &Value) -> bool {
-    object.pointer("/metadata/deletionTimestamp").is_some()
-}
-
-fn owned_by(object: &Value, uid: &str) -> bool {
-    object
-        .pointer("/metadata/ownerReferences")
-        .and_then(Value::as_array)
-        .is_some_and(|owners| {
-            owners
-                .iter()
-                .any(|owner| owner.get("uid").and_then(Value::as_str) == Some(uid))
-        })
-}
-
-/// What the server fills in per kind: Namespaces are Active and labelled with their
-/// name; CRDs are validated and report Established/NamesAccepted.
-fn defaults(rt: &ResourceType, object: &mut Value) -> Result<(), String> {
-    if rt.is("", "secrets") {
-        merge_string_data(object);
-    }
-    if rt.is("", "namespaces") {
-        let name = name_of(object).unwrap_or_default();
-        let metadata = metadata_mut(object);
-        let labels = metadata.entry("labels").or_insert_with(|| json!({}));
-        if let Some(labels) = labels.as_object_mut() {
-            labels.insert("kubernetes.io/metadata.name".into(), json!(name));
-        }
-        if object.pointer("/spec/finalizers").is_none() {
-            object["spec"] = json!({ "finalizers": ["kubernetes"] });
-        }
-        if object.pointer("/status/phase").is_none() {
-            object["status"] = json!({ "phase": "Active" });
-        }
-    }
-    if rt.is(CRD_GROUP, CRD_PLURAL) {
-        let types = super::discovery::crd_resource_types(object)?;
-        let storage = object
-            .pointer("/spec/versions")
-            .and_then(Value::as_array)
-            .and_then(|versions| {
-                versions
-                    .iter()
-                    .find(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
-            })
-            .and_then(|v| v.get("name").cloned())
-            .unwrap_or(Value::Null);
-        let served = types.first().map(|rt| rt.version.clone());
-        let names = object.pointer("/spec/names").cloned().unwrap_or(json!({}));
-        let mut accepted = names;
-        if accepted.get("singular").is_none()
-            && let Some(first) = types.first()
-        {
-            accepted["singular"] = json!(first.singular);
-        }
-        if accepted.get("listKind").is_none()
-            && let Some(kind) = accepted.get("kind").and_then(Value::as_str)
-        {
-            accepted["listKind"] = json!(format!("{kind}List"));
-        }
-        let since = object
-            .pointer("/metadata/creationTimestamp")
-            .cloned()
-            .unwrap_or(json!(now()));
-        let condition = |kind: &str, reason: &str, message: &str| {
-            json!({
-                "type": kind,
-                "status": "True",
-                "lastTransitionTime": since,
-                "reason": reason,
-                "message": message,
-            })
-        };
-        object["status"] = json!({
-            "conditions": [
-                condition("NamesAccepted", "NoConflicts", "no conflicts found"),
-                condition("Established", "InitialNamesAccepted", "the initial names have been accepted"),
-            ],
-            "acceptedNames": accepted,
-            "storedVersions": [storage],
-        });
-        if served.is_none() {
-            return Err("spec.versions: at least one version must be served".into());
-        }
-    }
-    Ok(())
-}
-
-/// Checks an object name the way the API server does for this kind: an RFC 1123
-/// label (at most 63 characters, no dots) for Namespaces and Services, a path
-/// segment for RBAC, else an RFC 1123 subdomain (at most 253 characters, dots
-/// allowed, no limit per dot-separated part). `Err` holds every cause.
-fn validate_name(rt: &ResourceType, name: &str) -> Result<(), Vec<String>> {
-    let invalid = |rule: &str| format!("metadata.name: Invalid value: {name:?}: {rule}");
-    if rt.group == "rbac.authorization.k8s.io" {
-        // NB: RBAC names are path segments (`system:controller:…` is common).
-        if name == "." || name == ".." || name.contains(['/', '%']) {
-            return Err(vec![invalid(
-                "may not be '.' or '..' and may not contain '/' or '%'",
-            )]);
-        }
-        return Ok(());
-    }
-    let label_shaped = |part: &str| {
-        !part.is_empty()
-            && part
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            && part.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && part.ends_with(|c: char| c.is_ascii_alphanumeric())
-    };
-    if rt.is("", "namespaces") || rt.is("", "services") {
-        let mut causes = Vec::new();
-        if name.len() > 63 {
-            causes.push(invalid("must be no more than 63 characters"));
-        } else if !label_shaped(name) {
-            causes.push(invalid(
-                "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
-            ));
-        }
-        // NB: a Namespace is labelled with its own name, so that label is checked too.
-        if rt.is("", "namespaces") && !causes.is_empty() {
-            let labels = |rule: &str| format!("metadata.labels: Invalid value: {name:?}: {rule}");
-            if name.len() > 63 {
-                causes.push(labels("must be no more than 63 bytes"));
-            } else if !is_label_value(name) {
-                causes.push(labels(
-                    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
-                ));
-            }
-        }
-        return if causes.is_empty() {
-            Ok(())
-        } else {
-            Err(causes)
-        };
-    }
-    if name.len() > 253 {
-        return Err(vec![invalid("must be no more than 253 characters")]);
-    }
-    if name.split('.').all(label_shaped) {
-        Ok(())
-    } else {
-        Err(vec![invalid(
-            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
-        )])
-    }
-}
-
-/// Whether `value` is a valid label value (at most 63 characters of
-/// alphanumerics, '-', '_' and '.', alphanumeric at both ends, or empty).
-fn is_label_value(value: &str) -> bool {
-    value.is_empty()
-        || value.len() <= 63
-            && value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-            && value.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && value.ends_with(|c: char| c.is_ascii_alphanumeric())
-}
-
-/// `generateName` + five random lowercase letters or digits.
-fn generated_name(prefix: &str) -> String {
-    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    let random = uuid::Uuid::new_v4();
-    let suffix: String = random
-        .as_bytes()
-        .iter()
-        .take(5)
-        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
-        .collect();
-    format!("{prefix}{suffix}")
-}
-
-/// A Secret's write-only `stringData`, merged into `data` (base64) and
-/// dropped, as the API server does: readers only ever see `data`.
-fn merge_string_data(object: &mut Value) {
-    use base64::Engine as _;
-
-    let Some(string_data) = object
-        .as_object_mut()
-        .and_then(|map| map.remove("stringData"))
-    else {
-        return;
-    };
-    let Value::Object(values) = string_data else {
-        return;
-    };
-    if !object.get("data").is_some_and(Value::is_object) {
-        object["data"] = json!({});
-    }
-    for (key, value) in values {
-        if let Some(text) = value.as_str() {
-            object["data"][key.as_str()] =
-                json!(base64::engine::general_purpose::STANDARD.encode(text));
-        }
-    }
-}
-
 /// Now, as Kubernetes writes timestamps (RFC 3339, UTC, seconds).
 pub(crate) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-/// The `continue` token after `namespace/name`: hex, so it is opaque and URL-safe.
-fn encode_continue(namespace: &str, name: &str) -> String {
-    format!("{namespace}/{name}")
-        .bytes()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn decode_continue(token: &str) -> ApiResult<(String, String)> {
-    let invalid = || ApiError::bad_request(format!("continue key is not valid: {token:?}"));
-    if !token.len().is_multiple_of(2) {
-        return Err(invalid());
-    }
-    let bytes = (0..token.len())
-        .step_by(2)
-        .map(|i| {
-            token
-                .get(i..i + 2)
-                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
-        })
-        .collect::<Option<Vec<u8>>>()
-        .ok_or_else(invalid)?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let (namespace, name) = text.split_once('/').ok_or_else(invalid)?;
-    Ok((namespace.to_owned(), name.to_owned()))
 }
 
 #[cfg(test)]

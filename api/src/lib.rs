@@ -1,0 +1,33 @@
+//! `bi-api`: the contract between bi's control server and its clients.
+//!
+//! What crosses the wire is defined here once, for every way in: the web
+//! UI's server functions (`bi-app`, built for the server and for wasm32),
+//! the `/api/v1` JSON routes (`bi-server`'s `api/`) and the CLI that calls
+//! them (`bi-server`'s `client/`). `bi-control` returns these types; nobody
+//! copies them.
+//!
+//! - [`ApiError`]: the one wire error, with every field problem of a
+//!   refused change.
+//! - [`Timestamp`]: a moment as RFC 3339 text, readable without a date
+//!   library in the browser.
+//! - [`audit`]: the audit trail, and [`audit::Changed`], what every stored
+//!   change answers with.
+//! - [`batteries`]: the catalog, one battery, install previews and outcomes.
+//! - [`projects`]: projects, their objects, and the project routes' bodies.
+//! - [`snapshots`]: the engine's history, one snapshot, diffs, plans and
+//!   rollbacks.
+//! - [`server`]: facts about the server the UI and the CLI show.
+//!
+//! It builds for wasm32: nothing here may depend on tokio, the database or
+//! the kube client. The optional features add the server-side glue only.
+
+pub mod audit;
+pub mod batteries;
+mod error;
+pub mod projects;
+pub mod server;
+pub mod snapshots;
+mod time;
+
+pub use error::{ApiError, ErrorBody, ErrorCode, ErrorDetail};
+pub use time::Timestamp;
