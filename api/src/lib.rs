@@ -13,9 +13,13 @@
 //! - [`audit`]: the audit trail, and [`audit::Changed`], what every stored
 //!   change answers with.
 //! - [`batteries`]: the catalog, one battery, install previews and outcomes.
+//! - [`health`]: each app's readiness and the cluster's capacity.
+//! - [`preview`]: the base a form's change is previewed on.
 //! - [`projects`]: projects, their objects, and the project routes' bodies.
+//! - [`services`]: one service with its settings and its status.
 //! - [`snapshots`]: the engine's history, one snapshot, diffs, plans and
 //!   rollbacks.
+//! - [`status`]: the installation at a glance (`bi status`).
 //! - [`server`]: facts about the server the UI and the CLI show.
 //!
 //! It builds for wasm32: nothing here may depend on tokio, the database or
@@ -24,9 +28,13 @@
 pub mod audit;
 pub mod batteries;
 mod error;
+pub mod health;
+pub mod preview;
 pub mod projects;
 pub mod server;
+pub mod services;
 pub mod snapshots;
+pub mod status;
 mod time;
 
 pub use error::{ApiError, ErrorBody, ErrorCode, ErrorDetail};

@@ -1,7 +1,7 @@
 //! The server's own settings: facts the UI's Settings page and the CLI's
 //! offline mode show, and the reconcile intervals as a client sends them.
 
-use bi_model::ReconcileIntervals;
+use bi_model::{IntervalSettings, ReconcileIntervals};
 use serde::{Deserialize, Serialize};
 
 /// What the server was started with that the Settings page shows; the
@@ -22,4 +22,13 @@ pub struct Intervals {
     pub recheck_every: String,
     /// The drift sweep (1m–168h).
     pub drift_every: String,
+}
+
+/// The system-wide settings as the page shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemSettings {
+    /// The reconcile intervals in force and where each comes from.
+    pub reconcile: IntervalSettings,
+    /// The server's data directory.
+    pub data_dir: String,
 }

@@ -22,6 +22,9 @@ pub enum Error {
         /// The scheme found in the URL.
         scheme: String,
     },
+    /// What was asked for does not exist (a service, a snapshot).
+    #[error("{0}")]
+    NotFound(String),
     /// A change was refused by validation; nothing was stored.
     #[error(transparent)]
     Invalid(#[from] FieldError),
@@ -96,6 +99,7 @@ impl From<Error> for bi_api::ApiError {
         match err {
             Error::Invalid(field) => Self::Invalid(field),
             Error::Rejected(problems) => Self::Rejected(problems),
+            Error::NotFound(what) => Self::NotFound(what),
             other => {
                 tracing::error!(error = %other, "request failed");
                 Self::Internal(Self::INTERNAL.to_owned())

@@ -18,7 +18,7 @@ use bi_model::units::{Cpu, Memory};
 use k8s_openapi::api::core::v1::Node;
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::core::{ApiResource, GroupVersionKind};
-use serde::{Deserialize, Serialize};
+
 use serde_json::Value;
 
 use crate::db::Database;
@@ -32,66 +32,7 @@ const WORKLOADS: [(&str, &str, &str); 3] = [
     ("apps", "v1", "DaemonSet"),
 ];
 
-/// How an app (a battery or a user object) is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Readiness {
-    /// Every workload has all its replicas ready.
-    Ready,
-    /// Some replicas are not ready yet (starting, or failing).
-    Progressing,
-    /// A workload the desired state has is not in the cluster (not applied yet).
-    Missing,
-    /// It has no workloads of its own (CRDs, configuration only).
-    Configured,
-}
-
-impl Readiness {
-    /// The word the UI shows: `ready`, `progressing`, `missing`, `configured`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ready => "ready",
-            Self::Progressing => "progressing",
-            Self::Missing => "missing",
-            Self::Configured => "configured",
-        }
-    }
-}
-
-/// One workload and its replicas.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WorkloadHealth {
-    /// The workload.
-    pub path: ResourcePath,
-    /// Replicas wanted (for a DaemonSet: pods to schedule).
-    pub desired: u32,
-    /// Replicas ready; None when the workload is not in the cluster.
-    pub ready: Option<u32>,
-}
-
-/// One app's health.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AppHealth {
-    /// The `battery/app` label: a battery id or a user object's name.
-    pub app: String,
-    /// The battery, when the app is one.
-    pub battery: Option<BatteryKind>,
-    /// Its state, from its workloads.
-    pub readiness: Readiness,
-    /// Its workloads.
-    pub workloads: Vec<WorkloadHealth>,
-}
-
-/// The installation's health and the cluster's capacity.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Health {
-    /// Every app of the desired state, batteries first in catalog order.
-    pub apps: Vec<AppHealth>,
-    /// What the nodes offer and what the desired state requests.
-    pub capacity: ClusterCapacity,
-    /// Nodes counted.
-    pub nodes: usize,
-}
+pub use bi_api::health::{AppHealth, Health, Readiness, WorkloadHealth};
 
 /// Reads the health of the current desired state in the cluster behind `client`.
 pub async fn read(db: &Database, client: &kube::Client) -> Result<Health> {

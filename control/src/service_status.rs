@@ -8,14 +8,12 @@
 //! the service's live objects and the last outcomes; writes nothing.
 
 use bi_model::capacity::replicas;
-use bi_model::generate::{
-    ConnectionSecret, Resource, ResourcePath, Secrets, connection_secrets, generate,
-};
-use bi_model::objects::ObjectKind;
+use bi_model::generate::{Resource, ResourcePath, Secrets, connection_secrets, generate};
+use bi_model::objects::{ObjectKind, ProjectObject};
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use serde::{Deserialize, Serialize};
+
 use serde_json::Value;
 
 use crate::db::Database;
@@ -23,59 +21,55 @@ use crate::desired_state;
 use crate::entities::snapshot_resource;
 use crate::error::{Error, Result, db_error};
 use crate::health::{self, Readiness, WorkloadHealth};
+use crate::operations::projects;
 
 /// How many Events and outcomes are shown, newest first.
 pub const SHOWN: usize = 20;
 
-/// One Kubernetes Event about one of the service's objects.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ServiceEvent {
-    /// `Normal` or `Warning`.
-    pub kind: String,
-    /// The reason, e.g. `ScalingReplicaSet`, `BackOff`.
-    pub reason: String,
-    /// What happened.
-    pub message: String,
-    /// The object it is about (`Deployment web`).
-    pub object: String,
-    /// How many times it happened.
-    pub count: u32,
-    /// When it last happened (RFC 3339), if the Event says.
-    pub last_seen: Option<String>,
+pub use bi_api::services::{ApplyOutcome, ServiceDetail, ServiceEvent, ServiceStatus};
+
+/// The service `name` (Knative or traditional, in any project) with its
+/// settings and its status. A cluster that cannot be read leaves the status
+/// out and says so (the details go to the log); refused when there is no
+/// such service.
+pub async fn detail(db: &Database, client: &kube::Client, name: &str) -> Result<ServiceDetail> {
+    let object = find_service(db, name).await?;
+    let kind = object.kind();
+    let (status, cluster_error) = match read(db, client, kind, name).await {
+        Ok(status) => (Some(status), None),
+        Err(err @ Error::Cluster { .. }) => {
+            tracing::warn!(error = %err, "service status: the cluster could not be read");
+            (
+                None,
+                Some("the cluster could not be read; see the server log".to_owned()),
+            )
+        }
+        Err(err) => return Err(err),
+    };
+    Ok(ServiceDetail {
+        name: name.to_owned(),
+        object,
+        status,
+        cluster_error,
+    })
 }
 
-/// One of bi's recent writes of the service's objects.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApplyOutcome {
-    /// The snapshot that wrote it.
-    pub snapshot: i64,
-    /// The object (`apps/v1/Deployment/battery-traditional/web`).
-    pub path: String,
-    /// `created`, `updated`, `deleted`, `failed` or `waiting`.
-    pub outcome: String,
-    /// The API server's message when it failed.
-    pub message: Option<String>,
-}
-
-/// Everything about a service that is not its settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ServiceStatus {
-    /// The namespace its objects are generated in.
-    pub namespace: Option<String>,
-    /// Its state in the cluster.
-    pub readiness: Readiness,
-    /// Its workloads (a traditional service's Deployment or StatefulSet).
-    pub workloads: Vec<WorkloadHealth>,
-    /// A Knative service's Ready condition message, when it reports one.
-    pub condition: Option<String>,
-    /// A Knative service's URL, when it reports one.
-    pub url: Option<String>,
-    /// Events about its objects, newest first.
-    pub events: Vec<ServiceEvent>,
-    /// bi's recent writes of its objects, newest first (no-ops left out).
-    pub outcomes: Vec<ApplyOutcome>,
-    /// The connection Secrets it can reference in its environment.
-    pub connection_secrets: Vec<ConnectionSecret>,
+/// The service `name` (Knative or traditional) of any project; refused
+/// when there is none.
+pub async fn find_service(db: &Database, name: &str) -> Result<ProjectObject> {
+    for object in projects::objects(db).await? {
+        if object.name == name
+            && matches!(
+                object.kind,
+                ObjectKind::KnativeService | ObjectKind::TraditionalService
+            )
+        {
+            return projects::object(db, object.kind, name).await;
+        }
+    }
+    Err(Error::NotFound(format!(
+        "there is no service named \"{name}\""
+    )))
 }
 
 /// The `battery/app` of a service's objects.

@@ -2,47 +2,10 @@
 //! object's readiness from the cluster, and the capacity used, already in
 //! words (the browser formats nothing).
 
+pub use bi_api::health::{AppRow, HealthView, Usage};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use crate::ApiError;
-
-/// One app (a battery or a user object) and how it is doing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AppRow {
-    /// The `battery/app` label.
-    pub app: String,
-    /// The battery's name, or the object's.
-    pub name: String,
-    /// `ready`, `progressing`, `missing` or `configured`.
-    pub readiness: String,
-    /// Ready replicas of all its workloads.
-    pub ready: u32,
-    /// Wanted replicas of all its workloads.
-    pub desired: u32,
-}
-
-/// One resource's use: what is requested of what the nodes offer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Usage {
-    /// `CPU`, `Memory`, `Storage`.
-    pub what: String,
-    /// `2.35 cores of 12 cores requested`.
-    pub words: String,
-    /// Requested in percent of allocatable (0–100+); None when unbounded.
-    pub percent: Option<u32>,
-}
-
-/// The health card.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HealthView {
-    /// Batteries first (catalog order), then user objects.
-    pub apps: Vec<AppRow>,
-    /// CPU, memory and storage.
-    pub usage: Vec<Usage>,
-    /// Nodes counted.
-    pub nodes: usize,
-}
 
 /// Reads health and capacity from the cluster.
 #[server(prefix = "/api", endpoint = "installation/health")]

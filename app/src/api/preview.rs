@@ -4,40 +4,10 @@
 //! (secrets read as placeholders; no secret value is sent) and plans one
 //! against the other.
 
-use bi_model::capacity::ClusterCapacity;
-use bi_model::generate::DesiredState;
+pub use bi_api::preview::PreviewBase;
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use crate::ApiError;
-
-/// The base a form's change is previewed on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PreviewBase {
-    /// The desired state now: what the form's change is made to.
-    pub current: DesiredState,
-    /// Its version.
-    pub version: i32,
-    /// The snapshot the plan is made against: the last that succeeded;
-    /// None before any did (the plan is then against an empty cluster).
-    pub snapshot: Option<i64>,
-    /// The desired-state version that snapshot applied.
-    pub applied_version: Option<i32>,
-    /// The desired state that snapshot applied (empty before any did).
-    pub applied: DesiredState,
-    /// What the nodes offer and what the current state requests; None when
-    /// the cluster cannot be read (`capacity_error` says why).
-    pub capacity: Option<ClusterCapacity>,
-    /// Why the capacity is unknown.
-    pub capacity_error: Option<String>,
-}
-
-impl PreviewBase {
-    /// Whether changes saved since the base's snapshot are not applied yet.
-    pub fn pending(&self) -> bool {
-        self.applied_version != Some(self.version)
-    }
-}
 
 /// The base for previewing a change: current and last-applied desired
 /// states and the cluster's capacity.
@@ -59,10 +29,10 @@ pub async fn load_preview_base() -> Result<PreviewBase, ApiError> {
                 ))
             })?,
         // NB: before any snapshot the cluster holds nothing bi made.
-        None => DesiredState {
+        None => bi_model::generate::DesiredState {
             installation: current.installation.clone(),
             provider: current.provider,
-            ..DesiredState::default()
+            ..bi_model::generate::DesiredState::default()
         },
     };
     let reconciler = crate::api::reconciler()?;

@@ -1,40 +1,10 @@
 //! Server functions about services: Knative and traditional services in
 //! every project, and scaling them.
 
+pub use bi_api::services::{ApplyOutcome, ServiceDetail, ServiceEvent, ServiceRow, ServiceScale};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use crate::ApiError;
-
-/// How a service scales.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ServiceScale {
-    /// A Knative service: between `min` and `max` instances.
-    Knative {
-        /// The fewest instances (0 scales to zero).
-        min: u32,
-        /// The most instances.
-        max: u32,
-    },
-    /// A traditional service: a fixed number of replicas.
-    Traditional {
-        /// Replicas (0 stops it).
-        replicas: u32,
-    },
-}
-
-/// One service as listed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ServiceRow {
-    /// Its name.
-    pub name: String,
-    /// Its project, if any.
-    pub project: Option<String>,
-    /// Its image.
-    pub image: String,
-    /// How it scales now.
-    pub scale: ServiceScale,
-}
 
 /// Every Knative and traditional service.
 #[server(prefix = "/api", endpoint = "services/list")]
@@ -114,171 +84,12 @@ pub async fn scale_traditional(name: String, replicas: String) -> Result<i32, Ap
     .await?)
 }
 
-/// One workload of a service and its replicas.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WorkloadRow {
-    /// `Deployment web`.
-    pub what: String,
-    /// Replicas ready; None when it is not in the cluster yet.
-    pub ready: Option<u32>,
-    /// Replicas wanted.
-    pub desired: u32,
-}
-
-/// A Kubernetes Event about one of the service's objects.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EventRow {
-    /// `Normal` or `Warning`.
-    pub kind: String,
-    /// Its reason.
-    pub reason: String,
-    /// Its message.
-    pub message: String,
-    /// The object it is about.
-    pub object: String,
-    /// How many times.
-    pub count: u32,
-    /// When it last happened.
-    pub last_seen: String,
-}
-
-/// One of bi's recent writes of the service's objects.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OutcomeRow {
-    /// The snapshot.
-    pub snapshot: i64,
-    /// The object.
-    pub path: String,
-    /// `created`, `updated`, `failed`, …
-    pub outcome: String,
-    /// The API server's message when it failed.
-    pub message: Option<String>,
-}
-
-/// One service: its settings as a form, its status in the cluster, and the
-/// connection Secrets it can reference.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ServiceDetail {
-    /// Its name.
-    pub name: String,
-    /// Its project, if any.
-    pub project: Option<String>,
-    /// `knative_service` or `traditional_service`.
-    pub kind: String,
-    /// The service itself (its settings; the browser builds the form from it).
-    pub object: bi_model::objects::ProjectObject,
-    /// Its namespace in the cluster.
-    pub namespace: Option<String>,
-    /// `ready`, `progressing`, `missing` or `configured`.
-    pub readiness: String,
-    /// Its workloads.
-    pub workloads: Vec<WorkloadRow>,
-    /// Knative's Ready condition, when reported.
-    pub condition: Option<String>,
-    /// Knative's URL, when reported.
-    pub url: Option<String>,
-    /// Events, newest first.
-    pub events: Vec<EventRow>,
-    /// bi's recent writes, newest first.
-    pub outcomes: Vec<OutcomeRow>,
-    /// Connection Secrets (names and keys only).
-    pub connection_secrets: Vec<bi_model::generate::ConnectionSecret>,
-    /// Why the cluster could not be read, when it could not.
-    pub cluster_error: Option<String>,
-}
-
-/// The service `name` (Knative or traditional) of any project.
-#[cfg(feature = "ssr")]
-async fn find_service(
-    db: &bi_control::Database,
-    name: &str,
-) -> Result<bi_model::objects::ProjectObject, ApiError> {
-    use bi_control::operations::{ObjectKind, projects};
-
-    for object in projects::objects(db).await? {
-        if object.name == name
-            && matches!(
-                object.kind,
-                ObjectKind::KnativeService | ObjectKind::TraditionalService
-            )
-        {
-            return Ok(projects::object(db, object.kind, name).await?);
-        }
-    }
-    Err(ApiError::NotFound(format!(
-        "there is no service named \"{name}\""
-    )))
-}
-
 /// The service `name` with its settings and status.
 #[server(prefix = "/api", endpoint = "services/show")]
 pub async fn get_service(name: String) -> Result<ServiceDetail, ApiError> {
     let db = crate::api::database()?;
-    let object = find_service(&db, &name).await?;
-    let kind = object.kind();
     let reconciler = crate::api::reconciler()?;
-    let client = reconciler.engine().client();
-    let mut detail = ServiceDetail {
-        name: name.clone(),
-        project: object.project().map(str::to_owned),
-        kind: kind.id().to_owned(),
-        object,
-        namespace: None,
-        readiness: "unknown".to_owned(),
-        workloads: Vec::new(),
-        condition: None,
-        url: None,
-        events: Vec::new(),
-        outcomes: Vec::new(),
-        connection_secrets: Vec::new(),
-        cluster_error: None,
-    };
-    match bi_control::service_status::read(&db, client, kind, &name).await {
-        Ok(status) => {
-            detail.namespace = status.namespace;
-            detail.readiness = status.readiness.as_str().to_owned();
-            detail.workloads = status
-                .workloads
-                .into_iter()
-                .map(|w| WorkloadRow {
-                    what: format!("{} {}", w.path.kind, w.path.name),
-                    ready: w.ready,
-                    desired: w.desired,
-                })
-                .collect();
-            detail.condition = status.condition;
-            detail.url = status.url;
-            detail.events = status
-                .events
-                .into_iter()
-                .map(|e| EventRow {
-                    kind: e.kind,
-                    reason: e.reason,
-                    message: e.message,
-                    object: e.object,
-                    count: e.count,
-                    last_seen: e.last_seen.unwrap_or_default(),
-                })
-                .collect();
-            detail.outcomes = status
-                .outcomes
-                .into_iter()
-                .map(|o| OutcomeRow {
-                    snapshot: o.snapshot,
-                    path: o.path,
-                    outcome: o.outcome,
-                    message: o.message,
-                })
-                .collect();
-            detail.connection_secrets = status.connection_secrets;
-        }
-        Err(err @ bi_control::Error::Cluster { .. }) => {
-            tracing::warn!(error = %err, "service status: the cluster could not be read");
-            detail.cluster_error = Some("the cluster could not be read; see the server log".into());
-        }
-        Err(err) => return Err(err.into()),
-    }
-    Ok(detail)
+    Ok(bi_control::service_status::detail(&db, reconciler.engine().client(), &name).await?)
 }
 
 /// Saves the service `name`'s settings from its form (`form`: the JSON of
@@ -296,7 +107,7 @@ pub async fn update_service(name: String, form: String) -> Result<i32, ApiError>
             ApiError::Rejected(problems)
         })?;
     let db = crate::api::database()?;
-    let current = find_service(&db, &name).await?;
+    let current = bi_control::service_status::find_service(&db, &name).await?;
     let object = form.apply(&current).map_err(ApiError::Rejected)?;
     Ok(
         bi_control::operations::projects::update_object(&db, crate::api::batteries::AUTHOR, object)

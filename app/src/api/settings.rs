@@ -3,21 +3,11 @@
 //! time and the database keeps across restarts, and the server's own
 //! options shown read-only.
 
-pub use bi_api::server::ServerFacts;
-use bi_model::IntervalSettings;
+pub use bi_api::server::{ServerFacts, SystemSettings};
+
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use crate::ApiError;
-
-/// The system-wide settings as the page shows them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SystemSettings {
-    /// The reconcile intervals in force and where each comes from.
-    pub reconcile: IntervalSettings,
-    /// The server's data directory.
-    pub data_dir: String,
-}
 
 #[cfg(feature = "ssr")]
 fn facts() -> Result<ServerFacts, ApiError> {
@@ -27,7 +17,7 @@ fn facts() -> Result<ServerFacts, ApiError> {
 }
 
 #[cfg(feature = "ssr")]
-fn view(reconcile: IntervalSettings, facts: ServerFacts) -> SystemSettings {
+fn view(reconcile: bi_model::IntervalSettings, facts: ServerFacts) -> SystemSettings {
     SystemSettings {
         reconcile,
         data_dir: facts.data_dir,

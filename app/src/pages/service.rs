@@ -6,14 +6,12 @@
 
 use bi_model::FieldError;
 use bi_model::generate::{ConnectionSecret, DesiredState};
-use bi_model::objects::ProjectObject;
+use bi_model::objects::{ObjectKind, ProjectObject};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
-use crate::api::services::{
-    EventRow, OutcomeRow, ServiceDetail, UpdateService, WorkloadRow, get_service,
-};
+use crate::api::services::{ApplyOutcome, ServiceDetail, ServiceEvent, UpdateService, get_service};
 use crate::components::change_preview::ChangePreview;
 use crate::components::feedback::{ErrorNote, Loading, StatusBadge, messages_for};
 use crate::components::text_field::{INPUT, TextField};
@@ -52,19 +50,29 @@ pub fn ServicePage() -> impl IntoView {
 /// Everything about one service.
 #[component]
 fn Detail(detail: ServiceDetail) -> impl IntoView {
-    let kind_label = if detail.kind == "knative_service" {
+    let kind_label = if detail.kind() == ObjectKind::KnativeService {
         "Knative service"
     } else {
         "traditional service"
     };
-    let secrets = detail.connection_secrets.clone();
+    let status = detail.status.clone();
+    let secrets = status
+        .as_ref()
+        .map(|status| status.connection_secrets.clone())
+        .unwrap_or_default();
+    let namespace = status.as_ref().and_then(|status| status.namespace.clone());
+    let events = status
+        .as_ref()
+        .map(|status| status.events.clone())
+        .unwrap_or_default();
+    let outcomes = status.map(|status| status.outcomes).unwrap_or_default();
     view! {
         <div class="mt-2 flex flex-wrap items-center gap-3 text-sm">
             <span class="rounded bg-slate-100 px-2 py-0.5 text-xs text-slate-700">{kind_label}</span>
-            {detail.project.clone().map(|project| view! {
+            {detail.object.project().map(str::to_owned).map(|project| view! {
                 <a href=format!("/projects/{project}") class="text-indigo-700 hover:underline">{format!("project {project}")}</a>
             })}
-            {detail.namespace.clone().map(|namespace| view! {
+            {namespace.map(|namespace| view! {
                 <span class="text-slate-500">"namespace " <span class="font-mono">{namespace}</span></span>
             })}
         </div>
@@ -72,32 +80,37 @@ fn Detail(detail: ServiceDetail) -> impl IntoView {
         <div class="mt-4 grid grid-cols-1 gap-6 xl:grid-cols-[minmax(0,1fr)_26rem]">
             <EditForm name=detail.name.clone() object=detail.object.clone() secrets />
         </div>
-        <Events events=detail.events.clone() />
-        <Outcomes outcomes=detail.outcomes />
+        <Events events />
+        <Outcomes outcomes />
     }
 }
 
 /// Readiness, workloads, Knative's condition and URL.
 #[component]
 fn Status(detail: ServiceDetail) -> impl IntoView {
+    let (workloads, url, condition) = detail.status.clone().map_or_else(
+        || (Vec::new(), None, None),
+        |status| (status.workloads, status.url, status.condition),
+    );
     view! {
         <section class=format!("mt-4 max-w-5xl {CARD}") data-testid="service-status">
             <h2 class="text-base font-semibold">"Status"</h2>
             <p class="mt-1 text-sm">
-                <span data-testid="service-readiness"><StatusBadge status=detail.readiness.clone() /></span>
-                {(detail.readiness == "configured").then(|| view! {
+                <span data-testid="service-readiness"><StatusBadge status=detail.readiness().to_owned() /></span>
+                {(detail.readiness() == "configured").then(|| view! {
                     <span class="ml-2 text-slate-500">"Knative runs its Pods; bi watches the service's own condition."</span>
                 })}
             </p>
-            {detail.cluster_error.map(|error| view! { <p class="mt-1 text-sm text-red-700">{error}</p> })}
+            {detail.cluster_error.clone().map(|error| view! { <p class="mt-1 text-sm text-red-700">{error}</p> })}
             <ul class="mt-2 text-sm">
-                {detail.workloads.into_iter().map(|w: WorkloadRow| {
+                {workloads.into_iter().map(|w| {
                     let ready = w.ready.map_or_else(|| "not in the cluster yet".to_owned(), |r| format!("{r}/{} ready", w.desired));
-                    view! { <li><span class="font-mono">{w.what}</span> ": " {ready}</li> }
+                    let what = format!("{} {}", w.path.kind, w.path.name);
+                    view! { <li><span class="font-mono">{what}</span> ": " {ready}</li> }
                 }).collect_view()}
             </ul>
-            {detail.url.map(|url| view! { <p class="mt-1 text-sm">"URL: " <a class="text-indigo-700 hover:underline" href=url.clone()>{url.clone()}</a></p> })}
-            {detail.condition.map(|condition| view! { <p class="mt-1 text-sm text-slate-600">{condition}</p> })}
+            {url.map(|url| view! { <p class="mt-1 text-sm">"URL: " <a class="text-indigo-700 hover:underline" href=url.clone()>{url.clone()}</a></p> })}
+            {condition.map(|condition| view! { <p class="mt-1 text-sm text-slate-600">{condition}</p> })}
         </section>
     }
 }
@@ -467,7 +480,7 @@ fn EnvEditor(
 
 /// Kubernetes Events about the service's objects.
 #[component]
-fn Events(events: Vec<EventRow>) -> impl IntoView {
+fn Events(events: Vec<ServiceEvent>) -> impl IntoView {
     view! {
         <section class=format!("mt-6 max-w-5xl {CARD}") data-testid="service-events">
             <h2 class="text-base font-semibold">"Events"</h2>
@@ -480,7 +493,7 @@ fn Events(events: Vec<EventRow>) -> impl IntoView {
                             <span class=format!("font-medium {colour}")>{event.reason}</span>
                             <span class="text-slate-500">{event.object}</span>
                             <span class="min-w-0 flex-1 break-words">{event.message}</span>
-                            <span class="text-xs text-slate-500">{format!("×{} {}", event.count, event.last_seen)}</span>
+                            <span class="text-xs text-slate-500">{format!("×{} {}", event.count, event.last_seen.unwrap_or_default())}</span>
                         </li>
                     }
                 }).collect_view()}
@@ -491,7 +504,7 @@ fn Events(events: Vec<EventRow>) -> impl IntoView {
 
 /// bi's recent writes of the service's objects.
 #[component]
-fn Outcomes(outcomes: Vec<OutcomeRow>) -> impl IntoView {
+fn Outcomes(outcomes: Vec<ApplyOutcome>) -> impl IntoView {
     view! {
         <section class=format!("mt-4 max-w-5xl {CARD}") data-testid="service-outcomes">
             <h2 class="text-base font-semibold">"Applied by bi"</h2>

@@ -5,7 +5,7 @@
 //!
 //! | Method | Route | Body | Response |
 //! |---|---|---|---|
-//! | GET | `/api/v1/status` | | [`status::Status`]: installation, cluster, installed batteries, desired version, last snapshot, drifted paths |
+//! | GET | `/api/v1/status` | | [`bi_api::status::Status`]: installation, cluster, installed batteries, desired version, last snapshot, drifted paths |
 //! | GET | `/api/v1/batteries` | | every catalog battery ([`bi_api::batteries::BatteryStatus`]) |
 //! | GET | `/api/v1/batteries/{id}` | | [`bi_api::batteries::BatteryDetail`] |
 //! | GET | `/api/v1/batteries/{id}/install` | | what installing would do ([`bi_api::batteries::InstallPreview`]) |

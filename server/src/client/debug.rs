@@ -12,9 +12,9 @@ use flate2::write::GzEncoder;
 use serde::Serialize;
 
 use super::ApiClient;
-use crate::api::status::Status;
 use crate::cli::{GlobalArgs, ServeArgs};
 use crate::config::Settings;
+use bi_api::status::Status;
 
 /// How many snapshots the bundle describes.
 const SNAPSHOTS: u64 = 10;

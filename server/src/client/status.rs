@@ -4,9 +4,9 @@ use anyhow::Context;
 
 use super::ApiClient;
 use super::output::print;
-use crate::api::status::Status;
 use crate::client::output::OutputFormat;
-use bi_control::health::Readiness;
+use bi_api::health::Readiness;
+use bi_api::status::Status;
 
 /// Prints the server's status.
 pub async fn status(api: &ApiClient, format: OutputFormat) -> anyhow::Result<()> {
