@@ -127,3 +127,13 @@ pub struct Settings {
     #[serde(default)]
     pub settings: Vec<String>,
 }
+
+/// An installed battery, for the dashboard: the first page the browser
+/// loads, which must not carry the catalog or every config's decoder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstalledBattery {
+    /// Which battery.
+    pub kind: BatteryKind,
+    /// Its display name.
+    pub name: String,
+}

@@ -127,6 +127,11 @@ async fn install_brings_dependencies_in_order() {
             .map(|b| b.kind)
             .collect();
         assert_eq!(installed.len(), 4, "{installed:?}");
+        // The dashboard's list: the same batteries, in catalog order, named.
+        let dashboard = batteries::list_installed(&t.db).await.unwrap();
+        let kinds: Vec<_> = dashboard.iter().map(|b| b.kind).collect();
+        assert_eq!(kinds, installed);
+        assert_eq!(dashboard[0].name, BatteryKind::BatteryCore.info().name);
     })
     .await;
 }

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 
 use crate::ApiError;
 use crate::api::activity::recent_changes;
-use crate::api::batteries::list_batteries;
+use crate::api::batteries::installed_batteries;
 use crate::api::deploys::list_snapshots;
 use crate::api::health::installation_health;
 use crate::api::installation::RenameInstallation;
@@ -104,14 +104,13 @@ where
 /// The installed batteries, each linking to its page.
 #[component]
 fn InstalledBatteries() -> impl IntoView {
-    let batteries = Resource::new(|| (), |_| list_batteries());
+    let batteries = Resource::new(|| (), |_| installed_batteries());
     view! {
             <LoadedCard title="Installed batteries" testid="installed-batteries" resource=batteries show=move |rows| {
                                     view! {
                                         <ul class="mt-2 flex flex-wrap gap-2 text-sm">
                                             {rows
                                                 .into_iter()
-                                                .filter(|row| row.installed)
                                                 .map(|row| {
                                                     view! {
                                                         <li>

@@ -21,8 +21,8 @@ use crate::desired_state;
 use crate::error::{Error, Result};
 
 pub use bi_api::batteries::{
-    BatteryDetail, BatteryStatus, InstallOutcome, InstallPreview, IntegrationNote,
-    IntegrationStatus, UninstallOutcome,
+    BatteryDetail, BatteryStatus, InstallOutcome, InstallPreview, InstalledBattery,
+    IntegrationNote, IntegrationStatus, UninstallOutcome,
 };
 
 /// Every catalog battery in catalog order, with whether it is installed.
@@ -40,6 +40,18 @@ pub async fn list(db: &Database) -> Result<Vec<BatteryStatus>> {
                 installed: config.is_some(),
                 config,
             }
+        })
+        .collect())
+}
+
+/// The installed batteries, in catalog order.
+pub async fn list_installed(db: &Database) -> Result<Vec<InstalledBattery>> {
+    let (_, state) = desired_state::current(db).await?;
+    Ok(catalog::all()
+        .filter(|info| state.batteries.contains_key(&info.kind))
+        .map(|info| InstalledBattery {
+            kind: info.kind,
+            name: info.name.to_owned(),
         })
         .collect())
 }
