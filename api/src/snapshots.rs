@@ -106,14 +106,6 @@ pub struct SnapshotDiff {
     pub changed: Vec<ChangedResource>,
 }
 
-/// A field's value as one line of JSON text; a string as it is.
-pub fn json_text(value: &serde_json::Value) -> String {
-    match value {
-        serde_json::Value::String(text) => text.clone(),
-        other => other.to_string(),
-    }
-}
-
 /// What a snapshot would do now, without doing it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanPreview {

@@ -57,19 +57,11 @@ pub async fn detail(db: &Database, client: &kube::Client, name: &str) -> Result<
 /// The service `name` (Knative or traditional) of any project; refused
 /// when there is none.
 pub async fn find_service(db: &Database, name: &str) -> Result<ProjectObject> {
-    for object in projects::objects(db).await? {
-        if object.name == name
-            && matches!(
-                object.kind,
-                ObjectKind::KnativeService | ObjectKind::TraditionalService
-            )
-        {
-            return projects::object(db, object.kind, name).await;
-        }
-    }
-    Err(Error::NotFound(format!(
-        "there is no service named \"{name}\""
-    )))
+    let (_, state) = desired_state::current(db).await?;
+    [ObjectKind::KnativeService, ObjectKind::TraditionalService]
+        .into_iter()
+        .find_map(|kind| projects::get(&state, kind, name))
+        .ok_or_else(|| Error::NotFound(format!("there is no service named \"{name}\"")))
 }
 
 /// The `battery/app` of a service's objects.

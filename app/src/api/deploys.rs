@@ -2,7 +2,7 @@
 //! diff between two, and rollback.
 
 pub use bi_api::snapshots::{
-    RollbackDone, SnapshotDetail, SnapshotDiff, SnapshotStatus, SnapshotSummary, json_text,
+    RollbackDone, SnapshotDetail, SnapshotDiff, SnapshotStatus, SnapshotSummary,
 };
 use leptos::prelude::*;
 

@@ -3,17 +3,10 @@
 
 pub use bi_api::projects::{ProjectDetail, ProjectMember, ProjectSummary};
 #[cfg(feature = "ssr")]
-use bi_model::Problems;
-#[cfg(feature = "ssr")]
 use bi_model::units::Storage;
 use leptos::prelude::*;
 
 use crate::ApiError;
-
-#[cfg(feature = "ssr")]
-fn rejected(problems: Problems) -> ApiError {
-    ApiError::Rejected(problems)
-}
 
 /// Every project.
 #[server(prefix = "/api", endpoint = "projects/list")]
@@ -50,7 +43,7 @@ pub async fn create_project(name: String, description: String) -> Result<i32, Ap
         name: name.trim().to_owned(),
         description,
     };
-    project.validate().map_err(rejected)?;
+    project.validate().map_err(ApiError::Rejected)?;
     let db = crate::api::database()?;
     Ok(
         bi_control::operations::projects::create(&db, crate::api::batteries::AUTHOR, project)
@@ -101,8 +94,8 @@ pub async fn add_object(project: String, kind: String, values: String) -> Result
             );
             ApiError::Rejected(problems)
         })?;
-    let object =
-        bi_model::input::object_form::new_object(kind, &project, &values).map_err(rejected)?;
+    let object = bi_model::input::object_form::new_object(kind, &project, &values)
+        .map_err(ApiError::Rejected)?;
     let db = crate::api::database()?;
     Ok(projects::add_object(&db, crate::api::batteries::AUTHOR, object).await?)
 }

@@ -12,7 +12,9 @@
 //! instead of showing objects that are already there as "to create".
 
 use bi_model::capacity::{self, ClusterCapacity, Impact};
-use bi_model::generate::{Action, DesiredState, FieldChange, Preview, PreviewItem, preview};
+use bi_model::generate::{
+    Action, DesiredState, FieldChange, Preview, PreviewItem, preview, value_text,
+};
 use leptos::prelude::*;
 
 use crate::ApiError;
@@ -331,10 +333,10 @@ fn ItemRow(item: PreviewItem) -> impl IntoView {
 /// Each changed field of an update: where, before and after.
 #[component]
 fn FieldChanges(fields: Vec<FieldChange>) -> impl IntoView {
-    let shown = |value: Option<serde_json::Value>| match value {
-        None => "(none)".to_owned(),
-        Some(serde_json::Value::String(text)) => text,
-        Some(other) => other.to_string(),
+    let shown = |value: Option<serde_json::Value>| {
+        value
+            .as_ref()
+            .map_or_else(|| "(none)".to_owned(), value_text)
     };
     view! {
         <ul class="mt-1 space-y-0.5 pl-2 font-mono text-xs" data-testid="preview-fields">

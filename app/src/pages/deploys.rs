@@ -2,13 +2,13 @@
 //! (`/deploys/:id`) with rollback behind a confirmation that shows what
 //! will change, and the diff between two snapshots (`/deploys/diff?from=&to=`).
 
+use bi_model::generate::value_text;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::api::deploys::{
-    RollbackTo, SnapshotDiff, SnapshotSummary, diff_snapshots, get_snapshot, json_text,
-    list_snapshots,
+    RollbackTo, SnapshotDiff, SnapshotSummary, diff_snapshots, get_snapshot, list_snapshots,
 };
 use crate::components::feedback::{ErrorNote, Loading, StatusBadge};
 
@@ -303,8 +303,8 @@ fn DiffList(diff: SnapshotDiff) -> impl IntoView {
                                             {format!(
                                                 "{}: {} → {}",
                                                 field.pointer,
-                                                field.before.as_ref().map_or_else(|| "(absent)".into(), json_text),
-                                                field.after.as_ref().map_or_else(|| "(absent)".into(), json_text),
+                                                field.before.as_ref().map_or_else(|| "(absent)".into(), value_text),
+                                                field.after.as_ref().map_or_else(|| "(absent)".into(), value_text),
                                             )}
                                         </li>
                                     })

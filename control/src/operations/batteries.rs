@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use bi_model::catalog::{self, BatteryConfig, BatteryKind};
 use bi_model::dependencies::{DependencyError, closure, plan_install, plan_uninstall};
 use bi_model::generate::DesiredState;
-use bi_model::input::{apply_settings, changed_settings, describe_settings, valid_keys};
+use bi_model::input::{apply_settings, changed_settings, describe_settings, valid_keys, validated};
 use bi_model::{Problems, Rule};
 
 use super::projects::{CHANGED_MEANWHILE, join, objects_run_by};
@@ -111,9 +111,7 @@ pub async fn preview_install(db: &Database, kind: BatteryKind) -> Result<Install
 /// the config or the resulting state is invalid; then nothing is stored.
 pub async fn install(db: &Database, author: &str, config: BatteryConfig) -> Result<InstallOutcome> {
     let kind = config.kind();
-    let mut problems = Problems::new();
-    problems.merge(kind.id(), config.validate());
-    problems.into_result().map_err(Error::Rejected)?;
+    validated(&config).map_err(Error::Rejected)?;
     let settings = changed_settings(&BatteryConfig::default_for(kind), &config);
     let (_, before) = desired_state::current(db).await?;
     let planned = plan(&before, kind).map_err(Error::Rejected)?;
@@ -175,9 +173,7 @@ pub async fn configure(
 /// UI's typed form sends it; returns the new desired-state version.
 pub async fn replace_config(db: &Database, author: &str, config: BatteryConfig) -> Result<i32> {
     let kind = config.kind();
-    let mut problems = Problems::new();
-    problems.merge(kind.id(), config.validate());
-    problems.into_result().map_err(Error::Rejected)?;
+    validated(&config).map_err(Error::Rejected)?;
     let (_, before) = desired_state::current(db).await?;
     let Some(old) = before.batteries.get(&kind) else {
         return Err(Error::Rejected(not_installed(kind)));

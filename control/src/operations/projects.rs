@@ -443,7 +443,7 @@ fn find<T: Named>(list: &[Owned<T>], name: &str) -> Option<usize> {
 }
 
 /// A copy of the object `name` of `kind`, if there is one.
-fn get(state: &DesiredState, kind: ObjectKind, name: &str) -> Option<ProjectObject> {
+pub(crate) fn get(state: &DesiredState, kind: ObjectKind, name: &str) -> Option<ProjectObject> {
     fn copy<T: Named + Clone>(list: &[Owned<T>], name: &str) -> Option<Owned<T>> {
         find(list, name).and_then(|i| list.get(i).cloned())
     }

@@ -19,6 +19,15 @@ pub struct FieldChange {
     pub after: Option<Value>,
 }
 
+/// A field's value as one line of text, as a person reads it: a string as
+/// it is, anything else as JSON (`3`, `true`, `["a","b"]`).
+pub fn value_text(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
 /// Every field that differs from `before` to `after`, ignoring the hash
 /// annotation (it differs whenever anything else does).
 pub fn field_changes(before: &Value, after: &Value) -> Vec<FieldChange> {

@@ -29,7 +29,7 @@ pub use connections::{CONNECTION_SUFFIX, ConnectionSecret, connection_secrets, i
 pub use context::{Context, SECRET_PLACEHOLDER, Secrets};
 pub use error::GenerateError;
 pub use export::to_yaml_stream;
-pub use fields::{FieldChange, changed_fields, field_changes};
+pub use fields::{FieldChange, changed_fields, field_changes, value_text};
 pub use labels::{APP_LABEL, HASH_ANNOTATION, MANAGED_BY_LABEL, MANAGED_LABEL};
 pub use order::{Stage, stage_of};
 pub use pipeline::{generate, required_secrets};

@@ -8,7 +8,7 @@
 
 use serde_json::{Map, Value};
 
-use super::clean_message;
+use super::{clean_message, config_fields};
 use crate::catalog::{BatteryConfig, BatteryKind};
 use crate::{Problems, Rule};
 
@@ -94,15 +94,6 @@ pub fn decode(kind: BatteryKind, fields: &Value) -> Result<BatteryConfig, Proble
         Err(whole) => return Err(decode_problems(kind, fields, &whole)),
     };
     config.validate().map(|()| config)
-}
-
-/// The fields object of a config's stored form.
-fn config_fields(config: &BatteryConfig) -> Option<Map<String, Value>> {
-    serde_json::to_value(config)
-        .ok()?
-        .get("config")?
-        .as_object()
-        .cloned()
 }
 
 fn decode_fields(kind: BatteryKind, fields: &Value) -> Result<BatteryConfig, serde_json::Error> {

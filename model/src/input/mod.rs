@@ -15,6 +15,10 @@
 //! configs back into `key=value` text, only to describe a change in the
 //! audit trail.
 
+use serde_json::{Map, Value};
+
+use crate::catalog::BatteryConfig;
+
 pub mod form;
 pub mod object_form;
 pub mod service_form;
@@ -22,7 +26,20 @@ pub mod settings;
 
 pub use settings::{
     apply_settings, changed_settings, describe_settings, parse_setting, parse_settings, valid_keys,
+    validated,
 };
+
+/// The fields of a config's stored form (`{"kind", "config": {…}}`), as
+/// the form edits them and `key=value` settings address them.
+fn config_fields(config: &BatteryConfig) -> Option<Map<String, Value>> {
+    match serde_json::to_value(config).ok()? {
+        Value::Object(mut stored) => match stored.remove("config")? {
+            Value::Object(fields) => Some(fields),
+            _ => None,
+        },
+        _ => None,
+    }
+}
 
 /// serde_json's message without its ` at line 1 column 20` suffix, which
 /// points into JSON the user never wrote.

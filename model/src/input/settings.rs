@@ -10,8 +10,9 @@
 
 use serde_json::{Map, Number, Value};
 
-use super::clean_message;
+use super::{clean_message, config_fields};
 use crate::catalog::{BatteryConfig, BatteryKind};
+use crate::generate::value_text;
 use crate::units::{Cpu, Duration, Memory, Storage};
 use crate::{Problems, Rule};
 
@@ -101,18 +102,22 @@ pub fn apply_settings(
         problems.push(battery.id(), Rule::Format, clean_message(&err));
         problems
     })?;
+    validated(&updated).map(|()| updated)
+}
+
+/// `config`'s own validation, every problem named `<battery>.<field>` as
+/// the other battery operations name them.
+pub fn validated(config: &BatteryConfig) -> Result<(), Problems> {
     let mut problems = Problems::new();
-    problems.merge(battery.id(), updated.validate());
-    problems.into_result().map(|()| updated)
+    problems.merge(config.kind().id(), config.validate());
+    problems.into_result()
 }
 
 /// Every settable key of `config`, dotted (`storage`, `backup.schedule`),
 /// sorted.
 pub fn valid_keys(config: &BatteryConfig) -> Vec<String> {
-    serde_json::to_value(config)
-        .ok()
+    config_fields(config)
         .as_ref()
-        .and_then(fields)
         .map(leaf_keys)
         .unwrap_or_default()
 }
@@ -121,13 +126,10 @@ pub fn valid_keys(config: &BatteryConfig) -> Vec<String> {
 /// battery): one per leaf field that differs, dotted, in the config's key
 /// order; text as it is, an unset option as empty. For audit summaries.
 pub fn changed_settings(old: &BatteryConfig, new: &BatteryConfig) -> Vec<(String, String)> {
-    let encode = |config: &BatteryConfig| serde_json::to_value(config).ok();
-    let (old, new) = (encode(old), encode(new));
-    let empty = Map::new();
-    let old = old.as_ref().and_then(fields).unwrap_or(&empty);
-    let new = new.as_ref().and_then(fields).unwrap_or(&empty);
+    let old = config_fields(old).unwrap_or_default();
+    let new = config_fields(new).unwrap_or_default();
     let mut settings = Vec::new();
-    leaf_changes("", old, new, &mut settings);
+    leaf_changes("", &old, &new, &mut settings);
     settings
 }
 
@@ -157,9 +159,8 @@ fn leaf_changes(
             (Some(Value::Object(before)), Value::Object(after)) => {
                 leaf_changes(&path, before, after, settings);
             }
-            (_, Value::String(text)) => settings.push((path, text.clone())),
             (_, Value::Null) => settings.push((path, String::new())),
-            (_, other) => settings.push((path, other.to_string())),
+            (_, other) => settings.push((path, value_text(other))),
         }
     }
 }

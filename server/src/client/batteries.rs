@@ -82,10 +82,7 @@ pub async fn show(api: &ApiClient, battery: &str, format: OutputFormat) -> anyho
             let value = detail
                 .config
                 .pointer(&pointer)
-                .map_or_else(String::new, |v| match v {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                });
+                .map_or_else(String::new, bi_model::generate::value_text);
             table.row([key.clone(), value]);
         }
         for line in table.render().lines() {
