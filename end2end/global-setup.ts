@@ -1,12 +1,21 @@
 // Starts `bi serve` on 127.0.0.1:0 with a fresh data directory, reads the
-// address it bound from its log, and hands it to the tests as BI_BASE_URL.
-// Teardown stops it with SIGTERM and fails if it does not exit cleanly.
+// address it bound and the one-time setup link from its output, creates the
+// first admin through the set-up form (as a browser would), and keeps the
+// admin's session cookie for the tests (STORAGE_STATE). Hands the address
+// to the tests as BI_BASE_URL. Teardown stops bi with SIGTERM and fails if
+// it does not exit cleanly.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const START_TIMEOUT_MS = 60_000;
+
+/** Where the admin's session is kept for the tests (playwright.config.ts). */
+export const STORAGE_STATE = join(__dirname, '.auth', 'admin.json');
+
+/** The first admin the set-up creates. */
+export const ADMIN = { username: 'admin', password: 'e2e admin password' };
 const STOP_TIMEOUT_MS = 15_000;
 
 function binaryPath(): string {
@@ -15,7 +24,7 @@ function binaryPath(): string {
   return join(targetDir, 'debug', 'bi');
 }
 
-function waitForListening(child: ChildProcess, log: string[]): Promise<string> {
+function waitForListening(child: ChildProcess, log: string[]): Promise<{ url: string; setup: string }> {
   return new Promise((resolvePromise, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`bi did not start within ${START_TIMEOUT_MS} ms:\n${log.join('')}`)),
@@ -25,10 +34,12 @@ function waitForListening(child: ChildProcess, log: string[]): Promise<string> {
       const text = chunk.toString();
       log.push(text);
       if (process.env.BI_E2E_VERBOSE) process.stderr.write(text);
-      const match = /bi is listening on (http:\/\/[0-9.]+:\d+)/.exec(log.join(""));
-      if (match) {
+      const all = log.join('');
+      const match = /bi is listening on (http:\/\/[0-9.]+:\d+)/.exec(all);
+      const setup = /create the first admin at (\S+)/.exec(all);
+      if (match && setup) {
         clearTimeout(timer);
-        resolvePromise(match[1]);
+        resolvePromise({ url: match[1], setup: setup[1] });
       }
     };
     child.stdout?.on('data', onData);
@@ -57,8 +68,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   );
   const child = spawn(binary, args, { env: { ...env, BI_LOG: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
   const log: string[] = [];
-  const baseUrl = await waitForListening(child, log);
+  const { url: baseUrl, setup } = await waitForListening(child, log);
   process.env.BI_BASE_URL = baseUrl;
+  await createAdmin(baseUrl, setup);
   process.env.BI_E2E_DATA_DIR = dataDir;
 
   return async () => {
@@ -75,4 +87,38 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     }
     if (code !== 0) throw new Error(`bi exited with ${code} after SIGTERM:\n${log.join('')}`);
   };
+}
+
+/** Creates the first admin through the set-up form and keeps the session
+ * cookie it answers with, as Playwright's storage state. */
+async function createAdmin(baseUrl: string, setupLink: string): Promise<void> {
+  const token = new URL(setupLink).searchParams.get('token') ?? '';
+  const form = new URLSearchParams({
+    token,
+    username: ADMIN.username,
+    password: ADMIN.password,
+    confirm: ADMIN.password,
+  });
+  const response = await fetch(`${baseUrl}/auth/setup`, {
+    method: 'POST',
+    body: form,
+    redirect: 'manual',
+    headers: { Origin: baseUrl },
+  });
+  const cookie = response.headers.get('set-cookie') ?? '';
+  const session = /bi_session=([^;]+)/.exec(cookie);
+  if (response.status !== 303 || !session) {
+    throw new Error(`set-up failed: HTTP ${response.status} ${await response.text()}`);
+  }
+  const { hostname } = new URL(baseUrl);
+  mkdirSync(join(__dirname, '.auth'), { recursive: true });
+  writeFileSync(
+    STORAGE_STATE,
+    JSON.stringify({
+      cookies: [
+        { name: 'bi_session', value: session[1], domain: hostname, path: '/', expires: -1, httpOnly: true, secure: false, sameSite: 'Lax' },
+      ],
+      origins: [],
+    }),
+  );
 }

@@ -2,6 +2,7 @@
 // browser) against a `bi serve` that global-setup.ts starts on a free port
 // with a temporary data directory.
 import { defineConfig } from '@playwright/test';
+import { join } from 'node:path';
 
 export default defineConfig({
   testDir: './tests',
@@ -31,6 +32,8 @@ export default defineConfig({
         '--disable-sync',
       ],
     },
+    // The first admin's session, which global-setup.ts creates.
+    storageState: join(__dirname, '.auth', 'admin.json'),
     trace: 'retain-on-failure',
     screenshot: 'only-on-failure',
   },

@@ -24,6 +24,20 @@ pub enum ApiError {
     /// The request itself is malformed (400).
     #[error("{0}")]
     BadRequest(String),
+    /// Nobody is signed in, or the credential is wrong, expired or revoked
+    /// (401).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The signed-in user's role may not do this, or the request came from
+    /// another site (403). Nothing was changed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// It clashes with what exists: a name taken, the last admin (409).
+    #[error("{0}")]
+    Conflict(String),
+    /// Too many attempts: sign-in is locked for a while (429).
+    #[error("{0}")]
+    TooManyRequests(String),
     /// The server failed (database down, …) (500). The details are in the
     /// server's log; the client gets a sentence that leaks nothing.
     #[error("{0}")]
@@ -66,6 +80,14 @@ pub enum ErrorCode {
     NotFound,
     /// [`ApiError::BadRequest`].
     BadRequest,
+    /// [`ApiError::Unauthenticated`].
+    Unauthenticated,
+    /// [`ApiError::Forbidden`].
+    Forbidden,
+    /// [`ApiError::Conflict`].
+    Conflict,
+    /// [`ApiError::TooManyRequests`].
+    TooManyRequests,
     /// [`ApiError::Internal`]; also what a body without a code means.
     #[default]
     Internal,
@@ -96,6 +118,10 @@ impl ApiError {
             Self::Rejected(_) => ErrorCode::Rejected,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::BadRequest(_) => ErrorCode::BadRequest,
+            Self::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::TooManyRequests(_) => ErrorCode::TooManyRequests,
             Self::Internal(_) => ErrorCode::Internal,
             Self::Transport(_) => ErrorCode::Transport,
         }
@@ -107,6 +133,10 @@ impl ApiError {
             Self::Invalid(_) | Self::Rejected(_) => 422,
             Self::NotFound(_) => 404,
             Self::BadRequest(_) => 400,
+            Self::Unauthenticated(_) => 401,
+            Self::Forbidden(_) => 403,
+            Self::Conflict(_) => 409,
+            Self::TooManyRequests(_) => 429,
             Self::Internal(_) => 500,
             Self::Transport(_) => 502,
         }
@@ -168,6 +198,10 @@ impl From<ErrorBody> for ApiError {
             }
             ErrorCode::NotFound => Self::NotFound(message),
             ErrorCode::BadRequest => Self::BadRequest(message),
+            ErrorCode::Unauthenticated => Self::Unauthenticated(message),
+            ErrorCode::Forbidden => Self::Forbidden(message),
+            ErrorCode::Conflict => Self::Conflict(message),
+            ErrorCode::TooManyRequests => Self::TooManyRequests(message),
             ErrorCode::Internal => Self::Internal(message),
             ErrorCode::Transport => Self::Transport(message),
         }
@@ -213,6 +247,10 @@ mod tests {
             ApiError::Rejected(problems),
             ApiError::NotFound("there is no snapshot 9".into()),
             ApiError::BadRequest("not JSON".into()),
+            ApiError::Unauthenticated("sign in first".into()),
+            ApiError::Forbidden("a viewer may not change anything".into()),
+            ApiError::Conflict("the last admin".into()),
+            ApiError::TooManyRequests("locked".into()),
             ApiError::Internal(ApiError::INTERNAL.into()),
             ApiError::Transport("connection refused".into()),
         ] {

@@ -10,6 +10,7 @@
 //!   refused change.
 //! - [`Timestamp`]: a moment as RFC 3339 text, readable without a date
 //!   library in the browser.
+//! - [`auth`]: roles, the signed-in user, accounts and API tokens.
 //! - [`audit`]: the audit trail, and [`audit::Changed`], what every stored
 //!   change answers with.
 //! - [`batteries`]: the catalog, one battery, install previews and outcomes.
@@ -26,6 +27,7 @@
 //! the kube client. The optional features add the server-side glue only.
 
 pub mod audit;
+pub mod auth;
 pub mod batteries;
 mod error;
 pub mod health;

@@ -10,12 +10,14 @@ use crate::ApiError;
 use crate::api::installation::{RenameInstallation, get_installation_overview};
 use crate::components::layout::Layout;
 use crate::pages::{
-    BatteriesRoute, BatteryRoute, Dashboard, DeploysRoute, DiffRoute, LivePlanRoute, NotFound,
-    ProjectRoute, ProjectsRoute, ServiceRoute, ServicesRoute, Settings, SnapshotRoute,
+    AccessRoute, BatteriesRoute, BatteryRoute, Dashboard, DeploysRoute, DiffRoute, LivePlanRoute,
+    NotFound, ProjectRoute, ProjectsRoute, ServiceRoute, ServicesRoute, Settings, SnapshotRoute,
 };
 
 /// The whole HTML document, rendered on the server around [`App`].
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en" class="h-full">
@@ -31,6 +33,28 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App />
             </body>
         </html>
+    }
+}
+
+/// The page's Content-Security-Policy: scripts only from bi's own files
+/// and the inline scripts this render wrote (they carry its nonce; what
+/// they load is trusted through `strict-dynamic`), WebAssembly allowed, no
+/// framing, no plugins, forms and connections to bi only.
+#[cfg(feature = "ssr")]
+fn content_security_policy() {
+    let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
+        return;
+    };
+    let policy = format!(
+        "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    );
+    if let Ok(value) = http::HeaderValue::from_str(&policy) {
+        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
     }
 }
 
@@ -60,6 +84,8 @@ pub fn App() -> impl IntoView {
         |_| get_installation_overview(),
     );
     provide_context(InstallationState { overview, rename });
+    let me = Resource::new(|| (), |()| crate::api::users::current_user());
+    provide_context(crate::components::access::UserState { me });
 
     view! {
         <Stylesheet id="leptos" href="/pkg/bi.css" />
@@ -83,6 +109,7 @@ pub fn App() -> impl IntoView {
                     <Route ssr=SsrMode::Async path=path!("deploys/diff") view={Lazy::<DiffRoute>::new()} />
                     <Route ssr=SsrMode::Async path=path!("deploys/:id") view={Lazy::<SnapshotRoute>::new()} />
                     <Route ssr=SsrMode::Async path=path!("settings") view=Settings />
+                    <Route ssr=SsrMode::Async path=path!("access") view={Lazy::<AccessRoute>::new()} />
                 </Routes>
             </Layout>
         </Router>

@@ -28,6 +28,22 @@ pub enum Error {
     /// A change was refused by validation; nothing was stored.
     #[error(transparent)]
     Invalid(#[from] FieldError),
+    /// The credential is wrong, expired or revoked.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The caller's role may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// It clashes with what exists (the last admin, set up twice).
+    #[error("{0}")]
+    Conflict(String),
+    /// Sign-in is locked after too many failures.
+    #[error("{0}")]
+    Locked(String),
+    /// Something bi relies on failed (a blocking task, a hasher); the
+    /// message is for the log.
+    #[error("{0}")]
+    Internal(String),
     /// A change was refused by validation, with every problem found; nothing was stored.
     #[error("the change was refused: {0}")]
     Rejected(Problems),
@@ -100,6 +116,10 @@ impl From<Error> for bi_api::ApiError {
             Error::Invalid(field) => Self::Invalid(field),
             Error::Rejected(problems) => Self::Rejected(problems),
             Error::NotFound(what) => Self::NotFound(what),
+            Error::Unauthenticated(why) => Self::Unauthenticated(why),
+            Error::Forbidden(why) => Self::Forbidden(why),
+            Error::Conflict(why) => Self::Conflict(why),
+            Error::Locked(why) => Self::TooManyRequests(why),
             other => {
                 tracing::error!(error = %other, "request failed");
                 Self::Internal(Self::INTERNAL.to_owned())

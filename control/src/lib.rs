@@ -6,6 +6,7 @@
 //! on, and the cluster connection. The sandbox cluster it is tested against
 //! is a crate of its own, `bi-sandbox`.
 
+pub mod auth;
 pub mod cluster;
 pub mod db;
 pub mod desired_state;

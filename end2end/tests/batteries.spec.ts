@@ -86,6 +86,7 @@ test('the preview beside the form shows what saving a change would write', async
 test('the server refuses a bad size even when the browser is bypassed', async ({ request }) => {
   const refused = await request.post('/api/batteries/configure', {
     form: { kind: 'grafana', config: JSON.stringify({ storage: '500' }) },
+    headers: { Origin: process.env.BI_BASE_URL ?? '' },
   });
   expect(refused.ok()).toBe(false);
   const body = await refused.json();

@@ -63,13 +63,18 @@ test('rename validates as you type, saves through the server and survives a relo
 });
 
 test('the server refuses an invalid name even when the browser is bypassed', async ({ request }) => {
-  const refused = await request.post('/api/installation/rename', { form: { name: 'NOT valid!' } });
+  const refused = await request.post('/api/installation/rename', {
+    form: { name: 'NOT valid!' },
+    headers: { Origin: process.env.BI_BASE_URL ?? '' },
+  });
   expect(refused.ok()).toBe(false);
   const body = await refused.json();
   expect(body.error.code).toBe('invalid');
   expect(body.error.problems[0].field).toBe('installation.name');
 
-  const overview = await request.post('/api/installation/overview');
+  const overview = await request.post('/api/installation/overview', {
+    headers: { Origin: process.env.BI_BASE_URL ?? '' },
+  });
   expect(overview.ok()).toBe(true);
   expect((await overview.json()).name).toBe('e2e-cluster');
 });

@@ -4,6 +4,7 @@
 // its status, the cluster's Events and bi's writes.
 import { expect } from '@playwright/test';
 import { test, ensureInstalled, open, screenshot, waitForDone } from './journeys';
+import { STORAGE_STATE } from '../global-setup';
 
 test.use({ baseURL: process.env.BI_BASE_URL });
 
@@ -103,7 +104,11 @@ test('edit a service: image, a connection Secret in its environment, a port; the
 });
 
 test('the service page reads without JavaScript and fits a phone', async ({ browser, page }) => {
-  const reader = await browser.newContext({ javaScriptEnabled: false, baseURL: process.env.BI_BASE_URL });
+  const reader = await browser.newContext({
+    javaScriptEnabled: false,
+    baseURL: process.env.BI_BASE_URL,
+    storageState: STORAGE_STATE,
+  });
   const plain = await reader.newPage();
   await plain.goto('/services/api');
   await expect(plain.getByTestId('service-form').getByLabel('Image')).toHaveValue('nginx:1.28');

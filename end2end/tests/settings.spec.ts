@@ -35,6 +35,7 @@ test('the re-check interval is changed from the settings page, kept, and reset',
   // The server checks again when the browser is bypassed, and stores nothing.
   const refused = await page.request.post('/api/settings/save', {
     form: { recheck_every: '1s', drift_every: '1h' },
+    headers: { Origin: process.env.BI_BASE_URL ?? '' },
   });
   expect(refused.ok()).toBe(false);
   expect(await refused.text()).toContain('recheck_every');

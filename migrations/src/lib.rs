@@ -9,6 +9,7 @@ mod m20261124_000001_create_installation;
 mod m20261125_000001_create_desired_state;
 mod m20261125_000002_create_snapshots;
 mod m20261203_000001_add_reconcile_intervals;
+mod m20261205_000001_create_accounts;
 
 /// Every migration bi knows, oldest first.
 #[derive(Debug)]
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_create_desired_state::Migration),
             Box::new(m20261125_000002_create_snapshots::Migration),
             Box::new(m20261203_000001_add_reconcile_intervals::Migration),
+            Box::new(m20261205_000001_create_accounts::Migration),
         ]
     }
 }

@@ -15,8 +15,8 @@ use bi_control::cluster::ClusterSource;
 
 use crate::cli::{GlobalArgs, ServeArgs, known_env_vars};
 
-/// The address bi listens on when nothing else is said: loopback only, as
-/// there is no authentication yet.
+/// The address bi listens on when nothing else is said: loopback only.
+/// Another address needs TLS in front or `--insecure-listen`.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 
 /// The log filter when nothing else is said. sqlx reports PostgreSQL's
@@ -58,6 +58,9 @@ struct FileConfig {
     context: Option<String>,
     recheck_every: Option<String>,
     drift_every: Option<String>,
+    public_url: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 /// A database URL whose password never shows in `Debug` or `Display`.
@@ -134,6 +137,14 @@ pub struct Settings {
     pub recheck_every: std::time::Duration,
     /// The drift sweep's period.
     pub drift_every: std::time::Duration,
+    /// The URL people reach bi at (its host is served besides loopback).
+    pub public_url: Option<url::Url>,
+    /// Serve a non-loopback address over plain HTTP anyway.
+    pub insecure_listen: bool,
+    /// Serve HTTPS with this certificate chain and key (PEM files).
+    pub tls: Option<TlsFiles>,
+    /// The setup token the operator chose, if any.
+    pub setup_token: Option<SetupTokenText>,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
     /// Things to warn about once logging is up (unknown keys and variables).
@@ -247,6 +258,28 @@ impl Settings {
             DEFAULT_DRIFT_EVERY,
         )?;
 
+        let public_url = match args.public_url.clone().or(file.public_url) {
+            Some(text) => Some(public_url(&text)?),
+            None => None,
+        };
+        let tls = match (
+            args.tls_cert.clone().or(file.tls_cert),
+            args.tls_key.clone().or(file.tls_key),
+        ) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            (Some(_), None) => bail!("tls_key: --tls-cert needs its key, --tls-key"),
+            (None, Some(_)) => bail!("tls_cert: --tls-key needs its certificate, --tls-cert"),
+        };
+        if !listen.ip().is_loopback() && tls.is_none() && !args.insecure_listen {
+            bail!(
+                "listen: {listen} can be reached from other machines, and bi would serve it over \
+                 plain HTTP (passwords and session cookies readable on the network); give \
+                 --tls-cert and --tls-key, listen on 127.0.0.1 behind a TLS proxy, or pass \
+                 --insecure-listen to accept the risk"
+            );
+        }
+
         Ok(Self {
             listen,
             data_dir,
@@ -257,6 +290,10 @@ impl Settings {
             cluster,
             recheck_every,
             drift_every,
+            public_url,
+            insecure_listen: args.insecure_listen,
+            tls,
+            setup_token: args.setup_token.clone().map(SetupTokenText),
             config_file: config_file.map(Path::to_path_buf),
             warnings,
         })
@@ -270,6 +307,36 @@ impl Settings {
         if let Some(path) = &self.config_file {
             tracing::info!(path = %path.display(), "read config file");
         }
+    }
+}
+
+/// The certificate chain and key bi serves HTTPS with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate chain (PEM).
+    pub cert: PathBuf,
+    /// Its private key (PEM).
+    pub key: PathBuf,
+}
+
+/// `--public-url`: an absolute http(s) URL with a host.
+fn public_url(text: &str) -> anyhow::Result<url::Url> {
+    let url = url::Url::parse(text)
+        .map_err(|err| anyhow::anyhow!("public_url: {text:?} is not a URL: {err}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        bail!("public_url: {text:?} must be an http:// or https:// URL with a host");
+    }
+    Ok(url)
+}
+
+/// A setup token given on the command line or in `BI_SETUP_TOKEN`; its
+/// `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SetupTokenText(pub String);
+
+impl fmt::Debug for SetupTokenText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SetupTokenText(<redacted>)")
     }
 }
 
@@ -311,7 +378,7 @@ fn read_file(path: &Path, warnings: &mut Vec<String>) -> anyhow::Result<FileConf
         warnings.push(format!(
             "unknown key `{key}` in {} is ignored (bi reads listen, data_dir, database_url, \
              database_schema, site_root, log, log_format, kubeconfig, context, recheck_every, \
-             drift_every)",
+             drift_every, public_url, tls_cert, tls_key)",
             path.display()
         ));
     }
@@ -359,6 +426,48 @@ mod tests {
             &env,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn another_address_than_loopback_needs_tls_or_an_explicit_flag() {
+        let args = |extra: fn(&mut ServeArgs)| {
+            let mut args = ServeArgs {
+                listen: Some("0.0.0.0:3000".parse().unwrap_or_else(|_| unreachable!())),
+                ..ServeArgs::default()
+            };
+            extra(&mut args);
+            Settings::resolve(&GlobalArgs::default(), &args, None, &[])
+        };
+        let refused = args(|_| {})
+            .err()
+            .map(|err| err.to_string())
+            .unwrap_or_default();
+        assert!(refused.starts_with("listen: 0.0.0.0:3000"), "{refused}");
+        assert!(
+            refused.contains("--insecure-listen") && refused.contains("--tls-cert"),
+            "{refused}"
+        );
+        assert!(args(|a| a.insecure_listen = true).is_ok());
+        let with_tls = args(|a| {
+            a.tls_cert = Some("cert.pem".into());
+            a.tls_key = Some("key.pem".into());
+        });
+        assert!(with_tls.is_ok_and(|settings| settings.tls.is_some()));
+        let half = args(|a| a.tls_cert = Some("cert.pem".into()))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(half.starts_with("tls_key:"), "{half}");
+        let bad_url = Settings::resolve(
+            &GlobalArgs::default(),
+            &ServeArgs {
+                public_url: Some("bi.example.com".into()),
+                ..ServeArgs::default()
+            },
+            None,
+            &[],
+        );
+        assert!(bad_url.is_err_and(|err| err.to_string().starts_with("public_url:")));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! configuration, logging, the axum router and the control server's lifecycle.
 
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod client;
 pub mod config;
@@ -12,3 +13,4 @@ pub mod router;
 pub mod serve;
 pub mod start;
 pub mod state;
+pub mod tls;

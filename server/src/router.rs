@@ -1,17 +1,266 @@
-//! Every HTTP route of the control server, in one place.
+//! Every HTTP route of the control server, in one place, each with who may
+//! call it. The whole router sits behind [`crate::auth::guard`].
+
+use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::routing::{MethodFilter, on};
+use bi_api::auth::Access::{self, Public};
+use bi_api::auth::Role::{Admin, Editor, Viewer};
 use bi_app::{App, shell};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
 
+use crate::auth::guard::{Guard, guard};
+use crate::auth::policy::{Policy, RouteEntry};
+use crate::auth::routes as auth;
 use crate::state::AppState;
 use crate::{api, health};
 
-/// The router: health checks, the JSON API (`/api/v1/…`, documented in
-/// [`crate::api`]), the Leptos pages and server functions (`/api/…`), and
-/// the built UI's static files.
+/// Registers routes and records who each needs, so that the guard and the
+/// tests read the same table the router was built from.
+struct Table {
+    router: Router<AppState>,
+    entries: Vec<RouteEntry>,
+}
+
+impl Table {
+    fn route<H, T>(mut self, method: Method, path: &'static str, access: Access, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = MethodFilter::try_from(method.clone())
+            .unwrap_or_else(|_| panic!("{method} is not a method axum routes"));
+        self.router = self.router.route(path, on(filter, handler));
+        self.entries.push(RouteEntry {
+            method,
+            path,
+            access,
+        });
+        self
+    }
+}
+
+fn role(role: bi_api::auth::Role) -> Access {
+    Access::Role(role)
+}
+
+/// The routes of the JSON API and of the sign-in forms, with who may call
+/// each (the pages and server functions are added by [`router`]).
+fn table() -> Table {
+    use Method as M;
+    let t = Table {
+        router: Router::new(),
+        entries: Vec::new(),
+    };
+    t.route(M::GET, "/healthz", Public, health::healthz)
+        .route(M::GET, "/readyz", Public, health::readyz)
+        // Signing in, for browsers (HTML forms) and for programs (JSON).
+        .route(M::GET, "/sign-in", Public, auth::sign_in_page)
+        .route(M::GET, "/setup", Public, auth::setup_page)
+        .route(M::POST, "/auth/sign-in", Public, auth::sign_in)
+        .route(M::POST, "/auth/sign-out", Public, auth::sign_out)
+        .route(M::POST, "/auth/setup", Public, auth::setup)
+        .route(M::POST, "/api/v1/login", Public, auth::login)
+        .route(M::POST, "/api/v1/setup", Public, auth::setup_api)
+        .route(M::GET, "/api/v1/me", role(Viewer), auth::me)
+        .route(M::GET, "/api/v1/users", role(Admin), auth::list_users)
+        .route(M::POST, "/api/v1/users", role(Admin), auth::create_user)
+        .route(
+            M::PATCH,
+            "/api/v1/users/{name}",
+            role(Admin),
+            auth::change_user,
+        )
+        .route(
+            M::DELETE,
+            "/api/v1/users/{name}",
+            role(Admin),
+            auth::remove_user,
+        )
+        // Everyone manages their own tokens; admins everyone's.
+        .route(M::GET, "/api/v1/tokens", role(Viewer), auth::list_tokens)
+        .route(M::POST, "/api/v1/tokens", role(Viewer), auth::create_token)
+        .route(
+            M::DELETE,
+            "/api/v1/tokens/{id}",
+            role(Viewer),
+            auth::revoke_token,
+        )
+        .route(M::GET, "/api/v1/events", role(Viewer), api::events::events)
+        .route(M::GET, "/api/v1/status", role(Viewer), api::status::status)
+        .route(
+            M::GET,
+            "/api/v1/settings",
+            role(Viewer),
+            api::settings::show,
+        )
+        .route(M::PUT, "/api/v1/settings", role(Admin), api::settings::save)
+        .route(
+            M::DELETE,
+            "/api/v1/settings",
+            role(Admin),
+            api::settings::reset,
+        )
+        .route(
+            M::GET,
+            "/api/v1/batteries",
+            role(Viewer),
+            api::batteries::list,
+        )
+        .route(
+            M::GET,
+            "/api/v1/batteries/{id}",
+            role(Viewer),
+            api::batteries::show,
+        )
+        .route(
+            M::DELETE,
+            "/api/v1/batteries/{id}",
+            role(Editor),
+            api::batteries::uninstall,
+        )
+        .route(
+            M::GET,
+            "/api/v1/batteries/{id}/install",
+            role(Viewer),
+            api::batteries::preview_install,
+        )
+        .route(
+            M::POST,
+            "/api/v1/batteries/{id}/install",
+            role(Editor),
+            api::batteries::install,
+        )
+        .route(
+            M::POST,
+            "/api/v1/batteries/{id}/configure",
+            role(Editor),
+            api::batteries::configure,
+        )
+        .route(
+            M::GET,
+            "/api/v1/projects",
+            role(Viewer),
+            api::projects::list,
+        )
+        .route(
+            M::POST,
+            "/api/v1/projects",
+            role(Editor),
+            api::projects::create,
+        )
+        .route(
+            M::GET,
+            "/api/v1/projects/{name}",
+            role(Viewer),
+            api::projects::show,
+        )
+        .route(
+            M::DELETE,
+            "/api/v1/projects/{name}",
+            role(Editor),
+            api::projects::delete,
+        )
+        .route(
+            M::POST,
+            "/api/v1/projects/{name}/rename",
+            role(Editor),
+            api::projects::rename,
+        )
+        .route(
+            M::GET,
+            "/api/v1/objects",
+            role(Viewer),
+            api::projects::objects,
+        )
+        .route(
+            M::POST,
+            "/api/v1/objects",
+            role(Editor),
+            api::projects::add_object,
+        )
+        .route(
+            M::GET,
+            "/api/v1/objects/{kind}/{name}",
+            role(Viewer),
+            api::projects::object,
+        )
+        .route(
+            M::PUT,
+            "/api/v1/objects/{kind}/{name}",
+            role(Editor),
+            api::projects::update_object,
+        )
+        .route(
+            M::DELETE,
+            "/api/v1/objects/{kind}/{name}",
+            role(Editor),
+            api::projects::remove_object,
+        )
+        .route(
+            M::POST,
+            "/api/v1/objects/{kind}/{name}/scale",
+            role(Editor),
+            api::projects::scale,
+        )
+        .route(M::GET, "/api/v1/plan", role(Viewer), api::snapshots::plan)
+        .route(
+            M::GET,
+            "/api/v1/snapshots",
+            role(Viewer),
+            api::snapshots::list,
+        )
+        .route(
+            M::POST,
+            "/api/v1/snapshots",
+            role(Editor),
+            api::snapshots::request,
+        )
+        .route(
+            M::GET,
+            "/api/v1/snapshots/diff",
+            role(Viewer),
+            api::snapshots::diff,
+        )
+        .route(
+            M::GET,
+            "/api/v1/snapshots/{id}",
+            role(Viewer),
+            api::snapshots::show,
+        )
+        .route(
+            M::POST,
+            "/api/v1/rollback",
+            role(Editor),
+            api::snapshots::rollback,
+        )
+        .route(
+            M::GET,
+            "/api/v1/export",
+            role(Viewer),
+            api::desired_state::export,
+        )
+        .route(
+            M::GET,
+            "/api/v1/audit",
+            role(Viewer),
+            api::desired_state::audit,
+        )
+}
+
+/// The access table of the routes [`router`] registers: the guard's, and
+/// what the tests walk.
+pub fn policy() -> Policy {
+    Policy::new(table().entries)
+}
+
+/// The router: health checks, sign-in, the JSON API (`/api/v1/…`,
+/// documented in [`crate::api`]), the Leptos pages and server functions
+/// (`/api/…`), and the built UI's static files, all behind the guard.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let db = state.db.clone();
@@ -25,71 +274,19 @@ pub fn router(state: AppState) -> Router {
         provide_context(facts.clone());
     };
     let options = state.leptos_options.clone();
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/api/v1/events", get(api::events::events))
-        .route("/api/v1/status", get(api::status::status))
-        .route(
-            "/api/v1/settings",
-            get(api::settings::show)
-                .put(api::settings::save)
-                .delete(api::settings::reset),
-        )
-        .route("/api/v1/batteries", get(api::batteries::list))
-        .route(
-            "/api/v1/batteries/{id}",
-            get(api::batteries::show).delete(api::batteries::uninstall),
-        )
-        .route(
-            "/api/v1/batteries/{id}/install",
-            get(api::batteries::preview_install).post(api::batteries::install),
-        )
-        .route(
-            "/api/v1/batteries/{id}/configure",
-            post(api::batteries::configure),
-        )
-        .route(
-            "/api/v1/projects",
-            get(api::projects::list).post(api::projects::create),
-        )
-        .route(
-            "/api/v1/projects/{name}",
-            get(api::projects::show).delete(api::projects::delete),
-        )
-        .route(
-            "/api/v1/projects/{name}/rename",
-            post(api::projects::rename),
-        )
-        .route(
-            "/api/v1/objects",
-            get(api::projects::objects).post(api::projects::add_object),
-        )
-        .route(
-            "/api/v1/objects/{kind}/{name}",
-            get(api::projects::object)
-                .put(api::projects::update_object)
-                .delete(api::projects::remove_object),
-        )
-        .route(
-            "/api/v1/objects/{kind}/{name}/scale",
-            post(api::projects::scale),
-        )
-        .route("/api/v1/plan", get(api::snapshots::plan))
-        .route(
-            "/api/v1/snapshots",
-            get(api::snapshots::list).post(api::snapshots::request),
-        )
-        .route("/api/v1/snapshots/diff", get(api::snapshots::diff))
-        .route("/api/v1/snapshots/{id}", get(api::snapshots::show))
-        .route("/api/v1/rollback", post(api::snapshots::rollback))
-        .route("/api/v1/export", get(api::desired_state::export))
-        .route("/api/v1/audit", get(api::desired_state::audit))
+    let Table { router, entries } = table();
+    let guard_state = Guard {
+        db: state.db.clone(),
+        auth: state.auth.clone(),
+        policy: Arc::new(Policy::new(entries)),
+    };
+    router
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())
         })
         .fallback(file_and_error_handler_with_context::<AppState, _>(
             context, shell,
         ))
+        .layer(axum::middleware::from_fn_with_state(guard_state, guard))
         .with_state(state)
 }

@@ -18,6 +18,10 @@ use leptos::config::LeptosOptions;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use bi_control::auth::SetupToken;
+
+use crate::auth::AuthConfig;
+use crate::auth::policy::Hosts;
 use crate::config::Settings;
 use crate::router::router;
 use crate::state::AppState;
@@ -61,6 +65,11 @@ pub fn leptos_options(settings: &Settings, addr: SocketAddr) -> LeptosOptions {
 /// A control server bound to its address, ready to run.
 #[derive(Debug)]
 pub struct Server {
+    /// Whether [`Server::run`] prints the setup link (`bi start` prints
+    /// its own).
+    announce_setup: bool,
+    /// HTTPS, when the server has a certificate.
+    tls: Option<Arc<rustls::ServerConfig>>,
     listener: TcpListener,
     state: AppState,
     sandbox: Option<Sandbox>,
@@ -144,6 +153,7 @@ pub async fn app_state(
         .await
         .context("while reading the reconcile intervals")?
         .or(defaults);
+    let auth = auth_config(settings, addr, &db).await?;
     let (reconciler, task) = Reconciler::start(Arc::new(engine), intervals.into());
     let state = AppState {
         leptos_options: leptos_options(settings, addr),
@@ -154,8 +164,81 @@ pub async fn app_state(
             data_dir: settings.data_dir.display().to_string(),
             defaults,
         },
+        auth,
     };
     Ok((state, task))
+}
+
+/// The HTTPS config of `settings`, if it names a certificate.
+pub fn tls_config(settings: &Settings) -> anyhow::Result<Option<Arc<rustls::ServerConfig>>> {
+    settings
+        .tls
+        .as_ref()
+        .map(|files| crate::tls::server_config(&files.cert, &files.key).map(Arc::new))
+        .transpose()
+}
+
+/// The file in the data directory that holds the setup token while bi is
+/// not set up (readable by its owner only).
+pub const SETUP_TOKEN_FILE: &str = "setup-token";
+
+/// The hosts served and, while no account exists, the setup token: the
+/// operator's (`BI_SETUP_TOKEN`) or a new random one, also written to the
+/// data directory's `setup-token` file.
+async fn auth_config(
+    settings: &Settings,
+    addr: SocketAddr,
+    db: &Database,
+) -> anyhow::Result<AuthConfig> {
+    let accounts = bi_control::auth::accounts::count(db)
+        .await
+        .context("while counting accounts")?;
+    let setup_file = settings.data_dir.join(SETUP_TOKEN_FILE);
+    let setup = if accounts == 0 {
+        let token = match &settings.setup_token {
+            Some(chosen) => SetupToken::chosen(&chosen.0)
+                .map_err(|err| anyhow::anyhow!("setup_token: {err}"))?,
+            None => SetupToken::generate(),
+        };
+        write_private(&setup_file, token.expose())?;
+        Some(token)
+    } else {
+        let _ = std::fs::remove_file(&setup_file);
+        None
+    };
+    Ok(AuthConfig {
+        setup: Arc::new(std::sync::Mutex::new(setup)),
+        setup_file: Some(setup_file),
+        hosts: Arc::new(Hosts::new(addr, settings.public_url.as_ref())),
+        tls: settings.tls.is_some(),
+        limiter: Arc::default(),
+    })
+}
+
+/// Writes `text` to `path`, readable by its owner only.
+fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("while writing {}", path.display()))?;
+    std::io::Write::write_all(&mut file, text.as_bytes())
+        .with_context(|| format!("while writing {}", path.display()))
+}
+
+/// The link that creates the first admin, while bi is not set up.
+pub fn setup_link(state: &AppState, addr: SocketAddr) -> Option<String> {
+    let token = state.auth.pending_setup()?;
+    let base = state.auth.hosts.public_base().unwrap_or_else(|| {
+        let scheme = if state.auth.tls { "https" } else { "http" };
+        format!("{scheme}://{addr}")
+    });
+    Some(format!("{base}/setup?token={}", token.expose()))
 }
 
 /// The reconcile intervals of the server's options (`--recheck-every`,
@@ -173,22 +256,26 @@ pub(crate) fn default_intervals(settings: &Settings) -> ReconcileIntervals {
 impl Server {
     /// A server from parts made one by one (`bi start` shows each step).
     pub fn from_parts(
+        settings: &Settings,
         listener: TcpListener,
         state: AppState,
         sandbox: Option<Sandbox>,
         reconciler: JoinHandle<()>,
-    ) -> Self {
-        Self {
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
+            announce_setup: false,
+            tls: tls_config(settings)?,
             listener,
             state,
             sandbox,
             reconciler,
-        }
+        })
     }
 
     /// Opens the database, binds the listen address, connects to the
     /// cluster and starts the reconciler; nothing is served yet.
     pub async fn bind(settings: &Settings) -> anyhow::Result<Self> {
+        let tls = tls_config(settings)?;
         let db = open_database(settings).await?;
         let listener = TcpListener::bind(settings.listen)
             .await
@@ -210,6 +297,8 @@ impl Server {
         let (connection, sandbox) = connect_cluster(settings).await?;
         let (state, reconciler) = app_state(settings, addr, db, connection).await?;
         Ok(Self {
+            announce_setup: true,
+            tls,
             listener,
             state,
             sandbox,
@@ -237,11 +326,49 @@ impl Server {
     ) -> anyhow::Result<()> {
         let addr = self.local_addr()?;
         let db = self.state.db.clone();
-        tracing::info!("bi is listening on http://{addr}");
-        let served = axum::serve(self.listener, router(self.state))
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("while serving HTTP");
+        if let Some(link) = setup_link(&self.state, addr).filter(|_| self.announce_setup) {
+            // NB: to the terminal, not the log: the link is a one-time
+            // credential for whoever runs bi.
+            eprintln!(
+                "bi is not set up yet: create the first admin at {link} (the token is also in {})",
+                self.state
+                    .auth
+                    .setup_file
+                    .as_ref()
+                    .map(|f| f.display().to_string())
+                    .unwrap_or_default()
+            );
+        }
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        tracing::info!("bi is listening on {scheme}://{addr}");
+        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        let served = match self.tls {
+            None => axum::serve(self.listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+                .context("while serving HTTP"),
+            Some(config) => {
+                let handle = axum_server::Handle::new();
+                let stopper = handle.clone();
+                tokio::spawn(async move {
+                    shutdown.await;
+                    stopper.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
+                });
+                let listener = self
+                    .listener
+                    .into_std()
+                    .context("while handing the listener to the HTTPS server")?;
+                axum_server::from_tcp_rustls(
+                    listener,
+                    axum_server::tls_rustls::RustlsConfig::from_config(config),
+                )
+                .context("while starting the HTTPS server")?
+                .handle(handle)
+                .serve(app)
+                .await
+                .context("while serving HTTPS")
+            }
+        };
         // NB: stopping mid-apply is safe: the snapshot row is marked
         // interrupted at the next start and the next snapshot converges.
         self.reconciler.abort();

@@ -27,6 +27,8 @@ const START_LOG_FILTER: &str = "warn,sqlx=warn";
 /// Starts the control server step by step, then serves until Ctrl-C.
 pub async fn start(global: &GlobalArgs, args: &StartArgs) -> anyhow::Result<()> {
     let mut settings = Settings::load(global, &args.serve)?;
+    // NB: a bad certificate should stop bi before anything starts.
+    crate::serve::tls_config(&settings)?;
     // NB: the file keeps what the terminal is spared (progress replaces
     // the info lines there), for `bi debug bundle`.
     let file_filter = settings.log.filter.clone();
@@ -107,8 +109,16 @@ pub async fn start(global: &GlobalArgs, args: &StartArgs) -> anyhow::Result<()> 
         cluster_url
     };
     eprintln!("bi is running at http://{addr} managing {what}; Ctrl-C stops it");
-    println!("http://{addr}");
-    Server::from_parts(listener, state, sandbox, reconciler)
+    match crate::serve::setup_link(&state, addr) {
+        Some(link) => {
+            eprintln!(
+                "bi is not set up yet: open this link to create the first admin (it works once):"
+            );
+            println!("{link}");
+        }
+        None => println!("http://{addr}"),
+    }
+    Server::from_parts(&settings, listener, state, sandbox, reconciler)?
         .run(shutdown_signal())
         .await
 }

@@ -1,5 +1,5 @@
 //! What every request can reach: the Leptos options, the database, the
-//! cluster's description and the reconciler.
+//! cluster's description, the reconciler and the sign-in settings.
 
 use axum::extract::FromRef;
 use bi_api::server::ServerFacts;
@@ -7,6 +7,8 @@ use bi_control::Database;
 use bi_control::reconciler::Reconciler;
 use bi_model::ClusterSummary;
 use leptos::config::LeptosOptions;
+
+use crate::auth::AuthConfig;
 
 /// The axum state of the control server.
 #[derive(Debug, Clone, FromRef)]
@@ -21,4 +23,6 @@ pub struct AppState {
     pub reconciler: Reconciler,
     /// What the Settings page shows of the server's own options.
     pub facts: ServerFacts,
+    /// Hosts served, the pending setup token, the sign-in limiter.
+    pub auth: AuthConfig,
 }

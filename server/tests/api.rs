@@ -3,54 +3,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
+mod support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use bi_server::cli::{GlobalArgs, ServeArgs};
-use bi_server::config::Settings;
-use bi_server::router::router;
-use bi_server::serve::{app_state, connect_cluster, open_database};
 use serde_json::{Value, json};
+use support::admin_app as app;
 use tower::ServiceExt;
-
-/// Keeps the sandbox and the reconciler of a test app alive.
-struct Running {
-    _sandbox: Option<bi_sandbox::Sandbox>,
-    reconciler: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.reconciler.abort();
-    }
-}
-
-async fn app(data_dir: &Path) -> (axum::Router, Running) {
-    let args = ServeArgs {
-        listen: Some("127.0.0.1:0".parse().unwrap()),
-        data_dir: Some(data_dir.to_path_buf()),
-        site_root: Some(data_dir.join("site")),
-        sandbox: true,
-        ..ServeArgs::default()
-    };
-    let settings = Settings::resolve(&GlobalArgs::default(), &args, None, &[]).unwrap();
-    let db = open_database(&settings).await.unwrap();
-    let (connection, sandbox) = connect_cluster(&settings).await.unwrap();
-    let (state, reconciler) =
-        app_state(&settings, "127.0.0.1:3000".parse().unwrap(), db, connection)
-            .await
-            .unwrap();
-    // NB: let the startup snapshot finish, so that changes never race it.
-    state.reconciler.request("test").finished().await.unwrap();
-    (
-        router(state),
-        Running {
-            _sandbox: sandbox,
-            reconciler,
-        },
-    )
-}
 
 async fn send(app: &axum::Router, request: Request<Body>) -> (StatusCode, Value) {
     let response = app.clone().oneshot(request).await.unwrap();

@@ -25,10 +25,12 @@ use kube::core::GroupVersionKind;
 use realk8s::RealApiServer;
 use serde_json::Value;
 
-/// A `bi serve` the test started; killed when dropped.
+/// A `bi serve` the test started, with a CLI signed in to it as an admin
+/// (its credentials in `config`); killed when dropped.
 struct RunningServer {
     child: Child,
     url: String,
+    config: tempfile::TempDir,
 }
 
 impl Drop for RunningServer {
@@ -38,12 +40,20 @@ impl Drop for RunningServer {
     }
 }
 
+/// The one-time token the tests' servers are started with.
+const SETUP_TOKEN: &str = "cli-tests-setup-token";
+/// The tests' admin and password.
+const ADMIN: &str = "admin";
+const PASSWORD: &str = "cli tests password";
+
 /// Starts `bi serve --sandbox`.
 fn start_server(data_dir: &Path) -> RunningServer {
     serve(data_dir, None)
 }
 
-/// Starts `bi serve` on the cluster of `kubeconfig`, else on the sandbox.
+/// Starts `bi serve` on the cluster of `kubeconfig`, else on the sandbox,
+/// then signs the CLI in: `bi setup` on a new data directory (with the
+/// setup token), `bi login` on one set up before.
 fn serve(data_dir: &Path, kubeconfig: Option<&Path>) -> RunningServer {
     let mut command = Command::new(env!("CARGO_BIN_EXE_bi"));
     command.arg("serve");
@@ -56,6 +66,7 @@ fn serve(data_dir: &Path, kubeconfig: Option<&Path>) -> RunningServer {
         .arg(data_dir)
         .env_remove("KUBECONFIG")
         .env_remove("BI_SERVER")
+        .env("BI_SETUP_TOKEN", SETUP_TOKEN)
         .env("BI_LOG_FORMAT", "text")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -66,31 +77,61 @@ fn serve(data_dir: &Path, kubeconfig: Option<&Path>) -> RunningServer {
     // NB: keep draining stderr after the address is found, or the server
     // blocks once the pipe fills.
     std::thread::spawn(move || {
+        let mut setup = false;
         for line in BufReader::new(stderr).lines() {
             let Ok(line) = line else { break };
+            setup |= line.contains("create the first admin at");
             if let Some(at) = line.find("bi is listening on ") {
                 let url = line[at + "bi is listening on ".len()..].trim().to_owned();
-                let _ = found.send(url);
+                let _ = found.send((url, setup));
             }
         }
     });
-    let url = url
+    let (url, needs_setup) = url
         .recv_timeout(Duration::from_secs(120))
         .expect("the server never said where it listens");
-    RunningServer { child, url }
+    let config = tempfile::tempdir().unwrap();
+    let signed_in = if needs_setup {
+        bi_with(
+            &url,
+            config.path(),
+            &[
+                "setup",
+                "--token",
+                SETUP_TOKEN,
+                "--username",
+                ADMIN,
+                "--password-stdin",
+            ],
+            PASSWORD,
+        )
+    } else {
+        bi_with(
+            &url,
+            config.path(),
+            &["login", "--username", ADMIN, "--password-stdin"],
+            PASSWORD,
+        )
+    };
+    ok(&signed_in);
+    RunningServer { child, url, config }
 }
 
-/// Runs `bi args…` against the server.
+/// Runs `bi args…` against the server, signed in as the admin.
 fn bi(server: &RunningServer, args: &[&str]) -> Output {
-    bi_at(&server.url, args)
+    bi_with(&server.url, server.config.path(), args, "")
 }
 
-/// Runs `bi args…` against the server at `url`.
-fn bi_at(url: &str, args: &[&str]) -> Output {
+/// Runs `bi args…` against the server at `url` with the credentials kept
+/// in `config` and `stdin` as its input.
+fn bi_with(url: &str, config: &Path, args: &[&str], stdin: &str) -> Output {
     assert_cmd::cargo::cargo_bin_cmd!("bi")
         .args(args)
         .env("BI_SERVER", url)
+        .env("XDG_CONFIG_HOME", config)
+        .env_remove("BI_TOKEN")
         .env_remove("KUBECONFIG")
+        .write_stdin(stdin)
         .timeout(Duration::from_secs(120))
         .output()
         .unwrap()
@@ -521,12 +562,51 @@ fn start_story(kubeconfig: Option<&Path>) {
     let stdout = child.stdout.take().unwrap();
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).unwrap();
-    let url = line.trim().to_owned();
+    // A new installation: the one line on standard output is the setup link.
+    let link = url::Url::parse(line.trim()).unwrap();
+    assert_eq!(link.path(), "/setup", "{link}");
+    let token = link
+        .query_pairs()
+        .find(|(k, _)| k == "token")
+        .unwrap()
+        .1
+        .into_owned();
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("data").join("setup-token")).unwrap(),
+        token
+    );
+    let url = format!(
+        "http://{}:{}",
+        link.host_str().unwrap(),
+        link.port().unwrap()
+    );
     assert!(url.starts_with("http://127.0.0.1:"), "{url:?}");
-    let status = bi_at(&url, &["status"]);
+    let config = tempfile::tempdir().unwrap();
+    let anonymous = bi_with(&url, config.path(), &["status"], "");
+    assert_eq!(anonymous.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&anonymous.stderr).contains("bi login"),
+        "{anonymous:?}"
+    );
+    ok(&bi_with(
+        &url,
+        config.path(),
+        &[
+            "setup",
+            "--token",
+            &token,
+            "--username",
+            ADMIN,
+            "--password-stdin",
+        ],
+        PASSWORD,
+    ));
+    let status = bi_with(&url, config.path(), &["status"], "");
+    let whoami = bi_with(&url, config.path(), &["whoami"], "");
     child.kill().unwrap();
     let status = ok(&status);
     assert!(status.contains("battery_core"), "{status}");
+    assert!(ok(&whoami).starts_with("admin (token cli@"), "{whoami:?}");
     let output = child.wait_with_output().unwrap();
     let steps = String::from_utf8_lossy(&output.stderr);
     for step in [

@@ -4,31 +4,45 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::net::SocketAddr;
-use std::path::Path;
 use std::time::Duration;
 
 use bi_model::events::{Event, EventEnvelope};
-use bi_server::cli::{GlobalArgs, ServeArgs};
-use bi_server::config::Settings;
-use bi_server::serve::Server;
+use bi_server::serve::{Server, open_database};
 use futures::StreamExt;
+use support::settings;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 
-fn settings(data_dir: &Path) -> Settings {
-    let args = ServeArgs {
-        listen: Some("127.0.0.1:0".parse().unwrap()),
-        data_dir: Some(data_dir.to_path_buf()),
-        site_root: Some(data_dir.join("site")),
-        sandbox: true,
-        ..ServeArgs::default()
-    };
-    Settings::resolve(&GlobalArgs::default(), &args, None, &[]).unwrap()
+/// A websocket request to `url` with `token` as its bearer and, when
+/// given, an `Origin`.
+fn connect_request(
+    url: &str,
+    token: &str,
+    origin: Option<&str>,
+) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    let mut request = url.into_client_request().unwrap();
+    let headers = request.headers_mut();
+    if !token.is_empty() {
+        headers.insert(
+            "authorization",
+            HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+        );
+    }
+    if let Some(origin) = origin {
+        headers.insert("origin", HeaderValue::from_str(origin).unwrap());
+    }
+    request
 }
 
 /// Reads events from `url` until one `stop` accepts; returns them all.
-async fn read_until(url: &str, stop: impl Fn(&Event) -> bool) -> Vec<EventEnvelope> {
-    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+async fn read_until(url: &str, token: &str, stop: impl Fn(&Event) -> bool) -> Vec<EventEnvelope> {
+    let (mut socket, _) = tokio_tungstenite::connect_async(connect_request(url, token, None))
+        .await
+        .unwrap();
     let mut seen = Vec::new();
     tokio::time::timeout(Duration::from_secs(60), async {
         while let Some(message) = socket.next().await {
@@ -50,7 +64,14 @@ async fn read_until(url: &str, stop: impl Fn(&Event) -> bool) -> Vec<EventEnvelo
 #[tokio::test]
 async fn the_event_stream_replays_the_latest_snapshot_and_resumes_after_a_reconnect() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::bind(&settings(dir.path())).await.unwrap();
+    let settings = settings(dir.path());
+    let token = {
+        let db = open_database(&settings).await.unwrap();
+        let token = support::account(&db, "root", bi_api::auth::Role::Viewer).await;
+        db.close().await.unwrap();
+        token
+    };
+    let server = Server::bind(&settings).await.unwrap();
     let addr: SocketAddr = server.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(server.run(async {
@@ -59,7 +80,13 @@ async fn the_event_stream_replays_the_latest_snapshot_and_resumes_after_a_reconn
 
     let finished = |event: &Event| matches!(event, Event::SnapshotFinished { .. });
     let url = format!("ws://{addr}/api/v1/events");
-    let first = read_until(&url, finished).await;
+    // Nobody signed in gets no events.
+    let anonymous = tokio_tungstenite::connect_async(connect_request(&url, "", None)).await;
+    assert!(
+        matches!(&anonymous, Err(tokio_tungstenite::tungstenite::Error::Http(r)) if r.status() == 401),
+        "{anonymous:?}"
+    );
+    let first = read_until(&url, &token, finished).await;
     let types: Vec<&str> = first
         .iter()
         .map(|e| match e.event {
@@ -81,13 +108,18 @@ async fn the_event_stream_replays_the_latest_snapshot_and_resumes_after_a_reconn
 
     // A client that saw up to the plan reconnects and gets the rest, exactly.
     let resume_after = first[2].seq;
-    let resumed = read_until(&format!("{url}?since={resume_after}"), finished).await;
+    let resumed = read_until(&format!("{url}?since={resume_after}"), &token, finished).await;
     assert_eq!(
         resumed.iter().map(|e| e.seq).collect::<Vec<_>>(),
         first[3..].iter().map(|e| e.seq).collect::<Vec<_>>()
     );
 
-    let bad = tokio_tungstenite::connect_async(format!("{url}?since=yesterday")).await;
+    let bad = tokio_tungstenite::connect_async(connect_request(
+        &format!("{url}?since=yesterday"),
+        &token,
+        None,
+    ))
+    .await;
     assert!(bad.is_err(), "a bad `since` is refused");
 
     stop.send(()).unwrap();

@@ -3,55 +3,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
+mod support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use bi_server::cli::{GlobalArgs, ServeArgs};
-use bi_server::config::Settings;
-use bi_server::router::router;
-use bi_server::serve::{Server, app_state, connect_cluster, open_database};
+use bi_server::serve::{Server, open_database};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower::ServiceExt;
 
-fn settings(data_dir: &Path) -> Settings {
-    let args = ServeArgs {
-        listen: Some("127.0.0.1:0".parse().unwrap()),
-        data_dir: Some(data_dir.to_path_buf()),
-        site_root: Some(data_dir.join("site")),
-        ..ServeArgs::default()
-    };
-    Settings::resolve(&GlobalArgs::default(), &args, None, &[]).unwrap()
-}
-
-/// Keeps the sandbox and the reconciler of a test app alive.
-struct Running {
-    _sandbox: Option<bi_sandbox::Sandbox>,
-    reconciler: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.reconciler.abort();
-    }
-}
-
-async fn app(data_dir: &Path) -> (axum::Router, Running) {
-    let settings = settings(data_dir);
-    let db = open_database(&settings).await.unwrap();
-    let (connection, sandbox) = connect_cluster(&settings).await.unwrap();
-    let (state, reconciler) =
-        app_state(&settings, "127.0.0.1:3000".parse().unwrap(), db, connection)
-            .await
-            .unwrap();
-    (
-        router(state),
-        Running {
-            _sandbox: sandbox,
-            reconciler,
-        },
-    )
-}
+use support::{admin_app as app, settings};
 
 async fn send(app: &axum::Router, request: Request<Body>) -> (StatusCode, String) {
     let response = app.clone().oneshot(request).await.unwrap();
@@ -177,10 +137,12 @@ async fn every_page_is_rendered_on_the_server_with_its_data() {
     }
 }
 
-/// A plain HTTP/1.1 GET over a real socket.
-async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
+/// A plain HTTP/1.1 GET over a real socket, with `token` as its bearer.
+async fn http_get_as(addr: std::net::SocketAddr, path: &str, token: &str) -> String {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    );
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap();
@@ -192,13 +154,15 @@ async fn serves_on_a_real_socket_shuts_down_gracefully_and_restarts_with_its_dat
     let dir = tempfile::tempdir().unwrap();
     let settings = settings(dir.path());
 
-    // A first run names the installation and stops.
-    {
+    // A first run names the installation, adds an admin and stops.
+    let token = {
         let db = open_database(&settings).await.unwrap();
         let name = bi_model::InstallationName::parse("before-restart").unwrap();
         bi_control::installation::rename(&db, &name).await.unwrap();
+        let token = support::account(&db, "root", bi_api::auth::Role::Admin).await;
         db.close().await.unwrap();
-    }
+        token
+    };
     assert!(
         dir.path().join("bi.db").is_file(),
         "SQLite file not in the data dir"
@@ -215,11 +179,14 @@ async fn serves_on_a_real_socket_shuts_down_gracefully_and_restarts_with_its_dat
     });
     // NB: run in this task (the server's reconciler future is not Send).
     let client = async move {
-        let response = http_get(addr, "/healthz").await;
+        let response = http_get_as(addr, "/healthz", "").await;
         assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
         assert!(response.ends_with("ok"), "{response}");
-        let html = http_get(addr, "/").await;
+        let html = http_get_as(addr, "/", &token).await;
         assert!(html.contains("before-restart"), "{html}");
+        // Without a credential the page sends the browser to sign in.
+        let anonymous = http_get_as(addr, "/", "").await;
+        assert!(anonymous.starts_with("HTTP/1.1 401"), "{anonymous}");
 
         // The engine applies the desired state (battery_core) to the sandbox at start.
         let sandbox: std::net::SocketAddr =
@@ -227,7 +194,7 @@ async fn serves_on_a_real_socket_shuts_down_gracefully_and_restarts_with_its_dat
         let path = "/apis/apps/v1/namespaces/battery-core/deployments/control-server";
         let mut applied = String::new();
         for _ in 0..100 {
-            applied = http_get(sandbox, path).await;
+            applied = http_get_as(sandbox, path, "").await;
             if applied.starts_with("HTTP/1.1 200") {
                 break;
             }

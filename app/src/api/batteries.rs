@@ -12,10 +12,6 @@ use leptos::prelude::*;
 
 use crate::ApiError;
 
-/// Who the audit trail names for changes made in the browser.
-#[cfg(feature = "ssr")]
-pub(crate) const AUTHOR: &str = "web-ui";
-
 /// Reads a battery identifier sent by the browser.
 #[cfg(feature = "ssr")]
 fn battery_kind(kind: &str) -> Result<BatteryKind, ApiError> {
@@ -80,7 +76,8 @@ pub async fn install_battery(kind: String, config: String) -> Result<i32, ApiErr
     let kind = battery_kind(&kind)?;
     let config = battery_config(kind, &config)?;
     let db = crate::api::database()?;
-    let outcome = bi_control::operations::batteries::install(&db, AUTHOR, config).await?;
+    let outcome =
+        bi_control::operations::batteries::install(&db, &crate::api::author()?, config).await?;
     Ok(outcome.version)
 }
 
@@ -91,7 +88,10 @@ pub async fn save_battery_config(kind: String, config: String) -> Result<i32, Ap
     let kind = battery_kind(&kind)?;
     let config = battery_config(kind, &config)?;
     let db = crate::api::database()?;
-    Ok(bi_control::operations::batteries::replace_config(&db, AUTHOR, config).await?)
+    Ok(
+        bi_control::operations::batteries::replace_config(&db, &crate::api::author()?, config)
+            .await?,
+    )
 }
 
 /// Uninstalls `kind`; refused, naming them, while others need it.
@@ -99,6 +99,7 @@ pub async fn save_battery_config(kind: String, config: String) -> Result<i32, Ap
 pub async fn uninstall_battery(kind: String) -> Result<i32, ApiError> {
     let kind = battery_kind(&kind)?;
     let db = crate::api::database()?;
-    let outcome = bi_control::operations::batteries::uninstall(&db, AUTHOR, kind).await?;
+    let outcome =
+        bi_control::operations::batteries::uninstall(&db, &crate::api::author()?, kind).await?;
     Ok(outcome.version)
 }

@@ -44,8 +44,7 @@ pub async fn rollback_to(id: i64) -> Result<RollbackDone, ApiError> {
     let db = crate::api::database()?;
     let reconciler = crate::api::reconciler()?;
     let report =
-        bi_control::engine::rollback(reconciler.engine(), &db, id, crate::api::batteries::AUTHOR)
-            .await?;
+        bi_control::engine::rollback(reconciler.engine(), &db, id, &crate::api::author()?).await?;
     Ok(RollbackDone {
         snapshot: report.id,
         desired_version: report.desired_version,

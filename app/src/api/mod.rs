@@ -1,8 +1,13 @@
 //! Server functions: the browser's typed calls into the control server.
 //!
-//! Each body is the same four steps: authorize (none yet: bi listens on
-//! loopback only) → validate with `bi-model` → call `bi-control` → map to a
-//! response type.
+//! Each body is the same four steps: authorize → validate with `bi-model`
+//! → call `bi-control` → map to a response type.
+//!
+//! Authorization happens before a body runs: the server's guard admits a
+//! call to `/api/<endpoint>` only for a signed-in user whose role is at
+//! least the one [`ACCESS`] names for that endpoint (and refuses every
+//! endpoint missing there). A body that changes something names its
+//! author with [`caller`].
 
 pub mod activity;
 pub mod batteries;
@@ -13,6 +18,75 @@ pub mod preview;
 pub mod projects;
 pub mod services;
 pub mod settings;
+pub mod users;
+
+use bi_api::auth::Role;
+
+/// The role each server function needs, by endpoint (the path after
+/// `/api/`). The guard reads it; a test checks that every registered
+/// server function is here.
+pub const ACCESS: &[(&str, Role)] = &[
+    ("activity/recent", Role::Viewer),
+    ("auth/me", Role::Viewer),
+    ("batteries/list", Role::Viewer),
+    ("batteries/installed", Role::Viewer),
+    ("batteries/show", Role::Viewer),
+    ("batteries/preview-install", Role::Viewer),
+    ("batteries/install", Role::Editor),
+    ("batteries/configure", Role::Editor),
+    ("batteries/uninstall", Role::Editor),
+    ("deploys/list", Role::Viewer),
+    ("deploys/show", Role::Viewer),
+    ("deploys/diff", Role::Viewer),
+    ("deploys/rollback", Role::Editor),
+    ("installation/health", Role::Viewer),
+    ("installation/overview", Role::Viewer),
+    ("installation/preview-base", Role::Viewer),
+    ("installation/rename", Role::Editor),
+    ("projects/list", Role::Viewer),
+    ("projects/show", Role::Viewer),
+    ("projects/create", Role::Editor),
+    ("projects/rename", Role::Editor),
+    ("projects/delete", Role::Editor),
+    ("projects/add-object", Role::Editor),
+    ("projects/remove-object", Role::Editor),
+    ("projects/resize-postgres", Role::Editor),
+    ("services/list", Role::Viewer),
+    ("services/show", Role::Viewer),
+    ("services/scale", Role::Editor),
+    ("services/scale-knative", Role::Editor),
+    ("services/update", Role::Editor),
+    ("settings/show", Role::Viewer),
+    ("settings/save", Role::Admin),
+    ("settings/reset", Role::Admin),
+    ("users/list", Role::Admin),
+    ("users/create", Role::Admin),
+    ("users/change", Role::Admin),
+    ("users/remove", Role::Admin),
+    ("tokens/list", Role::Viewer),
+    ("tokens/create", Role::Viewer),
+    ("tokens/revoke", Role::Viewer),
+];
+
+/// Who is calling: the signed-in user the guard admitted. Refused when
+/// nobody is (a server function rendered for a page no one signed in to).
+#[cfg(feature = "ssr")]
+pub(crate) fn caller() -> Result<bi_control::auth::Principal, crate::ApiError> {
+    leptos::prelude::use_context::<http::request::Parts>()
+        .and_then(|parts| {
+            parts
+                .extensions
+                .get::<bi_control::auth::Principal>()
+                .cloned()
+        })
+        .ok_or_else(|| crate::ApiError::Unauthenticated("sign in first".into()))
+}
+
+/// Who the audit trail names for a change made by this call.
+#[cfg(feature = "ssr")]
+pub(crate) fn author() -> Result<String, crate::ApiError> {
+    caller().map(|caller| caller.author())
+}
 
 /// The database handle that the server provides to every request.
 #[cfg(feature = "ssr")]

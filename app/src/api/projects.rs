@@ -33,7 +33,7 @@ pub async fn remove_object(kind: String, name: String) -> Result<i32, ApiError> 
         .parse::<ObjectKind>()
         .map_err(|err| ApiError::NotFound(err.to_string()))?;
     let db = crate::api::database()?;
-    Ok(projects::remove_object(&db, crate::api::batteries::AUTHOR, kind, &name).await?)
+    Ok(projects::remove_object(&db, &crate::api::author()?, kind, &name).await?)
 }
 
 /// Creates a project; returns the new desired-state version.
@@ -45,33 +45,24 @@ pub async fn create_project(name: String, description: String) -> Result<i32, Ap
     };
     project.validate().map_err(ApiError::Rejected)?;
     let db = crate::api::database()?;
-    Ok(
-        bi_control::operations::projects::create(&db, crate::api::batteries::AUTHOR, project)
-            .await?,
-    )
+    Ok(bi_control::operations::projects::create(&db, &crate::api::author()?, project).await?)
 }
 
 /// Renames a project with its objects; returns the new desired-state version.
 #[server(prefix = "/api", endpoint = "projects/rename")]
 pub async fn rename_project(old: String, new: String) -> Result<i32, ApiError> {
     let db = crate::api::database()?;
-    Ok(bi_control::operations::projects::rename(
-        &db,
-        crate::api::batteries::AUTHOR,
-        &old,
-        new.trim(),
+    Ok(
+        bi_control::operations::projects::rename(&db, &crate::api::author()?, &old, new.trim())
+            .await?,
     )
-    .await?)
 }
 
 /// Deletes an empty project; refused, naming them, while objects are in it.
 #[server(prefix = "/api", endpoint = "projects/delete")]
 pub async fn delete_project(name: String) -> Result<i32, ApiError> {
     let db = crate::api::database()?;
-    Ok(
-        bi_control::operations::projects::delete(&db, crate::api::batteries::AUTHOR, &name, false)
-            .await?,
-    )
+    Ok(bi_control::operations::projects::delete(&db, &crate::api::author()?, &name, false).await?)
 }
 
 /// Adds the object of `kind` (`postgres_cluster`, `redis_instance`, …)
@@ -97,7 +88,7 @@ pub async fn add_object(project: String, kind: String, values: String) -> Result
     let object = bi_model::input::object_form::new_object(kind, &project, &values)
         .map_err(ApiError::Rejected)?;
     let db = crate::api::database()?;
-    Ok(projects::add_object(&db, crate::api::batteries::AUTHOR, object).await?)
+    Ok(projects::add_object(&db, &crate::api::author()?, object).await?)
 }
 
 /// Changes the storage of the PostgreSQL cluster `name`; returns the new version.
@@ -116,5 +107,5 @@ pub async fn resize_postgres_cluster(name: String, storage: String) -> Result<i3
     };
     cluster.object.storage = storage;
     let object = ProjectObject::PostgresCluster(cluster);
-    Ok(projects::update_object(&db, crate::api::batteries::AUTHOR, object).await?)
+    Ok(projects::update_object(&db, &crate::api::author()?, object).await?)
 }

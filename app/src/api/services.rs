@@ -62,7 +62,7 @@ pub async fn scale_knative(name: String, min: String, max: String) -> Result<i32
     let db = crate::api::database()?;
     Ok(bi_control::operations::projects::scale_knative_service(
         &db,
-        crate::api::batteries::AUTHOR,
+        &crate::api::author()?,
         &name,
         min,
         max,
@@ -77,7 +77,7 @@ pub async fn scale_traditional(name: String, replicas: String) -> Result<i32, Ap
     let db = crate::api::database()?;
     Ok(bi_control::operations::projects::scale_service(
         &db,
-        crate::api::batteries::AUTHOR,
+        &crate::api::author()?,
         &name,
         replicas,
     )
@@ -110,7 +110,7 @@ pub async fn update_service(name: String, form: String) -> Result<i32, ApiError>
     let current = bi_control::service_status::find_service(&db, &name).await?;
     let object = form.apply(&current).map_err(ApiError::Rejected)?;
     Ok(
-        bi_control::operations::projects::update_object(&db, crate::api::batteries::AUTHOR, object)
+        bi_control::operations::projects::update_object(&db, &crate::api::author()?, object)
             .await?,
     )
 }

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::components::access::UserState;
 use crate::shell::InstallationState;
 
 /// One entry of the side navigation.
@@ -12,7 +13,7 @@ struct NavItem {
     label: &'static str,
 }
 
-const NAV: [NavItem; 6] = [
+const NAV: [NavItem; 7] = [
     NavItem {
         href: "/",
         label: "Dashboard",
@@ -36,6 +37,10 @@ const NAV: [NavItem; 6] = [
     NavItem {
         href: "/settings",
         label: "Settings",
+    },
+    NavItem {
+        href: "/access",
+        label: "Users and access",
     },
 ];
 
@@ -75,7 +80,10 @@ pub fn Layout(children: Children) -> impl IntoView {
                             .collect_view()}
                     </ul>
                 </nav>
-                <main class="min-w-0 flex-1 overflow-y-auto p-4 md:p-8">{children()}</main>
+                <main class="min-w-0 flex-1 overflow-y-auto p-4 md:p-8">
+                    <ReadOnlyNote />
+                    {children()}
+                </main>
             </div>
         </div>
     }
@@ -119,6 +127,7 @@ fn TopBar() -> impl IntoView {
                                     <span class="ml-auto text-xs text-slate-400">
                                         "v"{overview.version}
                                     </span>
+                                    <SignedIn />
                                 }
                                     .into_any()
                             }
@@ -134,5 +143,52 @@ fn TopBar() -> impl IntoView {
                 }}
             </Transition>
         </header>
+    }
+}
+
+/// Who is signed in, and the sign-out button (a plain form: it works
+/// before the page hydrates).
+#[component]
+fn SignedIn() -> impl IntoView {
+    let user = expect_context::<UserState>();
+    view! {
+        <Transition fallback=|| ()>
+            {move || {
+                user.me.get().and_then(Result::ok).map(|me| {
+                    view! {
+                        <span class="text-sm text-slate-300" data-testid="signed-in-as">
+                            {me.username.clone()}
+                            <span class="ml-1 rounded bg-slate-700 px-1.5 py-0.5 text-xs" data-testid="signed-in-role">
+                                {me.role.to_string()}
+                            </span>
+                        </span>
+                        <form method="post" action="/auth/sign-out">
+                            <button type="submit" class="rounded-md border border-slate-600 px-2 py-1 text-xs hover:bg-slate-800">
+                                "Sign out"
+                            </button>
+                        </form>
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
+
+/// Tells a viewer that nothing here can be changed with their role.
+#[component]
+fn ReadOnlyNote() -> impl IntoView {
+    let user = expect_context::<UserState>();
+    view! {
+        <Transition fallback=|| ()>
+            {move || {
+                user.me.get().and_then(Result::ok).filter(|me| !me.may(bi_api::auth::Role::Editor)).map(|me| {
+                    view! {
+                        <p class="mb-4 rounded-md border border-sky-200 bg-sky-50 px-3 py-2 text-sm text-sky-900" data-testid="read-only">
+                            {format!("You are signed in as {}, a viewer: you can read everything, and an admin can give you the editor role to change things.", me.username)}
+                        </p>
+                    }
+                })
+            }}
+        </Transition>
     }
 }

@@ -1,5 +1,6 @@
 //! Components shared by several pages.
 
+pub mod access;
 pub mod change_preview;
 pub mod feedback;
 pub mod layout;

@@ -2,6 +2,7 @@
 //! install with a preview of what comes along, configure through a typed
 //! form checked by `bi-model` as you type, uninstall.
 
+use bi_api::auth::Role;
 use bi_model::FieldError;
 use bi_model::catalog::{BatteryConfig, BatteryGroup, BatteryKind};
 use bi_model::generate::DesiredState;
@@ -14,6 +15,7 @@ use crate::api::batteries::{
     BatteryDetail, BatteryStatus, InstallBattery, SaveBatteryConfig, UninstallBattery, get_battery,
     list_batteries, preview_install,
 };
+use crate::components::access::IfAllowed;
 use crate::components::change_preview::ChangePreview;
 use crate::components::feedback::{ErrorNote, Loading, StatusBadge, messages_for};
 use bi_model::input::form::{FieldShape, FormField, decode};
@@ -189,7 +191,14 @@ fn BatteryPanel(view: BatteryDetail) -> impl IntoView {
             <div class="min-w-0">
                 {(!installed).then(|| view! { <InstallPreview kind /> })}
                 <ConfigForm kind installed form />
-                {installed.then(|| view! { <Uninstall kind removable=view.removable /> })}
+                {installed.then(|| {
+                    let removable = view.removable;
+                    view! {
+                        <IfAllowed role=Role::Editor>
+                            <Uninstall kind removable />
+                        </IfAllowed>
+                    }
+                })}
             </div>
             <aside class="min-w-0 space-y-4 text-sm">
                 <ChangePreview change=move |current: &DesiredState| with_config(current, kind, form.decoded.get()) />
@@ -464,17 +473,19 @@ fn ConfigForm(kind: BatteryKind, installed: bool, form: FormState) -> impl IntoV
                 {move || general_problems().into_iter().map(|message| view! { <li>{message}</li> }).collect_view()}
             </ul>
             {move || other_error().map(|error| view! { <ErrorNote error /> })}
-            <button
-                type="submit"
-                class="mt-4 rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-500 disabled:cursor-not-allowed disabled:opacity-50"
-                disabled=move || !local_problems.get().is_empty() || pending()
-            >
-                {move || match (installed, pending()) {
-                    (_, true) => "Saving…",
-                    (true, false) => "Save",
-                    (false, false) => "Install",
-                }}
-            </button>
+            <IfAllowed role=Role::Editor>
+                <button
+                    type="submit"
+                    class="mt-4 rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-500 disabled:cursor-not-allowed disabled:opacity-50"
+                    disabled=move || !local_problems.get().is_empty() || pending()
+                >
+                    {move || match (installed, pending()) {
+                        (_, true) => "Saving…",
+                        (true, false) => "Save",
+                        (false, false) => "Install",
+                    }}
+                </button>
+            </IfAllowed>
         </form>
     }
 }

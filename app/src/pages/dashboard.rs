@@ -1,6 +1,7 @@
 //! The dashboard: what this installation is, its installed batteries, the
 //! last snapshots, the recent audit trail, and renaming it.
 
+use bi_api::auth::Role;
 use bi_model::{ClusterSummary, InstallationName, InstallationOverview};
 use leptos::either::Either;
 use leptos::prelude::*;
@@ -14,6 +15,7 @@ use crate::api::batteries::installed_batteries;
 use crate::api::deploys::list_snapshots;
 use crate::api::health::installation_health;
 use crate::api::installation::RenameInstallation;
+use crate::components::access::IfAllowed;
 use crate::components::feedback::{ErrorNote, StatusBadge};
 use crate::shell::InstallationState;
 
@@ -55,7 +57,9 @@ pub fn Dashboard() -> impl IntoView {
         </div>
         <ClusterHealth />
         <RecentActivity />
-        <RenameForm rename=state.rename />
+        <IfAllowed role=Role::Editor>
+            <RenameForm rename=state.rename />
+        </IfAllowed>
     }
 }
 

@@ -2,6 +2,7 @@
 //! (`/deploys/:id`) with rollback behind a confirmation that shows what
 //! will change, and the diff between two snapshots (`/deploys/diff?from=&to=`).
 
+use bi_api::auth::Role;
 use bi_model::generate::value_text;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -10,6 +11,7 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use crate::api::deploys::{
     RollbackTo, SnapshotDiff, SnapshotSummary, diff_snapshots, get_snapshot, list_snapshots,
 };
+use crate::components::access::IfAllowed;
 use crate::components::feedback::{ErrorNote, Loading, StatusBadge};
 
 fn counts_text(row: &SnapshotSummary) -> String {
@@ -135,7 +137,9 @@ pub fn SnapshotPage() -> impl IntoView {
                                     )}
                                 </p>
                                 <p class="mt-1 text-sm text-slate-600">{counts_text(&summary)}</p>
-                                <Rollback id=summary.id />
+                                <IfAllowed role=Role::Editor>
+                                    <Rollback id=summary.id />
+                                </IfAllowed>
                                 <ul class="mt-6 max-w-5xl divide-y divide-slate-100 rounded-lg border border-slate-200 bg-white text-sm">
                                     {view
                                         .resources

@@ -5,6 +5,7 @@
 //! router loads together with the page's data, so the first page load only
 //! fetches the core bundle.
 
+mod access;
 mod batteries;
 mod dashboard;
 mod deploys;
@@ -14,10 +15,13 @@ mod projects;
 mod service;
 mod services;
 mod settings;
+#[cfg(feature = "ssr")]
+pub mod sign_in;
 
 use leptos::prelude::*;
 use leptos_router::{LazyRoute, lazy_route};
 
+pub use access::Access;
 pub use batteries::{Batteries, BatteryPage};
 pub use dashboard::Dashboard;
 pub use deploys::{Deploys, DiffPage, SnapshotPage};
@@ -61,6 +65,8 @@ macro_rules! lazy_page {
 }
 
 lazy_page! {
+    /// Users and access, loaded on demand.
+    AccessRoute => Access;
     /// The batteries catalog, loaded on demand.
     BatteriesRoute => Batteries;
     /// One battery's page and configuration form, loaded on demand.

@@ -3,6 +3,7 @@
 //! kept across restarts), and, read-only, the installation, the data
 //! directory, the database and the cluster connection.
 
+use bi_api::auth::Role;
 use bi_model::{FieldError, ReconcileIntervals};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -10,6 +11,7 @@ use leptos_meta::Title;
 use crate::api::settings::{
     ResetSystemSettings, SaveSystemSettings, SystemSettings, get_system_settings,
 };
+use crate::components::access::IfAllowed;
 use crate::components::feedback::ErrorNote;
 use crate::components::text_field::TextField;
 use crate::pages::dashboard::Cluster;
@@ -36,7 +38,11 @@ pub fn Settings() -> impl IntoView {
                 settings
                     .get()
                     .map(|result| match result {
-                        Ok(current) => view! { <Intervals current save reset /> }.into_any(),
+                        Ok(current) => view! {
+                            <IfAllowed role=Role::Admin>
+                                <Intervals current=current.clone() save reset />
+                            </IfAllowed>
+                        }.into_any(),
                         Err(error) => view! { <ErrorNote error /> }.into_any(),
                     })
             }}

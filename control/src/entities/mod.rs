@@ -1,8 +1,11 @@
 //! SeaORM entities: one module per table.
 
+pub mod account;
+pub mod api_token;
 pub mod desired_state_version;
 pub mod installation;
 pub mod resource_body;
+pub mod session;
 pub mod snapshot;
 pub mod snapshot_resource;
 pub mod stored_secret;

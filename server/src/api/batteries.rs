@@ -10,7 +10,8 @@ use bi_control::operations::{
 use bi_model::catalog::{BatteryConfig, BatteryKind};
 use bi_model::input;
 
-use super::{AUTHOR, ApiError, Changed};
+use super::{ApiError, Changed};
+use crate::auth::Caller;
 use crate::state::AppState;
 
 /// The battery an id names; 404 when none does.
@@ -47,6 +48,7 @@ pub async fn preview_install(
 /// Installs the battery (and its dependencies) with the settings.
 pub async fn install(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     Json(body): Json<Settings>,
 ) -> Result<Json<InstallOutcome>, ApiError> {
@@ -54,29 +56,32 @@ pub async fn install(
     let settings = input::parse_settings(&body.settings)?;
     let config = input::apply_settings(&BatteryConfig::default_for(kind), &settings)?;
     Ok(Json(
-        operations::batteries::install(&state.db, AUTHOR, config).await?,
+        operations::batteries::install(&state.db, &caller.author(), config).await?,
     ))
 }
 
 /// Applies the settings to the installed battery.
 pub async fn configure(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     Json(body): Json<Settings>,
 ) -> Result<Json<Changed>, ApiError> {
     let kind = battery(&id)?;
     let settings = input::parse_settings(&body.settings)?;
-    let version = operations::batteries::configure(&state.db, AUTHOR, kind, &settings).await?;
+    let version =
+        operations::batteries::configure(&state.db, &caller.author(), kind, &settings).await?;
     Ok(Json(Changed { version }))
 }
 
 /// Uninstalls the battery.
 pub async fn uninstall(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<UninstallOutcome>, ApiError> {
     let kind = battery(&id)?;
     Ok(Json(
-        operations::batteries::uninstall(&state.db, AUTHOR, kind).await?,
+        operations::batteries::uninstall(&state.db, &caller.author(), kind).await?,
     ))
 }

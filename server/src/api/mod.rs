@@ -35,6 +35,17 @@
 //! | PUT | `/api/v1/settings` | [`bi_api::server::Intervals`] `{"recheck_every":"2m","drift_every":"1h"}` | [`bi_control::operations::settings::IntervalSettings`] |
 //! | DELETE | `/api/v1/settings` | | back to the server's options: [`bi_control::operations::settings::IntervalSettings`] |
 //! | GET | `/api/v1/events?since=latest\|now\|N` | | websocket of [`bi_model::events::EventEnvelope`] (see [`events`]) |
+//! | POST | `/api/v1/login` | [`bi_api::auth::Login`] | [`bi_api::auth::CreatedToken`] (public; rate-limited) |
+//! | POST | `/api/v1/setup` | [`bi_api::auth::Setup`] | 201 [`bi_api::auth::AccountView`]: the first admin (public; needs the setup token) |
+//! | GET | `/api/v1/me` | | [`bi_api::auth::Me`] |
+//! | GET, POST | `/api/v1/users` | [`bi_api::auth::NewAccount`] | [`bi_api::auth::AccountView`] (admins) |
+//! | PATCH, DELETE | `/api/v1/users/{name}` | [`bi_api::auth::AccountChange`] | [`bi_api::auth::AccountView`], 204 (admins) |
+//! | GET, POST | `/api/v1/tokens` | [`bi_api::auth::NewToken`] | [`bi_api::auth::TokenView`] list, 201 [`bi_api::auth::CreatedToken`] |
+//! | DELETE | `/api/v1/tokens/{id}` | | [`bi_api::auth::TokenView`] |
+//!
+//! Who may call each route is in [`crate::router`]; every route but the
+//! health checks and the sign-in routes needs `Authorization: Bearer` (or
+//! the browser's session cookie).
 //!
 //! Request and response types are `bi-api`'s (the contract the web UI's
 //! server functions use too), re-exported by `bi-control` where it returns
@@ -58,6 +69,3 @@ pub mod status;
 
 pub use bi_api::audit::Changed;
 pub use bi_api::{ApiError, ErrorBody, ErrorDetail};
-
-/// Who the audit trail names for changes made through this API.
-pub const AUTHOR: &str = "api";

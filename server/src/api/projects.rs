@@ -10,7 +10,8 @@ use bi_control::operations::{
 };
 use bi_model::objects::Project;
 
-use super::{AUTHOR, ApiError, Changed};
+use super::{ApiError, Changed};
+use crate::auth::Caller;
 use crate::state::AppState;
 
 /// 404 unless the project exists.
@@ -38,9 +39,10 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<ProjectSumma
 /// Creates a project.
 pub async fn create(
     State(state): State<AppState>,
+    caller: Caller,
     Json(project): Json<Project>,
 ) -> Result<Json<Changed>, ApiError> {
-    let version = projects::create(&state.db, AUTHOR, project.clone()).await?;
+    let version = projects::create(&state.db, &caller.author(), project.clone()).await?;
     Ok(Json(Changed { version }))
 }
 
@@ -56,22 +58,24 @@ pub async fn show(
 /// Renames a project.
 pub async fn rename(
     State(state): State<AppState>,
+    caller: Caller,
     Path(name): Path<String>,
     Json(body): Json<Rename>,
 ) -> Result<Json<Changed>, ApiError> {
     existing_project(&state.db, &name).await?;
-    let version = projects::rename(&state.db, AUTHOR, &name, &body.new_name).await?;
+    let version = projects::rename(&state.db, &caller.author(), &name, &body.new_name).await?;
     Ok(Json(Changed { version }))
 }
 
 /// Deletes a project (with its objects when `cascade`).
 pub async fn delete(
     State(state): State<AppState>,
+    caller: Caller,
     Path(name): Path<String>,
     Query(query): Query<DeleteQuery>,
 ) -> Result<Json<Changed>, ApiError> {
     existing_project(&state.db, &name).await?;
-    let version = projects::delete(&state.db, AUTHOR, &name, query.cascade).await?;
+    let version = projects::delete(&state.db, &caller.author(), &name, query.cascade).await?;
     Ok(Json(Changed { version }))
 }
 
@@ -108,15 +112,17 @@ pub async fn object(
 /// Adds an object.
 pub async fn add_object(
     State(state): State<AppState>,
+    caller: Caller,
     Json(object): Json<ProjectObject>,
 ) -> Result<Json<Changed>, ApiError> {
-    let version = projects::add_object(&state.db, AUTHOR, object.clone()).await?;
+    let version = projects::add_object(&state.db, &caller.author(), object.clone()).await?;
     Ok(Json(Changed { version }))
 }
 
 /// Replaces an object with the one sent (same kind and name).
 pub async fn update_object(
     State(state): State<AppState>,
+    caller: Caller,
     Path((kind, name)): Path<(String, String)>,
     Json(object): Json<ProjectObject>,
 ) -> Result<Json<Changed>, ApiError> {
@@ -129,23 +135,25 @@ pub async fn update_object(
             kind.id()
         )));
     }
-    let version = projects::update_object(&state.db, AUTHOR, object.clone()).await?;
+    let version = projects::update_object(&state.db, &caller.author(), object.clone()).await?;
     Ok(Json(Changed { version }))
 }
 
 /// Removes an object.
 pub async fn remove_object(
     State(state): State<AppState>,
+    caller: Caller,
     Path((kind, name)): Path<(String, String)>,
 ) -> Result<Json<Changed>, ApiError> {
     let kind = object_kind(&kind)?;
-    let version = projects::remove_object(&state.db, AUTHOR, kind, &name).await?;
+    let version = projects::remove_object(&state.db, &caller.author(), kind, &name).await?;
     Ok(Json(Changed { version }))
 }
 
 /// Scales a traditional or Knative service.
 pub async fn scale(
     State(state): State<AppState>,
+    caller: Caller,
     Path((kind, name)): Path<(String, String)>,
     Json(body): Json<Scale>,
 ) -> Result<Json<Changed>, ApiError> {
@@ -157,7 +165,7 @@ pub async fn scale(
                 min_scale: None,
                 max_scale: None,
             },
-        ) => projects::scale_service(&state.db, AUTHOR, &name, replicas).await?,
+        ) => projects::scale_service(&state.db, &caller.author(), &name, replicas).await?,
         (
             ObjectKind::KnativeService,
             Scale {
@@ -166,7 +174,14 @@ pub async fn scale(
                 max_scale: Some(max_scale),
             },
         ) => {
-            projects::scale_knative_service(&state.db, AUTHOR, &name, min_scale, max_scale).await?
+            projects::scale_knative_service(
+                &state.db,
+                &caller.author(),
+                &name,
+                min_scale,
+                max_scale,
+            )
+            .await?
         }
         (ObjectKind::TraditionalService, _) => {
             return Err(ApiError::BadRequest(

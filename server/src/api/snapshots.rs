@@ -10,7 +10,8 @@ use bi_api::snapshots::{
 };
 use bi_control::engine::history;
 
-use super::{AUTHOR, ApiError};
+use super::ApiError;
+use crate::auth::Caller;
 use crate::state::AppState;
 
 /// How many snapshots a list shows unless asked otherwise.
@@ -76,14 +77,19 @@ pub async fn diff(
 /// Restores the desired state a snapshot applied and applies it.
 pub async fn rollback(
     State(state): State<AppState>,
+    caller: Caller,
     Json(body): Json<RollbackRequest>,
 ) -> Result<Json<RollbackDone>, ApiError> {
     if history::show(&state.db, body.snapshot).await?.is_none() {
         return Err(no_snapshot(body.snapshot));
     }
-    let report =
-        bi_control::engine::rollback(state.reconciler.engine(), &state.db, body.snapshot, AUTHOR)
-            .await?;
+    let report = bi_control::engine::rollback(
+        state.reconciler.engine(),
+        &state.db,
+        body.snapshot,
+        &caller.author(),
+    )
+    .await?;
     Ok(Json(RollbackDone {
         snapshot: report.id,
         desired_version: report.desired_version,

@@ -160,7 +160,9 @@ async fn run_client(global: &GlobalArgs, command: Command) -> anyhow::Result<Exi
     use bi_control::operations::{ObjectKind, ProjectObject};
     use bi_model::generate::Owned;
 
-    let mut api = ApiClient::new(&global.server)?;
+    let mut api = ApiClient::new(&global.server, global.ca_cert.as_deref())?;
+    let token = crate::client::auth::token_for(api.server(), global.token.as_deref())?;
+    api = api.with_token(token);
     if !api.reachable().await {
         api = with_offline_fallback(global, api).await?;
     }
@@ -301,6 +303,12 @@ async fn run_client(global: &GlobalArgs, command: Command) -> anyhow::Result<Exi
             SettingsCommand::Reset => settings::reset(&api).await?,
         },
         Command::Export(args) => crate::export::from_server(&api, &args).await?,
+        Command::Login(args) => crate::client::auth::login(&api, &args).await?,
+        Command::Logout => crate::client::auth::logout(&api).await?,
+        Command::Whoami(output) => crate::client::auth::whoami(&api, output.output).await?,
+        Command::Setup(args) => crate::client::auth::setup(&api, &args).await?,
+        Command::Users(command) => crate::client::auth::users(&api, command).await?,
+        Command::Tokens(command) => crate::client::auth::tokens(&api, command).await?,
         Command::Debug(DebugCommand::Bundle { output, data_dir }) => {
             let path = debug::bundle(&api, global, output, data_dir).await?;
             println!("wrote {}", path.display());

@@ -57,6 +57,18 @@ pub struct GlobalArgs {
         default_value = crate::client::DEFAULT_SERVER
     )]
     pub server: String,
+    /// A CA certificate (PEM) to trust for an https:// --server, besides the system's roots.
+    #[arg(long, global = true, env = "BI_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// The API token client commands send [default: the one `bi login` kept for --server].
+    #[arg(
+        long,
+        global = true,
+        env = "BI_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
 }
 
 /// bi's commands.
@@ -116,6 +128,22 @@ pub enum Command {
         /// The snapshot (`bi deploys list` shows them).
         snapshot: i64,
     },
+    /// Sign in to the control server: a username and password become an
+    /// API token this machine keeps (in ~/.config/bi/credentials.toml).
+    Login(crate::client::auth::LoginArgs),
+    /// Revoke this machine's token for the server and forget it.
+    Logout,
+    /// Who the CLI is signed in as, and the role.
+    Whoami(OutputArgs),
+    /// Create the first admin with the setup token `bi start` printed, and
+    /// sign in as it.
+    Setup(crate::client::auth::SetupArgs),
+    /// Accounts: list, add, change (role, disable, unlock, password), remove (admins).
+    #[command(subcommand)]
+    Users(crate::client::auth::UsersCommand),
+    /// API tokens for scripts and CI: list, create (shown once), revoke.
+    #[command(subcommand)]
+    Tokens(crate::client::auth::TokensCommand),
     /// Tools for bug reports.
     #[command(subcommand)]
     Debug(DebugCommand),
@@ -420,6 +448,26 @@ pub struct ServeArgs {
     /// How often managed objects are checked for changes made outside bi, e.g. `1h` [default: 1h].
     #[arg(long, env = "BI_DRIFT_EVERY", value_name = "DURATION")]
     pub drift_every: Option<String>,
+    /// The URL people reach bi at, e.g. `https://bi.example.com`: its host is served besides loopback names [default: loopback only].
+    #[arg(long, env = "BI_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Serve a non-loopback --listen address over plain HTTP: passwords and session cookies then cross the network readable.
+    #[arg(long)]
+    pub insecure_listen: bool,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, env = "BI_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, env = "BI_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// The one-time token that creates the first admin, instead of a random one (at least 16 characters) [default: random, printed at start].
+    #[arg(
+        long,
+        env = "BI_SETUP_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub setup_token: Option<String>,
 }
 
 /// The names of every `BI_*` variable the command line reads, so that a
@@ -449,6 +497,8 @@ impl Default for GlobalArgs {
             log: None,
             log_format: None,
             server: crate::client::DEFAULT_SERVER.to_owned(),
+            token: None,
+            ca_cert: None,
         }
     }
 }

@@ -16,9 +16,23 @@ use bi_api::ErrorBody;
 pub struct ApiClient {
     base: url::Url,
     http: reqwest::Client,
+    /// What the client trusts for https:// servers (and wss://).
+    tls: std::sync::Arc<rustls::ClientConfig>,
+    /// The API token sent as `Authorization: Bearer`.
+    token: Option<Token>,
     /// The same API served in this process over the data directory, used
     /// when nobody answers at `base` (see [`crate::client::local`]).
     local: Option<LocalApi>,
+}
+
+/// An API token; its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(pub String);
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
 }
 
 /// One answer of the API, whichever way it came.
@@ -31,9 +45,12 @@ struct Answer {
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    /// `--server` is not an http URL.
-    #[error("--server {0:?} is not an http:// URL (set --server or BI_SERVER)")]
+    /// `--server` is not an http(s) URL.
+    #[error("--server {0:?} is not an http:// or https:// URL (set --server or BI_SERVER)")]
     BadServer(String),
+    /// The TLS settings (`--ca-cert`) cannot be used.
+    #[error("{0}")]
+    Tls(String),
     /// Nobody answers at the server's address.
     #[error(
         "cannot reach the control server at {server}: is `bi start` running? (set --server or BI_SERVER)"
@@ -52,6 +69,16 @@ pub enum ClientError {
         server: String,
         /// What needed it.
         what: String,
+    },
+    /// The server wants to know who asks (401).
+    #[error(
+        "{message}\n  sign in with `bi login --server {server}` (or set BI_TOKEN to an API token)"
+    )]
+    SignIn {
+        /// The server asked.
+        server: String,
+        /// The server's message.
+        message: String,
     },
     /// The server refused the change (422); nothing was stored.
     #[error("{}", Refusal(.0))]
@@ -92,18 +119,111 @@ impl fmt::Display for Refusal<'_> {
 }
 
 impl ApiClient {
-    /// A client of the server at `server` (`http://host:port`).
-    pub fn new(server: &str) -> Result<Self, ClientError> {
+    /// A client of the server at `server` (`http://host:port` or
+    /// `https://…`), trusting the system's roots and, for https, the CA
+    /// certificate `ca` (PEM) when given.
+    pub fn new(server: &str, ca: Option<&std::path::Path>) -> Result<Self, ClientError> {
         let base =
             url::Url::parse(server).map_err(|_| ClientError::BadServer(server.to_owned()))?;
-        if base.scheme() != "http" || base.host().is_none() {
+        if !matches!(base.scheme(), "http" | "https") || base.host().is_none() {
             return Err(ClientError::BadServer(server.to_owned()));
         }
+        let tls =
+            crate::tls::client_config(ca).map_err(|err| ClientError::Tls(format!("{err:#}")))?;
+        let tls = std::sync::Arc::new(tls);
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured((*tls).clone())
+            .build()
+            .map_err(|err| ClientError::Tls(format!("cannot set up the HTTP client: {err}")))?;
         Ok(Self {
             base,
-            http: reqwest::Client::new(),
+            http,
+            tls,
+            token: None,
             local: None,
         })
+    }
+
+    /// Sends `token` as `Authorization: Bearer` with every request.
+    pub fn with_token(mut self, token: Option<Token>) -> Self {
+        self.token = token;
+        self
+    }
+
+    /// The token this client sends, if any.
+    pub fn token(&self) -> Option<&Token> {
+        self.token.as_ref()
+    }
+
+    /// Opens the websocket at `path`, with the token.
+    pub async fn websocket(
+        &self,
+        path: &str,
+    ) -> Result<
+        tokio_tungstenite::WebSocketStream<
+            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+        >,
+        ClientError,
+    > {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let server = self.base.as_str().trim_end_matches('/').to_owned();
+        let url = self.websocket_url(path)?;
+        let mut request = url
+            .as_str()
+            .into_client_request()
+            .map_err(|_| ClientError::BadServer(server.clone()))?;
+        if let Some(token) = &self.token
+            && let Ok(value) = http::HeaderValue::from_str(&format!("Bearer {}", token.0))
+        {
+            request
+                .headers_mut()
+                .insert(http::header::AUTHORIZATION, value);
+        }
+        let connector = tokio_tungstenite::Connector::Rustls(self.tls.clone());
+        match tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            None,
+            false,
+            Some(connector),
+        )
+        .await
+        {
+            Ok((socket, _)) => Ok(socket),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response))
+                if response.status() == http::StatusCode::UNAUTHORIZED =>
+            {
+                Err(ClientError::SignIn {
+                    server,
+                    message: "the control server wants to know who asks".into(),
+                })
+            }
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                Err(ClientError::Failed {
+                    status: response.status().as_u16(),
+                    message: String::from_utf8_lossy(
+                        response.body().as_deref().unwrap_or_default(),
+                    )
+                    .into_owned(),
+                })
+            }
+            Err(_) => Err(ClientError::Unreachable { server }),
+        }
+    }
+
+    /// `PATCH path` with a JSON body, decoded.
+    pub async fn patch<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
+        self.send(Method::PATCH, path, Some(body)).await
+    }
+
+    /// `DELETE path`, ignoring the answer's body.
+    pub async fn delete_empty(&self, path: &str) -> Result<(), ClientError> {
+        self.request::<()>(Method::DELETE, path, None)
+            .await
+            .map(|_| ())
     }
 
     /// Falls back to `local` (the API served in this process over the data
@@ -141,7 +261,12 @@ impl ApiClient {
     /// The websocket URL of `path` on the server.
     pub fn websocket_url(&self, path: &str) -> Result<url::Url, ClientError> {
         let mut url = self.url(path)?;
-        url.set_scheme("ws")
+        let scheme = if self.base.scheme() == "https" {
+            "wss"
+        } else {
+            "ws"
+        };
+        url.set_scheme(scheme)
             .map_err(|()| ClientError::BadServer(self.base.to_string()))?;
         Ok(url)
     }
@@ -204,6 +329,9 @@ impl ApiClient {
     ) -> Result<Answer, ClientError> {
         let url = self.url(path)?;
         let mut request = self.http.request(method.clone(), url.clone());
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(&token.0);
+        }
         if let Some(body) = body {
             request = request.json(body);
         }
@@ -248,6 +376,13 @@ impl ApiClient {
             .ok()
             .map(|b| b.error);
         Err(match (status, detail) {
+            (StatusCode::UNAUTHORIZED, detail) => ClientError::SignIn {
+                server: self.base.as_str().trim_end_matches('/').to_owned(),
+                message: detail.map_or_else(
+                    || "the control server wants to know who asks".to_owned(),
+                    |d| d.message,
+                ),
+            },
             (StatusCode::UNPROCESSABLE_ENTITY, Some(detail)) if !detail.problems.is_empty() => {
                 ClientError::Rejected(detail.problems)
             }
@@ -286,9 +421,10 @@ mod tests {
 
     #[test]
     fn only_http_servers_are_accepted() {
-        assert!(ApiClient::new("http://127.0.0.1:3000").is_ok());
+        assert!(ApiClient::new("http://127.0.0.1:3000", None).is_ok());
+        assert!(ApiClient::new("https://bi.example.com", None).is_ok());
         assert!(matches!(
-            ApiClient::new("127.0.0.1:3000"),
+            ApiClient::new("127.0.0.1:3000", None),
             Err(ClientError::BadServer(_))
         ));
     }

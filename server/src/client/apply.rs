@@ -10,19 +10,14 @@ use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::{ApiClient, ClientError};
+use super::ApiClient;
 use bi_api::snapshots::Requested;
 
 /// Starts a snapshot and follows it; exit 1 when it failed.
 pub async fn apply(api: &ApiClient) -> anyhow::Result<ExitCode> {
-    let url = api.websocket_url("/api/v1/events?since=now")?;
     // NB: subscribe before asking, or the snapshot's first events could
     // pass before the stream starts.
-    let (mut socket, _) = tokio_tungstenite::connect_async(url.as_str())
-        .await
-        .map_err(|_| ClientError::Unreachable {
-            server: api.server().as_str().trim_end_matches('/').to_owned(),
-        })?;
+    let mut socket = api.websocket("/api/v1/events?since=now").await?;
     let requested: Requested = api
         .post("/api/v1/snapshots", &serde_json::Value::Null)
         .await

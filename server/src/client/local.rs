@@ -81,6 +81,15 @@ impl LocalApi {
                 data_dir: settings.data_dir.display().to_string(),
                 defaults: crate::serve::default_intervals(settings),
             },
+            // NB: offline, nothing is served to the network; requests come
+            // from this process only, as the local operator.
+            auth: crate::auth::AuthConfig {
+                setup: Arc::default(),
+                setup_file: None,
+                hosts: Arc::default(),
+                tls: false,
+                limiter: Arc::default(),
+            },
         };
         Ok(Some(Self {
             router: router(state),
@@ -112,9 +121,14 @@ impl LocalApi {
         if body.is_some() {
             request = request.header(http::header::CONTENT_TYPE, "application/json");
         }
-        let request = request
+        let mut request = request
             .body(Body::from(body.unwrap_or_default()))
             .map_err(|err| offline_failure(path, &err.to_string()))?;
+        // NB: whoever can open the data directory owns the installation;
+        // the audit trail names them by their OS user.
+        request
+            .extensions_mut()
+            .insert(bi_control::auth::Principal::local(&os_user()));
         let response = self
             .router
             .clone()
@@ -130,6 +144,15 @@ impl LocalApi {
             .to_bytes();
         Ok((status, bytes.to_vec()))
     }
+}
+
+/// The name of the OS user running the CLI.
+fn os_user() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "unknown user".to_owned())
 }
 
 /// What a route does that needs the cluster (and so a running server).

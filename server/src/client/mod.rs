@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod apply;
+pub mod auth;
 pub mod batteries;
 pub mod debug;
 pub mod deploys;
