@@ -7,7 +7,7 @@ SHELL := bash
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 export CARGO_TARGET_DIR := $(TARGET_DIR)
 
-.PHONY: run build build-debug setup setup-test test fmt-check clippy unit wasm-model e2e fmt
+.PHONY: run build build-debug setup setup-test test fmt-check clippy unit wasm-model e2e image image-check fmt
 
 ## run: install what is missing, build the release, start bi on http://127.0.0.1:3000
 run: build
@@ -25,8 +25,8 @@ setup:
 setup-test:
 	scripts/setup --test
 
-## test: everything CI runs: format, lints, unit + DB tests, wasm32 model build, browser tests
-test: setup-test fmt-check clippy unit wasm-model e2e
+## test: everything CI runs: format, lints, unit + DB tests, wasm32 model build, browser tests, the image
+test: setup-test fmt-check clippy unit wasm-model e2e image-check
 	@echo "make test: all checks passed"
 
 fmt-check:
@@ -48,6 +48,15 @@ build-debug: setup
 
 e2e: build-debug
 	cd end2end && BI_E2E_BINARY=$(TARGET_DIR)/debug/bi BI_E2E_SITE_ROOT=$(CURDIR)/target/site npx playwright test
+
+## image: bi's container image (static binary + web UI) as an OCI archive, built without a container engine
+image:
+	scripts/image
+
+## image-check: build the image, inspect it with skopeo and run the bi inside it
+# NB: after e2e: it rebuilds target/site in release mode.
+image-check:
+	scripts/image --check
 
 fmt:
 	cargo fmt --all

@@ -122,26 +122,7 @@ pub async fn change(
     .await
     .map_err(db_error("storing a desired-state version"))?;
 
-    let existing: BTreeSet<String> = StoredSecret::find()
-        .select_only()
-        .column(stored_secret::Column::Key)
-        .into_tuple::<String>()
-        .all(&txn)
-        .await
-        .map_err(db_error("listing stored secrets"))?
-        .into_iter()
-        .collect();
-    let missing: Vec<String> = required.difference(&existing).cloned().collect();
-    for key in &missing {
-        stored_secret::ActiveModel {
-            key: Set(key.clone()),
-            value: Set(SecretValue(new_secret())),
-            created_at: Set(now),
-        }
-        .insert(&txn)
-        .await
-        .map_err(db_error("storing a new secret"))?;
-    }
+    let missing = create_missing_secrets(&txn, &required, now).await?;
 
     txn.commit()
         .await
@@ -224,8 +205,62 @@ pub async fn restore(db: &Database, version: i32, author: &str) -> Result<i32> {
 
 /// Every stored secret, for generation.
 pub async fn secrets(db: &Database) -> Result<StoredSecrets> {
+    read_secrets(db.connection()).await
+}
+
+/// The stored secrets, after creating those `state` needs that do not exist
+/// yet: what a snapshot generates with. A state stored before its
+/// generators needed a secret (bi was upgraded, or nothing was changed
+/// since the first start) gets it here; existing ones are never touched.
+pub async fn secrets_for(db: &Database, state: &DesiredState) -> Result<StoredSecrets> {
+    let required = required_secrets(state).map_err(|source| Error::Generate { source })?;
+    let stored = secrets(db).await?;
+    if required.iter().all(|key| stored.get(key).is_some()) {
+        return Ok(stored);
+    }
+    let txn = db.begin_write().await?;
+    let missing = create_missing_secrets(&txn, &required, Utc::now()).await?;
+    let secrets = read_secrets(&txn).await?;
+    txn.commit()
+        .await
+        .map_err(db_error("storing new secrets"))?;
+    // NB: keys are names, not values; values are never logged.
+    tracing::info!(new_secrets = ?missing, "created the secrets the desired state needs");
+    Ok(secrets)
+}
+
+/// Creates every secret of `required` that is not stored; returns their keys.
+async fn create_missing_secrets(
+    conn: &impl ConnectionTrait,
+    required: &BTreeSet<String>,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>> {
+    let existing: BTreeSet<String> = StoredSecret::find()
+        .select_only()
+        .column(stored_secret::Column::Key)
+        .into_tuple::<String>()
+        .all(conn)
+        .await
+        .map_err(db_error("listing stored secrets"))?
+        .into_iter()
+        .collect();
+    let missing: Vec<String> = required.difference(&existing).cloned().collect();
+    for key in &missing {
+        stored_secret::ActiveModel {
+            key: Set(key.clone()),
+            value: Set(SecretValue(new_secret())),
+            created_at: Set(now),
+        }
+        .insert(conn)
+        .await
+        .map_err(db_error("storing a new secret"))?;
+    }
+    Ok(missing)
+}
+
+async fn read_secrets(conn: &impl ConnectionTrait) -> Result<StoredSecrets> {
     let rows = StoredSecret::find()
-        .all(db.connection())
+        .all(conn)
         .await
         .map_err(db_error("reading the stored secrets"))?;
     Ok(StoredSecrets(

@@ -278,3 +278,23 @@ async fn version_zero_is_the_state_before_the_first_change_so_it_can_be_restored
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_state_whose_generators_need_a_new_secret_gets_it_once_at_the_snapshot() {
+    on_every_backend(
+        "a_state_whose_generators_need_a_new_secret_gets_it_once",
+        |t| async move {
+            t.db.migrate().await.unwrap();
+            // Nothing was ever changed: version 0, and no secret stored.
+            assert!(desired_state::secrets(&t.db).await.unwrap().is_empty());
+            let (_, state) = desired_state::current(&t.db).await.unwrap();
+            let first = desired_state::secrets_for(&t.db, &state).await.unwrap();
+            let token = first.get("battery_core/setup-token").unwrap().to_owned();
+            assert_eq!(token.len(), SECRET_LENGTH);
+            let again = desired_state::secrets_for(&t.db, &state).await.unwrap();
+            assert_eq!(again.get("battery_core/setup-token"), Some(token.as_str()));
+            assert_eq!(again.len(), first.len());
+        },
+    )
+    .await;
+}

@@ -40,14 +40,14 @@ test('a user signs in, works, and signs out', async ({ browser }) => {
   // Work: an admin adds a viewer and makes a token for scripts.
   await open(page, '/access');
   const users = page.getByTestId('users');
-  await users.getByLabel('Username').fill('reader');
-  await users.getByLabel('Password').fill('reader password 1');
-  await users.getByLabel('Role').selectOption('viewer');
+  await users.locator('input[name="new-username"]').fill('reader');
+  await users.locator('input[name="new-password"]').fill('reader password 1');
+  await users.locator('select[name="new-role"]').selectOption('viewer');
   await users.getByRole('button', { name: 'Add user' }).click();
   await expect(users.locator('[data-username="reader"]')).toContainText('enabled');
 
   const tokens = page.getByTestId('tokens');
-  await tokens.getByLabel('Name').fill('e2e-ci');
+  await tokens.locator('input[name="token-name"]').fill('e2e-ci');
   await tokens.getByRole('button', { name: 'Create token' }).click();
   const secret = (await page.getByTestId('new-token').textContent()) ?? '';
   expect(secret).toMatch(/^bi_[A-Za-z0-9_-]{43}$/);

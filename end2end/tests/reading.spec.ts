@@ -5,7 +5,7 @@ import { test, screenshot } from './journeys';
 
 test.use({ baseURL: process.env.BI_BASE_URL });
 
-const PAGES = ['/', '/batteries', '/batteries/redis', '/projects', '/services', '/deploys', '/deploys/live', '/settings'];
+const PAGES = ['/', '/batteries', '/batteries/redis', '/projects', '/services', '/deploys', '/deploys/live', '/settings', '/access'];
 
 test.describe('without JavaScript', () => {
   test.use({ javaScriptEnabled: false });

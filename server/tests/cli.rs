@@ -468,17 +468,52 @@ async fn cli_story(real: Option<&RealApiServer>) {
         std::fs::File::open(&bundle).unwrap(),
     ));
     let mut log = None;
+    let mut everything = String::new();
     for entry in archive.entries().unwrap() {
         let mut entry = entry.unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
+        everything.push_str(&text);
         if entry.path().unwrap().ends_with("server.log") {
-            let mut text = String::new();
-            std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
             log = Some(text);
         }
     }
     let log = log.expect("the bundle holds the server's log");
     assert!(log.contains("bi is listening on"), "{log}");
     assert!(!log.contains("\x1b["), "no terminal colours in the file");
+    // No credential is in the bundle: not the password, the setup token,
+    // the CLI's token, nor any secret the installation generated.
+    let credentials =
+        std::fs::read_to_string(server.config.path().join("bi").join("credentials.toml")).unwrap();
+    let token = credentials
+        .split("token = \"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap();
+    assert!(token.starts_with("bi_"), "{credentials}");
+    for (what, secret) in [
+        ("the password", PASSWORD),
+        ("the setup token", SETUP_TOKEN),
+        ("the CLI's token", token),
+    ] {
+        assert!(
+            !everything.contains(secret),
+            "{what} is in the debug bundle"
+        );
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(server.config.path().join("bi").join("credentials.toml"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "the credentials file is readable by others"
+        );
+    }
 }
 
 #[test]

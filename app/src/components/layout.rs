@@ -124,10 +124,9 @@ fn TopBar() -> impl IntoView {
                                                 </span>
                                             }
                                         })}
-                                    <span class="ml-auto text-xs text-slate-400">
+                                    <span class="hidden text-xs text-slate-400 sm:inline">
                                         "v"{overview.version}
                                     </span>
-                                    <SignedIn />
                                 }
                                     .into_any()
                             }
@@ -142,6 +141,9 @@ fn TopBar() -> impl IntoView {
                         })
                 }}
             </Transition>
+            // NB: beside the installation's Transition, not inside it: a
+            // Transition nested in another's children does not hydrate.
+            <SignedIn />
         </header>
     }
 }
@@ -152,25 +154,27 @@ fn TopBar() -> impl IntoView {
 fn SignedIn() -> impl IntoView {
     let user = expect_context::<UserState>();
     view! {
-        <Transition fallback=|| ()>
-            {move || {
-                user.me.get().and_then(Result::ok).map(|me| {
-                    view! {
-                        <span class="text-sm text-slate-300" data-testid="signed-in-as">
-                            {me.username.clone()}
-                            <span class="ml-1 rounded bg-slate-700 px-1.5 py-0.5 text-xs" data-testid="signed-in-role">
-                                {me.role.to_string()}
+        <div class="ml-auto flex items-center gap-2">
+            <Transition fallback=|| ()>
+                {move || {
+                    user.me.get().and_then(Result::ok).map(|me| {
+                        view! {
+                            <span class="text-sm text-slate-300" data-testid="signed-in-as">
+                                <span class="hidden sm:inline">{me.username.clone()}</span>
+                                <span class="ml-1 rounded bg-slate-700 px-1.5 py-0.5 text-xs" data-testid="signed-in-role">
+                                    {me.role.to_string()}
+                                </span>
                             </span>
-                        </span>
-                        <form method="post" action="/auth/sign-out">
-                            <button type="submit" class="rounded-md border border-slate-600 px-2 py-1 text-xs hover:bg-slate-800">
-                                "Sign out"
-                            </button>
-                        </form>
-                    }
-                })
-            }}
-        </Transition>
+                            <form method="post" action="/auth/sign-out">
+                                <button type="submit" class="whitespace-nowrap rounded-md border border-slate-600 px-2 py-1 text-xs hover:bg-slate-800">
+                                    "Sign out"
+                                </button>
+                            </form>
+                        }
+                    })
+                }}
+            </Transition>
+        </div>
     }
 }
 

@@ -65,7 +65,7 @@ pub(crate) async fn prepare_with_live(
 /// `observed[i]`'s).
 async fn read(db: &Database, kinds: &mut Kinds) -> Result<(Prepared, Vec<Value>)> {
     let (version, state) = desired_state::current(db).await?;
-    let secrets = desired_state::secrets(db).await?;
+    let secrets = desired_state::secrets_for(db, &state).await?;
     let desired = generate(&state, Secrets::Stored(secrets.as_map()))
         .map_err(|source| Error::Generation { version, source })?;
     let inventory = record::inventory(db).await?;

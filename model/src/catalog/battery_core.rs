@@ -91,6 +91,11 @@ pub const CONTROL_SERVER_PORT: u16 = 3000;
 /// The Secret holding the control server's `BI_DATABASE_URL` (key `url`).
 const DATABASE_SECRET: &str = "control-server-database";
 
+/// The Secret holding the one-time token that creates the in-cluster
+/// control server's first admin (key `token`): `kubectl get secret` it,
+/// then open `/setup?token=…` or run `bi setup --token …`.
+const SETUP_SECRET: &str = "control-server-setup";
+
 /// Where the control server keeps its SQLite database and other state.
 const DATA_DIR: &str = "/var/lib/bi";
 
@@ -100,7 +105,7 @@ const DATA_DIR: &str = "/var/lib/bi";
 /// database must not depend on a battery that could be installed later (the
 /// desired state lives there). `BI_DATABASE_URL` still comes from a Secret,
 /// so that a URL with credentials can replace it without touching the
-/// Deployment. It reads no stored secrets.
+/// Deployment. Its one stored secret is the setup token of its first admin.
 pub fn generate(
     config: &BatteryCoreConfig,
     ctx: &Context<'_>,
@@ -154,6 +159,14 @@ pub fn generate(
             build::string_map(&[("url", &format!("sqlite://{DATA_DIR}/bi.db?mode=rwc"))]),
         ),
     )?);
+    resources.push(Resource::new(
+        app,
+        &build::secret(
+            namespace,
+            SETUP_SECRET,
+            build::string_map(&[("token", &ctx.secret("battery_core/setup-token")?)]),
+        ),
+    )?);
     let claim = format!("{CONTROL_SERVER}-data");
     resources.push(Resource::new(
         app,
@@ -179,11 +192,17 @@ pub fn generate(
 /// file), replaced rather than rolled so two never share the volume.
 fn control_server(config: &BatteryCoreConfig, namespace: &str, claim: &str) -> Deployment {
     let mut server = ContainerSpec::new(CONTROL_SERVER, &config.control_server_image);
-    server.args = vec!["serve".to_owned()];
+    // NB: it manages the cluster it runs in, with its service account; it
+    // listens on the pod network, which the mesh (when installed) encrypts,
+    // so plain HTTP there is a choice made here, not a default.
+    server.args = ["serve", "--in-cluster", "--insecure-listen"]
+        .map(str::to_owned)
+        .to_vec();
     server.env = vec![
         build::env("BI_LISTEN", &format!("0.0.0.0:{CONTROL_SERVER_PORT}")),
         build::env("BI_DATA_DIR", DATA_DIR),
         build::env_from_secret("BI_DATABASE_URL", DATABASE_SECRET, "url"),
+        build::env_from_secret("BI_SETUP_TOKEN", SETUP_SECRET, "token"),
     ];
     server.ports = vec![("http", CONTROL_SERVER_PORT)];
     server.health = Some(Health::Http("/healthz", CONTROL_SERVER_PORT));
@@ -221,7 +240,10 @@ mod tests {
         let mut all = vec![BatteryKind::BatteryCore];
         all.extend_from_slice(kinds);
         let state = DesiredState::with_batteries(&all).unwrap();
-        let stored = std::collections::BTreeMap::new();
+        let stored = std::collections::BTreeMap::from([(
+            "battery_core/setup-token".to_owned(),
+            "a-setup-token-of-the-tests".to_owned(),
+        )]);
         let ctx = Context::new(&state, Secrets::Stored(&stored));
         generate(&BatteryCoreConfig::default(), &ctx).unwrap()
     }
@@ -245,6 +267,7 @@ mod tests {
                 ("ClusterRole", "bi-control-server"),
                 ("ClusterRoleBinding", "bi-control-server"),
                 ("Secret", "control-server-database"),
+                ("Secret", "control-server-setup"),
                 ("PersistentVolumeClaim", "control-server-data"),
                 ("Deployment", "control-server"),
                 ("Service", "control-server"),
@@ -278,6 +301,17 @@ mod tests {
             url["valueFrom"]["secretKeyRef"],
             serde_json::json!({ "name": "control-server-database", "key": "url", "optional": false })
         );
+        assert_eq!(
+            container["args"],
+            serde_json::json!(["serve", "--in-cluster", "--insecure-listen"])
+        );
+        let setup = env.iter().find(|e| e["name"] == "BI_SETUP_TOKEN").unwrap();
+        assert_eq!(
+            setup["valueFrom"]["secretKeyRef"],
+            serde_json::json!({ "name": "control-server-setup", "key": "token", "optional": false })
+        );
+        let secret = find(&resources, "Secret", "control-server-setup");
+        assert_eq!(secret.body["stringData"]["token"], "a-setup-token-of-the-tests");
         assert_eq!(deployment.body["spec"]["strategy"]["type"], "Recreate");
         assert_eq!(pod["serviceAccountName"], CONTROL_SERVER);
         let role = find(&resources, "ClusterRole", "bi-control-server");

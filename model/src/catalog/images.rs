@@ -5,8 +5,10 @@
 
 use crate::image::ImageRef;
 
-/// battery-core: the bi control server.
-pub const CONTROL_SERVER: &str = "ghcr.io/batteries-included/bi:0.1.0";
+/// battery-core: the bi control server, the image of this very version of
+/// bi, which `make image` builds (`scripts/image`).
+pub const CONTROL_SERVER: &str =
+    concat!("ghcr.io/batteries-included/bi:", env!("CARGO_PKG_VERSION"));
 /// CloudNativePG operator.
 pub const CLOUDNATIVE_PG: &str = "ghcr.io/cloudnative-pg/cloudnative-pg:1.28.0";
 /// PostgreSQL for CloudNativePG clusters.
