@@ -130,6 +130,22 @@ pub struct AccountView {
     pub created_at: Timestamp,
 }
 
+impl AccountView {
+    /// `enabled`, `disabled` or `locked until …`, as lists show it.
+    pub fn state(&self) -> String {
+        match (&self.disabled, &self.locked_until) {
+            (true, _) => "disabled".to_owned(),
+            (false, Some(until)) => format!("locked until {}", until.readable()),
+            (false, None) => "enabled".to_owned(),
+        }
+    }
+}
+
+/// When something was last done, or `never`, as lists show it.
+pub fn last(at: Option<&Timestamp>) -> String {
+    at.map_or_else(|| "never".to_owned(), Timestamp::readable)
+}
+
 /// The body of `POST /api/v1/users`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewAccount {
@@ -177,6 +193,17 @@ pub struct TokenView {
     pub last_used_at: Option<Timestamp>,
     /// When it was revoked.
     pub revoked_at: Option<Timestamp>,
+}
+
+impl TokenView {
+    /// `active`, `expires …` or `revoked …`, as lists show it.
+    pub fn state(&self) -> String {
+        match (&self.revoked_at, &self.expires_at) {
+            (Some(at), _) => format!("revoked {}", at.readable()),
+            (None, Some(at)) => format!("expires {}", at.readable()),
+            (None, None) => "active".to_owned(),
+        }
+    }
 }
 
 /// The body of `POST /api/v1/tokens`.

@@ -281,6 +281,62 @@ async fn cli_story(real: Option<&RealApiServer>) {
 
     ok(&bi(&server, &["apply"]));
 
+    // users and tokens: an admin adds a viewer, makes a token for CI, and
+    // the token works until it is revoked
+    let added = bi_with(
+        &server.url,
+        server.config.path(),
+        &[
+            "users",
+            "add",
+            "val",
+            "--role",
+            "viewer",
+            "--password-stdin",
+        ],
+        "a viewer's password",
+    );
+    assert!(ok(&added).contains("created val (viewer)"));
+    let users = json(&server, &["users", "list"]);
+    assert_eq!(users[1]["username"], "val", "{users}");
+    assert_eq!(users[1]["role"], "viewer", "{users}");
+    let created = bi(
+        &server,
+        &["tokens", "create", "ci", "--expires-in-days", "30"],
+    );
+    let token = ok(&created).trim().to_owned();
+    assert!(token.starts_with("bi_"), "{token}");
+    let listed = ok(&bi(&server, &["tokens", "list"]));
+    assert!(
+        listed.contains("ci") && !listed.contains(&token),
+        "{listed}"
+    );
+    let as_ci = |args: &[&str]| {
+        assert_cmd::cargo::cargo_bin_cmd!("bi")
+            .args(args)
+            .env("BI_SERVER", &server.url)
+            .env("BI_TOKEN", &token)
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap()
+    };
+    assert_eq!(ok(&as_ci(&["whoami"])).trim(), "admin (token ci), admin");
+    let tokens = json(&server, &["tokens", "list"]);
+    let id = tokens
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "ci")
+        .unwrap()["id"]
+        .to_string();
+    ok(&bi(&server, &["tokens", "revoke", &id]));
+    let revoked = as_ci(&["whoami"]);
+    assert_eq!(revoked.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&revoked.stderr).contains("bi login"),
+        "{revoked:?}"
+    );
+
     // install a battery, then apply converges and plan shows nothing to do
     let installed = ok(&bi(&server, &["batteries", "install", "redis"]));
     assert!(installed.contains("installed redis"), "{installed}");

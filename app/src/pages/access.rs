@@ -2,7 +2,7 @@
 //! admins, every account (add, change role, disable, unlock, remove) and
 //! every token.
 
-use bi_api::auth::{AccountChange, Role};
+use bi_api::auth::{AccountChange, Role, last};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -110,17 +110,13 @@ fn Tokens() -> impl IntoView {
                                 {tokens.into_iter().map(|token| {
                                     let id = token.id;
                                     let active = token.revoked_at.is_none();
-                                    let state = match (&token.revoked_at, &token.expires_at) {
-                                        (Some(at), _) => format!("revoked {}", at.readable()),
-                                        (None, Some(at)) => format!("expires {}", at.readable()),
-                                        (None, None) => "active".to_owned(),
-                                    };
+                                    let state = token.state();
                                     view! {
                                         <tr class="border-t border-slate-100" data-testid="token-row">
                                             <td class="py-1">{token.name.clone()}</td>
                                             <td>{token.owner.clone()}</td>
                                             <td class="font-mono">{format!("{}…", token.prefix)}</td>
-                                            <td>{token.last_used_at.as_ref().map_or("never".to_owned(), |at| at.readable())}</td>
+                                            <td>{last(token.last_used_at.as_ref())}</td>
                                             <td>{state}</td>
                                             <td>{active.then(|| view! {
                                                 <button type="button" class=SMALL on:click=move |_| { revoke.dispatch(RevokeToken { id }); }>"Revoke"</button>
@@ -235,13 +231,7 @@ fn Users() -> impl IntoView {
                             <tbody>
                                 {users.into_iter().map(|account| {
                                     let name = account.username.clone();
-                                    let state = if account.disabled {
-                                        "disabled".to_owned()
-                                    } else if let Some(until) = &account.locked_until {
-                                        format!("locked until {}", until.readable())
-                                    } else {
-                                        "enabled".to_owned()
-                                    };
+                                    let state = account.state();
                                     let (n1, n2, n3, n4) = (name.clone(), name.clone(), name.clone(), name.clone());
                                     let disabled = account.disabled;
                                     let locked = account.locked_until.is_some();
@@ -262,7 +252,7 @@ fn Users() -> impl IntoView {
                                                 </select>
                                             </td>
                                             <td>{state}</td>
-                                            <td>{account.last_sign_in_at.as_ref().map_or("never".to_owned(), |at| at.readable())}</td>
+                                            <td>{last(account.last_sign_in_at.as_ref())}</td>
                                             <td class="space-x-1 whitespace-nowrap">
                                                 <button type="button" class=SMALL on:click=move |_| {
                                                     set(n2.clone(), AccountChange { disabled: Some(!disabled), ..AccountChange::default() });

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use bi_api::auth::{
     AccountChange, AccountView, CreatedToken, Login, Me, NewAccount, NewToken, Role, Setup,
-    TokenView,
+    TokenView, last,
 };
 use serde::{Deserialize, Serialize};
 
@@ -201,7 +201,7 @@ pub async fn whoami(api: &ApiClient, format: OutputFormat) -> anyhow::Result<()>
         .get("/api/v1/me")
         .await
         .context("while asking who this is")?;
-    print(format, &me, |me| format!("{} ({})\n", me.author(), me.role))
+    print(format, &me, |me| format!("{}, {}\n", me.author(), me.role))
 }
 
 /// Options of `bi setup`.
@@ -308,20 +308,11 @@ pub async fn users(api: &ApiClient, command: UsersCommand) -> anyhow::Result<()>
             print(output.output, &users, |users| {
                 let mut table = Table::new(["USERNAME", "ROLE", "STATE", "LAST SIGN-IN"]);
                 for user in users {
-                    let state = if user.disabled {
-                        "disabled".to_owned()
-                    } else if let Some(until) = &user.locked_until {
-                        format!("locked until {}", until.readable())
-                    } else {
-                        "enabled".to_owned()
-                    };
                     table.row([
                         user.username.clone(),
                         user.role.to_string(),
-                        state,
-                        user.last_sign_in_at
-                            .as_ref()
-                            .map_or("never".to_owned(), |at| at.readable()),
+                        user.state(),
+                        last(user.last_sign_in_at.as_ref()),
                     ]);
                 }
                 table.render()
@@ -431,21 +422,13 @@ pub async fn tokens(api: &ApiClient, command: TokensCommand) -> anyhow::Result<(
             print(output.output, &tokens, |tokens| {
                 let mut table = Table::new(["ID", "NAME", "OWNER", "PREFIX", "LAST USED", "STATE"]);
                 for token in tokens {
-                    let state = match (&token.revoked_at, &token.expires_at) {
-                        (Some(at), _) => format!("revoked {}", at.readable()),
-                        (None, Some(at)) => format!("expires {}", at.readable()),
-                        (None, None) => "active".to_owned(),
-                    };
                     table.row([
                         token.id.to_string(),
                         token.name.clone(),
                         token.owner.clone(),
                         format!("{}…", token.prefix),
-                        token
-                            .last_used_at
-                            .as_ref()
-                            .map_or("never".to_owned(), |at| at.readable()),
-                        state,
+                        last(token.last_used_at.as_ref()),
+                        token.state(),
                     ]);
                 }
                 table.render()
