@@ -169,20 +169,21 @@ pub async fn resolve(
     if row.revoked_at.is_some() || row.expires_at.is_some_and(|at| at <= now) {
         return Ok(None);
     }
+    let credential = Credential::Token {
+        name: row.name.clone(),
+    };
     if row
         .last_used_at
         .is_none_or(|at| now - at > LAST_USED_PRECISION)
     {
-        let name = row.name.clone();
         let mut active: api_token::ActiveModel = row.into();
         active.last_used_at = Set(Some(now));
         active
             .update(db.connection())
             .await
             .map_err(db_error("recording a token's use"))?;
-        return accounts::principal(&owner, Credential::Token { name }).map(Some);
     }
-    accounts::principal(&owner, Credential::Token { name: row.name }).map(Some)
+    accounts::principal(&owner, credential).map(Some)
 }
 
 /// The tokens `by` may see: an admin every account's, others their own.

@@ -56,11 +56,10 @@ async fn admit(guard: &Guard, request: &mut Request) -> Result<(), Response> {
         .filter(|principal| principal.me.credential == Credential::Local)
         .cloned();
     let headers = request.headers();
-    if local.is_none() && path != "/healthz" && path != "/readyz" {
-        let host = host_of(request);
-        if !guard.auth.hosts.allows(&host) {
-            return Err(misdirected(&host, &guard.auth));
-        }
+    let host = host_of(request);
+    if local.is_none() && path != "/healthz" && path != "/readyz" && !guard.auth.hosts.allows(&host)
+    {
+        return Err(misdirected(&host, &guard.auth));
     }
     let need = guard.policy.need(&method, &path);
     let principal = match local {
@@ -78,7 +77,7 @@ async fn admit(guard: &Guard, request: &mut Request) -> Result<(), Response> {
             Credential::Token { .. } | Credential::Local
         )
     });
-    if !bearer && changes(&method, headers) && !same_origin(headers, &host_of(request)) {
+    if !bearer && changes(&method, headers) && !same_origin(headers, &host) {
         tracing::warn!(%method, path, origin = ?headers.get(header::ORIGIN), "refused a cross-site request");
         return Err(ApiError::Forbidden(
             "refused: this request came from another site; bi accepts changes only from its own pages or with an API token"
