@@ -93,17 +93,25 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
  * cookie it answers with, as Playwright's storage state. */
 async function createAdmin(baseUrl: string, setupLink: string): Promise<void> {
   const token = new URL(setupLink).searchParams.get('token') ?? '';
+  // The form as a browser gets it: its cookie and the token it carries.
+  const page = await fetch(setupLink, { redirect: 'manual' });
+  const formCookie = /bi_form=[^;]+/.exec(page.headers.get('set-cookie') ?? '')?.[0];
+  const csrf = /name="csrf_token" value="([^"]+)"/.exec(await page.text())?.[1];
+  if (page.status !== 200 || !formCookie || !csrf) {
+    throw new Error(`the set-up page did not answer with its form: HTTP ${page.status}`);
+  }
   const form = new URLSearchParams({
     token,
     username: ADMIN.username,
     password: ADMIN.password,
     confirm: ADMIN.password,
+    csrf_token: csrf,
   });
   const response = await fetch(`${baseUrl}/auth/setup`, {
     method: 'POST',
     body: form,
     redirect: 'manual',
-    headers: { Origin: baseUrl },
+    headers: { Origin: baseUrl, Cookie: formCookie },
   });
   const cookie = response.headers.get('set-cookie') ?? '';
   const session = /bi_session=([^;]+)/.exec(cookie);

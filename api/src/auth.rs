@@ -8,6 +8,21 @@ use serde::{Deserialize, Serialize};
 
 use crate::Timestamp;
 
+/// The browser session's cookie.
+pub const SESSION_COOKIE: &str = "bi_session";
+
+/// The header bi's pages send their cross-site request forgery token in
+/// with every change a script makes (server functions).
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The form field bi's HTML forms carry their cross-site request forgery
+/// token in.
+pub const CSRF_FIELD: &str = "csrf_token";
+
+/// The `<meta>` name under which a page carries its token for the
+/// browser's scripts.
+pub const CSRF_META: &str = "csrf-token";
+
 /// What an account may do. Each role may do everything the one below it
 /// may.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -147,7 +162,7 @@ pub fn last(at: Option<&Timestamp>) -> String {
 }
 
 /// The body of `POST /api/v1/users`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewAccount {
     /// The name to sign in with: lower-case letters, digits, `.`, `_`, `-`.
     pub username: String,
@@ -158,7 +173,7 @@ pub struct NewAccount {
 }
 
 /// The body of `PATCH /api/v1/users/{name}`: what to change, each optional.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountChange {
     /// A new role.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -172,6 +187,15 @@ pub struct AccountChange {
     /// Lift a sign-in lock-out.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unlock: bool,
+}
+
+/// A signed-in user's change of their own password.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordChange {
+    /// The password they have now.
+    pub current_password: String,
+    /// The one they want (12 to 1024 characters).
+    pub new_password: String,
 }
 
 /// An API token as listed: never the token itself.
@@ -220,7 +244,7 @@ pub struct NewToken {
 }
 
 /// A token just created: the only time its secret is shown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreatedToken {
     /// The token: send it as `Authorization: Bearer <token>`.
     pub token: String,
@@ -229,7 +253,7 @@ pub struct CreatedToken {
 }
 
 /// The body of `POST /api/v1/login`: a password exchanged for a token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Login {
     /// The account's name.
     pub username: String,
@@ -241,7 +265,7 @@ pub struct Login {
 
 /// The body of `POST /api/v1/setup`: the first admin, with the one-time
 /// setup token `bi start` printed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Setup {
     /// The one-time setup token.
     pub setup_token: String,
@@ -249,4 +273,114 @@ pub struct Setup {
     pub username: String,
     /// Its password (at least 12 characters).
     pub password: String,
+}
+
+// NB: by hand, so that a password or token never reaches a log.
+impl fmt::Debug for NewAccount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewAccount")
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+// NB: by hand, so that a password or token never reaches a log.
+impl fmt::Debug for AccountChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccountChange")
+            .field("role", &self.role)
+            .field("disabled", &self.disabled)
+            .field("unlock", &self.unlock)
+            .finish_non_exhaustive()
+    }
+}
+
+// NB: by hand, so that a password or token never reaches a log.
+impl fmt::Debug for CreatedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CreatedToken")
+            .field("view", &self.view)
+            .finish_non_exhaustive()
+    }
+}
+
+// NB: by hand, so that a password or token never reaches a log.
+impl fmt::Debug for Login {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Login")
+            .field("username", &self.username)
+            .field("token_name", &self.token_name)
+            .finish_non_exhaustive()
+    }
+}
+
+// NB: by hand, so that a password or token never reaches a log.
+impl fmt::Debug for Setup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Setup")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+// NB: by hand, so that a password or token never reaches a log.
+impl fmt::Debug for PasswordChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasswordChange").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_a_password_or_a_token() {
+        let secret = "hunter2-hunter2-hunter2";
+        let shown = [
+            format!(
+                "{:?}",
+                NewAccount {
+                    username: "ann".into(),
+                    password: secret.into(),
+                    role: Role::Viewer,
+                }
+            ),
+            format!(
+                "{:?}",
+                AccountChange {
+                    password: Some(secret.into()),
+                    ..AccountChange::default()
+                }
+            ),
+            format!(
+                "{:?}",
+                Login {
+                    username: "ann".into(),
+                    password: secret.into(),
+                    token_name: "cli".into(),
+                }
+            ),
+            format!(
+                "{:?}",
+                Setup {
+                    setup_token: secret.into(),
+                    username: "ann".into(),
+                    password: secret.into(),
+                }
+            ),
+            format!(
+                "{:?}",
+                PasswordChange {
+                    current_password: secret.into(),
+                    new_password: secret.into(),
+                }
+            ),
+        ];
+        for text in shown {
+            assert!(!text.contains(secret), "{text}");
+            assert!(text.ends_with(".. }"), "{text}");
+        }
+    }
 }

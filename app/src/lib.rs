@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod components;
+pub mod csrf;
 pub mod live;
 pub mod pages;
 pub mod shell;

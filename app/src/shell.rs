@@ -18,6 +18,7 @@ use crate::pages::{
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     content_security_policy();
+    let csrf = crate::csrf::token();
     view! {
         <!DOCTYPE html>
         <html lang="en" class="h-full">
@@ -25,6 +26,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <meta name=bi_api::auth::CSRF_META content=csrf />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />

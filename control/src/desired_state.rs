@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use bi_model::catalog::{BatteryConfig, BatteryKind};
-use bi_model::generate::{DesiredState, Owned, required_secrets};
+use bi_model::generate::{DesiredState, Owned, Seed, required_secrets};
 use bi_model::objects::{Project, validate_pools};
 use bi_model::{Problems, Rule};
 use chrono::{DateTime, Utc};
@@ -131,6 +131,62 @@ pub async fn change(
     // NB: keys are names, not values; values are never logged.
     tracing::info!(version = next, author, summary, new_secrets = ?missing, "stored a desired-state version");
     Ok(next)
+}
+
+/// Who the audit trail names for a state that came from a seed.
+pub const SEED_AUTHOR: &str = "seed";
+
+/// Starts an installation that has no desired state yet from `seed`
+/// (another control server's state and stored secrets): its secrets are
+/// stored as they are, its state becomes version 1. Returns whether it
+/// did; an installation with a desired state is left alone.
+pub async fn seed(db: &Database, seed: &Seed) -> Result<bool> {
+    let txn = db.begin_write().await?;
+    let (version, _) = newest(&txn).await?;
+    if version != 0 {
+        return Ok(false);
+    }
+    validate(&seed.state).map_err(Error::Rejected)?;
+    let required = required_secrets(&seed.state).map_err(|source| Error::Generate { source })?;
+    let json = serde_json::to_string(&seed.state).map_err(|source| Error::Encode {
+        what: "desired state",
+        source,
+    })?;
+    let now = Utc::now();
+    // NB: the seed's values win over any an earlier, interrupted start made.
+    StoredSecret::delete_many()
+        .filter(stored_secret::Column::Key.is_in(seed.secrets.keys().cloned()))
+        .exec(&txn)
+        .await
+        .map_err(db_error("replacing stored secrets"))?;
+    for (key, value) in &seed.secrets {
+        stored_secret::ActiveModel {
+            key: Set(key.clone()),
+            value: Set(SecretValue(value.clone())),
+            created_at: Set(now),
+        }
+        .insert(&txn)
+        .await
+        .map_err(db_error("storing a seeded secret"))?;
+    }
+    desired_state_version::ActiveModel {
+        version: Set(1),
+        state: Set(json),
+        author: Set(SEED_AUTHOR.to_owned()),
+        summary: Set("started from the installation's seed".to_owned()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(db_error("storing the seeded desired state"))?;
+    let missing = create_missing_secrets(&txn, &required, now).await?;
+    txn.commit()
+        .await
+        .map_err(db_error("committing the seeded desired state"))?;
+    db.stored_desired_version(1);
+    tracing::info!(seeded_secrets = seed.secrets.len(), new_secrets = ?missing, "started from a seed");
+    Ok(true)
 }
 
 /// The audit trail, newest first.
@@ -292,6 +348,18 @@ pub fn validate(state: &DesiredState) -> Result<(), Problems> {
             );
         }
         problems.merge(&field, config.validate());
+        if let BatteryConfig::BatteryCore(core) = config
+            && let Some(holder) = core.database.battery()
+            && !state.batteries.contains_key(&holder)
+        {
+            problems.push(
+                format!("{field}.database").as_str(),
+                Rule::Dependency,
+                format!(
+                    "the control server's database in the cluster needs {holder}; install {holder} first, or keep sqlite"
+                ),
+            );
+        }
         for dependency in kind.info().dependencies {
             if !state.batteries.contains_key(dependency) {
                 problems.push(

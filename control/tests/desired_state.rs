@@ -298,3 +298,59 @@ async fn a_state_whose_generators_need_a_new_secret_gets_it_once_at_the_snapshot
     )
     .await;
 }
+
+#[tokio::test]
+async fn an_empty_installation_starts_from_a_seed_once() {
+    on_every_backend(
+        "an_empty_installation_starts_from_a_seed_once",
+        |t| async move {
+            t.db.migrate().await.unwrap();
+            let mut state = bi_model::generate::DesiredState::with_batteries(&[
+                BatteryKind::BatteryCore,
+                BatteryKind::Redis,
+            ])
+            .unwrap();
+            state.redis_instances.push(redis("cache"));
+            let seed = bi_model::generate::Seed {
+                state: state.clone(),
+                secrets: [
+                    (
+                        "battery_core/setup-token",
+                        "the installing bi's setup token",
+                    ),
+                    ("redis/cache", "the cache's password from the seed"),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            };
+            // NB: an interrupted earlier start may have made its own.
+            desired_state::secrets_for(&t.db, &desired_state::current(&t.db).await.unwrap().1)
+                .await
+                .unwrap();
+            // A seed that is not a valid state is refused, whole.
+            let mut broken = seed.clone();
+            broken.state.batteries.remove(&BatteryKind::Redis);
+            let err = desired_state::seed(&t.db, &broken).await.unwrap_err();
+            assert!(matches!(err, Error::Rejected(_)), "{err}");
+            assert_eq!(desired_state::current(&t.db).await.unwrap().0, 0);
+
+            assert!(desired_state::seed(&t.db, &seed).await.unwrap());
+            let (version, seeded) = desired_state::current(&t.db).await.unwrap();
+            assert_eq!((version, &seeded), (1, &state));
+            let history = desired_state::history(&t.db).await.unwrap();
+            assert_eq!(history[0].author, desired_state::SEED_AUTHOR);
+            let secrets = desired_state::secrets_for(&t.db, &seeded).await.unwrap();
+            for (key, value) in &seed.secrets {
+                assert_eq!(secrets.get(key), Some(value.as_str()), "{key}");
+            }
+
+            // Once there is a desired state, a seed changes nothing.
+            let mut other = seed.clone();
+            other.state.redis_instances.clear();
+            assert!(!desired_state::seed(&t.db, &other).await.unwrap());
+            assert_eq!(desired_state::current(&t.db).await.unwrap(), (1, state));
+        },
+    )
+    .await;
+}

@@ -430,6 +430,57 @@ async fn a_battery_bi_needs_cannot_be_uninstalled() {
 }
 
 #[tokio::test]
+async fn the_control_server_moves_to_postgres_only_with_cloudnative_pg() {
+    on_every_backend(
+        "the_control_server_moves_to_postgres_only_with_cloudnative_pg",
+        |t| async move {
+            t.db.migrate().await.unwrap();
+            let postgres = [("database".to_owned(), "postgres".to_owned())];
+            let problems = rejected(
+                batteries::configure(&t.db, AUTHOR, BatteryKind::BatteryCore, &postgres).await,
+            );
+            let error = only(&problems, "batteries.battery_core.database");
+            assert_eq!(error.rule, Rule::Dependency);
+            assert!(
+                error.message.contains("needs cloudnative_pg"),
+                "{}",
+                error.message
+            );
+            assert_eq!(versions(&t.db).await, 0);
+            let problems = rejected(
+                batteries::configure(
+                    &t.db,
+                    AUTHOR,
+                    BatteryKind::BatteryCore,
+                    &[("database".to_owned(), "mysql".to_owned())],
+                )
+                .await,
+            );
+            assert!(
+                problems.for_field("battery_core.database").is_some(),
+                "{problems:?}"
+            );
+
+            batteries::install(
+                &t.db,
+                AUTHOR,
+                BatteryConfig::default_for(BatteryKind::CloudnativePg),
+            )
+            .await
+            .unwrap();
+            batteries::configure(&t.db, AUTHOR, BatteryKind::BatteryCore, &postgres)
+                .await
+                .unwrap();
+            // The secrets its database needs exist once a snapshot asks.
+            let (_, state) = desired_state::current(&t.db).await.unwrap();
+            let secrets = desired_state::secrets_for(&t.db, &state).await.unwrap();
+            assert!(secrets.get("postgres/control-server/bi").is_some());
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn uninstall_is_refused_while_objects_run_on_the_battery() {
     on_every_backend(
         "uninstall_is_refused_while_objects_run_on_the_battery",

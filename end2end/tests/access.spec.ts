@@ -2,7 +2,7 @@
 // and creates a token on the Users and access page; the viewer reads but
 // is offered no changes, and the server refuses them anyway.
 import { expect, type Browser, type Page } from '@playwright/test';
-import { test, open, screenshot } from './journeys';
+import { test, open, screenshot, pageHeaders } from './journeys';
 import { ADMIN } from '../global-setup';
 
 test.use({ baseURL: process.env.BI_BASE_URL });
@@ -84,9 +84,30 @@ test('a viewer reads everything and is offered no changes', async ({ browser }) 
   // The server refuses what the page does not offer.
   const refused = await page.request.post('/api/batteries/install', {
     form: { kind: 'grafana', config: '{}' },
-    headers: { Origin: process.env.BI_BASE_URL ?? '' },
+    headers: await pageHeaders(page.request),
   });
   expect(refused.status()).toBe(403);
-  expect((await refused.json()).error.code).toBe('forbidden');
+  const error = (await refused.json()).error;
+  expect(error.code).toBe('forbidden');
+  // Refused for the role, not for a missing CSRF token.
+  expect(error.message).toContain('needs the editor role');
+
+  // The viewer changes their own password; this browser stays signed in,
+  // and the new password is the one that signs in.
+  await open(page, '/access');
+  const password = page.getByTestId('password');
+  await password.locator('input[name="current_password"]').fill('reader password 1');
+  await password.locator('input[name="new_password"]').fill('reader password 2');
+  await password.locator('input[name="new_password_again"]').fill('reader password 2');
+  await password.getByRole('button', { name: 'Change password' }).click();
+  await expect(page.getByTestId('password-changed')).toBeVisible();
+  await open(page, '/access');
+  await expect(page.getByTestId('signed-in-role')).toHaveText('viewer');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/sign-in$/);
+  await signIn(page, 'reader', 'reader password 1');
+  await expect(page.getByRole('alert')).toContainText('wrong username or password');
+  await signIn(page, 'reader', 'reader password 2');
+  await expect(page.getByTestId('signed-in-role')).toHaveText('viewer');
   await page.context().close();
 });

@@ -2,7 +2,7 @@
 // under the field and Save disabled, fix it, install, watch the live plan
 // reach "done", and see the battery installed.
 import { expect } from '@playwright/test';
-import { test, open, screenshot, waitForDone } from './journeys';
+import { test, open, screenshot, waitForDone, pageHeaders } from './journeys';
 
 test.use({ baseURL: process.env.BI_BASE_URL });
 test.describe.configure({ mode: 'serial' });
@@ -86,7 +86,7 @@ test('the preview beside the form shows what saving a change would write', async
 test('the server refuses a bad size even when the browser is bypassed', async ({ request }) => {
   const refused = await request.post('/api/batteries/configure', {
     form: { kind: 'grafana', config: JSON.stringify({ storage: '500' }) },
-    headers: { Origin: process.env.BI_BASE_URL ?? '' },
+    headers: await pageHeaders(request),
   });
   expect(refused.ok()).toBe(false);
   const body = await refused.json();

@@ -1,6 +1,6 @@
 // The dashboard: server-function data, hydration, rename end to end.
 import { expect } from '@playwright/test';
-import { test } from './journeys';
+import { test, pageHeaders } from './journeys';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -65,7 +65,7 @@ test('rename validates as you type, saves through the server and survives a relo
 test('the server refuses an invalid name even when the browser is bypassed', async ({ request }) => {
   const refused = await request.post('/api/installation/rename', {
     form: { name: 'NOT valid!' },
-    headers: { Origin: process.env.BI_BASE_URL ?? '' },
+    headers: await pageHeaders(request),
   });
   expect(refused.ok()).toBe(false);
   const body = await refused.json();
@@ -73,7 +73,7 @@ test('the server refuses an invalid name even when the browser is bypassed', asy
   expect(body.error.problems[0].field).toBe('installation.name');
 
   const overview = await request.post('/api/installation/overview', {
-    headers: { Origin: process.env.BI_BASE_URL ?? '' },
+    headers: await pageHeaders(request),
   });
   expect(overview.ok()).toBe(true);
   expect((await overview.json()).name).toBe('e2e-cluster');

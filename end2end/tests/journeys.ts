@@ -1,6 +1,6 @@
 // Steps the journeys share: waiting for hydration, installing a battery
 // through the UI, and watching the live plan viewer reach "done".
-import { test as base, expect, type Page } from '@playwright/test';
+import { test as base, expect, type APIRequestContext, type Page } from '@playwright/test';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -55,4 +55,13 @@ export async function ensureInstalled(page: Page, kind: string): Promise<void> {
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+/** The headers bi's own page sends with a change it makes: its origin and
+ * the CSRF token the server wrote into the page for this session. */
+export async function pageHeaders(request: APIRequestContext): Promise<Record<string, string>> {
+  const html = await (await request.get('/')).text();
+  const token = /name="csrf-token" content="([^"]+)"/.exec(html)?.[1];
+  if (!token) throw new Error('the page carries no CSRF token');
+  return { Origin: process.env.BI_BASE_URL ?? '', 'x-csrf-token': token };
 }

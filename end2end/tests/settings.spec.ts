@@ -1,7 +1,7 @@
 // Settings: the re-check and drift-sweep intervals, typed durations checked
 // as you type, saved at run time and kept; the server's options read-only.
 import { expect } from '@playwright/test';
-import { test, open, screenshot } from './journeys';
+import { test, open, screenshot, pageHeaders } from './journeys';
 
 test.use({ baseURL: process.env.BI_BASE_URL });
 
@@ -35,7 +35,7 @@ test('the re-check interval is changed from the settings page, kept, and reset',
   // The server checks again when the browser is bypassed, and stores nothing.
   const refused = await page.request.post('/api/settings/save', {
     form: { recheck_every: '1s', drift_every: '1h' },
-    headers: { Origin: process.env.BI_BASE_URL ?? '' },
+    headers: await pageHeaders(page.request),
   });
   expect(refused.ok()).toBe(false);
   expect(await refused.text()).toContain('recheck_every');

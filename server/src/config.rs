@@ -145,6 +145,8 @@ pub struct Settings {
     pub tls: Option<TlsFiles>,
     /// The setup token the operator chose, if any.
     pub setup_token: Option<SetupTokenText>,
+    /// The seed an empty database starts from, if it exists.
+    pub seed_file: Option<PathBuf>,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
     /// Things to warn about once logging is up (unknown keys and variables).
@@ -294,6 +296,7 @@ impl Settings {
             insecure_listen: args.insecure_listen,
             tls,
             setup_token: args.setup_token.clone().map(SetupTokenText),
+            seed_file: args.seed_file.clone(),
             config_file: config_file.map(Path::to_path_buf),
             warnings,
         })

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::handler::Handler;
 use axum::http::Method;
+use axum::response::IntoResponse;
 use axum::routing::{MethodFilter, on};
 use bi_api::auth::Access::{self, Public};
 use bi_api::auth::Role::{Admin, Editor, Viewer};
@@ -67,6 +68,12 @@ fn table() -> Table {
         .route(M::POST, "/api/v1/login", Public, auth::login)
         .route(M::POST, "/api/v1/setup", Public, auth::setup_api)
         .route(M::GET, "/api/v1/me", role(Viewer), auth::me)
+        .route(
+            M::POST,
+            "/api/v1/me/password",
+            role(Viewer),
+            auth::change_password,
+        )
         .route(M::GET, "/api/v1/users", role(Admin), auth::list_users)
         .route(M::POST, "/api/v1/users", role(Admin), auth::create_user)
         .route(
@@ -287,6 +294,36 @@ pub fn router(state: AppState) -> Router {
         .fallback(file_and_error_handler_with_context::<AppState, _>(
             context, shell,
         ))
+        .layer(axum::middleware::from_fn(server_fn_status))
         .layer(axum::middleware::from_fn_with_state(guard_state, guard))
         .with_state(state)
+}
+
+/// The largest server-function error body read to find its status.
+const ERROR_LIMIT: usize = 1 << 20;
+
+/// A server function's error answers with the status its kind has in the
+/// JSON API (422 for a rejected input, 404, 409, …) instead of Leptos's
+/// 500 for every error, so that logs, proxies and scripts tell a user's
+/// mistake from a fault.
+async fn server_fn_status(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let path = request.uri().path();
+    let server_fn = path.starts_with("/api/") && !path.starts_with("/api/v1/");
+    let response = next.run(request).await;
+    if !server_fn || response.status() != axum::http::StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, ERROR_LIMIT).await else {
+        return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<bi_api::ApiError>(&bytes)
+        && let Ok(status) = axum::http::StatusCode::from_u16(error.status())
+    {
+        parts.status = status;
+    }
+    axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
 }

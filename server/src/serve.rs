@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use bi_api::server::ServerFacts;
 use bi_control::Database;
-use bi_control::cluster::ClusterConnection;
+use bi_control::cluster::{ClusterConnection, ClusterSource};
 use bi_control::engine::{Engine, EngineSettings};
 use bi_control::events::EventBus;
 use bi_control::reconciler::Reconciler;
@@ -33,13 +33,37 @@ const OUTPUT_NAME: &str = "bi";
 /// migrations and makes sure the installation row exists.
 pub async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
     create_data_dir(&settings.data_dir)?;
-    let db = Database::connect(
-        settings.database_url.expose(),
-        settings.database_schema.as_deref(),
-    )
-    .await
+    let connect = || {
+        Database::connect(
+            settings.database_url.expose(),
+            settings.database_schema.as_deref(),
+        )
+    };
+    // NB: in its cluster, bi's database may start after bi does (a
+    // CloudNativePG cluster applied in the same snapshot): wait for it
+    // rather than crash-loop. Elsewhere a wrong URL fails at once.
+    let db = if settings.cluster == Some(ClusterSource::InCluster) {
+        use backon::Retryable;
+        connect
+            .retry(
+                backon::ExponentialBuilder::default()
+                    .with_min_delay(std::time::Duration::from_secs(1))
+                    .with_max_delay(std::time::Duration::from_secs(30))
+                    .with_max_times(30),
+            )
+            .sleep(tokio::time::sleep)
+            .notify(|err, wait| {
+                tracing::warn!(database = %settings.database_url, error = %err, ?wait, "waiting for the database");
+            })
+            .await
+    } else {
+        connect().await
+    }
     .with_context(|| format!("while connecting to {}", settings.database_url))?;
     db.migrate().await.context("while migrating the database")?;
+    if let Some(file) = &settings.seed_file {
+        seed(&db, file).await?;
+    }
     let installation = bi_control::installation::ensure(&db)
         .await
         .context("while reading the installation")?;
@@ -50,6 +74,30 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
         "database ready"
     );
     Ok(db)
+}
+
+/// Starts an empty database from the seed in `file` (see [`bi_model::generate::Seed`]);
+/// a database that holds a desired state, or a missing file, is left alone.
+async fn seed(db: &Database, file: &std::path::Path) -> anyhow::Result<()> {
+    let text = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            tracing::info!(file = %file.display(), "no seed: starting from the database as it is");
+            return Ok(());
+        }
+        Err(err) => {
+            return Err(err).with_context(|| format!("while reading the seed {}", file.display()));
+        }
+    };
+    let seed: bi_model::generate::Seed = serde_json::from_str(&text)
+        .with_context(|| format!("the seed {} is not a seed", file.display()))?;
+    if bi_control::desired_state::seed(db, &seed)
+        .await
+        .with_context(|| format!("while starting from the seed {}", file.display()))?
+    {
+        tracing::info!(file = %file.display(), batteries = seed.state.batteries.len(), "started from the installation's seed");
+    }
+    Ok(())
 }
 
 /// The Leptos options for a server bound to `addr`.

@@ -162,3 +162,41 @@ async fn installs_projects_objects_and_snapshots_round_trip() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"]["problems"][0]["field"], "project");
 }
+
+#[tokio::test]
+async fn server_functions_answer_errors_with_the_status_of_their_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, _keep) = app(dir.path()).await;
+    let form = |path: &str, body: &str| {
+        Request::post(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body.to_owned()))
+            .unwrap()
+    };
+    for (path, body, status, code) in [
+        (
+            "/api/installation/rename",
+            "name=NOT+valid!",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        ),
+        (
+            "/api/deploys/show",
+            "id=999",
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            "/api/batteries/uninstall",
+            "kind=battery_core",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "rejected",
+        ),
+    ] {
+        let (got, answer) = send(&app, form(path, body)).await;
+        assert_eq!(got, status, "{path}: {answer}");
+        assert_eq!(answer["error"]["code"], code, "{path}: {answer}");
+    }
+    let (status, answer) = send(&app, form("/api/installation/overview", "")).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+}

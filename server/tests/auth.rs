@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, StatusCode, header};
-use bi_api::auth::{Access, Role};
+use bi_api::auth::{Access, CSRF_HEADER, Role};
 use bi_control::desired_state;
 use support::{PASSWORD, TestApp, account, request, send, send_full, with_token};
 
@@ -252,15 +252,62 @@ async fn a_viewer_reads_and_changes_nothing() {
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
+/// Opens the sign-in page as a browser without a session does: its form
+/// cookie (`name=value`) and the token its form carries.
+async fn sign_in_form(app: &TestApp) -> (String, String) {
+    form_page(app, "/sign-in").await
+}
+
+/// Opens a form page (sign-in, set-up): its form cookie and token.
+async fn form_page(app: &TestApp, path: &str) -> (String, String) {
+    let (status, headers, html) = send_full(
+        &app.router,
+        request("GET", path).body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let cookie = headers[header::SET_COOKIE].to_str().unwrap().to_owned();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    assert!(cookie.starts_with("bi_form="), "{cookie}");
+    (
+        cookie,
+        attribute_after(&html, r#"name="csrf_token" value=""#),
+    )
+}
+
+/// The text from after `marker` to the next `"`.
+fn attribute_after(html: &str, marker: &str) -> String {
+    let start = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("no {marker} in {html}"))
+        + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// The token a signed-in page carries for the browser's scripts.
+async fn page_token(app: &TestApp, cookie: &str) -> String {
+    let (status, html) = send(
+        &app.router,
+        with_cookie("GET", "/", cookie).body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    attribute_after(&html, r#"name="csrf-token" content=""#)
+}
+
 /// Signs in through the browser form; the session cookie (`name=value`).
 async fn sign_in(app: &TestApp, username: &str, password: &str) -> String {
+    let (form_cookie, csrf) = sign_in_form(app).await;
     let form = format!(
-        "username={username}&password={}&next=%2Fbatteries",
+        "username={username}&password={}&next=%2Fbatteries&csrf_token={csrf}",
         password.replace(' ', "+")
     );
     let (status, headers, body) = send_full(
         &app.router,
-        request("POST", "/auth/sign-in")
+        with_cookie("POST", "/auth/sign-in", &form_cookie)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::ORIGIN, "http://127.0.0.1:3000")
             .body(Body::from(form))
@@ -278,6 +325,110 @@ async fn sign_in(app: &TestApp, username: &str, password: &str) -> String {
 
 fn with_cookie(method: &str, path: &str, cookie: &str) -> axum::http::request::Builder {
     request(method, path).header(header::COOKIE, cookie)
+}
+
+#[tokio::test]
+async fn a_change_with_a_cookie_needs_its_pages_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = support::app(dir.path()).await;
+    account(&app.db, "ed", Role::Admin).await;
+    let cookie = sign_in(&app, "ed", PASSWORD).await;
+    let other = sign_in(&app, "root", PASSWORD).await;
+    let csrf = page_token(&app, &cookie).await;
+    let others = page_token(&app, &other).await;
+    assert_eq!(csrf.len(), 64, "{csrf}");
+    assert_ne!(csrf, others, "two sessions share a token");
+    assert!(!cookie.contains(&csrf));
+    let before = version(&app).await;
+    let mut changes: Vec<(Method, String)> = bi_server::router::policy()
+        .routes()
+        .iter()
+        .filter(|entry| entry.method != Method::GET)
+        .map(|entry| (entry.method.clone(), concrete(entry.path)))
+        .collect();
+    changes.extend(
+        server_functions()
+            .into_iter()
+            .map(|(path, method)| (method, path)),
+    );
+    changes.retain(|(method, _)| *method != Method::GET);
+    // From bi's own origin, with the session, but without the page's token
+    // (an old browser that sends no Origin looks the same), or with another
+    // session's: refused, whatever the route.
+    for (method, path) in &changes {
+        for token in [None, Some(""), Some(others.as_str()), Some("0")] {
+            let mut builder = with_cookie(method.as_str(), path, &cookie)
+                .header("sec-fetch-site", "same-origin")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            if let Some(token) = token {
+                builder = builder.header(CSRF_HEADER, token);
+            }
+            let (status, body) =
+                send(&app.router, builder.body(Body::from("name=x")).unwrap()).await;
+            assert_eq!(
+                status,
+                StatusCode::FORBIDDEN,
+                "{method} {path} with {token:?}: {body}"
+            );
+            assert!(body.contains("CSRF token"), "{method} {path}: {body}");
+        }
+        // NB: the token in the body of a form, wrong, is refused too.
+        let (status, body) = send(
+            &app.router,
+            with_cookie(method.as_str(), path, &cookie)
+                .header("sec-fetch-site", "same-origin")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(format!("name=x&csrf_token={others}")))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {body}");
+    }
+    assert_eq!(
+        version(&app).await,
+        before,
+        "a change without its token went through"
+    );
+
+    // The page's token in the form's body: the server function gets the
+    // whole form.
+    let (status, body) = send(
+        &app.router,
+        with_cookie("POST", "/api/installation/rename", &cookie)
+            .header("sec-fetch-site", "same-origin")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("name=shop-floor&csrf_token={csrf}")))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("shop-floor"), "{body}");
+
+    // The sign-in form: without its cookie, or without its token, refused.
+    let (form_cookie, form_csrf) = sign_in_form(&app).await;
+    let credentials = "username=root&password=a+long+test+password";
+    for (cookie, body) in [
+        (None, format!("{credentials}&csrf_token={form_csrf}")),
+        (Some(form_cookie.as_str()), credentials.to_owned()),
+        (
+            Some(form_cookie.as_str()),
+            format!("{credentials}&csrf_token={csrf}"),
+        ),
+    ] {
+        let mut builder = request("POST", "/auth/sign-in")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "same-origin");
+        if let Some(cookie) = cookie {
+            builder = builder.header(header::COOKIE, cookie);
+        }
+        let (status, headers, answer) =
+            send_full(&app.router, builder.body(Body::from(body)).unwrap()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+        assert!(
+            !headers.contains_key(header::SET_COOKIE),
+            "a session without its form's token"
+        );
+    }
 }
 
 #[tokio::test]
@@ -353,10 +504,12 @@ async fn cross_site_requests_with_a_session_change_nothing() {
     );
 
     // From bi's own page the same session works, and the audit names the user.
+    let csrf = page_token(&app, &cookie).await;
     let (status, body) = send(
         &app.router,
         with_cookie("POST", "/api/v1/batteries/redis/install", &cookie)
             .header(header::ORIGIN, "http://127.0.0.1:3000")
+            .header(CSRF_HEADER, &csrf)
             .header(header::CONTENT_TYPE, "application/json")
             .body(Body::from(r#"{"settings":[]}"#))
             .unwrap(),
@@ -367,6 +520,7 @@ async fn cross_site_requests_with_a_session_change_nothing() {
         &app.router,
         with_cookie("POST", "/api/batteries/uninstall", &cookie)
             .header("sec-fetch-site", "same-origin")
+            .header(CSRF_HEADER, &csrf)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(Body::from("kind=redis"))
             .unwrap(),
@@ -532,11 +686,17 @@ async fn sessions_sign_in_sign_out_and_lock_out() {
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains(r#"data-testid="signed-in-as""#), "{html}");
 
+    let signed_in = page_token(&app, &cookie).await;
+    assert!(
+        html.contains(&format!(r#"name="csrf_token" value="{signed_in}""#)),
+        "the sign-out form carries no token: {html}"
+    );
     let (status, headers, _) = send_full(
         &app.router,
         with_cookie("POST", "/auth/sign-out", &cookie)
             .header(header::ORIGIN, "http://127.0.0.1:3000")
-            .body(Body::empty())
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("csrf_token={signed_in}")))
             .unwrap(),
     )
     .await;
@@ -561,11 +721,14 @@ async fn sessions_sign_in_sign_out_and_lock_out() {
     );
 
     // A wrong password shows the form again, and the account locks.
+    let (form_cookie, csrf) = sign_in_form(&app).await;
     let wrong = || {
-        request("POST", "/auth/sign-in")
+        with_cookie("POST", "/auth/sign-in", &form_cookie)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::ORIGIN, "http://127.0.0.1:3000")
-            .body(Body::from("username=root&password=nope"))
+            .body(Body::from(format!(
+                "username=root&password=nope&csrf_token={csrf}"
+            )))
             .unwrap()
     };
     let (status, html) = send(&app.router, wrong()).await;
@@ -656,13 +819,14 @@ async fn no_password_token_cookie_or_secret_leaves_in_an_answer_or_a_log() {
     let dir = tempfile::tempdir().unwrap();
     let app = support::fresh_app(dir.path()).await;
     let setup_token = app.state.auth.pending_setup().unwrap().expose().to_owned();
+    let (form_cookie, csrf) = form_page(&app, &format!("/setup?token={setup_token}")).await;
     let (status, _) = send(
         &app.router,
-        request("POST", "/auth/setup")
+        with_cookie("POST", "/auth/setup", &form_cookie)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::ORIGIN, "http://127.0.0.1:3000")
             .body(Body::from(format!(
-                "token={setup_token}&username=root&password={0}&confirm={0}",
+                "token={setup_token}&username=root&password={0}&confirm={0}&csrf_token={csrf}",
                 PASSWORD.replace(' ', "+")
             )))
             .unwrap(),
@@ -780,4 +944,79 @@ async fn no_password_token_cookie_or_secret_leaves_in_an_answer_or_a_log() {
         "too little was read to be sure: {} bytes",
         seen.len()
     );
+}
+
+#[tokio::test]
+async fn changing_your_password_keeps_this_browser_and_ends_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = support::app(dir.path()).await;
+    let viewer = account(&app.db, "val", Role::Viewer).await;
+    let here = sign_in(&app, "val", PASSWORD).await;
+    let elsewhere = sign_in(&app, "val", PASSWORD).await;
+    let csrf = page_token(&app, &here).await;
+    let change = |body: serde_json::Value| {
+        with_cookie("POST", "/api/v1/me/password", &here)
+            .header("sec-fetch-site", "same-origin")
+            .header(CSRF_HEADER, &csrf)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    for (body, field) in [
+        (
+            serde_json::json!({ "current_password": "not it at all", "new_password": "a new password for val" }),
+            "current_password",
+        ),
+        (
+            serde_json::json!({ "current_password": PASSWORD, "new_password": "short" }),
+            "new_password",
+        ),
+        (
+            serde_json::json!({ "current_password": PASSWORD, "new_password": PASSWORD }),
+            "new_password",
+        ),
+    ] {
+        let (status, body) = send(&app.router, change(body)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(body.contains(field), "{body}");
+    }
+    let (status, body) = send(
+        &app.router,
+        change(serde_json::json!({ "current_password": PASSWORD, "new_password": "a new password for val" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let me = |cookie: &str| {
+        with_cookie("GET", "/api/v1/me", cookie)
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(
+        send(&app.router, me(&here)).await.0,
+        StatusCode::OK,
+        "this browser was signed out"
+    );
+    assert_eq!(
+        send(&app.router, me(&elsewhere)).await.0,
+        StatusCode::UNAUTHORIZED,
+        "another browser stayed signed in"
+    );
+    // Tokens keep working; the old password does not, the new one does.
+    let (status, _) = send(
+        &app.router,
+        with_token("GET", "/api/v1/me", &viewer)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let now = chrono::Utc::now();
+    assert!(
+        bi_control::auth::accounts::sign_in(&app.db, "val", PASSWORD, now)
+            .await
+            .is_err()
+    );
+    bi_control::auth::accounts::sign_in(&app.db, "val", "a new password for val", now)
+        .await
+        .unwrap();
 }

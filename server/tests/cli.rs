@@ -300,6 +300,40 @@ async fn cli_story(real: Option<&RealApiServer>) {
     let users = json(&server, &["users", "list"]);
     assert_eq!(users[1]["username"], "val", "{users}");
     assert_eq!(users[1]["role"], "viewer", "{users}");
+    // the viewer signs in on their own machine and changes their password
+    let val = tempfile::tempdir().unwrap();
+    let as_val = |args: &[&str], stdin: &str| bi_with(&server.url, val.path(), args, stdin);
+    ok(&as_val(
+        &["login", "--username", "val", "--password-stdin"],
+        "a viewer's password",
+    ));
+    let wrong = as_val(
+        &["password", "--password-stdin"],
+        "not the password\nval's new password\n",
+    );
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("current_password"),
+        "{wrong:?}"
+    );
+    let changed = ok(&as_val(
+        &["password", "--password-stdin"],
+        "a viewer's password\nval's new password\n",
+    ));
+    assert!(changed.contains("changed the password of val"), "{changed}");
+    assert_eq!(
+        ok(&as_val(&["whoami"], "")).trim().split(' ').next(),
+        Some("val")
+    );
+    let old = as_val(
+        &["login", "--username", "val", "--password-stdin"],
+        "a viewer's password",
+    );
+    assert_eq!(old.status.code(), Some(1), "{old:?}");
+    ok(&as_val(
+        &["login", "--username", "val", "--password-stdin"],
+        "val's new password",
+    ));
     let created = bi(
         &server,
         &["tokens", "create", "ci", "--expires-in-days", "30"],

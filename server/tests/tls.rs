@@ -156,11 +156,22 @@ async fn bi_serves_https_and_the_cli_trusts_the_ca_it_is_given() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
+    let form = client.get(format!("{url}/sign-in")).send().await.unwrap();
+    let form_cookie = form.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(form_cookie.contains("Secure"), "{form_cookie}");
+    let form_cookie = form_cookie.split(';').next().unwrap().to_owned();
+    let html = form.text().await.unwrap();
+    let marker = r#"name="csrf_token" value=""#;
+    let start = html.find(marker).unwrap() + marker.len();
+    let csrf = html[start..].split('"').next().unwrap();
     let response = client
         .post(format!("{url}/auth/sign-in"))
         .header("origin", &url)
+        .header("cookie", form_cookie)
         .header("content-type", "application/x-www-form-urlencoded")
-        .body("username=admin&password=a+long+tls+password")
+        .body(format!(
+            "username=admin&password=a+long+tls+password&csrf_token={csrf}"
+        ))
         .send()
         .await
         .unwrap();

@@ -9,7 +9,7 @@ use crate::ApiError;
 pub const RECENT_CHANGES: usize = 10;
 
 /// The newest changes of the audit trail, newest first.
-#[server(prefix = "/api", endpoint = "activity/recent")]
+#[server(prefix = "/api", endpoint = "activity/recent", client = crate::csrf::Client)]
 pub async fn recent_changes() -> Result<Vec<AuditEntry>, ApiError> {
     let db = crate::api::database()?;
     let mut entries = bi_control::desired_state::history(&db).await?;

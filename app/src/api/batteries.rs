@@ -40,21 +40,21 @@ fn battery_config(
 }
 
 /// Every catalog battery in catalog order.
-#[server(prefix = "/api", endpoint = "batteries/list")]
+#[server(prefix = "/api", endpoint = "batteries/list", client = crate::csrf::Client)]
 pub async fn list_batteries() -> Result<Vec<BatteryStatus>, ApiError> {
     let db = crate::api::database()?;
     Ok(bi_control::operations::batteries::list(&db).await?)
 }
 
 /// The installed batteries, for the dashboard.
-#[server(prefix = "/api", endpoint = "batteries/installed")]
+#[server(prefix = "/api", endpoint = "batteries/installed", client = crate::csrf::Client)]
 pub async fn installed_batteries() -> Result<Vec<InstalledBattery>, ApiError> {
     let db = crate::api::database()?;
     Ok(bi_control::operations::batteries::list_installed(&db).await?)
 }
 
 /// One battery with its config and dependents.
-#[server(prefix = "/api", endpoint = "batteries/show")]
+#[server(prefix = "/api", endpoint = "batteries/show", client = crate::csrf::Client)]
 pub async fn get_battery(kind: String) -> Result<BatteryDetail, ApiError> {
     let kind = battery_kind(&kind)?;
     let db = crate::api::database()?;
@@ -62,7 +62,7 @@ pub async fn get_battery(kind: String) -> Result<BatteryDetail, ApiError> {
 }
 
 /// What installing `kind` would bring; refused as the install would be.
-#[server(prefix = "/api", endpoint = "batteries/preview-install")]
+#[server(prefix = "/api", endpoint = "batteries/preview-install", client = crate::csrf::Client)]
 pub async fn preview_install(kind: String) -> Result<InstallPreview, ApiError> {
     let kind = battery_kind(&kind)?;
     let db = crate::api::database()?;
@@ -71,7 +71,7 @@ pub async fn preview_install(kind: String) -> Result<InstallPreview, ApiError> {
 
 /// Installs `kind` with the config fields the form sent (JSON); returns
 /// the new desired-state version.
-#[server(prefix = "/api", endpoint = "batteries/install")]
+#[server(prefix = "/api", endpoint = "batteries/install", client = crate::csrf::Client)]
 pub async fn install_battery(kind: String, config: String) -> Result<i32, ApiError> {
     let kind = battery_kind(&kind)?;
     let config = battery_config(kind, &config)?;
@@ -83,7 +83,7 @@ pub async fn install_battery(kind: String, config: String) -> Result<i32, ApiErr
 
 /// Replaces the installed config of `kind` with the fields the form sent
 /// (JSON); returns the new desired-state version.
-#[server(prefix = "/api", endpoint = "batteries/configure")]
+#[server(prefix = "/api", endpoint = "batteries/configure", client = crate::csrf::Client)]
 pub async fn save_battery_config(kind: String, config: String) -> Result<i32, ApiError> {
     let kind = battery_kind(&kind)?;
     let config = battery_config(kind, &config)?;
@@ -95,7 +95,7 @@ pub async fn save_battery_config(kind: String, config: String) -> Result<i32, Ap
 }
 
 /// Uninstalls `kind`; refused, naming them, while others need it.
-#[server(prefix = "/api", endpoint = "batteries/uninstall")]
+#[server(prefix = "/api", endpoint = "batteries/uninstall", client = crate::csrf::Client)]
 pub async fn uninstall_battery(kind: String) -> Result<i32, ApiError> {
     let kind = battery_kind(&kind)?;
     let db = crate::api::database()?;

@@ -12,14 +12,14 @@ use crate::ApiError;
 pub const HISTORY_LIMIT: u64 = 50;
 
 /// The latest snapshots, newest first.
-#[server(prefix = "/api", endpoint = "deploys/list")]
+#[server(prefix = "/api", endpoint = "deploys/list", client = crate::csrf::Client)]
 pub async fn list_snapshots() -> Result<Vec<SnapshotSummary>, ApiError> {
     let db = crate::api::database()?;
     Ok(bi_control::engine::history::list(&db, HISTORY_LIMIT).await?)
 }
 
 /// Snapshot `id` with its plan and outcomes.
-#[server(prefix = "/api", endpoint = "deploys/show")]
+#[server(prefix = "/api", endpoint = "deploys/show", client = crate::csrf::Client)]
 pub async fn get_snapshot(id: i64) -> Result<SnapshotDetail, ApiError> {
     let db = crate::api::database()?;
     bi_control::engine::history::show(&db, id)
@@ -28,7 +28,7 @@ pub async fn get_snapshot(id: i64) -> Result<SnapshotDetail, ApiError> {
 }
 
 /// What changed from snapshot `from` to snapshot `to`.
-#[server(prefix = "/api", endpoint = "deploys/diff")]
+#[server(prefix = "/api", endpoint = "deploys/diff", client = crate::csrf::Client)]
 pub async fn diff_snapshots(from: i64, to: i64) -> Result<SnapshotDiff, ApiError> {
     let db = crate::api::database()?;
     bi_control::engine::history::diff(&db, from, to)
@@ -39,7 +39,7 @@ pub async fn diff_snapshots(from: i64, to: i64) -> Result<SnapshotDiff, ApiError
 }
 
 /// Restores the desired state snapshot `id` applied and applies it.
-#[server(prefix = "/api", endpoint = "deploys/rollback")]
+#[server(prefix = "/api", endpoint = "deploys/rollback", client = crate::csrf::Client)]
 pub async fn rollback_to(id: i64) -> Result<RollbackDone, ApiError> {
     let db = crate::api::database()?;
     let reconciler = crate::api::reconciler()?;

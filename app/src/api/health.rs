@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use crate::ApiError;
 
 /// Reads health and capacity from the cluster.
-#[server(prefix = "/api", endpoint = "installation/health")]
+#[server(prefix = "/api", endpoint = "installation/health", client = crate::csrf::Client)]
 pub async fn installation_health() -> Result<HealthView, ApiError> {
     let db = crate::api::database()?;
     let reconciler = crate::api::reconciler()?;

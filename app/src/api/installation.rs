@@ -18,13 +18,13 @@ async fn overview(db: &bi_control::Database) -> Result<InstallationOverview, Api
 }
 
 /// The installation's name, bi's version and the database backend.
-#[server(prefix = "/api", endpoint = "installation/overview")]
+#[server(prefix = "/api", endpoint = "installation/overview", client = crate::csrf::Client)]
 pub async fn get_installation_overview() -> Result<InstallationOverview, ApiError> {
     overview(&database()?).await
 }
 
 /// Renames the installation; an invalid name is refused and nothing is stored.
-#[server(prefix = "/api", endpoint = "installation/rename")]
+#[server(prefix = "/api", endpoint = "installation/rename", client = crate::csrf::Client)]
 pub async fn rename_installation(name: String) -> Result<InstallationOverview, ApiError> {
     let name = InstallationName::parse(&name)?;
     let db = database()?;

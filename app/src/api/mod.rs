@@ -28,6 +28,7 @@ use bi_api::auth::Role;
 pub const ACCESS: &[(&str, Role)] = &[
     ("activity/recent", Role::Viewer),
     ("auth/me", Role::Viewer),
+    ("auth/password", Role::Viewer),
     ("batteries/list", Role::Viewer),
     ("batteries/installed", Role::Viewer),
     ("batteries/show", Role::Viewer),
@@ -102,4 +103,33 @@ pub(crate) fn reconciler() -> Result<bi_control::reconciler::Reconciler, crate::
     leptos::prelude::use_context::<bi_control::reconciler::Reconciler>().ok_or_else(|| {
         crate::ApiError::Internal("the engine is not available to this request".into())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    /// Every server function sends the page's CSRF token: the browser's
+    /// calls without it are refused by the guard.
+    #[test]
+    fn every_server_function_uses_the_csrf_client() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/api");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            for line in text
+                .lines()
+                .filter(|line| line.trim_start().starts_with("#[server("))
+            {
+                seen += 1;
+                assert!(
+                    line.contains("client = crate::csrf::Client"),
+                    "{}: {line}",
+                    path.display()
+                );
+            }
+        }
+        assert_eq!(seen, super::ACCESS.len());
+    }
 }

@@ -11,7 +11,7 @@ use crate::ApiError;
 
 /// The base for previewing a change: current and last-applied desired
 /// states and the cluster's capacity.
-#[server(prefix = "/api", endpoint = "installation/preview-base")]
+#[server(prefix = "/api", endpoint = "installation/preview-base", client = crate::csrf::Client)]
 pub async fn load_preview_base() -> Result<PreviewBase, ApiError> {
     use bi_control::desired_state;
     use bi_control::engine::history;

@@ -9,14 +9,14 @@ use leptos::prelude::*;
 use crate::ApiError;
 
 /// Every project.
-#[server(prefix = "/api", endpoint = "projects/list")]
+#[server(prefix = "/api", endpoint = "projects/list", client = crate::csrf::Client)]
 pub async fn list_projects() -> Result<Vec<ProjectSummary>, ApiError> {
     let db = crate::api::database()?;
     Ok(bi_control::operations::projects::list(&db).await?)
 }
 
 /// The project `name` with its objects.
-#[server(prefix = "/api", endpoint = "projects/show")]
+#[server(prefix = "/api", endpoint = "projects/show", client = crate::csrf::Client)]
 pub async fn get_project(name: String) -> Result<ProjectDetail, ApiError> {
     let db = crate::api::database()?;
     Ok(bi_control::operations::projects::show(&db, &name).await?)
@@ -25,7 +25,7 @@ pub async fn get_project(name: String) -> Result<ProjectDetail, ApiError> {
 /// Removes the object `name` of `kind` (`postgres_cluster`, …) from its
 /// project; returns the new desired-state version. Refused, naming them,
 /// while FerretDB services store their data in a cluster.
-#[server(prefix = "/api", endpoint = "projects/remove-object")]
+#[server(prefix = "/api", endpoint = "projects/remove-object", client = crate::csrf::Client)]
 pub async fn remove_object(kind: String, name: String) -> Result<i32, ApiError> {
     use bi_control::operations::{ObjectKind, projects};
 
@@ -37,7 +37,7 @@ pub async fn remove_object(kind: String, name: String) -> Result<i32, ApiError> 
 }
 
 /// Creates a project; returns the new desired-state version.
-#[server(prefix = "/api", endpoint = "projects/create")]
+#[server(prefix = "/api", endpoint = "projects/create", client = crate::csrf::Client)]
 pub async fn create_project(name: String, description: String) -> Result<i32, ApiError> {
     let project = bi_model::objects::Project {
         name: name.trim().to_owned(),
@@ -49,7 +49,7 @@ pub async fn create_project(name: String, description: String) -> Result<i32, Ap
 }
 
 /// Renames a project with its objects; returns the new desired-state version.
-#[server(prefix = "/api", endpoint = "projects/rename")]
+#[server(prefix = "/api", endpoint = "projects/rename", client = crate::csrf::Client)]
 pub async fn rename_project(old: String, new: String) -> Result<i32, ApiError> {
     let db = crate::api::database()?;
     Ok(
@@ -59,7 +59,7 @@ pub async fn rename_project(old: String, new: String) -> Result<i32, ApiError> {
 }
 
 /// Deletes an empty project; refused, naming them, while objects are in it.
-#[server(prefix = "/api", endpoint = "projects/delete")]
+#[server(prefix = "/api", endpoint = "projects/delete", client = crate::csrf::Client)]
 pub async fn delete_project(name: String) -> Result<i32, ApiError> {
     let db = crate::api::database()?;
     Ok(bi_control::operations::projects::delete(&db, &crate::api::author()?, &name, false).await?)
@@ -68,7 +68,7 @@ pub async fn delete_project(name: String) -> Result<i32, ApiError> {
 /// Adds the object of `kind` (`postgres_cluster`, `redis_instance`, …)
 /// that the project page's form describes (`values`: the JSON object of its
 /// texts by key) to `project`; returns the new desired-state version.
-#[server(prefix = "/api", endpoint = "projects/add-object")]
+#[server(prefix = "/api", endpoint = "projects/add-object", client = crate::csrf::Client)]
 pub async fn add_object(project: String, kind: String, values: String) -> Result<i32, ApiError> {
     use bi_control::operations::{ObjectKind, projects};
 
@@ -92,7 +92,7 @@ pub async fn add_object(project: String, kind: String, values: String) -> Result
 }
 
 /// Changes the storage of the PostgreSQL cluster `name`; returns the new version.
-#[server(prefix = "/api", endpoint = "projects/resize-postgres")]
+#[server(prefix = "/api", endpoint = "projects/resize-postgres", client = crate::csrf::Client)]
 pub async fn resize_postgres_cluster(name: String, storage: String) -> Result<i32, ApiError> {
     use bi_control::operations::{ObjectKind, ProjectObject, projects};
 

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use crate::ApiError;
 
 /// Every Knative and traditional service.
-#[server(prefix = "/api", endpoint = "services/list")]
+#[server(prefix = "/api", endpoint = "services/list", client = crate::csrf::Client)]
 pub async fn list_services() -> Result<Vec<ServiceRow>, ApiError> {
     use bi_control::operations::{ObjectKind, ProjectObject, projects};
 
@@ -56,7 +56,7 @@ pub fn count(field: &str, text: &str) -> Result<u32, ApiError> {
 }
 
 /// Sets the instance range of a Knative service; returns the new version.
-#[server(prefix = "/api", endpoint = "services/scale-knative")]
+#[server(prefix = "/api", endpoint = "services/scale-knative", client = crate::csrf::Client)]
 pub async fn scale_knative(name: String, min: String, max: String) -> Result<i32, ApiError> {
     let (min, max) = (count("min_scale", &min)?, count("max_scale", &max)?);
     let db = crate::api::database()?;
@@ -71,7 +71,7 @@ pub async fn scale_knative(name: String, min: String, max: String) -> Result<i32
 }
 
 /// Sets the replicas of a traditional service; returns the new version.
-#[server(prefix = "/api", endpoint = "services/scale")]
+#[server(prefix = "/api", endpoint = "services/scale", client = crate::csrf::Client)]
 pub async fn scale_traditional(name: String, replicas: String) -> Result<i32, ApiError> {
     let replicas = count("replicas", &replicas)?;
     let db = crate::api::database()?;
@@ -85,7 +85,7 @@ pub async fn scale_traditional(name: String, replicas: String) -> Result<i32, Ap
 }
 
 /// The service `name` with its settings and status.
-#[server(prefix = "/api", endpoint = "services/show")]
+#[server(prefix = "/api", endpoint = "services/show", client = crate::csrf::Client)]
 pub async fn get_service(name: String) -> Result<ServiceDetail, ApiError> {
     let db = crate::api::database()?;
     let reconciler = crate::api::reconciler()?;
@@ -94,7 +94,7 @@ pub async fn get_service(name: String) -> Result<ServiceDetail, ApiError> {
 
 /// Saves the service `name`'s settings from its form (`form`: the JSON of
 /// a [`bi_model::input::service_form::ServiceForm`]); returns the new version.
-#[server(prefix = "/api", endpoint = "services/update")]
+#[server(prefix = "/api", endpoint = "services/update", client = crate::csrf::Client)]
 pub async fn update_service(name: String, form: String) -> Result<i32, ApiError> {
     let form: bi_model::input::service_form::ServiceForm =
         serde_json::from_str(&form).map_err(|err| {

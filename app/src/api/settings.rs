@@ -25,7 +25,7 @@ fn view(reconcile: bi_model::IntervalSettings, facts: ServerFacts) -> SystemSett
 }
 
 /// The system-wide settings.
-#[server(prefix = "/api", endpoint = "settings/show")]
+#[server(prefix = "/api", endpoint = "settings/show", client = crate::csrf::Client)]
 pub async fn get_system_settings() -> Result<SystemSettings, ApiError> {
     let facts = facts()?;
     let settings =
@@ -36,7 +36,7 @@ pub async fn get_system_settings() -> Result<SystemSettings, ApiError> {
 /// Sets the re-check and drift-sweep intervals (typed: `5m`, `1h`); they
 /// take effect at once and outlive restarts. A value equal to the server's
 /// option is not stored (the option applies again).
-#[server(prefix = "/api", endpoint = "settings/save")]
+#[server(prefix = "/api", endpoint = "settings/save", client = crate::csrf::Client)]
 pub async fn save_system_settings(
     recheck_every: String,
     drift_every: String,
@@ -55,7 +55,7 @@ pub async fn save_system_settings(
 }
 
 /// Goes back to the server's options for both intervals.
-#[server(prefix = "/api", endpoint = "settings/reset")]
+#[server(prefix = "/api", endpoint = "settings/reset", client = crate::csrf::Client)]
 pub async fn reset_system_settings() -> Result<SystemSettings, ApiError> {
     let facts = facts()?;
     let settings = bi_control::operations::settings::reset(

@@ -2,27 +2,52 @@
 //! (admins only, by [`super::ACCESS`]) and API tokens.
 
 pub use bi_api::auth::{
-    AccountChange, AccountView, CreatedToken, Me, NewAccount, NewToken, Role, TokenView,
+    AccountChange, AccountView, CreatedToken, Me, NewAccount, NewToken, PasswordChange, Role,
+    TokenView,
 };
 use leptos::prelude::*;
 
 use crate::ApiError;
 
 /// Who is signed in, and with which role: what the UI shows and hides.
-#[server(prefix = "/api", endpoint = "auth/me")]
+#[server(prefix = "/api", endpoint = "auth/me", client = crate::csrf::Client)]
 pub async fn current_user() -> Result<Me, ApiError> {
     Ok(crate::api::caller()?.me)
 }
 
+/// Changes the signed-in user's own password once the current one checks
+/// out; their other sessions end, this browser's stays.
+#[server(prefix = "/api", endpoint = "auth/password", client = crate::csrf::Client)]
+pub async fn change_own_password(
+    current_password: String,
+    new_password: String,
+) -> Result<(), ApiError> {
+    let db = crate::api::database()?;
+    let keep =
+        crate::csrf::session_cookie().map(|cookie| bi_control::auth::Secret::from_client(&cookie));
+    bi_control::auth::accounts::change_own_password(
+        &db,
+        &crate::api::caller()?,
+        &PasswordChange {
+            current_password,
+            new_password,
+        },
+        keep.as_ref(),
+        chrono_now(),
+    )
+    .await?;
+    Ok(())
+}
+
 /// Every account.
-#[server(prefix = "/api", endpoint = "users/list")]
+#[server(prefix = "/api", endpoint = "users/list", client = crate::csrf::Client)]
 pub async fn list_users() -> Result<Vec<AccountView>, ApiError> {
     let db = crate::api::database()?;
     Ok(bi_control::auth::accounts::list(&db).await?)
 }
 
 /// Creates an account.
-#[server(prefix = "/api", endpoint = "users/create")]
+#[server(prefix = "/api", endpoint = "users/create", client = crate::csrf::Client)]
 pub async fn create_user(
     username: String,
     password: String,
@@ -44,7 +69,7 @@ pub async fn create_user(
 }
 
 /// Changes an account's role, enabled state, password or lock-out.
-#[server(prefix = "/api", endpoint = "users/change")]
+#[server(prefix = "/api", endpoint = "users/change", client = crate::csrf::Client)]
 pub async fn change_user(username: String, change: AccountChange) -> Result<AccountView, ApiError> {
     let db = crate::api::database()?;
     let by = crate::api::author()?;
@@ -54,7 +79,7 @@ pub async fn change_user(username: String, change: AccountChange) -> Result<Acco
 }
 
 /// Removes an account with its sessions and tokens.
-#[server(prefix = "/api", endpoint = "users/remove")]
+#[server(prefix = "/api", endpoint = "users/remove", client = crate::csrf::Client)]
 pub async fn remove_user(username: String) -> Result<(), ApiError> {
     let db = crate::api::database()?;
     let by = crate::api::author()?;
@@ -64,14 +89,14 @@ pub async fn remove_user(username: String) -> Result<(), ApiError> {
 }
 
 /// The caller's tokens (an admin's: everyone's).
-#[server(prefix = "/api", endpoint = "tokens/list")]
+#[server(prefix = "/api", endpoint = "tokens/list", client = crate::csrf::Client)]
 pub async fn list_tokens() -> Result<Vec<TokenView>, ApiError> {
     let db = crate::api::database()?;
     Ok(bi_control::auth::tokens::list(&db, &crate::api::caller()?).await?)
 }
 
 /// Creates a token for the caller; its secret is in the answer only.
-#[server(prefix = "/api", endpoint = "tokens/create")]
+#[server(prefix = "/api", endpoint = "tokens/create", client = crate::csrf::Client)]
 pub async fn create_token(
     name: String,
     expires_in_days: Option<u32>,
@@ -86,7 +111,7 @@ pub async fn create_token(
 }
 
 /// Revokes a token (the caller's own; an admin's: any).
-#[server(prefix = "/api", endpoint = "tokens/revoke")]
+#[server(prefix = "/api", endpoint = "tokens/revoke", client = crate::csrf::Client)]
 pub async fn revoke_token(id: i64) -> Result<TokenView, ApiError> {
     let db = crate::api::database()?;
     Ok(bi_control::auth::tokens::revoke(&db, &crate::api::caller()?, id, chrono_now()).await?)

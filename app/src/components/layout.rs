@@ -166,6 +166,7 @@ fn SignedIn() -> impl IntoView {
                                 </span>
                             </span>
                             <form method="post" action="/auth/sign-out">
+                                <input type="hidden" name=bi_api::auth::CSRF_FIELD value=crate::csrf::token() />
                                 <button type="submit" class="whitespace-nowrap rounded-md border border-slate-600 px-2 py-1 text-xs hover:bg-slate-800">
                                     "Sign out"
                                 </button>

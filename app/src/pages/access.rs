@@ -7,7 +7,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::users::{
-    ChangeUser, CreateToken, CreateUser, RemoveUser, RevokeToken, list_tokens, list_users,
+    ChangeOwnPassword, ChangeUser, CreateToken, CreateUser, RemoveUser, RevokeToken, list_tokens,
+    list_users,
 };
 use crate::components::access::{IfAllowed, UserState};
 use crate::components::feedback::{ErrorNote, messages_for};
@@ -37,6 +38,7 @@ pub fn Access() -> impl IntoView {
             })}
         </Transition>
         <Tokens />
+        <Password />
         <IfAllowed role=Role::Admin>
             <Users />
         </IfAllowed>
@@ -130,6 +132,73 @@ fn Tokens() -> impl IntoView {
                     Err(error) => view! { <ErrorNote error /> }.into_any(),
                 })}
             </Transition>
+        </section>
+    }
+}
+
+/// The signed-in user's own password.
+#[component]
+fn Password() -> impl IntoView {
+    let change = ServerAction::<ChangeOwnPassword>::new();
+    let current = RwSignal::new(String::new());
+    let new = RwSignal::new(String::new());
+    let again = RwSignal::new(String::new());
+    let mismatch = RwSignal::new(false);
+    let problems = move || {
+        change
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|error| error.problems())
+            .unwrap_or_default()
+    };
+    let field = |label: &'static str,
+                 name: &'static str,
+                 autocomplete: &'static str,
+                 value: RwSignal<String>| {
+        view! {
+            <label class="block">
+                {label}
+                <input class=INPUT type="password" name=name autocomplete=autocomplete prop:value=move || value.get()
+                    on:input=move |ev| value.set(event_target_value(&ev)) />
+                {move || messages_for(&problems(), name).into_iter().map(|m| view! { <span class="text-xs text-red-700">{m}</span> }).collect_view()}
+            </label>
+        }
+    };
+    view! {
+        <section class=CARD data-testid="password">
+            <h2 class="text-base font-semibold">"Your password"</h2>
+            <p class="mt-1 text-slate-600">"Changing it signs you out everywhere else; your API tokens keep working."</p>
+            <form
+                class="mt-3 grid grid-cols-1 gap-3 sm:grid-cols-[1fr_1fr_1fr_auto] sm:items-end"
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    let differ = new.get_untracked() != again.get_untracked();
+                    mismatch.set(differ);
+                    if !differ {
+                        change.dispatch(ChangeOwnPassword {
+                            current_password: current.get_untracked(),
+                            new_password: new.get_untracked(),
+                        });
+                    }
+                }
+            >
+                {field("Current password", "current_password", "current-password", current)}
+                {field("New password", "new_password", "new-password", new)}
+                {field("New password again", "new_password_again", "new-password", again)}
+                <button type="submit" class=BUTTON disabled=move || change.pending().get()>"Change password"</button>
+            </form>
+            {move || mismatch.get().then(|| view! { <p class="mt-2 text-red-700" role="alert">"The two new passwords differ."</p> })}
+            {move || change.value().get().map(|result| match result {
+                Ok(()) => {
+                    current.set(String::new());
+                    new.set(String::new());
+                    again.set(String::new());
+                    view! { <p class="mt-2 text-emerald-700" role="status" data-testid="password-changed">"Password changed."</p> }.into_any()
+                }
+                Err(error) if error.problems().is_empty() => view! { <ErrorNote error /> }.into_any(),
+                Err(_) => ().into_any(),
+            })}
         </section>
     }
 }

@@ -13,9 +13,11 @@ pub enum Notice {
     Error(String),
 }
 
-/// The sign-in page; `next` is where to go afterwards.
-pub fn sign_in_page(next: &str, notice: Option<Notice>) -> String {
+/// The sign-in page; `next` is where to go afterwards, `csrf` the token
+/// of the browser's cookie.
+pub fn sign_in_page(next: &str, csrf: &str, notice: Option<Notice>) -> String {
     let next = next.to_owned();
+    let csrf = csrf.to_owned();
     document(
         "Sign in",
         view! {
@@ -23,6 +25,7 @@ pub fn sign_in_page(next: &str, notice: Option<Notice>) -> String {
             {notice_view(notice)}
             <form method="post" action="/auth/sign-in" class="mt-4 space-y-4">
                 <input type="hidden" name="next" value=next />
+                <input type="hidden" name=bi_api::auth::CSRF_FIELD value=csrf />
                 {field("username", "Username", "text", "username")}
                 {field("password", "Password", "password", "current-password")}
                 <button type="submit" class="w-full rounded-md bg-indigo-600 px-3 py-2 text-sm font-medium text-white hover:bg-indigo-700">
@@ -38,9 +41,11 @@ pub fn sign_in_page(next: &str, notice: Option<Notice>) -> String {
     )
 }
 
-/// The first admin's page; `token` is the setup token from the link.
-pub fn setup_page(token: &str, notice: Option<Notice>) -> String {
+/// The first admin's page; `token` is the setup token from the link,
+/// `csrf` the token of the browser's cookie.
+pub fn setup_page(token: &str, csrf: &str, notice: Option<Notice>) -> String {
     let token = token.to_owned();
+    let csrf = csrf.to_owned();
     document(
         "Set up bi",
         view! {
@@ -51,6 +56,7 @@ pub fn setup_page(token: &str, notice: Option<Notice>) -> String {
             </p>
             {notice_view(notice)}
             <form method="post" action="/auth/setup" class="mt-4 space-y-4">
+                <input type="hidden" name=bi_api::auth::CSRF_FIELD value=csrf />
                 {field_with("token", "Setup token", "password", "off", token)}
                 {field("username", "Admin username", "text", "username")}
                 {field("password", "Password (at least 12 characters)", "password", "new-password")}

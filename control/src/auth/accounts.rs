@@ -8,7 +8,7 @@
 //! account is locked for [`LOCKOUT`].
 
 use bi_api::Timestamp;
-use bi_api::auth::{AccountChange, AccountView, NewAccount, Role};
+use bi_api::auth::{AccountChange, AccountView, NewAccount, PasswordChange, Role};
 use bi_model::{Problems, Rule};
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{
@@ -16,7 +16,7 @@ use sea_orm::{
     QueryOrder, Set,
 };
 
-use super::{Principal, password};
+use super::{Principal, Secret, password};
 use crate::Database;
 use crate::entities::account::{self, Entity as Account, PasswordHash};
 use crate::entities::{api_token, session};
@@ -253,6 +253,77 @@ async fn refuse_last_admin(conn: &impl ConnectionTrait, id: i64, what: &str) -> 
             "cannot {what} the last admin: make another account an admin first"
         )));
     }
+    Ok(())
+}
+
+/// Changes the caller's own password once the current one checks out (a
+/// wrong one counts towards the lock-out, as at sign-in). Every session of
+/// the account ends but `keep` (the browser the change came from); API
+/// tokens stay.
+pub async fn change_own_password(
+    db: &Database,
+    caller: &Principal,
+    change: &PasswordChange,
+    keep: Option<&Secret>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let Some(id) = caller.account_id else {
+        return Err(Error::Forbidden(
+            "the local operator has no password; set an account's with `bi users set <name> --password`"
+                .into(),
+        ));
+    };
+    let mut problems = Problems::new();
+    check_password(&change.new_password, "new_password", &mut problems);
+    if change.new_password == change.current_password {
+        problems.push(
+            "new_password",
+            Rule::Consistency,
+            "the new password is the current one",
+        );
+    }
+    if !problems.is_empty() {
+        return Err(Error::Rejected(problems));
+    }
+    sign_in(db, &caller.me.username, &change.current_password, now)
+        .await
+        .map_err(|err| match err {
+            Error::Unauthenticated(_) => {
+                let mut problems = Problems::new();
+                problems.push(
+                    "current_password",
+                    Rule::Consistency,
+                    "that is not your current password",
+                );
+                Error::Rejected(problems)
+            }
+            other => other,
+        })?;
+    let hash = password::hash(change.new_password.clone()).await?;
+    let txn = db.begin_write().await?;
+    let row = Account::find_by_id(id)
+        .one(&txn)
+        .await
+        .map_err(db_error("reading an account"))?
+        .ok_or_else(|| Error::NotFound("your account is gone".into()))?;
+    let mut active: account::ActiveModel = row.into();
+    active.password_hash = Set(PasswordHash(hash));
+    active
+        .update(&txn)
+        .await
+        .map_err(db_error("changing a password"))?;
+    let mut others = session::Entity::delete_many().filter(session::Column::AccountId.eq(id));
+    if let Some(keep) = keep {
+        others = others.filter(session::Column::SecretHash.ne(keep.digest()));
+    }
+    others
+        .exec(&txn)
+        .await
+        .map_err(db_error("ending the account's other sessions"))?;
+    txn.commit()
+        .await
+        .map_err(db_error("changing a password"))?;
+    tracing::info!(username = %caller.me.username, "changed their own password");
     Ok(())
 }
 

@@ -96,6 +96,31 @@ impl Secret {
     fn digest(&self) -> String {
         digest(&self.0)
     }
+
+    /// The cross-site request forgery token of the browser holding this
+    /// secret in a cookie: what bi's pages echo back with every change
+    /// ([`bi_api::auth::CSRF_HEADER`] or the form field
+    /// [`bi_api::auth::CSRF_FIELD`]). Derived, so nothing more is stored;
+    /// another site can neither read nor compute it, and it tells nothing
+    /// about the secret or its stored digest.
+    pub fn csrf_token(&self) -> String {
+        digest(&format!("bi-csrf:{}", self.0))
+    }
+
+    /// Whether `offered` is [`Secret::csrf_token`], compared in constant time.
+    pub fn csrf_matches(&self, offered: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        self.csrf_token()
+            .as_bytes()
+            .ct_eq(offered.as_bytes())
+            .into()
+    }
+
+    /// A new random secret for a browser that has no session yet: the
+    /// sign-in and set-up forms' cookie, so they carry a token too.
+    pub fn for_form() -> Self {
+        Self::generate("")
+    }
 }
 
 impl fmt::Debug for Secret {

@@ -2,16 +2,20 @@
 //! battery lives in. Always installed.
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentStrategy};
+use k8s_openapi::api::core::v1::Volume;
 use serde::{Deserialize, Serialize};
 
-use super::checks;
+use super::{checks, cloudnative_pg};
 use super::images::{self, image};
 use super::kind::{BatteryGroup, BatteryInfo, BatteryKind};
 use crate::generate::build::{self, ContainerSpec, Health};
-use crate::generate::{Context, GenerateError, Resource};
+use crate::generate::{Context, GenerateError, Resource, Seed};
 use crate::image::ImageRef;
 use crate::names::DnsLabel;
-use crate::objects::Resources;
+use crate::objects::{
+    PostgresBackup, PostgresCluster, PostgresDatabase, PostgresRole, PostgresUser, Resources,
+    SizePreset,
+};
 use crate::units::{Cpu, Memory, Storage};
 use crate::validation::Problems;
 
@@ -44,6 +48,35 @@ pub struct BatteryCoreConfig {
     pub monitoring_namespace: DnsLabel,
     /// The control server's image.
     pub control_server_image: ImageRef,
+    /// Where the control server in the cluster keeps its state: `sqlite`
+    /// (a file on a volume of its own) or `postgres` (a PostgreSQL cluster
+    /// of its own, run by cloudnative_pg, which must be installed and stays
+    /// installed while it holds the data).
+    pub database: ControlServerDatabase,
+}
+
+/// Where the control server in the cluster keeps its state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ControlServerDatabase {
+    /// SQLite on a volume of the control server's own: needs no other
+    /// battery, one replica, backed up with the volume.
+    #[default]
+    Sqlite,
+    /// A CloudNativePG cluster of the control server's own, in its
+    /// namespace: the production choice (WAL archiving and daily backups
+    /// with cloudnative_pg_barman).
+    Postgres,
+}
+
+impl ControlServerDatabase {
+    /// The battery that holds the control server's data, besides its own.
+    pub fn battery(self) -> Option<BatteryKind> {
+        match self {
+            Self::Sqlite => None,
+            Self::Postgres => Some(BatteryKind::CloudnativePg),
+        }
+    }
 }
 
 impl Default for BatteryCoreConfig {
@@ -55,6 +88,7 @@ impl Default for BatteryCoreConfig {
             ai_namespace: checks::label("battery-ai"),
             monitoring_namespace: checks::label("battery-monitoring"),
             control_server_image: image(images::CONTROL_SERVER),
+            database: ControlServerDatabase::default(),
         }
     }
 }
@@ -88,24 +122,45 @@ pub const CONTROL_SERVER: &str = "control-server";
 /// The port the control server listens on (named `http`).
 pub const CONTROL_SERVER_PORT: u16 = 3000;
 
-/// The Secret holding the control server's `BI_DATABASE_URL` (key `url`).
+/// The Secret holding the control server's `BI_DATABASE_URL` (key `url`)
+/// with `database: sqlite`.
 const DATABASE_SECRET: &str = "control-server-database";
+
+/// The control server's PostgreSQL cluster, user and database with
+/// `database: postgres`.
+pub const DATABASE_CLUSTER: &str = "control-server";
+
+/// Its user and database.
+const DATABASE_USER: &str = "bi";
 
 /// The Secret holding the one-time token that creates the in-cluster
 /// control server's first admin (key `token`): `kubectl get secret` it,
 /// then open `/setup?token=…` or run `bi setup --token …`.
 const SETUP_SECRET: &str = "control-server-setup";
 
+/// The Secret holding the installation's [`Seed`] (key [`SEED_KEY`]),
+/// mounted into the control server: with an empty database it starts from
+/// it instead of from nothing.
+pub const SEED_SECRET: &str = "control-server-seed";
+
+/// The seed's key in [`SEED_SECRET`].
+pub const SEED_KEY: &str = "seed.json";
+
+/// Where the control server finds the seed.
+const SEED_DIR: &str = "/etc/bi/seed";
+
 /// Where the control server keeps its SQLite database and other state.
 const DATA_DIR: &str = "/var/lib/bi";
 
 /// The namespaces every other battery runs in, and the control server.
 ///
-/// The control server keeps its state in SQLite on a volume of its own: its
-/// database must not depend on a battery that could be installed later (the
-/// desired state lives there). `BI_DATABASE_URL` still comes from a Secret,
-/// so that a URL with credentials can replace it without touching the
-/// Deployment. Its one stored secret is the setup token of its first admin.
+/// With `database: sqlite` the control server keeps its state in SQLite on
+/// a volume of its own; `BI_DATABASE_URL` still comes from a Secret, so
+/// that a URL with credentials can replace it without touching the
+/// Deployment. With `database: postgres` it has a CloudNativePG cluster of
+/// its own in its namespace, and `BI_DATABASE_URL` is that cluster's
+/// connection Secret's `url`. Its stored secrets are the setup token of its
+/// first admin and (postgres) its database password.
 pub fn generate(
     config: &BatteryCoreConfig,
     ctx: &Context<'_>,
@@ -151,14 +206,49 @@ pub fn generate(
         app,
         &build::cluster_role_binding(&cluster_role, &cluster_role, namespace, CONTROL_SERVER),
     )?);
-    resources.push(Resource::new(
-        app,
-        &build::secret(
-            namespace,
-            DATABASE_SECRET,
-            build::string_map(&[("url", &format!("sqlite://{DATA_DIR}/bi.db?mode=rwc"))]),
-        ),
-    )?);
+    let (database_url, data) = match config.database {
+        ControlServerDatabase::Sqlite => {
+            resources.push(Resource::new(
+                app,
+                &build::secret(
+                    namespace,
+                    DATABASE_SECRET,
+                    build::string_map(&[(
+                        "url",
+                        &format!("sqlite://{DATA_DIR}/bi.db?mode=rwc"),
+                    )]),
+                ),
+            )?);
+            let claim = format!("{CONTROL_SERVER}-data");
+            resources.push(Resource::new(
+                app,
+                &build::persistent_volume_claim(namespace, &claim, &Storage::gibibytes(1)),
+            )?);
+            (
+                (DATABASE_SECRET.to_owned(), "url"),
+                build::claim_volume("data", &claim),
+            )
+        }
+        ControlServerDatabase::Postgres => {
+            // NB: in the data namespace, where the backups' ObjectStore is;
+            // its connection Secret is published again beside the server,
+            // which can only reference a Secret of its own namespace.
+            let cluster = cloudnative_pg::cluster(ctx, app, ctx.data_namespace(), &database())?;
+            for secret in cluster.iter().filter(|r| crate::generate::is_connection(r)) {
+                let mut body = secret.body.clone();
+                body["metadata"]["namespace"] = serde_json::json!(namespace);
+                resources.push(Resource::from_value(app, body)?);
+            }
+            resources.extend(cluster);
+            (
+                (
+                    build::connection_secret_name("postgres", DATABASE_CLUSTER, Some(DATABASE_USER)),
+                    "url",
+                ),
+                build::empty_dir_volume("data"),
+            )
+        }
+    };
     resources.push(Resource::new(
         app,
         &build::secret(
@@ -167,14 +257,19 @@ pub fn generate(
             build::string_map(&[("token", &ctx.secret("battery_core/setup-token")?)]),
         ),
     )?);
-    let claim = format!("{CONTROL_SERVER}-data");
+    let seed = Seed {
+        state: ctx.state.canonical(),
+        secrets: ctx.stored_secrets(),
+    };
+    let seed = serde_json::to_string(&seed)
+        .map_err(|err| GenerateError::Malformed(format!("the installation's seed: {err}")))?;
     resources.push(Resource::new(
         app,
-        &build::persistent_volume_claim(namespace, &claim, &Storage::gibibytes(1)),
+        &build::secret(namespace, SEED_SECRET, build::string_map(&[(SEED_KEY, &seed)])),
     )?);
     resources.push(Resource::new(
         app,
-        &control_server(config, namespace, &claim),
+        &control_server(config, namespace, (&database_url.0, database_url.1), data),
     )?);
     resources.push(Resource::new(
         app,
@@ -188,9 +283,35 @@ pub fn generate(
     Ok(resources)
 }
 
+/// The control server's own PostgreSQL cluster: one instance, a user and a
+/// database named `bi`; WAL-archived and backed up daily when
+/// cloudnative_pg_barman is installed.
+fn database() -> PostgresCluster {
+    PostgresCluster {
+        name: DATABASE_CLUSTER.to_owned(),
+        instances: 1,
+        storage: Storage::gibibytes(2),
+        resources: SizePreset::Tiny.resources(),
+        users: vec![PostgresUser {
+            name: DATABASE_USER.to_owned(),
+            roles: vec![PostgresRole::Login],
+        }],
+        databases: vec![PostgresDatabase {
+            name: DATABASE_USER.to_owned(),
+            owner: DATABASE_USER.to_owned(),
+        }],
+        backup: PostgresBackup::ObjectStore,
+    }
+}
+
 /// The control server: one replica (it holds the apply lock and its SQLite
 /// file), replaced rather than rolled so two never share the volume.
-fn control_server(config: &BatteryCoreConfig, namespace: &str, claim: &str) -> Deployment {
+fn control_server(
+    config: &BatteryCoreConfig,
+    namespace: &str,
+    database_url: (&str, &str),
+    data: Volume,
+) -> Deployment {
     let mut server = ContainerSpec::new(CONTROL_SERVER, &config.control_server_image);
     // NB: it manages the cluster it runs in, with its service account; it
     // listens on the pod network, which the mesh (when installed) encrypts,
@@ -201,8 +322,9 @@ fn control_server(config: &BatteryCoreConfig, namespace: &str, claim: &str) -> D
     server.env = vec![
         build::env("BI_LISTEN", &format!("0.0.0.0:{CONTROL_SERVER_PORT}")),
         build::env("BI_DATA_DIR", DATA_DIR),
-        build::env_from_secret("BI_DATABASE_URL", DATABASE_SECRET, "url"),
+        build::env_from_secret("BI_DATABASE_URL", database_url.0, database_url.1),
         build::env_from_secret("BI_SETUP_TOKEN", SETUP_SECRET, "token"),
+        build::env("BI_SEED_FILE", &format!("{SEED_DIR}/{SEED_KEY}")),
     ];
     server.ports = vec![("http", CONTROL_SERVER_PORT)];
     server.health = Some(Health::Http("/healthz", CONTROL_SERVER_PORT));
@@ -212,14 +334,17 @@ fn control_server(config: &BatteryCoreConfig, namespace: &str, claim: &str) -> D
         memory_request: Memory::mebibytes(256),
         memory_limit: Some(Memory::gibibytes(1)),
     });
-    server.mounts = vec![("data".to_owned(), DATA_DIR.to_owned())];
+    server.mounts = vec![
+        ("data".to_owned(), DATA_DIR.to_owned()),
+        ("seed".to_owned(), SEED_DIR.to_owned()),
+    ];
     let mut deployment = build::deployment(
         namespace,
         CONTROL_SERVER,
         1,
         Some(CONTROL_SERVER),
         &[server],
-        vec![build::claim_volume("data", claim)],
+        vec![data, build::secret_volume("seed", SEED_SECRET, true)],
     );
     if let Some(spec) = deployment.spec.as_mut() {
         spec.strategy = Some(DeploymentStrategy {
@@ -267,8 +392,9 @@ mod tests {
                 ("ClusterRole", "bi-control-server"),
                 ("ClusterRoleBinding", "bi-control-server"),
                 ("Secret", "control-server-database"),
-                ("Secret", "control-server-setup"),
                 ("PersistentVolumeClaim", "control-server-data"),
+                ("Secret", "control-server-setup"),
+                ("Secret", "control-server-seed"),
                 ("Deployment", "control-server"),
                 ("Service", "control-server"),
             ]
@@ -319,6 +445,99 @@ mod tests {
         // Typed objects survive a round trip through k8s-openapi.
         let typed: Deployment = serde_json::from_value(deployment.body.clone()).unwrap();
         assert_eq!(serde_json::to_value(typed).unwrap(), deployment.body);
+    }
+
+    #[test]
+    fn on_postgres_the_control_server_has_a_backed_up_cluster_of_its_own() {
+        let state = DesiredState::with_batteries(&[
+            BatteryKind::BatteryCore,
+            BatteryKind::CloudnativePg,
+            BatteryKind::CloudnativePgBarman,
+        ])
+        .unwrap();
+        let config = BatteryCoreConfig {
+            database: ControlServerDatabase::Postgres,
+            ..BatteryCoreConfig::default()
+        };
+        let stored = std::collections::BTreeMap::from([
+            ("battery_core/setup-token".to_owned(), "a-setup-token-of-the-tests".to_owned()),
+            ("postgres/control-server/bi".to_owned(), "a-database-password".to_owned()),
+        ]);
+        let resources = generate(&config, &Context::new(&state, Secrets::Stored(&stored))).unwrap();
+        assert!(resources.iter().all(|r| r.app == "battery_core"));
+        // No SQLite: no URL Secret of its own, no volume claim.
+        for (kind, name) in [
+            ("Secret", "control-server-database"),
+            ("PersistentVolumeClaim", "control-server-data"),
+        ] {
+            assert!(
+                !resources.iter().any(|r| r.path.kind == kind && r.path.name == name),
+                "{kind} {name}"
+            );
+        }
+        let cluster = find(&resources, "Cluster", DATABASE_CLUSTER);
+        assert_eq!(cluster.path.namespace.as_deref(), Some("battery-data"));
+        assert_eq!(cluster.body["spec"]["bootstrap"]["initdb"]["database"], "bi");
+        assert_eq!(cluster.body["spec"]["bootstrap"]["initdb"]["owner"], "bi");
+        // Backed up like users' clusters in the data namespace.
+        assert_eq!(cluster.body["spec"]["plugins"][0]["name"], cloudnative_pg::BARMAN_PLUGIN);
+        find(&resources, "ScheduledBackup", "control-server-daily");
+
+        // The connection Secret, beside the cluster and beside the server.
+        let connection = build::connection_secret_name("postgres", DATABASE_CLUSTER, Some("bi"));
+        let published: Vec<_> = resources
+            .iter()
+            .filter(|r| r.path.kind == "Secret" && r.path.name == connection)
+            .map(|r| r.path.namespace.as_deref().unwrap())
+            .collect();
+        assert_eq!(published, ["battery-core", "battery-data"]);
+        let secret = resources
+            .iter()
+            .find(|r| r.path.name == connection && r.path.namespace.as_deref() == Some("battery-core"))
+            .unwrap();
+        assert_eq!(
+            secret.body["stringData"]["url"],
+            "postgres://bi:a-database-password@control-server-rw.battery-data.svc:5432/bi"
+        );
+
+        let deployment = find(&resources, "Deployment", CONTROL_SERVER);
+        let pod = &deployment.body["spec"]["template"]["spec"];
+        let env = pod["containers"][0]["env"].as_array().unwrap();
+        let url = env.iter().find(|e| e["name"] == "BI_DATABASE_URL").unwrap();
+        assert_eq!(
+            url["valueFrom"]["secretKeyRef"],
+            serde_json::json!({ "name": connection, "key": "url", "optional": false })
+        );
+        assert_eq!(pod["volumes"][0], serde_json::json!({ "name": "data", "emptyDir": {} }));
+    }
+
+    #[test]
+    fn the_seed_carries_the_state_and_secrets_the_server_was_generated_from() {
+        let resources = run(&[BatteryKind::Redis]);
+        let secret = find(&resources, "Secret", SEED_SECRET);
+        let text = secret.body["stringData"][SEED_KEY].as_str().unwrap();
+        let seed: Seed = serde_json::from_str(text).unwrap();
+        let state = DesiredState::with_batteries(&[BatteryKind::BatteryCore, BatteryKind::Redis]).unwrap();
+        assert_eq!(seed.state, state);
+        assert_eq!(
+            seed.secrets.get("battery_core/setup-token").map(String::as_str),
+            Some("a-setup-token-of-the-tests")
+        );
+        assert!(!format!("{seed:?}").contains("a-setup-token-of-the-tests"));
+        // Same state, same bytes.
+        assert_eq!(run(&[BatteryKind::Redis]), resources);
+
+        let deployment = find(&resources, "Deployment", CONTROL_SERVER);
+        let pod = &deployment.body["spec"]["template"]["spec"];
+        let env = pod["containers"][0]["env"].as_array().unwrap();
+        assert!(env.contains(&serde_json::json!({ "name": "BI_SEED_FILE", "value": "/etc/bi/seed/seed.json" })));
+        let volume = pod["volumes"].as_array().unwrap().iter().find(|v| v["name"] == "seed").unwrap();
+        assert_eq!(volume["secret"]["secretName"], SEED_SECRET);
+        assert_eq!(volume["secret"]["optional"], true);
+        // A preview shows no secret's value.
+        let preview = generate(&BatteryCoreConfig::default(), &Context::new(&state, Secrets::Preview)).unwrap();
+        let text = find(&preview, "Secret", SEED_SECRET).body["stringData"][SEED_KEY].to_string();
+        assert!(!text.contains("a-setup-token-of-the-tests"), "{text}");
     }
 
     #[test]

@@ -548,6 +548,30 @@ pub fn claim_volume(name: &str, claim: &str) -> Volume {
     }
 }
 
+/// A volume with the keys of the Secret `secret` as files (read-only, mode
+/// 0400 for the pod's user); `optional`: the pod starts without it.
+pub fn secret_volume(name: &str, secret: &str, optional: bool) -> Volume {
+    Volume {
+        name: name.to_owned(),
+        secret: Some(k8s_openapi::api::core::v1::SecretVolumeSource {
+            secret_name: Some(secret.to_owned()),
+            optional: optional.then_some(true),
+            default_mode: Some(0o400),
+            ..Default::default()
+        }),
+        ..Volume::default()
+    }
+}
+
+/// A scratch volume that lives as long as the pod.
+pub fn empty_dir_volume(name: &str) -> Volume {
+    Volume {
+        name: name.to_owned(),
+        empty_dir: Some(k8s_openapi::api::core::v1::EmptyDirVolumeSource::default()),
+        ..Volume::default()
+    }
+}
+
 /// A ClusterIP Service selecting the pods of `component`.
 pub fn service(namespace: &str, name: &str, component: &str, ports: &[(&str, u16)]) -> Service {
     Service {

@@ -67,6 +67,16 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// Every stored secret (none in a preview): what an installation's
+    /// seed carries so that another control server generates the same
+    /// resources.
+    pub fn stored_secrets(&self) -> BTreeMap<String, String> {
+        match self.secrets {
+            Secrets::Stored(stored) => stored.clone(),
+            Secrets::Preview | Secrets::Recording(_) => BTreeMap::new(),
+        }
+    }
+
     /// battery-core's config (its defaults when it is not installed).
     pub fn core(&self) -> &BatteryCoreConfig {
         &self.core

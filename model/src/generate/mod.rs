@@ -36,5 +36,5 @@ pub use pipeline::{generate, required_secrets};
 pub use plan::{Action, Observed, Plan, PlanCounts, PlanItem, plan};
 pub use preview::{Preview, PreviewItem, preview};
 pub use resource::{ContentHash, Resource, ResourcePath};
-pub use state::{DesiredState, Owned};
+pub use state::{DesiredState, Owned, Seed};
 pub use upstream::{UPSTREAM_ANNOTATION, UPSTREAM_SHA256_ANNOTATION, UpstreamCrd};

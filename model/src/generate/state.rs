@@ -12,6 +12,31 @@ use crate::objects::{
     Project, RedisInstance, TraditionalService,
 };
 
+/// What a control server starts from when its database holds no desired
+/// state yet: the desired state and the stored secrets another control
+/// server generated the cluster's resources from. battery_core publishes
+/// it in the Secret `control-server-seed`, so the control server in the
+/// cluster takes over from the `bi` that installed it (and starts again
+/// from it if its own database is lost) generating the same resources.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seed {
+    /// The desired state.
+    pub state: DesiredState,
+    /// The stored secrets, by key.
+    pub secrets: BTreeMap<String, String>,
+}
+
+// NB: by hand: the secrets' values never reach a log.
+impl std::fmt::Debug for Seed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Seed")
+            .field("state", &self.state)
+            .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
 /// A user object and the project it belongs to, if any.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -62,6 +87,29 @@ pub struct DesiredState {
     pub model_instances: Vec<Owned<ModelInstance>>,
     /// MetalLB IP address pools.
     pub ip_address_pools: Vec<IpAddressPool>,
+}
+
+impl DesiredState {
+    /// The same state with every list in name order: what the database
+    /// returns in one order and a form in another is one state, so this is
+    /// what anything generated from the state as a whole (the seed) holds.
+    pub fn canonical(&self) -> Self {
+        use crate::objects::Named;
+        fn by_name<T: Named>(list: &mut [Owned<T>]) {
+            list.sort_by(|a, b| a.object.name().cmp(b.object.name()));
+        }
+        let mut state = self.clone();
+        state.projects.sort_by(|a, b| a.name.cmp(&b.name));
+        state.ip_address_pools.sort_by(|a, b| a.name.cmp(&b.name));
+        by_name(&mut state.postgres_clusters);
+        by_name(&mut state.redis_instances);
+        by_name(&mut state.ferret_services);
+        by_name(&mut state.knative_services);
+        by_name(&mut state.traditional_services);
+        by_name(&mut state.notebooks);
+        by_name(&mut state.model_instances);
+        state
+    }
 }
 
 impl Default for DesiredState {

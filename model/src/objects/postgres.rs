@@ -176,6 +176,16 @@ impl PostgresCluster {
             "name",
             check_derived_name(&self.name, catalog::cloudnative_pg::CLUSTER_NAMES),
         );
+        if self.name == catalog::battery_core::DATABASE_CLUSTER {
+            problems.push(
+                "name",
+                Rule::Format,
+                format!(
+                    "\"{}\" is the name of bi's own database cluster; pick another name",
+                    self.name
+                ),
+            );
+        }
         problems.range("instances", self.instances, 1, MAX_INSTANCES);
         let min_storage = Self::min_storage();
         if self.storage < min_storage {

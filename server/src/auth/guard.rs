@@ -5,7 +5,9 @@
 //! the caller is found from `Authorization: Bearer` or the session cookie;
 //! a change (any method but GET/HEAD/OPTIONS) or a websocket made with a
 //! cookie must come from bi's own pages (`Sec-Fetch-Site`, else `Origin`;
-//! else 403: cross-site request forgery); then the route's [`Need`]. A
+//! else 403: cross-site request forgery); then the route's [`Need`]; a
+//! change made with a cookie must also carry the token bi's page got for
+//! that cookie (a header, or a field of a form; else 403). A
 //! page asked for without a session redirects to the sign-in page; a
 //! program gets 401. Every answer gets the security headers.
 
@@ -16,12 +18,12 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use bi_api::ApiError;
-use bi_api::auth::{Access, Credential};
+use bi_api::auth::{Access, CSRF_FIELD, CSRF_HEADER, Credential};
 use bi_control::Database;
 use bi_control::auth::{Principal, Secret, sessions, tokens};
 
 use super::policy::{self, Need, Policy};
-use super::{AuthConfig, SESSION_COOKIE};
+use super::{AuthConfig, FORM_COOKIE, SESSION_COOKIE};
 
 /// What the guard needs to decide.
 #[derive(Debug, Clone)]
@@ -38,14 +40,29 @@ pub struct Guard {
 /// extensions) or answers in its place.
 pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next) -> Response {
     let mut response = match admit(&guard, &mut request).await {
-        Ok(()) => next.run(request).await,
+        Ok(csrf) => match csrf_checked(request, csrf).await {
+            Ok(request) => next.run(request).await,
+            Err(refusal) => refusal,
+        },
         Err(refusal) => refusal,
     };
     security_headers(response.headers_mut());
     response
 }
 
-async fn admit(guard: &Guard, request: &mut Request) -> Result<(), Response> {
+/// What a change must carry to show it came from bi's own page.
+enum Csrf {
+    /// Nothing: it reads, or comes with a bearer token or without cookies.
+    NotNeeded,
+    /// The token of this cookie (the session's, else the form's).
+    TokenOf(Secret),
+    /// A token, but the browser has no cookie it could be of: refused.
+    NoCookie,
+}
+
+/// Admits the request or refuses it; when admitted, what cross-site
+/// request forgery token it must also carry.
+async fn admit(guard: &Guard, request: &mut Request) -> Result<Csrf, Response> {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     // NB: only code in this process (the CLI's offline mode) can put a
@@ -106,10 +123,84 @@ async fn admit(guard: &Guard, request: &mut Request) -> Result<(), Response> {
             Some(_) => {}
         },
     }
+    // NB: a browser sends cookies with a change whoever asked for it; the
+    // token in the page proves bi's own page did. Programs use a bearer.
+    let csrf = if !bearer && method_changes(&method) {
+        csrf_of(request.headers(), &path)
+    } else {
+        Csrf::NotNeeded
+    };
     if let Some(principal) = principal {
         request.extensions_mut().insert(principal);
     }
-    Ok(())
+    Ok(csrf)
+}
+
+/// The cookie a browser's change must carry the token of: its session, else
+/// (the sign-in and set-up forms) its form cookie. A change without either
+/// needs no token: no cookie, no forgery. NB: the forms under `/auth/` need
+/// one all the same, so that nobody is signed in as someone else by a form
+/// on another site.
+fn csrf_of(headers: &HeaderMap, path: &str) -> Csrf {
+    let cookie = session_cookie(headers).or_else(|| cookie_value(headers, FORM_COOKIE));
+    match cookie {
+        Some(cookie) => Csrf::TokenOf(Secret::from_client(&cookie)),
+        None if path.starts_with("/auth/") => Csrf::NoCookie,
+        None => Csrf::NotNeeded,
+    }
+}
+
+/// The largest form body the guard reads to find the token in it.
+const FORM_LIMIT: usize = 1 << 20;
+
+/// Lets `request` through when it carries the token `csrf` needs in the
+/// [`CSRF_HEADER`] or, in a form body, the [`CSRF_FIELD`]; else 403.
+async fn csrf_checked(request: Request, csrf: Csrf) -> Result<Request, Response> {
+    let basis = match csrf {
+        Csrf::NotNeeded => return Ok(request),
+        Csrf::TokenOf(basis) => Some(basis),
+        Csrf::NoCookie => None,
+    };
+    let path = request.uri().path().to_owned();
+    let refused = || {
+        tracing::warn!(path, "refused a change without its page's CSRF token");
+        ApiError::Forbidden(
+            "refused: the change carries no valid CSRF token (the page is older than the sign-in): reload the page and try again"
+                .into(),
+        )
+        .into_response()
+    };
+    let Some(basis) = basis else {
+        return Err(refused());
+    };
+    if let Some(offered) = request.headers().get(CSRF_HEADER) {
+        return if basis.csrf_matches(offered.to_str().unwrap_or_default()) {
+            Ok(request)
+        } else {
+            Err(refused())
+        };
+    }
+    let form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
+    if !form {
+        return Err(refused());
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, FORM_LIMIT).await.map_err(|_| {
+        ApiError::BadRequest(format!("the form is larger than {FORM_LIMIT} bytes")).into_response()
+    })?;
+    let offered = url::form_urlencoded::parse(&bytes)
+        .find(|(name, _)| name == CSRF_FIELD)
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default();
+    if basis.csrf_matches(&offered) {
+        Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
+    } else {
+        Err(refused())
+    }
 }
 
 /// The caller of a request: a bearer token (refused with 401 when it does
@@ -145,13 +236,18 @@ pub async fn authenticate(
 
 /// The session cookie's value, if the request has one.
 pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    cookie_value(headers, SESSION_COOKIE)
+}
+
+/// The value of the cookie `name`, if the request has one.
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(cookie::Cookie::split_parse)
         .filter_map(Result::ok)
-        .find(|cookie| cookie.name() == SESSION_COOKIE)
+        .find(|cookie| cookie.name() == name)
         .map(|cookie| cookie.value().to_owned())
 }
 
@@ -166,10 +262,15 @@ fn host_of(request: &Request) -> String {
         .unwrap_or_default()
 }
 
+/// Whether a method changes something.
+fn method_changes(method: &Method) -> bool {
+    ![Method::GET, Method::HEAD, Method::OPTIONS].contains(method)
+}
+
 /// Whether a request changes something (or opens a websocket, which a
 /// browser opens cross-site without asking).
 fn changes(method: &Method, headers: &HeaderMap) -> bool {
-    let safe = [Method::GET, Method::HEAD, Method::OPTIONS].contains(method);
+    let safe = !method_changes(method);
     let websocket = headers
         .get(header::UPGRADE)
         .and_then(|value| value.to_str().ok())

@@ -21,8 +21,11 @@ use std::sync::{Arc, Mutex};
 
 use bi_control::auth::SetupToken;
 
-/// The session cookie's name.
-pub const SESSION_COOKIE: &str = "bi_session";
+pub use bi_api::auth::SESSION_COOKIE;
+
+/// The cookie of a browser that has no session yet (the sign-in and set-up
+/// forms): the CSRF token of those forms is derived from it.
+pub const FORM_COOKIE: &str = "bi_form";
 
 /// What the guard and the sign-in routes share.
 #[derive(Debug, Clone)]

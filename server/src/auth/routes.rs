@@ -15,15 +15,16 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use bi_api::ApiError;
 use bi_api::auth::{
-    AccountChange, AccountView, CreatedToken, Login, Me, NewAccount, NewToken, Setup, TokenView,
+    AccountChange, AccountView, CreatedToken, Login, Me, NewAccount, NewToken, PasswordChange,
+    Setup, TokenView,
 };
 use bi_app::pages::sign_in::{self, Notice};
 use bi_control::auth::{Principal, Secret, accounts, sessions, tokens};
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::guard::session_cookie;
-use super::{Caller, SESSION_COOKIE};
+use super::guard::{cookie_value, session_cookie};
+use super::{Caller, FORM_COOKIE, SESSION_COOKIE};
 use crate::state::AppState;
 
 /// The sign-in form's fields.
@@ -56,14 +57,19 @@ pub struct PageQuery {
 /// `GET /sign-in`.
 pub async fn sign_in_page(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Query(query): Query<PageQuery>,
 ) -> Response {
     if state.auth.pending_setup().is_some() {
         return Redirect::to(super::policy::SETUP_PAGE).into_response();
     }
-    page(
-        StatusCode::OK,
-        sign_in::sign_in_page(&safe_next(&query.next), None),
+    let (csrf, cookie) = form_token(&headers, state.auth.tls);
+    with_cookie(
+        page(
+            StatusCode::OK,
+            sign_in::sign_in_page(&safe_next(&query.next), &csrf, None),
+        ),
+        cookie,
     )
 }
 
@@ -71,6 +77,7 @@ pub async fn sign_in_page(
 /// going, or the form again with what went wrong.
 pub async fn sign_in(State(state): State<AppState>, request: Request) -> Response {
     let addr = client_addr(&request);
+    let (csrf, _) = form_token(request.headers(), state.auth.tls);
     let form = match form::<SignInForm>(request).await {
         Ok(form) => form,
         Err(response) => return response,
@@ -81,6 +88,7 @@ pub async fn sign_in(State(state): State<AppState>, request: Request) -> Respons
             StatusCode::TOO_MANY_REQUESTS,
             sign_in::sign_in_page(
                 &next,
+                &csrf,
                 Some(Notice::Error(
                     "too many sign-in attempts from this address: wait a minute".into(),
                 )),
@@ -95,7 +103,7 @@ pub async fn sign_in(State(state): State<AppState>, request: Request) -> Respons
             let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::UNAUTHORIZED);
             return page(
                 status,
-                sign_in::sign_in_page(&next, Some(Notice::Error(err.to_string()))),
+                sign_in::sign_in_page(&next, &csrf, Some(Notice::Error(err.to_string()))),
             );
         }
     };
@@ -136,16 +144,28 @@ pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Resp
 }
 
 /// `GET /setup?token=…`: the first admin's form, while bi is not set up.
-pub async fn setup_page(State(state): State<AppState>, Query(query): Query<PageQuery>) -> Response {
+pub async fn setup_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<PageQuery>,
+) -> Response {
     if state.auth.pending_setup().is_none() {
         return Redirect::to(super::policy::SIGN_IN_PAGE).into_response();
     }
-    page(StatusCode::OK, sign_in::setup_page(&query.token, None))
+    let (csrf, cookie) = form_token(&headers, state.auth.tls);
+    with_cookie(
+        page(
+            StatusCode::OK,
+            sign_in::setup_page(&query.token, &csrf, None),
+        ),
+        cookie,
+    )
 }
 
 /// `POST /auth/setup`: creates the first admin and signs them in.
 pub async fn setup(State(state): State<AppState>, request: Request) -> Response {
     let addr = client_addr(&request);
+    let (csrf, _) = form_token(request.headers(), state.auth.tls);
     let form = match form::<SetupForm>(request).await {
         Ok(form) => form,
         Err(response) => return response,
@@ -153,7 +173,7 @@ pub async fn setup(State(state): State<AppState>, request: Request) -> Response 
     let again = |status: StatusCode, message: String| {
         page(
             status,
-            sign_in::setup_page(&form.token, Some(Notice::Error(message))),
+            sign_in::setup_page(&form.token, &csrf, Some(Notice::Error(message))),
         )
     };
     if !state.auth.limiter.allow(addr.ip(), Instant::now()) {
@@ -232,6 +252,19 @@ pub async fn login(
 /// `GET /api/v1/me`: who is asking.
 pub async fn me(caller: Caller) -> Json<Me> {
     Json(caller.0.me)
+}
+
+/// `POST /api/v1/me/password`: the caller's own password. Their other
+/// sessions end; the browser it came from stays signed in.
+pub async fn change_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Json(body): Json<PasswordChange>,
+) -> Result<Json<Me>, ApiError> {
+    let keep = session_cookie(&headers).map(|cookie| Secret::from_client(&cookie));
+    accounts::change_own_password(&state.db, &caller.0, &body, keep.as_ref(), Utc::now()).await?;
+    Ok(Json(caller.0.me))
 }
 
 /// `GET /api/v1/users`.
@@ -350,6 +383,31 @@ fn session_cookie_for(secret: &Secret, tls: bool) -> String {
         ))
         .build()
         .to_string()
+}
+
+/// The CSRF token of a form page, from the browser's session or form
+/// cookie; with a new form cookie to set when it has neither.
+fn form_token(headers: &HeaderMap, tls: bool) -> (String, Option<String>) {
+    if let Some(basis) = session_cookie(headers).or_else(|| cookie_value(headers, FORM_COOKIE)) {
+        return (Secret::from_client(&basis).csrf_token(), None);
+    }
+    let secret = Secret::for_form();
+    let cookie = cookie::Cookie::build((FORM_COOKIE, secret.expose().to_owned()))
+        .path("/")
+        .http_only(true)
+        .secure(tls)
+        .same_site(cookie::SameSite::Strict)
+        .max_age(cookie::time::Duration::days(1))
+        .build()
+        .to_string();
+    (secret.csrf_token(), Some(cookie))
+}
+
+fn with_cookie(mut response: Response, cookie: Option<String>) -> Response {
+    if let Some(cookie) = cookie {
+        set_cookie(response.headers_mut(), &cookie);
+    }
+    response
 }
 
 fn set_cookie(headers: &mut HeaderMap, value: &str) {

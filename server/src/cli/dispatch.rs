@@ -306,6 +306,7 @@ async fn run_client(global: &GlobalArgs, command: Command) -> anyhow::Result<Exi
         Command::Login(args) => crate::client::auth::login(&api, &args).await?,
         Command::Logout => crate::client::auth::logout(&api).await?,
         Command::Whoami(output) => crate::client::auth::whoami(&api, output.output).await?,
+        Command::Password(args) => crate::client::auth::password(&api, &args).await?,
         Command::Setup(args) => crate::client::auth::setup(&api, &args).await?,
         Command::Users(command) => crate::client::auth::users(&api, command).await?,
         Command::Tokens(command) => crate::client::auth::tokens(&api, command).await?,

@@ -135,6 +135,8 @@ pub enum Command {
     Logout,
     /// Who the CLI is signed in as, and the role.
     Whoami(OutputArgs),
+    /// Change your own password (asks for the current one first).
+    Password(crate::client::auth::PasswordArgs),
     /// Create the first admin with the setup token `bi start` printed, and
     /// sign in as it.
     Setup(crate::client::auth::SetupArgs),
@@ -468,6 +470,9 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub setup_token: Option<String>,
+    /// Start from this seed (JSON: a desired state and its stored secrets, as battery_core publishes in the Secret control-server-seed) when the database holds no desired state yet; a missing file is skipped.
+    #[arg(long, env = "BI_SEED_FILE", value_name = "FILE")]
+    pub seed_file: Option<PathBuf>,
 }
 
 /// The names of every `BI_*` variable the command line reads, so that a

@@ -14,8 +14,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use bi_api::auth::{
-    AccountChange, AccountView, CreatedToken, Login, Me, NewAccount, NewToken, Role, Setup,
-    TokenView, last,
+    AccountChange, AccountView, CreatedToken, Login, Me, NewAccount, NewToken, PasswordChange,
+    Role, Setup, TokenView, last,
 };
 use serde::{Deserialize, Serialize};
 
@@ -202,6 +202,40 @@ pub async fn whoami(api: &ApiClient, format: OutputFormat) -> anyhow::Result<()>
         .await
         .context("while asking who this is")?;
     print(format, &me, |me| format!("{}, {}\n", me.author(), me.role))
+}
+
+/// Options of `bi password`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PasswordArgs {
+    /// Read the current password from the first line of standard input and
+    /// the new one from the second, instead of asking.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// `bi password`: the signed-in user's own password; their browser
+/// sessions end, their tokens (this machine's too) keep working.
+pub async fn password(api: &ApiClient, args: &PasswordArgs) -> anyhow::Result<()> {
+    let current_password = read_password(args.password_stdin, "current password: ")?;
+    let new_password = read_password(args.password_stdin, "new password: ")?;
+    if !args.password_stdin && read_password(false, "new password again: ")? != new_password {
+        bail!("new password: the two differ; nothing changed");
+    }
+    let me: Me = api
+        .post(
+            "/api/v1/me/password",
+            &PasswordChange {
+                current_password,
+                new_password,
+            },
+        )
+        .await
+        .context("while changing the password")?;
+    println!(
+        "changed the password of {}; their browser sessions ended",
+        me.username
+    );
+    Ok(())
 }
 
 /// Options of `bi setup`.
