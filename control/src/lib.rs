@@ -16,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod health;
 pub mod installation;
+pub mod lease;
 pub mod operations;
 pub mod reconciler;
 pub mod service_status;

@@ -7,6 +7,10 @@
 //! burst of ten changes costs at most two runs. Every request gets a number,
 //! published with `snapshot_queued`, and the `snapshot_started` event lists
 //! the numbers it serves, so a client that asked knows which run is its own.
+//!
+//! The task is supervised: a panic is logged, counted in [`TaskHealth`]
+//! (which `/readyz` reports) and the task starts again, after a pause that
+//! doubles up to a minute, with a snapshot of its own.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -61,6 +65,74 @@ struct Shared {
     wake: Notify,
     next_request: AtomicU64,
     settings: watch::Sender<ReconcilerSettings>,
+    health: watch::Sender<TaskHealth>,
+}
+
+/// How a supervised task fares.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskHealth {
+    /// Whether it runs now (false while it waits to start again).
+    pub running: bool,
+    /// How many times it panicked and was started again.
+    pub restarts: u32,
+    /// What its last panic said.
+    pub last_panic: Option<String>,
+    /// When it last panicked.
+    pub last_panic_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The longest pause before a task that panicked starts again.
+const MAX_RESTART_PAUSE: Duration = Duration::from_secs(60);
+
+/// A task that ran this long before it panicked starts again at once.
+const HEALTHY_RUN: Duration = Duration::from_secs(300);
+
+/// Runs `task` until it returns, starting it again whenever it panics:
+/// after 1 s, then twice as long each time up to a minute (at once again
+/// when it had run for five minutes). Each panic is logged and recorded in
+/// `health`. Cancelling this future cancels the task.
+pub async fn supervise<F, Fut>(name: &str, health: &watch::Sender<TaskHealth>, mut task: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    /// Aborts the task when the supervisor is dropped (cancelled).
+    struct AbortOnDrop(JoinHandle<()>);
+    impl Drop for AbortOnDrop {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    let first_pause = Duration::from_secs(1);
+    let mut pause = first_pause;
+    loop {
+        health.send_modify(|health| health.running = true);
+        let started = Instant::now();
+        let mut running = AbortOnDrop(tokio::spawn(task()));
+        let result = (&mut running.0).await;
+        health.send_modify(|health| health.running = false);
+        let panic = match result {
+            Ok(()) => return,
+            Err(err) if err.is_panic() => err.into_panic(),
+            Err(_) => return,
+        };
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|text| (*text).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_owned());
+        if started.elapsed() >= HEALTHY_RUN {
+            pause = first_pause;
+        }
+        tracing::error!(task = name, panic = %message, restart_in = ?pause, "a task panicked: starting it again");
+        health.send_modify(|health| {
+            health.restarts += 1;
+            health.last_panic = Some(message);
+            health.last_panic_at = Some(chrono::Utc::now());
+        });
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(MAX_RESTART_PAUSE);
+    }
 }
 
 #[derive(Debug)]
@@ -94,7 +166,18 @@ impl Reconciler {
     pub fn start(engine: Arc<Engine>, settings: ReconcilerSettings) -> (Self, JoinHandle<()>) {
         let reconciler = Self::idle(engine);
         reconciler.shared.settings.send_replace(settings);
-        let task = tokio::spawn(reconciler.clone().run());
+        // NB: running from here, so a readiness check made at once agrees.
+        reconciler
+            .shared
+            .health
+            .send_modify(|health| health.running = true);
+        let supervised = reconciler.clone();
+        let task = tokio::spawn(async move {
+            supervise("reconciler", &supervised.shared.health, || {
+                supervised.clone().run()
+            })
+            .await;
+        });
         (reconciler, task)
     }
 
@@ -118,9 +201,16 @@ impl Reconciler {
                 wake: Notify::new(),
                 next_request: AtomicU64::new(1),
                 settings: watch::Sender::new(ReconcilerSettings::default()),
+                health: watch::Sender::new(TaskHealth::default()),
             }),
             engine,
         }
+    }
+
+    /// How the reconciler's task fares (not running: it panicked and waits
+    /// to start again, or it was never started).
+    pub fn health(&self) -> TaskHealth {
+        self.shared.health.borrow().clone()
     }
 
     /// Queues a snapshot for `trigger`; returns at once.
@@ -307,4 +397,67 @@ fn periodic(period: Duration) -> tokio::time::Interval {
     let mut timer = tokio::time::interval_at(Instant::now() + period, period);
     timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
     timer
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::atomic::AtomicU32;
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_task_that_panics_starts_again_and_its_health_says_so() {
+        let health = watch::Sender::new(TaskHealth::default());
+        let runs = Arc::new(AtomicU32::new(0));
+        let counted = runs.clone();
+        let began = Instant::now();
+        supervise("test", &health, move || {
+            let run = counted.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if run < 3 {
+                    panic!("run {run} broke");
+                }
+            }
+        })
+        .await;
+        assert_eq!(runs.load(Ordering::SeqCst), 4);
+        let health = health.borrow().clone();
+        assert_eq!(health.restarts, 3);
+        assert_eq!(health.last_panic.as_deref(), Some("run 2 broke"));
+        assert!(health.last_panic_at.is_some());
+        assert!(!health.running);
+        // 1 s, 2 s, 4 s between the runs.
+        assert_eq!(began.elapsed().as_secs(), 7);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn cancelling_the_supervisor_stops_the_task() {
+        let health = watch::Sender::new(TaskHealth::default());
+        let alive = Arc::new(AtomicU32::new(0));
+        let counted = alive.clone();
+        let supervisor = tokio::spawn(async move {
+            supervise("test", &health, move || {
+                let counted = counted.clone();
+                async move {
+                    loop {
+                        counted.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            })
+            .await;
+        });
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        supervisor.abort();
+        let _ = supervisor.await;
+        let seen = alive.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        assert_eq!(
+            alive.load(Ordering::SeqCst),
+            seen,
+            "the task outlived its supervisor"
+        );
+    }
 }

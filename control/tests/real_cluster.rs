@@ -21,7 +21,8 @@ use bi_control::Database;
 use bi_control::desired_state;
 use bi_control::engine::{Engine, EngineSettings, Outcome, SnapshotStatus};
 use bi_control::events::EventBus;
-use bi_model::catalog::{BatteryKind, ClusterProvider};
+use bi_model::catalog::battery_core::ControlServerDatabase;
+use bi_model::catalog::{BatteryConfig, BatteryKind, ClusterProvider};
 use bi_model::generate::{Resource, Secrets, generate};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams, ValidationDirective};
@@ -182,6 +183,48 @@ async fn every_battery_installs_one_at_a_time_on_a_real_api_server() {
         eprintln!("{line}");
         results.push(line);
     }
+    // The control server moves to a PostgreSQL cluster of its own: its
+    // Cluster, connection Secrets and Deployment are accepted too (the
+    // Cluster waits for CloudNativePG's webhook, which no pod serves here).
+    desired_state::change(&db, "test", "bi's own database on postgres", |state| {
+        if let Some(BatteryConfig::BatteryCore(core)) =
+            state.batteries.get_mut(&BatteryKind::BatteryCore)
+        {
+            core.database = ControlServerDatabase::Postgres;
+        }
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let report = engine.snapshot("test").await.unwrap();
+    let mut moved = Vec::new();
+    for (path, outcome) in &report.outcomes {
+        match outcome {
+            Outcome::Created | Outcome::Updated => {
+                moved.push(format!("{} {}", path.kind, path.name))
+            }
+            Outcome::Unchanged => {}
+            // NB: the sqlite URL's Secret goes; the volume with the file stays.
+            Outcome::Deleted if path.kind == "Secret" && path.name == "control-server-database" => {
+            }
+            Outcome::Waiting(message) if message.contains("webhook") => {
+                moved.push(format!("{} {} (waiting)", path.kind, path.name))
+            }
+            other => problems.push(format!("battery_core database: {path}: {other}")),
+        }
+    }
+    moved.sort();
+    eprintln!("battery_core on postgres: {}", moved.join(", "));
+    assert!(
+        moved
+            .iter()
+            .any(|m| m.starts_with("Cluster control-server")),
+        "{moved:?}"
+    );
+    assert!(
+        moved.iter().any(|m| m == "Deployment control-server"),
+        "{moved:?}"
+    );
     assert!(
         problems.is_empty(),
         "on a real API server:\n{}",

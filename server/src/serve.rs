@@ -10,6 +10,7 @@ use bi_control::Database;
 use bi_control::cluster::{ClusterConnection, ClusterSource};
 use bi_control::engine::{Engine, EngineSettings};
 use bi_control::events::EventBus;
+use bi_control::lease::Lease;
 use bi_control::reconciler::Reconciler;
 use bi_model::units::Duration;
 use bi_model::{ClusterSummary, ReconcileIntervals};
@@ -76,6 +77,62 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
     Ok(db)
 }
 
+/// Takes the database's lease (see [`bi_control::lease`]), standing by
+/// while another control server holds it; once held, a heartbeat checks it
+/// every 2 s and ends this process if it is lost (a standby may have taken
+/// over: two servers must never apply at once).
+pub async fn take_lease(settings: &Settings) -> anyhow::Result<Arc<Lease>> {
+    if settings.database_url.expose().starts_with("sqlite") {
+        create_data_dir(&settings.data_dir)?;
+    }
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "an unnamed host".to_owned());
+    let me = format!(
+        "bi {} pid {} on {host} ({})",
+        env!("CARGO_PKG_VERSION"),
+        std::process::id(),
+        settings.listen
+    );
+    let lease = Lease::acquire(
+        settings.database_url.expose(),
+        settings.database_schema.as_deref(),
+        &me,
+        |holder| {
+            tracing::warn!(
+                %holder,
+                database = %settings.database_url,
+                "another control server holds this database: standing by until it stops"
+            );
+        },
+    )
+    .await
+    .with_context(|| format!("while taking the lease of {}", settings.database_url))?;
+    tracing::info!(
+        lease = lease.place(),
+        "this server holds the database's lease"
+    );
+    let lease = Arc::new(lease);
+    let watched = lease.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(2));
+        loop {
+            every.tick().await;
+            if !watched.check().await.unwrap_or(false) {
+                tracing::error!(
+                    lease = watched.place(),
+                    "lost the database's lease: another server may apply now; stopping"
+                );
+                std::process::exit(3);
+            }
+        }
+    });
+    Ok(lease)
+}
+
 /// Starts an empty database from the seed in `file` (see [`bi_model::generate::Seed`]);
 /// a database that holds a desired state, or a missing file, is left alone.
 async fn seed(db: &Database, file: &std::path::Path) -> anyhow::Result<()> {
@@ -122,6 +179,8 @@ pub struct Server {
     state: AppState,
     sandbox: Option<Sandbox>,
     reconciler: JoinHandle<()>,
+    /// Held while the server runs.
+    _lease: Arc<Lease>,
 }
 
 /// Starts the embedded sandbox cluster, persisting into the data directory.
@@ -309,6 +368,7 @@ impl Server {
         state: AppState,
         sandbox: Option<Sandbox>,
         reconciler: JoinHandle<()>,
+        lease: Arc<Lease>,
     ) -> anyhow::Result<Self> {
         Ok(Self {
             announce_setup: false,
@@ -317,6 +377,7 @@ impl Server {
             state,
             sandbox,
             reconciler,
+            _lease: lease,
         })
     }
 
@@ -324,6 +385,7 @@ impl Server {
     /// cluster and starts the reconciler; nothing is served yet.
     pub async fn bind(settings: &Settings) -> anyhow::Result<Self> {
         let tls = tls_config(settings)?;
+        let lease = take_lease(settings).await?;
         let db = open_database(settings).await?;
         let listener = TcpListener::bind(settings.listen)
             .await
@@ -351,6 +413,7 @@ impl Server {
             state,
             sandbox,
             reconciler,
+            _lease: lease,
         })
     }
 

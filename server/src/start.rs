@@ -42,6 +42,11 @@ pub async fn start(global: &GlobalArgs, args: &StartArgs) -> anyhow::Result<()> 
         kind::require_tools()?;
     }
 
+    let lease = step(
+        "the database's lease (one control server per database)",
+        crate::serve::take_lease(&settings),
+    )
+    .await?;
     let db = step(
         &format!(
             "data directory {} and database",
@@ -118,7 +123,7 @@ pub async fn start(global: &GlobalArgs, args: &StartArgs) -> anyhow::Result<()> 
         }
         None => println!("http://{addr}"),
     }
-    Server::from_parts(&settings, listener, state, sandbox, reconciler)?
+    Server::from_parts(&settings, listener, state, sandbox, reconciler, lease)?
         .run(shutdown_signal())
         .await
 }

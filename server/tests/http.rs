@@ -43,7 +43,10 @@ async fn health_and_readiness_answer() {
     );
     let (status, body) = send(&app, get("/readyz")).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body, r#"{"database":"SQLite","status":"ready"}"#);
+    assert_eq!(
+        body,
+        r#"{"database":"SQLite","reconciler":{"last_panic_at":null,"restarts":0,"running":true},"status":"ready"}"#
+    );
 }
 
 #[tokio::test]

@@ -2,7 +2,6 @@
 //! battery lives in. Always installed.
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentStrategy};
-use k8s_openapi::api::core::v1::Volume;
 use serde::{Deserialize, Serialize};
 
 use super::{checks, cloudnative_pg};
@@ -206,7 +205,14 @@ pub fn generate(
         app,
         &build::cluster_role_binding(&cluster_role, &cluster_role, namespace, CONTROL_SERVER),
     )?);
-    let (database_url, data) = match config.database {
+    // NB: the volume stays when the server moves to postgres: the SQLite
+    // file with its history is kept for whoever wants it back.
+    let claim = format!("{CONTROL_SERVER}-data");
+    resources.push(Resource::new(
+        app,
+        &build::persistent_volume_claim(namespace, &claim, &Storage::gibibytes(1)),
+    )?);
+    let database_url = match config.database {
         ControlServerDatabase::Sqlite => {
             resources.push(Resource::new(
                 app,
@@ -219,34 +225,23 @@ pub fn generate(
                     )]),
                 ),
             )?);
-            let claim = format!("{CONTROL_SERVER}-data");
-            resources.push(Resource::new(
-                app,
-                &build::persistent_volume_claim(namespace, &claim, &Storage::gibibytes(1)),
-            )?);
-            (
-                (DATABASE_SECRET.to_owned(), "url"),
-                build::claim_volume("data", &claim),
-            )
+            DATABASE_SECRET.to_owned()
         }
         ControlServerDatabase::Postgres => {
             // NB: in the data namespace, where the backups' ObjectStore is;
             // its connection Secret is published again beside the server,
             // which can only reference a Secret of its own namespace.
             let cluster = cloudnative_pg::cluster(ctx, app, ctx.data_namespace(), &database())?;
-            for secret in cluster.iter().filter(|r| crate::generate::is_connection(r)) {
+            for secret in cluster
+                .iter()
+                .filter(|r| crate::generate::is_connection(r))
+            {
                 let mut body = secret.body.clone();
                 body["metadata"]["namespace"] = serde_json::json!(namespace);
                 resources.push(Resource::from_value(app, body)?);
             }
             resources.extend(cluster);
-            (
-                (
-                    build::connection_secret_name("postgres", DATABASE_CLUSTER, Some(DATABASE_USER)),
-                    "url",
-                ),
-                build::empty_dir_volume("data"),
-            )
+            build::connection_secret_name("postgres", DATABASE_CLUSTER, Some(DATABASE_USER))
         }
     };
     resources.push(Resource::new(
@@ -269,7 +264,7 @@ pub fn generate(
     )?);
     resources.push(Resource::new(
         app,
-        &control_server(config, namespace, (&database_url.0, database_url.1), data),
+        &control_server(config, namespace, &database_url, &claim),
     )?);
     resources.push(Resource::new(
         app,
@@ -309,8 +304,8 @@ fn database() -> PostgresCluster {
 fn control_server(
     config: &BatteryCoreConfig,
     namespace: &str,
-    database_url: (&str, &str),
-    data: Volume,
+    database_secret: &str,
+    claim: &str,
 ) -> Deployment {
     let mut server = ContainerSpec::new(CONTROL_SERVER, &config.control_server_image);
     // NB: it manages the cluster it runs in, with its service account; it
@@ -322,7 +317,7 @@ fn control_server(
     server.env = vec![
         build::env("BI_LISTEN", &format!("0.0.0.0:{CONTROL_SERVER_PORT}")),
         build::env("BI_DATA_DIR", DATA_DIR),
-        build::env_from_secret("BI_DATABASE_URL", database_url.0, database_url.1),
+        build::env_from_secret("BI_DATABASE_URL", database_secret, "url"),
         build::env_from_secret("BI_SETUP_TOKEN", SETUP_SECRET, "token"),
         build::env("BI_SEED_FILE", &format!("{SEED_DIR}/{SEED_KEY}")),
     ];
@@ -344,7 +339,10 @@ fn control_server(
         1,
         Some(CONTROL_SERVER),
         &[server],
-        vec![data, build::secret_volume("seed", SEED_SECRET, true)],
+        vec![
+            build::claim_volume("data", claim),
+            build::secret_volume("seed", SEED_SECRET, true),
+        ],
     );
     if let Some(spec) = deployment.spec.as_mut() {
         spec.strategy = Some(DeploymentStrategy {
@@ -391,8 +389,8 @@ mod tests {
                 ("ServiceAccount", "control-server"),
                 ("ClusterRole", "bi-control-server"),
                 ("ClusterRoleBinding", "bi-control-server"),
-                ("Secret", "control-server-database"),
                 ("PersistentVolumeClaim", "control-server-data"),
+                ("Secret", "control-server-database"),
                 ("Secret", "control-server-setup"),
                 ("Secret", "control-server-seed"),
                 ("Deployment", "control-server"),
@@ -465,16 +463,13 @@ mod tests {
         ]);
         let resources = generate(&config, &Context::new(&state, Secrets::Stored(&stored))).unwrap();
         assert!(resources.iter().all(|r| r.app == "battery_core"));
-        // No SQLite: no URL Secret of its own, no volume claim.
-        for (kind, name) in [
-            ("Secret", "control-server-database"),
-            ("PersistentVolumeClaim", "control-server-data"),
-        ] {
-            assert!(
-                !resources.iter().any(|r| r.path.kind == kind && r.path.name == name),
-                "{kind} {name}"
-            );
-        }
+        // No SQLite URL; the volume stays, with the SQLite file of before.
+        assert!(
+            !resources
+                .iter()
+                .any(|r| r.path.kind == "Secret" && r.path.name == "control-server-database")
+        );
+        find(&resources, "PersistentVolumeClaim", "control-server-data");
         let cluster = find(&resources, "Cluster", DATABASE_CLUSTER);
         assert_eq!(cluster.path.namespace.as_deref(), Some("battery-data"));
         assert_eq!(cluster.body["spec"]["bootstrap"]["initdb"]["database"], "bi");
@@ -508,7 +503,7 @@ mod tests {
             url["valueFrom"]["secretKeyRef"],
             serde_json::json!({ "name": connection, "key": "url", "optional": false })
         );
-        assert_eq!(pod["volumes"][0], serde_json::json!({ "name": "data", "emptyDir": {} }));
+        assert_eq!(pod["volumes"][0]["persistentVolumeClaim"]["claimName"], "control-server-data");
     }
 
     #[test]

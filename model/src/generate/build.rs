@@ -563,15 +563,6 @@ pub fn secret_volume(name: &str, secret: &str, optional: bool) -> Volume {
     }
 }
 
-/// A scratch volume that lives as long as the pod.
-pub fn empty_dir_volume(name: &str) -> Volume {
-    Volume {
-        name: name.to_owned(),
-        empty_dir: Some(k8s_openapi::api::core::v1::EmptyDirVolumeSource::default()),
-        ..Volume::default()
-    }
-}
-
 /// A ClusterIP Service selecting the pods of `component`.
 pub fn service(namespace: &str, name: &str, component: &str, ports: &[(&str, u16)]) -> Service {
     Service {
