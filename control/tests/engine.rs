@@ -244,3 +244,85 @@ async fn an_interrupted_snapshot_is_marked_and_the_next_converges() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn what_a_killed_snapshot_wrote_is_pruned_once_it_is_not_desired() {
+    on_every_cluster(
+        "what_a_killed_snapshot_wrote_is_pruned_once_it_is_not_desired",
+        |t, cluster| async move {
+            use bi_control::engine::EngineSettings;
+            use bi_control::events::{EventBus, Since};
+            use bi_model::events::{Event, ResourceState};
+
+            t.db.migrate().await.unwrap();
+            let first = Engine::new(t.db.clone(), cluster.client()).await.unwrap();
+            first.snapshot("test").await.unwrap();
+            drop(first);
+            support::install_redis(&t.db).await;
+            // Slow writes, so the snapshot is cut in the middle.
+            let slow = EngineSettings {
+                max_in_flight: 1,
+                writes_per_second: 4.0,
+                burst: 1,
+                ..EngineSettings::default()
+            };
+            let bus = EventBus::new();
+            let engine = std::sync::Arc::new(
+                Engine::with_settings(t.db.clone(), cluster.client(), slow, bus.clone())
+                    .await
+                    .unwrap(),
+            );
+            let mut events = bus.subscribe(Since::Now).live;
+            let running = tokio::spawn({
+                let engine = engine.clone();
+                async move { engine.snapshot("test").await }
+            });
+            let mut created = Vec::new();
+            while created.len() < 3 {
+                let envelope = events.recv().await.unwrap();
+                if let Event::ResourceApplied {
+                    path,
+                    outcome: ResourceState::Created,
+                    ..
+                } = &envelope.event
+                {
+                    created.push(path.clone());
+                }
+            }
+            // As if the process were killed: nothing after this point is
+            // written, the snapshot stays `running`.
+            running.abort();
+            let _ = running.await;
+            drop(engine);
+
+            // The next process marks it interrupted; redis goes away.
+            let next = Engine::new(t.db.clone(), cluster.client()).await.unwrap();
+            desired_state::change(&t.db, "test", "uninstall redis", |s| {
+                s.batteries.remove(&BatteryKind::Redis);
+                s.redis_instances.clear();
+                Ok(())
+            })
+            .await
+            .unwrap();
+            let report = next.snapshot("test").await.unwrap();
+            assert_eq!(report.status, SnapshotStatus::Succeeded, "{report:#?}");
+            let deleted: Vec<_> = report
+                .outcomes
+                .iter()
+                .filter(|(_, outcome)| *outcome == Outcome::Deleted)
+                .map(|(path, _)| path.clone())
+                .collect();
+            for path in &created {
+                assert!(
+                    deleted.contains(path),
+                    "{} left {path} behind: deleted only {deleted:?}",
+                    cluster.name()
+                );
+            }
+            // And it is gone from the cluster: a second look finds nothing to prune.
+            let again = next.snapshot("test").await.unwrap();
+            assert_eq!(again.counts.deleted, 0, "{again:#?}");
+        },
+    )
+    .await;
+}

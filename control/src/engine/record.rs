@@ -1,6 +1,8 @@
 //! Record: the snapshot's rows. A `running` row is inserted before anything
-//! is applied and finished with its status, counts and one
-//! `snapshot_resource` row per planned object; applied bodies go to the
+//! is applied, with a `planned` row per object it is about to write (so
+//! what it writes is in the inventory even if the process dies before the
+//! end), and finished with its status, counts and one `snapshot_resource`
+//! row per planned object in place of those; applied bodies go to the
 //! content-addressed `resource_body` once per hash.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -57,7 +59,12 @@ pub(crate) async fn inventory(db: &Database) -> Result<BTreeSet<ResourcePath>> {
         .one(db.connection())
         .await
         .map_err(db_error("finding the last succeeded snapshot"))?;
-    let applied = [Outcome::Created, Outcome::Updated, Outcome::Unchanged].map(|o| o.as_str());
+    let applied = [
+        Outcome::Created.as_str(),
+        Outcome::Updated.as_str(),
+        Outcome::Unchanged.as_str(),
+        PLANNED,
+    ];
     let paths: Vec<String> = snapshot_resource::Entity::find()
         .select_only()
         .column(snapshot_resource::Column::Path)
@@ -72,7 +79,13 @@ pub(crate) async fn inventory(db: &Database) -> Result<BTreeSet<ResourcePath>> {
 }
 
 /// Inserts a `running` snapshot of desired-state `version`; returns its id.
-pub(crate) async fn start(db: &Database, version: i32, trigger: &str) -> Result<i64> {
+pub(crate) async fn start(
+    db: &Database,
+    version: i32,
+    trigger: &str,
+    plan: &[PlanItem],
+) -> Result<i64> {
+    let txn = db.begin_write().await?;
     let row = snapshot::ActiveModel {
         desired_version: Set(version),
         trigger: Set(trigger.to_owned()),
@@ -87,11 +100,40 @@ pub(crate) async fn start(db: &Database, version: i32, trigger: &str) -> Result<
         skipped: Set(0),
         ..Default::default()
     }
-    .insert(db.connection())
+    .insert(&txn)
     .await
     .map_err(db_error("starting a snapshot"))?;
+    // NB: written before anything is applied: a process killed while it
+    // applies leaves these, and the inventory counts them, so what it may
+    // have created is pruned once it is no longer desired.
+    let rows: Vec<snapshot_resource::ActiveModel> = plan
+        .iter()
+        .filter(|item| matches!(item.action, Action::Create | Action::Update))
+        .map(|item| snapshot_resource::ActiveModel {
+            snapshot_id: Set(row.id),
+            path: Set(item.path.to_string()),
+            action: Set(action_name(item.action).to_owned()),
+            hash: Set(item.hash.as_ref().map(ToString::to_string)),
+            outcome: Set(PLANNED.to_owned()),
+            message: Set(None),
+            ..Default::default()
+        })
+        .collect();
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        snapshot_resource::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&txn)
+            .await
+            .map_err(db_error("recording what a snapshot is about to write"))?;
+    }
+    txn.commit()
+        .await
+        .map_err(db_error("starting a snapshot"))?;
     Ok(row.id)
 }
+
+/// The outcome of an object a snapshot was about to write when its process
+/// ended: it may or may not be in the cluster.
+pub(crate) const PLANNED: &str = "planned";
 
 /// Writes every outcome and the bodies applied, and finishes snapshot `id`
 /// with `status` and `counts`, in one transaction.
@@ -105,6 +147,14 @@ pub(crate) async fn finish(
 ) -> Result<()> {
     let txn = db.begin_write().await?;
     store_bodies(&txn, desired).await?;
+    snapshot_resource::Entity::delete_many()
+        .filter(snapshot_resource::Column::SnapshotId.eq(id))
+        .filter(snapshot_resource::Column::Outcome.eq(PLANNED))
+        .exec(&txn)
+        .await
+        .map_err(db_error(
+            "replacing what a snapshot planned with its outcomes",
+        ))?;
 
     let rows: Vec<snapshot_resource::ActiveModel> = outcomes
         .iter()

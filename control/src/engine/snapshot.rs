@@ -160,7 +160,7 @@ impl Engine {
         let drifted = self.drifted_paths();
         let prepared = prepare(&self.db, &mut kinds, &drifted).await?;
         let plan = plan(&prepared.desired, &prepared.observed, &prepared.inventory);
-        let id = record::start(&self.db, prepared.version, trigger).await?;
+        let id = record::start(&self.db, prepared.version, trigger, &plan.items).await?;
         tracing::info!(id, version = prepared.version, trigger, planned = ?plan.counts(), "snapshot started");
         self.bus.publish(Event::SnapshotStarted {
             snapshot: id,
