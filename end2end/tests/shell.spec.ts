@@ -31,7 +31,11 @@ test('health endpoints report the process and the database', async ({ request })
   expect(await health.text()).toBe('ok');
   const ready = await request.get('/readyz');
   expect(ready.status()).toBe(200);
-  expect(await ready.json()).toEqual({ status: 'ready', database: 'SQLite' });
+  expect(await ready.json()).toEqual({
+    status: 'ready',
+    database: 'SQLite',
+    reconciler: { running: true, restarts: 0, last_panic_at: null },
+  });
 });
 
 test('static files are served: stylesheet, WASM bundle and favicon', async ({ request }) => {

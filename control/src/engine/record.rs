@@ -109,15 +109,7 @@ pub(crate) async fn start(
     let rows: Vec<snapshot_resource::ActiveModel> = plan
         .iter()
         .filter(|item| matches!(item.action, Action::Create | Action::Update))
-        .map(|item| snapshot_resource::ActiveModel {
-            snapshot_id: Set(row.id),
-            path: Set(item.path.to_string()),
-            action: Set(action_name(item.action).to_owned()),
-            hash: Set(item.hash.as_ref().map(ToString::to_string)),
-            outcome: Set(PLANNED.to_owned()),
-            message: Set(None),
-            ..Default::default()
-        })
+        .map(|item| outcome_row(row.id, item, PLANNED, None))
         .collect();
     for chunk in rows.chunks(INSERT_CHUNK) {
         snapshot_resource::Entity::insert_many(chunk.to_vec())
@@ -158,15 +150,7 @@ pub(crate) async fn finish(
 
     let rows: Vec<snapshot_resource::ActiveModel> = outcomes
         .iter()
-        .map(|(item, outcome)| snapshot_resource::ActiveModel {
-            snapshot_id: Set(id),
-            path: Set(item.path.to_string()),
-            action: Set(action_name(item.action).to_owned()),
-            hash: Set(item.hash.as_ref().map(ToString::to_string)),
-            outcome: Set(outcome.as_str().to_owned()),
-            message: Set(outcome.message().map(str::to_owned)),
-            ..Default::default()
-        })
+        .map(|(item, outcome)| outcome_row(id, item, outcome.as_str(), outcome.message()))
         .collect();
     for chunk in rows.chunks(INSERT_CHUNK) {
         snapshot_resource::Entity::insert_many(chunk.to_vec())
@@ -196,6 +180,24 @@ pub(crate) async fn finish(
     txn.commit()
         .await
         .map_err(db_error("committing a snapshot"))
+}
+
+/// The `snapshot_resource` row of `item` in snapshot `id`.
+fn outcome_row(
+    id: i64,
+    item: &PlanItem,
+    outcome: &str,
+    message: Option<&str>,
+) -> snapshot_resource::ActiveModel {
+    snapshot_resource::ActiveModel {
+        snapshot_id: Set(id),
+        path: Set(item.path.to_string()),
+        action: Set(action_name(item.action).to_owned()),
+        hash: Set(item.hash.as_ref().map(ToString::to_string)),
+        outcome: Set(outcome.to_owned()),
+        message: Set(message.map(str::to_owned)),
+        ..Default::default()
+    }
 }
 
 /// Inserts the bodies whose hash is not stored yet.
