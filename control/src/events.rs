@@ -6,7 +6,9 @@
 //! the history instead) and into a replay buffer of recent events, so that a
 //! subscriber that connects mid-snapshot, or reconnects after a dropped
 //! connection, first gets what it missed and then the live stream, with no
-//! gap and no duplicate: both happen under one lock.
+//! gap and no duplicate: both happen under one lock. The replay buffer is
+//! bounded in events (30,000) and in bytes (16 MiB of JSON), whichever
+//! comes first.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -17,6 +19,9 @@ use tokio::sync::broadcast;
 
 /// Events kept for replay: the whole of a ~10,000-object snapshot.
 const REPLAY_CAPACITY: usize = 30_000;
+/// Bytes of JSON kept for replay, whatever the count: what a reconnecting
+/// client may be sent, and what the buffer holds in memory at most.
+const REPLAY_BYTES: usize = 16 << 20;
 /// Events a subscriber may fall behind before it is told it lagged.
 const CHANNEL_CAPACITY: usize = 4_096;
 
@@ -36,6 +41,9 @@ struct Inner {
 struct Replay {
     next_seq: u64,
     recent: VecDeque<Arc<EventEnvelope>>,
+    /// The JSON size of each of `recent`, and their sum.
+    sizes: VecDeque<usize>,
+    bytes: usize,
 }
 
 /// Where a new subscriber starts.
@@ -78,6 +86,8 @@ impl EventBus {
                 replay: Mutex::new(Replay {
                     next_seq: 1,
                     recent: VecDeque::new(),
+                    sizes: VecDeque::new(),
+                    bytes: 0,
                 }),
             }),
         }
@@ -92,10 +102,18 @@ impl EventBus {
             event,
         });
         replay.next_seq += 1;
-        if replay.recent.len() == REPLAY_CAPACITY {
-            replay.recent.pop_front();
-        }
+        // NB: what a client is sent: the size it takes on the wire.
+        let size = serde_json::to_vec(envelope.as_ref()).map_or(0, |json| json.len());
         replay.recent.push_back(Arc::clone(&envelope));
+        replay.sizes.push_back(size);
+        replay.bytes += size;
+        while replay.recent.len() > REPLAY_CAPACITY
+            || (replay.bytes > REPLAY_BYTES && replay.recent.len() > 1)
+        {
+            replay.recent.pop_front();
+            let dropped = replay.sizes.pop_front().unwrap_or_default();
+            replay.bytes -= dropped;
+        }
         // NB: an error only means nobody listens right now.
         let _ = self.inner.sender.send(Arc::clone(&envelope));
         envelope
@@ -232,6 +250,28 @@ mod tests {
         assert_eq!(resync.seq, 2);
         assert!(matches!(resync.event, Event::Resync { ref reason } if reason == "fell behind"));
         assert_eq!(bus.subscribe(Since::Seq(0)).missed.len(), 2);
+    }
+
+    #[test]
+    fn the_replay_buffer_is_bounded_in_bytes_too() {
+        let bus = EventBus::new();
+        let big = "x".repeat(1 << 20);
+        for _ in 0..40 {
+            bus.publish(Event::SnapshotError {
+                requests: Vec::new(),
+                message: big.clone(),
+            });
+        }
+        let replay = bus.replay();
+        assert!(replay.bytes <= REPLAY_BYTES, "{}", replay.bytes);
+        assert!(
+            replay.recent.len() < 40 && replay.recent.len() >= 15,
+            "{}",
+            replay.recent.len()
+        );
+        assert_eq!(replay.sizes.iter().sum::<usize>(), replay.bytes);
+        drop(replay);
+        assert!(bus.subscribe(Since::Seq(1)).gap);
     }
 
     #[test]

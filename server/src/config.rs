@@ -21,6 +21,9 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 
 /// The log filter when nothing else is said. sqlx reports PostgreSQL's
 /// NOTICEs ("relation already exists, skipping") at INFO: noise to an operator.
+/// The most clients of the events websocket at once, unless set.
+pub const DEFAULT_MAX_EVENT_CLIENTS: usize = 256;
+
 pub const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn";
 
 /// `BI_*` variables that are not configuration but are read by bi's own test
@@ -147,6 +150,8 @@ pub struct Settings {
     pub setup_token: Option<SetupTokenText>,
     /// The seed an empty database starts from, if it exists.
     pub seed_file: Option<PathBuf>,
+    /// The most clients of the events websocket at once.
+    pub max_event_clients: usize,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
     /// Things to warn about once logging is up (unknown keys and variables).
@@ -297,6 +302,7 @@ impl Settings {
             tls,
             setup_token: args.setup_token.clone().map(SetupTokenText),
             seed_file: args.seed_file.clone(),
+            max_event_clients: args.max_event_clients.unwrap_or(DEFAULT_MAX_EVENT_CLIENTS),
             config_file: config_file.map(Path::to_path_buf),
             warnings,
         })

@@ -272,6 +272,7 @@ pub async fn app_state(
             defaults,
         },
         auth,
+        event_clients: Arc::new(tokio::sync::Semaphore::new(settings.max_event_clients)),
     };
     Ok((state, task))
 }

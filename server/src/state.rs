@@ -25,4 +25,6 @@ pub struct AppState {
     pub facts: ServerFacts,
     /// Hosts served, the pending setup token, the sign-in limiter.
     pub auth: AuthConfig,
+    /// Places for clients of the events websocket (`--max-event-clients`).
+    pub event_clients: std::sync::Arc<tokio::sync::Semaphore>,
 }

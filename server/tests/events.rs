@@ -125,3 +125,47 @@ async fn the_event_stream_replays_the_latest_snapshot_and_resumes_after_a_reconn
     stop.send(()).unwrap();
     running.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn more_event_clients_than_the_server_allows_get_503_until_one_leaves() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings(dir.path());
+    settings.max_event_clients = 2;
+    let token = {
+        let db = open_database(&settings).await.unwrap();
+        let token = support::account(&db, "root", bi_api::auth::Role::Viewer).await;
+        db.close().await.unwrap();
+        token
+    };
+    let server = Server::bind(&settings).await.unwrap();
+    let addr: SocketAddr = server.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(server.run(async {
+        let _ = stopped.await;
+    }));
+    let url = format!("ws://{addr}/api/v1/events?since=now");
+    let connect = || tokio_tungstenite::connect_async(connect_request(&url, &token, None));
+    let (first, _) = connect().await.unwrap();
+    let (second, _) = connect().await.unwrap();
+    match connect().await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 503);
+            assert_eq!(response.headers()["retry-after"], "5");
+        }
+        other => panic!("a third client was let in: {other:?}"),
+    }
+    drop(first);
+    // The place comes back once the server sees the first one gone.
+    let mut third = None;
+    for _ in 0..50 {
+        if let Ok((socket, _)) = connect().await {
+            third = Some(socket);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(third.is_some(), "the first client's place never came back");
+    drop((second, third));
+    stop.send(()).unwrap();
+    running.await.unwrap().unwrap();
+}

@@ -4,10 +4,11 @@
 //! default) starts with the events of the latest snapshot, `?since=now`
 //! with nothing old, `?since=N` with everything after event N — what a
 //! client that lost its connection asks for. When the server cannot give
-//! every missed event (it keeps the last 30,000; a client too slow to keep
+//! every missed event (it keeps the last 30,000, at most 16 MiB of them; a client too slow to keep
 //! up is also cut off from the live stream), it sends a `resync` event: the
 //! client reloads what it shows from the API and reconnects with
-//! `since=now`. The server pings every 20 s.
+//! `since=now`. The server pings every 20 s. At most `--max-event-clients`
+//! (256) clients follow at once; more get 503 with `Retry-After`.
 
 use std::time::Duration;
 
@@ -52,8 +53,24 @@ pub async fn events(
             }
         },
     };
+    let Ok(place) = state.event_clients.clone().try_acquire_owned() else {
+        tracing::warn!("refused an events client: every place is taken (--max-event-clients)");
+        let mut refused = (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many clients follow the events: try again shortly (the server's --max-event-clients)",
+        )
+            .into_response();
+        refused.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("5"),
+        );
+        return refused;
+    };
     let bus = state.reconciler.events().clone();
-    upgrade.on_upgrade(move |socket| stream(socket, bus, since))
+    upgrade.on_upgrade(move |socket| async move {
+        stream(socket, bus, since).await;
+        drop(place);
+    })
 }
 
 /// Sends what was missed, then every new event, until the client leaves.

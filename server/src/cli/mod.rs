@@ -470,6 +470,9 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub setup_token: Option<String>,
+    /// The most clients of the events websocket at once; more get 503 [default: 256].
+    #[arg(long, env = "BI_MAX_EVENT_CLIENTS", value_name = "N")]
+    pub max_event_clients: Option<usize>,
     /// Start from this seed (JSON: a desired state and its stored secrets, as battery_core publishes in the Secret control-server-seed) when the database holds no desired state yet; a missing file is skipped.
     #[arg(long, env = "BI_SEED_FILE", value_name = "FILE")]
     pub seed_file: Option<PathBuf>,

@@ -90,6 +90,7 @@ impl LocalApi {
                 tls: false,
                 limiter: Arc::default(),
             },
+            event_clients: Arc::new(tokio::sync::Semaphore::new(0)),
         };
         Ok(Some(Self {
             router: router(state),
