@@ -18,7 +18,7 @@ pub fn token() -> String {
     #[cfg(feature = "ssr")]
     {
         session_cookie()
-            .map(|session| bi_control::auth::Secret::from_client(&session).csrf_token())
+            .map(|session| session.csrf_token())
             .unwrap_or_default()
     }
     #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
@@ -40,23 +40,15 @@ pub fn token() -> String {
     }
 }
 
-/// The session cookie of the request being served, if it has one.
+/// The session cookie of the request being served, if it has one (the
+/// server's guard found it).
 #[cfg(feature = "ssr")]
-pub(crate) fn session_cookie() -> Option<String> {
-    use bi_api::auth::SESSION_COOKIE;
+pub(crate) fn session_cookie() -> Option<bi_control::auth::Secret> {
     leptos::prelude::use_context::<http::request::Parts>().and_then(|parts| {
         parts
-            .headers
-            .get_all(http::header::COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(';'))
-            .find_map(|pair| {
-                pair.trim()
-                    .strip_prefix(SESSION_COOKIE)
-                    .and_then(|rest| rest.strip_prefix('='))
-                    .map(str::to_owned)
-            })
+            .extensions
+            .get::<bi_control::auth::SessionCookie>()
+            .map(|cookie| cookie.0.clone())
     })
 }
 

@@ -34,32 +34,13 @@ const OUTPUT_NAME: &str = "bi";
 /// migrations and makes sure the installation row exists.
 pub async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
     create_data_dir(&settings.data_dir)?;
-    let connect = || {
+    let db = wait_for_database(settings, || {
         Database::connect(
             settings.database_url.expose(),
             settings.database_schema.as_deref(),
         )
-    };
-    // NB: in its cluster, bi's database may start after bi does (a
-    // CloudNativePG cluster applied in the same snapshot): wait for it
-    // rather than crash-loop. Elsewhere a wrong URL fails at once.
-    let db = if settings.cluster == Some(ClusterSource::InCluster) {
-        use backon::Retryable;
-        connect
-            .retry(
-                backon::ExponentialBuilder::default()
-                    .with_min_delay(std::time::Duration::from_secs(1))
-                    .with_max_delay(std::time::Duration::from_secs(30))
-                    .with_max_times(30),
-            )
-            .sleep(tokio::time::sleep)
-            .notify(|err, wait| {
-                tracing::warn!(database = %settings.database_url, error = %err, ?wait, "waiting for the database");
-            })
-            .await
-    } else {
-        connect().await
-    }
+    })
+    .await
     .with_context(|| format!("while connecting to {}", settings.database_url))?;
     db.migrate().await.context("while migrating the database")?;
     if let Some(file) = &settings.seed_file {
@@ -75,6 +56,35 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
         "database ready"
     );
     Ok(db)
+}
+
+/// Runs `reach` (something that opens the database) and returns what it
+/// gives. In its cluster, bi's database may start after bi does (a
+/// CloudNativePG cluster applied in the same snapshot): there it is tried
+/// again, 1 s doubling to 30 s, 30 times, each wait logged, rather than
+/// crash-looping. Elsewhere a wrong URL fails at once.
+async fn wait_for_database<T, F, Fut>(settings: &Settings, reach: F) -> bi_control::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bi_control::Result<T>>,
+{
+    if settings.cluster != Some(ClusterSource::InCluster) {
+        let mut reach = reach;
+        return reach().await;
+    }
+    use backon::Retryable;
+    reach
+        .retry(
+            backon::ExponentialBuilder::default()
+                .with_min_delay(std::time::Duration::from_secs(1))
+                .with_max_delay(std::time::Duration::from_secs(30))
+                .with_max_times(30),
+        )
+        .sleep(tokio::time::sleep)
+        .notify(|err, wait| {
+            tracing::warn!(database = %settings.database_url, error = %err, ?wait, "waiting for the database");
+        })
+        .await
 }
 
 /// Takes the database's lease (see [`bi_control::lease`]), standing by
@@ -97,18 +107,20 @@ pub async fn take_lease(settings: &Settings) -> anyhow::Result<Arc<Lease>> {
         std::process::id(),
         settings.listen
     );
-    let lease = Lease::acquire(
-        settings.database_url.expose(),
-        settings.database_schema.as_deref(),
-        &me,
-        |holder| {
-            tracing::warn!(
-                %holder,
-                database = %settings.database_url,
-                "another control server holds this database: standing by until it stops"
-            );
-        },
-    )
+    let lease = wait_for_database(settings, || {
+        Lease::acquire(
+            settings.database_url.expose(),
+            settings.database_schema.as_deref(),
+            &me,
+            |holder| {
+                tracing::warn!(
+                    %holder,
+                    database = %settings.database_url,
+                    "another control server holds this database: standing by until it stops"
+                );
+            },
+        )
+    })
     .await
     .with_context(|| format!("while taking the lease of {}", settings.database_url))?;
     tracing::info!(

@@ -23,8 +23,7 @@ pub async fn change_own_password(
     new_password: String,
 ) -> Result<(), ApiError> {
     let db = crate::api::database()?;
-    let keep =
-        crate::csrf::session_cookie().map(|cookie| bi_control::auth::Secret::from_client(&cookie));
+    let keep = crate::csrf::session_cookie();
     bi_control::auth::accounts::change_own_password(
         &db,
         &crate::api::caller()?,

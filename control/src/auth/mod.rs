@@ -69,6 +69,11 @@ impl Principal {
     }
 }
 
+/// The session cookie a request came with (the guard puts it in the
+/// request's extensions, so nothing after it parses the cookies again).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionCookie(pub Secret);
+
 /// A secret bi hands out once (a session cookie, an API token). Its `Debug`
 /// never shows it.
 #[derive(Clone, PartialEq, Eq)]

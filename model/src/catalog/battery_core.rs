@@ -232,14 +232,10 @@ pub fn generate(
             // its connection Secret is published again beside the server,
             // which can only reference a Secret of its own namespace.
             let cluster = cloudnative_pg::cluster(ctx, app, ctx.data_namespace(), &database())?;
-            for secret in cluster
-                .iter()
-                .filter(|r| crate::generate::is_connection(r))
-            {
-                let mut body = secret.body.clone();
-                body["metadata"]["namespace"] = serde_json::json!(namespace);
-                resources.push(Resource::from_value(app, body)?);
-            }
+            resources.extend(cloudnative_pg::connection_secrets_in(
+                &cluster,
+                &[namespace.to_owned()],
+            )?);
             resources.extend(cluster);
             build::connection_secret_name("postgres", DATABASE_CLUSTER, Some(DATABASE_USER))
         }

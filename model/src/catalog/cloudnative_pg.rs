@@ -262,13 +262,21 @@ pub fn publish_connection_secrets(
     ctx: &Context<'_>,
     generated: &[Resource],
 ) -> Result<Vec<Resource>, GenerateError> {
-    let namespaces = consumer_namespaces(ctx);
+    connection_secrets_in(generated, &consumer_namespaces(ctx))
+}
+
+/// The connection Secrets among `generated`, again in each of `namespaces`
+/// (a `secretKeyRef` only reaches a Secret of the Pod's own namespace).
+pub fn connection_secrets_in(
+    generated: &[Resource],
+    namespaces: &[String],
+) -> Result<Vec<Resource>, GenerateError> {
     let mut published = Vec::new();
     for secret in generated
         .iter()
         .filter(|r| crate::generate::is_connection(r))
     {
-        for namespace in &namespaces {
+        for namespace in namespaces {
             let mut body = secret.body.clone();
             body["metadata"]["namespace"] = json!(namespace);
             published.push(Resource::from_value(&secret.app, body)?);

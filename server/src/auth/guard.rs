@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use bi_api::ApiError;
 use bi_api::auth::{Access, CSRF_FIELD, CSRF_HEADER, Credential};
 use bi_control::Database;
-use bi_control::auth::{Principal, Secret, sessions, tokens};
+use bi_control::auth::{Principal, Secret, SessionCookie, sessions, tokens};
 
 use super::policy::{self, Need, Policy};
 use super::{AuthConfig, FORM_COOKIE, SESSION_COOKIE};
@@ -130,6 +130,11 @@ async fn admit(guard: &Guard, request: &mut Request) -> Result<Csrf, Response> {
     } else {
         Csrf::NotNeeded
     };
+    if let Some(cookie) = session_cookie(request.headers()) {
+        request
+            .extensions_mut()
+            .insert(SessionCookie(Secret::from_client(&cookie)));
+    }
     if let Some(principal) = principal {
         request.extensions_mut().insert(principal);
     }
