@@ -158,3 +158,57 @@ pub struct RollbackDone {
     /// Outcomes by kind.
     pub counts: OutcomeCounts,
 }
+
+/// The body of a history prune: how much history to keep, or the server's
+/// retention settings where a field is left out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PruneRequest {
+    /// Keep at least the newest this many snapshots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_snapshots: Option<u64>,
+    /// Keep at least every snapshot younger than this many days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_days: Option<u32>,
+    /// Only say what would go.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// What a history prune removed (or, in a dry run, would remove).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PruneReport {
+    /// Snapshots removed.
+    pub snapshots: u64,
+    /// Their per-object rows.
+    pub rows: u64,
+    /// Inventory sets no snapshot refers to any more (not counted in a dry run).
+    pub sets: u64,
+    /// Resource bodies no snapshot refers to any more (not counted in a dry run).
+    pub bodies: u64,
+    /// Snapshots kept.
+    pub kept: u64,
+    /// Nothing was removed: this is what would go.
+    pub dry_run: bool,
+}
+
+/// The body of an orphan prune: which orphans to delete.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrphanPrune {
+    /// Their paths (`apps/v1/Deployment/ns/name`, as listed); none: every
+    /// orphan there is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paths: Option<Vec<String>>,
+}
+
+/// What an orphan prune did: the snapshot that deleted them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrphansPruned {
+    /// The snapshot that ran.
+    pub snapshot: i64,
+    /// How it ended.
+    pub status: SnapshotStatus,
+    /// The orphans it deleted.
+    pub deleted: Vec<String>,
+    /// Orphans the cluster refused to delete, with its message.
+    pub refused: Vec<ResourceOutcomeRow>,
+}

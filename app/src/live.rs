@@ -38,8 +38,10 @@ pub struct LiveSnapshot {
     pub trigger: String,
     /// When it started (Unix ms, the server's clock).
     pub started_at_ms: i64,
-    /// Its plan, in apply order; empty until the plan is ready.
+    /// What its plan changes, in apply order; empty until the plan is ready.
     pub items: Vec<LiveItem>,
+    /// Objects its plan leaves as they are (counted, not listed).
+    pub unchanged: usize,
     /// Set once the plan is known.
     pub planned: bool,
     /// Set when it finished.
@@ -117,17 +119,21 @@ impl LiveState {
                         trigger,
                         started_at_ms: envelope.at_ms,
                         items: Vec::new(),
+                        unchanged: 0,
                         planned: false,
                         outcome: None,
                     });
                 }
             }
             Event::PlanReady {
-                snapshot, items, ..
+                snapshot,
+                items,
+                counts,
+                ..
             } => {
                 if let Some(watched) = self.watched(snapshot) {
-                    // NB: the engine writes nothing for unchanged objects and
-                    // sends no event for them: they are done from the start.
+                    // NB: the engine lists only what it changes; an unchanged
+                    // object (an older server listed them) is done from the start.
                     watched.items = items
                         .into_iter()
                         .map(|planned| LiveItem {
@@ -140,6 +146,7 @@ impl LiveState {
                             message: None,
                         })
                         .collect();
+                    watched.unchanged = counts.unchanged;
                     watched.planned = true;
                 }
             }
@@ -215,7 +222,7 @@ pub fn readable_duration(ms: u64) -> String {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-    use bi_model::generate::{ResourcePath, Stage};
+    use bi_model::generate::{PlanCounts, ResourcePath, Stage};
 
     use super::*;
 
@@ -300,13 +307,17 @@ mod tests {
                     stage: Stage::Config,
                     app: None,
                 }],
-                counts: Default::default(),
+                counts: PlanCounts {
+                    unchanged: 995,
+                    ..PlanCounts::default()
+                },
                 orphans: Vec::new(),
             },
         ));
         let snapshot = live.snapshot.as_ref().unwrap();
         assert_eq!(snapshot.items[0].state, ResourceState::Unchanged);
         assert_eq!(snapshot.done(), 1);
+        assert_eq!(snapshot.unchanged, 995, "counted, not listed");
     }
 
     #[test]

@@ -262,7 +262,7 @@ async fn what_a_killed_snapshot_wrote_is_pruned_once_it_is_not_desired() {
             // Slow writes, so the snapshot is cut in the middle.
             let slow = EngineSettings {
                 max_in_flight: 1,
-                writes_per_second: 4.0,
+                writes_per_second: Some(4.0),
                 burst: 1,
                 ..EngineSettings::default()
             };

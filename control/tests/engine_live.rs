@@ -9,7 +9,7 @@
 
 mod support;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,7 +19,7 @@ use bi_control::entities::{snapshot, snapshot_resource};
 use bi_control::events::{EventBus, Since};
 use bi_control::reconciler::{Reconciler, ReconcilerSettings};
 use bi_model::events::{Event, EventEnvelope};
-use bi_model::generate::{Action, ResourcePath};
+use bi_model::generate::{Action, ResourcePath, Stage};
 use bi_sandbox::{Fault, SandboxConfig};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
@@ -49,7 +49,7 @@ fn quick() -> EngineSettings {
 /// running when the test acts on it.
 fn slow() -> EngineSettings {
     EngineSettings {
-        writes_per_second: 20.0,
+        writes_per_second: Some(20.0),
         burst: 1,
         ..quick()
     }
@@ -252,6 +252,7 @@ async fn a_refused_object_is_recorded_with_the_servers_message_and_retried_next_
                         map.name
                     ),
                     times: 1,
+                    retry_after: None,
                 });
                 // A transient 503 twice on the operator is retried within
                 // the snapshot. Sandbox only: a real server cannot be made
@@ -263,6 +264,7 @@ async fn a_refused_object_is_recorded_with_the_servers_message_and_retried_next_
                     code: 503,
                     message: "etcd leader changed".into(),
                     times: 2,
+                    retry_after: None,
                 });
             } else {
                 // Someone left an immutable Secret of the same name and other
@@ -303,14 +305,36 @@ async fn a_refused_object_is_recorded_with_the_servers_message_and_retried_next_
             } else {
                 assert!(refusal.contains("Too long"), "{refusal}");
             }
-            // The refusal holds nothing else back: every other object lands.
+            // The refusal holds back only what depends on it, the later
+            // stages of its own battery; everything else lands.
+            let planned: BTreeMap<ResourcePath, (Stage, Option<String>)> = plan
+                .plan
+                .items
+                .iter()
+                .map(|item| (item.path.clone(), (item.stage, item.app.clone())))
+                .collect();
+            let (refused_stage, refused_app) = planned[&map].clone();
+            let mut held_back = 0;
+            for (path, outcome) in first.outcomes.iter().filter(|(path, _)| *path != map) {
+                let (stage, app) = &planned[path];
+                if *app == refused_app && *stage > refused_stage {
+                    let Outcome::HeldBack(reason) = outcome else {
+                        panic!("{path} depends on {map}, yet: {outcome}");
+                    };
+                    assert!(reason.contains(&map.to_string()), "{reason}");
+                    held_back += 1;
+                } else {
+                    assert_eq!(*outcome, Outcome::Created, "{path}");
+                }
+            }
             assert!(
-                first
-                    .outcomes
-                    .iter()
-                    .filter(|(path, _)| *path != map)
-                    .all(|(_, outcome)| *outcome == Outcome::Created),
-                "{first:#?}"
+                held_back > 0,
+                "the redis operator waits for its Secret: {first:#?}"
+            );
+            assert_eq!(first.counts.held_back, held_back);
+            assert!(
+                planned.values().any(|(_, app)| *app != refused_app),
+                "another battery's objects landed beside the refusal"
             );
             assert_eq!(first.counts.failed, 1);
             let row = snapshot_resource::Entity::find()

@@ -36,6 +36,7 @@ async fn a_type_the_cluster_refuses_to_list_is_reapplied_and_the_snapshot_goes_o
         code: 403,
         message: "secrets is forbidden: User \"bi\" cannot list resource \"secrets\"".into(),
         times: 1,
+        retry_after: None,
     });
     let second = engine
         .snapshot("test")

@@ -10,6 +10,7 @@ mod m20261125_000001_create_desired_state;
 mod m20261125_000002_create_snapshots;
 mod m20261203_000001_add_reconcile_intervals;
 mod m20261205_000001_create_accounts;
+mod m20261206_000001_inventory_sets;
 
 /// Every migration bi knows, oldest first.
 #[derive(Debug)]
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_create_snapshots::Migration),
             Box::new(m20261203_000001_add_reconcile_intervals::Migration),
             Box::new(m20261205_000001_create_accounts::Migration),
+            Box::new(m20261206_000001_inventory_sets::Migration),
         ]
     }
 }

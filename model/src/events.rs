@@ -45,11 +45,14 @@ pub enum Event {
         /// Every request it serves (requests that arrived meanwhile coalesce).
         requests: Vec<u64>,
     },
-    /// The plan is known: every object and what will be done with it.
+    /// The plan is known: what will be done with each object it changes.
     PlanReady {
         /// The snapshot.
         snapshot: i64,
-        /// Every object in apply order (deletions last).
+        /// Every object it creates, updates or deletes, in apply order
+        /// (deletions last). Objects already as desired are only counted
+        /// (`counts.unchanged`), so the event grows with the change, not
+        /// with the installation.
         items: Vec<PlannedResource>,
         /// How many objects per action.
         counts: PlanCounts,
@@ -152,6 +155,8 @@ pub enum ResourceState {
     /// Not applied yet: an admission webhook that intercepts it cannot
     /// answer; retried soon.
     Waiting,
+    /// Not attempted: an object it depends on was refused.
+    HeldBack,
 }
 
 impl ResourceState {
@@ -178,6 +183,9 @@ pub struct OutcomeCounts {
     // NB: older servers sent `skipped` (objects not attempted after a failure).
     #[serde(default, alias = "skipped")]
     pub waiting: usize,
+    /// Not attempted because an object they depend on was refused.
+    #[serde(default)]
+    pub held_back: usize,
 }
 
 impl OutcomeCounts {
@@ -192,6 +200,7 @@ impl OutcomeCounts {
                 ResourceState::Deleted => counts.deleted += 1,
                 ResourceState::Failed => counts.failed += 1,
                 ResourceState::Waiting => counts.waiting += 1,
+                ResourceState::HeldBack => counts.held_back += 1,
                 ResourceState::Pending | ResourceState::Applying => {}
             }
         }
@@ -205,7 +214,7 @@ impl OutcomeCounts {
 
     /// Every object counted.
     pub fn total(&self) -> usize {
-        self.writes() + self.unchanged + self.failed + self.waiting
+        self.writes() + self.unchanged + self.failed + self.waiting + self.held_back
     }
 }
 

@@ -26,6 +26,9 @@ pub struct Fault {
     pub message: String,
     /// How many matching requests it answers before it is used up.
     pub times: u32,
+    /// Answer as API Priority and Fairness rejects a request: 429 in plain
+    /// text with this `Retry-After` (seconds); `code` and `message` unused.
+    pub retry_after: Option<u32>,
 }
 
 /// The faults waiting for their requests.
@@ -64,7 +67,10 @@ impl Faults {
         })?;
         let fault = &mut pending[index];
         fault.times -= 1;
-        let error = ApiError::injected(fault.code, fault.message.clone());
+        let error = match fault.retry_after {
+            Some(seconds) => ApiError::throttled(seconds),
+            None => ApiError::injected(fault.code, fault.message.clone()),
+        };
         if fault.times == 0 {
             pending.remove(index);
         }

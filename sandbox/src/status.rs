@@ -22,6 +22,8 @@ pub(crate) struct ApiError {
     pub(crate) details: Option<Value>,
     /// Answered as plain text rather than a `Status`.
     pub(crate) plain: bool,
+    /// The `Retry-After` header (seconds), when it asks the client to wait.
+    pub(crate) retry_after: Option<u32>,
 }
 
 /// `Result` with [`ApiError`].
@@ -35,6 +37,7 @@ impl ApiError {
             message: message.into(),
             details: None,
             plain: false,
+            retry_after: None,
         }
     }
 
@@ -339,6 +342,20 @@ impl ApiError {
         Self::new(500, "InternalError", message)
     }
 
+    /// What API Priority and Fairness answers a request it rejects: 429 in
+    /// plain text with `Retry-After` (kube-apiserver's `tooManyRequests`).
+    pub(crate) fn throttled(retry_after: u32) -> Self {
+        Self {
+            plain: true,
+            retry_after: Some(retry_after),
+            ..Self::new(
+                429,
+                "TooManyRequests",
+                "Too many requests, please try again later.",
+            )
+        }
+    }
+
     /// An injected fault's refusal, with the reason a real server gives
     /// for its code.
     pub(crate) fn injected(code: u16, message: String) -> Self {
@@ -399,8 +416,8 @@ fn cause(why: &str) -> Value {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let code = StatusCode::from_u16(self.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        if self.plain {
-            return (
+        let mut response = if self.plain {
+            (
                 code,
                 [(
                     axum::http::header::CONTENT_TYPE,
@@ -408,8 +425,15 @@ impl IntoResponse for ApiError {
                 )],
                 format!("{}\n", self.message),
             )
-                .into_response();
+                .into_response()
+        } else {
+            (code, axum::Json(self.to_status())).into_response()
+        };
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
         }
-        (code, axum::Json(self.to_status())).into_response()
+        response
     }
 }

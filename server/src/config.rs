@@ -64,6 +64,8 @@ struct FileConfig {
     public_url: Option<String>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    keep_snapshots: Option<u64>,
+    keep_days: Option<u32>,
 }
 
 /// A database URL whose password never shows in `Debug` or `Display`.
@@ -152,6 +154,8 @@ pub struct Settings {
     pub seed_file: Option<PathBuf>,
     /// The most clients of the events websocket at once.
     pub max_event_clients: usize,
+    /// How much snapshot history is kept.
+    pub retention: bi_control::engine::Retention,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
     /// Things to warn about once logging is up (unknown keys and variables).
@@ -303,6 +307,19 @@ impl Settings {
             setup_token: args.setup_token.clone().map(SetupTokenText),
             seed_file: args.seed_file.clone(),
             max_event_clients: args.max_event_clients.unwrap_or(DEFAULT_MAX_EVENT_CLIENTS),
+            retention: {
+                let default = bi_control::engine::Retention::default();
+                bi_control::engine::Retention {
+                    keep_snapshots: args
+                        .keep_snapshots
+                        .or(file.keep_snapshots)
+                        .unwrap_or(default.keep_snapshots),
+                    keep_days: args
+                        .keep_days
+                        .or(file.keep_days)
+                        .unwrap_or(default.keep_days),
+                }
+            },
             config_file: config_file.map(Path::to_path_buf),
             warnings,
         })
@@ -387,7 +404,7 @@ fn read_file(path: &Path, warnings: &mut Vec<String>) -> anyhow::Result<FileConf
         warnings.push(format!(
             "unknown key `{key}` in {} is ignored (bi reads listen, data_dir, database_url, \
              database_schema, site_root, log, log_format, kubeconfig, context, recheck_every, \
-             drift_every, public_url, tls_cert, tls_key)",
+             drift_every, public_url, tls_cert, tls_key, keep_snapshots, keep_days)",
             path.display()
         ));
     }

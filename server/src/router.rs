@@ -241,9 +241,27 @@ fn table() -> Table {
         )
         .route(
             M::POST,
+            "/api/v1/snapshots/prune",
+            role(Admin),
+            api::snapshots::prune_history,
+        )
+        .route(
+            M::POST,
             "/api/v1/rollback",
             role(Editor),
             api::snapshots::rollback,
+        )
+        .route(
+            M::GET,
+            "/api/v1/orphans",
+            role(Viewer),
+            api::snapshots::orphans,
+        )
+        .route(
+            M::POST,
+            "/api/v1/orphans/prune",
+            role(Editor),
+            api::snapshots::prune_orphans,
         )
         .route(
             M::GET,

@@ -260,7 +260,10 @@ pub async fn app_state(
     let engine = Engine::with_settings(
         db.clone(),
         connection.client,
-        EngineSettings::default(),
+        EngineSettings {
+            retention: settings.retention,
+            ..EngineSettings::default()
+        },
         EventBus::new(),
     )
     .await

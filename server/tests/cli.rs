@@ -19,7 +19,8 @@ use std::time::Duration;
 
 use bi_sandbox::{Sandbox, SandboxConfig};
 use k8s_openapi::api::apps::v1::Deployment;
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::GroupVersionKind;
 use realk8s::RealApiServer;
@@ -529,6 +530,65 @@ async fn cli_story(real: Option<&RealApiServer>) {
     if let Some(fresh_real) = fresh_real {
         fresh_real.stop_in_background();
     }
+
+    // orphans: a managed object no inventory knows is listed, left alone
+    // by snapshots, and deleted on request, by a snapshot of its own
+    let secrets: Api<Secret> = Api::namespaced(cluster.clone(), "default");
+    let orphan: Secret = serde_json::from_value(serde_json::json!({
+        "metadata": { "name": "left-behind", "labels": { "battery/managed": "true" } },
+        "stringData": { "left": "behind" },
+    }))
+    .unwrap();
+    secrets
+        .create(&PostParams::default(), &orphan)
+        .await
+        .unwrap();
+    let listed = ok(&bi(&server, &["deploys", "orphans"]));
+    assert!(listed.contains("v1/Secret/default/left-behind"), "{listed}");
+    ok(&bi(&server, &["apply"]));
+    assert!(
+        secrets.get_opt("left-behind").await.unwrap().is_some(),
+        "a snapshot leaves an orphan alone"
+    );
+    let wrong = bi(&server, &["deploys", "orphans", "--prune", "nonsense"]);
+    assert!(!wrong.status.success());
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("paths[0]"),
+        "{wrong:?}"
+    );
+    let pruned = ok(&bi(&server, &["deploys", "orphans", "--prune"]));
+    assert!(
+        pruned.contains("deleted v1/Secret/default/left-behind"),
+        "{pruned}"
+    );
+    assert!(secrets.get_opt("left-behind").await.unwrap().is_none());
+    assert!(ok(&bi(&server, &["deploys", "orphans"])).contains("no orphans"));
+    let newest = json(&server, &["deploys", "list", "--limit", "1"]);
+    assert_eq!(newest[0]["trigger"], "prune-orphans");
+
+    // history retention: a dry run counts and removes nothing; a prune
+    // keeps what rollback and pruning need
+    let before = json(&server, &["deploys", "list", "--limit", "1000"])
+        .as_array()
+        .unwrap()
+        .len() as u64;
+    let keep = ["deploys", "prune", "--keep", "1", "--keep-days", "0"];
+    let dry = json(&server, &[&keep[..], &["--dry-run"]].concat());
+    assert_eq!(dry["dry_run"], true);
+    assert!(dry["snapshots"].as_u64().unwrap() > 0, "{dry}");
+    assert_eq!(
+        dry["snapshots"].as_u64().unwrap() + dry["kept"].as_u64().unwrap(),
+        before
+    );
+    let pruned = json(&server, &keep);
+    assert_eq!(pruned["snapshots"], dry["snapshots"]);
+    let after = json(&server, &["deploys", "list", "--limit", "1000"])
+        .as_array()
+        .unwrap()
+        .len() as u64;
+    assert_eq!(after, dry["kept"].as_u64().unwrap());
+    let plan = bi(&server, &["plan", "--exit-code"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", ok(&plan));
 
     // one file per resource with -d
     let export_dir = dir.path().join("export");

@@ -1,8 +1,8 @@
 //! Server functions about deploys (snapshots): history, one snapshot, the
-//! diff between two, and rollback.
+//! diff between two, rollback, and the orphans with their prune.
 
 pub use bi_api::snapshots::{
-    RollbackDone, SnapshotDetail, SnapshotDiff, SnapshotStatus, SnapshotSummary,
+    OrphansPruned, RollbackDone, SnapshotDetail, SnapshotDiff, SnapshotStatus, SnapshotSummary,
 };
 use leptos::prelude::*;
 
@@ -51,4 +51,35 @@ pub async fn rollback_to(id: i64) -> Result<RollbackDone, ApiError> {
         status: report.status,
         counts: report.counts,
     })
+}
+
+/// The orphans: managed objects in the cluster that no inventory knows
+/// (left by another bi or a lost database), by path.
+#[server(prefix = "/api", endpoint = "deploys/orphans", client = crate::csrf::Client)]
+pub async fn list_orphans() -> Result<Vec<String>, ApiError> {
+    let reconciler = crate::api::reconciler()?;
+    let preview = reconciler.engine().plan().await?;
+    Ok(preview
+        .plan
+        .orphans
+        .iter()
+        .map(ToString::to_string)
+        .collect())
+}
+
+/// Deletes the orphans `paths` names (every orphan when None) with a
+/// snapshot of their own.
+#[server(prefix = "/api", endpoint = "deploys/prune-orphans", client = crate::csrf::Client)]
+pub async fn prune_orphans(paths: Option<Vec<String>>) -> Result<OrphansPruned, ApiError> {
+    let reconciler = crate::api::reconciler()?;
+    let chosen = bi_control::engine::Orphans::chosen(paths.as_deref())?;
+    let report = reconciler.engine().prune_orphans(&chosen).await?;
+    let pruned = report.orphans_pruned();
+    tracing::info!(
+        author = %crate::api::author()?,
+        snapshot = pruned.snapshot,
+        deleted = ?pruned.deleted,
+        "pruned orphans"
+    );
+    Ok(pruned)
 }

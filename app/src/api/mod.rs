@@ -40,6 +40,8 @@ pub const ACCESS: &[(&str, Role)] = &[
     ("deploys/show", Role::Viewer),
     ("deploys/diff", Role::Viewer),
     ("deploys/rollback", Role::Editor),
+    ("deploys/orphans", Role::Viewer),
+    ("deploys/prune-orphans", Role::Editor),
     ("installation/health", Role::Viewer),
     ("installation/overview", Role::Viewer),
     ("installation/preview-base", Role::Viewer),

@@ -39,7 +39,7 @@ pub fn StatusBadge(status: String) -> impl IntoView {
         }
         "failed" | "interrupted" => "bg-red-100 text-red-800",
         "running" | "applying" | "progressing" => "bg-sky-100 text-sky-800",
-        "missing" | "waiting" => "bg-amber-100 text-amber-800",
+        "missing" | "waiting" | "held back" | "held_back" => "bg-amber-100 text-amber-800",
         _ => "bg-slate-100 text-slate-700",
     };
     view! {

@@ -1,6 +1,7 @@
-//! Deploys: the snapshot history (`/deploys`), one snapshot
-//! (`/deploys/:id`) with rollback behind a confirmation that shows what
-//! will change, and the diff between two snapshots (`/deploys/diff?from=&to=`).
+//! Deploys: the snapshot history (`/deploys`) with the orphans and their
+//! one-click prune, one snapshot (`/deploys/:id`) with rollback behind a
+//! confirmation that shows what will change, and the diff between two
+//! snapshots (`/deploys/diff?from=&to=`).
 
 use bi_api::auth::Role;
 use bi_model::generate::value_text;
@@ -9,7 +10,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::api::deploys::{
-    RollbackTo, SnapshotDiff, SnapshotSummary, diff_snapshots, get_snapshot, list_snapshots,
+    PruneOrphans, RollbackTo, SnapshotDiff, SnapshotSummary, diff_snapshots, get_snapshot,
+    list_orphans, list_snapshots,
 };
 use crate::components::access::IfAllowed;
 use crate::components::feedback::{ErrorNote, Loading, StatusBadge};
@@ -17,8 +19,13 @@ use crate::components::feedback::{ErrorNote, Loading, StatusBadge};
 fn counts_text(row: &SnapshotSummary) -> String {
     let counts = row.counts;
     format!(
-        "{} created · {} updated · {} unchanged · {} deleted · {} failed",
-        counts.created, counts.updated, counts.unchanged, counts.deleted, counts.failed
+        "{} created · {} updated · {} unchanged · {} deleted · {} failed · {} held back",
+        counts.created,
+        counts.updated,
+        counts.unchanged,
+        counts.deleted,
+        counts.failed,
+        counts.held_back
     )
 }
 
@@ -34,6 +41,7 @@ pub fn Deploys() -> impl IntoView {
                 "Live plan"
             </a>
         </div>
+        <OrphanList />
         <Transition fallback=Loading>
             {move || {
                 snapshots
@@ -44,6 +52,87 @@ pub fn Deploys() -> impl IntoView {
                     })
             }}
         </Transition>
+    }
+}
+
+/// The orphans, when there are any: managed objects no inventory knows,
+/// which snapshots only report; editors delete them in one click.
+#[component]
+fn OrphanList() -> impl IntoView {
+    let prune = ServerAction::<PruneOrphans>::new();
+    let orphans = Resource::new(move || prune.version().get(), |_| list_orphans());
+    view! {
+        <Transition fallback=|| ()>
+            {move || {
+                orphans
+                    .get()
+                    .map(|result| match result {
+                        Ok(paths) if paths.is_empty() => ().into_any(),
+                        Ok(paths) => {
+                            let count = paths.len();
+                            view! {
+                                <section
+                                    class="mt-4 max-w-5xl rounded-lg border border-amber-300 bg-amber-50 p-4 text-sm"
+                                    data-testid="orphans"
+                                >
+                                    <h2 class="font-semibold text-amber-900">
+                                        {format!("{count} orphaned object{}", if count == 1 { "" } else { "s" })}
+                                    </h2>
+                                    <p class="mt-1 text-amber-900">
+                                        "Managed by bi (labelled battery/managed) but in no snapshot's inventory: left by another bi or a lost database. Snapshots leave them alone."
+                                    </p>
+                                    <ul class="mt-2 space-y-0.5">
+                                        {paths
+                                            .into_iter()
+                                            .map(|path| view! {
+                                                <li class="break-all font-mono text-xs" data-testid="orphan">{path}</li>
+                                            })
+                                            .collect_view()}
+                                    </ul>
+                                    <IfAllowed role=Role::Editor>
+                                        <button
+                                            type="button"
+                                            class="mt-3 rounded-md bg-amber-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-amber-500 disabled:opacity-50"
+                                            disabled=move || prune.pending().get()
+                                            on:click=move |_| {
+                                                prune.dispatch(PruneOrphans { paths: None });
+                                            }
+                                        >
+                                            {move || if prune.pending().get() { "Deleting…" } else { "Delete them" }}
+                                        </button>
+                                    </IfAllowed>
+                                </section>
+                            }
+                            .into_any()
+                        }
+                        Err(error) => view! { <ErrorNote error /> }.into_any(),
+                    })
+            }}
+        </Transition>
+        {move || {
+            prune
+                .value()
+                .get()
+                .map(|result| match result {
+                    Ok(done) => view! {
+                        <p class="mt-2 text-sm text-slate-700" data-testid="orphans-pruned">
+                            {format!(
+                                "Snapshot {} deleted {} orphan{}{}.",
+                                done.snapshot,
+                                done.deleted.len(),
+                                if done.deleted.len() == 1 { "" } else { "s" },
+                                if done.refused.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!("; {} refused (see the snapshot)", done.refused.len())
+                                },
+                            )}
+                        </p>
+                    }
+                    .into_any(),
+                    Err(error) => view! { <ErrorNote error /> }.into_any(),
+                })
+        }}
     }
 }
 

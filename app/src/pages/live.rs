@@ -127,7 +127,12 @@ fn SnapshotProgress(snapshot: LiveSnapshot, now_ms: i64) -> impl IntoView {
                 <div class=format!("h-2 bg-indigo-500 {}", width_class(percent))></div>
             </div>
             <p class="mt-1 text-xs text-slate-500">
-                {format!("{} of {} objects", snapshot.done(), snapshot.items.len())}
+                {format!(
+                    "{} of {} changes · {} unchanged",
+                    snapshot.done(),
+                    snapshot.items.len(),
+                    snapshot.unchanged,
+                )}
             </p>
             {snapshot.outcome.clone().map(|outcome| {
                 let counts = outcome.counts;
@@ -137,13 +142,14 @@ fn SnapshotProgress(snapshot: LiveSnapshot, now_ms: i64) -> impl IntoView {
                         data-testid="live-summary"
                     >
                         {format!(
-                            "Done: {} · {} created, {} updated, {} unchanged, {} deleted, {} failed, {} waiting in {}",
+                            "Done: {} · {} created, {} updated, {} unchanged, {} deleted, {} failed, {} held back, {} waiting in {}",
                             outcome.status,
                             counts.created,
                             counts.updated,
                             counts.unchanged,
                             counts.deleted,
                             counts.failed,
+                            counts.held_back,
                             counts.waiting,
                             readable_duration(outcome.elapsed_ms),
                         )}
@@ -243,6 +249,7 @@ fn state_name(state: ResourceState) -> &'static str {
         ResourceState::Deleted => "deleted",
         ResourceState::Failed => "failed",
         ResourceState::Waiting => "waiting",
+        ResourceState::HeldBack => "held back",
     }
 }
 

@@ -2,11 +2,11 @@
 //! under the one field manager `bi`. After the CRD stage it waits until the
 //! new definitions are established and served; before writes an admission
 //! webhook intercepts, it waits (bounded) until the webhook can answer. A
-//! refused object is recorded with the API server's message and holds
-//! nothing else back: what depends on it fails on its own (a custom resource
-//! whose CRD is not served, an object whose namespace is missing). Within a
-//! stage the writes run concurrently and are paced and retried by the
-//! throttle.
+//! refused object is recorded with the API server's message and holds back
+//! only what depends on it ([`Dependents`]): the later stages of the same
+//! battery or object, the custom resources of a CRD, the objects of a
+//! namespace. Everything else is applied. Within a stage the writes run
+//! concurrently, paced by the throttle's adaptive concurrency and retried.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -22,7 +22,7 @@ use kube::discovery::Scope;
 use tokio::time::Instant;
 
 use super::kinds::Kinds;
-use super::throttle::{EngineSettings, TokenBucket, with_retries};
+use super::throttle::{EngineSettings, Pacer, with_retries};
 use super::webhooks::{self, Webhook, WebhookService, Webhooks};
 use crate::events::EventBus;
 
@@ -51,6 +51,9 @@ pub enum Outcome {
     /// Not applied yet: an admission webhook that intercepts it cannot
     /// answer (named in the message); retried soon.
     Waiting(String),
+    /// Not attempted: something it depends on failed (named in the
+    /// message); retried with it by the next snapshot.
+    HeldBack(String),
 }
 
 impl Outcome {
@@ -63,6 +66,7 @@ impl Outcome {
             Self::Deleted => "deleted",
             Self::Failed(_) => "failed",
             Self::Waiting(_) => "waiting",
+            Self::HeldBack(_) => "held_back",
         }
     }
 
@@ -75,6 +79,7 @@ impl Outcome {
             Self::Deleted => ResourceState::Deleted,
             Self::Failed(_) => ResourceState::Failed,
             Self::Waiting(_) => ResourceState::Waiting,
+            Self::HeldBack(_) => ResourceState::HeldBack,
         }
     }
 
@@ -82,7 +87,9 @@ impl Outcome {
     /// it waits for.
     pub fn message(&self) -> Option<&str> {
         match self {
-            Self::Failed(message) | Self::Waiting(message) => Some(message),
+            Self::Failed(message) | Self::Waiting(message) | Self::HeldBack(message) => {
+                Some(message)
+            }
             _ => None,
         }
     }
@@ -108,12 +115,13 @@ impl fmt::Display for Outcome {
         match self {
             Self::Failed(message) => write!(f, "failed: {message}"),
             Self::Waiting(message) => write!(f, "waiting: {message}"),
+            Self::HeldBack(message) => write!(f, "held back: {message}"),
             other => f.write_str(other.as_str()),
         }
     }
 }
 
-/// Executes `plan` in its order, paced by `settings`; one outcome per item,
+/// Executes `plan` in its order, paced by `pacer`; one outcome per item,
 /// in the same order. `existing` holds the paths the cluster had before the
 /// snapshot (which webhook configurations are registered already).
 pub(crate) async fn apply(
@@ -122,13 +130,13 @@ pub(crate) async fn apply(
     existing: &BTreeSet<ResourcePath>,
     kinds: &mut Kinds,
     settings: &EngineSettings,
+    pacer: &Pacer,
     progress: &Progress,
 ) -> Vec<(PlanItem, Outcome)> {
     let bodies: BTreeMap<&ResourcePath, &Resource> = desired
         .iter()
         .map(|resource| (&resource.path, resource))
         .collect();
-    let bucket = TokenBucket::of(settings);
     let phase = |item: &PlanItem| (item.action == Action::Delete, item.stage);
     let mut registered: BTreeSet<ResourcePath> = existing
         .iter()
@@ -136,6 +144,7 @@ pub(crate) async fn apply(
         .cloned()
         .collect();
     let mut answering = BTreeMap::new();
+    let mut failed = Dependents::default();
     let mut outcomes = Vec::with_capacity(plan.items.len());
     let mut rest = plan.items.as_slice();
     while let Some(first) = rest.first() {
@@ -158,10 +167,12 @@ pub(crate) async fn apply(
         // `&mut Kinds`); only the writes themselves run concurrently.
         let mut writes = Vec::with_capacity(chunk.len());
         for item in chunk {
-            let write = if item.action.writes() {
-                prepare_write(item, bodies.get(&item.path).copied(), kinds).await
-            } else {
+            let write = if !item.action.writes() {
                 Err(Outcome::Unchanged)
+            } else if let Some(reason) = failed.holds_back(item) {
+                Err(Outcome::HeldBack(reason))
+            } else {
+                prepare_write(item, bodies.get(&item.path).copied(), kinds).await
             };
             writes.push(write);
         }
@@ -178,7 +189,7 @@ pub(crate) async fn apply(
             .await;
         }
         // NB: the futures are built before they enter the stream: a stream
-        // of closures borrowing the bucket trips rustc's higher-ranked
+        // of closures borrowing the pacer trips rustc's higher-ranked
         // `Send` check (rust-lang/rust#102211) and the task could not spawn.
         let pending: Vec<_> = writes
             .into_iter()
@@ -186,7 +197,7 @@ pub(crate) async fn apply(
             .map(|(index, write)| {
                 let item = &chunk[index];
                 let report = current != (false, Stage::Crds) && item.action.writes();
-                write_one(index, write, item, report, settings, &bucket, progress)
+                write_one(index, write, item, report, settings, pacer, progress)
             })
             .collect();
         let mut results: Vec<(usize, Outcome)> = stream::iter(pending)
@@ -215,12 +226,87 @@ pub(crate) async fn apply(
                 Outcome::Deleted => {
                     registered.remove(&item.path);
                 }
-                Outcome::Failed(_) | Outcome::Waiting(_) => {}
+                Outcome::Failed(_) | Outcome::Waiting(_) | Outcome::HeldBack(_) => {}
+            }
+        }
+        for (item, outcome) in chunk.iter().zip(&results) {
+            if outcome.is_failed() {
+                failed.record(item, bodies.get(&item.path).copied());
             }
         }
         outcomes.extend(chunk.iter().cloned().zip(results));
     }
     outcomes
+}
+
+/// What the failures so far hold back: later writes that depend on a
+/// refused object.
+#[derive(Debug, Default)]
+struct Dependents {
+    /// Batteries and user objects with a refused object, and which.
+    apps: BTreeMap<String, String>,
+    /// `(group, kind)` of refused CRDs, and which.
+    types: BTreeMap<(String, String), String>,
+    /// Refused namespaces.
+    namespaces: BTreeSet<String>,
+}
+
+impl Dependents {
+    /// Notes that `item` (with `resource`, its body) was refused.
+    fn record(&mut self, item: &PlanItem, resource: Option<&Resource>) {
+        if item.action == Action::Delete {
+            return;
+        }
+        let path = &item.path;
+        if let Some(app) = &item.app {
+            self.apps
+                .entry(app.clone())
+                .or_insert_with(|| path.to_string());
+        }
+        match path.kind.as_str() {
+            "Namespace" if path.group().is_empty() => {
+                self.namespaces.insert(path.name.clone());
+            }
+            "CustomResourceDefinition" => {
+                let spec = resource.and_then(|r| r.body.get("spec"));
+                let group = spec.and_then(|s| s.get("group")).and_then(|g| g.as_str());
+                let kind = spec
+                    .and_then(|s| s.pointer("/names/kind"))
+                    .and_then(|k| k.as_str());
+                if let (Some(group), Some(kind)) = (group, kind) {
+                    self.types
+                        .insert((group.to_owned(), kind.to_owned()), path.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Why `item` is held back, if a failure holds it back.
+    // NB: only creates and updates wait; a prune goes on, and objects of
+    // the stage that failed were already in flight beside it.
+    fn holds_back(&self, item: &PlanItem) -> Option<String> {
+        if item.action == Action::Delete {
+            return None;
+        }
+        let path = &item.path;
+        if let Some(namespace) = path
+            .namespace
+            .as_ref()
+            .filter(|ns| self.namespaces.contains(*ns))
+        {
+            return Some(format!("its namespace {namespace} was refused"));
+        }
+        if let Some(crd) = self
+            .types
+            .get(&(path.group().to_owned(), path.kind.clone()))
+        {
+            return Some(format!("its type's definition {crd} was refused"));
+        }
+        let app = item.app.as_ref()?;
+        let refused = self.apps.get(app)?;
+        Some(format!("{refused} of {app}, an earlier stage, was refused"))
+    }
 }
 
 /// Turns the writes of `chunk` that a registered webhook intercepts into
@@ -334,11 +420,11 @@ async fn write_one(
     item: &PlanItem,
     report: bool,
     settings: &EngineSettings,
-    bucket: &TokenBucket,
+    pacer: &Pacer,
     progress: &Progress,
 ) -> (usize, Outcome) {
     let outcome = match write {
-        Ok(write) => execute(write, settings, bucket).await,
+        Ok(write) => execute(write, settings, pacer).await,
         Err(outcome) => outcome,
     };
     if report {
@@ -418,7 +504,7 @@ async fn prepare_write<'a>(
 }
 
 /// Applies or deletes one object, retrying transient failures.
-async fn execute(write: Write<'_>, settings: &EngineSettings, bucket: &TokenBucket) -> Outcome {
+async fn execute(write: Write<'_>, settings: &EngineSettings, pacer: &Pacer) -> Outcome {
     let Write {
         api,
         name,
@@ -431,7 +517,7 @@ async fn execute(write: Write<'_>, settings: &EngineSettings, bucket: &TokenBuck
     let mut params = PatchParams::apply(FIELD_MANAGER).force();
     params.field_validation = Some(ValidationDirective::Strict);
     let delete = DeleteParams::background();
-    write_with_retries(action, settings, bucket, || async {
+    write_with_retries(action, settings, pacer, || async {
         match (action, body) {
             (Action::Delete, _) => api.delete(name, &delete).await.map(|_| ()),
             (_, Some(resource)) => api
@@ -450,14 +536,14 @@ async fn execute(write: Write<'_>, settings: &EngineSettings, bucket: &TokenBuck
 async fn write_with_retries<F, Fut>(
     action: Action,
     settings: &EngineSettings,
-    bucket: &TokenBucket,
+    pacer: &Pacer,
     operation: F,
 ) -> Outcome
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<(), kube::Error>>,
 {
-    let (result, attempts) = with_retries(settings, bucket, operation).await;
+    let (result, attempts) = with_retries(settings, pacer, operation).await;
     match (result, action) {
         (Ok(()), Action::Create) => Outcome::Created,
         (Ok(()), Action::Delete) => Outcome::Deleted,
@@ -574,10 +660,10 @@ mod tests {
     /// Runs a write whose attempts answer `answers` in turn.
     async fn run(action: Action, answers: Vec<Result<(), kube::Error>>) -> (Outcome, usize) {
         let settings = quick();
-        let bucket = TokenBucket::of(&settings);
+        let pacer = Pacer::new(&settings, std::sync::Arc::default());
         let answers = std::cell::RefCell::new(answers.into_iter());
         let calls = Cell::new(0);
-        let outcome = write_with_retries(action, &settings, &bucket, || {
+        let outcome = write_with_retries(action, &settings, &pacer, || {
             calls.set(calls.get() + 1);
             let answer = answers.borrow_mut().next().unwrap_or(Ok(()));
             async move { answer }

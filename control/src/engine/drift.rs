@@ -20,7 +20,7 @@ use super::apply::FIELD_MANAGER;
 use super::kinds::Kinds;
 use super::prepare::prepare_with_live;
 use super::snapshot::Engine;
-use super::throttle::{TokenBucket, with_retries};
+use super::throttle::{Pacer, with_retries};
 use crate::error::{Error, Result};
 use bi_model::generate::changed_fields;
 
@@ -50,7 +50,7 @@ impl Engine {
     /// of its apply; marks the drifted ones for the next snapshot and
     /// publishes a `drift_checked` event. Paced by the drift rate limit.
     pub async fn sweep_drift(&self) -> Result<DriftReport> {
-        let bucket = TokenBucket::new(self.settings().drift_checks_per_second, 1);
+        let pacer = Pacer::one_at_a_time(self.settings().drift_checks_per_second, self.pause());
         let mut kinds = Kinds::new(self.client().clone());
         // NB: not under the snapshot lock: a sweep may take long, and one
         // that races a snapshot at worst marks an object the snapshot just
@@ -68,7 +68,7 @@ impl Engine {
                 continue;
             };
             report.checked += 1;
-            match dry_run(&mut kinds, &item.path, body, &bucket, self).await {
+            match dry_run(&mut kinds, &item.path, body, &pacer, self).await {
                 Ok(applied) => {
                     let fields: Vec<String> =
                         changed_fields(&comparable(live), &comparable(&applied))
@@ -106,7 +106,7 @@ async fn dry_run(
     kinds: &mut Kinds,
     path: &ResourcePath,
     body: &Value,
-    bucket: &TokenBucket,
+    pacer: &Pacer,
     engine: &Engine,
 ) -> std::result::Result<Value, String> {
     let api = match kinds.api_for(path).await {
@@ -116,7 +116,7 @@ async fn dry_run(
     };
     let params = PatchParams::apply(FIELD_MANAGER).force().dry_run();
     let patch = Patch::Apply(body);
-    let (result, _) = with_retries(engine.settings(), bucket, || {
+    let (result, _) = with_retries(engine.settings(), pacer, || {
         api.patch(&path.name, &params, &patch)
     })
     .await;

@@ -11,11 +11,12 @@ pub use bi_api::snapshots::{
     ChangedResource, ResourceOutcomeRow, SnapshotDetail, SnapshotDiff, SnapshotSummary,
 };
 pub use bi_model::generate::FieldChange;
-use bi_model::generate::field_changes;
+use bi_model::generate::{field_changes, stage_of};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::Value;
 
 use super::apply::Outcome;
+use super::record;
 use super::snapshot::SnapshotStatus;
 use crate::db::Database;
 use crate::entities::{resource_body, snapshot, snapshot_resource};
@@ -55,7 +56,7 @@ pub async fn show(db: &Database, id: i64) -> Result<Option<SnapshotDetail>> {
     else {
         return Ok(None);
     };
-    let resources = snapshot_resource::Entity::find()
+    let mut resources: Vec<ResourceOutcomeRow> = snapshot_resource::Entity::find()
         .filter(snapshot_resource::Column::SnapshotId.eq(id))
         .order_by_asc(snapshot_resource::Column::Id)
         .all(db.connection())
@@ -70,6 +71,35 @@ pub async fn show(db: &Database, id: i64) -> Result<Option<SnapshotDetail>> {
             message: row.message,
         })
         .collect();
+    // NB: what it left unchanged has no row: it is in the applied set, and
+    // goes back into apply order (stage, then path; deletions last).
+    if let Some(set) = &row.applied_set {
+        let listed: BTreeSet<String> = resources.iter().map(|r| r.path.clone()).collect();
+        for (path, hash) in record::set_entries(db.connection(), set).await? {
+            if !listed.contains(&path) {
+                resources.push(ResourceOutcomeRow {
+                    path,
+                    action: UNCHANGED.to_owned(),
+                    hash,
+                    outcome: UNCHANGED.to_owned(),
+                    message: None,
+                });
+            }
+        }
+        let (deletions, mut applied): (Vec<_>, Vec<_>) =
+            resources.into_iter().partition(|r| r.action == "delete");
+        let mut keyed = Vec::with_capacity(applied.len());
+        for row in applied.drain(..) {
+            let path = record::parse_path(&row.path)?;
+            keyed.push(((stage_of(&path), path), row));
+        }
+        keyed.sort_by(|(a, _), (b, _)| a.cmp(b));
+        resources = keyed
+            .into_iter()
+            .map(|(_, row)| row)
+            .chain(deletions)
+            .collect();
+    }
     Ok(Some(SnapshotDetail {
         summary: summary(row)?,
         resources,
@@ -129,6 +159,9 @@ pub async fn diff(db: &Database, a: i64, b: i64) -> Result<Option<SnapshotDiff>>
     Ok(Some(result))
 }
 
+/// The action and outcome of an object a snapshot found as desired.
+const UNCHANGED: &str = "unchanged";
+
 /// The desired-state version snapshot `id` applied, if it exists.
 pub(crate) async fn desired_version(db: &Database, id: i64) -> Result<Option<i32>> {
     snapshot::Entity::find_by_id(id)
@@ -143,27 +176,18 @@ pub(crate) async fn desired_version(db: &Database, id: i64) -> Result<Option<i32
 /// The hash of every object snapshot `id` left applied, by path; None when
 /// the snapshot does not exist.
 async fn applied(db: &Database, id: i64) -> Result<Option<BTreeMap<String, String>>> {
-    let exists = snapshot::Entity::find_by_id(id)
+    let Some(row) = snapshot::Entity::find_by_id(id)
         .one(db.connection())
         .await
         .map_err(db_error("reading a snapshot"))?
-        .is_some();
-    if !exists {
+    else {
         return Ok(None);
-    }
-    let applied = [Outcome::Created, Outcome::Updated, Outcome::Unchanged].map(|o| o.as_str());
-    let rows: Vec<(String, Option<String>)> = snapshot_resource::Entity::find()
-        .select_only()
-        .columns([
-            snapshot_resource::Column::Path,
-            snapshot_resource::Column::Hash,
-        ])
-        .filter(snapshot_resource::Column::SnapshotId.eq(id))
-        .filter(snapshot_resource::Column::Outcome.is_in(applied))
-        .into_tuple()
-        .all(db.connection())
-        .await
-        .map_err(db_error("reading a snapshot's applied objects"))?;
+    };
+    let rows: Vec<(String, Option<String>)> = match &row.applied_set {
+        Some(set) => record::set_entries(db.connection(), set).await?,
+        // NB: recorded before sets existed: a row per object.
+        None => applied_rows(db, id).await?,
+    };
     rows.into_iter()
         .map(|(path, hash)| match hash {
             Some(hash) => Ok((path, hash)),
@@ -174,6 +198,23 @@ async fn applied(db: &Database, id: i64) -> Result<Option<BTreeMap<String, Strin
         })
         .collect::<Result<_>>()
         .map(Some)
+}
+
+/// The applied objects' rows of snapshot `id`, recorded before sets existed.
+async fn applied_rows(db: &Database, id: i64) -> Result<Vec<(String, Option<String>)>> {
+    let applied = [Outcome::Created, Outcome::Updated, Outcome::Unchanged].map(|o| o.as_str());
+    snapshot_resource::Entity::find()
+        .select_only()
+        .columns([
+            snapshot_resource::Column::Path,
+            snapshot_resource::Column::Hash,
+        ])
+        .filter(snapshot_resource::Column::SnapshotId.eq(id))
+        .filter(snapshot_resource::Column::Outcome.is_in(applied))
+        .into_tuple()
+        .all(db.connection())
+        .await
+        .map_err(db_error("reading a snapshot's applied objects"))
 }
 
 /// The stored bodies of `hashes`, parsed, by hash.
@@ -227,6 +268,7 @@ fn summary(row: snapshot::Model) -> Result<SnapshotSummary> {
             deleted: count(row.deleted),
             failed: count(row.failed),
             waiting: count(row.skipped),
+            held_back: count(row.held_back),
         },
     })
 }

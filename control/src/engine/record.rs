@@ -1,9 +1,12 @@
 //! Record: the snapshot's rows. A `running` row is inserted before anything
 //! is applied, with a `planned` row per object it is about to write (so
 //! what it writes is in the inventory even if the process dies before the
-//! end), and finished with its status, counts and one `snapshot_resource`
-//! row per planned object in place of those; applied bodies go to the
-//! content-addressed `resource_body` once per hash.
+//! end), and finished with its status, counts, one `snapshot_resource` row
+//! per object it wrote, deleted or could not (in place of those), and two
+//! references to content-addressed sets: what it left applied (unchanged
+//! objects are found there, not in rows) and what bi owns after it (the
+//! next plan's inventory). A snapshot that changes nothing adds one row.
+//! Applied bodies go to the content-addressed `resource_body` once per hash.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,11 +18,12 @@ use sea_orm::{
     QuerySelect, Set,
 };
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use super::apply::Outcome;
 use super::snapshot::SnapshotStatus;
 use crate::db::Database;
-use crate::entities::{resource_body, snapshot, snapshot_resource};
+use crate::entities::{inventory_entry, inventory_set, resource_body, snapshot, snapshot_resource};
 use crate::error::{Error, Result, db_error};
 use bi_model::events::OutcomeCounts;
 
@@ -41,15 +45,39 @@ pub(crate) async fn mark_interrupted(db: &Database) -> Result<u64> {
     Ok(result.rows_affected)
 }
 
-/// The paths bi may have applied and not pruned since: what the last
-/// succeeded snapshot created, updated or found unchanged, and what every
-/// snapshot after it (failed, or waiting for a webhook) applied.
+/// The paths bi may have applied and not pruned since: the owned set of
+/// the newest finished snapshot, and what every snapshot after it (cut
+/// short) was about to write.
 // NB: trusting only the last succeeded snapshot leaked every object that a
 // later, unfinished snapshot created and a change then removed: on a real
 // cluster, where webhooks keep snapshots waiting, that was most of them. A
 // path listed here that is no longer in the cluster costs nothing: the plan
 // deletes only what it finds.
 pub(crate) async fn inventory(db: &Database) -> Result<BTreeSet<ResourcePath>> {
+    let latest: Option<(i64, Option<String>)> = snapshot::Entity::find()
+        .select_only()
+        .columns([snapshot::Column::Id, snapshot::Column::OwnedSet])
+        .filter(snapshot::Column::OwnedSet.is_not_null())
+        .order_by_desc(snapshot::Column::Id)
+        .into_tuple()
+        .one(db.connection())
+        .await
+        .map_err(db_error("finding the newest inventory"))?;
+    let Some((after, Some(owned))) = latest else {
+        return inventory_of_rows(db).await;
+    };
+    let mut paths: BTreeSet<String> = set_entries(db.connection(), &owned)
+        .await?
+        .into_iter()
+        .map(|(path, _)| path)
+        .collect();
+    paths.extend(applied_rows_after(db, after + 1).await?);
+    paths.iter().map(|path| parse_path(path)).collect()
+}
+
+/// The inventory of a history recorded before sets existed: what the last
+/// succeeded snapshot applied and what every snapshot after it applied.
+async fn inventory_of_rows(db: &Database) -> Result<BTreeSet<ResourcePath>> {
     let last: Option<i64> = snapshot::Entity::find()
         .select_only()
         .column(snapshot::Column::Id)
@@ -59,23 +87,95 @@ pub(crate) async fn inventory(db: &Database) -> Result<BTreeSet<ResourcePath>> {
         .one(db.connection())
         .await
         .map_err(db_error("finding the last succeeded snapshot"))?;
+    let paths = applied_rows_after(db, last.unwrap_or(0)).await?;
+    paths.iter().map(|path| parse_path(path)).collect()
+}
+
+/// The paths rows of snapshot `first` and later say were (or were about
+/// to be) applied.
+async fn applied_rows_after(db: &Database, first: i64) -> Result<Vec<String>> {
     let applied = [
         Outcome::Created.as_str(),
         Outcome::Updated.as_str(),
         Outcome::Unchanged.as_str(),
         PLANNED,
     ];
-    let paths: Vec<String> = snapshot_resource::Entity::find()
+    snapshot_resource::Entity::find()
         .select_only()
         .column(snapshot_resource::Column::Path)
         .distinct()
-        .filter(snapshot_resource::Column::SnapshotId.gte(last.unwrap_or(0)))
+        .filter(snapshot_resource::Column::SnapshotId.gte(first))
         .filter(snapshot_resource::Column::Outcome.is_in(applied))
         .into_tuple()
         .all(db.connection())
         .await
-        .map_err(db_error("reading the last inventory"))?;
-    paths.iter().map(|path| parse_path(path)).collect()
+        .map_err(db_error("reading the last inventory"))
+}
+
+/// The entries of set `hash`: paths with their content hashes.
+pub(crate) async fn set_entries(
+    conn: &impl ConnectionTrait,
+    hash: &str,
+) -> Result<Vec<(String, Option<String>)>> {
+    inventory_entry::Entity::find()
+        .select_only()
+        .columns([inventory_entry::Column::Path, inventory_entry::Column::Hash])
+        .filter(inventory_entry::Column::SetHash.eq(hash))
+        .order_by_asc(inventory_entry::Column::Path)
+        .into_tuple()
+        .all(conn)
+        .await
+        .map_err(db_error("reading an inventory set"))
+}
+
+/// Stores the set of `entries` unless it is stored already; returns its hash.
+async fn store_set(
+    conn: &impl ConnectionTrait,
+    entries: &BTreeMap<String, Option<String>>,
+) -> Result<String> {
+    let mut digest = Sha256::new();
+    for (path, hash) in entries {
+        digest.update(path.as_bytes());
+        digest.update(b"\t");
+        digest.update(hash.as_deref().unwrap_or("-").as_bytes());
+        digest.update(b"\n");
+    }
+    let hash: String = digest
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    let stored = inventory_set::Entity::find_by_id(hash.clone())
+        .one(conn)
+        .await
+        .map_err(db_error("reading an inventory set"))?
+        .is_some();
+    if stored {
+        return Ok(hash);
+    }
+    inventory_set::ActiveModel {
+        hash: Set(hash.clone()),
+        entries: Set(i32::try_from(entries.len()).unwrap_or(i32::MAX)),
+    }
+    .insert(conn)
+    .await
+    .map_err(db_error("storing an inventory set"))?;
+    let rows: Vec<inventory_entry::ActiveModel> = entries
+        .iter()
+        .map(|(path, content)| inventory_entry::ActiveModel {
+            set_hash: Set(hash.clone()),
+            path: Set(path.clone()),
+            hash: Set(content.clone()),
+            ..Default::default()
+        })
+        .collect();
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        inventory_entry::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(conn)
+            .await
+            .map_err(db_error("storing an inventory set"))?;
+    }
+    Ok(hash)
 }
 
 /// Inserts a `running` snapshot of desired-state `version`; returns its id.
@@ -98,6 +198,7 @@ pub(crate) async fn start(
         deleted: Set(0),
         failed: Set(0),
         skipped: Set(0),
+        held_back: Set(0),
         ..Default::default()
     }
     .insert(&txn)
@@ -127,16 +228,31 @@ pub(crate) async fn start(
 /// ended: it may or may not be in the cluster.
 pub(crate) const PLANNED: &str = "planned";
 
-/// Writes every outcome and the bodies applied, and finishes snapshot `id`
-/// with `status` and `counts`, in one transaction.
-pub(crate) async fn finish(
-    db: &Database,
-    id: i64,
-    status: SnapshotStatus,
-    counts: &OutcomeCounts,
-    outcomes: &[(PlanItem, Outcome)],
-    desired: &[Resource],
-) -> Result<()> {
+/// What a snapshot did, as [`finish`] records it.
+pub(crate) struct Finished<'a> {
+    /// How it ended.
+    pub(crate) status: SnapshotStatus,
+    /// Objects per outcome.
+    pub(crate) counts: &'a OutcomeCounts,
+    /// Every planned object and its outcome.
+    pub(crate) outcomes: &'a [(PlanItem, Outcome)],
+    /// The resources it generated.
+    pub(crate) desired: &'a [Resource],
+    /// The inventory its plan pruned from.
+    pub(crate) inventory: &'a BTreeSet<ResourcePath>,
+}
+
+/// Writes the outcomes of what snapshot `id` wrote (or could not), its
+/// applied and owned sets, and the bodies applied, and finishes it, in one
+/// transaction.
+pub(crate) async fn finish(db: &Database, id: i64, finished: Finished<'_>) -> Result<()> {
+    let Finished {
+        status,
+        counts,
+        outcomes,
+        desired,
+        inventory,
+    } = finished;
     let txn = db.begin_write().await?;
     store_bodies(&txn, desired).await?;
     snapshot_resource::Entity::delete_many()
@@ -148,8 +264,11 @@ pub(crate) async fn finish(
             "replacing what a snapshot planned with its outcomes",
         ))?;
 
+    // NB: an object left unchanged gets no row: it is in the applied set,
+    // which a snapshot that changes nothing shares with the one before.
     let rows: Vec<snapshot_resource::ActiveModel> = outcomes
         .iter()
+        .filter(|(item, _)| item.action != Action::Unchanged)
         .map(|(item, outcome)| outcome_row(id, item, outcome.as_str(), outcome.message()))
         .collect();
     for chunk in rows.chunks(INSERT_CHUNK) {
@@ -159,10 +278,15 @@ pub(crate) async fn finish(
             .map_err(db_error("recording snapshot outcomes"))?;
     }
 
+    let applied = store_set(&txn, &applied_entries(outcomes)).await?;
+    let owned = store_set(&txn, &owned_entries(status, outcomes, inventory)).await?;
+
     let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
     snapshot::ActiveModel {
         id: Set(id),
         status: Set(status.as_str().to_owned()),
+        applied_set: Set(Some(applied)),
+        owned_set: Set(Some(owned)),
         finished_at: Set(Some(Utc::now())),
         created: Set(count(counts.created)),
         updated: Set(count(counts.updated)),
@@ -172,6 +296,7 @@ pub(crate) async fn finish(
         // NB: the column predates webhooks: it counted writes not attempted
         // after a failure, which no longer happens.
         skipped: Set(count(counts.waiting)),
+        held_back: Set(count(counts.held_back)),
         ..Default::default()
     }
     .update(&txn)
@@ -180,6 +305,46 @@ pub(crate) async fn finish(
     txn.commit()
         .await
         .map_err(db_error("committing a snapshot"))
+}
+
+/// What `outcomes` left applied, with the hashes applied.
+fn applied_entries(outcomes: &[(PlanItem, Outcome)]) -> BTreeMap<String, Option<String>> {
+    outcomes
+        .iter()
+        .filter(|(_, outcome)| outcome.is_applied())
+        .map(|(item, _)| {
+            (
+                item.path.to_string(),
+                item.hash.as_ref().map(ToString::to_string),
+            )
+        })
+        .collect()
+}
+
+/// What bi may have in the cluster after a snapshot that planned from
+/// `inventory` and ended with `outcomes`: what it applied when it
+/// succeeded (everything else undesired is gone); otherwise also the
+/// inventory it started from and every object it tried to update (it was
+/// there before), less what it deleted.
+fn owned_entries(
+    status: SnapshotStatus,
+    outcomes: &[(PlanItem, Outcome)],
+    inventory: &BTreeSet<ResourcePath>,
+) -> BTreeMap<String, Option<String>> {
+    let mut owned: BTreeSet<String> = outcomes
+        .iter()
+        .filter(|(item, outcome)| outcome.is_applied() || item.action == Action::Update)
+        .map(|(item, _)| item.path.to_string())
+        .collect();
+    if status != SnapshotStatus::Succeeded {
+        owned.extend(inventory.iter().map(ToString::to_string));
+        for (item, outcome) in outcomes {
+            if *outcome == Outcome::Deleted {
+                owned.remove(&item.path.to_string());
+            }
+        }
+    }
+    owned.into_iter().map(|path| (path, None)).collect()
 }
 
 /// The `snapshot_resource` row of `item` in snapshot `id`.
@@ -273,7 +438,7 @@ fn action_name(action: Action) -> &'static str {
 /// Reads a `ResourcePath` back from its display form,
 /// `apiVersion/kind[/namespace]/name`, where `apiVersion` is `v1` or
 /// `group/version`.
-fn parse_path(text: &str) -> Result<ResourcePath> {
+pub(crate) fn parse_path(text: &str) -> Result<ResourcePath> {
     let corrupt = || Error::Corrupt {
         what: "snapshot resource path",
         reason: format!("{text:?} is not apiVersion/kind[/namespace]/name"),

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use bi_model::events::{Event, OutcomeCounts, PlannedResource};
 use bi_model::generate::{PlanItem, ResourcePath, plan};
@@ -14,10 +15,13 @@ use super::apply::{Outcome, Progress, apply};
 use super::kinds::Kinds;
 use super::prepare::prepare;
 use super::record;
-use super::throttle::EngineSettings;
+use super::retention::{self, PruneReport, Retention};
+use super::throttle::{Concurrency, EngineSettings, Pacer, Pause, observing};
 use crate::db::Database;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::events::EventBus;
+use bi_api::snapshots::{OrphansPruned, ResourceOutcomeRow};
+use bi_model::{Problems, Rule};
 
 pub use bi_api::snapshots::{PlanPreview, SnapshotStatus};
 
@@ -36,6 +40,95 @@ pub struct SnapshotReport {
     pub outcomes: Vec<(ResourcePath, Outcome)>,
     /// Managed objects no inventory knows: reported, never deleted.
     pub orphans: Vec<ResourcePath>,
+    /// How many writes went at once.
+    pub concurrency: Concurrency,
+    /// The orphans it was asked to delete and found (see [`Engine::prune_orphans`]).
+    pub pruned_orphans: Vec<ResourcePath>,
+}
+
+impl SnapshotReport {
+    /// What it did to the orphans it was asked to delete.
+    pub fn orphans_pruned(&self) -> OrphansPruned {
+        let mut pruned = OrphansPruned {
+            snapshot: self.id,
+            status: self.status,
+            deleted: Vec::new(),
+            refused: Vec::new(),
+        };
+        for (path, outcome) in &self.outcomes {
+            if !self.pruned_orphans.contains(path) {
+                continue;
+            }
+            if *outcome == Outcome::Deleted {
+                pruned.deleted.push(path.to_string());
+            } else {
+                pruned.refused.push(ResourceOutcomeRow {
+                    path: path.to_string(),
+                    action: "delete".to_owned(),
+                    hash: None,
+                    outcome: outcome.as_str().to_owned(),
+                    message: outcome.message().map(str::to_owned),
+                });
+            }
+        }
+        pruned
+    }
+}
+
+/// The trigger of a snapshot that prunes orphans.
+pub const ORPHANS_TRIGGER: &str = "prune-orphans";
+
+/// Which orphans a snapshot deletes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Orphans {
+    /// None: they are reported, never deleted (every ordinary snapshot).
+    Keep,
+    /// Every orphan the plan finds.
+    All,
+    /// These, where the plan finds them orphaned.
+    Only(BTreeSet<ResourcePath>),
+}
+
+impl Orphans {
+    /// The orphans `paths` name (as listed: `apps/v1/Deployment/ns/name`),
+    /// or every one when None; a path that is not one is refused, naming it.
+    pub fn chosen(paths: Option<&[String]>) -> Result<Orphans> {
+        let Some(paths) = paths else {
+            return Ok(Self::All);
+        };
+        let mut problems = Problems::new();
+        let mut chosen = BTreeSet::new();
+        for (index, text) in paths.iter().enumerate() {
+            match record::parse_path(text) {
+                Ok(path) => {
+                    chosen.insert(path);
+                }
+                Err(_) => problems.push(
+                    format!("paths[{index}]"),
+                    Rule::Format,
+                    format!("{text:?} is not apiVersion/kind[/namespace]/name"),
+                ),
+            }
+        }
+        if chosen.is_empty() && problems.is_empty() {
+            problems.push(
+                "paths",
+                Rule::Required,
+                "name at least one orphan, or leave paths out for all",
+            );
+        }
+        problems.into_result().map_err(Error::Rejected)?;
+        Ok(Self::Only(chosen))
+    }
+
+    /// Whether the orphan `path` is to be deleted.
+    fn chooses(&self, path: &ResourcePath) -> bool {
+        match self {
+            Self::Keep => false,
+            Self::All => true,
+            Self::Only(paths) => paths.contains(path),
+        }
+    }
 }
 
 /// Makes the cluster match the desired state, one snapshot at a time.
@@ -50,6 +143,10 @@ pub struct Engine {
     /// Objects the last drift sweep found changed behind bi's back: the next
     /// snapshot re-applies them even though their hash annotation matches.
     drifted: std::sync::Mutex<BTreeSet<ResourcePath>>,
+    /// Until when the API server asked (`Retry-After`) to be left alone.
+    pause: Arc<Pause>,
+    /// When this engine last pruned its history.
+    pruned_at: std::sync::Mutex<Option<Instant>>,
 }
 
 impl fmt::Debug for Engine {
@@ -92,14 +189,22 @@ impl Engine {
         settings: EngineSettings,
         bus: EventBus,
     ) -> Engine {
+        let pause = Arc::new(Pause::default());
         Engine {
             db,
-            client,
+            client: observing(client, Arc::clone(&pause)),
             running: Mutex::new(()),
             settings,
             bus,
             drifted: std::sync::Mutex::new(BTreeSet::new()),
+            pause,
+            pruned_at: std::sync::Mutex::new(None),
         }
+    }
+
+    /// The API server's `Retry-After` hold, shared by every request.
+    pub(crate) fn pause(&self) -> Arc<Pause> {
+        Arc::clone(&self.pause)
     }
 
     /// The bus this engine publishes on.
@@ -133,15 +238,63 @@ impl Engine {
     /// Like [`Engine::snapshot`], serving the queued `requests` (their
     /// numbers go out with the `snapshot_started` event).
     pub async fn snapshot_for(&self, trigger: &str, requests: &[u64]) -> Result<SnapshotReport> {
+        self.snapshot_adopting(trigger, requests, &Orphans::Keep)
+            .await
+    }
+
+    /// A snapshot that also deletes the orphans `orphans` chooses (managed
+    /// objects no inventory knows, which a snapshot otherwise only reports):
+    /// what the one-click and `bi deploys orphans --prune` run. A chosen path
+    /// that is not an orphan when the snapshot plans is left alone.
+    pub async fn prune_orphans(&self, orphans: &Orphans) -> Result<SnapshotReport> {
+        self.snapshot_adopting(ORPHANS_TRIGGER, &[], orphans).await
+    }
+
+    async fn snapshot_adopting(
+        &self,
+        trigger: &str,
+        requests: &[u64],
+        orphans: &Orphans,
+    ) -> Result<SnapshotReport> {
         let _flight = self.running.lock().await;
-        let result = self.run(trigger, requests).await;
+        let result = self.run(trigger, requests, orphans).await;
         if let Err(err) = &result {
             self.bus.publish(Event::SnapshotError {
                 requests: requests.to_vec(),
                 message: err.to_string(),
             });
         }
+        if self.prune_due() {
+            // NB: a history that cannot be pruned now is pruned next time;
+            // the snapshot itself went as reported.
+            if let Err(err) =
+                retention::prune(&self.db, self.settings.retention, chrono::Utc::now(), false).await
+            {
+                tracing::warn!(%err, "could not prune the snapshot history");
+            }
+        }
         result
+    }
+
+    /// Prunes the history to `retention` now (between snapshots); only
+    /// counts what would go when `dry_run`.
+    pub async fn prune_history(&self, retention: Retention, dry_run: bool) -> Result<PruneReport> {
+        let _flight = self.running.lock().await;
+        retention::prune(&self.db, retention, chrono::Utc::now(), dry_run).await
+    }
+
+    /// Whether the history is due for pruning after a snapshot (and notes
+    /// that it is done now).
+    fn prune_due(&self) -> bool {
+        let mut pruned_at = self
+            .pruned_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let due = pruned_at.is_none_or(|at| at.elapsed() >= self.settings.prune_every);
+        if due {
+            *pruned_at = Some(Instant::now());
+        }
+        due
     }
 
     /// What a snapshot would do now; writes nothing, records nothing.
@@ -154,12 +307,34 @@ impl Engine {
         })
     }
 
-    async fn run(&self, trigger: &str, requests: &[u64]) -> Result<SnapshotReport> {
+    async fn run(
+        &self,
+        trigger: &str,
+        requests: &[u64],
+        orphans: &Orphans,
+    ) -> Result<SnapshotReport> {
         let began = Instant::now();
         let mut kinds = Kinds::new(self.client.clone());
         let drifted = self.drifted_paths();
-        let prepared = prepare(&self.db, &mut kinds, &drifted).await?;
-        let plan = plan(&prepared.desired, &prepared.observed, &prepared.inventory);
+        let mut prepared = prepare(&self.db, &mut kinds, &drifted).await?;
+        let mut plan = plan(&prepared.desired, &prepared.observed, &prepared.inventory);
+        let pruned_orphans: Vec<ResourcePath> = plan
+            .orphans
+            .iter()
+            .filter(|path| orphans.chooses(path))
+            .cloned()
+            .collect();
+        if !pruned_orphans.is_empty() {
+            // NB: an orphan taken into the inventory is an object bi applied
+            // and no longer wants: the plan deletes it like any other.
+            tracing::info!(orphans = ?pruned_orphans.iter().map(ToString::to_string).collect::<Vec<_>>(), "pruning orphans");
+            prepared.inventory.extend(pruned_orphans.iter().cloned());
+            plan = bi_model::generate::plan(
+                &prepared.desired,
+                &prepared.observed,
+                &prepared.inventory,
+            );
+        }
         let id = record::start(&self.db, prepared.version, trigger, &plan.items).await?;
         tracing::info!(id, version = prepared.version, trigger, planned = ?plan.counts(), "snapshot started");
         self.bus.publish(Event::SnapshotStarted {
@@ -173,6 +348,7 @@ impl Engine {
             items: plan
                 .items
                 .iter()
+                .filter(|item| item.action.writes())
                 .map(|item| PlannedResource {
                     path: item.path.clone(),
                     action: item.action,
@@ -193,15 +369,18 @@ impl Engine {
             .iter()
             .map(|object| object.path.clone())
             .collect();
+        let pacer = Pacer::new(&self.settings, self.pause());
         let outcomes = apply(
             &plan,
             &prepared.desired,
             &existing,
             &mut kinds,
             &self.settings,
+            &pacer,
             &progress,
         )
         .await;
+        let concurrency = pacer.limiter.report();
         let counts = OutcomeCounts::of(outcomes.iter().map(|(_, outcome)| outcome.state()));
         let status = if counts.failed > 0 {
             SnapshotStatus::Failed
@@ -210,9 +389,20 @@ impl Engine {
         } else {
             SnapshotStatus::Succeeded
         };
-        record::finish(&self.db, id, status, &counts, &outcomes, &prepared.desired).await?;
+        record::finish(
+            &self.db,
+            id,
+            record::Finished {
+                status,
+                counts: &counts,
+                outcomes: &outcomes,
+                desired: &prepared.desired,
+                inventory: &prepared.inventory,
+            },
+        )
+        .await?;
         self.forget_drift(&drifted, &outcomes);
-        tracing::info!(id, %status, ?counts, "snapshot finished");
+        tracing::info!(id, %status, ?counts, ?concurrency, "snapshot finished");
         self.bus.publish(Event::SnapshotFinished {
             snapshot: id,
             status: status.as_str().to_owned(),
@@ -229,6 +419,8 @@ impl Engine {
                 .map(|(item, outcome)| (item.path, outcome))
                 .collect(),
             orphans: plan.orphans,
+            concurrency,
+            pruned_orphans,
         })
     }
 

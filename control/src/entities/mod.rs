@@ -4,6 +4,8 @@ pub mod account;
 pub mod api_token;
 pub mod desired_state_version;
 pub mod installation;
+pub mod inventory_entry;
+pub mod inventory_set;
 pub mod resource_body;
 pub mod session;
 pub mod snapshot;

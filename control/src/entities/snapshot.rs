@@ -34,6 +34,15 @@ pub struct Model {
     /// Objects waiting for an admission webhook (the name is older than
     /// its meaning: it counted writes skipped after a failure).
     pub skipped: i32,
+    /// The `inventory_set` of the objects it left applied, with their
+    /// hashes; None before it finished (and for snapshots recorded before
+    /// sets existed, whose rows list every object).
+    pub applied_set: Option<String>,
+    /// The `inventory_set` of every object bi may have in the cluster after
+    /// it (what the next plan prunes from); None as for `applied_set`.
+    pub owned_set: Option<String>,
+    /// Objects not attempted because something they depend on was refused.
+    pub held_back: i32,
 }
 
 /// A snapshot has many resource outcomes.

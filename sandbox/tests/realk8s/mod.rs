@@ -229,7 +229,8 @@ impl WriteCount {
         "DELETECOLLECTION",
     ];
 
-    fn parse(metrics: &str) -> WriteCount {
+    /// Reads the write counts out of the API server's `/metrics` text.
+    pub fn parse(metrics: &str) -> WriteCount {
         let mut counts = BTreeMap::new();
         for line in metrics.lines() {
             let Some(rest) = line.strip_prefix("apiserver_request_total{") else {

@@ -28,6 +28,9 @@
 //! | GET | `/api/v1/snapshots?limit=20` | | [`bi_api::snapshots::SnapshotSummary`] list, newest first |
 //! | GET | `/api/v1/snapshots/{id}` | | [`bi_api::snapshots::SnapshotDetail`] |
 //! | GET | `/api/v1/snapshots/diff?a=1&b=2` | | [`bi_api::snapshots::SnapshotDiff`] |
+//! | POST | `/api/v1/snapshots/prune` | [`bi_api::snapshots::PruneRequest`] `{"keep_snapshots","keep_days","dry_run"}` (each optional) | [`bi_api::snapshots::PruneReport`] (admins) |
+//! | GET | `/api/v1/orphans` | | the orphans' paths: managed objects no inventory knows |
+//! | POST | `/api/v1/orphans/prune` | [`bi_api::snapshots::OrphanPrune`] `{"paths"}` (none: all) | [`bi_api::snapshots::OrphansPruned`] (after the snapshot that deleted them ran) |
 //! | POST | `/api/v1/rollback` | [`bi_api::snapshots::RollbackRequest`] `{"snapshot"}` | [`bi_api::snapshots::RollbackDone`] (after the rollback's snapshot ran) |
 //! | GET | `/api/v1/export` | | the desired resources as one YAML stream (`application/yaml`), secrets as placeholders |
 //! | GET | `/api/v1/audit` | | [`bi_api::audit::AuditEntry`] list: who changed what, when, newest first |

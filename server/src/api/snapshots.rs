@@ -5,10 +5,10 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use bi_api::snapshots::{
-    DiffQuery, ListQuery, PlanPreview, Requested, RollbackDone, RollbackRequest, SnapshotDetail,
-    SnapshotDiff, SnapshotSummary,
+    DiffQuery, ListQuery, OrphanPrune, OrphansPruned, PlanPreview, PruneReport, PruneRequest,
+    Requested, RollbackDone, RollbackRequest, SnapshotDetail, SnapshotDiff, SnapshotSummary,
 };
-use bi_control::engine::history;
+use bi_control::engine::{Orphans, history};
 
 use super::ApiError;
 use crate::auth::Caller;
@@ -96,6 +96,47 @@ pub async fn rollback(
         status: report.status,
         counts: report.counts,
     }))
+}
+
+/// The orphans: managed objects in the cluster that no inventory knows.
+pub async fn orphans(State(state): State<AppState>) -> Result<Json<Vec<String>>, ApiError> {
+    let preview = state.reconciler.engine().plan().await?;
+    Ok(Json(
+        preview
+            .plan
+            .orphans
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+    ))
+}
+
+/// Deletes the orphans named (all of them when none are), with a snapshot
+/// of their own (trigger `prune-orphans`).
+pub async fn prune_orphans(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<OrphanPrune>,
+) -> Result<Json<OrphansPruned>, ApiError> {
+    let chosen = Orphans::chosen(body.paths.as_deref())?;
+    let report = state.reconciler.engine().prune_orphans(&chosen).await?;
+    let pruned = report.orphans_pruned();
+    tracing::info!(author = %caller.author(), snapshot = pruned.snapshot, deleted = ?pruned.deleted, "pruned orphans");
+    Ok(Json(pruned))
+}
+
+/// Prunes the snapshot history to the server's retention, or to the
+/// limits in the body; a dry run only counts.
+pub async fn prune_history(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<PruneRequest>,
+) -> Result<Json<PruneReport>, ApiError> {
+    let engine = state.reconciler.engine();
+    let retention = engine.settings().retention.overridden_by(&body);
+    let report = engine.prune_history(retention, body.dry_run).await?;
+    tracing::info!(author = %caller.author(), ?report, "history prune asked for");
+    Ok(Json(report))
 }
 
 fn no_snapshot(id: i64) -> ApiError {

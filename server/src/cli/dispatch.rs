@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use bi_api::snapshots::PruneRequest;
 use clap::CommandFactory;
 
 use super::{
@@ -290,6 +291,29 @@ async fn run_client(global: &GlobalArgs, command: Command) -> anyhow::Result<Exi
             DeploysCommand::Show { id, output } => deploys::show(&api, id, output.output).await?,
             DeploysCommand::Diff { a, b, output } => {
                 deploys::diff(&api, a, b, output.output).await?;
+            }
+            DeploysCommand::Orphans {
+                prune,
+                paths,
+                output,
+            } => {
+                if prune {
+                    return deploys::prune_orphans(&api, paths, output.output).await;
+                }
+                deploys::orphans(&api, output.output).await?;
+            }
+            DeploysCommand::Prune {
+                keep,
+                keep_days,
+                dry_run,
+                output,
+            } => {
+                let request = PruneRequest {
+                    keep_snapshots: keep,
+                    keep_days,
+                    dry_run,
+                };
+                deploys::prune_history(&api, request, output.output).await?;
             }
         },
         Command::Rollback { snapshot } => return deploys::rollback(&api, snapshot).await,

@@ -381,6 +381,33 @@ pub enum DeploysCommand {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// Managed objects no inventory knows (left by another bi or a lost
+    /// database); with --prune, delete them (or only the PATHs given).
+    Orphans {
+        /// Delete them, with a snapshot of their own.
+        #[arg(long)]
+        prune: bool,
+        /// Only these orphans (as listed: apps/v1/Deployment/NAMESPACE/NAME); needs --prune.
+        #[arg(requires = "prune", value_name = "PATH")]
+        paths: Vec<String>,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Remove old snapshots beyond the server's retention (or the limits
+    /// given), with the rows, inventories and bodies only they used (admins).
+    Prune {
+        /// Keep at least the newest N snapshots [default: the server's, 500].
+        #[arg(long, value_name = "N")]
+        keep: Option<u64>,
+        /// Keep at least every snapshot younger than DAYS days [default: the server's, 30].
+        #[arg(long, value_name = "DAYS")]
+        keep_days: Option<u32>,
+        /// Only say what would go.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
 }
 
 /// `bi debug …`.
@@ -473,6 +500,12 @@ pub struct ServeArgs {
     /// The most clients of the events websocket at once; more get 503 [default: 256].
     #[arg(long, env = "BI_MAX_EVENT_CLIENTS", value_name = "N")]
     pub max_event_clients: Option<usize>,
+    /// Snapshot history: keep at least the newest N snapshots [default: 500].
+    #[arg(long, env = "BI_KEEP_SNAPSHOTS", value_name = "N")]
+    pub keep_snapshots: Option<u64>,
+    /// Snapshot history: keep at least every snapshot younger than DAYS days [default: 30].
+    #[arg(long, env = "BI_KEEP_DAYS", value_name = "DAYS")]
+    pub keep_days: Option<u32>,
     /// Start from this seed (JSON: a desired state and its stored secrets, as battery_core publishes in the Secret control-server-seed) when the database holds no desired state yet; a missing file is skipped.
     #[arg(long, env = "BI_SEED_FILE", value_name = "FILE")]
     pub seed_file: Option<PathBuf>,

@@ -82,13 +82,14 @@ pub async fn apply(api: &ApiClient) -> anyhow::Result<ExitCode> {
             } if Some(snapshot) == mine => {
                 bar.finish_and_clear();
                 println!(
-                    "snapshot {snapshot} {status} in {:.1}s: {} created, {} updated, {} unchanged, {} deleted, {} failed, {} waiting",
+                    "snapshot {snapshot} {status} in {:.1}s: {} created, {} updated, {} unchanged, {} deleted, {} failed, {} held back, {} waiting",
                     elapsed_ms as f64 / 1000.0,
                     counts.created,
                     counts.updated,
                     counts.unchanged,
                     counts.deleted,
                     counts.failed,
+                    counts.held_back,
                     counts.waiting
                 );
                 if status == "succeeded" {

@@ -1,11 +1,11 @@
-//! `bi plan`, `bi deploys list|show|diff`, `bi rollback` and `bi audit`.
+//! `bi plan`, `bi deploys list|show|diff|orphans|prune`, `bi rollback` and `bi audit`.
 
 use std::process::ExitCode;
 
 use anyhow::Context;
 use bi_api::snapshots::{
-    PlanPreview, RollbackDone, RollbackRequest, SnapshotDetail, SnapshotDiff, SnapshotStatus,
-    SnapshotSummary,
+    OrphanPrune, OrphansPruned, PlanPreview, PruneReport, PruneRequest, RollbackDone,
+    RollbackRequest, SnapshotDetail, SnapshotDiff, SnapshotStatus, SnapshotSummary,
 };
 use bi_model::generate::Action;
 
@@ -184,6 +184,97 @@ pub async fn rollback(api: &ApiClient, snapshot: i64) -> anyhow::Result<ExitCode
         );
         Ok(ExitCode::FAILURE)
     }
+}
+
+/// The orphans, one path a line.
+pub async fn orphans(api: &ApiClient, format: OutputFormat) -> anyhow::Result<()> {
+    let orphans: Vec<String> = api
+        .get("/api/v1/orphans")
+        .await
+        .context("while listing orphans")?;
+    print(format, &orphans, |orphans| {
+        if orphans.is_empty() {
+            return "no orphans: every managed object is desired or in bi's inventory\n".to_owned();
+        }
+        let mut out = String::new();
+        for orphan in orphans {
+            out.push_str(orphan);
+            out.push('\n');
+        }
+        out.push_str(&format!(
+            "{} orphan(s): `bi deploys orphans --prune` deletes them\n",
+            orphans.len()
+        ));
+        out
+    })
+}
+
+/// Deletes the orphans `paths` (all of them when empty); fails when the
+/// cluster refused any.
+pub async fn prune_orphans(
+    api: &ApiClient,
+    paths: Vec<String>,
+    format: OutputFormat,
+) -> anyhow::Result<ExitCode> {
+    let body = OrphanPrune {
+        paths: (!paths.is_empty()).then_some(paths),
+    };
+    let pruned: OrphansPruned = api
+        .post("/api/v1/orphans/prune", &body)
+        .await
+        .context("while pruning orphans")?;
+    print(format, &pruned, |pruned| {
+        let mut out = String::new();
+        for path in &pruned.deleted {
+            out.push_str(&format!("deleted {path}\n"));
+        }
+        for row in &pruned.refused {
+            out.push_str(&format!(
+                "{} {}: {}\n",
+                row.outcome,
+                row.path,
+                or_dash(row.message.as_ref())
+            ));
+        }
+        out.push_str(&format!(
+            "snapshot {} ({}): {} orphan(s) deleted, {} not\n",
+            pruned.snapshot,
+            pruned.status,
+            pruned.deleted.len(),
+            pruned.refused.len()
+        ));
+        out
+    })?;
+    Ok(if pruned.refused.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Prunes the snapshot history.
+pub async fn prune_history(
+    api: &ApiClient,
+    request: PruneRequest,
+    format: OutputFormat,
+) -> anyhow::Result<()> {
+    let report: PruneReport = api
+        .post("/api/v1/snapshots/prune", &request)
+        .await
+        .context("while pruning the snapshot history")?;
+    print(format, &report, |report| {
+        if report.dry_run {
+            format!(
+                "would remove {} snapshot(s) and their {} row(s); {} kept\n",
+                report.snapshots, report.rows, report.kept
+            )
+        } else {
+            format!(
+                "removed {} snapshot(s), {} row(s), {} inventory set(s) and {} resource bod(ies) no snapshot used; {} kept\n",
+                report.snapshots, report.rows, report.sets, report.bodies, report.kept
+            )
+        }
+    })
 }
 
 /// The newest desired-state changes.

@@ -1,9 +1,20 @@
-//! Snapshot-and-apply benchmark against the in-process sandbox cluster.
+//! Snapshot-and-apply benchmark.
 //!
-//! For installations of about 100, 1,000 and 10,000 resources (or the
-//! targets given as `--sizes 100,1000,10000`), prints: first-apply time,
-//! no-op snapshot time, write requests of the no-op (must be 0; the binary
-//! exits non-zero otherwise), generate+plan CPU time and peak memory.
+//! Three parts, each selected with `--only table,versus` (default: both):
+//!
+//! - `table`, on the in-process sandbox: for installations of about 100,
+//!   1,000 and 10,000 resources (or `--sizes 100,1000,10000`), the
+//!   first-apply time, the no-op snapshot time, write requests of the no-op
+//!   (must be 0; the binary exits non-zero otherwise), generate+plan CPU time
+//!   and peak memory.
+//! - `versus`: bi against `kubectl apply --server-side` on the same cluster
+//!   in the same run (`--objects 1000`): first apply and no-op, their times,
+//!   the API server's own write counts and the ratios, then the history
+//!   `--noop-snapshots 1000` no-op snapshots leave (rows, database size,
+//!   RSS). On the sandbox by default, `--realk8s` on a fresh real API server
+//!   (`../shared/realk8s`), `--kubeconfig FILE [--context NAME]` on any
+//!   cluster (it creates namespaces `battery-*`, `bench` and their `-k`
+//!   copies). kubectl: `--kubectl PATH`, `$KUBECTL`, PATH, or realk8s's.
 //!
 //! Each size gets a fresh SQLite database in a temporary directory and a
 //! fresh memory-only sandbox. The installation is the batteries that
@@ -15,6 +26,11 @@
 //! this process too) and cumulative, so sizes run smallest first.
 //!
 //! `cargo run --release -p bi-control --example bench-snapshot [-- --sizes 100,1000]`
+//! `cargo run --release -p bi-control --example bench-snapshot -- --only versus --realk8s`
+
+#[path = "../../../sandbox/tests/realk8s/mod.rs"]
+mod realk8s;
+mod versus;
 
 use std::collections::BTreeSet;
 use std::error::Error;
@@ -99,43 +115,100 @@ fn resource_count(projects: usize) -> BoxResult<usize> {
     Ok(generate(&installation(projects)?, Secrets::Preview)?.len())
 }
 
-/// `--sizes 100,1000,10000` (or `--sizes=...`); the default without arguments.
-fn sizes() -> BoxResult<Vec<usize>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut list: Option<String> = None;
-    let mut args = args.into_iter();
+/// What to run, from the command line.
+struct Args {
+    sizes: Vec<usize>,
+    table: bool,
+    versus: bool,
+    target: versus::Target,
+    objects: usize,
+    noops: usize,
+    kubectl: Option<PathBuf>,
+}
+
+const USAGE: &str = "usage: bench-snapshot [--only table,versus] [--sizes 100,1000,10000] \
+[--objects 1000] [--noop-snapshots 1000] [--realk8s | --kubeconfig FILE [--context NAME]] [--kubectl PATH]";
+
+fn args() -> BoxResult<Args> {
+    let mut parsed = Args {
+        sizes: vec![100, 1_000, 10_000],
+        table: true,
+        versus: true,
+        target: versus::Target::Sandbox,
+        objects: 1_000,
+        noops: 1_000,
+        kubectl: None,
+    };
+    let mut kubeconfig: Option<PathBuf> = None;
+    let mut context: Option<String> = None;
+    let mut realk8s = false;
+    let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        if let Some(value) = arg.strip_prefix("--sizes=") {
-            list = Some(value.to_owned());
-        } else if arg == "--sizes" {
-            list = Some(args.next().ok_or("--sizes needs a value, e.g. 100,1000")?);
-        } else {
-            return Err(format!(
-                "unknown argument {arg:?}; usage: bench-snapshot [--sizes 100,1000,10000]"
-            )
-            .into());
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) => (flag.to_owned(), Some(value.to_owned())),
+            None => (arg.clone(), None),
+        };
+        let mut value = || -> BoxResult<String> {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{flag} needs a value; {USAGE}").into())
+        };
+        match flag.as_str() {
+            "--sizes" => {
+                parsed.sizes = value()?
+                    .split(',')
+                    .filter(|s| !s.trim().is_empty())
+                    .map(|s| s.trim().parse::<usize>())
+                    .collect::<Result<Vec<_>, _>>()?;
+            }
+            "--only" => {
+                let parts = value()?;
+                let parts: Vec<&str> = parts.split(',').map(str::trim).collect();
+                if let Some(unknown) = parts.iter().find(|p| !["table", "versus"].contains(p)) {
+                    return Err(format!("--only: {unknown:?} is not table or versus").into());
+                }
+                parsed.table = parts.contains(&"table");
+                parsed.versus = parts.contains(&"versus");
+            }
+            "--objects" => parsed.objects = value()?.parse()?,
+            "--noop-snapshots" => parsed.noops = value()?.parse()?,
+            "--kubeconfig" => kubeconfig = Some(PathBuf::from(value()?)),
+            "--context" => context = Some(value()?),
+            "--kubectl" => parsed.kubectl = Some(PathBuf::from(value()?)),
+            "--realk8s" => realk8s = true,
+            _ => return Err(format!("unknown argument {arg:?}; {USAGE}").into()),
         }
     }
-    let mut sizes = match list {
-        Some(list) => list
-            .split(',')
-            .filter(|s| !s.trim().is_empty())
-            .map(|s| s.trim().parse::<usize>())
-            .collect::<Result<Vec<_>, _>>()?,
-        None => vec![100, 1_000, 10_000],
+    parsed.target = match (kubeconfig, realk8s) {
+        (Some(_), true) => return Err("--realk8s and --kubeconfig exclude each other".into()),
+        (Some(path), false) => versus::Target::Kubeconfig { path, context },
+        (None, true) => versus::Target::Realk8s,
+        (None, false) if context.is_some() => return Err("--context needs --kubeconfig".into()),
+        (None, false) => versus::Target::Sandbox,
     };
     // NB: VmHWM only grows, so smallest first keeps each figure meaningful.
-    sizes.sort_unstable();
-    sizes.dedup();
-    Ok(sizes)
+    parsed.sizes.sort_unstable();
+    parsed.sizes.dedup();
+    Ok(parsed)
+}
+
+/// The process's resident set now (VmRSS) in KiB, if /proc says.
+fn rss_kib() -> Option<u64> {
+    proc_status_kib("VmRSS:")
 }
 
 /// The process's peak resident set (VmHWM) in KiB, if /proc says.
 fn peak_rss_kib() -> Option<u64> {
+    proc_status_kib("VmHWM:")
+}
+
+/// A `kB` field of /proc/self/status.
+fn proc_status_kib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .find_map(|line| line.strip_prefix(field))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
@@ -272,7 +345,23 @@ fn ms(d: Duration) -> String {
 }
 
 async fn bench() -> BoxResult<bool> {
-    let sizes = sizes()?;
+    let args = args()?;
+    let mut ok = true;
+    if args.table {
+        if matches!(args.target, versus::Target::Sandbox) {
+            ok &= table(&args.sizes).await?;
+        } else {
+            println!("(the table runs on the sandbox only; skipped for this cluster)");
+        }
+    }
+    if args.versus {
+        let kubectl = versus::find_kubectl(args.kubectl.clone())?;
+        ok &= versus::compare(&args.target, args.objects, args.noops, &kubectl).await?;
+    }
+    Ok(ok)
+}
+
+async fn table(sizes: &[usize]) -> BoxResult<bool> {
     let base = resource_count(0)?;
     let per_project = resource_count(1)?.saturating_sub(base).max(1);
     println!(
@@ -296,7 +385,7 @@ async fn bench() -> BoxResult<bool> {
         "peak RSS"
     );
     let mut ok = true;
-    for (index, target) in sizes.into_iter().enumerate() {
+    for (index, target) in sizes.iter().copied().enumerate() {
         let projects = target.saturating_sub(base).div_ceil(per_project);
         let row = run(target, projects, index).await?;
         println!(
