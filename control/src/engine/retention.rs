@@ -57,6 +57,9 @@ impl Retention {
 /// Ids per `IN (…)` list (well under SQLite's bound-parameter limit).
 const ID_CHUNK: usize = 500;
 
+/// A snapshot's columns retention reads: id, version, status, start, owned set.
+type Columns = (i64, i32, String, DateTime<Utc>, Option<String>);
+
 /// One snapshot as retention sees it.
 struct Listed {
     id: i64,
@@ -72,7 +75,7 @@ async fn doomed(
     retention: Retention,
     now: DateTime<Utc>,
 ) -> Result<(Vec<i64>, u64)> {
-    let rows: Vec<(i64, i32, String, DateTime<Utc>, Option<String>)> = snapshot::Entity::find()
+    let rows: Vec<Columns> = snapshot::Entity::find()
         .select_only()
         .columns([
             snapshot::Column::Id,
