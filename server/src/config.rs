@@ -66,6 +66,7 @@ struct FileConfig {
     tls_key: Option<PathBuf>,
     keep_snapshots: Option<u64>,
     keep_days: Option<u32>,
+    max_write_rate: Option<f64>,
 }
 
 /// A database URL whose password never shows in `Debug` or `Display`.
@@ -156,6 +157,8 @@ pub struct Settings {
     pub max_event_clients: usize,
     /// How much snapshot history is kept.
     pub retention: bi_control::engine::Retention,
+    /// A ceiling on writes per second to the cluster, if any.
+    pub max_write_rate: Option<f64>,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
     /// Things to warn about once logging is up (unknown keys and variables).
@@ -320,6 +323,12 @@ impl Settings {
                         .unwrap_or(default.keep_days),
                 }
             },
+            max_write_rate: match args.max_write_rate.or(file.max_write_rate) {
+                Some(rate) if !(rate.is_finite() && rate > 0.0) => {
+                    bail!("max_write_rate: {rate} is not a positive number of writes per second")
+                }
+                rate => rate,
+            },
             config_file: config_file.map(Path::to_path_buf),
             warnings,
         })
@@ -404,7 +413,7 @@ fn read_file(path: &Path, warnings: &mut Vec<String>) -> anyhow::Result<FileConf
         warnings.push(format!(
             "unknown key `{key}` in {} is ignored (bi reads listen, data_dir, database_url, \
              database_schema, site_root, log, log_format, kubeconfig, context, recheck_every, \
-             drift_every, public_url, tls_cert, tls_key, keep_snapshots, keep_days)",
+             drift_every, public_url, tls_cert, tls_key, keep_snapshots, keep_days, max_write_rate)",
             path.display()
         ));
     }

@@ -262,6 +262,7 @@ pub async fn app_state(
         connection.client,
         EngineSettings {
             retention: settings.retention,
+            writes_per_second: settings.max_write_rate,
             ..EngineSettings::default()
         },
         EventBus::new(),

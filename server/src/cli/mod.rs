@@ -500,6 +500,9 @@ pub struct ServeArgs {
     /// The most clients of the events websocket at once; more get 503 [default: 256].
     #[arg(long, env = "BI_MAX_EVENT_CLIENTS", value_name = "N")]
     pub max_event_clients: Option<usize>,
+    /// At most N writes per second to the cluster, for one shared with others [default: no ceiling; the number in flight adapts to the API server].
+    #[arg(long, env = "BI_MAX_WRITE_RATE", value_name = "N")]
+    pub max_write_rate: Option<f64>,
     /// Snapshot history: keep at least the newest N snapshots [default: 500].
     #[arg(long, env = "BI_KEEP_SNAPSHOTS", value_name = "N")]
     pub keep_snapshots: Option<u64>,
