@@ -5,7 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use bi_model::generate::{MANAGED_LABEL, Observed, Resource, ResourcePath, Secrets, generate};
-use kube::api::{Api, DynamicObject, ListParams, TypeMeta};
+use futures::{StreamExt, stream};
+use kube::api::{Api, ApiResource, DynamicObject, ListParams, TypeMeta};
 use serde_json::Value;
 
 use super::kinds::Kinds;
@@ -33,7 +34,7 @@ pub(crate) async fn prepare(
     kinds: &mut Kinds,
     drifted: &BTreeSet<ResourcePath>,
 ) -> Result<Prepared> {
-    let (mut prepared, _) = read(db, kinds).await?;
+    let (mut prepared, _) = read(db, kinds, false).await?;
     for object in &mut prepared.observed {
         if drifted.contains(&object.path) {
             // NB: without a hash the plan updates it, and the apply resets
@@ -50,7 +51,7 @@ pub(crate) async fn prepare_with_live(
     db: &Database,
     kinds: &mut Kinds,
 ) -> Result<(Prepared, BTreeMap<ResourcePath, Value>)> {
-    let (prepared, bodies) = read(db, kinds).await?;
+    let (prepared, bodies) = read(db, kinds, true).await?;
     let live = prepared
         .observed
         .iter()
@@ -61,15 +62,15 @@ pub(crate) async fn prepare_with_live(
 }
 
 /// What both preparations read: the desired state generated, the
-/// inventory, and the managed objects with their bodies (`bodies[i]` is
-/// `observed[i]`'s).
-async fn read(db: &Database, kinds: &mut Kinds) -> Result<(Prepared, Vec<Value>)> {
+/// inventory, and the managed objects, with their bodies when `bodies`
+/// (`bodies[i]` is `observed[i]`'s; empty otherwise).
+async fn read(db: &Database, kinds: &mut Kinds, bodies: bool) -> Result<(Prepared, Vec<Value>)> {
     let (version, state) = desired_state::current(db).await?;
     let secrets = desired_state::secrets_for(db, &state).await?;
     let desired = generate(&state, Secrets::Stored(secrets.as_map()))
         .map_err(|source| Error::Generation { version, source })?;
     let inventory = record::inventory(db).await?;
-    let (observed, bodies) = observe(kinds, &desired, &inventory)
+    let (observed, bodies) = observe(kinds, &desired, &inventory, bodies)
         .await?
         .into_iter()
         .unzip();
@@ -82,12 +83,18 @@ async fn read(db: &Database, kinds: &mut Kinds) -> Result<(Prepared, Vec<Value>)
     Ok((prepared, bodies))
 }
 
+/// Lists of managed types in flight at once.
+const LISTS_IN_FLIGHT: usize = 8;
+
 /// Lists the managed objects of every type bi generates or last applied,
-/// each with its body; types the cluster does not serve yet hold nothing.
+/// with their bodies when `bodies` (else only their metadata, which is all
+/// a plan reads: a fraction of the bytes); types the cluster does not serve
+/// yet hold nothing.
 async fn observe(
     kinds: &mut Kinds,
     desired: &[Resource],
     inventory: &BTreeSet<ResourcePath>,
+    bodies: bool,
 ) -> Result<Vec<(Observed, Value)>> {
     let mut types = Vec::new();
     let mut seen = HashSet::new();
@@ -100,52 +107,99 @@ async fn observe(
             types.push((path.api_version.clone(), path.kind.clone()));
         }
     }
-    let selector = ListParams::default().labels(&format!("{MANAGED_LABEL}=true"));
-    let mut observed = Vec::new();
+    // NB: types are resolved one by one (discovery is cached and needs
+    // `&mut Kinds`); the lists themselves go concurrently.
+    let mut served = Vec::with_capacity(types.len());
     for (api_version, kind) in types {
-        let resource = match kinds.resolve(&api_version, &kind).await {
-            Ok(Some((resource, _))) => resource,
-            Ok(None) => continue,
+        match kinds.resolve(&api_version, &kind).await {
+            Ok(Some((resource, _))) => served.push(resource),
+            Ok(None) => {}
             // NB: as for a refused list below: one group's discovery failing
             // (an aggregated API that is down) must not stop every snapshot.
             Err(Error::Cluster { source, .. }) if is_refusal(&source) => {
                 tracing::warn!(%source, api_version, kind, "cannot discover a managed type: its objects are re-applied");
-                continue;
             }
             Err(err) => return Err(err),
-        };
-        let api: Api<DynamicObject> = Api::all_with(kinds.client().clone(), &resource);
-        let list = match api.list(&selector).await {
-            Ok(list) => list,
-            // NB: a CRD deleted since discovery: nothing of it is left.
-            Err(kube::Error::Api(status)) if status.code == 404 => continue,
-            // NB: one type bi cannot list (RBAC, a broken aggregated API)
-            // must not stop every snapshot: its objects are planned as
-            // absent, and server-side apply creates or updates them alike.
-            Err(err) if is_refusal(&err) => {
-                tracing::warn!(%err, api_version, kind, "cannot list a managed type: its objects are re-applied");
-                continue;
-            }
-            Err(source) => {
-                return Err(Error::Cluster {
-                    action: format!("listing {api_version} {kind}"),
-                    source,
-                });
-            }
-        };
-        for mut object in list.items {
-            // NB: list items need not carry apiVersion and kind; the list's type does.
-            object.types = Some(TypeMeta {
-                api_version: resource.api_version.clone(),
-                kind: resource.kind.clone(),
-            });
-            let value = serde_json::to_value(&object).map_err(|source| Error::Encode {
-                what: "observed object",
+        }
+    }
+    let client = kinds.client().clone();
+    let lists: Vec<Result<Vec<(Observed, Value)>>> = stream::iter(served)
+        .map(|resource| list_managed(client.clone(), resource, bodies))
+        .buffered(LISTS_IN_FLIGHT)
+        .collect()
+        .await;
+    let mut observed = Vec::new();
+    for list in lists {
+        observed.extend(list?);
+    }
+    Ok(observed)
+}
+
+/// The managed objects of one type (see [`observe`]).
+async fn list_managed(
+    client: kube::Client,
+    resource: ApiResource,
+    bodies: bool,
+) -> Result<Vec<(Observed, Value)>> {
+    let selector = ListParams::default().labels(&format!("{MANAGED_LABEL}=true"));
+    let api: Api<DynamicObject> = Api::all_with(client, &resource);
+    let listed = if bodies {
+        api.list(&selector).await.map(|list| {
+            list.items
+                .into_iter()
+                .map(|object| (object.metadata.clone(), Some(object)))
+                .collect::<Vec<_>>()
+        })
+    } else {
+        api.list_metadata(&selector).await.map(|list| {
+            list.items
+                .into_iter()
+                .map(|object| (object.metadata, None))
+                .collect()
+        })
+    };
+    let items = match listed {
+        Ok(items) => items,
+        // NB: a CRD deleted since discovery: nothing of it is left.
+        Err(kube::Error::Api(status)) if status.code == 404 => return Ok(Vec::new()),
+        // NB: one type bi cannot list (RBAC, a broken aggregated API)
+        // must not stop every snapshot: its objects are planned as
+        // absent, and server-side apply creates or updates them alike.
+        Err(err) if is_refusal(&err) => {
+            tracing::warn!(%err, api_version = resource.api_version, kind = resource.kind, "cannot list a managed type: its objects are re-applied");
+            return Ok(Vec::new());
+        }
+        Err(source) => {
+            return Err(Error::Cluster {
+                action: format!("listing {} {}", resource.api_version, resource.kind),
                 source,
-            })?;
-            if let Some(found) = Observed::from_object(&value) {
-                observed.push((found, value));
+            });
+        }
+    };
+    let mut observed = Vec::with_capacity(items.len());
+    for (metadata, object) in items {
+        // NB: list items need not carry apiVersion and kind; the list's type does.
+        let types = TypeMeta {
+            api_version: resource.api_version.clone(),
+            kind: resource.kind.clone(),
+        };
+        let value = match object {
+            Some(mut object) => {
+                object.types = Some(types);
+                serde_json::to_value(&object)
             }
+            None => serde_json::to_value(DynamicObject {
+                types: Some(types),
+                metadata,
+                data: Value::Object(serde_json::Map::new()),
+            }),
+        }
+        .map_err(|source| Error::Encode {
+            what: "observed object",
+            source,
+        })?;
+        if let Some(found) = Observed::from_object(&value) {
+            observed.push((found, if bodies { value } else { Value::Null }));
         }
     }
     Ok(observed)
