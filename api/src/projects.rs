@@ -83,16 +83,6 @@ pub struct DeleteQuery {
     pub expected_version: Option<i32>,
 }
 
-/// The query of a removal that has no other options (an object, a
-/// battery): `?expected_version=N`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExpectedVersion {
-    /// The desired-state version the caller read the thing at: refused
-    /// with 409 when it changed since. None: last writer wins.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expected_version: Option<i32>,
-}
-
 /// One object as read, with the desired-state version it was read at:
 /// `{"kind","project","object","version"}` (an object's JSON plus
 /// `version`, so readers of the object alone still read it).

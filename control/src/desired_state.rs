@@ -548,6 +548,8 @@ async fn check_unchanged(
     if was == is {
         return Ok(());
     }
+    // NB: only on a conflict, and a read is minutes old: the versions since
+    // are a handful, each parsed to see whether it touched the target.
     let since = Version::find()
         .filter(desired_state_version::Column::Version.gt(read_at.version))
         .order_by_asc(desired_state_version::Column::Version)

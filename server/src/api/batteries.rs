@@ -3,8 +3,8 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use bi_api::audit::ExpectedVersion;
 pub use bi_api::batteries::Settings;
-use bi_api::projects::ExpectedVersion;
 use bi_control::operations::{
     self, BatteryDetail, BatteryStatus, InstallOutcome, InstallPreview, UninstallOutcome,
 };

@@ -3,9 +3,8 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-pub use bi_api::projects::{
-    DeleteQuery, ExpectedVersion, ObjectRead, ObjectUpdate, ObjectsQuery, Rename, Scale,
-};
+pub use bi_api::audit::ExpectedVersion;
+pub use bi_api::projects::{DeleteQuery, ObjectRead, ObjectUpdate, ObjectsQuery, Rename, Scale};
 use bi_control::Database;
 use bi_control::operations::{
     ObjectKind, ObjectRef, ProjectDetail, ProjectObject, ProjectSummary, projects,
