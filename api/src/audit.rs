@@ -1,4 +1,5 @@
-//! The audit trail: who changed the desired state, what, and when.
+//! The audit trail: who changed the desired state, what, and when; and the
+//! versions a change names (the one it created, the one it was read at).
 
 use serde::{Deserialize, Serialize};
 
@@ -22,4 +23,14 @@ pub struct AuditEntry {
 pub struct Changed {
     /// The new desired-state version.
     pub version: i32,
+}
+
+/// The query of a removal that has no other options (an object, a
+/// battery): `?expected_version=N`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpectedVersion {
+    /// The desired-state version the caller read the thing at: refused
+    /// with 409 when it changed since. None: last writer wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_version: Option<i32>,
 }

@@ -84,6 +84,9 @@ pub struct BatteryDetail {
     pub settings: Vec<String>,
     /// Installed batteries that need it, directly or through others.
     pub dependents: Vec<BatteryKind>,
+    /// The desired-state version this was read at: what a form built from
+    /// it sends back as `expected_version`.
+    pub version: i32,
 }
 
 /// What installing a battery would do, shown before confirming.
@@ -126,6 +129,10 @@ pub struct Settings {
     /// The settings, applied in order.
     #[serde(default)]
     pub settings: Vec<String>,
+    /// The desired-state version the caller read the battery at: refused
+    /// with 409 when the battery changed since. None: last writer wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_version: Option<i32>,
 }
 
 /// An installed battery, for the dashboard: the first page the browser

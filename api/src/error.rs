@@ -35,6 +35,18 @@ pub enum ApiError {
     /// It clashes with what exists: a name taken, the last admin (409).
     #[error("{0}")]
     Conflict(String),
+    /// What the writer read changed before its write arrived: another
+    /// change came first, so nothing was stored (409, code `conflict`, like
+    /// [`ApiError::Conflict`]). The message names the versions and authors
+    /// since; each problem names a field that changed and how.
+    #[error("{message}")]
+    ChangedMeanwhile {
+        /// One paragraph: what changed meanwhile, by whom, and what to do.
+        message: String,
+        /// One problem per changed field (rule `changed_meanwhile`); never
+        /// empty, which is how the wire form tells it from a plain conflict.
+        changes: Problems,
+    },
     /// Too many attempts: sign-in is locked for a while (429).
     #[error("{0}")]
     TooManyRequests(String),
@@ -63,7 +75,8 @@ pub struct ErrorDetail {
     pub code: ErrorCode,
     /// One sentence.
     pub message: String,
-    /// The problems of a refused change (`invalid` and `rejected` only).
+    /// The problems of a refused change (`invalid` and `rejected`), or the
+    /// fields that changed meanwhile (`conflict`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<FieldError>,
 }
@@ -84,7 +97,7 @@ pub enum ErrorCode {
     Unauthenticated,
     /// [`ApiError::Forbidden`].
     Forbidden,
-    /// [`ApiError::Conflict`].
+    /// [`ApiError::Conflict`] and [`ApiError::ChangedMeanwhile`].
     Conflict,
     /// [`ApiError::TooManyRequests`].
     TooManyRequests,
@@ -102,11 +115,15 @@ impl ApiError {
         "the control server could not complete this; the details are in its log";
 
     /// The problems to show under fields: one for [`ApiError::Invalid`],
-    /// all of them for [`ApiError::Rejected`], none otherwise.
+    /// all of them for [`ApiError::Rejected`], the changed fields for
+    /// [`ApiError::ChangedMeanwhile`], none otherwise.
     pub fn problems(&self) -> Vec<FieldError> {
         match self {
             Self::Invalid(err) => vec![err.clone()],
-            Self::Rejected(problems) => problems.iter().cloned().collect(),
+            Self::Rejected(problems)
+            | Self::ChangedMeanwhile {
+                changes: problems, ..
+            } => problems.iter().cloned().collect(),
             _ => Vec::new(),
         }
     }
@@ -120,7 +137,7 @@ impl ApiError {
             Self::BadRequest(_) => ErrorCode::BadRequest,
             Self::Unauthenticated(_) => ErrorCode::Unauthenticated,
             Self::Forbidden(_) => ErrorCode::Forbidden,
-            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::Conflict(_) | Self::ChangedMeanwhile { .. } => ErrorCode::Conflict,
             Self::TooManyRequests(_) => ErrorCode::TooManyRequests,
             Self::Internal(_) => ErrorCode::Internal,
             Self::Transport(_) => ErrorCode::Transport,
@@ -135,7 +152,7 @@ impl ApiError {
             Self::BadRequest(_) => 400,
             Self::Unauthenticated(_) => 401,
             Self::Forbidden(_) => 403,
-            Self::Conflict(_) => 409,
+            Self::Conflict(_) | Self::ChangedMeanwhile { .. } => 409,
             Self::TooManyRequests(_) => 429,
             Self::Internal(_) => 500,
             Self::Transport(_) => 502,
@@ -200,6 +217,15 @@ impl From<ErrorBody> for ApiError {
             ErrorCode::BadRequest => Self::BadRequest(message),
             ErrorCode::Unauthenticated => Self::Unauthenticated(message),
             ErrorCode::Forbidden => Self::Forbidden(message),
+            // NB: a conflict with problems is the only way the wire tells
+            // "changed meanwhile" from a plain conflict; it always has some.
+            ErrorCode::Conflict if !problems.is_empty() => {
+                let mut changes = Problems::new();
+                for problem in problems {
+                    changes.push(problem.field, problem.rule, problem.message);
+                }
+                Self::ChangedMeanwhile { message, changes }
+            }
             ErrorCode::Conflict => Self::Conflict(message),
             ErrorCode::TooManyRequests => Self::TooManyRequests(message),
             ErrorCode::Internal => Self::Internal(message),
@@ -250,6 +276,14 @@ mod tests {
             ApiError::Unauthenticated("sign in first".into()),
             ApiError::Forbidden("a viewer may not change anything".into()),
             ApiError::Conflict("the last admin".into()),
+            ApiError::ChangedMeanwhile {
+                message: "redis changed since version 3".into(),
+                changes: {
+                    let mut changes = Problems::new();
+                    changes.push("redis.memory", Rule::ChangedMeanwhile, "is 1 GiB now");
+                    changes
+                },
+            },
             ApiError::TooManyRequests("locked".into()),
             ApiError::Internal(ApiError::INTERNAL.into()),
             ApiError::Transport("connection refused".into()),
@@ -271,6 +305,25 @@ mod tests {
             "the change was refused: grafana.storage: \"500\" has no unit"
         );
         assert_eq!(json["error"]["problems"][0]["field"], "grafana.storage");
+    }
+
+    #[test]
+    fn a_change_made_meanwhile_is_a_conflict_that_names_the_fields() {
+        let mut changes = Problems::new();
+        changes.push(
+            "redis.memory",
+            Rule::ChangedMeanwhile,
+            "was 512 MiB, is 1 GiB now",
+        );
+        let err = ApiError::ChangedMeanwhile {
+            message: "redis changed since version 3".into(),
+            changes,
+        };
+        assert_eq!(err.status(), 409);
+        let json = serde_json::to_value(&err).unwrap_or_default();
+        assert_eq!(json["error"]["code"], "conflict");
+        assert_eq!(json["error"]["problems"][0]["field"], "redis.memory");
+        assert_eq!(json["error"]["problems"][0]["rule"], "changed_meanwhile");
     }
 
     #[test]

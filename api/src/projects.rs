@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use bi_model::objects::{ObjectKind, Project};
+use bi_model::objects::{ObjectKind, Project, ProjectObject};
 use bi_model::units::Storage;
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +40,9 @@ pub struct ProjectDetail {
     pub project: Project,
     /// Its objects, in the order the desired state lists them.
     pub objects: Vec<ProjectMember>,
+    /// The desired-state version this was read at: what the project page's
+    /// changes send back as `expected_version`.
+    pub version: i32,
 }
 
 /// One object of a project, with what its page shows beside it.
@@ -62,6 +65,10 @@ pub struct ProjectMember {
 pub struct Rename {
     /// The project's new name.
     pub new_name: String,
+    /// The desired-state version the caller read the project at: refused
+    /// with 409 when the project or its objects changed since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_version: Option<i32>,
 }
 
 /// The query of a project deletion.
@@ -70,6 +77,35 @@ pub struct DeleteQuery {
     /// Remove the objects in the project too.
     #[serde(default)]
     pub cascade: bool,
+    /// The desired-state version the caller read the project at: refused
+    /// with 409 when the project or its objects changed since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_version: Option<i32>,
+}
+
+/// One object as read, with the desired-state version it was read at:
+/// `{"kind","project","object","version"}` (an object's JSON plus
+/// `version`, so readers of the object alone still read it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObjectRead {
+    /// The object.
+    #[serde(flatten)]
+    pub object: ProjectObject,
+    /// The desired-state version it was read at.
+    pub version: i32,
+}
+
+/// The body of an object's update: `{"kind","project","object"}` plus the
+/// optional `expected_version` it was read at.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObjectUpdate {
+    /// The object as it should be.
+    #[serde(flatten)]
+    pub object: ProjectObject,
+    /// The desired-state version the caller read the object at: refused
+    /// with 409 when it changed since. None: last writer wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_version: Option<i32>,
 }
 
 /// The query of the object list.
@@ -92,4 +128,8 @@ pub struct Scale {
     /// Most instances of a Knative service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_scale: Option<u32>,
+    /// The desired-state version the caller read the service at: refused
+    /// with 409 when it changed since. None: last writer wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_version: Option<i32>,
 }

@@ -71,6 +71,9 @@ pub struct ServiceDetail {
     pub status: Option<ServiceStatus>,
     /// Why the cluster could not be read, in a sentence that leaks nothing.
     pub cluster_error: Option<String>,
+    /// The desired-state version the settings were read at: what the
+    /// service's form sends back as `expected_version`.
+    pub version: i32,
 }
 
 impl ServiceDetail {
@@ -116,4 +119,7 @@ pub struct ServiceRow {
     pub image: String,
     /// How it scales now.
     pub scale: ServiceScale,
+    /// The desired-state version it was read at: what its scale form sends
+    /// back as `expected_version`.
+    pub version: i32,
 }

@@ -27,6 +27,7 @@ use crate::Database;
 use crate::entities::desired_state_version::{self, Entity as Version};
 use crate::entities::stored_secret::{self, Entity as StoredSecret, SecretValue};
 use crate::error::{Error, Result, db_error};
+use crate::staleness::{ReadAt, changed_meanwhile, check_version};
 
 /// Length of a generated secret: 43 characters from `[A-Za-z0-9]` carry
 /// 43 × log2(62) ≈ 256 bits.
@@ -85,6 +86,22 @@ pub async fn change(
     summary: &str,
     edit: impl FnOnce(&mut DesiredState) -> Result<(), Problems>,
 ) -> Result<i32> {
+    change_based_on(db, author, summary, None, edit).await
+}
+
+/// [`change`], refused ([`Error::ChangedMeanwhile`]) when `read_at` is given
+/// and its target differs between the version its caller read and the
+/// newest: a write never silently overwrites a change its caller did not
+/// see. Other parts of the state may have changed; that is no conflict.
+/// An `expected_version` that is no version is refused ([`Error::Rejected`],
+/// naming `expected_version`).
+pub async fn change_based_on(
+    db: &Database,
+    author: &str,
+    summary: &str,
+    read_at: Option<ReadAt<'_>>,
+    edit: impl FnOnce(&mut DesiredState) -> Result<(), Problems>,
+) -> Result<i32> {
     let mut problems = Problems::new();
     if author.trim().is_empty() {
         problems.push("author", Rule::Required, "say who makes the change");
@@ -96,6 +113,11 @@ pub async fn change(
 
     let txn = db.begin_write().await?;
     let (version, before) = newest(&txn).await?;
+    if let Some(read_at) = &read_at {
+        // NB: inside the write transaction, so no change can slip in between
+        // this comparison and the insert below.
+        check_unchanged(&txn, read_at, version, &before).await?;
+    }
     let mut state = before.clone();
     edit(&mut state).map_err(Error::Rejected)?;
     let mut problems = Problems::new();
@@ -485,6 +507,70 @@ impl Objects<'_> {
             );
         }
     }
+}
+
+/// Refuses (see [`change_based_on`]) when the target of `read_at` differs
+/// between the version it was read at and `now`, the state of `newest`.
+async fn check_unchanged(
+    conn: &impl ConnectionTrait,
+    read_at: &ReadAt<'_>,
+    newest: i32,
+    now: &DesiredState,
+) -> Result<()> {
+    check_version(read_at.version, newest)?;
+    if read_at.version == newest {
+        return Ok(());
+    }
+    let then = match read_at.version {
+        0 => initial_state(),
+        version => {
+            let row = Version::find()
+                .filter(desired_state_version::Column::Version.eq(version))
+                .one(conn)
+                .await
+                .map_err(db_error(
+                    "reading the desired-state version a change was read at",
+                ))?;
+            let Some(row) = row else {
+                let mut problems = Problems::new();
+                problems.push(
+                    crate::staleness::EXPECTED_VERSION,
+                    Rule::Range,
+                    format!("desired-state version {version} is not stored"),
+                );
+                return Err(Error::Rejected(problems));
+            };
+            parse(&row)?
+        }
+    };
+    let was = (read_at.part)(&then)?;
+    let is = (read_at.part)(now)?;
+    if was == is {
+        return Ok(());
+    }
+    // NB: only on a conflict, and a read is minutes old: the versions since
+    // are a handful, each parsed to see whether it touched the target.
+    let since = Version::find()
+        .filter(desired_state_version::Column::Version.gt(read_at.version))
+        .order_by_asc(desired_state_version::Column::Version)
+        .all(conn)
+        .await
+        .map_err(db_error("reading the desired-state versions since a read"))?;
+    let mut touched = Vec::new();
+    let mut previous = was.clone();
+    for row in &since {
+        let part = (read_at.part)(&parse(row)?)?;
+        if part != previous {
+            touched.push(AuditEntry {
+                version: row.version,
+                author: row.author.clone(),
+                summary: row.summary.clone(),
+                created_at: row.created_at.into(),
+            });
+            previous = part;
+        }
+    }
+    Err(changed_meanwhile(read_at, &was, &is, &touched))
 }
 
 /// The newest stored version, or version 0: the state before any change.

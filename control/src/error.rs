@@ -37,6 +37,15 @@ pub enum Error {
     /// It clashes with what exists (the last admin, set up twice).
     #[error("{0}")]
     Conflict(String),
+    /// What a write was based on changed after its caller read it; nothing
+    /// was stored (see [`crate::staleness`]).
+    #[error("{message}")]
+    ChangedMeanwhile {
+        /// What changed, in which versions, by whom, and what to do.
+        message: String,
+        /// One problem per changed field, never empty.
+        changes: Problems,
+    },
     /// Sign-in is locked after too many failures.
     #[error("{0}")]
     Locked(String),
@@ -119,6 +128,9 @@ impl From<Error> for bi_api::ApiError {
             Error::Unauthenticated(why) => Self::Unauthenticated(why),
             Error::Forbidden(why) => Self::Forbidden(why),
             Error::Conflict(why) => Self::Conflict(why),
+            Error::ChangedMeanwhile { message, changes } => {
+                Self::ChangedMeanwhile { message, changes }
+            }
             Error::Locked(why) => Self::TooManyRequests(why),
             other => {
                 tracing::error!(error = %other, "request failed");

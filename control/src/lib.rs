@@ -20,6 +20,7 @@ pub mod lease;
 pub mod operations;
 pub mod reconciler;
 pub mod service_status;
+pub mod staleness;
 
 pub use db::{Database, DatabaseBackend};
 pub use error::{Error, Result};

@@ -9,7 +9,7 @@
 
 use bi_model::capacity::replicas;
 use bi_model::generate::{Resource, ResourcePath, Secrets, connection_secrets, generate};
-use bi_model::objects::{ObjectKind, ProjectObject};
+use bi_model::objects::ObjectKind;
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -21,7 +21,7 @@ use crate::desired_state;
 use crate::entities::snapshot_resource;
 use crate::error::{Error, Result, db_error};
 use crate::health::{self, Readiness, WorkloadHealth};
-use crate::operations::projects;
+use crate::operations::projects::{self, ObjectRead};
 
 /// How many Events and outcomes are shown, newest first.
 pub const SHOWN: usize = 20;
@@ -33,7 +33,7 @@ pub use bi_api::services::{ApplyOutcome, ServiceDetail, ServiceEvent, ServiceSta
 /// out and says so (the details go to the log); refused when there is no
 /// such service.
 pub async fn detail(db: &Database, client: &kube::Client, name: &str) -> Result<ServiceDetail> {
-    let object = find_service(db, name).await?;
+    let ObjectRead { object, version } = find_service(db, name).await?;
     let kind = object.kind();
     let (status, cluster_error) = match read(db, client, kind, name).await {
         Ok(status) => (Some(status), None),
@@ -51,16 +51,18 @@ pub async fn detail(db: &Database, client: &kube::Client, name: &str) -> Result<
         object,
         status,
         cluster_error,
+        version,
     })
 }
 
-/// The service `name` (Knative or traditional) of any project; refused
-/// when there is none.
-pub async fn find_service(db: &Database, name: &str) -> Result<ProjectObject> {
-    let (_, state) = desired_state::current(db).await?;
+/// The service `name` (Knative or traditional) of any project, with the
+/// desired-state version it was read at; refused when there is none.
+pub async fn find_service(db: &Database, name: &str) -> Result<ObjectRead> {
+    let (version, state) = desired_state::current(db).await?;
     [ObjectKind::KnativeService, ObjectKind::TraditionalService]
         .into_iter()
         .find_map(|kind| projects::get(&state, kind, name))
+        .map(|object| ObjectRead { object, version })
         .ok_or_else(|| Error::NotFound(format!("there is no service named \"{name}\"")))
 }
 

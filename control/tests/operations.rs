@@ -244,6 +244,7 @@ async fn configure_refuses_a_size_without_unit_and_an_unknown_key_and_stores_not
                     AUTHOR,
                     BatteryKind::Grafana,
                     &settings(&[("storage", "500"), ("memory", "512Mi")]),
+                    None,
                 )
                 .await,
             );
@@ -272,6 +273,7 @@ async fn configure_applies_settings_and_replace_config_stores_a_whole_config() {
                     AUTHOR,
                     BatteryKind::Loki,
                     &settings(&[("replicas", "3")]),
+                    None,
                 )
                 .await,
             );
@@ -288,6 +290,7 @@ async fn configure_applies_settings_and_replace_config_stores_a_whole_config() {
                 AUTHOR,
                 BatteryKind::Loki,
                 &settings(&[("replicas", "3"), ("storage", "20Gi")]),
+                None,
             )
             .await
             .unwrap();
@@ -311,6 +314,7 @@ async fn configure_applies_settings_and_replace_config_stores_a_whole_config() {
                     AUTHOR,
                     BatteryKind::Loki,
                     &settings(&[("replicas", "many"), ("storage", "500")]),
+                    None,
                 )
                 .await,
             );
@@ -319,7 +323,7 @@ async fn configure_applies_settings_and_replace_config_stores_a_whole_config() {
 
             let mut edited = loki.clone();
             edited.replicas = 2;
-            batteries::replace_config(&t.db, AUTHOR, BatteryConfig::Loki(edited.clone()))
+            batteries::replace_config(&t.db, AUTHOR, BatteryConfig::Loki(edited.clone()), None)
                 .await
                 .unwrap();
             let (_, state) = desired_state::current(&t.db).await.unwrap();
@@ -344,7 +348,7 @@ async fn uninstall_is_refused_naming_dependents_and_then_succeeds() {
                 .await
                 .unwrap();
             let problems =
-                rejected(batteries::uninstall(&t.db, AUTHOR, BatteryKind::Keycloak).await);
+                rejected(batteries::uninstall(&t.db, AUTHOR, BatteryKind::Keycloak, None).await);
             let error = only(&problems, "battery");
             assert_eq!(error.rule, Rule::Dependency);
             assert_eq!(
@@ -353,7 +357,7 @@ async fn uninstall_is_refused_naming_dependents_and_then_succeeds() {
             );
             assert_eq!(versions(&t.db).await, 1);
 
-            let outcome = batteries::uninstall(&t.db, AUTHOR, BatteryKind::Sso)
+            let outcome = batteries::uninstall(&t.db, AUTHOR, BatteryKind::Sso, None)
                 .await
                 .unwrap();
             assert_eq!(outcome.version, 2);
@@ -390,7 +394,7 @@ async fn uninstall_reports_integrations_turning_off() {
                 .map(|i| (i.battery, i.partner))
                 .collect();
             assert_eq!(on, [(BatteryKind::Grafana, BatteryKind::Loki)]);
-            let outcome = batteries::uninstall(&t.db, AUTHOR, BatteryKind::Loki)
+            let outcome = batteries::uninstall(&t.db, AUTHOR, BatteryKind::Loki, None)
                 .await
                 .unwrap();
             let off: Vec<_> = outcome
@@ -416,13 +420,14 @@ async fn a_battery_bi_needs_cannot_be_uninstalled() {
         .await
         .unwrap();
         for kind in [BatteryKind::CloudnativePg, BatteryKind::BatteryCore] {
-            let problems = rejected(batteries::uninstall(&t.db, AUTHOR, kind).await);
+            let problems = rejected(batteries::uninstall(&t.db, AUTHOR, kind, None).await);
             assert_eq!(
                 only(&problems, "battery").message,
                 format!("{kind} cannot be uninstalled: bi needs it")
             );
         }
-        let problems = rejected(batteries::uninstall(&t.db, AUTHOR, BatteryKind::Redis).await);
+        let problems =
+            rejected(batteries::uninstall(&t.db, AUTHOR, BatteryKind::Redis, None).await);
         assert_eq!(only(&problems, "battery").message, "redis is not installed");
         assert_eq!(versions(&t.db).await, 1);
     })
@@ -437,7 +442,8 @@ async fn the_control_server_moves_to_postgres_only_with_cloudnative_pg() {
             t.db.migrate().await.unwrap();
             let postgres = [("database".to_owned(), "postgres".to_owned())];
             let problems = rejected(
-                batteries::configure(&t.db, AUTHOR, BatteryKind::BatteryCore, &postgres).await,
+                batteries::configure(&t.db, AUTHOR, BatteryKind::BatteryCore, &postgres, None)
+                    .await,
             );
             let error = only(&problems, "batteries.battery_core.database");
             assert_eq!(error.rule, Rule::Dependency);
@@ -453,6 +459,7 @@ async fn the_control_server_moves_to_postgres_only_with_cloudnative_pg() {
                     AUTHOR,
                     BatteryKind::BatteryCore,
                     &[("database".to_owned(), "mysql".to_owned())],
+                    None,
                 )
                 .await,
             );
@@ -468,7 +475,7 @@ async fn the_control_server_moves_to_postgres_only_with_cloudnative_pg() {
             )
             .await
             .unwrap();
-            batteries::configure(&t.db, AUTHOR, BatteryKind::BatteryCore, &postgres)
+            batteries::configure(&t.db, AUTHOR, BatteryKind::BatteryCore, &postgres, None)
                 .await
                 .unwrap();
             // The secrets its database needs exist once a snapshot asks.
@@ -496,15 +503,16 @@ async fn uninstall_is_refused_while_objects_run_on_the_battery() {
             projects::add_object(&t.db, AUTHOR, redis("cache", None))
                 .await
                 .unwrap();
-            let problems = rejected(batteries::uninstall(&t.db, AUTHOR, BatteryKind::Redis).await);
+            let problems =
+                rejected(batteries::uninstall(&t.db, AUTHOR, BatteryKind::Redis, None).await);
             assert_eq!(
                 only(&problems, "battery").message,
                 "cannot uninstall redis: redis instance cache need(s) it; remove them first"
             );
-            projects::remove_object(&t.db, AUTHOR, ObjectKind::RedisInstance, "cache")
+            projects::remove_object(&t.db, AUTHOR, ObjectKind::RedisInstance, "cache", None)
                 .await
                 .unwrap();
-            batteries::uninstall(&t.db, AUTHOR, BatteryKind::Redis)
+            batteries::uninstall(&t.db, AUTHOR, BatteryKind::Redis, None)
                 .await
                 .unwrap();
         },
@@ -540,7 +548,7 @@ async fn projects_are_created_renamed_with_their_objects_and_deleted() {
                 .await
                 .unwrap();
 
-            projects::rename(&t.db, AUTHOR, "shop", "store")
+            projects::rename(&t.db, AUTHOR, "shop", "store", None)
                 .await
                 .unwrap();
             let detail = projects::show(&t.db, "store").await.unwrap();
@@ -561,7 +569,7 @@ async fn projects_are_created_renamed_with_their_objects_and_deleted() {
             assert_eq!(listed[0].object_count, 1);
 
             let before = versions(&t.db).await;
-            let problems = rejected(projects::delete(&t.db, AUTHOR, "store", false).await);
+            let problems = rejected(projects::delete(&t.db, AUTHOR, "store", false, None).await);
             assert_eq!(
                 only(&problems, "project").message,
                 "project store still holds redis instance cache; \
@@ -569,7 +577,7 @@ async fn projects_are_created_renamed_with_their_objects_and_deleted() {
             );
             assert_eq!(versions(&t.db).await, before);
 
-            projects::delete(&t.db, AUTHOR, "store", true)
+            projects::delete(&t.db, AUTHOR, "store", true, None)
                 .await
                 .unwrap();
             let (_, state) = desired_state::current(&t.db).await.unwrap();
@@ -687,20 +695,21 @@ async fn objects_are_updated_scaled_and_removed() {
         projects::add_object(&t.db, AUTHOR, web("web"))
             .await
             .unwrap();
-        projects::scale_service(&t.db, AUTHOR, "web", 3)
+        projects::scale_service(&t.db, AUTHOR, "web", 3, None)
             .await
             .unwrap();
         let ProjectObject::TraditionalService(service) =
             projects::object(&t.db, ObjectKind::TraditionalService, "web")
                 .await
                 .unwrap()
+                .object
         else {
             panic!("not a traditional service");
         };
         assert_eq!(service.object.replicas, 3);
-        let problems = rejected(projects::scale_service(&t.db, AUTHOR, "web", 1000).await);
+        let problems = rejected(projects::scale_service(&t.db, AUTHOR, "web", 1000, None).await);
         assert_eq!(only(&problems, "replicas").rule, Rule::Range);
-        let problems = rejected(projects::scale_service(&t.db, AUTHOR, "api", 1).await);
+        let problems = rejected(projects::scale_service(&t.db, AUTHOR, "api", 1, None).await);
         assert_eq!(
             only(&problems, "name").message,
             "there is no traditional service named \"api\""
@@ -713,6 +722,7 @@ async fn objects_are_updated_scaled_and_removed() {
             projects::object(&t.db, ObjectKind::PostgresCluster, "main")
                 .await
                 .unwrap()
+                .object
         else {
             panic!("not a postgres cluster");
         };
@@ -721,23 +731,26 @@ async fn objects_are_updated_scaled_and_removed() {
             &t.db,
             AUTHOR,
             ProjectObject::PostgresCluster(cluster.clone()),
+            None,
         )
         .await
         .unwrap();
         cluster.object.storage = Storage::mebibytes(1);
         let problems = rejected(
-            projects::update_object(&t.db, AUTHOR, ProjectObject::PostgresCluster(cluster)).await,
+            projects::update_object(&t.db, AUTHOR, ProjectObject::PostgresCluster(cluster), None)
+                .await,
         );
         assert!(
             problems.iter().any(|p| p.field == "object.storage"),
             "{problems}"
         );
 
-        projects::remove_object(&t.db, AUTHOR, ObjectKind::TraditionalService, "web")
+        projects::remove_object(&t.db, AUTHOR, ObjectKind::TraditionalService, "web", None)
             .await
             .unwrap();
         let problems = rejected(
-            projects::remove_object(&t.db, AUTHOR, ObjectKind::TraditionalService, "web").await,
+            projects::remove_object(&t.db, AUTHOR, ObjectKind::TraditionalService, "web", None)
+                .await,
         );
         assert_eq!(only(&problems, "name").rule, Rule::Consistency);
         let objects = projects::objects(&t.db).await.unwrap();

@@ -36,6 +36,9 @@ pub enum Rule {
     Capacity,
     /// A battery needs another one, or is needed by another one.
     Dependency,
+    /// The value changed after the writer read it: another change came
+    /// first, so this one was not stored.
+    ChangedMeanwhile,
 }
 
 /// A value refused by validation: which field, which rule, and a sentence.

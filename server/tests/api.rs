@@ -200,3 +200,143 @@ async fn server_functions_answer_errors_with_the_status_of_their_kind() {
     let (status, answer) = send(&app, form("/api/installation/overview", "")).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
 }
+
+#[tokio::test]
+async fn a_stale_write_is_409_naming_what_changed_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, _running) = app(dir.path()).await;
+    for battery in ["loki", "redis"] {
+        let (status, body) = send(
+            &app,
+            post(&format!("/api/v1/batteries/{battery}/install"), &json!({})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    // Read Loki, then someone else changes its replicas.
+    let (_, loki) = send(&app, get("/api/v1/batteries/loki")).await;
+    let read = loki["version"].as_i64().unwrap();
+    let (status, body) = send(
+        &app,
+        post(
+            "/api/v1/batteries/loki/configure",
+            &json!({"settings": ["replicas=3"]}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, audit_before) = send(&app, get("/api/v1/audit")).await;
+
+    let (status, body) = send(
+        &app,
+        post(
+            "/api/v1/batteries/loki/configure",
+            &json!({"settings": ["storage=20Gi"], "expected_version": read}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["code"], "conflict", "{body}");
+    assert_eq!(body["error"]["problems"][0]["field"], "loki.replicas");
+    assert_eq!(body["error"]["problems"][0]["rule"], "changed_meanwhile");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("configure loki: replicas=3"), "{message}");
+
+    // The browser's server function answers the same way.
+    let fields = loki["config"].to_string();
+    let form = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("kind", "loki")
+        .append_pair("config", &fields)
+        .append_pair("expected_version", &read.to_string())
+        .finish();
+    let (status, body) = send(
+        &app,
+        Request::post("/api/batteries/configure")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(form))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["code"], "conflict", "{body}");
+    assert_eq!(body["error"]["problems"][0]["field"], "loki.replicas");
+
+    // A version that does not exist is refused by name.
+    let (status, body) = send(
+        &app,
+        post(
+            "/api/v1/batteries/loki/configure",
+            &json!({"settings": ["storage=20Gi"], "expected_version": 999}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["problems"][0]["field"], "expected_version");
+
+    let (_, audit_after) = send(&app, get("/api/v1/audit")).await;
+    assert_eq!(audit_before, audit_after, "nothing was stored");
+
+    // An object: read with its version, written with it; a change to Loki
+    // meanwhile is no conflict, a change to the object is.
+    let (status, body) = send(
+        &app,
+        post(
+            "/api/v1/objects",
+            &json!({"kind": "redis_instance", "object": {
+                "name": "cache", "mode": "standalone", "instances": 1,
+                "resources": {"cpu_request": "100m", "memory_request": "128Mi"}
+            }}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, mut object) = send(&app, get("/api/v1/objects/redis_instance/cache")).await;
+    assert_eq!(status, StatusCode::OK, "{object}");
+    let read = object["version"].as_i64().unwrap();
+    assert_eq!(object["kind"], "redis_instance", "{object}");
+    let (status, body) = send(
+        &app,
+        post(
+            "/api/v1/batteries/loki/configure",
+            &json!({"settings": ["replicas=2"]}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let put = |body: &Value| {
+        Request::put("/api/v1/objects/redis_instance/cache")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let object_map = object.as_object_mut().unwrap();
+    object_map.remove("version");
+    object_map.insert("expected_version".into(), json!(read));
+    object["object"]["resources"]["memory_request"] = json!("256Mi");
+    let (status, body) = send(&app, put(&object)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    object["object"]["resources"]["memory_request"] = json!("512Mi");
+    let (status, body) = send(&app, put(&object)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(
+        body["error"]["problems"][0]["field"],
+        "object.resources.memory_request"
+    );
+    let (status, body) = send(
+        &app,
+        Request::delete(format!(
+            "/api/v1/objects/redis_instance/cache?expected_version={read}"
+        ))
+        .body(Body::empty())
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let (_, object) = send(&app, get("/api/v1/objects/redis_instance/cache")).await;
+    assert_eq!(
+        object["object"]["resources"]["memory_request"], "256Mi",
+        "{object}"
+    );
+}

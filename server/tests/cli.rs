@@ -910,3 +910,57 @@ async fn settings_are_set_refused_kept_across_a_restart_and_reset() {
     let reset = ok(&bi(&server, &["settings", "reset"]));
     assert!(reset.contains("5m") && !reset.contains("set ("), "{reset}");
 }
+
+#[test]
+fn configure_with_a_stale_expected_version_is_refused_naming_what_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path());
+    ok(&bi(&server, &["batteries", "install", "loki"]));
+    let read = json(&server, &["batteries", "show", "loki"]);
+    let version = read["version"].as_i64().unwrap().to_string();
+    assert!(
+        ok(&bi(&server, &["batteries", "show", "loki"]))
+            .contains(&format!("version:      {version}")),
+    );
+    ok(&bi(
+        &server,
+        &["batteries", "configure", "loki", "--set", "replicas=3"],
+    ));
+
+    let refused = bi(
+        &server,
+        &[
+            "batteries",
+            "configure",
+            "loki",
+            "--set",
+            "storage=20Gi",
+            "--expected-version",
+            &version,
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("changed after version"), "{stderr}");
+    assert!(stderr.contains("loki.replicas: was 1"), "{stderr}");
+    let now = json(&server, &["batteries", "show", "loki"]);
+    assert_eq!(
+        now["config"]["storage"], read["config"]["storage"],
+        "nothing was stored"
+    );
+
+    // Read again: the version that saw the change is accepted.
+    let version = now["version"].as_i64().unwrap().to_string();
+    ok(&bi(
+        &server,
+        &[
+            "batteries",
+            "configure",
+            "loki",
+            "--set",
+            "storage=20Gi",
+            "--expected-version",
+            &version,
+        ],
+    ));
+}

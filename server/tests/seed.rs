@@ -52,7 +52,7 @@ async fn a_server_started_from_the_seed_generates_what_the_first_one_did() {
     assert_eq!(history[0].author, desired_state::SEED_AUTHOR);
 
     // Started again, it keeps its own state: the seed only fills an empty database.
-    batteries::uninstall(&second, "root", BatteryKind::Redis)
+    batteries::uninstall(&second, "root", BatteryKind::Redis, None)
         .await
         .unwrap();
     drop(second);

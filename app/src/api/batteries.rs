@@ -82,24 +82,42 @@ pub async fn install_battery(kind: String, config: String) -> Result<i32, ApiErr
 }
 
 /// Replaces the installed config of `kind` with the fields the form sent
-/// (JSON); returns the new desired-state version.
+/// (JSON); returns the new desired-state version. Refused (409, naming the
+/// fields) when the config changed after `expected_version`, the version
+/// the form was filled in from.
 #[server(prefix = "/api", endpoint = "batteries/configure", client = crate::csrf::Client)]
-pub async fn save_battery_config(kind: String, config: String) -> Result<i32, ApiError> {
+pub async fn save_battery_config(
+    kind: String,
+    config: String,
+    expected_version: Option<i32>,
+) -> Result<i32, ApiError> {
     let kind = battery_kind(&kind)?;
     let config = battery_config(kind, &config)?;
     let db = crate::api::database()?;
-    Ok(
-        bi_control::operations::batteries::replace_config(&db, &crate::api::author()?, config)
-            .await?,
+    Ok(bi_control::operations::batteries::replace_config(
+        &db,
+        &crate::api::author()?,
+        config,
+        expected_version,
     )
+    .await?)
 }
 
-/// Uninstalls `kind`; refused, naming them, while others need it.
+/// Uninstalls `kind`; refused, naming them, while others need it, and when
+/// its config changed after `expected_version`, the version the page showed.
 #[server(prefix = "/api", endpoint = "batteries/uninstall", client = crate::csrf::Client)]
-pub async fn uninstall_battery(kind: String) -> Result<i32, ApiError> {
+pub async fn uninstall_battery(
+    kind: String,
+    expected_version: Option<i32>,
+) -> Result<i32, ApiError> {
     let kind = battery_kind(&kind)?;
     let db = crate::api::database()?;
-    let outcome =
-        bi_control::operations::batteries::uninstall(&db, &crate::api::author()?, kind).await?;
+    let outcome = bi_control::operations::batteries::uninstall(
+        &db,
+        &crate::api::author()?,
+        kind,
+        expected_version,
+    )
+    .await?;
     Ok(outcome.version)
 }

@@ -24,16 +24,21 @@ pub async fn get_project(name: String) -> Result<ProjectDetail, ApiError> {
 
 /// Removes the object `name` of `kind` (`postgres_cluster`, …) from its
 /// project; returns the new desired-state version. Refused, naming them,
-/// while FerretDB services store their data in a cluster.
+/// while FerretDB services store their data in a cluster, and when the
+/// object changed after `expected_version`, the version the page showed.
 #[server(prefix = "/api", endpoint = "projects/remove-object", client = crate::csrf::Client)]
-pub async fn remove_object(kind: String, name: String) -> Result<i32, ApiError> {
+pub async fn remove_object(
+    kind: String,
+    name: String,
+    expected_version: Option<i32>,
+) -> Result<i32, ApiError> {
     use bi_control::operations::{ObjectKind, projects};
 
     let kind = kind
         .parse::<ObjectKind>()
         .map_err(|err| ApiError::NotFound(err.to_string()))?;
     let db = crate::api::database()?;
-    Ok(projects::remove_object(&db, &crate::api::author()?, kind, &name).await?)
+    Ok(projects::remove_object(&db, &crate::api::author()?, kind, &name, expected_version).await?)
 }
 
 /// Creates a project; returns the new desired-state version.
@@ -48,21 +53,39 @@ pub async fn create_project(name: String, description: String) -> Result<i32, Ap
     Ok(bi_control::operations::projects::create(&db, &crate::api::author()?, project).await?)
 }
 
-/// Renames a project with its objects; returns the new desired-state version.
+/// Renames a project with its objects; returns the new desired-state
+/// version. Refused when the project or its objects changed after
+/// `expected_version`, the version the page showed.
 #[server(prefix = "/api", endpoint = "projects/rename", client = crate::csrf::Client)]
-pub async fn rename_project(old: String, new: String) -> Result<i32, ApiError> {
+pub async fn rename_project(
+    old: String,
+    new: String,
+    expected_version: Option<i32>,
+) -> Result<i32, ApiError> {
     let db = crate::api::database()?;
-    Ok(
-        bi_control::operations::projects::rename(&db, &crate::api::author()?, &old, new.trim())
-            .await?,
+    Ok(bi_control::operations::projects::rename(
+        &db,
+        &crate::api::author()?,
+        &old,
+        new.trim(),
+        expected_version,
     )
+    .await?)
 }
 
-/// Deletes an empty project; refused, naming them, while objects are in it.
+/// Deletes an empty project; refused, naming them, while objects are in
+/// it, and when it changed after `expected_version`.
 #[server(prefix = "/api", endpoint = "projects/delete", client = crate::csrf::Client)]
-pub async fn delete_project(name: String) -> Result<i32, ApiError> {
+pub async fn delete_project(name: String, expected_version: Option<i32>) -> Result<i32, ApiError> {
     let db = crate::api::database()?;
-    Ok(bi_control::operations::projects::delete(&db, &crate::api::author()?, &name, false).await?)
+    Ok(bi_control::operations::projects::delete(
+        &db,
+        &crate::api::author()?,
+        &name,
+        false,
+        expected_version,
+    )
+    .await?)
 }
 
 /// Adds the object of `kind` (`postgres_cluster`, `redis_instance`, …)
@@ -91,15 +114,23 @@ pub async fn add_object(project: String, kind: String, values: String) -> Result
     Ok(projects::add_object(&db, &crate::api::author()?, object).await?)
 }
 
-/// Changes the storage of the PostgreSQL cluster `name`; returns the new version.
+/// Changes the storage of the PostgreSQL cluster `name`; returns the new
+/// version. Refused when the cluster changed after `expected_version`, the
+/// version the page showed.
 #[server(prefix = "/api", endpoint = "projects/resize-postgres", client = crate::csrf::Client)]
-pub async fn resize_postgres_cluster(name: String, storage: String) -> Result<i32, ApiError> {
+pub async fn resize_postgres_cluster(
+    name: String,
+    storage: String,
+    expected_version: Option<i32>,
+) -> Result<i32, ApiError> {
     use bi_control::operations::{ObjectKind, ProjectObject, projects};
 
     let storage = Storage::parse(&storage).map_err(|err| ApiError::Invalid(err.at("storage")))?;
     let db = crate::api::database()?;
     let ProjectObject::PostgresCluster(mut cluster) =
-        projects::object(&db, ObjectKind::PostgresCluster, &name).await?
+        projects::object(&db, ObjectKind::PostgresCluster, &name)
+            .await?
+            .object
     else {
         return Err(ApiError::NotFound(format!(
             "there is no postgres cluster {name}"
@@ -107,5 +138,5 @@ pub async fn resize_postgres_cluster(name: String, storage: String) -> Result<i3
     };
     cluster.object.storage = storage;
     let object = ProjectObject::PostgresCluster(cluster);
-    Ok(projects::update_object(&db, &crate::api::author()?, object).await?)
+    Ok(projects::update_object(&db, &crate::api::author()?, object, expected_version).await?)
 }

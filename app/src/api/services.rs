@@ -20,7 +20,8 @@ pub async fn list_services() -> Result<Vec<ServiceRow>, ApiError> {
         ) {
             continue;
         }
-        match projects::object(&db, object.kind, &object.name).await? {
+        let read = projects::object(&db, object.kind, &object.name).await?;
+        match read.object {
             ProjectObject::KnativeService(owned) => rows.push(ServiceRow {
                 name: owned.object.name,
                 project: owned.project,
@@ -29,6 +30,7 @@ pub async fn list_services() -> Result<Vec<ServiceRow>, ApiError> {
                     min: owned.object.min_scale,
                     max: owned.object.max_scale,
                 },
+                version: read.version,
             }),
             ProjectObject::TraditionalService(owned) => rows.push(ServiceRow {
                 name: owned.object.name,
@@ -37,6 +39,7 @@ pub async fn list_services() -> Result<Vec<ServiceRow>, ApiError> {
                 scale: ServiceScale::Traditional {
                     replicas: owned.object.replicas,
                 },
+                version: read.version,
             }),
             _ => {}
         }
@@ -56,8 +59,15 @@ pub fn count(field: &str, text: &str) -> Result<u32, ApiError> {
 }
 
 /// Sets the instance range of a Knative service; returns the new version.
+/// Refused when the service changed after `expected_version`, the version
+/// the list showed.
 #[server(prefix = "/api", endpoint = "services/scale-knative", client = crate::csrf::Client)]
-pub async fn scale_knative(name: String, min: String, max: String) -> Result<i32, ApiError> {
+pub async fn scale_knative(
+    name: String,
+    min: String,
+    max: String,
+    expected_version: Option<i32>,
+) -> Result<i32, ApiError> {
     let (min, max) = (count("min_scale", &min)?, count("max_scale", &max)?);
     let db = crate::api::database()?;
     Ok(bi_control::operations::projects::scale_knative_service(
@@ -66,13 +76,20 @@ pub async fn scale_knative(name: String, min: String, max: String) -> Result<i32
         &name,
         min,
         max,
+        expected_version,
     )
     .await?)
 }
 
 /// Sets the replicas of a traditional service; returns the new version.
+/// Refused when the service changed after `expected_version`, the version
+/// the list showed.
 #[server(prefix = "/api", endpoint = "services/scale", client = crate::csrf::Client)]
-pub async fn scale_traditional(name: String, replicas: String) -> Result<i32, ApiError> {
+pub async fn scale_traditional(
+    name: String,
+    replicas: String,
+    expected_version: Option<i32>,
+) -> Result<i32, ApiError> {
     let replicas = count("replicas", &replicas)?;
     let db = crate::api::database()?;
     Ok(bi_control::operations::projects::scale_service(
@@ -80,6 +97,7 @@ pub async fn scale_traditional(name: String, replicas: String) -> Result<i32, Ap
         &crate::api::author()?,
         &name,
         replicas,
+        expected_version,
     )
     .await?)
 }
@@ -93,9 +111,15 @@ pub async fn get_service(name: String) -> Result<ServiceDetail, ApiError> {
 }
 
 /// Saves the service `name`'s settings from its form (`form`: the JSON of
-/// a [`bi_model::input::service_form::ServiceForm`]); returns the new version.
+/// a [`bi_model::input::service_form::ServiceForm`]); returns the new
+/// version. Refused (409, naming the fields) when the service changed after
+/// `expected_version`, the version the form was filled in from.
 #[server(prefix = "/api", endpoint = "services/update", client = crate::csrf::Client)]
-pub async fn update_service(name: String, form: String) -> Result<i32, ApiError> {
+pub async fn update_service(
+    name: String,
+    form: String,
+    expected_version: Option<i32>,
+) -> Result<i32, ApiError> {
     let form: bi_model::input::service_form::ServiceForm =
         serde_json::from_str(&form).map_err(|err| {
             let mut problems = bi_model::Problems::new();
@@ -108,9 +132,14 @@ pub async fn update_service(name: String, form: String) -> Result<i32, ApiError>
         })?;
     let db = crate::api::database()?;
     let current = bi_control::service_status::find_service(&db, &name).await?;
-    let object = form.apply(&current).map_err(ApiError::Rejected)?;
-    Ok(
-        bi_control::operations::projects::update_object(&db, &crate::api::author()?, object)
-            .await?,
+    // NB: the form is applied to the newest object; `expected_version` makes
+    // the write refuse when that is not the object the form was filled from.
+    let object = form.apply(&current.object).map_err(ApiError::Rejected)?;
+    Ok(bi_control::operations::projects::update_object(
+        &db,
+        &crate::api::author()?,
+        object,
+        expected_version,
     )
+    .await?)
 }

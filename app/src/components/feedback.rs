@@ -23,6 +23,61 @@ pub fn ErrorNote(error: ApiError) -> impl IntoView {
     }
 }
 
+/// The banner of a save refused because what the form was filled in from
+/// changed meanwhile ([`ApiError::ChangedMeanwhile`]): who changed what,
+/// each changed field with its value then and now, and "Reload", which
+/// takes the current values (and version). Until then the form keeps what
+/// the user typed. Nothing for any other error.
+#[component]
+pub fn ChangedMeanwhileNote(error: ApiError, reload: Callback<()>) -> impl IntoView {
+    let ApiError::ChangedMeanwhile { message, changes } = error else {
+        return None;
+    };
+    Some(view! {
+        <div
+            class="mt-4 rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900"
+            role="alert"
+            data-testid="changed-meanwhile"
+        >
+            <p class="font-medium">"Changed meanwhile: your changes were not saved."</p>
+            <p class="mt-1">{message}</p>
+            <ul class="mt-1 list-disc pl-5">
+                {changes
+                    .iter()
+                    .map(|change| {
+                        view! {
+                            <li>
+                                <span class="font-mono">{change.field.clone()}</span>
+                                ": "
+                                {change.message.clone()}
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+            <button
+                type="button"
+                class="mt-2 rounded-md border border-amber-400 bg-white px-3 py-1 text-sm font-medium text-amber-900 hover:bg-amber-100"
+                data-testid="reload-current"
+                on:click=move |_| reload.run(())
+            >
+                "Reload"
+            </button>
+        </div>
+    })
+}
+
+/// An action's error: the changed-meanwhile banner (with `reload`) when
+/// what the page showed changed meanwhile, else an [`ErrorNote`].
+#[component]
+pub fn ActionError(error: ApiError, reload: Callback<()>) -> impl IntoView {
+    if matches!(error, ApiError::ChangedMeanwhile { .. }) {
+        view! { <ChangedMeanwhileNote error reload /> }.into_any()
+    } else {
+        view! { <ErrorNote error /> }.into_any()
+    }
+}
+
 /// A "Loading…" line for Suspense fallbacks.
 #[component]
 pub fn Loading() -> impl IntoView {

@@ -17,7 +17,9 @@ use crate::api::batteries::{
 };
 use crate::components::access::IfAllowed;
 use crate::components::change_preview::ChangePreview;
-use crate::components::feedback::{ErrorNote, Loading, StatusBadge, messages_for};
+use crate::components::feedback::{
+    ActionError, ChangedMeanwhileNote, ErrorNote, Loading, StatusBadge, messages_for,
+};
 use bi_model::input::form::{FieldShape, FormField, decode};
 
 /// The catalog grouped by category, with a search box.
@@ -138,13 +140,16 @@ pub fn BatteryPage() -> impl IntoView {
     let params = use_params_map();
     let kind = move || params.read().get("kind").unwrap_or_default();
     let battery = Resource::new(kind, get_battery);
+    // NB: a fresh read re-renders the panel, so the form starts over from
+    // the current config and version (what "Reload" after a conflict wants).
+    let reload = Callback::new(move |()| battery.refetch());
     view! {
         <Transition fallback=Loading>
             {move || {
                 battery
                     .get()
                     .map(|result| match result {
-                        Ok(view) => view! { <BatteryPanel view /> }.into_any(),
+                        Ok(view) => view! { <BatteryPanel view reload /> }.into_any(),
                         Err(error) => {
                             view! {
                                 <Title text="Battery" />
@@ -167,11 +172,14 @@ fn names(kinds: &[BatteryKind]) -> String {
         .join(", ")
 }
 
+/// The battery's page once read: its facts, the config form and uninstall;
+/// `reload` reads it again.
 #[component]
-fn BatteryPanel(view: BatteryDetail) -> impl IntoView {
+fn BatteryPanel(view: BatteryDetail, reload: Callback<()>) -> impl IntoView {
     let title = view.name.clone();
     let installed = view.installed;
     let kind = view.kind;
+    let version = view.version;
     let form = FormState::new(kind, &view.config);
     view! {
         <Title text=title.clone() />
@@ -190,12 +198,12 @@ fn BatteryPanel(view: BatteryDetail) -> impl IntoView {
         <div class="mt-6 grid max-w-6xl grid-cols-1 gap-6 lg:grid-cols-[minmax(0,1fr)_24rem]">
             <div class="min-w-0">
                 {(!installed).then(|| view! { <InstallPreview kind /> })}
-                <ConfigForm kind installed form />
+                <ConfigForm kind installed form version reload />
                 {installed.then(|| {
                     let removable = view.removable;
                     view! {
                         <IfAllowed role=Role::Editor>
-                            <Uninstall kind removable />
+                            <Uninstall kind removable version reload />
                         </IfAllowed>
                     }
                 })}
@@ -375,9 +383,18 @@ fn with_config(
 }
 
 /// The battery's config, one input per field, checked by `bi-model` on
-/// every change; installs or saves through the server, which checks again.
+/// every change; installs or saves through the server, which checks again
+/// and refuses a save when the config changed after `version`, the version
+/// the form was filled in from (then a banner says what changed and
+/// `reload` takes the current values).
 #[component]
-fn ConfigForm(kind: BatteryKind, installed: bool, form: FormState) -> impl IntoView {
+fn ConfigForm(
+    kind: BatteryKind,
+    installed: bool,
+    form: FormState,
+    version: i32,
+    reload: Callback<()>,
+) -> impl IntoView {
     let FormState { fields, texts, .. } = form;
     let local_problems = Memo::new(move |_| form.decoded.get().err().unwrap_or_default());
     let install = ServerAction::<InstallBattery>::new();
@@ -431,6 +448,7 @@ fn ConfigForm(kind: BatteryKind, installed: bool, form: FormState) -> impl IntoV
             save.dispatch(SaveBatteryConfig {
                 kind: kind.id().to_owned(),
                 config,
+                expected_version: Some(version),
             });
         } else {
             install.dispatch(InstallBattery {
@@ -473,6 +491,7 @@ fn ConfigForm(kind: BatteryKind, installed: bool, form: FormState) -> impl IntoV
                 {move || general_problems().into_iter().map(|message| view! { <li>{message}</li> }).collect_view()}
             </ul>
             {move || other_error().map(|error| view! { <ErrorNote error /> })}
+            {move || server_error().map(|error| view! { <ChangedMeanwhileNote error reload /> })}
             <IfAllowed role=Role::Editor>
                 <button
                     type="submit"
@@ -570,9 +589,15 @@ fn ConfigField(
     }
 }
 
-/// Uninstalls the battery; the server refuses, naming them, while others need it.
+/// Uninstalls the battery; the server refuses, naming them, while others
+/// need it, and when its config changed after `version` (the one shown).
 #[component]
-fn Uninstall(kind: BatteryKind, removable: bool) -> impl IntoView {
+fn Uninstall(
+    kind: BatteryKind,
+    removable: bool,
+    version: i32,
+    reload: Callback<()>,
+) -> impl IntoView {
     let uninstall = ServerAction::<UninstallBattery>::new();
     let confirming = RwSignal::new(false);
     let navigate = use_navigate();
@@ -603,7 +628,10 @@ fn Uninstall(kind: BatteryKind, removable: bool) -> impl IntoView {
                                 type="button"
                                 class="rounded-md bg-red-600 px-4 py-2 text-sm font-medium text-white hover:bg-red-500"
                                 on:click=move |_| {
-                                    uninstall.dispatch(UninstallBattery { kind: kind.id().to_owned() });
+                                    uninstall.dispatch(UninstallBattery {
+                                        kind: kind.id().to_owned(),
+                                        expected_version: Some(version),
+                                    });
                                 }
                             >
                                 "Yes, uninstall"
@@ -616,7 +644,7 @@ fn Uninstall(kind: BatteryKind, removable: bool) -> impl IntoView {
                 view! { <p class="mt-1 text-sm text-slate-600">"bi cannot run without this battery."</p> }
                     .into_any()
             }}
-            {move || error().map(|error: ApiError| view! { <ErrorNote error /> })}
+            {move || error().map(|error: ApiError| view! { <ActionError error reload /> })}
         </section>
     }
 }

@@ -19,7 +19,7 @@ use crate::api::projects::{
     ResizePostgresCluster, get_project, list_projects,
 };
 use crate::components::change_preview::{ChangePreview, preview_base};
-use crate::components::feedback::{ErrorNote, Loading, in_browser, messages_for};
+use crate::components::feedback::{ActionError, ErrorNote, Loading, in_browser, messages_for};
 use crate::components::text_field::TextField;
 use bi_model::input::object_form::{
     ADDABLE, AddField, add_fields, form_key, new_object, short, titles,
@@ -136,6 +136,15 @@ pub fn ProjectPage() -> impl IntoView {
         },
         |(name, ..)| get_project(name),
     );
+    let reload = Callback::new(move |()| project.refetch());
+    // NB: every action's answer reads the project again, so what the page
+    // shows and the version its actions send always go together.
+    let version = Signal::derive(move || {
+        project
+            .get()
+            .and_then(Result::ok)
+            .map(|detail| detail.version)
+    });
     let remove_error = move || remove.value().get().and_then(Result::err);
     view! {
         <Title text="Project" />
@@ -149,16 +158,17 @@ pub fn ProjectPage() -> impl IntoView {
                     .get()
                     .map(|result| match result {
                         Ok(view) => {
+                            let version = view.version;
                             view! {
                                 <ul class="mt-4 max-w-3xl divide-y divide-slate-200 rounded-lg border border-slate-200 bg-white" data-testid="objects">
                                     {view.objects.is_empty().then(|| view! { <li class="px-4 py-3 text-sm text-slate-600">"Nothing in this project yet."</li> })}
                                     {view
                                         .objects
                                         .into_iter()
-                                        .map(|object| view! { <ObjectItem object resize remove /> })
+                                        .map(|object| view! { <ObjectItem object version resize remove /> })
                                         .collect_view()}
                                 </ul>
-                                {move || remove_error().map(|error| view! { <ErrorNote error /> })}
+                                {move || remove_error().map(|error| view! { <ActionError error reload /> })}
                             }
                                 .into_any()
                         }
@@ -167,14 +177,16 @@ pub fn ProjectPage() -> impl IntoView {
             }}
         </Transition>
         <AddObjects project=Signal::derive(name) action=add />
-        <ProjectSettings project=Signal::derive(name) />
+        <ProjectSettings project=Signal::derive(name) version reload />
     }
 }
 
-/// One object of the project; a PostgreSQL cluster can change its storage.
+/// One object of the project, as read at `version` (what its changes
+/// send); a PostgreSQL cluster can change its storage.
 #[component]
 fn ObjectItem(
     object: ProjectMember,
+    version: i32,
     resize: ServerAction<ResizePostgresCluster>,
     remove: ServerAction<RemoveObject>,
 ) -> impl IntoView {
@@ -182,6 +194,7 @@ fn ObjectItem(
     let removal = RemoveObject {
         kind: object.kind.id().to_owned(),
         name: object.name.clone(),
+        expected_version: Some(version),
     };
     let label = object.kind.label().to_owned();
     let readers = object.readers.clone();
@@ -259,7 +272,11 @@ fn ObjectItem(
                         on:submit=move |ev| {
                             ev.prevent_default();
                             if local.get_untracked().is_empty() {
-                                resize.dispatch(ResizePostgresCluster { name: name.clone(), storage: storage.get_untracked() });
+                                resize.dispatch(ResizePostgresCluster {
+                                    name: name.clone(),
+                                    storage: storage.get_untracked(),
+                                    expected_version: Some(version),
+                                });
                             }
                         }
                     >
@@ -505,9 +522,14 @@ fn AddForm(
     }
 }
 
-/// Rename and delete.
+/// Rename and delete, refused when the project changed after `version`
+/// (the one the page shows; None until it is read).
 #[component]
-fn ProjectSettings(project: Signal<String>) -> impl IntoView {
+fn ProjectSettings(
+    project: Signal<String>,
+    version: Signal<Option<i32>>,
+    reload: Callback<()>,
+) -> impl IntoView {
     let rename = ServerAction::<RenameProject>::new();
     let delete = ServerAction::<DeleteProject>::new();
     let new_name = RwSignal::new(String::new());
@@ -540,7 +562,11 @@ fn ProjectSettings(project: Signal<String>) -> impl IntoView {
                 class="mt-3 flex flex-wrap items-center gap-2"
                 on:submit=move |ev| {
                     ev.prevent_default();
-                    rename.dispatch(RenameProject { old: project.get_untracked(), new: new_name.get_untracked() });
+                    rename.dispatch(RenameProject {
+                        old: project.get_untracked(),
+                        new: new_name.get_untracked(),
+                        expected_version: version.get_untracked(),
+                    });
                 }
             >
                 <label for="project-new-name" class="text-sm">"Rename to"</label>
@@ -550,13 +576,16 @@ fn ProjectSettings(project: Signal<String>) -> impl IntoView {
                     type="button"
                     class="ml-auto rounded-md border border-red-300 px-3 py-1 text-sm text-red-700 hover:bg-red-50"
                     on:click=move |_| {
-                        delete.dispatch(DeleteProject { name: project.get_untracked() });
+                        delete.dispatch(DeleteProject {
+                            name: project.get_untracked(),
+                            expected_version: version.get_untracked(),
+                        });
                     }
                 >
                     "Delete project"
                 </button>
             </form>
-            {move || errors().into_iter().map(|error| view! { <ErrorNote error /> }).collect_view()}
+            {move || errors().into_iter().map(|error| view! { <ActionError error reload /> }).collect_view()}
         </section>
     }
 }

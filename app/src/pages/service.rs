@@ -13,7 +13,9 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::api::services::{ApplyOutcome, ServiceDetail, ServiceEvent, UpdateService, get_service};
 use crate::components::change_preview::ChangePreview;
-use crate::components::feedback::{ErrorNote, Loading, StatusBadge, messages_for};
+use crate::components::feedback::{
+    ChangedMeanwhileNote, ErrorNote, Loading, StatusBadge, messages_for,
+};
 use crate::components::text_field::{INPUT, TextField};
 use bi_model::input::service_form::{
     EnvRow, KindFields, PortRow, ServiceForm, form_key, suggested_name,
@@ -28,6 +30,9 @@ pub fn ServicePage() -> impl IntoView {
     let params = use_params_map();
     let name = move || params.read().get("name").unwrap_or_default();
     let detail = Resource::new(name, get_service);
+    // NB: a fresh read re-renders the form from the current settings and
+    // version (what "Reload" after a conflict wants).
+    let reload = Callback::new(move |()| detail.refetch());
     view! {
         <Title text="Service" />
         <p class="text-sm text-slate-500">
@@ -39,7 +44,7 @@ pub fn ServicePage() -> impl IntoView {
                 detail
                     .get()
                     .map(|result| match result {
-                        Ok(detail) => view! { <Detail detail /> }.into_any(),
+                        Ok(detail) => view! { <Detail detail reload /> }.into_any(),
                         Err(error) => view! { <ErrorNote error /> }.into_any(),
                     })
             }}
@@ -47,9 +52,9 @@ pub fn ServicePage() -> impl IntoView {
     }
 }
 
-/// Everything about one service.
+/// Everything about one service; `reload` reads it again.
 #[component]
-fn Detail(detail: ServiceDetail) -> impl IntoView {
+fn Detail(detail: ServiceDetail, reload: Callback<()>) -> impl IntoView {
     let kind_label = if detail.kind() == ObjectKind::KnativeService {
         "Knative service"
     } else {
@@ -78,7 +83,7 @@ fn Detail(detail: ServiceDetail) -> impl IntoView {
         </div>
         <Status detail=detail.clone() />
         <div class="mt-4 grid grid-cols-1 gap-6 xl:grid-cols-[minmax(0,1fr)_26rem]">
-            <EditForm name=detail.name.clone() object=detail.object.clone() secrets />
+            <EditForm name=detail.name.clone() object=detail.object.clone() secrets version=detail.version reload />
         </div>
         <Events events />
         <Outcomes outcomes />
@@ -115,9 +120,17 @@ fn Status(detail: ServiceDetail) -> impl IntoView {
     }
 }
 
-/// The edit form with its preview beside it.
+/// The edit form with its preview beside it. Saving sends `version`, the
+/// version the form was filled in from: a change made meanwhile is shown
+/// (with `reload`) instead of being overwritten.
 #[component]
-fn EditForm(name: String, object: ProjectObject, secrets: Vec<ConnectionSecret>) -> impl IntoView {
+fn EditForm(
+    name: String,
+    object: ProjectObject,
+    secrets: Vec<ConnectionSecret>,
+    version: i32,
+    reload: Callback<()>,
+) -> impl IntoView {
     let Some(initial) = ServiceForm::of(&object) else {
         return view! { <p class="text-sm text-red-700">"This object is not a service."</p> }
             .into_any();
@@ -176,7 +189,11 @@ fn EditForm(name: String, object: ProjectObject, secrets: Vec<ConnectionSecret>)
                 ev.prevent_default();
                 if built.get_untracked().is_ok() {
                     let json = form.with_untracked(|form| serde_json::to_string(form).unwrap_or_default());
-                    save.dispatch(UpdateService { name: name.get_value(), form: json });
+                    save.dispatch(UpdateService {
+                        name: name.get_value(),
+                        form: json,
+                        expected_version: Some(version),
+                    });
                 }
             }
         >
@@ -190,6 +207,12 @@ fn EditForm(name: String, object: ProjectObject, secrets: Vec<ConnectionSecret>)
                 {move || messages_for(&problems.get(), "kind").into_iter().chain(messages_for(&problems.get(), "form")).map(|m| view! { <li>{m}</li> }).collect_view()}
             </ul>
             {move || other_error().map(|error| view! { <ErrorNote error /> })}
+            {move || {
+                save.value()
+                    .get()
+                    .and_then(Result::err)
+                    .map(|error| view! { <ChangedMeanwhileNote error reload /> })
+            }}
             <div class="flex flex-wrap items-center gap-3">
                 <button
                     type="submit"

@@ -8,7 +8,7 @@ use crate::ApiError;
 use crate::api::services::{
     ScaleKnative, ScaleTraditional, ServiceRow, ServiceScale, count, list_services,
 };
-use crate::components::feedback::{ErrorNote, Loading};
+use crate::components::feedback::{ActionError, ErrorNote, Loading};
 
 const SMALL_INPUT: &str =
     "w-20 rounded-md border border-slate-300 px-2 py-1 text-sm aria-[invalid=true]:border-red-500";
@@ -29,6 +29,7 @@ pub fn Services() -> impl IntoView {
         },
         |_| list_services(),
     );
+    let reload = Callback::new(move |()| services.refetch());
     let server_error = move || {
         [scale_knative.value().get(), scale_traditional.value().get()]
             .into_iter()
@@ -41,7 +42,7 @@ pub fn Services() -> impl IntoView {
         <p class="mt-1 max-w-3xl text-sm text-slate-600">
             "Knative and traditional services of every project. Add them on a project's page."
         </p>
-        {move || server_error().map(|error| view! { <ErrorNote error /> })}
+        {move || server_error().map(|error| view! { <ActionError error reload /> })}
         <Transition fallback=Loading>
             {move || {
                 services
@@ -74,6 +75,7 @@ fn ServiceItem(
     scale_traditional: ServerAction<ScaleTraditional>,
 ) -> impl IntoView {
     let name = row.name.clone();
+    let version = row.version;
     let form = match row.scale {
         ServiceScale::Knative { min, max } => {
             let min_text = RwSignal::new(min.to_string());
@@ -94,6 +96,7 @@ fn ServiceItem(
                             name: name.clone(),
                             min: min_text.get_untracked(),
                             max: max_text.get_untracked(),
+                            expected_version: Some(version),
                         });
                     }
                 >
@@ -128,6 +131,7 @@ fn ServiceItem(
                         scale_traditional.dispatch(ScaleTraditional {
                             name: name.clone(),
                             replicas: text.get_untracked(),
+                            expected_version: Some(version),
                         });
                     }
                 >

@@ -6,6 +6,10 @@
 //! [`desired_state::change`], so a battery and the dependencies it brings
 //! are stored together or not at all, with an audit summary such as
 //! `install sso (with cloudnative_pg, keycloak)`.
+//!
+//! Writes to an installed battery take the `expected_version` their caller
+//! read it at (see [`crate::staleness`]): refused when that battery's
+//! config changed since, whatever else did.
 
 use std::collections::BTreeSet;
 
@@ -14,11 +18,13 @@ use bi_model::dependencies::{DependencyError, closure, plan_install, plan_uninst
 use bi_model::generate::DesiredState;
 use bi_model::input::{apply_settings, changed_settings, describe_settings, valid_keys, validated};
 use bi_model::{Problems, Rule};
+use serde_json::Value;
 
 use super::projects::{CHANGED_MEANWHILE, join, objects_run_by};
 use crate::Database;
 use crate::desired_state;
 use crate::error::{Error, Result};
+use crate::staleness::ReadAt;
 
 pub use bi_api::batteries::{
     BatteryDetail, BatteryStatus, InstallOutcome, InstallPreview, InstalledBattery,
@@ -58,7 +64,7 @@ pub async fn list_installed(db: &Database) -> Result<Vec<InstalledBattery>> {
 
 /// Everything about `kind`: its catalog entry, config and dependents.
 pub async fn show(db: &Database, kind: BatteryKind) -> Result<BatteryDetail> {
-    let (_, state) = desired_state::current(db).await?;
+    let (version, state) = desired_state::current(db).await?;
     let info = kind.info();
     let installed_config = state.batteries.get(&kind);
     let config = installed_config
@@ -93,6 +99,7 @@ pub async fn show(db: &Database, kind: BatteryKind) -> Result<BatteryDetail> {
             .unwrap_or(serde_json::Value::Null),
         settings: valid_keys(&config),
         dependents: dependents(&installed, kind).map_err(Error::Rejected)?,
+        version,
     })
 }
 
@@ -144,12 +151,14 @@ pub async fn install(db: &Database, author: &str, config: BatteryConfig) -> Resu
 }
 
 /// Applies `settings` to the installed config of `kind`; returns the new
-/// desired-state version. Refused when it is not installed.
+/// desired-state version. Refused when it is not installed, and when its
+/// config changed after `expected_version` (if given).
 pub async fn configure(
     db: &Database,
     author: &str,
     kind: BatteryKind,
     settings: &[(String, String)],
+    expected_version: Option<i32>,
 ) -> Result<i32> {
     if settings.is_empty() {
         return Err(Error::Rejected(problem(
@@ -158,7 +167,8 @@ pub async fn configure(
         )));
     }
     let summary = format!("configure {kind}: {}", describe_settings(settings));
-    desired_state::change(db, author, &summary, |state| {
+    let read_at = read_at(expected_version, kind);
+    desired_state::change_based_on(db, author, &summary, read_at, |state| {
         let Some(current) = state.batteries.get(&kind) else {
             return Err(not_installed(kind));
         };
@@ -171,7 +181,14 @@ pub async fn configure(
 
 /// Replaces the installed config of `config.kind()` with `config`, as the
 /// UI's typed form sends it; returns the new desired-state version.
-pub async fn replace_config(db: &Database, author: &str, config: BatteryConfig) -> Result<i32> {
+/// Refused when that config changed after `expected_version` (if given),
+/// naming what changed: the form was filled in from an older config.
+pub async fn replace_config(
+    db: &Database,
+    author: &str,
+    config: BatteryConfig,
+    expected_version: Option<i32>,
+) -> Result<i32> {
     let kind = config.kind();
     validated(&config).map_err(Error::Rejected)?;
     let (_, before) = desired_state::current(db).await?;
@@ -184,7 +201,8 @@ pub async fn replace_config(db: &Database, author: &str, config: BatteryConfig) 
     } else {
         format!("configure {kind}: {}", describe_settings(&changed))
     };
-    desired_state::change(db, author, &summary, |state| {
+    let read_at = read_at(expected_version, kind);
+    desired_state::change_based_on(db, author, &summary, read_at, |state| {
         match state.batteries.get(&kind) {
             None => return Err(not_installed(kind)),
             Some(current) if current != old => {
@@ -201,11 +219,18 @@ pub async fn replace_config(db: &Database, author: &str, config: BatteryConfig) 
 /// Uninstalls `kind`; returns what stopped working with it.
 ///
 /// Refused while other installed batteries need it (naming them), when bi
-/// cannot run without it, and while user objects run on it (naming them).
-pub async fn uninstall(db: &Database, author: &str, kind: BatteryKind) -> Result<UninstallOutcome> {
+/// cannot run without it, while user objects run on it (naming them), and
+/// when its config changed after `expected_version` (if given).
+pub async fn uninstall(
+    db: &Database,
+    author: &str,
+    kind: BatteryKind,
+    expected_version: Option<i32>,
+) -> Result<UninstallOutcome> {
     let summary = format!("uninstall {kind}");
     let mut integrations_off = Vec::new();
-    let version = desired_state::change(db, author, &summary, |state| {
+    let read_at = read_at(expected_version, kind);
+    let version = desired_state::change_based_on(db, author, &summary, read_at, |state| {
         let plan = plan_uninstall(&installed(state), kind).map_err(dependency_problem)?;
         let users = objects_run_by(state, kind);
         if !users.is_empty() {
@@ -241,6 +266,35 @@ pub async fn uninstall(db: &Database, author: &str, kind: BatteryKind) -> Result
         battery: kind,
         integrations_off,
     })
+}
+
+/// What a write to `kind` was based on, when its caller says: the
+/// battery's config fields (`Null` while it is not installed), with
+/// changed fields named `<battery>.<field>` like the form's problems.
+fn read_at(expected_version: Option<i32>, kind: BatteryKind) -> Option<ReadAt<'static>> {
+    expected_version.map(|version| ReadAt {
+        version,
+        what: kind.to_string(),
+        field: kind.id().to_owned(),
+        prefix: kind.id().to_owned(),
+        part: Box::new(move |state: &DesiredState| config_fields(state.batteries.get(&kind))),
+    })
+}
+
+/// The fields of `config` as JSON (as [`show`] returns them); `Null` for none.
+fn config_fields(config: Option<&BatteryConfig>) -> Result<Value> {
+    let Some(config) = config else {
+        return Ok(Value::Null);
+    };
+    let stored = serde_json::to_value(config).map_err(|source| Error::Encode {
+        what: "battery config",
+        source,
+    })?;
+    // NB: a config without fields is still installed, so never Null.
+    Ok(stored
+        .get("config")
+        .cloned()
+        .unwrap_or_else(|| Value::Object(serde_json::Map::new())))
 }
 
 /// The installed batteries of `state`.

@@ -5,16 +5,22 @@
 //! whole state and stores an audited version; the checks here come first so
 //! that refusals name fields of what the caller sent (`object.storage`,
 //! `project`, `name`) rather than positions in the stored lists.
+//!
+//! Writes to an object or a project take the `expected_version` their
+//! caller read it at (see [`crate::staleness`]): refused when that object
+//! (or that project with its objects) changed since, whatever else did.
 
 use bi_model::catalog::BatteryKind;
 use bi_model::generate::{CONNECTION_SUFFIX, DesiredState, Owned};
 use bi_model::objects::{EnvValue, EnvVar, Named, Project};
 pub use bi_model::objects::{ObjectKind, ProjectObject, UnknownObjectKind};
 use bi_model::{Problems, Rule};
+use serde_json::Value;
 
 use crate::Database;
 use crate::desired_state;
 use crate::error::{Error, Result};
+use crate::staleness::ReadAt;
 
 /// Runs `$body` once for each list of user objects in `$state`, with the
 /// list bound mutably to `$list` (each list has its own element type).
@@ -50,7 +56,7 @@ macro_rules! for_each_list {
         }
     }};
 }
-pub use bi_api::projects::{ObjectRef, ProjectDetail, ProjectMember, ProjectSummary};
+pub use bi_api::projects::{ObjectRead, ObjectRef, ProjectDetail, ProjectMember, ProjectSummary};
 
 /// Every project, in the order they were created.
 pub async fn list(db: &Database) -> Result<Vec<ProjectSummary>> {
@@ -71,7 +77,7 @@ pub async fn list(db: &Database) -> Result<Vec<ProjectSummary>> {
 
 /// The project `name` and every object in it; refused when there is none.
 pub async fn show(db: &Database, name: &str) -> Result<ProjectDetail> {
-    let (_, state) = desired_state::current(db).await?;
+    let (version, state) = desired_state::current(db).await?;
     let project = find_project(&state, name).map_err(Error::Rejected)?.clone();
     let objects = objects_in(&state, name)
         .into_iter()
@@ -87,7 +93,11 @@ pub async fn show(db: &Database, name: &str) -> Result<ProjectDetail> {
             name: object.name,
         })
         .collect();
-    Ok(ProjectDetail { project, objects })
+    Ok(ProjectDetail {
+        project,
+        objects,
+        version,
+    })
 }
 
 /// Every user object, in or outside projects.
@@ -96,10 +106,13 @@ pub async fn objects(db: &Database) -> Result<Vec<ObjectRef>> {
     Ok(every_object(&state))
 }
 
-/// The object `name` of `kind`, whole; refused when there is none.
-pub async fn object(db: &Database, kind: ObjectKind, name: &str) -> Result<ProjectObject> {
-    let (_, state) = desired_state::current(db).await?;
-    get(&state, kind, name).ok_or_else(|| Error::Rejected(no_such_object(kind, name, "name")))
+/// The object `name` of `kind`, whole, with the version it was read at;
+/// refused when there is none.
+pub async fn object(db: &Database, kind: ObjectKind, name: &str) -> Result<ObjectRead> {
+    let (version, state) = desired_state::current(db).await?;
+    let object = get(&state, kind, name)
+        .ok_or_else(|| Error::Rejected(no_such_object(kind, name, "name")))?;
+    Ok(ObjectRead { object, version })
 }
 
 /// Creates `project`; returns the new desired-state version.
@@ -125,10 +138,18 @@ pub async fn create(db: &Database, author: &str, project: Project) -> Result<i32
 }
 
 /// Renames the project `old` to `new`, moving its objects with it; returns
-/// the new desired-state version.
-pub async fn rename(db: &Database, author: &str, old: &str, new: &str) -> Result<i32> {
+/// the new desired-state version. Refused when the project or its objects
+/// changed after `expected_version` (if given).
+pub async fn rename(
+    db: &Database,
+    author: &str,
+    old: &str,
+    new: &str,
+    expected_version: Option<i32>,
+) -> Result<i32> {
     let summary = format!("rename project {old} to {new}");
-    desired_state::change(db, author, &summary, |state| {
+    let read_at = project_read_at(expected_version, old);
+    desired_state::change_based_on(db, author, &summary, read_at, |state| {
         find_project(state, old)?;
         let mut problems = Problems::new();
         let renamed = Project {
@@ -174,8 +195,15 @@ pub async fn rename(db: &Database, author: &str, old: &str, new: &str) -> Result
 /// Deletes the project `name`; returns the new desired-state version.
 ///
 /// Refused while objects are in it, naming them, unless `cascade`, which
-/// removes them too.
-pub async fn delete(db: &Database, author: &str, name: &str, cascade: bool) -> Result<i32> {
+/// removes them too; and when the project or its objects changed after
+/// `expected_version` (if given).
+pub async fn delete(
+    db: &Database,
+    author: &str,
+    name: &str,
+    cascade: bool,
+    expected_version: Option<i32>,
+) -> Result<i32> {
     let (_, before) = desired_state::current(db).await?;
     let inside = objects_in(&before, name);
     let summary = if cascade && !inside.is_empty() {
@@ -183,7 +211,8 @@ pub async fn delete(db: &Database, author: &str, name: &str, cascade: bool) -> R
     } else {
         format!("delete project {name}")
     };
-    desired_state::change(db, author, &summary, |state| {
+    let read_at = project_read_at(expected_version, name);
+    desired_state::change_based_on(db, author, &summary, read_at, |state| {
         find_project(state, name)?;
         let now_inside = objects_in(state, name);
         let mut problems = Problems::new();
@@ -237,10 +266,17 @@ pub async fn add_object(db: &Database, author: &str, object: ProjectObject) -> R
 }
 
 /// Replaces the object of the same kind and name with `object` (its
-/// project may change); returns the new desired-state version.
-pub async fn update_object(db: &Database, author: &str, object: ProjectObject) -> Result<i32> {
+/// project may change); returns the new desired-state version. Refused
+/// when that object changed after `expected_version` (if given).
+pub async fn update_object(
+    db: &Database,
+    author: &str,
+    object: ProjectObject,
+    expected_version: Option<i32>,
+) -> Result<i32> {
     let summary = format!("update {}", object.describe());
-    desired_state::change(db, author, &summary, |state| {
+    let read_at = object_read_at(expected_version, object.kind(), object.name());
+    desired_state::change_based_on(db, author, &summary, read_at, |state| {
         let (kind, name) = (object.kind(), object.name());
         let Some(before) = get(state, kind, name) else {
             return Err(no_such_object(kind, name, "object.name"));
@@ -261,16 +297,19 @@ pub async fn update_object(db: &Database, author: &str, object: ProjectObject) -
 
 /// Removes the object `name` of `kind`; returns the new desired-state version.
 ///
-/// Refused when there is none, or (for a postgres cluster) while a FerretDB
-/// service stores its data there.
+/// Refused when there is none, (for a postgres cluster) while a FerretDB
+/// service stores its data there, and when it changed after
+/// `expected_version` (if given).
 pub async fn remove_object(
     db: &Database,
     author: &str,
     kind: ObjectKind,
     name: &str,
+    expected_version: Option<i32>,
 ) -> Result<i32> {
     let summary = format!("remove {} {name}", kind.label());
-    desired_state::change(db, author, &summary, |state| {
+    let read_at = object_read_at(expected_version, kind, name);
+    desired_state::change_based_on(db, author, &summary, read_at, |state| {
         if !remove(state, kind, name) {
             return Err(no_such_object(kind, name, "name"));
         }
@@ -280,10 +319,18 @@ pub async fn remove_object(
 }
 
 /// Sets the replicas of the traditional service `name` (0 stops it but
-/// keeps it); returns the new desired-state version.
-pub async fn scale_service(db: &Database, author: &str, name: &str, replicas: u32) -> Result<i32> {
+/// keeps it); returns the new desired-state version. Refused when the
+/// service changed after `expected_version` (if given).
+pub async fn scale_service(
+    db: &Database,
+    author: &str,
+    name: &str,
+    replicas: u32,
+    expected_version: Option<i32>,
+) -> Result<i32> {
     let summary = format!("scale traditional service {name} to {replicas} replicas");
-    desired_state::change(db, author, &summary, |state| {
+    let read_at = object_read_at(expected_version, ObjectKind::TraditionalService, name);
+    desired_state::change_based_on(db, author, &summary, read_at, |state| {
         let Some(owned) = state
             .traditional_services
             .iter_mut()
@@ -301,15 +348,18 @@ pub async fn scale_service(db: &Database, author: &str, name: &str, replicas: u3
 
 /// Sets the instance range of the Knative service `name`; returns the new
 /// desired-state version. A minimum of 0 lets it scale to zero when idle.
+/// Refused when the service changed after `expected_version` (if given).
 pub async fn scale_knative_service(
     db: &Database,
     author: &str,
     name: &str,
     min_scale: u32,
     max_scale: u32,
+    expected_version: Option<i32>,
 ) -> Result<i32> {
     let summary = format!("scale knative service {name} to {min_scale}–{max_scale} instances");
-    desired_state::change(db, author, &summary, |state| {
+    let read_at = object_read_at(expected_version, ObjectKind::KnativeService, name);
+    desired_state::change_based_on(db, author, &summary, read_at, |state| {
         let Some(owned) = state
             .knative_services
             .iter_mut()
@@ -327,6 +377,59 @@ pub async fn scale_knative_service(
         problems.into_result()
     })
     .await
+}
+
+/// What a write to the object `name` of `kind` was based on, when its
+/// caller says: the object as `{"kind","project","object"}` (`Null` when
+/// there is none), changed fields named `object.replicas`, `project`.
+fn object_read_at(
+    expected_version: Option<i32>,
+    kind: ObjectKind,
+    name: &str,
+) -> Option<ReadAt<'static>> {
+    let name = name.to_owned();
+    expected_version.map(|version| ReadAt {
+        version,
+        what: format!("{} {name}", kind.label()),
+        field: "object".to_owned(),
+        prefix: String::new(),
+        part: Box::new(move |state: &DesiredState| to_json(&get(state, kind, &name))),
+    })
+}
+
+/// What a write to the project `name` was based on, when its caller says:
+/// the project and every object in it (`Null` when there is none), so a
+/// rename or delete never carries along an object someone changed meanwhile.
+fn project_read_at(expected_version: Option<i32>, name: &str) -> Option<ReadAt<'static>> {
+    let name = name.to_owned();
+    expected_version.map(|version| ReadAt {
+        version,
+        what: format!("project {name}"),
+        field: "project".to_owned(),
+        prefix: String::new(),
+        part: Box::new(move |state: &DesiredState| {
+            let Some(project) = state.projects.iter().find(|p| p.name == name) else {
+                return Ok(Value::Null);
+            };
+            let objects: Vec<Option<ProjectObject>> = objects_in(state, &name)
+                .into_iter()
+                .map(|o| get(state, o.kind, &o.name))
+                .collect();
+            // NB: not `json!`, which unwraps what serialization returns.
+            let mut part = serde_json::Map::new();
+            part.insert("project".to_owned(), to_json(project)?);
+            part.insert("objects".to_owned(), to_json(&objects)?);
+            Ok(Value::Object(part))
+        }),
+    })
+}
+
+/// `value` as JSON, for comparing the parts of two states.
+fn to_json(value: &impl serde::Serialize) -> Result<Value> {
+    serde_json::to_value(value).map_err(|source| Error::Encode {
+        what: "part of the desired state",
+        source,
+    })
 }
 
 /// The user objects that `battery` runs, for refusing its uninstall.

@@ -2,7 +2,8 @@
 //! uninstall batteries through `bi_control::operations::batteries`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
+use bi_api::audit::ExpectedVersion;
 pub use bi_api::batteries::Settings;
 use bi_control::operations::{
     self, BatteryDetail, BatteryStatus, InstallOutcome, InstallPreview, UninstallOutcome,
@@ -46,6 +47,8 @@ pub async fn preview_install(
 }
 
 /// Installs the battery (and its dependencies) with the settings.
+// NB: `expected_version` is not checked: an install is refused anyway when
+// the battery is installed, which is the only way it could be stale.
 pub async fn install(
     State(state): State<AppState>,
     caller: Caller,
@@ -69,19 +72,28 @@ pub async fn configure(
 ) -> Result<Json<Changed>, ApiError> {
     let kind = battery(&id)?;
     let settings = input::parse_settings(&body.settings)?;
-    let version =
-        operations::batteries::configure(&state.db, &caller.author(), kind, &settings).await?;
+    let version = operations::batteries::configure(
+        &state.db,
+        &caller.author(),
+        kind,
+        &settings,
+        body.expected_version,
+    )
+    .await?;
     Ok(Json(Changed { version }))
 }
 
-/// Uninstalls the battery.
+/// Uninstalls the battery (`?expected_version=N`: refused with 409 when its
+/// config changed after version N).
 pub async fn uninstall(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    Query(query): Query<ExpectedVersion>,
 ) -> Result<Json<UninstallOutcome>, ApiError> {
     let kind = battery(&id)?;
     Ok(Json(
-        operations::batteries::uninstall(&state.db, &caller.author(), kind).await?,
+        operations::batteries::uninstall(&state.db, &caller.author(), kind, query.expected_version)
+            .await?,
     ))
 }

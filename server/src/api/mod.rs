@@ -7,22 +7,22 @@
 //! |---|---|---|---|
 //! | GET | `/api/v1/status` | | [`bi_api::status::Status`]: installation, cluster, installed batteries, desired version, last snapshot, drifted paths |
 //! | GET | `/api/v1/batteries` | | every catalog battery ([`bi_api::batteries::BatteryStatus`]) |
-//! | GET | `/api/v1/batteries/{id}` | | [`bi_api::batteries::BatteryDetail`] |
+//! | GET | `/api/v1/batteries/{id}` | | [`bi_api::batteries::BatteryDetail`], with the `version` it was read at |
 //! | GET | `/api/v1/batteries/{id}/install` | | what installing would do ([`bi_api::batteries::InstallPreview`]) |
 //! | POST | `/api/v1/batteries/{id}/install` | [`bi_api::batteries::Settings`] `{"settings": ["memory=512Mi"]}` | [`bi_api::batteries::InstallOutcome`] |
-//! | POST | `/api/v1/batteries/{id}/configure` | [`bi_api::batteries::Settings`] | [`Changed`] |
-//! | DELETE | `/api/v1/batteries/{id}` | | [`bi_api::batteries::UninstallOutcome`] |
+//! | POST | `/api/v1/batteries/{id}/configure` | [`bi_api::batteries::Settings`] `{"settings", "expected_version"}` | [`Changed`] |
+//! | DELETE | `/api/v1/batteries/{id}?expected_version=N` | | [`bi_api::batteries::UninstallOutcome`] |
 //! | GET | `/api/v1/projects` | | [`bi_api::projects::ProjectSummary`] list |
 //! | POST | `/api/v1/projects` | [`bi_model::objects::Project`] `{"name","description"}` | [`Changed`] |
-//! | GET | `/api/v1/projects/{name}` | | [`bi_api::projects::ProjectDetail`] |
-//! | POST | `/api/v1/projects/{name}/rename` | [`bi_api::projects::Rename`] `{"new_name"}` | [`Changed`] |
-//! | DELETE | `/api/v1/projects/{name}?cascade=true` | | [`Changed`] |
+//! | GET | `/api/v1/projects/{name}` | | [`bi_api::projects::ProjectDetail`], with `version` |
+//! | POST | `/api/v1/projects/{name}/rename` | [`bi_api::projects::Rename`] `{"new_name", "expected_version"}` | [`Changed`] |
+//! | DELETE | `/api/v1/projects/{name}?cascade=true&expected_version=N` | | [`Changed`] |
 //! | GET | `/api/v1/objects?kind=redis_instance` | | [`bi_api::projects::ObjectRef`] list |
 //! | POST | `/api/v1/objects` | [`bi_control::operations::ProjectObject`] `{"kind","project","object"}` | [`Changed`] |
-//! | GET | `/api/v1/objects/{kind}/{name}` | | [`bi_control::operations::ProjectObject`] |
-//! | PUT | `/api/v1/objects/{kind}/{name}` | [`bi_control::operations::ProjectObject`] | [`Changed`] |
-//! | DELETE | `/api/v1/objects/{kind}/{name}` | | [`Changed`] |
-//! | POST | `/api/v1/objects/{kind}/{name}/scale` | [`bi_api::projects::Scale`] `{"replicas"}` or `{"min_scale","max_scale"}` | [`Changed`] |
+//! | GET | `/api/v1/objects/{kind}/{name}` | | [`bi_api::projects::ObjectRead`]: the object and `version` |
+//! | PUT | `/api/v1/objects/{kind}/{name}` | [`bi_api::projects::ObjectUpdate`]: the object and `expected_version` | [`Changed`] |
+//! | DELETE | `/api/v1/objects/{kind}/{name}?expected_version=N` | | [`Changed`] |
+//! | POST | `/api/v1/objects/{kind}/{name}/scale` | [`bi_api::projects::Scale`] `{"replicas"}` or `{"min_scale","max_scale"}`, and `expected_version` | [`Changed`] |
 //! | GET | `/api/v1/plan` | | what a snapshot would do now ([`bi_api::snapshots::PlanPreview`]) |
 //! | POST | `/api/v1/snapshots` | | 202 [`bi_api::snapshots::Requested`] `{"request"}`: follow it on `/api/v1/events` |
 //! | GET | `/api/v1/snapshots?limit=20` | | [`bi_api::snapshots::SnapshotSummary`] list, newest first |
@@ -58,7 +58,10 @@
 //! a refused change is 422 with
 //! `{"error":{"code":"rejected","message":…,"problems":[{"field","rule","message"}]}}`
 //! (`invalid` for one problem), an unknown battery, project or snapshot 404
-//! (`not_found`), a malformed request 400 (`bad_request`), and anything else
+//! (`not_found`), a malformed request 400 (`bad_request`), a write whose
+//! `expected_version` is stale 409 (`conflict`, each changed field as a
+//! problem with rule `changed_meanwhile`; see [`bi_control::staleness`]),
+//! and anything else
 //! 500 (`internal`, a sentence that leaks nothing; the details are in the
 //! server's log); each with `{"error":{"code","message"}}`.
 

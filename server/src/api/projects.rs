@@ -3,7 +3,8 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-pub use bi_api::projects::{DeleteQuery, ObjectsQuery, Rename, Scale};
+pub use bi_api::audit::ExpectedVersion;
+pub use bi_api::projects::{DeleteQuery, ObjectRead, ObjectUpdate, ObjectsQuery, Rename, Scale};
 use bi_control::Database;
 use bi_control::operations::{
     ObjectKind, ObjectRef, ProjectDetail, ProjectObject, ProjectSummary, projects,
@@ -63,7 +64,14 @@ pub async fn rename(
     Json(body): Json<Rename>,
 ) -> Result<Json<Changed>, ApiError> {
     existing_project(&state.db, &name).await?;
-    let version = projects::rename(&state.db, &caller.author(), &name, &body.new_name).await?;
+    let version = projects::rename(
+        &state.db,
+        &caller.author(),
+        &name,
+        &body.new_name,
+        body.expected_version,
+    )
+    .await?;
     Ok(Json(Changed { version }))
 }
 
@@ -75,7 +83,14 @@ pub async fn delete(
     Query(query): Query<DeleteQuery>,
 ) -> Result<Json<Changed>, ApiError> {
     existing_project(&state.db, &name).await?;
-    let version = projects::delete(&state.db, &caller.author(), &name, query.cascade).await?;
+    let version = projects::delete(
+        &state.db,
+        &caller.author(),
+        &name,
+        query.cascade,
+        query.expected_version,
+    )
+    .await?;
     Ok(Json(Changed { version }))
 }
 
@@ -93,11 +108,11 @@ pub async fn objects(
     ))
 }
 
-/// One object, whole.
+/// One object, whole, with the `version` it was read at.
 pub async fn object(
     State(state): State<AppState>,
     Path((kind, name)): Path<(String, String)>,
-) -> Result<Json<ProjectObject>, ApiError> {
+) -> Result<Json<ObjectRead>, ApiError> {
     let kind = object_kind(&kind)?;
     let all = projects::objects(&state.db).await?;
     if !all.iter().any(|o| o.kind == kind && o.name == name) {
@@ -119,13 +134,18 @@ pub async fn add_object(
     Ok(Json(Changed { version }))
 }
 
-/// Replaces an object with the one sent (same kind and name).
+/// Replaces an object with the one sent (same kind and name); refused with
+/// 409 when it changed after the body's `expected_version`.
 pub async fn update_object(
     State(state): State<AppState>,
     caller: Caller,
     Path((kind, name)): Path<(String, String)>,
-    Json(object): Json<ProjectObject>,
+    Json(body): Json<ObjectUpdate>,
 ) -> Result<Json<Changed>, ApiError> {
+    let ObjectUpdate {
+        object,
+        expected_version,
+    } = body;
     let kind = object_kind(&kind)?;
     if object.kind() != kind || object.name() != name {
         return Err(ApiError::BadRequest(format!(
@@ -135,18 +155,28 @@ pub async fn update_object(
             kind.id()
         )));
     }
-    let version = projects::update_object(&state.db, &caller.author(), object.clone()).await?;
+    let version =
+        projects::update_object(&state.db, &caller.author(), object, expected_version).await?;
     Ok(Json(Changed { version }))
 }
 
-/// Removes an object.
+/// Removes an object (`?expected_version=N`: refused with 409 when it
+/// changed after version N).
 pub async fn remove_object(
     State(state): State<AppState>,
     caller: Caller,
     Path((kind, name)): Path<(String, String)>,
+    Query(query): Query<ExpectedVersion>,
 ) -> Result<Json<Changed>, ApiError> {
     let kind = object_kind(&kind)?;
-    let version = projects::remove_object(&state.db, &caller.author(), kind, &name).await?;
+    let version = projects::remove_object(
+        &state.db,
+        &caller.author(),
+        kind,
+        &name,
+        query.expected_version,
+    )
+    .await?;
     Ok(Json(Changed { version }))
 }
 
@@ -157,6 +187,7 @@ pub async fn scale(
     Path((kind, name)): Path<(String, String)>,
     Json(body): Json<Scale>,
 ) -> Result<Json<Changed>, ApiError> {
+    let expected_version = body.expected_version;
     let version = match (object_kind(&kind)?, body) {
         (
             ObjectKind::TraditionalService,
@@ -164,14 +195,25 @@ pub async fn scale(
                 replicas: Some(replicas),
                 min_scale: None,
                 max_scale: None,
+                ..
             },
-        ) => projects::scale_service(&state.db, &caller.author(), &name, replicas).await?,
+        ) => {
+            projects::scale_service(
+                &state.db,
+                &caller.author(),
+                &name,
+                replicas,
+                expected_version,
+            )
+            .await?
+        }
         (
             ObjectKind::KnativeService,
             Scale {
                 replicas: None,
                 min_scale: Some(min_scale),
                 max_scale: Some(max_scale),
+                ..
             },
         ) => {
             projects::scale_knative_service(
@@ -180,6 +222,7 @@ pub async fn scale(
                 &name,
                 min_scale,
                 max_scale,
+                expected_version,
             )
             .await?
         }

@@ -180,8 +180,12 @@ async fn run_client(global: &GlobalArgs, command: Command) -> anyhow::Result<Exi
                 set,
                 dry_run,
             } => batteries::install(&api, &battery, &set, dry_run).await?,
-            BatteriesCommand::Configure { battery, set } => {
-                batteries::configure(&api, &battery, &set).await?;
+            BatteriesCommand::Configure {
+                battery,
+                set,
+                expected_version,
+            } => {
+                batteries::configure(&api, &battery, &set, expected_version).await?;
             }
             BatteriesCommand::Uninstall { battery } => batteries::uninstall(&api, &battery).await?,
         },
@@ -272,11 +276,13 @@ async fn run_client(global: &GlobalArgs, command: Command) -> anyhow::Result<Exi
                 replicas,
                 min,
                 max,
+                expected_version,
             } => {
                 let scale = bi_api::projects::Scale {
                     replicas,
                     min_scale: min,
                     max_scale: max,
+                    expected_version,
                 };
                 objects::scale(&api, &name, &scale).await?;
             }

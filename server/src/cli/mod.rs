@@ -186,6 +186,10 @@ pub enum BatteriesCommand {
         /// A setting, `key=value` (repeat for more).
         #[arg(long = "set", value_name = "KEY=VALUE", required = true)]
         set: Vec<String>,
+        /// Refuse (nothing stored) if the battery changed after this
+        /// desired-state version, the `version` `bi batteries show` printed.
+        #[arg(long, value_name = "VERSION")]
+        expected_version: Option<i32>,
     },
     /// Uninstall a battery (refused while others need it).
     Uninstall {
@@ -328,6 +332,10 @@ pub enum ServicesCommand {
         /// Most instances of a Knative service.
         #[arg(long, requires = "min")]
         max: Option<u32>,
+        /// Refuse (nothing stored) if the service changed after this
+        /// desired-state version, the one it was read at.
+        #[arg(long, value_name = "VERSION")]
+        expected_version: Option<i32>,
     },
     /// Remove a service.
     Remove {

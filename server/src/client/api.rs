@@ -83,6 +83,15 @@ pub enum ClientError {
     /// The server refused the change (422); nothing was stored.
     #[error("{}", Refusal(.0))]
     Rejected(Vec<FieldError>),
+    /// What the change was based on (`--expected-version`) changed
+    /// meanwhile (409); nothing was stored.
+    #[error("{message}{}", Changes(.changes))]
+    ChangedMeanwhile {
+        /// The server's message: which versions, by whom.
+        message: String,
+        /// Each changed field, with its value then and now.
+        changes: Vec<FieldError>,
+    },
     /// The server answered with an error.
     #[error("{message} (HTTP {status})")]
     Failed {
@@ -99,6 +108,18 @@ pub enum ClientError {
         /// Why.
         reason: String,
     },
+}
+
+/// The fields that changed meanwhile, one `field: message` per line.
+struct Changes<'a>(&'a [FieldError]);
+
+impl fmt::Display for Changes<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for change in self.0 {
+            write!(f, "\n  {}: {}", change.field, change.message)?;
+        }
+        Ok(())
+    }
 }
 
 /// A refusal's problems, one `field: message` per line.
@@ -385,6 +406,12 @@ impl ApiClient {
             },
             (StatusCode::UNPROCESSABLE_ENTITY, Some(detail)) if !detail.problems.is_empty() => {
                 ClientError::Rejected(detail.problems)
+            }
+            (StatusCode::CONFLICT, Some(detail)) if !detail.problems.is_empty() => {
+                ClientError::ChangedMeanwhile {
+                    message: detail.message,
+                    changes: detail.problems,
+                }
             }
             (status, Some(detail)) => ClientError::Failed {
                 status: status.as_u16(),

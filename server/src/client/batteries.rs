@@ -55,13 +55,14 @@ pub async fn show(api: &ApiClient, battery: &str, format: OutputFormat) -> anyho
             }
         };
         let mut out = format!(
-            "battery:      {} ({})\ndescription:  {}\ninstalled:    {}\ndepends on:   {}\nneeded by:    {}\n",
+            "battery:      {} ({})\ndescription:  {}\ninstalled:    {}\ndepends on:   {}\nneeded by:    {}\nversion:      {} (the desired-state version read; --expected-version)\n",
             detail.kind,
             detail.name,
             detail.description,
             if detail.installed { "yes" } else { "no" },
             list(&detail.dependencies),
             list(&detail.dependents),
+            detail.version,
         );
         for integration in &detail.integrations {
             out.push_str(&format!(
@@ -119,6 +120,7 @@ pub async fn install(
             &path,
             &Settings {
                 settings: settings.to_vec(),
+                expected_version: None,
             },
         )
         .await
@@ -137,13 +139,23 @@ pub async fn install(
     Ok(())
 }
 
-/// Applies settings to an installed battery.
-pub async fn configure(api: &ApiClient, battery: &str, settings: &[String]) -> anyhow::Result<()> {
+/// Applies settings to an installed battery; with `expected_version`,
+/// refused when the battery changed after that version.
+// NB: without it the server applies the settings to the config it has (one
+// request reads and writes), so only the keys named change: no form's
+// worth of old values can overwrite anyone's change.
+pub async fn configure(
+    api: &ApiClient,
+    battery: &str,
+    settings: &[String],
+    expected_version: Option<i32>,
+) -> anyhow::Result<()> {
     let changed: Changed = api
         .post(
             &format!("/api/v1/batteries/{battery}/configure"),
             &Settings {
                 settings: settings.to_vec(),
+                expected_version,
             },
         )
         .await

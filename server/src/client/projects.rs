@@ -76,6 +76,9 @@ pub async fn rename(api: &ApiClient, name: &str, new_name: &str) -> anyhow::Resu
             &format!("/api/v1/projects/{name}/rename"),
             &Rename {
                 new_name: new_name.to_owned(),
+                // NB: a rename read nothing first; the server renames what
+                // it has in one step, so there is no older read to guard.
+                expected_version: None,
             },
         )
         .await
