@@ -447,7 +447,9 @@ pub async fn compare(
     // NB: the targets are a real API server's; the sandbox runs in this
     // process on the same cores, so only its write count must hold there.
     let mut ok = if cluster.sandbox.is_some() {
-        println!("(the time targets apply to a real API server; on the sandbox only 0 writes must hold)");
+        println!(
+            "(the time targets apply to a real API server; on the sandbox only 0 writes must hold)"
+        );
         bi_phases[1].writes == 0
     } else {
         first_met && noop_met
