@@ -339,6 +339,9 @@ async fn resource(
                 let table = table::table(&rt, &[object], metadata, params.get("includeObject"));
                 return Ok(json_response(StatusCode::OK, table));
             }
+            if table::metadata_wanted(headers) {
+                return Ok(json_response(StatusCode::OK, table::partial(&object)));
+            }
             Ok(json_response(StatusCode::OK, object))
         }
         ("list", None) => {
@@ -363,6 +366,11 @@ async fn resource(
                     params.get("includeObject"),
                 );
                 return Ok(json_response(StatusCode::OK, table));
+            }
+            if table::metadata_wanted(headers) {
+                let items = list["items"].as_array().cloned().unwrap_or_default();
+                let partial = table::partial_list(&items, list["metadata"].clone());
+                return Ok(json_response(StatusCode::OK, partial));
             }
             Ok(json_response(StatusCode::OK, list))
         }

@@ -1,6 +1,8 @@
 //! `meta.k8s.io/v1` Tables, the server-side printing kubectl asks for
 //! (`Accept: application/json;as=Table;…`), so `kubectl get` prints columns
-//! (Name, a per-kind column or two, Age) instead of raw objects.
+//! (Name, a per-kind column or two, Age) instead of raw objects; and
+//! `PartialObjectMetadata` (`as=PartialObjectMetadata` or
+//! `…List`), the metadata alone, which controllers and bi's plan ask for.
 
 use axum::http::HeaderMap;
 use axum::http::header::ACCEPT;
@@ -15,6 +17,35 @@ pub(crate) fn wanted(headers: &HeaderMap) -> bool {
         .iter()
         .filter_map(|value| value.to_str().ok())
         .any(|accept| accept.contains("as=Table"))
+}
+
+/// Whether the client asked for metadata only (`PartialObjectMetadata` or
+/// `PartialObjectMetadataList`).
+pub(crate) fn metadata_wanted(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|accept| accept.contains("as=PartialObjectMetadata"))
+}
+
+/// `object` as a `PartialObjectMetadata`: its metadata alone.
+pub(crate) fn partial(object: &Value) -> Value {
+    json!({
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": object.get("metadata").cloned().unwrap_or(json!({})),
+    })
+}
+
+/// A `PartialObjectMetadataList` of `items` with the list's `metadata`.
+pub(crate) fn partial_list(items: &[Value], list_metadata: Value) -> Value {
+    json!({
+        "kind": "PartialObjectMetadataList",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": list_metadata,
+        "items": items.iter().map(partial).collect::<Vec<_>>(),
+    })
 }
 
 /// A Table of `items`; rows carry the full object when `include_object` is `Object`,
@@ -46,11 +77,7 @@ pub(crate) fn table(
             let object = match include_object {
                 Some("Object") => item.clone(),
                 Some("None") => Value::Null,
-                _ => json!({
-                    "kind": "PartialObjectMetadata",
-                    "apiVersion": "meta.k8s.io/v1",
-                    "metadata": item.get("metadata").cloned().unwrap_or(json!({})),
-                }),
+                _ => partial(item),
             };
             json!({ "cells": cells, "object": object })
         })

@@ -3073,9 +3073,65 @@ async fn reads_alone_count_no_writes() {
     assert!(counts.total() >= 4, "{counts:?}");
 }
 
+async fn metadata_only_lists_and_gets_carry_no_spec_or_data(c: &Cluster) {
+    let client = c.client.clone();
+    let namespace = c.name("partial");
+    create_namespace(&client, &namespace).await;
+    let api = Api::<ConfigMap>::namespaced(client.clone(), &namespace);
+    for (name, labels) in [
+        ("one", vec![("suite", "partial"), ("a", "x")]),
+        ("two", vec![("suite", "partial")]),
+    ] {
+        api.create(
+            &PostParams::default(),
+            &configmap(name, &labels, &[("key", "value")]),
+        )
+        .await
+        .unwrap();
+    }
+    // What kube's list_metadata sends, asked raw to see the answer's shape.
+    let accept =
+        "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
+    let request = http::Request::get(format!(
+        "/api/v1/namespaces/{namespace}/configmaps?labelSelector=suite%3Dpartial"
+    ))
+    .header(http::header::ACCEPT, accept)
+    .body(Vec::new())
+    .unwrap();
+    let list: serde_json::Value = client.request(request).await.unwrap();
+    assert_eq!(list["kind"], "PartialObjectMetadataList", "{list}");
+    assert_eq!(list["apiVersion"], "meta.k8s.io/v1");
+    assert!(list["metadata"]["resourceVersion"].is_string(), "{list}");
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{list}");
+    for item in items {
+        assert_eq!(item["kind"], "PartialObjectMetadata");
+        assert!(item.get("data").is_none(), "{item}");
+        assert_eq!(item["metadata"]["labels"]["suite"], "partial");
+    }
+    let accept = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
+    let request = http::Request::get(format!("/api/v1/namespaces/{namespace}/configmaps/one"))
+        .header(http::header::ACCEPT, accept)
+        .body(Vec::new())
+        .unwrap();
+    let one: serde_json::Value = client.request(request).await.unwrap();
+    assert_eq!(one["kind"], "PartialObjectMetadata", "{one}");
+    assert_eq!(one["metadata"]["labels"]["a"], "x");
+    assert!(one.get("data").is_none(), "{one}");
+    // kube's typed call reads the same.
+    let listed = api
+        .list_metadata(&ListParams::default().labels("suite=partial"))
+        .await
+        .unwrap();
+    let mut names: Vec<String> = listed.items.iter().map(|item| item.name_any()).collect();
+    names.sort();
+    assert_eq!(names, ["one", "two"]);
+}
+
 // ---------------------------------------------------------------- on both
 
 on_both!(
+    metadata_only_lists_and_gets_carry_no_spec_or_data,
     version_endpoint_reports_a_kubernetes_version,
     core_discovery_lists_built_in_kinds_with_scope_and_verbs,
     group_discovery_lists_the_groups_bi_generates_with_scope_and_verbs,
