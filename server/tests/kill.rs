@@ -11,11 +11,10 @@
 
 #[path = "../../sandbox/tests/realk8s/mod.rs"]
 mod realk8s;
+mod serving;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::Deployment;
@@ -25,6 +24,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::{Api, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use realk8s::RealApiServer;
+use serving::Serving;
 
 /// `bi ARGS` without a server: it works on the data directory.
 fn offline(data_dir: &Path, args: &[&str]) -> Output {
@@ -41,70 +41,6 @@ fn offline(data_dir: &Path, args: &[&str]) -> Output {
         String::from_utf8_lossy(&output.stderr)
     );
     output
-}
-
-/// `bi serve` on `kubeconfig` (else the sandbox) with `extra` flags, and
-/// the lines of its log.
-fn serve(
-    data_dir: &Path,
-    kubeconfig: Option<&Path>,
-    extra: &[&str],
-) -> (Child, mpsc::Receiver<String>) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_bi"));
-    command.arg("serve");
-    match kubeconfig {
-        Some(kubeconfig) => command.arg("--kubeconfig").arg(kubeconfig),
-        None => command.arg("--sandbox"),
-    };
-    let mut child = command
-        .args(["--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .args(extra)
-        .env_remove("KUBECONFIG")
-        .env("BI_SETUP_TOKEN", "kill-tests-setup-token")
-        .env("BI_LOG_FORMAT", "text")
-        .env("BI_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (send, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if send.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    (child, lines)
-}
-
-/// Every line logged so far.
-fn drain(lines: &mpsc::Receiver<String>) -> Vec<String> {
-    lines.try_iter().collect()
-}
-
-/// Waits (at most `timeout`) for a log line with `text`; every line seen.
-fn wait_for(lines: &mpsc::Receiver<String>, text: &str, timeout: Duration) -> Vec<String> {
-    let deadline = Instant::now() + timeout;
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline
-            .checked_duration_since(Instant::now())
-            .unwrap_or_else(|| panic!("no {text:?} within {timeout:?}:\n{}", seen.join("\n")));
-        match lines.recv_timeout(left) {
-            Ok(line) => {
-                let found = line.contains(text);
-                seen.push(line);
-                if found {
-                    return seen;
-                }
-            }
-            Err(_) => panic!("no {text:?} within {timeout:?}:\n{}", seen.join("\n")),
-        }
-    }
 }
 
 async fn client(kubeconfig: &Path) -> kube::Client {
@@ -154,31 +90,31 @@ async fn story(real: Option<&RealApiServer>) {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
     let kubeconfig = real.map(|real| real.kubeconfig.clone());
+    let minutes = Duration::from_secs(120);
     // An installation of battery_core, running; then redis is installed
     // while its server is down.
-    let (mut start, lines) = serve(&data_dir, kubeconfig.as_deref(), &[]);
-    wait_for(&lines, "snapshot finished", Duration::from_secs(120));
-    start.kill().unwrap();
-    start.wait().unwrap();
+    let mut start = Serving::start(&data_dir, kubeconfig.as_deref(), &[]);
+    start
+        .wait_for("snapshot finished", minutes)
+        .expect("the first snapshot finished");
+    start.kill();
     offline(&data_dir, &["batteries", "install", "redis"]);
 
     // A slow server: killed once some of redis is in the cluster.
-    let (mut first, lines) = serve(&data_dir, kubeconfig.as_deref(), &["--max-write-rate", "6"]);
-    wait_for(&lines, "snapshot started", Duration::from_secs(120));
+    let mut slow = Serving::start(&data_dir, kubeconfig.as_deref(), &["--max-write-rate", "6"]);
+    slow.wait_for("snapshot started", minutes)
+        .expect("the slow server started a snapshot");
     let cluster = match real {
         Some(real) => real.client().await,
         None => client(&data_dir.join("sandbox.kubeconfig")).await,
     };
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let mut created = redis_objects(&cluster).await;
-    while created.len() < 3 {
+    let deadline = Instant::now() + minutes;
+    while redis_objects(&cluster).await.len() < 3 {
         assert!(Instant::now() < deadline, "redis never started to land");
         tokio::time::sleep(Duration::from_millis(50)).await;
-        created = redis_objects(&cluster).await;
     }
-    first.kill().unwrap();
-    first.wait().unwrap();
-    let log = drain(&lines);
+    slow.kill();
+    let log = slow.drain();
     assert!(
         !log.iter().any(|line| line.contains("snapshot finished")),
         "killed mid-snapshot, yet it finished:\n{}",
@@ -194,28 +130,29 @@ async fn story(real: Option<&RealApiServer>) {
 
     // Uninstalled while no server runs; the next server prunes it all.
     offline(&data_dir, &["batteries", "uninstall", "redis"]);
-    let (mut second, lines) = serve(&data_dir, kubeconfig.as_deref(), &[]);
-    let seen = wait_for(&lines, "snapshot finished", Duration::from_secs(120));
-    // NB: the sandbox died with its server; the second one serves the
-    // objects it persisted on a new port.
-    let cluster = match real {
-        Some(_) => cluster,
-        None => client(&data_dir.join("sandbox.kubeconfig")).await,
-    };
+    let mut next = Serving::start(&data_dir, kubeconfig.as_deref(), &[]);
+    let seen = next
+        .wait_for("snapshot finished", minutes)
+        .expect("the next server's snapshot finished");
     assert!(
         seen.iter()
             .any(|line| line.contains("marked snapshots left running as interrupted")),
         "{}",
         seen.join("\n")
     );
+    // NB: the sandbox died with its server; the next one serves the
+    // objects it persisted on a new port.
+    let cluster = match real {
+        Some(_) => cluster,
+        None => client(&data_dir.join("sandbox.kubeconfig")).await,
+    };
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut left = redis_objects(&cluster).await;
     while !left.is_empty() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(200)).await;
         left = redis_objects(&cluster).await;
     }
-    second.kill().unwrap();
-    second.wait().unwrap();
+    next.kill();
     assert!(left.is_empty(), "left behind after the uninstall: {left:?}");
 }
 

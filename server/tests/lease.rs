@@ -6,89 +6,31 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
+mod serving;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use bi_control::Database;
 use sea_orm::ConnectionTrait;
-
-/// A `bi serve` and the lines of its log.
-struct Serving {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Serving {
-    fn start(data_dir: &Path, database: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_bi"))
-            .args([
-                "serve",
-                "--sandbox",
-                "--listen",
-                "127.0.0.1:0",
-                "--data-dir",
-            ])
-            .arg(data_dir)
-            .args(database)
-            .env_remove("KUBECONFIG")
-            .env("BI_SETUP_TOKEN", "lease-tests-setup-token")
-            .env("BI_LOG_FORMAT", "text")
-            .env("BI_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (send, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if send.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self { child, lines }
-    }
-
-    /// The first log line containing `text`, within `timeout`.
-    fn wait_for(&self, text: &str, timeout: Duration) -> Option<String> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let left = deadline.checked_duration_since(Instant::now())?;
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line.contains(text) => return Some(line),
-                Ok(line) => assert!(
-                    !line.contains("bi is listening on") || text == "bi is listening on",
-                    "a second server started while the first held the database: {line}"
-                ),
-                Err(_) => return None,
-            }
-        }
-    }
-}
+use serving::Serving;
 
 fn takes_over(first_dir: &Path, second_dir: &Path, database: &[&str], backend: &str) {
-    let mut first = Serving::start(first_dir, database);
+    let mut first = Serving::start(first_dir, None, database);
     first
         .wait_for("bi is listening on", Duration::from_secs(60))
         .expect("the first server did not start");
     let pid = first.child.id();
 
-    let second = Serving::start(second_dir, database);
-    let standing_by = second
+    let second = Serving::start(second_dir, None, database);
+    let seen = second
         .wait_for("standing by", Duration::from_secs(60))
         .expect("the second server did not stand by");
+    assert!(
+        !seen.iter().any(|line| line.contains("bi is listening on")),
+        "a second server started while the first held the database: {seen:#?}"
+    );
+    let standing_by = seen.last().unwrap();
     assert!(
         standing_by.contains(&format!("pid {pid} ")),
         "{backend}: the standby does not say who holds the database: {standing_by}"
@@ -100,12 +42,13 @@ fn takes_over(first_dir: &Path, second_dir: &Path, database: &[&str], backend: &
             .is_none()
     );
 
-    first.child.kill().unwrap(); // SIGKILL: nothing is released by bi itself
-    first.child.wait().unwrap();
+    first.kill(); // SIGKILL: nothing is released by bi itself
     let killed = Instant::now();
     let line = second
         .wait_for("bi is listening on", Duration::from_secs(60))
-        .expect("the standby did not take over");
+        .expect("the standby did not take over")
+        .pop()
+        .unwrap();
     let took = killed.elapsed();
     eprintln!(
         "{backend}: the standby took over {:.1} s after kill -9 ({line})",
