@@ -2,8 +2,9 @@
 //! distinct set and referenced, so a snapshot that changes nothing costs one
 //! `snapshot` row.
 //!
-//! - `inventory_set`: a set of objects, named by the SHA-256 of its sorted
-//!   entries, stored once however many snapshots refer to it.
+//! - `inventory_set`: a set of objects, named by the content hash of its
+//!   entries (as resource bodies are), stored once however many snapshots
+//!   refer to it.
 //! - `inventory_entry`: its members: the object's path and, in an applied
 //!   set, the content hash it was applied with (its body is in
 //!   `resource_body`).

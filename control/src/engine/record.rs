@@ -11,14 +11,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use bi_model::generate::SECRET_PLACEHOLDER;
-use bi_model::generate::{Action, PlanItem, Resource, ResourcePath};
+use bi_model::generate::{Action, ContentHash, PlanItem, Resource, ResourcePath};
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
 };
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::apply::Outcome;
 use super::snapshot::SnapshotStatus;
@@ -133,18 +132,12 @@ async fn store_set(
     conn: &impl ConnectionTrait,
     entries: &BTreeMap<String, Option<String>>,
 ) -> Result<String> {
-    let mut digest = Sha256::new();
-    for (path, hash) in entries {
-        digest.update(path.as_bytes());
-        digest.update(b"\t");
-        digest.update(hash.as_deref().unwrap_or("-").as_bytes());
-        digest.update(b"\n");
-    }
-    let hash: String = digest
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
+    // NB: named as resource bodies are: the hash of its canonical JSON.
+    let listed = serde_json::to_value(entries).map_err(|source| Error::Encode {
+        what: "inventory set",
+        source,
+    })?;
+    let hash = ContentHash::of(&listed).to_string();
     let stored = inventory_set::Entity::find_by_id(hash.clone())
         .one(conn)
         .await

@@ -1,5 +1,5 @@
 //! The `inventory_set` table: a set of objects a snapshot left in the
-//! cluster, named by the SHA-256 of its sorted entries and stored once
+//! cluster, named by the hash of its entries and stored once
 //! however many snapshots refer to it.
 
 use sea_orm::entity::prelude::*;
@@ -8,7 +8,8 @@ use sea_orm::entity::prelude::*;
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "inventory_set")]
 pub struct Model {
-    /// sha256 hex of the sorted `path hash` lines of its entries.
+    /// Its `ContentHash`: sha256 hex of its entries' canonical JSON
+    /// (`{path: hash or null}`).
     #[sea_orm(primary_key, auto_increment = false)]
     pub hash: String,
     /// How many entries it has.
