@@ -86,10 +86,10 @@ pub async fn show(db: &Database, id: i64) -> Result<Option<SnapshotDetail>> {
                 });
             }
         }
-        let (deletions, mut applied): (Vec<_>, Vec<_>) =
+        let (deletions, applied): (Vec<_>, Vec<_>) =
             resources.into_iter().partition(|r| r.action == "delete");
         let mut keyed = Vec::with_capacity(applied.len());
-        for row in applied.drain(..) {
+        for row in applied {
             let path = record::parse_path(&row.path)?;
             keyed.push(((stage_of(&path), path), row));
         }

@@ -143,18 +143,18 @@ async fn list_managed(
 ) -> Result<Vec<(Observed, Value)>> {
     let selector = ListParams::default().labels(&format!("{MANAGED_LABEL}=true"));
     let api: Api<DynamicObject> = Api::all_with(client, &resource);
+    // NB: a metadata-only list is read into the same object, without data.
     let listed = if bodies {
-        api.list(&selector).await.map(|list| {
-            list.items
-                .into_iter()
-                .map(|object| (object.metadata.clone(), Some(object)))
-                .collect::<Vec<_>>()
-        })
+        api.list(&selector).await.map(|list| list.items)
     } else {
         api.list_metadata(&selector).await.map(|list| {
             list.items
                 .into_iter()
-                .map(|object| (object.metadata, None))
+                .map(|object| DynamicObject {
+                    types: None,
+                    metadata: object.metadata,
+                    data: Value::Object(serde_json::Map::new()),
+                })
                 .collect()
         })
     };
@@ -177,24 +177,13 @@ async fn list_managed(
         }
     };
     let mut observed = Vec::with_capacity(items.len());
-    for (metadata, object) in items {
+    for mut object in items {
         // NB: list items need not carry apiVersion and kind; the list's type does.
-        let types = TypeMeta {
+        object.types = Some(TypeMeta {
             api_version: resource.api_version.clone(),
             kind: resource.kind.clone(),
-        };
-        let value = match object {
-            Some(mut object) => {
-                object.types = Some(types);
-                serde_json::to_value(&object)
-            }
-            None => serde_json::to_value(DynamicObject {
-                types: Some(types),
-                metadata,
-                data: Value::Object(serde_json::Map::new()),
-            }),
-        }
-        .map_err(|source| Error::Encode {
+        });
+        let value = serde_json::to_value(&object).map_err(|source| Error::Encode {
             what: "observed object",
             source,
         })?;
