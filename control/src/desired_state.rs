@@ -240,12 +240,17 @@ pub async fn history(db: &Database) -> Result<Vec<AuditEntry>> {
 /// The state as stored at `version`, if that version exists; version 0 is
 /// the state before the first change (what a fresh installation applies).
 pub async fn at_version(db: &Database, version: i32) -> Result<Option<DesiredState>> {
+    state_at(db.connection(), version).await
+}
+
+/// [`at_version`] on `conn` (a transaction, say).
+async fn state_at(conn: &impl ConnectionTrait, version: i32) -> Result<Option<DesiredState>> {
     if version == 0 {
         return Ok(Some(initial_state()));
     }
     let row = Version::find()
         .filter(desired_state_version::Column::Version.eq(version))
-        .one(db.connection())
+        .one(conn)
         .await
         .map_err(db_error("reading a desired-state version"))?;
     row.map(|row| parse(&row)).transpose()
@@ -521,27 +526,14 @@ async fn check_unchanged(
     if read_at.version == newest {
         return Ok(());
     }
-    let then = match read_at.version {
-        0 => initial_state(),
-        version => {
-            let row = Version::find()
-                .filter(desired_state_version::Column::Version.eq(version))
-                .one(conn)
-                .await
-                .map_err(db_error(
-                    "reading the desired-state version a change was read at",
-                ))?;
-            let Some(row) = row else {
-                let mut problems = Problems::new();
-                problems.push(
-                    crate::staleness::EXPECTED_VERSION,
-                    Rule::Range,
-                    format!("desired-state version {version} is not stored"),
-                );
-                return Err(Error::Rejected(problems));
-            };
-            parse(&row)?
-        }
+    let Some(then) = state_at(conn, read_at.version).await? else {
+        let mut problems = Problems::new();
+        problems.push(
+            crate::staleness::EXPECTED_VERSION,
+            Rule::Range,
+            format!("desired-state version {} is not stored", read_at.version),
+        );
+        return Err(Error::Rejected(problems));
     };
     let was = (read_at.part)(&then)?;
     let is = (read_at.part)(now)?;
