@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bi_model::events::{Event, EventEnvelope};
+use bi_server::config::Settings;
 use bi_server::serve::{Server, open_database};
 use futures::StreamExt;
 use support::settings;
@@ -36,6 +37,37 @@ fn connect_request(
         headers.insert("origin", HeaderValue::from_str(origin).unwrap());
     }
     request
+}
+
+/// A control server started in this process, and a viewer's token.
+struct Running {
+    addr: SocketAddr,
+    token: String,
+    /// Send to stop it; `running` then ends.
+    stop: tokio::sync::oneshot::Sender<()>,
+    running: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// Starts a control server from `settings`, with a viewer `root` to follow it.
+async fn start(settings: &Settings) -> Running {
+    let token = {
+        let db = open_database(settings).await.unwrap();
+        let token = support::account(&db, "root", bi_api::auth::Role::Viewer).await;
+        db.close().await.unwrap();
+        token
+    };
+    let server = Server::bind(settings).await.unwrap();
+    let addr: SocketAddr = server.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(server.run(async {
+        let _ = stopped.await;
+    }));
+    Running {
+        addr,
+        token,
+        stop,
+        running,
+    }
 }
 
 /// Reads events from `url` until one `stop` accepts; returns them all.
@@ -65,18 +97,12 @@ async fn read_until(url: &str, token: &str, stop: impl Fn(&Event) -> bool) -> Ve
 async fn the_event_stream_replays_the_latest_snapshot_and_resumes_after_a_reconnect() {
     let dir = tempfile::tempdir().unwrap();
     let settings = settings(dir.path());
-    let token = {
-        let db = open_database(&settings).await.unwrap();
-        let token = support::account(&db, "root", bi_api::auth::Role::Viewer).await;
-        db.close().await.unwrap();
-        token
-    };
-    let server = Server::bind(&settings).await.unwrap();
-    let addr: SocketAddr = server.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(server.run(async {
-        let _ = stopped.await;
-    }));
+    let Running {
+        addr,
+        token,
+        stop,
+        running,
+    } = start(&settings).await;
 
     let finished = |event: &Event| matches!(event, Event::SnapshotFinished { .. });
     let url = format!("ws://{addr}/api/v1/events");
@@ -131,18 +157,12 @@ async fn more_event_clients_than_the_server_allows_get_503_until_one_leaves() {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = settings(dir.path());
     settings.max_event_clients = 2;
-    let token = {
-        let db = open_database(&settings).await.unwrap();
-        let token = support::account(&db, "root", bi_api::auth::Role::Viewer).await;
-        db.close().await.unwrap();
-        token
-    };
-    let server = Server::bind(&settings).await.unwrap();
-    let addr: SocketAddr = server.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(server.run(async {
-        let _ = stopped.await;
-    }));
+    let Running {
+        addr,
+        token,
+        stop,
+        running,
+    } = start(&settings).await;
     let url = format!("ws://{addr}/api/v1/events?since=now");
     let connect = || tokio_tungstenite::connect_async(connect_request(&url, &token, None));
     let (first, _) = connect().await.unwrap();
