@@ -443,6 +443,7 @@ pub fn validate(state: &DesiredState) -> Result<(), Problems> {
         BatteryKind::Ollama,
         |o| o.validate(),
     );
+    problems.merge("", bi_model::reach::validate(state));
     problems.merge("ip_address_pools", validate_pools(&state.ip_address_pools));
     if !state.ip_address_pools.is_empty() && !state.batteries.contains_key(&BatteryKind::Metallb) {
         problems.push(

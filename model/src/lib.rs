@@ -15,6 +15,7 @@ pub mod input;
 pub mod installation;
 pub mod names;
 pub mod objects;
+pub mod reach;
 pub mod units;
 pub mod validation;
 

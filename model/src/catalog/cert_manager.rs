@@ -539,6 +539,7 @@ fn http01_solver(ctx: &Context<'_>) -> Value {
                         "kind": "Gateway",
                         "name": "bi",
                         "namespace": namespace,
+                        "sectionName": "http",
                     }],
                 },
             },

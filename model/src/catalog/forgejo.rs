@@ -75,10 +75,11 @@ impl ForgejoConfig {
 
 /// Forgejo's StatefulSet, Service, and the name of its internal PostgreSQL
 /// cluster, user and database.
-const FORGEJO: &str = "forgejo";
+pub const NAME: &str = "forgejo";
+const FORGEJO: &str = NAME;
 
 /// The web UI and API.
-const HTTP_PORT: u16 = 3000;
+pub const HTTP_PORT: u16 = 3000;
 
 /// Git over SSH (the rootless image's built-in server).
 const SSH_PORT: u16 = 2222;

@@ -84,10 +84,10 @@ impl GrafanaConfig {
 }
 
 /// The Deployment, Service, ServiceAccount and Role.
-const NAME: &str = "grafana";
+pub const NAME: &str = "grafana";
 
 /// Grafana's HTTP port (UI, API and `/metrics`).
-const PORT: u16 = 3000;
+pub const PORT: u16 = 3000;
 
 /// The label of ConfigMaps holding datasources (provisioning format).
 pub const DATASOURCE_LABEL: &str = "grafana_datasource";

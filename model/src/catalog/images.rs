@@ -89,6 +89,12 @@ pub const KNATIVE_CONTROLLER: &str =
     "gcr.io/knative-releases/knative.dev/serving/cmd/controller:v1.20.0";
 /// Knative webhook.
 pub const KNATIVE_WEBHOOK: &str = "gcr.io/knative-releases/knative.dev/serving/cmd/webhook:v1.20.0";
+/// Knative's Gateway API networking layer: its controller.
+pub const KNATIVE_NET_GATEWAY_API_CONTROLLER: &str =
+    "gcr.io/knative-releases/knative.dev/net-gateway-api/cmd/controller:v1.20.0";
+/// Knative's Gateway API networking layer: its webhook.
+pub const KNATIVE_NET_GATEWAY_API_WEBHOOK: &str =
+    "gcr.io/knative-releases/knative.dev/net-gateway-api/cmd/webhook:v1.20.0";
 /// Knative queue-proxy sidecar.
 pub const KNATIVE_QUEUE: &str = "gcr.io/knative-releases/knative.dev/serving/cmd/queue:v1.20.0";
 /// Forgejo.

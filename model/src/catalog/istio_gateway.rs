@@ -14,6 +14,7 @@ use super::{BatteryConfig, checks, victoria_metrics};
 use crate::generate::build::{self, ContainerSpec, Health};
 use crate::generate::{Context, GenerateError, Resource};
 use crate::image::ImageRef;
+use crate::reach::{self, CertificateIssuer, Domain};
 use crate::objects::Resources;
 use crate::units::{Cpu, Memory};
 use crate::validation::Problems;
@@ -25,7 +26,9 @@ pub const INFO: BatteryInfo = BatteryInfo {
     name: "Istio Ingress Gateway",
     group: BatteryGroup::NetSecurity,
     description: "The ingress gateway that exposes services, notebooks and UIs outside the cluster.",
-    dependencies: &[BatteryKind::Istio],
+    // NB: the gateway serves HTTPS only, with certificates from cert-manager
+    // (signed by the Battery CA unless Let's Encrypt is chosen).
+    dependencies: &[BatteryKind::Istio, BatteryKind::CertManager, BatteryKind::BatteryCa],
     integrations: &[Integration {
         partner: BatteryKind::Metallb,
         what: "a load-balancer IP from a MetalLB pool",
@@ -42,6 +45,14 @@ pub struct IstioGatewayConfig {
     pub proxy_image: ImageRef,
     /// Gateway replicas.
     pub replicas: u32,
+    /// The installation domain: UIs answer at `<battery>.<domain>`, services
+    /// at `<service>.<project>.<domain>`. The default, `bi.localhost`,
+    /// resolves to this machine without any DNS set-up.
+    pub domain: Domain,
+    /// Who signs the gateway's certificates: `battery_ca` (the default,
+    /// works anywhere) or `lets_encrypt` (a public domain pointing at the
+    /// gateway, and cert_manager's `acme_email`).
+    pub certificates: CertificateIssuer,
 }
 
 impl Default for IstioGatewayConfig {
@@ -49,6 +60,8 @@ impl Default for IstioGatewayConfig {
         Self {
             proxy_image: image(images::ISTIO_PROXY),
             replicas: 1,
+            domain: Domain::default_domain(),
+            certificates: CertificateIssuer::BatteryCa,
         }
     }
 }
@@ -67,8 +80,15 @@ impl IstioGatewayConfig {
 pub const NAME: &str = "istio-ingressgateway";
 
 /// The GatewayClass and the Gateway every bi route attaches to (in Istio's
-/// namespace, listener `http` on port 80).
+/// namespace: `http` on port 80, and an HTTPS listener per certificate on 443).
 pub const GATEWAY: &str = "bi";
+
+/// The Gateway (and its Service) that Knative's cluster-local routes attach
+/// to: the same pods, on a port the load balancer does not expose.
+pub const LOCAL_GATEWAY: &str = "bi-local";
+
+/// The port of the local gateway's listener.
+pub const LOCAL_PORT: u16 = 8081;
 
 /// Istio's Gateway API controller.
 const CONTROLLER_NAME: &str = "istio.io/gateway-controller";
@@ -284,7 +304,9 @@ pub fn generate(
             out.push(Resource::from_value(app, body)?);
         }
     }
-    if ctx.installed(BatteryKind::GatewayApi) {
+    if let Some(gateway) = reach::gateway(ctx) {
+        let endpoints = reach::endpoints(ctx);
+        let listeners = reach::listeners(&gateway, &endpoints);
         let class = build::custom_resource(
             "gateway.networking.k8s.io/v1",
             "GatewayClass",
@@ -295,7 +317,7 @@ pub fn generate(
                 "description": "bi's ingress gateway, run by istiod",
             }),
         );
-        let gateway = build::custom_resource(
+        let gateway_body = build::custom_resource(
             "gateway.networking.k8s.io/v1",
             "Gateway",
             Some(ns),
@@ -306,18 +328,65 @@ pub fn generate(
                     "type": "Hostname",
                     "value": format!("{NAME}.{ns}.svc.cluster.local"),
                 }],
-                "listeners": [{
-                    "name": "http",
-                    "port": 80,
-                    "protocol": "HTTP",
-                    "allowedRoutes": { "namespaces": { "from": "All" } },
-                }],
+                "listeners": reach::gateway_listeners(&listeners),
             }),
         );
+        let certificates = reach::certificates(&gateway, &listeners);
         out.push(Resource::from_value(app, class)?);
-        out.push(Resource::from_value(app, gateway)?);
+        out.push(Resource::from_value(app, gateway_body)?);
+        for certificate in certificates {
+            out.push(Resource::from_value(app, certificate)?);
+        }
+        if ctx.installed(BatteryKind::Knative) {
+            out.extend(local_gateway(app, ns)?);
+        }
     }
     Ok(out)
+}
+
+/// The Gateway Knative's cluster-local routes attach to, and the ClusterIP
+/// Service in front of it (port 80 for clients, the listener's own port for
+/// Istio, which matches listeners to Service ports): the ingress pods serve
+/// it, and the load balancer never exposes it.
+fn local_gateway(app: &str, ns: &str) -> Result<Vec<Resource>, GenerateError> {
+    let gateway = build::custom_resource(
+        "gateway.networking.k8s.io/v1",
+        "Gateway",
+        Some(ns),
+        LOCAL_GATEWAY,
+        json!({
+            "gatewayClassName": GATEWAY,
+            "addresses": [{
+                "type": "Hostname",
+                "value": format!("{LOCAL_GATEWAY}.{ns}.svc.cluster.local"),
+            }],
+            "listeners": [{
+                "name": "http",
+                "port": LOCAL_PORT,
+                "protocol": "HTTP",
+                "allowedRoutes": { "namespaces": { "from": "All" } },
+            }],
+        }),
+    );
+    let mut service = build::service(
+        ns,
+        LOCAL_GATEWAY,
+        NAME,
+        &[("http2", 80), ("http-local", LOCAL_PORT)],
+    );
+    if let Some(ports) = service.spec.as_mut().and_then(|spec| spec.ports.as_mut()) {
+        for port in ports {
+            port.target_port = Some(
+                k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(i32::from(
+                    LOCAL_PORT,
+                )),
+            );
+        }
+    }
+    Ok(vec![
+        Resource::from_value(app, gateway)?,
+        Resource::new(app, &service)?,
+    ])
 }
 
 #[cfg(test)]
@@ -355,7 +424,29 @@ mod tests {
                 "v1/Service/battery-istio/istio-ingressgateway",
                 "gateway.networking.k8s.io/v1/GatewayClass/bi",
                 "gateway.networking.k8s.io/v1/Gateway/battery-istio/bi",
+                // bi's own UI (battery core) is the one host so far.
+                "cert-manager.io/v1/Certificate/battery-istio/bi-gateway",
             ]
+        );
+        let listeners = &resources[4].body["spec"]["listeners"];
+        assert_eq!(listeners[0]["name"], "http");
+        assert_eq!(listeners[1]["name"], "https");
+        assert_eq!(listeners[1]["hostname"], "*.bi.localhost");
+        assert_eq!(listeners[1]["port"], 443);
+        assert_eq!(
+            listeners[1]["tls"]["certificateRefs"][0]["name"],
+            "bi-gateway-tls"
+        );
+        let certificate = &resources[5].body["spec"];
+        assert_eq!(certificate["dnsNames"], json!(["control.bi.localhost"]));
+        assert_eq!(certificate["secretName"], "bi-gateway-tls");
+        assert_eq!(certificate["issuerRef"]["name"], "battery-ca");
+        assert_eq!(
+            violations(
+                &crate::catalog::cert_manager::certificate_schema().unwrap(),
+                &resources[5].body
+            ),
+            Vec::<String>::new()
         );
         assert_eq!(resources[2].body["spec"]["type"], "LoadBalancer");
         assert!(
@@ -395,6 +486,7 @@ mod tests {
         let config = IstioGatewayConfig {
             proxy_image: proxy.clone(),
             replicas: 3,
+            ..IstioGatewayConfig::default()
         };
         let resources = generated(&state(&[BatteryKind::IstioGateway]), &config);
         let deployment: Deployment = serde_json::from_value(resources[1].body.clone()).unwrap();

@@ -60,9 +60,9 @@ impl KialiConfig {
 }
 
 /// Kiali's Deployment, ServiceAccount, Service and ConfigMap.
-const NAME: &str = "kiali";
+pub const NAME: &str = "kiali";
 /// Kiali's UI and API port.
-const PORT: u16 = 20001;
+pub const PORT: u16 = 20001;
 /// The Secret holding the key Kiali signs its session tokens with.
 const SIGNING_KEY_SECRET: &str = "kiali-signing-key";
 

@@ -16,12 +16,14 @@ use serde_json::{Value, json};
 use super::checks;
 use super::images::{self, image};
 use super::kind::{BatteryGroup, BatteryInfo, BatteryKind, Integration};
-use super::victoria_metrics;
+use super::{knative_networking, victoria_metrics};
 use crate::generate::build::{self, COMPONENT_LABEL, ContainerSpec, Health};
 use crate::generate::{Context, GenerateError, Resource, UpstreamCrd};
 use crate::image::ImageRef;
 use crate::names::{self, DerivedName, DnsLabel};
+use crate::generate::Owned;
 use crate::objects::{EnvValue, KnativeService, Resources};
+use crate::reach;
 use crate::units::{Cpu, Memory};
 use crate::upstream_crd;
 use crate::validation::Problems;
@@ -33,12 +35,10 @@ pub const INFO: BatteryInfo = BatteryInfo {
     name: "Knative Serving",
     group: BatteryGroup::Devtools,
     description: "Serverless services that scale with traffic, down to zero.",
-    dependencies: &[BatteryKind::BatteryCore],
+    // NB: without a networking layer and a gateway no Knative Service ever
+    // becomes Ready on a real cluster.
+    dependencies: &[BatteryKind::BatteryCore, BatteryKind::IstioGateway],
     integrations: &[
-        Integration {
-            partner: BatteryKind::Istio,
-            what: "ingress through the Istio gateway",
-        },
         Integration {
             partner: BatteryKind::VictoriaMetrics,
             what: "request metrics of every service",
@@ -64,6 +64,10 @@ pub struct KnativeConfig {
     pub webhook_image: ImageRef,
     /// queue-proxy sidecar.
     pub queue_image: ImageRef,
+    /// net-gateway-api's controller: routes Knative Services on bi's Gateway.
+    pub net_controller_image: ImageRef,
+    /// net-gateway-api's webhook.
+    pub net_webhook_image: ImageRef,
 }
 
 impl Default for KnativeConfig {
@@ -75,6 +79,8 @@ impl Default for KnativeConfig {
             controller_image: image(images::KNATIVE_CONTROLLER),
             webhook_image: image(images::KNATIVE_WEBHOOK),
             queue_image: image(images::KNATIVE_QUEUE),
+            net_controller_image: image(images::KNATIVE_NET_GATEWAY_API_CONTROLLER),
+            net_webhook_image: image(images::KNATIVE_NET_GATEWAY_API_WEBHOOK),
         }
     }
 }
@@ -88,6 +94,12 @@ impl KnativeConfig {
         checks::pinned(&mut problems, "controller_image", &self.controller_image);
         checks::pinned(&mut problems, "webhook_image", &self.webhook_image);
         checks::pinned(&mut problems, "queue_image", &self.queue_image);
+        checks::pinned(
+            &mut problems,
+            "net_controller_image",
+            &self.net_controller_image,
+        );
+        checks::pinned(&mut problems, "net_webhook_image", &self.net_webhook_image);
         problems.into_result()
     }
 }
@@ -110,6 +122,11 @@ const METRICS_PORT: u16 = 9090;
 
 /// What a service's objects are labelled with (`battery/app`): `knative-<name>`.
 const APP_PREFIX: &str = "knative-";
+
+/// The app label of the service `name`: `knative-<name>`.
+pub fn app_of(name: &str) -> String {
+    format!("{APP_PREFIX}{name}")
+}
 
 /// The names and labels derived from a service's name; the longest name
 /// validation accepts is what they all leave room for. Knative's own binds:
@@ -238,18 +255,22 @@ pub fn generate(config: &KnativeConfig, ctx: &Context<'_>) -> Result<Vec<Resourc
         }
     }
 
-    let mut services: Vec<&KnativeService> = ctx
-        .state
-        .knative_services
-        .iter()
-        .map(|owned| &owned.object)
-        .collect();
-    services.sort_by(|a, b| a.name.cmp(&b.name));
-    for service in services {
-        let app = format!("{APP_PREFIX}{}", service.name);
+    if reach::gateway(ctx).is_some() {
+        resources.extend(knative_networking::generate(
+            config,
+            ctx,
+            app,
+            CONTROLLER_ACCOUNT,
+        )?);
+    }
+
+    let mut services: Vec<&Owned<KnativeService>> = ctx.state.knative_services.iter().collect();
+    services.sort_by(|a, b| a.object.name.cmp(&b.object.name));
+    for owned in services {
+        let app = app_of(&owned.object.name);
         resources.push(Resource::from_value(
             &app,
-            knative_service(namespace, service),
+            knative_service(namespace, owned),
         )?);
         // NB: Knative makes a `<revision>-private` Service per revision with
         // the queue-proxy's request metrics on `http-usermetric`.
@@ -262,8 +283,10 @@ pub fn generate(config: &KnativeConfig, ctx: &Context<'_>) -> Result<Vec<Resourc
     Ok(resources)
 }
 
-/// A user's service as Knative's `Service`.
-fn knative_service(namespace: &str, service: &KnativeService) -> Value {
+/// A user's service as Knative's `Service`: named by its project (for its
+/// hostname), and cluster-local when it is not exposed.
+fn knative_service(namespace: &str, owned: &Owned<KnativeService>) -> Value {
+    let service = &owned.object;
     let env: Vec<Value> = service
         .env
         .iter()
@@ -288,8 +311,8 @@ fn knative_service(namespace: &str, service: &KnativeService) -> Value {
     if !env.is_empty() {
         container["env"] = Value::Array(env);
     }
-    let component = format!("{APP_PREFIX}{}", service.name);
-    build::custom_resource(
+    let component = app_of(&service.name);
+    let mut body = build::custom_resource(
         API_VERSION,
         "Service",
         Some(namespace),
@@ -308,8 +331,22 @@ fn knative_service(namespace: &str, service: &KnativeService) -> Value {
                 "spec": { "containers": [container] },
             },
         }),
-    )
+    );
+    if let Some(project) = &owned.project {
+        body["metadata"]["annotations"] = json!({ PROJECT_ANNOTATION: project });
+    }
+    if !service.expose {
+        body["metadata"]["labels"] = json!({ VISIBILITY_LABEL: "cluster-local" });
+    }
+    body
 }
+
+/// The annotation naming a Knative Service's project (its hostname's
+/// middle part, see [`DOMAIN_TEMPLATE`]).
+pub const PROJECT_ANNOTATION: &str = "battery/project";
+
+/// Knative's label that keeps a service off the external gateway.
+const VISIBILITY_LABEL: &str = "networking.knative.dev/visibility";
 
 /// One of Knative's own components.
 struct Component {
@@ -420,13 +457,21 @@ fn components(config: &KnativeConfig, namespace: &str) -> Vec<Component> {
     ]
 }
 
-/// Knative's ConfigMaps: what bi decides (the queue-proxy image, the ingress
-/// class with Istio) and Knative's defaults for the rest.
+/// `<service>.<project>.<domain>` (`<service>.<domain>` outside projects):
+/// Knative hands a Route its Service's annotations, bi's project one
+/// included. Knative checks the template against a name without it.
+pub const DOMAIN_TEMPLATE: &str =
+    "{{.Name}}.{{with index .Annotations \"battery/project\"}}{{.}}.{{end}}{{.Domain}}";
+
+/// Knative's ConfigMaps: what bi decides (the queue-proxy image; with the
+/// gateway, net-gateway-api's ingress class, the installation domain and
+/// bi's hostname template) and Knative's defaults for the rest.
 fn config_maps(
     config: &KnativeConfig,
     ctx: &Context<'_>,
 ) -> Vec<k8s_openapi::api::core::v1::ConfigMap> {
     let namespace = config.namespace.as_str();
+    let gateway = reach::gateway(ctx);
     CONFIG_MAPS
         .iter()
         .map(|name| {
@@ -434,9 +479,14 @@ fn config_maps(
                 "config-deployment" => {
                     build::string_map(&[("queue-sidecar-image", &config.queue_image.to_string())])
                 }
-                "config-network" if ctx.installed(BatteryKind::Istio) => {
-                    build::string_map(&[("ingress-class", "istio.ingress.networking.knative.dev")])
-                }
+                "config-network" if gateway.is_some() => build::string_map(&[
+                    ("ingress-class", knative_networking::INGRESS_CLASS),
+                    ("domain-template", DOMAIN_TEMPLATE),
+                ]),
+                "config-domain" => match &gateway {
+                    Some(gateway) => build::string_map(&[(gateway.domain.as_str(), "")]),
+                    None => BTreeMap::new(),
+                },
                 _ => BTreeMap::new(),
             };
             let mut config_map = build::config_map(namespace, name, data);
@@ -891,7 +941,10 @@ mod tests {
         find(&resources, "ClusterRoleBinding", "knative-serving-admin");
         find(&resources, "ServiceAccount", ACTIVATOR_ACCOUNT);
         let network = find(&resources, "ConfigMap", "config-network");
-        assert!(network.body["data"].get("ingress-class").is_none());
+        assert_eq!(
+            network.body["data"]["ingress-class"],
+            knative_networking::INGRESS_CLASS
+        );
     }
 
     #[test]
@@ -947,12 +1000,48 @@ mod tests {
     }
 
     #[test]
-    fn istio_sets_the_ingress_class() {
-        let resources = run(&state(&[BatteryKind::Istio]));
-        let network = find(&resources, "ConfigMap", "config-network");
+    fn services_are_routed_by_net_gateway_api_at_their_project_hosts() {
+        let mut state = state(&[]);
+        state.knative_services[0].project = Some("shop".to_owned());
+        state.knative_services[1].object.expose = false;
+        let resources = run(&state);
+        let network = &find(&resources, "ConfigMap", "config-network").body["data"];
+        assert_eq!(network["ingress-class"], knative_networking::INGRESS_CLASS);
+        assert_eq!(network["domain-template"], DOMAIN_TEMPLATE);
+        let domain = &find(&resources, "ConfigMap", "config-domain").body["data"];
+        assert_eq!(domain, &json!({ "bi.localhost": "" }));
+        let gateways = &find(&resources, "ConfigMap", "config-gateway").body["data"];
         assert_eq!(
-            network.body["data"]["ingress-class"],
-            "istio.ingress.networking.knative.dev"
+            gateways["external-gateways"],
+            "- class: bi\n  gateway: battery-istio/bi\n  service: battery-istio/istio-ingressgateway\n  supported-features:\n  - HTTPRouteRequestTimeout\n"
+        );
+        assert!(
+            gateways["local-gateways"]
+                .as_str()
+                .unwrap()
+                .contains("gateway: battery-istio/bi-local\n")
+        );
+        for name in ["net-gateway-api-controller", "net-gateway-api-webhook"] {
+            let deployment = find(&resources, "Deployment", name);
+            assert_eq!(
+                deployment.body["spec"]["template"]["spec"]["serviceAccountName"],
+                CONTROLLER_ACCOUNT
+            );
+        }
+        find(&resources, "ClusterRoleBinding", knative_networking::CLUSTER_ROLE);
+        // The project names the host; an unexposed service stays inside.
+        let api = find(&resources, "Service", "api");
+        assert_eq!(api.path.api_version, API_VERSION);
+        assert_eq!(api.body["metadata"]["annotations"][PROJECT_ANNOTATION], "shop");
+        let web = find(&resources, "Service", "web");
+        assert!(
+            web.body["metadata"]["annotations"]
+                .get(PROJECT_ANNOTATION)
+                .is_none()
+        );
+        assert_eq!(
+            web.body["metadata"]["labels"]["networking.knative.dev/visibility"],
+            "cluster-local"
         );
     }
 

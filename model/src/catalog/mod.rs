@@ -8,8 +8,9 @@ mod registry;
 mod checks;
 pub mod images;
 mod kind;
+mod knative_networking;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 pub use kind::{BatteryGroup, BatteryInfo, ClusterProvider, Integration, UnknownBattery};
 

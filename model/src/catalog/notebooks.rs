@@ -62,7 +62,7 @@ impl NotebooksConfig {
 }
 
 /// JupyterLab's port.
-const PORT: u16 = 8888;
+pub const PORT: u16 = 8888;
 
 /// The Secret holding the cookie secret every notebook signs its cookies with.
 const COOKIE_SECRET: &str = "notebooks-cookie-secret";
@@ -78,6 +78,11 @@ const USERS_GID: i64 = 100;
 /// What a notebook's StatefulSet, Service, Secret and labels are named:
 /// `notebook-<name>`.
 const APP_PREFIX: &str = "notebook-";
+
+/// The Service (and app label) of the notebook `name`: `notebook-<name>`.
+pub fn service_name(name: &str) -> String {
+    format!("{APP_PREFIX}{name}")
+}
 
 /// The names and labels derived from a notebook's name; the longest name
 /// validation accepts is what they all leave room for (its sign-in proxy's

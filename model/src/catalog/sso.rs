@@ -133,9 +133,9 @@ pub fn oauth2_proxy(
         "--email-domain=*".to_owned(),
         "--reverse-proxy=true".to_owned(),
         "--skip-provider-button=true".to_owned(),
-        // NB: bi's gateway serves plain HTTP so far (no https listener), and
-        // browsers drop Secure cookies on HTTP. Switch on with the listener.
-        "--cookie-secure=false".to_owned(),
+        // NB: the gateway serves every UI over HTTPS and redirects plain
+        // HTTP there, so the session cookie never travels in the clear.
+        "--cookie-secure=true".to_owned(),
         "--cookie-samesite=lax".to_owned(),
         "--cookie-httponly=true".to_owned(),
         format!("--cookie-name=_bi_{}", name.replace('-', "_")),

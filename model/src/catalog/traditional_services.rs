@@ -63,6 +63,11 @@ pub const METRICS_PORT_NAME: &str = "metrics";
 /// What a service's objects are labelled with (`battery/app`): `service-<name>`.
 const APP_PREFIX: &str = "service-";
 
+/// The app label of the service `name`: `service-<name>`.
+pub fn app_of(name: &str) -> String {
+    format!("{APP_PREFIX}{name}")
+}
+
 /// The names and labels derived from a service's name; the longest name
 /// validation accepts is what they all leave room for. The workload and
 /// the Service carry the name itself; a StatefulSet's binds.

@@ -161,10 +161,19 @@ const OPERATOR: &str = "vm-operator";
 const API_VERSION: &str = "operator.victoriametrics.com/v1beta1";
 const GROUP: &str = "operator.victoriametrics.com";
 
+/// Where vmselect serves queries and its UI (vmui).
+pub const VMSELECT_PORT: u16 = 8481;
+
+/// The Service the operator puts in front of vmselect.
+pub fn vmselect_service() -> String {
+    format!("vmselect-{CLUSTER}")
+}
+
 /// The Prometheus-compatible query URL of vmselect (Grafana's datasource).
 pub fn select_url(ctx: &Context<'_>) -> String {
     format!(
-        "http://vmselect-{CLUSTER}.{}.svc:8481/select/0/prometheus",
+        "http://{}.{}.svc:{VMSELECT_PORT}/select/0/prometheus",
+        vmselect_service(),
         ctx.monitoring_namespace()
     )
 }
@@ -329,6 +338,17 @@ pub fn generate(
     out.extend(scrape(ctx, app, base, OPERATOR, OPERATOR, "http")?);
 
     out.push(Resource::from_value(app, cluster(config, monitoring)?)?);
+    // NB: vmselect has no sign-in of its own; its UI is routed through this
+    // proxy once SSO is installed.
+    let vmselect = vmselect_service();
+    out.extend(super::sso::oauth2_proxy(
+        ctx,
+        app,
+        monitoring,
+        &vmselect,
+        &vmselect,
+        VMSELECT_PORT,
+    )?);
     Ok(out)
 }
 

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::checks;
 use super::images::{self, image};
 use super::kind::{BatteryGroup, BatteryInfo, BatteryKind};
-use super::victoria_metrics;
+use super::{sso, victoria_metrics};
 use crate::generate::build::{self, ContainerSpec, Health};
 use crate::generate::{Context, GenerateError, Resource};
 use crate::image::ImageRef;
@@ -65,7 +65,10 @@ impl VmAgentConfig {
 }
 
 /// The Deployment, ServiceAccount, ClusterRole, ConfigMap and Service.
-const NAME: &str = "vmagent";
+pub const NAME: &str = "vmagent";
+
+/// Where vmagent serves its UI, API and metrics.
+pub const PORT: u16 = 8429;
 
 /// Where the ServiceAccount's token and CA are mounted in every pod.
 const SA_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -109,7 +112,7 @@ pub fn generate(config: &VmAgentConfig, ctx: &Context<'_>) -> Result<Vec<Resourc
         // NB: re-reads the ConfigMap's file when it changes; no restart needed.
         "-promscrape.configCheckInterval=30s".to_owned(),
         "-remoteWrite.tmpDataPath=/tmp/vmagent".to_owned(),
-        "-httpListenAddr=:8429".to_owned(),
+        format!("-httpListenAddr=:{PORT}"),
     ];
     if victoria_metrics {
         args.push(format!(
@@ -119,14 +122,14 @@ pub fn generate(config: &VmAgentConfig, ctx: &Context<'_>) -> Result<Vec<Resourc
     }
     let container = ContainerSpec {
         args,
-        ports: vec![("http", 8429)],
+        ports: vec![("http", PORT)],
         resources: Some(Resources {
             cpu_request: Cpu::millicores(100),
             cpu_limit: None,
             memory_request: Memory::mebibytes(128),
             memory_limit: Some(Memory::mebibytes(512)),
         }),
-        health: Some(Health::Http("/health", 8429)),
+        health: Some(Health::Http("/health", PORT)),
         mounts: vec![
             ("config".to_owned(), "/etc/vmagent".to_owned()),
             ("tmp".to_owned(), "/tmp".to_owned()),
@@ -155,7 +158,7 @@ pub fn generate(config: &VmAgentConfig, ctx: &Context<'_>) -> Result<Vec<Resourc
     )?);
     out.push(Resource::new(
         app,
-        &build::service(namespace, NAME, NAME, &[("http", 8429)]),
+        &build::service(namespace, NAME, NAME, &[("http", PORT)]),
     )?);
     out.extend(victoria_metrics::scrape(
         ctx, app, namespace, NAME, NAME, "http",
@@ -164,6 +167,9 @@ pub fn generate(config: &VmAgentConfig, ctx: &Context<'_>) -> Result<Vec<Resourc
     if victoria_metrics {
         out.push(Resource::from_value(app, service_agent(config, ctx))?);
     }
+    // NB: vmagent has no sign-in of its own; its UI is routed through this
+    // proxy once SSO is installed.
+    out.extend(sso::oauth2_proxy(ctx, app, namespace, NAME, NAME, PORT)?);
     Ok(out)
 }
 

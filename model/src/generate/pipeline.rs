@@ -24,6 +24,7 @@ pub fn generate(
     for config in state.batteries.values() {
         generated.extend(config.generate(&ctx)?);
     }
+    generated.extend(crate::reach::generate(&ctx)?);
     generated.extend(network_policy::generate(&ctx, &generated)?);
 
     let mut by_path: BTreeMap<(super::Stage, ResourcePath), Resource> = BTreeMap::new();

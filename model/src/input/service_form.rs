@@ -91,6 +91,8 @@ pub struct ServiceForm {
     pub image: String,
     /// Environment variables.
     pub env: Vec<EnvRow>,
+    /// Reachable from outside the cluster at its hostname.
+    pub expose: bool,
     /// The kind's own settings.
     pub kind: KindFields,
 }
@@ -131,6 +133,7 @@ impl ServiceForm {
                 Some(Self {
                     image: service.image.to_string(),
                     env: env_rows(&service.env),
+                    expose: service.expose,
                     kind: KindFields::Knative(KnativeFields {
                         min_scale: service.min_scale.to_string(),
                         max_scale: service.max_scale.to_string(),
@@ -144,6 +147,7 @@ impl ServiceForm {
                 Some(Self {
                     image: service.image.to_string(),
                     env: env_rows(&service.env),
+                    expose: service.expose,
                     kind: KindFields::Traditional(TraditionalFields {
                         replicas: service.replicas.to_string(),
                         ports: service
@@ -195,6 +199,7 @@ impl ServiceForm {
                     scale_to_zero: min_scale == 0,
                     concurrency_target,
                     port,
+                    expose: self.expose,
                 };
                 if problems.is_empty() {
                     problems.merge("", service.validate());
@@ -240,6 +245,7 @@ impl ServiceForm {
                     replicas,
                     ports,
                     env,
+                    expose: self.expose,
                     ..owned.object.clone()
                 };
                 service.resources.memory_request = memory;

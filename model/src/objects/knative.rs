@@ -43,6 +43,10 @@ pub struct KnativeService {
     pub concurrency_target: u32,
     /// The port the container listens on.
     pub port: u16,
+    /// Reachable from outside the cluster at `<name>.<project>.<domain>`
+    /// (on by default); off keeps it cluster-local.
+    #[serde(default = "super::traditional::exposed_by_default")]
+    pub expose: bool,
 }
 
 impl KnativeService {
@@ -58,6 +62,7 @@ impl KnativeService {
             scale_to_zero: true,
             concurrency_target: 100,
             port: 8080,
+            expose: true,
         }
     }
 

@@ -38,6 +38,15 @@ pub struct TraditionalService {
     /// Which workload runs the Pods.
     #[serde(default)]
     pub kind: WorkloadKind,
+    /// Reachable from outside the cluster at `<name>.<project>.<domain>`
+    /// through its first HTTP port (on by default).
+    #[serde(default = "exposed_by_default")]
+    pub expose: bool,
+}
+
+/// Services are exposed unless their owner turns it off.
+pub(crate) fn exposed_by_default() -> bool {
+    true
 }
 
 /// A port of a traditional service.
@@ -88,6 +97,7 @@ impl TraditionalService {
             env: Vec::new(),
             resources: Resources::default(),
             kind: WorkloadKind::Deployment,
+            expose: true,
         }
     }
 
