@@ -532,7 +532,8 @@ const OPERATORS: &[Operator] = &[
         // NB: upstream binds the controller to `knative-serving-admin`, which
         // aggregates every ClusterRole labelled `serving.knative.dev/controller`.
         // bi runs no net-istio controller, so net-istio's
-        // `knative-serving-istio` role is not bi's to grant.
+        // `knative-serving-istio` role is not bi's to grant; net-gateway-api's
+        // role is bound on its own (below).
         upstream: &[
             Upstream {
                 path: "knative-serving/v1.20.0/config/core/200-roles/clusterrole.yaml",
@@ -543,6 +544,17 @@ const OPERATORS: &[Operator] = &[
                 names: &["activator-cluster"],
             },
         ],
+        skip: &[],
+        extra: &[],
+    },
+    Operator {
+        name: "knative net-gateway-api controller",
+        battery: BatteryKind::Knative,
+        roles: &["knative-gateway-api-core"],
+        upstream: &[Upstream {
+            path: "knative-net-gateway-api/v1.20.0/config/200-clusterrole.yaml",
+            names: &["-core"],
+        }],
         skip: &[],
         extra: &[],
     },

@@ -173,8 +173,8 @@ const ISTIO_VALUES: &[(&str, &str)] = &[
 ];
 
 /// Every operator bi installs whose upstream ships webhook configurations.
-/// Not here because bi does not install them: knative-net-istio and
-/// knative-net-gateway-api (bi's Knative uses neither networking layer).
+/// Not here because bi does not install it: knative-net-istio (bi's
+/// Knative routes through net-gateway-api).
 const OPERATORS: &[Operator] = &[
     Operator {
         name: "cert-manager",
@@ -238,6 +238,7 @@ const OPERATORS: &[Operator] = &[
             Source::Plain("knative-serving/v1.20.0/config/core/webhooks/defaulting.yaml"),
             Source::Plain("knative-serving/v1.20.0/config/core/webhooks/resource-validation.yaml"),
             Source::Plain("knative-serving/v1.20.0/config/core/webhooks/configmap-validation.yaml"),
+            Source::Plain("knative-net-gateway-api/v1.20.0/config/500-validating-webhook.yaml"),
         ],
         exceptions: &[],
     },

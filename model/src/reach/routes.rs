@@ -113,7 +113,7 @@ pub fn certificates(gateway: &Gateway, listeners: &[Listener]) -> Vec<Value> {
     listeners
         .iter()
         .map(|listener| {
-            let mut certificate = build::custom_resource(
+            build::custom_resource(
                 "cert-manager.io/v1",
                 "Certificate",
                 Some(&gateway.namespace),
@@ -129,10 +129,7 @@ pub fn certificates(gateway: &Gateway, listeners: &[Listener]) -> Vec<Value> {
                         "name": issuer_name(gateway.issuer),
                     },
                 }),
-            );
-            // NB: the UI finds a listener's certificate by this label.
-            certificate["metadata"]["labels"] = json!({ "battery/listener": listener.name });
-            certificate
+            )
         })
         .collect()
 }
