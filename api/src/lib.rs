@@ -17,6 +17,8 @@
 //! - [`health`]: each app's readiness and the cluster's capacity.
 //! - [`preview`]: the base a form's change is previewed on.
 //! - [`projects`]: projects, their objects, and the project routes' bodies.
+//! - [`reach`]: the addresses people open, with their routes' and
+//!   certificates' status.
 //! - [`services`]: one service with its settings and its status.
 //! - [`snapshots`]: the engine's history, one snapshot, diffs, plans and
 //!   rollbacks.
@@ -33,6 +35,7 @@ mod error;
 pub mod health;
 pub mod preview;
 pub mod projects;
+pub mod reach;
 pub mod server;
 pub mod services;
 pub mod snapshots;

@@ -5,6 +5,7 @@ use bi_model::catalog::BatteryKind;
 use serde::{Deserialize, Serialize};
 
 use crate::health::Health;
+use crate::reach::ReachView;
 use crate::snapshots::SnapshotSummary;
 
 /// The installation at a glance.
@@ -26,4 +27,7 @@ pub struct Status {
     /// Why health could not be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_error: Option<String>,
+    /// The addresses people open, with their status.
+    #[serde(default)]
+    pub reach: ReachView,
 }

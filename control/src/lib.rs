@@ -18,6 +18,7 @@ pub mod health;
 pub mod installation;
 pub mod lease;
 pub mod operations;
+pub mod reach;
 pub mod reconciler;
 pub mod service_status;
 pub mod staleness;

@@ -99,6 +99,13 @@ fn table() -> Table {
         )
         .route(M::GET, "/api/v1/events", role(Viewer), api::events::events)
         .route(M::GET, "/api/v1/status", role(Viewer), api::status::status)
+        .route(M::GET, "/api/v1/reach", role(Viewer), api::reach::reach)
+        .route(
+            M::GET,
+            "/api/v1/ca.crt",
+            role(Viewer),
+            api::reach::ca_certificate,
+        )
         .route(
             M::GET,
             "/api/v1/settings",

@@ -16,6 +16,7 @@ pub mod health;
 pub mod installation;
 pub mod preview;
 pub mod projects;
+pub mod reach;
 pub mod services;
 pub mod settings;
 pub mod users;
@@ -45,6 +46,7 @@ pub const ACCESS: &[(&str, Role)] = &[
     ("installation/health", Role::Viewer),
     ("installation/overview", Role::Viewer),
     ("installation/preview-base", Role::Viewer),
+    ("installation/reach", Role::Viewer),
     ("installation/rename", Role::Editor),
     ("projects/list", Role::Viewer),
     ("projects/show", Role::Viewer),

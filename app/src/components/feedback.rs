@@ -89,12 +89,13 @@ pub fn Loading() -> impl IntoView {
 #[component]
 pub fn StatusBadge(status: String) -> impl IntoView {
     let colour = match status.as_str() {
-        "succeeded" | "installed" | "created" | "updated" | "deleted" | "done" | "ready" => {
-            "bg-emerald-100 text-emerald-800"
-        }
+        "succeeded" | "installed" | "created" | "updated" | "deleted" | "done" | "ready"
+        | "routed" | "issued" => "bg-emerald-100 text-emerald-800",
         "failed" | "interrupted" => "bg-red-100 text-red-800",
         "running" | "applying" | "progressing" => "bg-sky-100 text-sky-800",
-        "missing" | "waiting" | "held back" | "held_back" => "bg-amber-100 text-amber-800",
+        "missing" | "waiting" | "held back" | "held_back" | "pending" | "not applied" => {
+            "bg-amber-100 text-amber-800"
+        }
         _ => "bg-slate-100 text-slate-700",
     };
     view! {

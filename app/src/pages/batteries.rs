@@ -15,7 +15,9 @@ use crate::api::batteries::{
     BatteryDetail, BatteryStatus, InstallBattery, SaveBatteryConfig, UninstallBattery, get_battery,
     list_batteries, preview_install,
 };
+use crate::api::reach::installation_reach;
 use crate::components::access::IfAllowed;
+use crate::components::addresses::AddressList;
 use crate::components::change_preview::ChangePreview;
 use crate::components::feedback::{
     ActionError, ChangedMeanwhileNote, ErrorNote, Loading, StatusBadge, messages_for,
@@ -195,6 +197,7 @@ fn BatteryPanel(view: BatteryDetail, reload: Callback<()>) -> impl IntoView {
             </span>
         </div>
         <p class="mt-2 max-w-3xl text-slate-700">{view.description.clone()}</p>
+        {(installed && bi_model::reach::has_ui(kind)).then(|| view! { <BatteryAddresses kind /> })}
         <div class="mt-6 grid max-w-6xl grid-cols-1 gap-6 lg:grid-cols-[minmax(0,1fr)_24rem]">
             <div class="min-w-0">
                 {(!installed).then(|| view! { <InstallPreview kind /> })}
@@ -249,6 +252,43 @@ fn BatteryPanel(view: BatteryDetail, reload: Callback<()>) -> impl IntoView {
                 </div>
             </aside>
         </div>
+    }
+}
+
+/// Where this battery's UI opens, with its status; or that nothing routes
+/// to it and what to install.
+#[component]
+fn BatteryAddresses(kind: BatteryKind) -> impl IntoView {
+    let reach = Resource::new(|| (), |_| installation_reach());
+    view! {
+        <section class="mt-3 max-w-3xl" data-testid="battery-addresses">
+            <Transition fallback=|| ()>
+                {move || {
+                    reach
+                        .get()
+                        .map(|result| match result {
+                            Ok(reach) => {
+                                let addresses: Vec<_> = reach.of_battery(kind).cloned().collect();
+                                let unreachable: Vec<String> = reach
+                                    .unreachable
+                                    .iter()
+                                    .filter(|u| u.battery == kind)
+                                    .map(|u| u.words.clone())
+                                    .collect();
+                                view! {
+                                    <AddressList addresses />
+                                    {unreachable
+                                        .into_iter()
+                                        .map(|words| view! { <p class="mt-1 text-sm text-amber-800" data-testid="unreachable">{words}</p> })
+                                        .collect_view()}
+                                }
+                                    .into_any()
+                            }
+                            Err(error) => view! { <ErrorNote error /> }.into_any(),
+                        })
+                }}
+            </Transition>
+        </section>
     }
 }
 

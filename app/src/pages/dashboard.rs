@@ -15,7 +15,9 @@ use crate::api::batteries::installed_batteries;
 use crate::api::deploys::list_snapshots;
 use crate::api::health::installation_health;
 use crate::api::installation::RenameInstallation;
+use crate::api::reach::installation_reach;
 use crate::components::access::IfAllowed;
+use crate::components::addresses::ReachSummary;
 use crate::components::feedback::{ErrorNote, StatusBadge};
 use crate::shell::InstallationState;
 
@@ -55,6 +57,7 @@ pub fn Dashboard() -> impl IntoView {
             <InstalledBatteries />
             <LastSnapshots />
         </div>
+        <Open />
         <ClusterHealth />
         <RecentActivity />
         <IfAllowed role=Role::Editor>
@@ -133,6 +136,17 @@ fn InstalledBatteries() -> impl IntoView {
                                     }
     } />
         }
+}
+
+/// Where to open each battery UI and exposed service.
+#[component]
+fn Open() -> impl IntoView {
+    let reach = Resource::new(|| (), |_| installation_reach());
+    view! {
+        <div class="mt-6 max-w-4xl">
+            <LoadedCard title="Open" testid="open" resource=reach show=move |reach| view! { <ReachSummary reach /> } />
+        </div>
+    }
 }
 
 /// The five newest snapshots with their status.

@@ -18,6 +18,8 @@ use crate::api::projects::{
     AddObject, CreateProject, DeleteProject, ProjectMember, RemoveObject, RenameProject,
     ResizePostgresCluster, get_project, list_projects,
 };
+use crate::api::reach::installation_reach;
+use crate::components::addresses::AddressList;
 use crate::components::change_preview::{ChangePreview, preview_base};
 use crate::components::feedback::{ActionError, ErrorNote, Loading, in_browser, messages_for};
 use crate::components::text_field::TextField;
@@ -176,8 +178,34 @@ pub fn ProjectPage() -> impl IntoView {
                     })
             }}
         </Transition>
+        <ProjectAddresses project=Signal::derive(name) />
         <AddObjects project=Signal::derive(name) action=add />
         <ProjectSettings project=Signal::derive(name) version reload />
+    }
+}
+
+/// Where the project's services and notebooks open, with their status.
+#[component]
+fn ProjectAddresses(project: Signal<String>) -> impl IntoView {
+    let reach = Resource::new(|| (), |_| installation_reach());
+    view! {
+        <Transition fallback=|| ()>
+            {move || {
+                reach.get().map(move |result| match result {
+                    Ok(reach) => {
+                        let project = project.get();
+                        let addresses: Vec<_> = reach.of_project(&project).cloned().collect();
+                        (!addresses.is_empty()).then(|| view! {
+                            <section class="mt-4 max-w-3xl rounded-lg border border-slate-200 bg-white p-4" data-testid="project-addresses">
+                                <h2 class="text-base font-semibold">"Open"</h2>
+                                <AddressList addresses show_label=true />
+                            </section>
+                        }).into_any()
+                    }
+                    Err(error) => view! { <ErrorNote error /> }.into_any(),
+                })
+            }}
+        </Transition>
     }
 }
 

@@ -11,7 +11,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
+use crate::api::reach::installation_reach;
 use crate::api::services::{ApplyOutcome, ServiceDetail, ServiceEvent, UpdateService, get_service};
+use crate::components::addresses::AddressList;
 use crate::components::change_preview::ChangePreview;
 use crate::components::feedback::{
     ChangedMeanwhileNote, ErrorNote, Loading, StatusBadge, messages_for,
@@ -114,9 +116,39 @@ fn Status(detail: ServiceDetail) -> impl IntoView {
                     view! { <li><span class="font-mono">{what}</span> ": " {ready}</li> }
                 }).collect_view()}
             </ul>
-            {url.map(|url| view! { <p class="mt-1 text-sm">"URL: " <a class="text-indigo-700 hover:underline" href=url.clone()>{url.clone()}</a></p> })}
+            <ServiceAddress name=detail.name.clone() />
+            {url.map(|url| view! { <p class="mt-1 text-sm text-slate-600">"Knative's URL: " <span class="font-mono">{url}</span></p> })}
             {condition.map(|condition| view! { <p class="mt-1 text-sm text-slate-600">{condition}</p> })}
         </section>
+    }
+}
+
+/// Where the service opens, with its status; or that it is not exposed.
+#[component]
+fn ServiceAddress(name: String) -> impl IntoView {
+    let reach = Resource::new(|| (), |_| installation_reach());
+    view! {
+        <Transition fallback=|| ()>
+            {move || {
+                let name = name.clone();
+                reach.get().map(move |result| match result {
+                    Ok(reach) => match reach.of_object(&name).cloned() {
+                        Some(address) => view! { <AddressList addresses=vec![address] /> }.into_any(),
+                        None => view! {
+                            <p class="mt-1 text-sm text-slate-500" data-testid="no-address">
+                                {if reach.gateway.is_some() {
+                                    "Not exposed: reachable only inside the cluster."
+                                } else {
+                                    "Reachable only inside the cluster: install the Istio Ingress Gateway to give it an address."
+                                }}
+                            </p>
+                        }
+                            .into_any(),
+                    },
+                    Err(error) => view! { <ErrorNote error /> }.into_any(),
+                })
+            }}
+        </Transition>
     }
 }
 
@@ -203,6 +235,18 @@ fn EditForm(
                 set=move |v| form.update(|f| f.image = v) />
             {if is_knative { view! { <KnativeInputs form problems /> }.into_any() } else { view! { <TraditionalInputs form problems /> }.into_any() }}
             <EnvEditor form problems secrets />
+            <label class="flex items-center gap-2 text-sm">
+                <input
+                    type="checkbox"
+                    data-testid="svc-expose"
+                    prop:checked=move || form.with(|f| f.expose)
+                    on:change=move |ev| {
+                        let checked = event_target_checked(&ev);
+                        form.update(|f| f.expose = checked);
+                    }
+                />
+                "Reachable from outside the cluster at its hostname (through the ingress gateway)"
+            </label>
             <ul class="text-sm text-red-700" data-testid="form-errors">
                 {move || messages_for(&problems.get(), "kind").into_iter().chain(messages_for(&problems.get(), "form")).map(|m| view! { <li>{m}</li> }).collect_view()}
             </ul>

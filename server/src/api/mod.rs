@@ -6,6 +6,8 @@
 //! | Method | Route | Body | Response |
 //! |---|---|---|---|
 //! | GET | `/api/v1/status` | | [`bi_api::status::Status`]: installation, cluster, installed batteries, desired version, last snapshot, drifted paths |
+//! | GET | `/api/v1/reach` | | [`bi_api::reach::ReachView`]: every address (battery UIs, notebooks, exposed services) with its route's and certificate's status, the gateway, and UIs nothing routes to |
+//! | GET | `/api/v1/ca.crt` | | the Battery CA's certificate (PEM, `application/x-pem-file`), to trust the gateway's certificates; 404 while there is none |
 //! | GET | `/api/v1/batteries` | | every catalog battery ([`bi_api::batteries::BatteryStatus`]) |
 //! | GET | `/api/v1/batteries/{id}` | | [`bi_api::batteries::BatteryDetail`], with the `version` it was read at |
 //! | GET | `/api/v1/batteries/{id}/install` | | what installing would do ([`bi_api::batteries::InstallPreview`]) |
@@ -69,6 +71,7 @@ pub mod batteries;
 pub mod desired_state;
 pub mod events;
 pub mod projects;
+pub mod reach;
 pub mod settings;
 pub mod snapshots;
 pub mod status;

@@ -27,7 +27,9 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiEr
             Ok(health) => (Some(health), None),
             Err(err) => (None, Some(err.to_string())),
         };
+    let reach = bi_control::reach::read(&state.db, state.reconciler.engine().client()).await?;
     Ok(Json(Status {
+        reach,
         installation,
         batteries: desired.batteries.keys().copied().collect(),
         desired_version,

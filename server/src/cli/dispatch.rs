@@ -170,6 +170,7 @@ async fn run_client(global: &GlobalArgs, command: Command) -> anyhow::Result<Exi
     let services = [ObjectKind::TraditionalService, ObjectKind::KnativeService];
     match command {
         Command::Status(output) => status::status(&api, output.output).await?,
+        Command::Ca { output } => crate::client::reach::ca(&api, output.as_deref()).await?,
         Command::Batteries(command) => match command {
             BatteriesCommand::List(output) => batteries::list(&api, output.output).await?,
             BatteriesCommand::Show { battery, output } => {
@@ -270,7 +271,9 @@ async fn run_client(global: &GlobalArgs, command: Command) -> anyhow::Result<Exi
                 let object = objects::service(&flags, project)?;
                 objects::add(&api, &object).await?;
             }
-            ServicesCommand::List(output) => objects::list(&api, &services, output.output).await?,
+            ServicesCommand::List(output) => {
+                objects::list_services(&api, &services, output.output).await?
+            }
             ServicesCommand::Scale {
                 name,
                 replicas,

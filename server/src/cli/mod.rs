@@ -87,8 +87,16 @@ pub enum Command {
     /// Run only bi's embedded sandbox cluster (a Kubernetes API that stores
     /// objects and runs nothing), for kubectl or kube clients, until Ctrl-C.
     Sandbox(SandboxArgs),
-    /// Installation health, batteries and the last snapshot.
+    /// Installation health, batteries, the last snapshot and the addresses
+    /// to open.
     Status(OutputArgs),
+    /// The Battery CA's certificate (PEM): import it once so browsers trust
+    /// the gateway's HTTPS certificates.
+    Ca {
+        /// Write it to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<std::path::PathBuf>,
+    },
     /// List, inspect, install, configure and uninstall batteries.
     #[command(subcommand)]
     Batteries(BatteriesCommand),

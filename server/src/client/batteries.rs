@@ -10,6 +10,7 @@ use super::output::{Table, print};
 use crate::client::output::OutputFormat;
 use bi_api::audit::Changed;
 use bi_api::batteries::Settings;
+use bi_api::reach::ReachView;
 
 /// Every catalog battery and whether it is installed.
 pub async fn list(api: &ApiClient, format: OutputFormat) -> anyhow::Result<()> {
@@ -42,6 +43,10 @@ pub async fn show(api: &ApiClient, battery: &str, format: OutputFormat) -> anyho
         .get(&format!("/api/v1/batteries/{battery}"))
         .await
         .with_context(|| format!("while reading battery {battery}"))?;
+    let reach: ReachView = api
+        .get("/api/v1/reach")
+        .await
+        .context("while reading the addresses")?;
     print(format, &detail, |detail| {
         let list = |kinds: &[bi_model::catalog::BatteryKind]| {
             if kinds.is_empty() {
@@ -75,6 +80,16 @@ pub async fn show(api: &ApiClient, battery: &str, format: OutputFormat) -> anyho
                 },
                 integration.what
             ));
+        }
+        for address in reach.of_battery(detail.kind) {
+            out.push_str(&format!("open:         {}\n", super::reach::line(address)));
+        }
+        for unreachable in reach
+            .unreachable
+            .iter()
+            .filter(|u| u.battery == detail.kind)
+        {
+            out.push_str(&format!("open:         {}\n", unreachable.words));
         }
         out.push_str("settings (--set key=value):\n");
         let mut table = Table::new(["KEY", "VALUE"]);

@@ -11,6 +11,7 @@ pub mod local;
 pub mod objects;
 pub mod output;
 pub mod projects;
+pub mod reach;
 pub mod settings;
 pub mod status;
 

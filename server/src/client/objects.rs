@@ -173,6 +173,60 @@ pub async fn list(
     })
 }
 
+/// A service as `bi services list` shows it: with its address, if exposed.
+#[derive(Debug, serde::Serialize)]
+struct ServiceRow {
+    name: String,
+    kind: ObjectKind,
+    project: Option<String>,
+    url: Option<String>,
+    route: Option<String>,
+}
+
+/// Every traditional and Knative service with its address and whether it
+/// is routed yet.
+pub async fn list_services(
+    api: &ApiClient,
+    kinds: &[ObjectKind],
+    format: OutputFormat,
+) -> anyhow::Result<()> {
+    let all: Vec<ObjectRef> = api
+        .get("/api/v1/objects")
+        .await
+        .context("while listing objects")?;
+    let reach: bi_api::reach::ReachView = api
+        .get("/api/v1/reach")
+        .await
+        .context("while reading the addresses")?;
+    let rows: Vec<ServiceRow> = all
+        .into_iter()
+        .filter(|object| kinds.contains(&object.kind))
+        .map(|object| {
+            let address = reach.of_object(&object.name);
+            ServiceRow {
+                url: address.map(|a| a.url.clone()),
+                route: address.map(|a| a.route.progress.word("routed").to_owned()),
+                name: object.name,
+                kind: object.kind,
+                project: object.project,
+            }
+        })
+        .collect();
+    print(format, &rows, |rows| {
+        let mut table = Table::new(["NAME", "KIND", "PROJECT", "URL", "ROUTE"]);
+        for row in rows {
+            table.row([
+                row.name.clone(),
+                row.kind.id().to_owned(),
+                or_dash(row.project.as_ref()),
+                or_dash(row.url.as_ref()),
+                or_dash(row.route.as_ref()),
+            ]);
+        }
+        table.render()
+    })
+}
+
 /// Removes the object `name` of one of `kinds` (the first that has it).
 pub async fn remove(api: &ApiClient, kinds: &[ObjectKind], name: &str) -> anyhow::Result<()> {
     let kind = find_kind(api, kinds, name).await?;

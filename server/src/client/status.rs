@@ -91,6 +91,7 @@ fn render(status: &Status) -> String {
         (None, Some(error)) => out.push_str(&format!("health:          unknown: {error}\n")),
         (None, None) => {}
     }
+    out.push_str(&super::reach::render(&status.reach));
     if status.drifted.is_empty() {
         out.push_str("drift:           none\n");
     } else {

@@ -1,0 +1,375 @@
+//! Reach, read from the cluster: every address of the desired state
+//! (`bi_model::reach`) with what the gateway controller says of its route,
+//! what cert-manager says of its certificate, and what Knative says of its
+//! services; and the Battery CA's certificate, for laptops to trust.
+//!
+//! Reads the desired state and four lists (bi's HTTPRoutes, the gateway's
+//! Certificates, Knative's Services, the gateway's Service); writes
+//! nothing. A cluster without the CRDs yet reads as "not applied".
+
+use std::collections::HashMap;
+
+use bi_model::catalog::{BatteryKind, battery_ca, istio_gateway};
+use bi_model::generate::{Context, Secrets};
+use bi_model::reach::{self, Backend, CertificateIssuer, Endpoint, Owner};
+use kube::api::{Api, DynamicObject, ListParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use serde_json::Value;
+
+use crate::db::Database;
+use crate::desired_state;
+use crate::error::{Error, Result};
+
+pub use bi_api::reach::{Address, GatewayView, PartStatus, Progress, ReachView, Unreachable};
+
+/// Lists `kind` objects (in `namespace`, or everywhere) carrying `labels`;
+/// a kind the cluster does not know yet lists as empty.
+async fn list(
+    client: &kube::Client,
+    (group, version, kind): (&str, &str, &str),
+    namespace: Option<&str>,
+    labels: &str,
+) -> Result<Vec<DynamicObject>> {
+    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind));
+    let api: Api<DynamicObject> = match namespace {
+        Some(namespace) => Api::namespaced_with(client.clone(), namespace, &resource),
+        None => Api::all_with(client.clone(), &resource),
+    };
+    match api.list(&ListParams::default().labels(labels)).await {
+        Ok(list) => Ok(list.items),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(Vec::new()),
+        Err(source) => Err(Error::Cluster {
+            action: format!("listing {kind}s"),
+            source,
+        }),
+    }
+}
+
+fn key(object: &DynamicObject) -> (String, String) {
+    (
+        object.metadata.namespace.clone().unwrap_or_default(),
+        object.metadata.name.clone().unwrap_or_default(),
+    )
+}
+
+/// The condition `kind` of `conditions`: (status is "True", its message).
+fn condition(conditions: &Value, kind: &str) -> Option<(bool, String)> {
+    conditions.as_array()?.iter().find_map(|c| {
+        (c["type"] == kind).then(|| {
+            let words = c["message"]
+                .as_str()
+                .filter(|m| !m.is_empty())
+                .or_else(|| c["reason"].as_str())
+                .unwrap_or_default()
+                .to_owned();
+            (c["status"] == "True", words)
+        })
+    })
+}
+
+fn part(progress: Progress, words: impl Into<String>) -> PartStatus {
+    PartStatus {
+        progress,
+        words: words.into(),
+    }
+}
+
+/// What the gateway controller says of bi's route: Accepted by the parent
+/// `bi` (Istio writes `status.parents`).
+fn route_status(route: Option<&DynamicObject>) -> PartStatus {
+    let Some(route) = route else {
+        return part(Progress::Missing, "not applied yet");
+    };
+    let parents = route.data["status"]["parents"].as_array();
+    let accepted = parents.and_then(|parents| {
+        parents
+            .iter()
+            .filter(|p| p["parentRef"]["name"] == istio_gateway::GATEWAY)
+            .find_map(|p| condition(&p["conditions"], "Accepted"))
+    });
+    match accepted {
+        Some((true, _)) => part(Progress::Done, "routed by the gateway"),
+        Some((false, words)) => part(Progress::Failed, format!("refused by the gateway: {words}")),
+        None => part(
+            Progress::Pending,
+            "applied; waiting for the gateway controller (istiod) to accept it",
+        ),
+    }
+}
+
+/// What Knative says of a service: Ready, with the URL it serves.
+fn knative_status(service: Option<&DynamicObject>) -> PartStatus {
+    let Some(service) = service else {
+        return part(Progress::Missing, "not applied yet");
+    };
+    match condition(&service.data["status"]["conditions"], "Ready") {
+        Some((true, _)) => part(Progress::Done, "routed by Knative"),
+        Some((false, words)) if !words.is_empty() => part(Progress::Pending, words),
+        _ => part(
+            Progress::Pending,
+            "applied; waiting for Knative to route it",
+        ),
+    }
+}
+
+/// What cert-manager says of a listener's certificate.
+fn certificate_status(
+    certificate: Option<&DynamicObject>,
+    issuer: CertificateIssuer,
+) -> PartStatus {
+    let Some(certificate) = certificate else {
+        return part(Progress::Missing, "not applied yet");
+    };
+    let by = match issuer {
+        CertificateIssuer::BatteryCa => "the Battery CA",
+        CertificateIssuer::LetsEncrypt => "Let's Encrypt",
+    };
+    match condition(&certificate.data["status"]["conditions"], "Ready") {
+        Some((true, _)) => {
+            let until = certificate.data["status"]["notAfter"]
+                .as_str()
+                .map(|t| format!(", valid until {t}"))
+                .unwrap_or_default();
+            part(Progress::Done, format!("issued by {by}{until}"))
+        }
+        Some((false, words)) => part(Progress::Pending, format!("not issued yet: {words}")),
+        None => part(
+            Progress::Pending,
+            format!("applied; waiting for cert-manager to have it signed by {by}"),
+        ),
+    }
+}
+
+fn label(endpoint: &Endpoint) -> String {
+    match &endpoint.owner {
+        Owner::Battery { battery } => battery.info().name.to_owned(),
+        Owner::Object {
+            kind,
+            project,
+            name,
+        } => match project {
+            Some(project) => format!("{} {name} ({project})", kind.label()),
+            None => format!("{} {name}", kind.label()),
+        },
+    }
+}
+
+/// How to open the addresses from the machine the reader sits at.
+fn how_to_open(domain: &bi_model::reach::Domain, namespace: &str, address: Option<&str>) -> String {
+    if domain.as_str() == "localhost" || domain.as_str().ends_with(".localhost") {
+        format!(
+            "Names under localhost resolve to this machine without DNS. Forward the gateway \
+             with `kubectl port-forward -n {namespace} svc/{} 8443:443` and open the links \
+             with :8443 after the host; on kind with ports 80 and 443 mapped to the host, \
+             open them as they are. Trust the CA certificate (`bi ca`) once.",
+            istio_gateway::NAME
+        )
+    } else {
+        let target = address.unwrap_or("the gateway's load-balancer address (not assigned yet)");
+        format!(
+            "Point *.{domain} at {target} in DNS (or in /etc/hosts for a quick test), \
+             then open the links."
+        )
+    }
+}
+
+/// Every address of the desired state with its status in the cluster
+/// behind `client`. A cluster that cannot be read leaves every status
+/// "unknown" and says so in `cluster_error`.
+pub async fn read(db: &Database, client: &kube::Client) -> Result<ReachView> {
+    let (_, state) = desired_state::current(db).await?;
+    // NB: the Context is not Send; it must not live across an await.
+    let (endpoints, gateway) = {
+        let ctx = Context::new(&state, Secrets::Preview);
+        (reach::endpoints(&ctx), reach::gateway(&ctx))
+    };
+    let Some(gateway) = gateway else {
+        let unreachable = state
+            .batteries
+            .keys()
+            .filter(|kind| reach::has_ui(**kind))
+            .map(|kind| Unreachable {
+                battery: *kind,
+                words: format!(
+                    "{} is reachable only inside the cluster: install {} to open it at \
+                     https://<name>.<domain>/ (or use kubectl port-forward)",
+                    kind.info().name,
+                    BatteryKind::IstioGateway.info().name
+                ),
+            })
+            .collect();
+        return Ok(ReachView {
+            gateway: None,
+            addresses: Vec::new(),
+            unreachable,
+            cluster_error: None,
+        });
+    };
+    let (live, cluster_error) = match observe(client, &gateway.namespace, &state).await {
+        Ok(live) => (live, None),
+        Err(err) => {
+            tracing::warn!(error = %err, "reach: the cluster could not be read");
+            (
+                Observed::default(),
+                Some("the cluster could not be read; see the server log".to_owned()),
+            )
+        }
+    };
+    let unknown = || part(Progress::Pending, "unknown: the cluster could not be read");
+    let listeners = reach::listeners(&gateway, &endpoints);
+    let addresses = endpoints
+        .iter()
+        .map(|endpoint| {
+            let route = match (&cluster_error, &endpoint.backend) {
+                (Some(_), _) => unknown(),
+                (None, Backend::Service { .. }) => {
+                    route_status(endpoint.route().and_then(|key| live.routes.get(&key)))
+                }
+                (None, Backend::Knative { namespace }) => knative_status(
+                    live.knative
+                        .get(&(namespace.clone(), endpoint_object_name(endpoint))),
+                ),
+            };
+            let certificate = match &cluster_error {
+                Some(_) => unknown(),
+                None => {
+                    let name = listeners
+                        .iter()
+                        .find(|l| l.name == endpoint.listener)
+                        .map(|l| l.certificate.clone())
+                        .unwrap_or_default();
+                    certificate_status(
+                        live.certificates.get(&(gateway.namespace.clone(), name)),
+                        gateway.issuer,
+                    )
+                }
+            };
+            Address {
+                owner: endpoint.owner.clone(),
+                label: label(endpoint),
+                url: endpoint.url(),
+                host: endpoint.host.clone(),
+                signed_in: matches!(
+                    endpoint.backend,
+                    Backend::Service {
+                        signed_in: true,
+                        ..
+                    }
+                ),
+                route,
+                certificate,
+            }
+        })
+        .collect();
+    Ok(ReachView {
+        gateway: Some(GatewayView {
+            domain: gateway.domain.to_string(),
+            issuer: gateway.issuer,
+            how_to_open: how_to_open(&gateway.domain, &gateway.namespace, live.address.as_deref()),
+            address: live.address,
+        }),
+        addresses,
+        unreachable: Vec::new(),
+        cluster_error,
+    })
+}
+
+/// A Knative address's Service name: the object's own.
+fn endpoint_object_name(endpoint: &Endpoint) -> String {
+    match &endpoint.owner {
+        Owner::Object { name, .. } => name.clone(),
+        Owner::Battery { battery } => battery.info().id.to_owned(),
+    }
+}
+
+/// What the cluster holds of reach.
+#[derive(Default)]
+struct Observed {
+    routes: HashMap<(String, String), DynamicObject>,
+    certificates: HashMap<(String, String), DynamicObject>,
+    knative: HashMap<(String, String), DynamicObject>,
+    address: Option<String>,
+}
+
+async fn observe(
+    client: &kube::Client,
+    namespace: &str,
+    state: &bi_model::generate::DesiredState,
+) -> Result<Observed> {
+    let managed = "battery/managed=true";
+    let by_key = |items: Vec<DynamicObject>| items.into_iter().map(|o| (key(&o), o)).collect();
+    let routes = list(
+        client,
+        ("gateway.networking.k8s.io", "v1", "HTTPRoute"),
+        None,
+        managed,
+    )
+    .await?;
+    let certificates = list(
+        client,
+        ("cert-manager.io", "v1", "Certificate"),
+        Some(namespace),
+        managed,
+    )
+    .await?;
+    let knative = if state.batteries.contains_key(&BatteryKind::Knative) {
+        list(
+            client,
+            ("serving.knative.dev", "v1", "Service"),
+            None,
+            managed,
+        )
+        .await?
+    } else {
+        Vec::new()
+    };
+    let services: Api<k8s_openapi::api::core::v1::Service> =
+        Api::namespaced(client.clone(), namespace);
+    let address = match services.get_opt(istio_gateway::NAME).await {
+        Ok(service) => service.and_then(|s| {
+            let ingress = s.status?.load_balancer?.ingress?;
+            let first = ingress.into_iter().next()?;
+            first.ip.or(first.hostname)
+        }),
+        Err(source) => {
+            return Err(Error::Cluster {
+                action: "reading the gateway's Service".to_owned(),
+                source,
+            });
+        }
+    };
+    Ok(Observed {
+        routes: by_key(routes),
+        certificates: by_key(certificates),
+        knative: by_key(knative),
+        address,
+    })
+}
+
+/// The Battery CA's certificate (PEM), public by nature: what a laptop
+/// imports to trust the gateway's certificates. None while the Battery CA
+/// is not installed or cert-manager has not made it yet.
+pub async fn ca_certificate(db: &Database, client: &kube::Client) -> Result<Option<String>> {
+    let (_, state) = desired_state::current(db).await?;
+    if !state.batteries.contains_key(&BatteryKind::BatteryCa) {
+        return Ok(None);
+    }
+    let namespace = Context::new(&state, Secrets::Preview)
+        .base_namespace()
+        .to_owned();
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(client.clone(), &namespace);
+    let secret = secrets
+        .get_opt(battery_ca::CA_NAME)
+        .await
+        .map_err(|source| Error::Cluster {
+            action: "reading the Battery CA's Secret".to_owned(),
+            source,
+        })?;
+    // NB: only `ca.crt`: the key in the same Secret never leaves the cluster.
+    Ok(secret
+        .and_then(|secret| secret.data)
+        .and_then(|mut data| data.remove("ca.crt"))
+        .and_then(|bytes| String::from_utf8(bytes.0).ok())
+        .filter(|pem| pem.contains("BEGIN CERTIFICATE")))
+}
