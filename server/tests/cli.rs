@@ -964,3 +964,105 @@ fn configure_with_a_stale_expected_version_is_refused_naming_what_changed() {
         ],
     ));
 }
+
+/// The addresses through `bi`: none without a gateway; with it, each UI and
+/// exposed service at its hostname with its status in `bi status`, `bi
+/// batteries show` and `bi services list`; and `bi ca`, which hands out
+/// the Battery CA's certificate once cert-manager made it (the sandbox runs
+/// no cert-manager, so the test writes its Secret).
+#[tokio::test]
+async fn the_cli_prints_the_addresses_and_hands_out_the_ca_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let server = start_server(&data_dir);
+
+    let status = ok(&bi(&server, &["status"]));
+    assert!(
+        status.contains("open:            no ingress gateway installed"),
+        "{status}"
+    );
+    ok(&bi(&server, &["batteries", "install", "grafana"]));
+    let inside = ok(&bi(&server, &["batteries", "show", "grafana"]));
+    assert!(
+        inside.contains(
+            "Grafana is reachable only inside the cluster: install Istio Ingress Gateway"
+        ),
+        "{inside}"
+    );
+
+    ok(&bi(&server, &["batteries", "install", "istio_gateway"]));
+    ok(&bi(
+        &server,
+        &["batteries", "install", "traditional_services"],
+    ));
+    ok(&bi(&server, &["projects", "create", "shop"]));
+    ok(&bi(
+        &server,
+        &[
+            "services",
+            "add",
+            "web",
+            "--image",
+            "nginx:1.27",
+            "--port",
+            "80",
+            "--project",
+            "shop",
+        ],
+    ));
+    assert!(ok(&bi(&server, &["apply"])).contains("succeeded"));
+
+    let status = ok(&bi(&server, &["status"]));
+    assert!(
+        status.contains("domain:          bi.localhost (certificates from battery_ca"),
+        "{status}"
+    );
+    // The sandbox runs no gateway controller: applied, not yet accepted.
+    assert!(
+        status.contains("https://grafana.bi.localhost/  pending, certificate "),
+        "{status}"
+    );
+    assert!(
+        status.contains("https://web.shop.bi.localhost/"),
+        "{status}"
+    );
+    assert!(
+        status.contains("kubectl port-forward -n battery-istio"),
+        "{status}"
+    );
+    let shown = ok(&bi(&server, &["batteries", "show", "grafana"]));
+    assert!(
+        shown.contains("open:         https://grafana.bi.localhost/  pending"),
+        "{shown}"
+    );
+    let services = json(&server, &["services", "list"]);
+    assert_eq!(services[0]["name"], "web", "{services}");
+    assert_eq!(
+        services[0]["url"], "https://web.shop.bi.localhost/",
+        "{services}"
+    );
+    assert_eq!(services[0]["route"], "pending", "{services}");
+
+    let missing = bi(&server, &["ca"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("no CA certificate yet"),
+        "{missing:?}"
+    );
+    let cluster = kube_client(&data_dir.join("sandbox.kubeconfig")).await;
+    let pem = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n";
+    let secret: Secret = serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": { "name": "battery-ca", "namespace": "battery-base" },
+        "stringData": { "ca.crt": pem, "tls.key": "never handed out" },
+    }))
+    .unwrap();
+    Api::<Secret>::namespaced(cluster, "battery-base")
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap();
+    let file = dir.path().join("bi-ca.crt");
+    ok(&bi(&server, &["ca", "-o", file.to_str().unwrap()]));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), pem);
+    assert_eq!(ok(&bi(&server, &["ca"])), pem);
+}
