@@ -28,8 +28,8 @@ pub fn AddressRow(address: Address, #[prop(optional)] show_label: bool) -> impl 
             <span title=address.route.words.clone() data-testid="route-status">
                 <StatusBadge status=route />
             </span>
-            <span title=address.certificate.words.clone() data-testid="certificate-status">
-                <StatusBadge status=format!("certificate {certificate}") />
+            <span class="text-xs text-slate-500" title=address.certificate.words.clone() data-testid="certificate-status">
+                "certificate " <StatusBadge status=certificate />
             </span>
             {address.signed_in.then(|| view! { <span class="text-xs text-slate-500">"sign-in by SSO"</span> })}
         </li>

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{checks, cloudnative_pg};
 use super::images::{self, image};
-use super::kind::{BatteryGroup, BatteryInfo, BatteryKind};
+use super::kind::{BatteryGroup, BatteryInfo, BatteryKind, Integration};
 use crate::generate::build::{self, ContainerSpec, Health};
 use crate::generate::{Context, GenerateError, Resource, Seed};
 use crate::image::ImageRef;
@@ -26,7 +26,10 @@ pub const INFO: BatteryInfo = BatteryInfo {
     group: BatteryGroup::Core,
     description: "The bi control server and the base namespaces every other battery runs in.",
     dependencies: &[],
-    integrations: &[],
+    integrations: &[Integration {
+        partner: BatteryKind::IstioGateway,
+        what: "bi's own UI at https://control.<domain>/",
+    }],
     removable: false,
     providers: &[],
 };

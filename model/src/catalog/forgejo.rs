@@ -31,6 +31,9 @@ pub const INFO: BatteryInfo = BatteryInfo {
     integrations: &[Integration {
         partner: BatteryKind::Sso,
         what: "sign-in through Keycloak",
+    }, Integration {
+        partner: BatteryKind::IstioGateway,
+        what: "its web UI at https://forgejo.<domain>/",
     }],
     removable: true,
     providers: &[],

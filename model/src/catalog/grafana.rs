@@ -40,6 +40,10 @@ pub const INFO: BatteryInfo = BatteryInfo {
             partner: BatteryKind::Sso,
             what: "sign-in through Keycloak via oauth2-proxy",
         },
+        Integration {
+            partner: BatteryKind::IstioGateway,
+            what: "its UI at https://grafana.<domain>/",
+        },
     ],
     removable: true,
     providers: &[],

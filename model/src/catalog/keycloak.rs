@@ -6,7 +6,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::{Deserialize, Serialize};
 
 use super::images::{self, image};
-use super::kind::{BatteryGroup, BatteryInfo, BatteryKind};
+use super::kind::{BatteryGroup, BatteryInfo, BatteryKind, Integration};
 use super::{checks, cloudnative_pg, victoria_metrics};
 use crate::generate::build::{self, ContainerSpec, Health};
 use crate::generate::{Context, GenerateError, Resource};
@@ -27,7 +27,10 @@ pub const INFO: BatteryInfo = BatteryInfo {
     group: BatteryGroup::NetSecurity,
     description: "Identity and access management: realms, users, OIDC clients; its database is a PostgreSQL cluster.",
     dependencies: &[BatteryKind::BatteryCore, BatteryKind::CloudnativePg],
-    integrations: &[],
+    integrations: &[Integration {
+        partner: BatteryKind::IstioGateway,
+        what: "its console at https://keycloak.<domain>/",
+    }],
     removable: true,
     providers: &[],
 };

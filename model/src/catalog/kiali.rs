@@ -29,6 +29,9 @@ pub const INFO: BatteryInfo = BatteryInfo {
     integrations: &[Integration {
         partner: BatteryKind::Grafana,
         what: "links from Kiali graphs to Grafana dashboards",
+    }, Integration {
+        partner: BatteryKind::IstioGateway,
+        what: "its UI at https://kiali.<domain>/kiali/",
     }],
     removable: true,
     providers: &[],

@@ -31,6 +31,10 @@ pub const INFO: BatteryInfo = BatteryInfo {
             partner: BatteryKind::NvidiaDevicePlugin,
             what: "GPU notebooks",
         },
+        Integration {
+            partner: BatteryKind::IstioGateway,
+            what: "each notebook at https://notebooks.<domain>/<name>/",
+        },
     ],
     removable: true,
     providers: &[],

@@ -134,8 +134,10 @@ pub fn oauth2_proxy(
         "--reverse-proxy=true".to_owned(),
         "--skip-provider-button=true".to_owned(),
         // NB: the gateway serves every UI over HTTPS and redirects plain
-        // HTTP there, so the session cookie never travels in the clear.
-        "--cookie-secure=true".to_owned(),
+        // HTTP there, so the session cookie never travels in the clear;
+        // without it the proxy is reached by port-forward, over HTTP, where
+        // browsers drop Secure cookies.
+        format!("--cookie-secure={}", crate::reach::gateway(ctx).is_some()),
         "--cookie-samesite=lax".to_owned(),
         "--cookie-httponly=true".to_owned(),
         format!("--cookie-name=_bi_{}", name.replace('-', "_")),

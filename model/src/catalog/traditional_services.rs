@@ -29,6 +29,10 @@ pub const INFO: BatteryInfo = BatteryInfo {
             partner: BatteryKind::VictoriaMetrics,
             what: "metrics scraping of annotated services",
         },
+        Integration {
+            partner: BatteryKind::IstioGateway,
+            what: "each service with an HTTP port at https://<service>.<project>.<domain>/",
+        },
     ],
     removable: true,
     providers: &[],

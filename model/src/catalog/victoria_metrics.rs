@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::checks;
 use super::images::{self, image};
-use super::kind::{BatteryGroup, BatteryInfo, BatteryKind};
+use super::kind::{BatteryGroup, BatteryInfo, BatteryKind, Integration};
 use crate::generate::build::{self, ContainerSpec, Health};
 use crate::generate::{Context, GenerateError, Resource, UpstreamCrd};
 use crate::image::ImageRef;
@@ -23,7 +23,10 @@ pub const INFO: BatteryInfo = BatteryInfo {
     group: BatteryGroup::Monitoring,
     description: "VictoriaMetrics in cluster mode: a long-term, PromQL-compatible metrics store.",
     dependencies: &[BatteryKind::BatteryCore, BatteryKind::VmAgent],
-    integrations: &[],
+    integrations: &[Integration {
+        partner: BatteryKind::IstioGateway,
+        what: "vmui at https://victoria-metrics.<domain>/select/0/vmui/",
+    }],
     removable: true,
     providers: &[],
 };

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::checks;
 use super::images::{self, image};
-use super::kind::{BatteryGroup, BatteryInfo, BatteryKind};
+use super::kind::{BatteryGroup, BatteryInfo, BatteryKind, Integration};
 use super::{sso, victoria_metrics};
 use crate::generate::build::{self, ContainerSpec, Health};
 use crate::generate::{Context, GenerateError, Resource};
@@ -24,7 +24,10 @@ pub const INFO: BatteryInfo = BatteryInfo {
     group: BatteryGroup::Monitoring,
     description: "Scrapes metrics from every monitored workload and ships them to VictoriaMetrics.",
     dependencies: &[BatteryKind::BatteryCore],
-    integrations: &[],
+    integrations: &[Integration {
+        partner: BatteryKind::IstioGateway,
+        what: "its UI at https://vm-agent.<domain>/",
+    }],
     removable: true,
     providers: &[],
 };
