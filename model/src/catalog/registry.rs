@@ -38,6 +38,9 @@ macro_rules! batteries {
         /// defaults, unknown fields are refused.
         #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
         #[serde(tag = "kind", content = "config", rename_all = "snake_case")]
+        // NB: a state holds one config per installed battery (a few dozen),
+        // so the largest (Knative's seven images) costs nothing worth a Box.
+        #[allow(clippy::large_enum_variant)]
         pub enum BatteryConfig {
             $( $(#[$doc])* $variant($module::$config), )+
         }
