@@ -140,20 +140,6 @@ fn certificate_status(
     }
 }
 
-fn label(endpoint: &Endpoint) -> String {
-    match &endpoint.owner {
-        Owner::Battery { battery } => battery.info().name.to_owned(),
-        Owner::Object {
-            kind,
-            project,
-            name,
-        } => match project {
-            Some(project) => format!("{} {name} ({project})", kind.label()),
-            None => format!("{} {name}", kind.label()),
-        },
-    }
-}
-
 /// How to open the addresses from the machine the reader sits at.
 fn how_to_open(domain: &bi_model::reach::Domain, namespace: &str, address: Option<&str>) -> String {
     if domain.as_str() == "localhost" || domain.as_str().ends_with(".localhost") {
@@ -246,7 +232,7 @@ pub async fn read(db: &Database, client: &kube::Client) -> Result<ReachView> {
             };
             Address {
                 owner: endpoint.owner.clone(),
-                label: label(endpoint),
+                label: endpoint.owner.label(),
                 url: endpoint.url(),
                 host: endpoint.host.clone(),
                 signed_in: matches!(

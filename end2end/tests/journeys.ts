@@ -1,7 +1,7 @@
 // Steps the journeys share: waiting for hydration, installing a battery
 // through the UI, and watching the live plan viewer reach "done".
 import { test as base, expect, type APIRequestContext, type Page } from '@playwright/test';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Playwright's `test`, failing any test whose page panicked in WASM or
@@ -64,4 +64,14 @@ export async function pageHeaders(request: APIRequestContext): Promise<Record<st
   const token = /name="csrf-token" content="([^"]+)"/.exec(html)?.[1];
   if (!token) throw new Error('the page carries no CSRF token');
   return { Origin: process.env.BI_BASE_URL ?? '', 'x-csrf-token': token };
+}
+
+/** The sandbox's API server URL, from the kubeconfig bi wrote for it. */
+export function sandboxUrl(): string {
+  const dataDir = process.env.BI_E2E_DATA_DIR;
+  if (!dataDir) throw new Error('global-setup sets BI_E2E_DATA_DIR');
+  const kubeconfig = readFileSync(join(dataDir, 'sandbox.kubeconfig'), 'utf8');
+  const server = /server:\s*(\S+)/.exec(kubeconfig)?.[1];
+  if (!server) throw new Error(`no server in the sandbox's kubeconfig:\n${kubeconfig}`);
+  return server;
 }

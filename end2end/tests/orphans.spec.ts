@@ -2,22 +2,10 @@
 // straight into the sandbox, as another bi or a lost database would leave it)
 // is shown on the Deploys page and deleted in one click, by a snapshot of
 // its own; snapshots never delete it by themselves.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { expect, request as playwrightRequest } from '@playwright/test';
-import { test, open, screenshot } from './journeys';
+import { test, open, sandboxUrl, screenshot } from './journeys';
 
 test.use({ baseURL: process.env.BI_BASE_URL });
-
-/** The sandbox's API server URL, from the kubeconfig bi wrote for it. */
-function sandboxUrl(): string {
-  const dataDir = process.env.BI_E2E_DATA_DIR;
-  if (!dataDir) throw new Error('global-setup sets BI_E2E_DATA_DIR');
-  const kubeconfig = readFileSync(join(dataDir, 'sandbox.kubeconfig'), 'utf8');
-  const server = /server:\s*(\S+)/.exec(kubeconfig)?.[1];
-  if (!server) throw new Error(`no server in the sandbox's kubeconfig:\n${kubeconfig}`);
-  return server;
-}
 
 test('an orphan is shown on the Deploys page and deleted in one click', async ({ page }) => {
   test.setTimeout(120_000);

@@ -4,22 +4,10 @@
 // cluster) routes. Nothing answers at that host in the sandbox, so the
 // browser's request is answered by the test; what is checked is where the
 // link goes.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { expect, request as playwrightRequest } from '@playwright/test';
-import { test, open, ensureInstalled, screenshot } from './journeys';
+import { test, open, ensureInstalled, sandboxUrl, screenshot } from './journeys';
 
 test.use({ baseURL: process.env.BI_BASE_URL });
-
-/** The sandbox's API server URL, from the kubeconfig bi wrote for it. */
-function sandboxUrl(): string {
-  const dataDir = process.env.BI_E2E_DATA_DIR;
-  if (!dataDir) throw new Error('global-setup sets BI_E2E_DATA_DIR');
-  const kubeconfig = readFileSync(join(dataDir, 'sandbox.kubeconfig'), 'utf8');
-  const server = /server:\s*(\S+)/.exec(kubeconfig)?.[1];
-  if (!server) throw new Error(`no server in the sandbox's kubeconfig:\n${kubeconfig}`);
-  return server;
-}
 
 test("the dashboard links Grafana at the host its route serves, and the link goes there", async ({ page }) => {
   test.setTimeout(240_000);

@@ -371,7 +371,8 @@ fn field_env(name: &str, field: &str) -> EnvVar {
     }
 }
 
-fn component_resources(cpu: u64, memory: u64, memory_limit: u64) -> Resources {
+/// A component's requests (CPU in millicores, memory in MiB) and memory limit.
+pub(super) fn component_resources(cpu: u64, memory: u64, memory_limit: u64) -> Resources {
     Resources {
         cpu_request: Cpu::millicores(cpu),
         cpu_limit: None,

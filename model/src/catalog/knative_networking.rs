@@ -18,12 +18,10 @@ use k8s_openapi::api::admissionregistration::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use super::istio_gateway;
-use super::knative::KnativeConfig;
+use super::knative::{KnativeConfig, component_resources};
 use crate::generate::build::{self, COMPONENT_LABEL, ContainerSpec, Health};
 use crate::generate::{Context, GenerateError, Resource};
-use crate::objects::Resources;
 use crate::reach;
-use crate::units::{Cpu, Memory};
 
 /// The ingress class Knative's routes are handed to.
 pub const INGRESS_CLASS: &str = "gateway-api.ingress.networking.knative.dev";
@@ -121,15 +119,6 @@ fn webhook_configuration(namespace: &str) -> ValidatingWebhookConfiguration {
     }
 }
 
-fn resources(cpu: u64, memory: u64, memory_limit: u64) -> Resources {
-    Resources {
-        cpu_request: Cpu::millicores(cpu),
-        cpu_limit: None,
-        memory_request: Memory::mebibytes(memory),
-        memory_limit: Some(Memory::mebibytes(memory_limit)),
-    }
-}
-
 /// net-gateway-api in Knative's namespace: its controller and webhook
 /// (Deployments on Knative's `controller` ServiceAccount, the webhook's
 /// Service and the Secret it keeps its certificate in), the ClusterRole
@@ -153,7 +142,7 @@ pub fn generate(
     let mut controller = ContainerSpec::new("controller", &config.net_controller_image);
     common(&mut controller);
     controller.ports = vec![("metrics", 9090), ("profiling", 8008)];
-    controller.resources = Some(resources(100, 100, 1000));
+    controller.resources = Some(component_resources(100, 100, 1000));
     // NB: upstream's controller has no probe endpoint; its metrics port
     // answers once it runs.
     controller.health = Some(Health::Tcp(9090));
@@ -169,7 +158,7 @@ pub fn generate(
         ("profiling", 8008),
         ("https-webhook", 8443),
     ];
-    webhook.resources = Some(resources(20, 20, 200));
+    webhook.resources = Some(component_resources(20, 20, 200));
     webhook.health = Some(Health::Tcp(8443));
 
     let deployment = |name: &str, container: ContainerSpec| {

@@ -33,6 +33,23 @@ pub enum Owner {
     },
 }
 
+impl Owner {
+    /// What it is, in words: `Grafana`, `traditional service web (shop)`.
+    pub fn label(&self) -> String {
+        match self {
+            Self::Battery { battery } => battery.info().name.to_owned(),
+            Self::Object {
+                kind,
+                project,
+                name,
+            } => match project {
+                Some(project) => format!("{} {name} ({project})", kind.label()),
+                None => format!("{} {name}", kind.label()),
+            },
+        }
+    }
+}
+
 /// How requests reach what an address opens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

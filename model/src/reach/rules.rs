@@ -18,20 +18,6 @@ pub const LETS_ENCRYPT_MAX_NAMES: usize = 100;
 
 const CERTIFICATES_FIELD: &str = "batteries.istio_gateway.certificates";
 
-fn describe(endpoint: &Endpoint) -> String {
-    match &endpoint.owner {
-        Owner::Battery { battery } => format!("{battery}'s UI"),
-        Owner::Object {
-            kind,
-            project,
-            name,
-        } => match project {
-            Some(project) => format!("{} {name} of project {project}", kind.label()),
-            None => format!("{} {name}", kind.label()),
-        },
-    }
-}
-
 fn field_of(endpoint: &Endpoint) -> String {
     match &endpoint.owner {
         Owner::Battery { battery } => format!("batteries.{battery}"),
@@ -58,9 +44,9 @@ pub fn validate(state: &DesiredState) -> Result<(), Problems> {
                 Rule::Unique,
                 format!(
                     "{} would be reached at {}, which is {}'s; rename it or put it in a project",
-                    describe(endpoint),
+                    endpoint.owner.label(),
                     endpoint.url(),
-                    describe(first)
+                    first.owner.label()
                 ),
             );
         } else {

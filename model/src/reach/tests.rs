@@ -444,7 +444,11 @@ fn two_addresses_on_one_host_are_refused_naming_both() {
     assert_eq!(problem.field, "traditional_services.grafana.name");
     assert_eq!(problem.rule, Rule::Unique);
     assert!(problem.message.contains("https://grafana.bi.localhost/"));
-    assert!(problem.message.contains("grafana's UI"));
+    assert!(
+        problem.message.contains("which is Grafana's"),
+        "{}",
+        problem.message
+    );
     // In a project it has a host of its own.
     state.traditional_services[0].project = Some("shop".to_owned());
     assert_eq!(validate(&state), Ok(()));

@@ -152,14 +152,7 @@ pub async fn list(
     kinds: &[ObjectKind],
     format: OutputFormat,
 ) -> anyhow::Result<()> {
-    let all: Vec<ObjectRef> = api
-        .get("/api/v1/objects")
-        .await
-        .context("while listing objects")?;
-    let objects: Vec<ObjectRef> = all
-        .into_iter()
-        .filter(|object| kinds.contains(&object.kind))
-        .collect();
+    let objects = objects_of(api, kinds).await?;
     print(format, &objects, |objects| {
         let mut table = Table::new(["NAME", "KIND", "PROJECT"]);
         for object in objects {
@@ -171,6 +164,18 @@ pub async fn list(
         }
         table.render()
     })
+}
+
+/// Every object of one of `kinds`.
+async fn objects_of(api: &ApiClient, kinds: &[ObjectKind]) -> anyhow::Result<Vec<ObjectRef>> {
+    let all: Vec<ObjectRef> = api
+        .get("/api/v1/objects")
+        .await
+        .context("while listing objects")?;
+    Ok(all
+        .into_iter()
+        .filter(|object| kinds.contains(&object.kind))
+        .collect())
 }
 
 /// A service as `bi services list` shows it: with its address, if exposed.
@@ -190,17 +195,13 @@ pub async fn list_services(
     kinds: &[ObjectKind],
     format: OutputFormat,
 ) -> anyhow::Result<()> {
-    let all: Vec<ObjectRef> = api
-        .get("/api/v1/objects")
-        .await
-        .context("while listing objects")?;
+    let objects = objects_of(api, kinds).await?;
     let reach: bi_api::reach::ReachView = api
         .get("/api/v1/reach")
         .await
         .context("while reading the addresses")?;
-    let rows: Vec<ServiceRow> = all
+    let rows: Vec<ServiceRow> = objects
         .into_iter()
-        .filter(|object| kinds.contains(&object.kind))
         .map(|object| {
             let address = reach.of_object(&object.name);
             ServiceRow {
