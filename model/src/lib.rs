@@ -13,6 +13,7 @@ pub mod generate;
 pub mod image;
 pub mod input;
 pub mod installation;
+pub mod keycloak;
 pub mod names;
 pub mod objects;
 pub mod reach;

@@ -17,8 +17,8 @@ use bi_model::generate::{
 use bi_model::image::ImageRef;
 use bi_model::objects::{
     EnvValue, EnvVar, FerretService, IpAddressPool, IpRange, KnativeService, ModelInstance,
-    Notebook, PostgresCluster, PostgresDatabase, PostgresUser, Project, RedisInstance,
-    TraditionalService,
+    Notebook, PortProtocol, PostgresCluster, PostgresDatabase, PostgresUser, Project,
+    RedisInstance, ServicePort, TraditionalService,
 };
 use proptest::prelude::*;
 use serde_json::Value;
@@ -95,6 +95,13 @@ fn full_state() -> DesiredState {
         },
     });
     let mut web = TraditionalService::new("web", image("ghcr.io/example/shop-web:2.1.0"));
+    // NB: an HTTP port, so the goldens show a service's route and its
+    // project's listener and certificate.
+    web.ports.push(ServicePort {
+        name: "http".into(),
+        number: 8080,
+        protocol: PortProtocol::Http,
+    });
     web.env.push(EnvVar {
         name: "DATABASE_URL".into(),
         value: EnvValue::SecretRef {

@@ -227,7 +227,16 @@ fn notebook_resources(
             &build::service(namespace, &name, &name, &[("http", PORT)]),
         )?,
     ];
-    out.extend(sso::oauth2_proxy(ctx, app, namespace, &name, &name, PORT)?);
+    // NB: notebooks share a host by path; the proxy's sign-in pages and
+    // callback live under the notebook's path too.
+    out.extend(sso::oauth2_proxy_under(
+        ctx,
+        app,
+        namespace,
+        &name,
+        (&name, PORT),
+        Some(&format!("/{}", notebook.name)),
+    )?);
     Ok(out)
 }
 

@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::images::{self, image};
 use super::kind::{BatteryGroup, BatteryInfo, BatteryKind};
@@ -63,9 +62,6 @@ impl SsoConfig {
 /// The Keycloak realm every bi UI signs in through.
 pub const REALM: &str = "batterycore";
 
-/// The OIDC client id every oauth2-proxy uses (the control plane creates the
-/// client in Keycloak with the secret `sso/client-secret`).
-pub const CLIENT_ID: &str = "bi-sso";
 
 /// Port oauth2-proxy listens on inside its pod.
 const PROXY_PORT: u16 = 4180;
@@ -99,7 +95,10 @@ fn installed_config<'a>(ctx: &Context<'a>) -> Option<&'a SsoConfig> {
 /// 80 (and its metrics, scraped once VictoriaMetrics is installed). Signs people in through Keycloak's `batterycore` realm. Empty when
 /// SSO is not installed.
 ///
-/// Reads the stored secrets `sso/cookie-secret` and `sso/client-secret`;
+/// Each proxy signs in as its own Keycloak client, `bi-<name>` (see
+/// [`crate::keycloak`]), whose secret its Secret publishes.
+///
+/// Reads the stored secrets `sso/cookie-secret` and `sso/clients/<name>`;
 /// the proxy reads them from its Secret by `secretKeyRef`.
 pub fn oauth2_proxy(
     ctx: &Context<'_>,
@@ -109,6 +108,19 @@ pub fn oauth2_proxy(
     upstream: &str,
     upstream_port: u16,
 ) -> Result<Vec<Resource>, GenerateError> {
+    oauth2_proxy_under(ctx, app, namespace, name, (upstream, upstream_port), None)
+}
+
+/// [`oauth2_proxy`] for a UI served under `path_prefix` of a shared host
+/// (a notebook's `/<name>`): its sign-in pages and callback live under it.
+pub fn oauth2_proxy_under(
+    ctx: &Context<'_>,
+    app: &str,
+    namespace: &str,
+    name: &str,
+    (upstream, upstream_port): (&str, u16),
+    path_prefix: Option<&str>,
+) -> Result<Vec<Resource>, GenerateError> {
     let Some(config) = installed_config(ctx) else {
         return Ok(Vec::new());
     };
@@ -117,7 +129,10 @@ pub fn oauth2_proxy(
         namespace,
         &proxy,
         BTreeMap::from([
-            ("client-secret".to_owned(), ctx.secret("sso/client-secret")?),
+            (
+                "client-secret".to_owned(),
+                ctx.secret(&crate::keycloak::client_secret_key(name))?,
+            ),
             ("cookie-secret".to_owned(), ctx.secret("sso/cookie-secret")?),
         ]),
     );
@@ -126,7 +141,12 @@ pub fn oauth2_proxy(
     container.args = vec![
         "--provider=keycloak-oidc".to_owned(),
         format!("--oidc-issuer-url={}", issuer_url(ctx)),
-        format!("--client-id={CLIENT_ID}"),
+        format!("--client-id={}", crate::keycloak::client_id(name)),
+        format!(
+            "--proxy-prefix={}/oauth2",
+            path_prefix.unwrap_or_default()
+        ),
+        format!("--oidc-groups-claim={}", crate::keycloak::GROUPS_CLAIM),
         format!("--upstream=http://{upstream}:{upstream_port}/"),
         format!("--http-address=0.0.0.0:{PROXY_PORT}"),
         format!("--metrics-address=0.0.0.0:{METRICS_PORT}"),
@@ -177,32 +197,21 @@ pub fn oauth2_proxy(
 }
 
 /// The resources this battery needs: a ConfigMap `sso-keycloak-client` in
-/// the base namespace describing the OIDC client (and whether a second
-/// factor is required) that the control plane's Keycloak sync creates.
-/// The proxies themselves come from [`oauth2_proxy`], called by each UI's
-/// battery. Reads no secrets.
+/// the base namespace saying which realm and issuer the proxies use,
+/// whether a second factor is required, and which Keycloak clients bi keeps
+/// there (see [`crate::keycloak`]). The proxies themselves come from
+/// [`oauth2_proxy`], called by each UI's battery. Reads no secrets into it.
 pub fn generate(config: &SsoConfig, ctx: &Context<'_>) -> Result<Vec<Resource>, GenerateError> {
-    let client = json!({
-        "clientId": CLIENT_ID,
-        "name": "bi single sign-on",
-        "protocol": "openid-connect",
-        "publicClient": false,
-        "standardFlowEnabled": true,
-        "directAccessGrantsEnabled": false,
-        "implicitFlowEnabled": false,
-        "redirectUris": ["*/oauth2/callback"],
-        "webOrigins": ["+"],
-        "attributes": { "pkce.code.challenge.method": "S256" },
-    });
+    let clients: Vec<String> = crate::keycloak::generate(ctx)?
+        .into_iter()
+        .filter(|item| item.path.kind == crate::keycloak::KeycloakKind::Client)
+        .map(|item| item.path.name)
+        .collect();
     let data = BTreeMap::from([
         ("realm".to_owned(), REALM.to_owned()),
-        ("client.json".to_owned(), client.to_string()),
         ("issuer".to_owned(), issuer_url(ctx)),
         ("mfa".to_owned(), config.mfa.to_string()),
-        (
-            "required-actions".to_owned(),
-            if config.mfa { "CONFIGURE_TOTP" } else { "" }.to_owned(),
-        ),
+        ("clients".to_owned(), clients.join("\n")),
     ]);
     let config_map = build::config_map(ctx.base_namespace(), "sso-keycloak-client", data);
     Ok(vec![Resource::new(INFO.id, &config_map)?])
@@ -240,11 +249,10 @@ mod tests {
         );
         let data = &resources[0].body["data"];
         assert_eq!(data["mfa"], "true");
-        assert_eq!(data["required-actions"], "CONFIGURE_TOTP");
+        assert_eq!(data["realm"], REALM);
         assert_eq!(resources[0].path.namespace.as_deref(), Some("battery-base"));
-        let client: serde_json::Value =
-            serde_json::from_str(data["client.json"].as_str().unwrap()).unwrap();
-        assert_eq!(client["clientId"], CLIENT_ID);
+        // No gateway: bi's own client only (the proxies have no host).
+        assert_eq!(data["clients"], crate::keycloak::BI_CLIENT);
     }
 
     #[test]
@@ -296,7 +304,7 @@ mod tests {
             }),
         );
         let stored = BTreeMap::from([
-            ("sso/client-secret".to_owned(), "client-s3cret".to_owned()),
+            ("sso/clients/lab".to_owned(), "client-s3cret".to_owned()),
             (
                 "sso/cookie-secret".to_owned(),
                 "cookie-s3cret-0123456789abcdef".to_owned(),
@@ -330,6 +338,9 @@ mod tests {
         assert_eq!(reference.name, "oauth2-proxy-lab");
         let args = container.args.as_ref().unwrap();
         assert!(args.contains(&"--upstream=http://lab:8888/".to_owned()));
+        // Its own Keycloak client, whose secret its Secret publishes.
+        assert!(args.contains(&"--client-id=bi-lab".to_owned()));
+        assert!(args.contains(&"--proxy-prefix=/oauth2".to_owned()));
         assert!(args.contains(
             &"--oidc-issuer-url=http://keycloak.battery-base.svc.cluster.local:8080/realms/batterycore"
                 .to_owned()
@@ -365,7 +376,7 @@ mod tests {
                 "grafana",
                 3000
             ),
-            Err(GenerateError::MissingSecret("sso/client-secret".to_owned()))
+            Err(GenerateError::MissingSecret("sso/clients/grafana".to_owned()))
         );
     }
 }

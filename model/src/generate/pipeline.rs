@@ -47,5 +47,6 @@ pub fn generate(
 pub fn required_secrets(state: &DesiredState) -> Result<BTreeSet<String>, GenerateError> {
     let keys = RefCell::new(BTreeSet::new());
     generate(state, Secrets::Recording(&keys))?;
+    crate::keycloak::generate(&Context::new(state, Secrets::Recording(&keys)))?;
     Ok(keys.into_inner())
 }
