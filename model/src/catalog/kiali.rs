@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::images::{self, image};
 use super::kind::{BatteryGroup, BatteryInfo, BatteryKind, Integration};
-use super::{BatteryConfig, checks, istio, sso, victoria_metrics};
+use super::{checks, istio, sso, victoria_metrics};
 use crate::generate::build::{self, ContainerSpec, Health};
 use crate::generate::{Context, GenerateError, Resource};
 use crate::image::ImageRef;
@@ -107,13 +107,6 @@ fn server_config(ctx: &Context<'_>, namespace: &str, istio_namespace: &str) -> S
     )
 }
 
-fn istio_namespace(ctx: &Context<'_>) -> String {
-    match ctx.state.batteries.get(&BatteryKind::Istio) {
-        Some(BatteryConfig::Istio(istio)) => istio.namespace.to_string(),
-        _ => istio::IstioConfig::default().namespace.to_string(),
-    }
-}
-
 const READ: &[&str] = &["get", "list", "watch"];
 
 fn cluster_rules() -> Vec<PolicyRule> {
@@ -176,7 +169,7 @@ fn cluster_rules() -> Vec<PolicyRule> {
 /// `sso/cookie-secret` and `sso/client-secret`).
 pub fn generate(config: &KialiConfig, ctx: &Context<'_>) -> Result<Vec<Resource>, GenerateError> {
     let app = INFO.id;
-    let istio_ns = istio_namespace(ctx);
+    let istio_ns = crate::reach::istio_namespace(ctx);
     let ns = istio_ns.as_str();
     let mut out = vec![
         Resource::new(app, &build::service_account(ns, NAME))?,
