@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use bi_model::catalog::{BatteryKind, battery_ca, istio_gateway};
 use bi_model::generate::{Context, Secrets};
-use bi_model::reach::{self, Backend, CertificateIssuer, Endpoint, Owner};
+use bi_model::reach::{self, Backend, CertificateIssuer};
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::Value;
@@ -211,10 +211,9 @@ pub async fn read(db: &Database, client: &kube::Client) -> Result<ReachView> {
                 (None, Backend::Service { .. }) => {
                     route_status(endpoint.route().and_then(|key| live.routes.get(&key)))
                 }
-                (None, Backend::Knative { namespace }) => knative_status(
-                    live.knative
-                        .get(&(namespace.clone(), endpoint_object_name(endpoint))),
-                ),
+                (None, Backend::Knative { namespace, service }) => {
+                    knative_status(live.knative.get(&(namespace.clone(), service.clone())))
+                }
             };
             let certificate = match &cluster_error {
                 Some(_) => unknown(),
@@ -258,14 +257,6 @@ pub async fn read(db: &Database, client: &kube::Client) -> Result<ReachView> {
         unreachable: Vec::new(),
         cluster_error,
     })
-}
-
-/// A Knative address's Service name: the object's own.
-fn endpoint_object_name(endpoint: &Endpoint) -> String {
-    match &endpoint.owner {
-        Owner::Object { name, .. } => name.clone(),
-        Owner::Battery { battery } => battery.info().id.to_owned(),
-    }
 }
 
 /// What the cluster holds of reach.

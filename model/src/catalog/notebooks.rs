@@ -161,7 +161,7 @@ fn notebook_resources(
     namespace: &str,
     notebook: &Notebook,
 ) -> Result<Vec<Resource>, GenerateError> {
-    let name = format!("{APP_PREFIX}{}", notebook.name);
+    let name = service_name(&notebook.name);
     let app = name.as_str();
     let token = build::secret(
         namespace,

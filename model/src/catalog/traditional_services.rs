@@ -166,7 +166,7 @@ fn traditional_service(
     namespace: &str,
     service: &TraditionalService,
 ) -> Result<Vec<Resource>, GenerateError> {
-    let app = format!("{APP_PREFIX}{}", service.name);
+    let app = app_of(&service.name);
     let name = service.name.as_str();
     let mut container = ContainerSpec::new(name, &service.image);
     container.env = service.env.iter().map(env_var).collect();

@@ -72,6 +72,8 @@ pub enum Backend {
     Knative {
         /// The Knative Service's namespace.
         namespace: String,
+        /// The Knative Service.
+        service: String,
     },
 }
 
@@ -391,6 +393,7 @@ pub fn endpoints(ctx: &Context<'_>) -> Vec<Endpoint> {
                 path: "/".to_owned(),
                 backend: Backend::Knative {
                     namespace: config.namespace.to_string(),
+                    service: owned.object.name.clone(),
                 },
                 listener: listener_of(project),
             });
