@@ -16,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod health;
 pub mod installation;
+pub mod keycloak;
 pub mod lease;
 pub mod operations;
 pub mod reach;

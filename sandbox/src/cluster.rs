@@ -1,12 +1,13 @@
 //! A running sandbox cluster: start (load, seed, bind, serve), the handles a
 //! caller needs (URL, kube client, kubeconfig, request counts) and shutdown.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::{RwLock, watch as signal};
 use tokio::task::JoinHandle;
@@ -149,6 +150,16 @@ impl Sandbox {
         Ok(kube::Client::try_from(config)?)
     }
 
+    /// The values of the first Secret named `name` (in any namespace), as a
+    /// pod mounting it reads them; None when there is none.
+    pub async fn secret_values(&self, name: &str) -> Option<BTreeMap<String, String>> {
+        secret_values(&self.shared, name).await
+    }
+
+    pub(crate) fn shared(&self) -> Arc<Shared> {
+        Arc::clone(&self.shared)
+    }
+
     /// Requests served so far, by verb and resource.
     pub fn requests(&self) -> RequestCounts {
         self.shared.counter.snapshot()
@@ -256,6 +267,32 @@ async fn settle_workloads(shared: &Arc<Shared>) {
     for (key, object) in pending {
         workloads::schedule(shared, key, &object).await;
     }
+}
+
+/// See [`Sandbox::secret_values`].
+pub(crate) async fn secret_values(shared: &Shared, name: &str) -> Option<BTreeMap<String, String>> {
+    use base64::Engine as _;
+    let secret = shared.store.read().await.find_named("", "secrets", name)?;
+    let mut values = BTreeMap::new();
+    if let Some(data) = secret.get("data").and_then(Value::as_object) {
+        for (key, value) in data {
+            let decoded = value
+                .as_str()
+                .and_then(|text| base64::engine::general_purpose::STANDARD.decode(text).ok())
+                .and_then(|bytes| String::from_utf8(bytes).ok());
+            if let Some(decoded) = decoded {
+                values.insert(key.clone(), decoded);
+            }
+        }
+    }
+    if let Some(data) = secret.get("stringData").and_then(Value::as_object) {
+        for (key, value) in data {
+            if let Some(text) = value.as_str() {
+                values.insert(key.clone(), text.to_owned());
+            }
+        }
+    }
+    Some(values)
 }
 
 #[cfg(test)]

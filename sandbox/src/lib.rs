@@ -40,6 +40,7 @@ mod discovery;
 mod endpoints;
 mod error;
 mod faults;
+pub mod keycloak;
 mod kubeconfig;
 mod managed;
 mod nodes;

@@ -67,6 +67,7 @@ struct FileConfig {
     keep_snapshots: Option<u64>,
     keep_days: Option<u32>,
     max_write_rate: Option<f64>,
+    keycloak_url: Option<String>,
 }
 
 /// A database URL whose password never shows in `Debug` or `Display`.
@@ -159,6 +160,8 @@ pub struct Settings {
     pub retention: bi_control::engine::Retention,
     /// A ceiling on writes per second to the cluster, if any.
     pub max_write_rate: Option<f64>,
+    /// Where Keycloak is reached, when given.
+    pub keycloak_url: Option<String>,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
     /// Things to warn about once logging is up (unknown keys and variables).
@@ -329,6 +332,16 @@ impl Settings {
                 }
                 rate => rate,
             },
+            keycloak_url: match args.keycloak_url.clone().or(file.keycloak_url) {
+                Some(url)
+                    if !url::Url::parse(&url).is_ok_and(|u| {
+                        matches!(u.scheme(), "http" | "https") && u.host().is_some()
+                    }) =>
+                {
+                    bail!("keycloak_url: {url:?} is not an http:// or https:// URL with a host")
+                }
+                url => url,
+            },
             config_file: config_file.map(Path::to_path_buf),
             warnings,
         })
@@ -413,7 +426,8 @@ fn read_file(path: &Path, warnings: &mut Vec<String>) -> anyhow::Result<FileConf
         warnings.push(format!(
             "unknown key `{key}` in {} is ignored (bi reads listen, data_dir, database_url, \
              database_schema, site_root, log, log_format, kubeconfig, context, recheck_every, \
-             drift_every, public_url, tls_cert, tls_key, keep_snapshots, keep_days, max_write_rate)",
+             drift_every, public_url, tls_cert, tls_key, keep_snapshots, keep_days, max_write_rate, \
+             keycloak_url)",
             path.display()
         ));
     }

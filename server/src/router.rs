@@ -15,6 +15,7 @@ use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
 
 use crate::auth::guard::{Guard, guard};
+use crate::auth::oidc;
 use crate::auth::policy::{Policy, RouteEntry};
 use crate::auth::routes as auth;
 use crate::state::AppState;
@@ -65,6 +66,9 @@ fn table() -> Table {
         .route(M::POST, "/auth/sign-in", Public, auth::sign_in)
         .route(M::POST, "/auth/sign-out", Public, auth::sign_out)
         .route(M::POST, "/auth/setup", Public, auth::setup)
+        // Single Sign-On through Keycloak (OIDC with PKCE).
+        .route(M::GET, "/auth/oidc/start", Public, oidc::start)
+        .route(M::GET, "/auth/oidc/callback", Public, oidc::callback)
         .route(M::POST, "/api/v1/login", Public, auth::login)
         .route(M::POST, "/api/v1/setup", Public, auth::setup_api)
         .route(M::GET, "/api/v1/me", role(Viewer), auth::me)
@@ -100,6 +104,12 @@ fn table() -> Table {
         .route(M::GET, "/api/v1/events", role(Viewer), api::events::events)
         .route(M::GET, "/api/v1/status", role(Viewer), api::status::status)
         .route(M::GET, "/api/v1/reach", role(Viewer), api::reach::reach)
+        .route(
+            M::GET,
+            "/api/v1/sso/initial-password",
+            role(Admin),
+            api::sso::initial_password,
+        )
         .route(
             M::GET,
             "/api/v1/ca.crt",

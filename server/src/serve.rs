@@ -10,10 +10,12 @@ use bi_control::Database;
 use bi_control::cluster::{ClusterConnection, ClusterSource};
 use bi_control::engine::{Engine, EngineSettings};
 use bi_control::events::EventBus;
+use bi_control::keycloak::KeycloakAccess;
 use bi_control::lease::Lease;
 use bi_control::reconciler::Reconciler;
 use bi_model::units::Duration;
 use bi_model::{ClusterSummary, ReconcileIntervals};
+use bi_sandbox::keycloak::SandboxKeycloak;
 use bi_sandbox::{Sandbox, SandboxConfig};
 use leptos::config::LeptosOptions;
 use tokio::net::TcpListener;
@@ -190,6 +192,9 @@ pub struct Server {
     listener: TcpListener,
     state: AppState,
     sandbox: Option<Sandbox>,
+    /// The sandbox's Keycloak, when bi runs on the sandbox: held while
+    /// the server runs.
+    _sandbox_keycloak: Option<SandboxKeycloak>,
     reconciler: JoinHandle<()>,
     /// Held while the server runs.
     _lease: Arc<Lease>,
@@ -209,6 +214,30 @@ pub async fn start_sandbox(settings: &Settings) -> anyhow::Result<Sandbox> {
         "using bi's embedded SANDBOX cluster: it stores objects but runs nothing"
     );
     Ok(sandbox)
+}
+
+/// Where the engine reaches Keycloak: `--keycloak-url`; else, on the
+/// sandbox, a sandbox Keycloak started here (returned, to keep it running)
+/// whose administrator is the one bi generates; else its Service when bi runs
+/// in a pod; else nowhere (and a snapshot wanting it says how to give one).
+pub async fn keycloak_access(
+    settings: &Settings,
+    sandbox: Option<&Sandbox>,
+) -> anyhow::Result<(KeycloakAccess, Option<SandboxKeycloak>)> {
+    if let Some(url) = &settings.keycloak_url {
+        return Ok((KeycloakAccess::Url(url.clone()), None));
+    }
+    if let Some(sandbox) = sandbox {
+        let keycloak = SandboxKeycloak::start_in(sandbox, "keycloak-admin")
+            .await
+            .context("while starting the sandbox Keycloak")?;
+        tracing::info!(url = %keycloak.url(), "sandbox Keycloak started");
+        return Ok((KeycloakAccess::Url(keycloak.url()), Some(keycloak)));
+    }
+    if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() {
+        return Ok((KeycloakAccess::InCluster, None));
+    }
+    Ok((KeycloakAccess::Outside, None))
 }
 
 /// How the UI describes the sandbox.
@@ -256,6 +285,7 @@ pub async fn app_state(
     addr: SocketAddr,
     db: Database,
     connection: ClusterConnection,
+    keycloak: KeycloakAccess,
 ) -> anyhow::Result<(AppState, JoinHandle<()>)> {
     let engine = Engine::with_settings(
         db.clone(),
@@ -263,6 +293,7 @@ pub async fn app_state(
         EngineSettings {
             retention: settings.retention,
             writes_per_second: settings.max_write_rate,
+            keycloak: keycloak.clone(),
             ..EngineSettings::default()
         },
         EventBus::new(),
@@ -276,7 +307,7 @@ pub async fn app_state(
         .await
         .context("while reading the reconcile intervals")?
         .or(defaults);
-    let auth = auth_config(settings, addr, &db).await?;
+    let auth = auth_config(settings, addr, &db, keycloak).await?;
     let (reconciler, task) = Reconciler::start(Arc::new(engine), intervals.into());
     let state = AppState {
         leptos_options: leptos_options(settings, addr),
@@ -313,6 +344,7 @@ async fn auth_config(
     settings: &Settings,
     addr: SocketAddr,
     db: &Database,
+    keycloak: KeycloakAccess,
 ) -> anyhow::Result<AuthConfig> {
     let accounts = bi_control::auth::accounts::count(db)
         .await
@@ -336,6 +368,11 @@ async fn auth_config(
         hosts: Arc::new(Hosts::new(addr, settings.public_url.as_ref())),
         tls: settings.tls.is_some(),
         limiter: Arc::default(),
+        oidc: Arc::new(
+            crate::auth::oidc::Oidc::new(keycloak)
+                .context("while setting up single sign-on's HTTP client")?,
+        ),
+        public_url: settings.public_url.clone(),
     })
 }
 
@@ -384,6 +421,7 @@ impl Server {
         listener: TcpListener,
         state: AppState,
         sandbox: Option<Sandbox>,
+        sandbox_keycloak: Option<SandboxKeycloak>,
         reconciler: JoinHandle<()>,
         lease: Arc<Lease>,
     ) -> anyhow::Result<Self> {
@@ -393,6 +431,7 @@ impl Server {
             listener,
             state,
             sandbox,
+            _sandbox_keycloak: sandbox_keycloak,
             reconciler,
             _lease: lease,
         })
@@ -422,13 +461,15 @@ impl Server {
             );
         }
         let (connection, sandbox) = connect_cluster(settings).await?;
-        let (state, reconciler) = app_state(settings, addr, db, connection).await?;
+        let (keycloak, sandbox_keycloak) = keycloak_access(settings, sandbox.as_ref()).await?;
+        let (state, reconciler) = app_state(settings, addr, db, connection, keycloak).await?;
         Ok(Self {
             announce_setup: true,
             tls,
             listener,
             state,
             sandbox,
+            _sandbox_keycloak: sandbox_keycloak,
             reconciler,
             _lease: lease,
         })

@@ -80,7 +80,9 @@ pub async fn start(global: &GlobalArgs, args: &StartArgs) -> anyhow::Result<()> 
     let (connection, sandbox) = step("cluster", connect_cluster(&settings)).await?;
     let cluster_url = connection.summary.url.clone();
     let is_sandbox = connection.summary.sandbox;
-    let (state, reconciler) = app_state(&settings, addr, db.clone(), connection).await?;
+    let (keycloak, sandbox_keycloak) =
+        crate::serve::keycloak_access(&settings, sandbox.as_ref()).await?;
+    let (state, reconciler) = app_state(&settings, addr, db.clone(), connection, keycloak).await?;
     let ticket = state.reconciler.request("start");
     let first = step(
         "first snapshot (installs battery_core on a new installation)",
@@ -123,9 +125,17 @@ pub async fn start(global: &GlobalArgs, args: &StartArgs) -> anyhow::Result<()> 
         }
         None => println!("http://{addr}"),
     }
-    Server::from_parts(&settings, listener, state, sandbox, reconciler, lease)?
-        .run(shutdown_signal())
-        .await
+    Server::from_parts(
+        &settings,
+        listener,
+        state,
+        sandbox,
+        sandbox_keycloak,
+        reconciler,
+        lease,
+    )?
+    .run(shutdown_signal())
+    .await
 }
 
 /// Runs one step under a spinner, then prints it with its duration.

@@ -102,6 +102,7 @@ fn SnapshotProgress(snapshot: LiveSnapshot, now_ms: i64) -> impl IntoView {
         Stage::Workloads,
         Stage::Webhooks,
         Stage::CustomResources,
+        Stage::Keycloak,
     ];
     view! {
         <section class="mt-6 max-w-5xl rounded-lg border border-slate-200 bg-white p-5 shadow-sm">
@@ -236,6 +237,7 @@ fn stage_title(stage: Stage) -> &'static str {
         Stage::Workloads => "Workloads",
         Stage::Webhooks => "Admission webhooks",
         Stage::CustomResources => "Custom resources",
+        Stage::Keycloak => "Keycloak (realm, groups, clients)",
     }
 }
 

@@ -15,7 +15,10 @@ pub enum Notice {
 
 /// The sign-in page; `next` is where to go afterwards, `csrf` the token
 /// of the browser's cookie.
-pub fn sign_in_page(next: &str, csrf: &str, notice: Option<Notice>) -> String {
+///
+/// With `sso`, it also offers signing in through Keycloak (Single Sign-On).
+pub fn sign_in_page(next: &str, csrf: &str, notice: Option<Notice>, sso: bool) -> String {
+    let sso_link = format!("/auth/oidc/start?next={}", url_escape(next));
     let next = next.to_owned();
     let csrf = csrf.to_owned();
     document(
@@ -32,6 +35,18 @@ pub fn sign_in_page(next: &str, csrf: &str, notice: Option<Notice>) -> String {
                     "Sign in"
                 </button>
             </form>
+            {sso.then(|| view! {
+                <div class="mt-4 border-t border-slate-200 pt-4">
+                    <a href=sso_link data-testid="sso-sign-in"
+                        class="block w-full rounded-md border border-indigo-600 px-3 py-2 text-center text-sm font-medium text-indigo-700 hover:bg-indigo-50">
+                        "Sign in with Single Sign-On (Keycloak)"
+                    </a>
+                    <p class="mt-2 text-xs text-slate-500">
+                        "Your role in bi follows your Keycloak groups: bi-admins, bi-editors or bi-viewers. "
+                        "Local accounts keep working beside it."
+                    </p>
+                </div>
+            })}
             <p class="mt-4 text-xs text-slate-500">
                 "No account? An admin creates one in Settings → Users and access, or with "
                 <code>"bi users add"</code>"."
@@ -39,6 +54,18 @@ pub fn sign_in_page(next: &str, csrf: &str, notice: Option<Notice>) -> String {
         }
         .to_html(),
     )
+}
+
+/// `text` as a query value: everything but unreserved characters escaped.
+fn url_escape(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// The first admin's page; `token` is the setup token from the link,

@@ -390,6 +390,52 @@ pub async fn sign_in(
     principal(&row, bi_api::auth::Credential::Session)
 }
 
+/// The prefix of the accounts of people who sign in through Single
+/// Sign-On: `sso:alice` (a local username cannot hold `:`, so neither kind
+/// can take the other's name).
+pub const SSO_PREFIX: &str = "sso:";
+
+/// Signs in `username`, whom Keycloak vouched for, with `role` (from their
+/// Keycloak groups): their account `sso:<username>` is created at the first
+/// sign-in and takes the role their groups give at each; an account an
+/// admin disabled in bi stays refused. Such an account has no password bi
+/// knows: it cannot sign in with one.
+pub async fn sign_in_sso(
+    db: &Database,
+    username: &str,
+    role: Role,
+    now: DateTime<Utc>,
+) -> Result<Principal> {
+    let name = format!("{SSO_PREFIX}{username}");
+    let row = match find_in(db.connection(), &name).await? {
+        Some(row) => row,
+        None => {
+            // NB: a password nobody knows, hashed like any other, so the
+            // password sign-in has nothing to match.
+            let unknown = Secret::generate("").expose().to_owned();
+            let hash = password::hash(unknown).await?;
+            let txn = db.begin_write().await?;
+            let row = insert(&txn, &name, hash, role).await?;
+            txn.commit()
+                .await
+                .map_err(db_error("storing a single sign-on account"))?;
+            tracing::info!(username = %name, %role, "created an account at its first single sign-on");
+            row
+        }
+    };
+    if row.disabled {
+        return Err(Error::Forbidden(format!("the account {name} is disabled")));
+    }
+    let mut active: account::ActiveModel = row.into();
+    active.role = Set(role.as_str().to_owned());
+    active.last_sign_in_at = Set(Some(now));
+    let row = active
+        .update(db.connection())
+        .await
+        .map_err(db_error("recording a single sign-on"))?;
+    principal(&row, bi_api::auth::Credential::Session)
+}
+
 /// The caller an account row stands for.
 pub(crate) fn principal(
     row: &account::Model,

@@ -81,7 +81,7 @@ pub struct Secret(String);
 
 impl Secret {
     /// A new secret: `prefix` and 256 random bits, base64url.
-    fn generate(prefix: &str) -> Self {
+    pub fn generate(prefix: &str) -> Self {
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
         Self(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes)))

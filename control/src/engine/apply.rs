@@ -21,6 +21,7 @@ use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Validation
 use kube::discovery::Scope;
 use tokio::time::Instant;
 
+use super::keycloak::{self, Target};
 use super::kinds::Kinds;
 use super::throttle::{EngineSettings, Pacer, with_retries};
 use super::webhooks::{self, Webhook, WebhookService, Webhooks};
@@ -123,12 +124,15 @@ impl fmt::Display for Outcome {
 
 /// Executes `plan` in its order, paced by `pacer`; one outcome per item,
 /// in the same order. `existing` holds the paths the cluster had before the
-/// snapshot (which webhook configurations are registered already).
+/// snapshot (which webhook configurations are registered already); the
+/// Keycloak stage writes to `keycloak`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn apply(
     plan: &Plan,
     desired: &[Resource],
     existing: &BTreeSet<ResourcePath>,
     kinds: &mut Kinds,
+    keycloak: Option<&Target>,
     settings: &EngineSettings,
     pacer: &Pacer,
     progress: &Progress,
@@ -161,6 +165,34 @@ pub(crate) async fn apply(
                 stage: current.1,
                 deletions: current.0,
             });
+        }
+
+        if current.1 == Stage::Keycloak {
+            // NB: what bi keeps in Keycloak needs Keycloak's own objects.
+            let decided = chunk
+                .iter()
+                .map(|item| {
+                    if !item.action.writes() {
+                        Some(Outcome::Unchanged)
+                    } else {
+                        failed
+                            .holds_back(item)
+                            .or_else(|| failed.holds_back_app(item, keycloak::KEYCLOAK_APP))
+                            .map(Outcome::HeldBack)
+                    }
+                })
+                .collect();
+            let results = keycloak::apply(
+                chunk,
+                decided,
+                &bodies,
+                keycloak,
+                settings.keycloak_wait,
+                progress,
+            )
+            .await;
+            outcomes.extend(chunk.iter().cloned().zip(results));
+            continue;
         }
 
         // NB: types are resolved one by one (discovery is cached and needs
@@ -307,6 +339,16 @@ impl Dependents {
         let refused = self.apps.get(app)?;
         Some(format!("{refused} of {app}, an earlier stage, was refused"))
     }
+
+    /// Why `item` is held back by a refused object of `app`, which it
+    /// needs though it is not `app`'s own.
+    fn holds_back_app(&self, item: &PlanItem, app: &str) -> Option<String> {
+        if item.action == Action::Delete {
+            return None;
+        }
+        let refused = self.apps.get(app)?;
+        Some(format!("{refused} of {app}, which it needs, was refused"))
+    }
 }
 
 /// Turns the writes of `chunk` that a registered webhook intercepts into
@@ -400,7 +442,7 @@ impl Progress {
     }
 
     /// Publishes that `path` reached `outcome`.
-    fn applied(&self, path: &ResourcePath, outcome: &Outcome) {
+    pub(super) fn applied(&self, path: &ResourcePath, outcome: &Outcome) {
         self.publish(Event::ResourceApplied {
             snapshot: self.snapshot,
             path: path.clone(),

@@ -8,6 +8,10 @@
 //! managers own (an HPA's replicas, a label someone added) stay as they are
 //! in both and never count. Drifted objects are reported per field and
 //! marked, so the next snapshot re-applies them.
+//!
+//! Keycloak's items are compared field by field with what Keycloak returns
+//! (an edit in its console leaves bi's hash attribute alone): every field
+//! bi sets that holds another value drifts.
 
 use std::collections::BTreeMap;
 
@@ -55,7 +59,8 @@ impl Engine {
         // NB: not under the snapshot lock: a sweep may take long, and one
         // that races a snapshot at worst marks an object the snapshot just
         // fixed, which costs one extra apply.
-        let (prepared, live) = prepare_with_live(self.database(), &mut kinds).await?;
+        let (prepared, live) =
+            prepare_with_live(self.database(), &mut kinds, &self.settings().keycloak).await?;
         let plan = plan(&prepared.desired, &prepared.observed, &prepared.inventory);
         let bodies: BTreeMap<&ResourcePath, &Value> = prepared
             .desired
@@ -64,6 +69,28 @@ impl Engine {
             .collect();
         let mut report = DriftReport::default();
         for item in plan.items.iter().filter(|i| i.action == Action::Unchanged) {
+            if bi_model::keycloak::is_keycloak(&item.path) {
+                let (Some(body), Some(live)) = (
+                    bodies.get(&item.path),
+                    prepared.keycloak_live.get(&item.path),
+                ) else {
+                    continue;
+                };
+                report.checked += 1;
+                let kind = bi_model::keycloak::KeycloakPath::of(&item.path).map(|path| path.kind);
+                let kept = kind.map_or_else(
+                    || (*body).clone(),
+                    |kind| bi_model::keycloak::kept(kind, body),
+                );
+                let fields = bi_model::keycloak::drifted(&kept, live);
+                if !fields.is_empty() {
+                    report.drifted.push(Drift {
+                        path: item.path.clone(),
+                        fields,
+                    });
+                }
+                continue;
+            }
             let (Some(body), Some(live)) = (bodies.get(&item.path), live.get(&item.path)) else {
                 continue;
             };

@@ -9,6 +9,7 @@
 mod apply;
 mod drift;
 pub mod history;
+mod keycloak;
 mod kinds;
 mod prepare;
 mod record;

@@ -1,19 +1,24 @@
 //! Prepare: everything a plan needs, read before anything is written — the
-//! desired state and its generated resources, the inventory of the last
-//! succeeded snapshot, and the managed objects the cluster holds.
+//! desired state and its generated resources (Keycloak's items among them),
+//! the inventory of the last succeeded snapshot, and the managed objects the
+//! cluster and Keycloak hold.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use bi_model::generate::{MANAGED_LABEL, Observed, Resource, ResourcePath, Secrets, generate};
+use bi_model::generate::{
+    Context, MANAGED_LABEL, Observed, Resource, ResourcePath, Secrets, generate,
+};
 use futures::{StreamExt, stream};
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, TypeMeta};
 use serde_json::Value;
 
+use super::keycloak::{self, Target};
 use super::kinds::Kinds;
 use super::record;
 use crate::db::Database;
 use crate::desired_state;
 use crate::error::{Error, Result};
+use crate::keycloak::KeycloakAccess;
 
 /// What a snapshot starts from.
 pub(crate) struct Prepared {
@@ -23,8 +28,13 @@ pub(crate) struct Prepared {
     pub(crate) desired: Vec<Resource>,
     /// The paths the last succeeded snapshot applied.
     pub(crate) inventory: BTreeSet<ResourcePath>,
-    /// The managed objects found in the cluster.
+    /// The managed objects found in the cluster and in Keycloak.
     pub(crate) observed: Vec<Observed>,
+    /// The Keycloak the snapshot writes to; None when no item is desired
+    /// or was applied.
+    pub(crate) keycloak: Option<Target>,
+    /// Keycloak's items as Keycloak holds them, by path.
+    pub(crate) keycloak_live: BTreeMap<ResourcePath, Value>,
 }
 
 /// Reads the database and the cluster.
@@ -32,9 +42,10 @@ pub(crate) struct Prepared {
 pub(crate) async fn prepare(
     db: &Database,
     kinds: &mut Kinds,
+    access: &KeycloakAccess,
     drifted: &BTreeSet<ResourcePath>,
 ) -> Result<Prepared> {
-    let (mut prepared, _) = read(db, kinds, false).await?;
+    let (mut prepared, _) = read(db, kinds, access, false).await?;
     for object in &mut prepared.observed {
         if drifted.contains(&object.path) {
             // NB: without a hash the plan updates it, and the apply resets
@@ -50,11 +61,13 @@ pub(crate) async fn prepare(
 pub(crate) async fn prepare_with_live(
     db: &Database,
     kinds: &mut Kinds,
+    access: &KeycloakAccess,
 ) -> Result<(Prepared, BTreeMap<ResourcePath, Value>)> {
-    let (prepared, bodies) = read(db, kinds, true).await?;
+    let (prepared, bodies) = read(db, kinds, access, true).await?;
     let live = prepared
         .observed
         .iter()
+        .filter(|object| !bi_model::keycloak::is_keycloak(&object.path))
         .map(|object| object.path.clone())
         .zip(bodies)
         .collect();
@@ -64,21 +77,49 @@ pub(crate) async fn prepare_with_live(
 /// What both preparations read: the desired state generated, the
 /// inventory, and the managed objects, with their bodies when `bodies`
 /// (`bodies[i]` is `observed[i]`'s; empty otherwise).
-async fn read(db: &Database, kinds: &mut Kinds, bodies: bool) -> Result<(Prepared, Vec<Value>)> {
+async fn read(
+    db: &Database,
+    kinds: &mut Kinds,
+    access: &KeycloakAccess,
+    bodies: bool,
+) -> Result<(Prepared, Vec<Value>)> {
     let (version, state) = desired_state::current(db).await?;
     let secrets = desired_state::secrets_for(db, &state).await?;
-    let desired = generate(&state, Secrets::Stored(secrets.as_map()))
-        .map_err(|source| Error::Generation { version, source })?;
+    let stored = Secrets::Stored(secrets.as_map());
+    let mut desired =
+        generate(&state, stored).map_err(|source| Error::Generation { version, source })?;
+    desired.extend(
+        bi_model::keycloak::resources(&Context::new(&state, stored))
+            .map_err(|source| Error::Generation { version, source })?,
+    );
     let inventory = record::inventory(db).await?;
-    let (observed, bodies) = observe(kinds, &desired, &inventory, bodies)
-        .await?
-        .into_iter()
-        .unzip();
+    let (mut observed, bodies): (Vec<Observed>, Vec<Value>) =
+        observe(kinds, &desired, &inventory, bodies)
+            .await?
+            .into_iter()
+            .unzip();
+    let wants_keycloak = desired
+        .iter()
+        .map(|resource| &resource.path)
+        .chain(&inventory)
+        .any(bi_model::keycloak::is_keycloak);
+    let mut keycloak_live = BTreeMap::new();
+    let keycloak = if wants_keycloak {
+        let target = Target::of(&state, &secrets, access);
+        let (found, live) = keycloak::observe(&target, &desired, &inventory).await;
+        observed.extend(found);
+        keycloak_live = live;
+        Some(target)
+    } else {
+        None
+    };
     let prepared = Prepared {
         version,
         desired,
         inventory,
         observed,
+        keycloak,
+        keycloak_live,
     };
     Ok((prepared, bodies))
 }
@@ -102,6 +143,7 @@ async fn observe(
         .iter()
         .map(|resource| &resource.path)
         .chain(inventory)
+        .filter(|path| !bi_model::keycloak::is_keycloak(path))
     {
         if seen.insert((path.api_version.as_str(), path.kind.as_str())) {
             types.push((path.api_version.clone(), path.kind.clone()));

@@ -382,11 +382,12 @@ async fn store_bodies(conn: &impl ConnectionTrait, desired: &[Resource]) -> Resu
         .into_iter()
         .filter(|(hash, _)| !stored.contains(hash))
     {
-        let body =
-            serde_json::to_string(&redacted(&resource.body)).map_err(|source| Error::Encode {
+        let body = serde_json::to_string(&redacted_resource(resource)).map_err(|source| {
+            Error::Encode {
                 what: "resource body",
                 source,
-            })?;
+            }
+        })?;
         rows.push(resource_body::ActiveModel {
             hash: Set(hash),
             body: Set(body),
@@ -399,6 +400,15 @@ async fn store_bodies(conn: &impl ConnectionTrait, desired: &[Resource]) -> Resu
             .map_err(db_error("storing resource bodies"))?;
     }
     Ok(())
+}
+
+/// `resource`'s body with its secrets replaced by the placeholder: a
+/// Secret's values, a Keycloak client's secret.
+fn redacted_resource(resource: &Resource) -> Value {
+    match bi_model::keycloak::KeycloakPath::of(&resource.path) {
+        Some(path) => bi_model::keycloak::redacted(path.kind, &resource.body),
+        None => redacted(&resource.body),
+    }
 }
 
 /// `body` with a Secret's values replaced by the placeholder.

@@ -300,7 +300,13 @@ impl Engine {
     /// What a snapshot would do now; writes nothing, records nothing.
     pub async fn plan(&self) -> Result<PlanPreview> {
         let mut kinds = Kinds::new(self.client.clone());
-        let prepared = prepare(&self.db, &mut kinds, &self.drifted_paths()).await?;
+        let prepared = prepare(
+            &self.db,
+            &mut kinds,
+            &self.settings.keycloak,
+            &self.drifted_paths(),
+        )
+        .await?;
         Ok(PlanPreview {
             desired_version: prepared.version,
             plan: plan(&prepared.desired, &prepared.observed, &prepared.inventory),
@@ -316,7 +322,7 @@ impl Engine {
         let began = Instant::now();
         let mut kinds = Kinds::new(self.client.clone());
         let drifted = self.drifted_paths();
-        let mut prepared = prepare(&self.db, &mut kinds, &drifted).await?;
+        let mut prepared = prepare(&self.db, &mut kinds, &self.settings.keycloak, &drifted).await?;
         let mut plan = plan(&prepared.desired, &prepared.observed, &prepared.inventory);
         let pruned_orphans: Vec<ResourcePath> = plan
             .orphans
@@ -375,6 +381,7 @@ impl Engine {
             &prepared.desired,
             &existing,
             &mut kinds,
+            prepared.keycloak.as_ref(),
             &self.settings,
             &pacer,
             &progress,

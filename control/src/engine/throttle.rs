@@ -13,6 +13,7 @@
 //! others. Refused-for-now writes are retried with exponential backoff and
 //! full jitter.
 
+use crate::keycloak::KeycloakAccess;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,6 +56,11 @@ pub struct EngineSettings {
     pub retention: Retention,
     /// How often, at most, the engine prunes its history after a snapshot.
     pub prune_every: Duration,
+    /// Where Keycloak is reached from.
+    pub keycloak: KeycloakAccess,
+    /// How long a snapshot waits for Keycloak to answer (it starts well
+    /// after its Deployment is applied) before leaving its items waiting.
+    pub keycloak_wait: Duration,
 }
 
 impl Default for EngineSettings {
@@ -73,6 +79,8 @@ impl Default for EngineSettings {
             webhook_retry: Duration::from_secs(20),
             retention: Retention::default(),
             prune_every: Duration::from_secs(3600),
+            keycloak: KeycloakAccess::default(),
+            keycloak_wait: Duration::from_secs(30),
         }
     }
 }

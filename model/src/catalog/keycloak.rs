@@ -101,6 +101,14 @@ impl LogLevel {
 pub const NAME: &str = "keycloak";
 /// Keycloak's HTTP port (the realms and the admin console).
 pub const HTTP_PORT: u16 = 8080;
+/// Where Keycloak answers inside the cluster: its Service's DNS name.
+pub fn internal_url(ctx: &Context<'_>) -> String {
+    format!(
+        "http://{NAME}.{}.svc.cluster.local:{HTTP_PORT}",
+        ctx.base_namespace()
+    )
+}
+
 /// Keycloak's management port (health and metrics).
 const MANAGEMENT_PORT: u16 = 9000;
 /// The Secret with the initial administrator's name and password.

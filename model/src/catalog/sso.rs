@@ -10,6 +10,7 @@ use super::{BatteryConfig, checks, victoria_metrics};
 use crate::generate::build::{self, ContainerSpec, Health};
 use crate::generate::{Context, GenerateError, Resource};
 use crate::image::ImageRef;
+use crate::names::DnsLabel;
 use crate::objects::Resources;
 use crate::units::{Cpu, Memory};
 use crate::validation::Problems;
@@ -35,6 +36,10 @@ pub struct SsoConfig {
     pub oauth2_proxy_image: ImageRef,
     /// Require a second factor at sign-in.
     pub mfa: bool,
+    /// The first administrator bi creates in Keycloak (in `bi-admins`), with
+    /// an initial password bi stores (`bi sso initial-password`) that must be
+    /// changed at the first sign-in.
+    pub admin_username: DnsLabel,
 }
 
 impl Default for SsoConfig {
@@ -42,6 +47,7 @@ impl Default for SsoConfig {
         Self {
             oauth2_proxy_image: image(images::OAUTH2_PROXY),
             mfa: false,
+            admin_username: checks::label("admin"),
         }
     }
 }
@@ -72,13 +78,9 @@ pub const PROXY_PREFIX: &str = "oauth2-proxy-";
 /// Port oauth2-proxy serves its metrics on.
 const METRICS_PORT: u16 = 44180;
 
-/// The Keycloak service every proxy asks for tokens (keycloak's generator
-/// names its Service `keycloak`, in the base namespace, on port 8080).
+/// The Keycloak service every proxy asks for tokens.
 fn issuer_url(ctx: &Context<'_>) -> String {
-    format!(
-        "http://keycloak.{}.svc.cluster.local:8080/realms/{REALM}",
-        ctx.base_namespace()
-    )
+    format!("{}/realms/{REALM}", super::keycloak::internal_url(ctx))
 }
 
 /// The installed SSO config, or None when SSO is not installed.
@@ -300,7 +302,7 @@ mod tests {
             BatteryKind::Sso,
             BatteryConfig::Sso(SsoConfig {
                 oauth2_proxy_image: custom.clone(),
-                mfa: false,
+                ..SsoConfig::default()
             }),
         );
         let stored = BTreeMap::from([

@@ -1,6 +1,7 @@
 //! The order resources are applied in: namespaces, then CRDs (which must be
 //! established before their custom resources), then identities and
-//! configuration, then workloads, then custom resources. Deletions run in
+//! configuration, then workloads, then custom resources, then what bi keeps
+//! in Keycloak (once the Keycloak it talks to is applied). Deletions run in
 //! the reverse order.
 
 use serde::{Deserialize, Serialize};
@@ -25,6 +26,9 @@ pub enum Stage {
     Webhooks,
     /// Custom resources, once their CRDs and operators exist.
     CustomResources,
+    /// Keycloak's realm, groups and clients, through its Admin REST API:
+    /// after everything in the cluster, Keycloak itself included.
+    Keycloak,
 }
 
 /// API groups served by Kubernetes itself (not by a CRD).
@@ -49,6 +53,7 @@ pub fn stage_of(path: &ResourcePath) -> Stage {
     match path.kind.as_str() {
         "Namespace" => Stage::Namespaces,
         "CustomResourceDefinition" => Stage::Crds,
+        _ if path.api_version == crate::keycloak::API_VERSION => Stage::Keycloak,
         _ if !BUILT_IN_GROUPS.contains(&path.group()) => Stage::CustomResources,
         "ServiceAccount" | "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding"
         | "ConfigMap" | "Secret" | "PriorityClass" | "StorageClass" | "IngressClass" => {
@@ -94,5 +99,7 @@ mod tests {
         );
         assert!(Stage::Namespaces < Stage::Crds && Stage::Workloads < Stage::Webhooks);
         assert!(Stage::Webhooks < Stage::CustomResources);
+        assert_eq!(stage_of(&path("keycloak/v26", "Client")), Stage::Keycloak);
+        assert!(Stage::CustomResources < Stage::Keycloak);
     }
 }

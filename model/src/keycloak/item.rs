@@ -19,6 +19,9 @@ pub enum KeycloakKind {
     Group,
     /// An OIDC client in a realm (`ClientRepresentation`).
     Client,
+    /// A required action of a realm (`RequiredActionProviderRepresentation`):
+    /// every realm has them; bi sets whether new users must take one.
+    RequiredAction,
     /// A user in a realm (`UserRepresentation`).
     User,
 }
@@ -30,6 +33,7 @@ impl KeycloakKind {
             Self::Realm => "realm",
             Self::Group => "group",
             Self::Client => "client",
+            Self::RequiredAction => "required-action",
             Self::User => "user",
         }
     }

@@ -5,9 +5,17 @@
 
 mod item;
 mod realm;
+mod target;
 
 pub use item::{KeycloakItem, KeycloakKind, KeycloakPath};
-pub use realm::{BI_CLIENT, GROUPS, GROUPS_CLAIM, client_id, client_secret_key, generate};
+pub use realm::{
+    BI_CLIENT, GROUPS, GROUPS_CLAIM, TOTP, client_id, client_secret_key, generate,
+    initial_password_key,
+};
+pub use target::{
+    API_VERSION, GROUP, HASH_ATTRIBUTE, MANAGED_ATTRIBUTE, drifted, is_keycloak, kept, marked,
+    observed, redacted, resources,
+};
 
 #[cfg(test)]
 mod tests;

@@ -31,6 +31,14 @@ pub fn client_secret_key(name: &str) -> String {
     format!("sso/clients/{name}")
 }
 
+/// The required action that enrols a second factor (TOTP).
+pub const TOTP: &str = "CONFIGURE_TOTP";
+
+/// The stored initial password of the Keycloak user `username`.
+pub fn initial_password_key(username: &str) -> String {
+    format!("sso/users/{username}")
+}
+
 /// The claim every client's tokens carry the user's groups in.
 pub const GROUPS_CLAIM: &str = "groups";
 
@@ -92,7 +100,8 @@ fn client(
     ))
 }
 
-/// Everything bi keeps in Keycloak, in creation order (realm, groups,
+/// Everything bi keeps in Keycloak, in creation order (realm, its TOTP
+/// required action, groups,
 /// clients); empty unless Single Sign-On is installed.
 ///
 /// Reads the stored secret `sso/clients/<name>` of each client.
@@ -101,7 +110,7 @@ pub fn generate(ctx: &Context<'_>) -> Result<Vec<KeycloakItem>, GenerateError> {
         return Ok(Vec::new());
     };
     let app = sso::INFO.id;
-    let mut realm = json!({
+    let realm = json!({
         "realm": sso::REALM,
         "displayName": format!("{} (bi)", ctx.state.installation),
         "enabled": true,
@@ -112,16 +121,6 @@ pub fn generate(ctx: &Context<'_>) -> Result<Vec<KeycloakItem>, GenerateError> {
         "resetPasswordAllowed": true,
         "bruteForceProtected": true,
     });
-    if config.mfa {
-        realm["requiredActions"] = json!([{
-            "alias": "CONFIGURE_TOTP",
-            "name": "Configure OTP",
-            "providerId": "CONFIGURE_TOTP",
-            "enabled": true,
-            "defaultAction": true,
-            "priority": 10,
-        }]);
-    }
     let mut out = vec![KeycloakItem::new(
         KeycloakPath {
             kind: KeycloakKind::Realm,
@@ -132,6 +131,21 @@ pub fn generate(ctx: &Context<'_>) -> Result<Vec<KeycloakItem>, GenerateError> {
         realm,
         &[],
     )];
+    // NB: every realm has this required action; Keycloak takes the realm's
+    // `requiredActions` only when it imports a realm, so bi sets it itself.
+    out.push(KeycloakItem::new(
+        path(KeycloakKind::RequiredAction, TOTP),
+        app,
+        json!({
+            "alias": TOTP,
+            "name": "Configure OTP",
+            "providerId": TOTP,
+            "enabled": true,
+            "defaultAction": config.mfa,
+            "priority": 10,
+        }),
+        &[],
+    ));
     for (group, role) in GROUPS {
         out.push(KeycloakItem::new(
             path(KeycloakKind::Group, group),
@@ -141,10 +155,34 @@ pub fn generate(ctx: &Context<'_>) -> Result<Vec<KeycloakItem>, GenerateError> {
         ));
     }
 
-    // bi itself: on its host behind the gateway, and where `bi start` serves it.
+    // The first administrator: a temporary password, changed at first sign-in.
+    let admin = config.admin_username.as_str();
+    out.push(KeycloakItem::new(
+        path(KeycloakKind::User, admin),
+        app,
+        json!({
+            "username": admin,
+            "enabled": true,
+            "requiredActions": ["UPDATE_PASSWORD"],
+            "groups": [format!("/{}", GROUPS[0].0)],
+            "credentials": [{
+                "type": "password",
+                "value": ctx.secret(&initial_password_key(admin))?,
+                "temporary": true,
+            }],
+        }),
+        &["/credentials"],
+    ));
+
+    // bi itself: on its host behind the gateway, and where `bi start` serves
+    // it, on a loopback port of its choosing (RFC 8252's loopback redirect;
+    // Keycloak matches a redirect URI ending in `*` as a prefix).
     let endpoints = reach::endpoints(ctx);
-    let mut redirects = vec!["http://127.0.0.1:3000/auth/oidc/callback".to_owned()];
-    let mut origins = vec!["http://127.0.0.1:3000".to_owned()];
+    let mut redirects = vec![
+        "http://127.0.0.1:*".to_owned(),
+        "http://localhost:*".to_owned(),
+    ];
+    let origins = vec!["+".to_owned()];
     if let Some(control) = endpoints.iter().find(|e| {
         matches!(
             e.owner,
@@ -154,7 +192,6 @@ pub fn generate(ctx: &Context<'_>) -> Result<Vec<KeycloakItem>, GenerateError> {
         )
     }) {
         redirects.push(format!("https://{}/auth/oidc/callback", control.host));
-        origins.push(format!("https://{}", control.host));
     }
     out.push(client(
         ctx,

@@ -50,9 +50,11 @@ fn the_realm_groups_and_one_client_per_protected_ui_redirecting_to_its_host() {
         paths(&items),
         [
             "keycloak/realm/batterycore",
+            "keycloak/required-action/batterycore/CONFIGURE_TOTP",
             "keycloak/group/batterycore/bi-admins",
             "keycloak/group/batterycore/bi-editors",
             "keycloak/group/batterycore/bi-viewers",
+            "keycloak/user/batterycore/admin",
             "keycloak/client/batterycore/bi",
             "keycloak/client/batterycore/bi-grafana",
             "keycloak/client/batterycore/bi-notebook-lab",
@@ -81,7 +83,8 @@ fn the_realm_groups_and_one_client_per_protected_ui_redirecting_to_its_host() {
     assert_eq!(
         client("bi")["redirectUris"],
         json!([
-            "http://127.0.0.1:3000/auth/oidc/callback",
+            "http://127.0.0.1:*",
+            "http://localhost:*",
             "https://control.bi.localhost/auth/oidc/callback"
         ])
     );
@@ -94,7 +97,7 @@ fn the_realm_groups_and_one_client_per_protected_ui_redirecting_to_its_host() {
             GROUPS_CLAIM
         );
     }
-    let admins = &items[1].body;
+    let admins = &items[2].body;
     assert_eq!(admins["attributes"]["bi-role"], json!(["admin"]));
 }
 
@@ -169,8 +172,46 @@ fn a_second_factor_is_a_default_required_action_of_the_realm() {
     {
         sso.mfa = true;
     }
-    let items = generate(&Context::new(&state, Secrets::Preview)).unwrap();
-    let realm = &items[0].body;
-    assert_eq!(realm["requiredActions"][0]["alias"], "CONFIGURE_TOTP");
-    assert_eq!(realm["requiredActions"][0]["defaultAction"], true);
+    let totp = |state: &DesiredState| {
+        let items = generate(&Context::new(state, Secrets::Preview)).unwrap();
+        items
+            .iter()
+            .find(|item| item.path.kind == KeycloakKind::RequiredAction)
+            .unwrap()
+            .body
+            .clone()
+    };
+    assert_eq!(totp(&state)["alias"], TOTP);
+    assert_eq!(totp(&state)["defaultAction"], true);
+    let without = self::state(&[BatteryKind::Sso]);
+    assert_eq!(totp(&without)["defaultAction"], false);
+}
+
+#[test]
+fn the_first_administrator_gets_a_stored_temporary_password_and_keeps_it_afterwards() {
+    let state = state(&[BatteryKind::Sso]);
+    let keys = required_secrets(&state).unwrap();
+    assert!(keys.contains("sso/users/admin"), "{keys:?}");
+    let stored: BTreeMap<String, String> = keys
+        .iter()
+        .map(|key| (key.clone(), "first-pa55".to_owned()))
+        .collect();
+    let items = generate(&Context::new(&state, Secrets::Stored(&stored))).unwrap();
+    let user = items
+        .iter()
+        .find(|item| item.path.kind == KeycloakKind::User)
+        .unwrap();
+    assert_eq!(user.path.name, "admin");
+    assert_eq!(user.body["groups"], json!(["/bi-admins"]));
+    assert_eq!(user.body["requiredActions"], json!(["UPDATE_PASSWORD"]));
+    assert_eq!(user.body["credentials"][0]["value"], "first-pa55");
+    assert_eq!(user.body["credentials"][0]["temporary"], true);
+    assert!(!user.redacted().to_string().contains("first-pa55"));
+    // What an update sends and drift compares: not the password, required
+    // actions or groups, which the user and administrators change.
+    let kept = crate::keycloak::kept(KeycloakKind::User, &user.body);
+    assert_eq!(kept, json!({"username": "admin", "enabled": true}));
+    // Users carry no marker: Keycloak's user profile refuses unknown attributes.
+    let marked = crate::keycloak::marked(KeycloakKind::User, &kept, &user.hash);
+    assert_eq!(marked, kept);
 }

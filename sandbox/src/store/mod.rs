@@ -331,6 +331,14 @@ impl Store {
             .collect()
     }
 
+    /// The first object of `group/plural` named `name`, in any namespace.
+    pub(crate) fn find_named(&self, group: &str, plural: &str, name: &str) -> Option<Value> {
+        self.objects
+            .iter()
+            .find(|(key, _)| key.group == group && key.plural == plural && key.name == name)
+            .map(|(_, entry)| entry.object.clone())
+    }
+
     /// GET one object.
     pub(crate) fn get(
         &self,

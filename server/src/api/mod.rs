@@ -7,6 +7,7 @@
 //! |---|---|---|---|
 //! | GET | `/api/v1/status` | | [`bi_api::status::Status`]: installation, cluster, installed batteries, desired version, last snapshot, drifted paths |
 //! | GET | `/api/v1/reach` | | [`bi_api::reach::ReachView`]: every address (battery UIs, notebooks, exposed services) with its route's and certificate's status, the gateway, and UIs nothing routes to |
+//! | GET | `/api/v1/sso/initial-password` | | [`sso::InitialPassword`]: the first Keycloak administrator's initial password (admins, with a token only: never to a browser) |
 //! | GET | `/api/v1/ca.crt` | | the Battery CA's certificate (PEM, `application/x-pem-file`), to trust the gateway's certificates; 404 while there is none |
 //! | GET | `/api/v1/batteries` | | every catalog battery ([`bi_api::batteries::BatteryStatus`]) |
 //! | GET | `/api/v1/batteries/{id}` | | [`bi_api::batteries::BatteryDetail`], with the `version` it was read at |
@@ -74,6 +75,7 @@ pub mod projects;
 pub mod reach;
 pub mod settings;
 pub mod snapshots;
+pub mod sso;
 pub mod status;
 
 pub use bi_api::audit::Changed;

@@ -10,9 +10,11 @@
 //!   (HTML forms), and `/api/v1/login`, `/setup`, `/me`, `/users`,
 //!   `/tokens` for the CLI and scripts.
 //! - [`limiter`]: sign-in attempts per client address.
+//! - [`oidc`]: signing in through Keycloak (Single Sign-On).
 
 pub mod guard;
 pub mod limiter;
+pub mod oidc;
 pub mod policy;
 pub mod routes;
 
@@ -43,6 +45,10 @@ pub struct AuthConfig {
     pub tls: bool,
     /// Sign-in attempts per client address.
     pub limiter: Arc<limiter::Limiter>,
+    /// Single Sign-On through Keycloak: where it is, the sign-ins pending.
+    pub oidc: Arc<oidc::Oidc>,
+    /// `--public-url`, when given: the origin Keycloak sends browsers back to.
+    pub public_url: Option<url::Url>,
 }
 
 impl AuthConfig {

@@ -64,10 +64,11 @@ pub async fn sign_in_page(
         return Redirect::to(super::policy::SETUP_PAGE).into_response();
     }
     let (csrf, cookie) = form_token(&headers, state.auth.tls);
+    let sso = super::oidc::offered(&state).await;
     with_cookie(
         page(
             StatusCode::OK,
-            sign_in::sign_in_page(&safe_next(&query.next), &csrf, None),
+            sign_in::sign_in_page(&safe_next(&query.next), &csrf, None, sso),
         ),
         cookie,
     )
@@ -92,6 +93,7 @@ pub async fn sign_in(State(state): State<AppState>, request: Request) -> Respons
                 Some(Notice::Error(
                     "too many sign-in attempts from this address: wait a minute".into(),
                 )),
+                false,
             ),
         );
     }
@@ -103,14 +105,14 @@ pub async fn sign_in(State(state): State<AppState>, request: Request) -> Respons
             let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::UNAUTHORIZED);
             return page(
                 status,
-                sign_in::sign_in_page(&next, &csrf, Some(Notice::Error(err.to_string()))),
+                sign_in::sign_in_page(&next, &csrf, Some(Notice::Error(err.to_string())), false),
             );
         }
     };
     start_session(&state, &principal, &next).await
 }
 
-async fn start_session(state: &AppState, principal: &Principal, next: &str) -> Response {
+pub(super) async fn start_session(state: &AppState, principal: &Principal, next: &str) -> Response {
     match sessions::start(&state.db, principal, Utc::now()).await {
         Ok(secret) => {
             tracing::info!(username = %principal.me.username, "signed in");
@@ -364,7 +366,7 @@ fn client_addr(request: &Request) -> SocketAddr {
 
 /// Where to go after signing in: a path on this server only (never
 /// `//evil.example` or `https://…`: no open redirect).
-fn safe_next(next: &str) -> String {
+pub(super) fn safe_next(next: &str) -> String {
     if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
         next.to_owned()
     } else {
@@ -387,7 +389,7 @@ fn session_cookie_for(secret: &Secret, tls: bool) -> String {
 
 /// The CSRF token of a form page, from the browser's session or form
 /// cookie; with a new form cookie to set when it has neither.
-fn form_token(headers: &HeaderMap, tls: bool) -> (String, Option<String>) {
+pub(super) fn form_token(headers: &HeaderMap, tls: bool) -> (String, Option<String>) {
     if let Some(basis) = session_cookie(headers).or_else(|| cookie_value(headers, FORM_COOKIE)) {
         return (Secret::from_client(&basis).csrf_token(), None);
     }
@@ -403,7 +405,7 @@ fn form_token(headers: &HeaderMap, tls: bool) -> (String, Option<String>) {
     (secret.csrf_token(), Some(cookie))
 }
 
-fn with_cookie(mut response: Response, cookie: Option<String>) -> Response {
+pub(super) fn with_cookie(mut response: Response, cookie: Option<String>) -> Response {
     if let Some(cookie) = cookie {
         set_cookie(response.headers_mut(), &cookie);
     }

@@ -171,6 +171,11 @@ async fn run_client(global: &GlobalArgs, command: Command) -> anyhow::Result<Exi
     match command {
         Command::Status(output) => status::status(&api, output.output).await?,
         Command::Ca { output } => crate::client::reach::ca(&api, output.as_deref()).await?,
+        Command::Sso(command) => match command {
+            crate::cli::SsoCommand::InitialPassword => {
+                crate::client::sso::initial_password(&api).await?;
+            }
+        },
         Command::Batteries(command) => match command {
             BatteriesCommand::List(output) => batteries::list(&api, output.output).await?,
             BatteriesCommand::Show { battery, output } => {

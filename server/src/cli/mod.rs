@@ -97,6 +97,9 @@ pub enum Command {
         #[arg(long, short)]
         output: Option<std::path::PathBuf>,
     },
+    /// Single Sign-On: what bi keeps in Keycloak.
+    #[command(subcommand)]
+    Sso(SsoCommand),
     /// List, inspect, install, configure and uninstall batteries.
     #[command(subcommand)]
     Batteries(BatteriesCommand),
@@ -241,6 +244,15 @@ pub enum ProjectsCommand {
         #[arg(long)]
         cascade: bool,
     },
+}
+
+/// `bi sso …`.
+#[derive(Debug, Subcommand)]
+pub enum SsoCommand {
+    /// The initial password of Single Sign-On's first administrator in
+    /// Keycloak (admins only); Keycloak asks for a new one at the first
+    /// sign-in.
+    InitialPassword,
 }
 
 /// `bi postgres …`.
@@ -519,6 +531,9 @@ pub struct ServeArgs {
     /// At most N writes per second to the cluster, for one shared with others [default: no ceiling; the number in flight adapts to the API server].
     #[arg(long, env = "BI_MAX_WRITE_RATE", value_name = "N")]
     pub max_write_rate: Option<f64>,
+    /// Where bi reaches Keycloak's HTTP port, to keep Single Sign-On's realm and clients there (a port-forward, or https://keycloak.<domain>) [default: its Service when bi runs in the cluster; the sandbox's own Keycloak on the sandbox].
+    #[arg(long, env = "BI_KEYCLOAK_URL", value_name = "URL")]
+    pub keycloak_url: Option<String>,
     /// Snapshot history: keep at least the newest N snapshots [default: 500].
     #[arg(long, env = "BI_KEEP_SNAPSHOTS", value_name = "N")]
     pub keep_snapshots: Option<u64>,

@@ -89,6 +89,11 @@ impl LocalApi {
                 hosts: Arc::default(),
                 tls: false,
                 limiter: Arc::default(),
+                oidc: Arc::new(
+                    crate::auth::oidc::Oidc::new(bi_control::keycloak::KeycloakAccess::Outside)
+                        .context("while building the offline client")?,
+                ),
+                public_url: None,
             },
             event_clients: Arc::new(tokio::sync::Semaphore::new(0)),
         };

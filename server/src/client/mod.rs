@@ -13,6 +13,7 @@ pub mod output;
 pub mod projects;
 pub mod reach;
 pub mod settings;
+pub mod sso;
 pub mod status;
 
 pub use api::{ApiClient, ClientError};

@@ -13,7 +13,7 @@ use bi_control::auth::{accounts, tokens};
 use bi_server::cli::{GlobalArgs, ServeArgs};
 use bi_server::config::Settings;
 use bi_server::router::router;
-use bi_server::serve::{app_state, connect_cluster, open_database};
+use bi_server::serve::{app_state, connect_cluster, keycloak_access, open_database};
 use bi_server::state::AppState;
 use tower::ServiceExt;
 
@@ -31,6 +31,7 @@ pub struct TestApp {
     /// An admin's API token.
     pub admin: String,
     _sandbox: Option<bi_sandbox::Sandbox>,
+    _keycloak: Option<bi_sandbox::keycloak::SandboxKeycloak>,
     reconciler: tokio::task::JoinHandle<()>,
 }
 
@@ -57,9 +58,16 @@ pub async fn fresh_app(data_dir: &Path) -> TestApp {
     let settings = settings(data_dir);
     let db = open_database(&settings).await.unwrap();
     let (connection, sandbox) = connect_cluster(&settings).await.unwrap();
-    let (state, reconciler) = app_state(&settings, HOST.parse().unwrap(), db.clone(), connection)
-        .await
-        .unwrap();
+    let (keycloak, sandbox_keycloak) = keycloak_access(&settings, sandbox.as_ref()).await.unwrap();
+    let (state, reconciler) = app_state(
+        &settings,
+        HOST.parse().unwrap(),
+        db.clone(),
+        connection,
+        keycloak,
+    )
+    .await
+    .unwrap();
     // NB: let the startup snapshot finish, so that changes never race it.
     state.reconciler.request("test").finished().await.unwrap();
     TestApp {
@@ -68,6 +76,7 @@ pub async fn fresh_app(data_dir: &Path) -> TestApp {
         db,
         admin: String::new(),
         _sandbox: sandbox,
+        _keycloak: sandbox_keycloak,
         reconciler,
     }
 }

@@ -1,0 +1,341 @@
+//! The engine's Keycloak side: reading what Keycloak holds into the plan's
+//! [`Observed`], and applying the Keycloak stage (the plan's last) through
+//! the Admin REST API.
+//!
+//! Keycloak starts after its Deployment is applied, often a minute later;
+//! the stage waits (`keycloak_wait`) for it to take bi's administrator, and
+//! otherwise leaves its items `waiting`, which the reconciler retries soon,
+//! as it does for admission webhooks. A refused item fails alone; an item
+//! whose realm failed is held back.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use bi_model::catalog::{BatteryConfig, BatteryKind};
+use bi_model::generate::DesiredState;
+use bi_model::generate::{Action, Context, Observed, PlanItem, Resource, ResourcePath, Secrets};
+use bi_model::keycloak::{self as model, KeycloakKind, KeycloakPath};
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::apply::{Outcome, Progress};
+use crate::desired_state::StoredSecrets;
+use crate::keycloak::{Admin, KeycloakAccess, KeycloakError};
+
+/// The battery whose objects every Keycloak item needs.
+pub(crate) const KEYCLOAK_APP: &str = "keycloak";
+/// The stored secret holding Keycloak's administrator password.
+const ADMIN_PASSWORD: &str = "keycloak/admin-password";
+/// The administrator's name when the Keycloak battery is gone.
+const DEFAULT_ADMIN: &str = "batteryadmin";
+/// How often a starting Keycloak is asked again.
+const POLL: Duration = Duration::from_secs(1);
+
+/// The Keycloak a snapshot writes to, or why there is none.
+#[derive(Debug)]
+pub(crate) enum Target {
+    /// Signed in as its administrator (lazily, on the first request).
+    Admin(Admin),
+    /// None can be reached: why.
+    Unavailable(String),
+}
+
+impl Target {
+    /// The Keycloak of `state`, reached through `access` as the
+    /// administrator bi generated.
+    pub(crate) fn of(
+        state: &DesiredState,
+        secrets: &StoredSecrets,
+        access: &KeycloakAccess,
+    ) -> Self {
+        let base = match access {
+            KeycloakAccess::InCluster => {
+                bi_model::catalog::keycloak::internal_url(&Context::new(state, Secrets::Preview))
+            }
+            KeycloakAccess::Url(url) => url.clone(),
+            KeycloakAccess::Outside => {
+                return Self::Unavailable(
+                    "bi runs outside the cluster and has no way to Keycloak's Service: \
+                     start it with --keycloak-url (for example after \
+                     `kubectl port-forward -n battery-base svc/keycloak 8080`, \
+                     --keycloak-url http://127.0.0.1:8080)"
+                        .to_owned(),
+                );
+            }
+        };
+        let username = match state.batteries.get(&BatteryKind::Keycloak) {
+            Some(BatteryConfig::Keycloak(config)) => config.admin_username.as_str().to_owned(),
+            _ => DEFAULT_ADMIN.to_owned(),
+        };
+        let Some(password) = secrets.get(ADMIN_PASSWORD) else {
+            return Self::Unavailable(
+                "Keycloak's administrator password is not stored: install the Keycloak battery"
+                    .to_owned(),
+            );
+        };
+        match Admin::new(&base, &username, password) {
+            Ok(admin) => Self::Admin(admin),
+            Err(err) => Self::Unavailable(err.to_string()),
+        }
+    }
+}
+
+/// What Keycloak holds of the items bi wants or last applied
+/// (`desired` and `inventory`, Kubernetes objects among them), and their
+/// representations by path (what the drift sweep compares).
+///
+/// When Keycloak cannot be read, every item of the inventory is taken to be
+/// there with an unknown hash: the plan updates what is still wanted and
+/// deletes what is not, and the apply says why it cannot.
+pub(crate) async fn observe(
+    target: &Target,
+    desired: &[Resource],
+    inventory: &BTreeSet<ResourcePath>,
+) -> (Vec<Observed>, BTreeMap<ResourcePath, Value>) {
+    let wanted: BTreeMap<&ResourcePath, &Resource> = desired
+        .iter()
+        .filter(|resource| model::is_keycloak(&resource.path))
+        .map(|resource| (&resource.path, resource))
+        .collect();
+    let known: BTreeSet<KeycloakPath> = wanted
+        .keys()
+        .copied()
+        .chain(inventory.iter())
+        .filter_map(KeycloakPath::of)
+        .collect();
+    if known.is_empty() {
+        return (Vec::new(), BTreeMap::new());
+    }
+    let read = match target {
+        Target::Admin(admin) => read_all(admin, &known).await,
+        Target::Unavailable(why) => Err(KeycloakError::Unreachable(why.clone())),
+    };
+    match read {
+        Ok(found) => {
+            let mut observed = Vec::with_capacity(found.len());
+            let mut live = BTreeMap::new();
+            for (path, body) in found {
+                let resource_path = path.resource_path();
+                observed.push(model::observed(
+                    &path,
+                    &body,
+                    wanted.get(&resource_path).copied(),
+                ));
+                live.insert(resource_path, body);
+            }
+            (observed, live)
+        }
+        Err(err) => {
+            tracing::warn!(%err, "cannot read Keycloak: its items are planned from the inventory");
+            let observed = inventory
+                .iter()
+                .filter(|path| model::is_keycloak(path))
+                .map(|path| Observed {
+                    path: path.clone(),
+                    managed: true,
+                    hash: None,
+                    owned: false,
+                })
+                .collect();
+            (observed, BTreeMap::new())
+        }
+    }
+}
+
+/// Every item Keycloak holds in the realms of `known`: each realm, its
+/// groups and clients, and the required actions and users in `known`.
+async fn read_all(
+    admin: &Admin,
+    known: &BTreeSet<KeycloakPath>,
+) -> Result<Vec<(KeycloakPath, Value)>, KeycloakError> {
+    let realms: BTreeSet<&str> = known.iter().map(|path| path.realm.as_str()).collect();
+    let mut found = Vec::new();
+    for realm in realms {
+        let realm_path = KeycloakPath {
+            kind: KeycloakKind::Realm,
+            realm: realm.to_owned(),
+            name: realm.to_owned(),
+        };
+        let Some(live) = admin.read(&realm_path).await? else {
+            continue;
+        };
+        found.push((realm_path, live.body));
+        found.extend(admin.list(realm).await?);
+        for path in known.iter().filter(|path| {
+            path.realm == realm
+                && matches!(path.kind, KeycloakKind::RequiredAction | KeycloakKind::User)
+        }) {
+            if let Some(live) = admin.read(path).await? {
+                found.push((path.clone(), live.body));
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The order items are written in: a realm before what it holds.
+fn rank(kind: KeycloakKind) -> u8 {
+    match kind {
+        KeycloakKind::Realm => 0,
+        KeycloakKind::RequiredAction => 1,
+        KeycloakKind::Group => 2,
+        KeycloakKind::Client => 3,
+        KeycloakKind::User => 4,
+    }
+}
+
+/// Applies the Keycloak stage `chunk` (all writes or all deletions);
+/// `decided[i]` is item i's outcome when it is not to be attempted (held
+/// back, unchanged). One outcome per item, in `chunk`'s order; each is
+/// published as it is reached.
+pub(crate) async fn apply(
+    chunk: &[PlanItem],
+    mut decided: Vec<Option<Outcome>>,
+    bodies: &BTreeMap<&ResourcePath, &Resource>,
+    target: Option<&Target>,
+    wait: Duration,
+    progress: &Progress,
+) -> Vec<Outcome> {
+    let mut order: Vec<(usize, KeycloakPath)> = chunk
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| decided[*index].is_none())
+        .filter_map(|(index, item)| KeycloakPath::of(&item.path).map(|path| (index, path)))
+        .collect();
+    let deleting = chunk
+        .first()
+        .is_some_and(|item| item.action == Action::Delete);
+    order.sort_by_key(|(index, path)| {
+        let rank = rank(path.kind);
+        (if deleting { u8::MAX - rank } else { rank }, *index)
+    });
+    let admin = match target {
+        Some(Target::Admin(admin)) => Some(admin),
+        _ => None,
+    };
+    let unavailable = match target {
+        Some(Target::Unavailable(why)) => Some(why.clone()),
+        None => Some("no Keycloak is installed".to_owned()),
+        Some(Target::Admin(_)) => None,
+    };
+
+    let mut stop: Option<Outcome> = None;
+    if let Some(why) = unavailable {
+        stop = Some(Outcome::Failed(why));
+    } else if let Some(admin) = admin
+        && !order.is_empty()
+        && let Err(err) = ready(admin, wait).await
+    {
+        stop = Some(stopped(&err, admin, wait));
+    }
+    let mut failed_realms: BTreeMap<String, String> = BTreeMap::new();
+    for (index, path) in order {
+        let item = &chunk[index];
+        let outcome = if let Some(outcome) = &stop {
+            outcome.clone()
+        } else if let Some(realm) = failed_realms.get(&path.realm).filter(|_| !deleting) {
+            Outcome::HeldBack(format!("its realm {realm} was refused"))
+        } else if let Some(admin) = admin {
+            let result = if deleting {
+                delete(admin, &path).await
+            } else {
+                match bodies.get(&item.path) {
+                    Some(resource) => write(admin, &path, item.action, resource).await,
+                    None => Ok(Outcome::Failed("no desired body".to_owned())),
+                }
+            };
+            match result {
+                Ok(outcome) => outcome,
+                Err(err) if err.is_unreachable() => {
+                    let outcome = stopped(&err, admin, wait);
+                    stop = Some(outcome.clone());
+                    outcome
+                }
+                Err(err) => Outcome::Failed(err.to_string()),
+            }
+        } else {
+            Outcome::Failed("no Keycloak".to_owned())
+        };
+        if path.kind == KeycloakKind::Realm && outcome.is_failed() {
+            failed_realms.insert(path.realm.clone(), item.path.to_string());
+        }
+        progress.applied(&item.path, &outcome);
+        decided[index] = Some(outcome);
+    }
+    decided
+        .into_iter()
+        .map(|outcome| outcome.unwrap_or(Outcome::Unchanged))
+        .collect()
+}
+
+/// The outcome of the items left when Keycloak stopped answering.
+fn stopped(err: &KeycloakError, admin: &Admin, wait: Duration) -> Outcome {
+    if err.is_unreachable() {
+        Outcome::Waiting(format!(
+            "waiting for Keycloak at {}: not answering after {} s ({err})",
+            admin.base(),
+            wait.as_secs()
+        ))
+    } else {
+        Outcome::Failed(err.to_string())
+    }
+}
+
+/// Waits until Keycloak takes bi's administrator, or `wait` runs out.
+async fn ready(admin: &Admin, wait: Duration) -> Result<(), KeycloakError> {
+    let deadline = Instant::now() + wait;
+    loop {
+        match admin.sign_in().await {
+            Err(err) if err.is_unreachable() && Instant::now() < deadline => {
+                tokio::time::sleep(POLL).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Creates or updates the item at `path` as `resource` says, with bi's
+/// marker and hash.
+async fn write(
+    admin: &Admin,
+    path: &KeycloakPath,
+    action: Action,
+    resource: &Resource,
+) -> Result<Outcome, KeycloakError> {
+    let body = model::marked(path.kind, &resource.body, &resource.hash);
+    if path.kind == KeycloakKind::RequiredAction {
+        // NB: every realm has its required actions: bi's first write of
+        // one is its creation as far as bi's plan and history go.
+        admin.create(path, &body).await?;
+        return Ok(if action == Action::Create {
+            Outcome::Created
+        } else {
+            Outcome::Updated
+        });
+    }
+    if admin.read(path).await?.is_none() && admin.create(path, &body).await? {
+        return Ok(Outcome::Created);
+    }
+    // NB: there already, or created meanwhile (409): replace what bi keeps
+    // (a user's password and groups are theirs and their administrators').
+    let Some(live) = admin.read(path).await? else {
+        return Ok(Outcome::Failed(format!(
+            "{path} was refused as a duplicate but cannot be found"
+        )));
+    };
+    let kept = model::marked(
+        path.kind,
+        &model::kept(path.kind, &resource.body),
+        &resource.hash,
+    );
+    admin.update(path, &live.id, &kept).await?;
+    Ok(Outcome::Updated)
+}
+
+/// Deletes the item at `path` if it is there.
+async fn delete(admin: &Admin, path: &KeycloakPath) -> Result<Outcome, KeycloakError> {
+    if let Some(live) = admin.read(path).await? {
+        admin.delete(path, &live.id).await?;
+    }
+    Ok(Outcome::Deleted)
+}

@@ -1,0 +1,76 @@
+// Single Sign-On: installing it makes the engine create bi's realm, groups,
+// clients and first administrator in Keycloak (here the sandbox Keycloak
+// `bi serve` starts beside the sandbox cluster, which speaks the same Admin
+// REST API and OIDC endpoints); that administrator then signs in to bi
+// through the OIDC flow with PKCE, changes the initial password Keycloak
+// asks them to, and lands in bi with the role of their Keycloak group.
+import { expect, type Browser, type Page } from '@playwright/test';
+import { test, ensureInstalled, screenshot } from './journeys';
+import { ADMIN } from '../global-setup';
+
+test.use({ baseURL: process.env.BI_BASE_URL });
+
+async function anonymous(browser: Browser): Promise<Page> {
+  const context = await browser.newContext({
+    baseURL: process.env.BI_BASE_URL,
+    storageState: { cookies: [], origins: [] },
+  });
+  return context.newPage();
+}
+
+test('a Keycloak user signs in to bi through single sign-on with the role of their group', async ({
+  page,
+  browser,
+}) => {
+  test.setTimeout(180_000);
+  await ensureInstalled(page, 'sso');
+
+  // The initial password goes to a token (the CLI's `bi sso initial-password`), never to a browser.
+  const login = await page.request.post('/api/v1/login', {
+    data: { username: ADMIN.username, password: ADMIN.password, token_name: 'e2e-sso' },
+  });
+  expect(login.ok()).toBeTruthy();
+  const token = (await login.json()).token as string;
+  const refused = await page.request.get('/api/v1/sso/initial-password');
+  expect(refused.status()).toBe(403);
+  const initial = await page.request.get('/api/v1/sso/initial-password', {
+    headers: { Authorization: `Bearer ${token}` },
+  });
+  expect(initial.ok()).toBeTruthy();
+  const { username, password } = (await initial.json()) as { username: string; password: string };
+  expect(username).toBe('admin');
+
+  const visitor = await anonymous(browser);
+  await visitor.goto('/sign-in?next=/batteries');
+  await visitor.getByTestId('sso-sign-in').click();
+
+  // Keycloak's own pages, on Keycloak's address.
+  await expect(visitor).toHaveURL(/\/realms\/batterycore\/protocol\/openid-connect\/auth\?/);
+  const keycloak = new URL(visitor.url());
+  expect(keycloak.searchParams.get('code_challenge_method')).toBe('S256');
+  expect(keycloak.searchParams.get('client_id')).toBe('bi');
+  await expect(visitor.getByRole('heading', { name: 'Sign in to your account' })).toBeVisible();
+  await visitor.getByLabel('Username or email').fill(username);
+  await visitor.getByLabel('Password').fill('not the password');
+  await visitor.getByRole('button', { name: 'Sign In' }).click();
+  await expect(visitor.locator('#input-error')).toHaveText('Invalid username or password.');
+  await visitor.getByLabel('Username or email').fill(username);
+  await visitor.getByLabel('Password').fill(password);
+  await visitor.getByRole('button', { name: 'Sign In' }).click();
+  await expect(visitor.getByRole('heading', { name: 'Update password' })).toBeVisible();
+  await visitor.getByLabel('New Password').fill('a new sso password');
+  await visitor.getByLabel('Confirm password').fill('a new sso password');
+  await visitor.getByRole('button', { name: 'Submit' }).click();
+
+  // Back in bi, where they were going, as sso:admin with the role bi-admins gives.
+  await expect(visitor).toHaveURL(new RegExp(`^${process.env.BI_BASE_URL}/batteries$`));
+  await expect(visitor.locator('[data-hydrated="true"]')).toHaveCount(1);
+  await expect(visitor.getByTestId('signed-in-as')).toContainText('sso:admin');
+  await expect(visitor.getByTestId('signed-in-role')).toHaveText('admin');
+  await screenshot(visitor, 'sso-signed-in');
+
+  // The callback is good once: replaying it is refused.
+  await visitor.goto('/auth/oidc/callback?code=used&state=replayed');
+  await expect(visitor.getByRole('alert')).toContainText('expired or was already used');
+  await visitor.context().close();
+});
