@@ -50,6 +50,10 @@ pub enum ApiError {
     /// Too many attempts: sign-in is locked for a while (429).
     #[error("{0}")]
     TooManyRequests(String),
+    /// Something bi depends on does not answer now (Keycloak starting,
+    /// unreachable); the message says what and what to do (503).
+    #[error("{0}")]
+    Unavailable(String),
     /// The server failed (database down, …) (500). The details are in the
     /// server's log; the client gets a sentence that leaks nothing.
     #[error("{0}")]
@@ -101,6 +105,8 @@ pub enum ErrorCode {
     Conflict,
     /// [`ApiError::TooManyRequests`].
     TooManyRequests,
+    /// [`ApiError::Unavailable`].
+    Unavailable,
     /// [`ApiError::Internal`]; also what a body without a code means.
     #[default]
     Internal,
@@ -139,6 +145,7 @@ impl ApiError {
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::Conflict(_) | Self::ChangedMeanwhile { .. } => ErrorCode::Conflict,
             Self::TooManyRequests(_) => ErrorCode::TooManyRequests,
+            Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Internal(_) => ErrorCode::Internal,
             Self::Transport(_) => ErrorCode::Transport,
         }
@@ -154,6 +161,7 @@ impl ApiError {
             Self::Forbidden(_) => 403,
             Self::Conflict(_) | Self::ChangedMeanwhile { .. } => 409,
             Self::TooManyRequests(_) => 429,
+            Self::Unavailable(_) => 503,
             Self::Internal(_) => 500,
             Self::Transport(_) => 502,
         }
@@ -228,6 +236,7 @@ impl From<ErrorBody> for ApiError {
             }
             ErrorCode::Conflict => Self::Conflict(message),
             ErrorCode::TooManyRequests => Self::TooManyRequests(message),
+            ErrorCode::Unavailable => Self::Unavailable(message),
             ErrorCode::Internal => Self::Internal(message),
             ErrorCode::Transport => Self::Transport(message),
         }
@@ -285,6 +294,7 @@ mod tests {
                 },
             },
             ApiError::TooManyRequests("locked".into()),
+            ApiError::Unavailable("Keycloak is starting".into()),
             ApiError::Internal(ApiError::INTERNAL.into()),
             ApiError::Transport("connection refused".into()),
         ] {

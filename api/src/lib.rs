@@ -22,6 +22,7 @@
 //! - [`services`]: one service with its settings and its status.
 //! - [`snapshots`]: the engine's history, one snapshot, diffs, plans and
 //!   rollbacks.
+//! - [`sso`]: Single Sign-On's Keycloak: its users and clients.
 //! - [`status`]: the installation at a glance (`bi status`).
 //! - [`server`]: facts about the server the UI and the CLI show.
 //!
@@ -39,6 +40,7 @@ pub mod reach;
 pub mod server;
 pub mod services;
 pub mod snapshots;
+pub mod sso;
 pub mod status;
 mod time;
 

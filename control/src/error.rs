@@ -49,6 +49,10 @@ pub enum Error {
     /// Sign-in is locked after too many failures.
     #[error("{0}")]
     Locked(String),
+    /// Something bi depends on does not answer now (Keycloak); what and
+    /// what to do.
+    #[error("{0}")]
+    Unavailable(String),
     /// Something bi relies on failed (a blocking task, a hasher); the
     /// message is for the log.
     #[error("{0}")]
@@ -132,6 +136,7 @@ impl From<Error> for bi_api::ApiError {
                 Self::ChangedMeanwhile { message, changes }
             }
             Error::Locked(why) => Self::TooManyRequests(why),
+            Error::Unavailable(why) => Self::Unavailable(why),
             other => {
                 tracing::error!(error = %other, "request failed");
                 Self::Internal(Self::INTERNAL.to_owned())

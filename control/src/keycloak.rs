@@ -424,6 +424,107 @@ impl Admin {
     }
 }
 
+impl Admin {
+    /// Every user of `realm` (up to 1,000).
+    pub async fn users(&self, realm: &str) -> Result<Vec<Value>> {
+        let url = format!(
+            "/admin/realms/{}/users?briefRepresentation=false&max=1000",
+            enc(realm)
+        );
+        let reply = self.expect(Method::GET, &url, None).await?;
+        Ok(reply.body.as_array().cloned().unwrap_or_default())
+    }
+
+    /// The groups user `id` of `realm` is in.
+    pub async fn user_groups(&self, realm: &str, id: &str) -> Result<Vec<Value>> {
+        let url = format!("/admin/realms/{}/users/{}/groups", enc(realm), enc(id));
+        let reply = self.expect(Method::GET, &url, None).await?;
+        Ok(reply.body.as_array().cloned().unwrap_or_default())
+    }
+
+    /// Puts user `id` into group `group` (`join`) or takes them out.
+    pub async fn membership(&self, realm: &str, id: &str, group: &str, join: bool) -> Result<()> {
+        let url = format!(
+            "/admin/realms/{}/users/{}/groups/{}",
+            enc(realm),
+            enc(id),
+            enc(group)
+        );
+        let method = if join { Method::PUT } else { Method::DELETE };
+        self.expect(method, &url, None).await.map(|_| ())
+    }
+
+    /// Gives user `id` a new password, `temporary` to be changed at their
+    /// next sign-in.
+    pub async fn reset_password(
+        &self,
+        realm: &str,
+        id: &str,
+        password: &str,
+        temporary: bool,
+    ) -> Result<()> {
+        let url = format!(
+            "/admin/realms/{}/users/{}/reset-password",
+            enc(realm),
+            enc(id)
+        );
+        let body =
+            serde_json::json!({"type": "password", "value": password, "temporary": temporary});
+        self.expect(Method::PUT, &url, Some(&body))
+            .await
+            .map(|_| ())
+    }
+
+    /// Changes the fields `fields` gives of user `id` (a partial representation).
+    pub async fn update_user(&self, realm: &str, id: &str, fields: &Value) -> Result<()> {
+        let url = format!("/admin/realms/{}/users/{}", enc(realm), enc(id));
+        self.expect(Method::PUT, &url, Some(fields))
+            .await
+            .map(|_| ())
+    }
+}
+
+/// The administrator bi generated, for the Keycloak of `state` reached
+/// through `access`; or why there is none.
+pub fn admin_for(
+    state: &bi_model::generate::DesiredState,
+    secrets: &crate::desired_state::StoredSecrets,
+    access: &KeycloakAccess,
+) -> std::result::Result<Admin, String> {
+    use bi_model::catalog::{BatteryConfig, BatteryKind};
+    let base = match access {
+        KeycloakAccess::InCluster => bi_model::catalog::keycloak::internal_url(
+            &bi_model::generate::Context::new(state, bi_model::generate::Secrets::Preview),
+        ),
+        KeycloakAccess::Url(url) => url.clone(),
+        KeycloakAccess::Outside => {
+            return Err(
+                "bi runs outside the cluster and has no way to Keycloak's Service: \
+                 start it with --keycloak-url (for example after \
+                 `kubectl port-forward -n battery-base svc/keycloak 8080`, \
+                 --keycloak-url http://127.0.0.1:8080)"
+                    .to_owned(),
+            );
+        }
+    };
+    let username = match state.batteries.get(&BatteryKind::Keycloak) {
+        Some(BatteryConfig::Keycloak(config)) => config.admin_username.as_str().to_owned(),
+        _ => DEFAULT_ADMIN.to_owned(),
+    };
+    let Some(password) = secrets.get(ADMIN_PASSWORD) else {
+        return Err(
+            "Keycloak's administrator password is not stored: install the Keycloak battery"
+                .to_owned(),
+        );
+    };
+    Admin::new(&base, &username, password).map_err(|err| err.to_string())
+}
+
+/// The stored secret holding Keycloak's administrator password.
+const ADMIN_PASSWORD: &str = "keycloak/admin-password";
+/// The administrator's name when the Keycloak battery is gone.
+const DEFAULT_ADMIN: &str = "batteryadmin";
+
 /// The field a listed item is named by.
 fn name_field(kind: KeycloakKind) -> &'static str {
     match kind {

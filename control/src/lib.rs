@@ -22,6 +22,7 @@ pub mod operations;
 pub mod reach;
 pub mod reconciler;
 pub mod service_status;
+pub mod sso;
 pub mod staleness;
 
 pub use db::{Database, DatabaseBackend};

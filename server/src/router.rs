@@ -104,6 +104,19 @@ fn table() -> Table {
         .route(M::GET, "/api/v1/events", role(Viewer), api::events::events)
         .route(M::GET, "/api/v1/status", role(Viewer), api::status::status)
         .route(M::GET, "/api/v1/reach", role(Viewer), api::reach::reach)
+        .route(M::GET, "/api/v1/sso", role(Admin), api::sso::view)
+        .route(
+            M::POST,
+            "/api/v1/sso/users",
+            role(Admin),
+            api::sso::create_user,
+        )
+        .route(
+            M::POST,
+            "/api/v1/sso/users/{username}",
+            role(Admin),
+            api::sso::change_user,
+        )
         .route(
             M::GET,
             "/api/v1/sso/initial-password",

@@ -19,6 +19,7 @@ pub mod projects;
 pub mod reach;
 pub mod services;
 pub mod settings;
+pub mod sso;
 pub mod users;
 
 use bi_api::auth::Role;
@@ -62,6 +63,9 @@ pub const ACCESS: &[(&str, Role)] = &[
     ("services/scale-knative", Role::Editor),
     ("services/update", Role::Editor),
     ("settings/show", Role::Viewer),
+    ("sso/view", Role::Admin),
+    ("sso/create-user", Role::Admin),
+    ("sso/change-user", Role::Admin),
     ("settings/save", Role::Admin),
     ("settings/reset", Role::Admin),
     ("users/list", Role::Admin),

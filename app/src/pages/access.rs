@@ -41,6 +41,7 @@ pub fn Access() -> impl IntoView {
         <Password />
         <IfAllowed role=Role::Admin>
             <Users />
+            <super::sso::SsoUsers />
         </IfAllowed>
     }
 }

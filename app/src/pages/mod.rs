@@ -17,6 +17,7 @@ mod services;
 mod settings;
 #[cfg(feature = "ssr")]
 pub mod sign_in;
+mod sso;
 
 use leptos::prelude::*;
 use leptos_router::{LazyRoute, lazy_route};

@@ -11,9 +11,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use bi_model::catalog::{BatteryConfig, BatteryKind};
 use bi_model::generate::DesiredState;
-use bi_model::generate::{Action, Context, Observed, PlanItem, Resource, ResourcePath, Secrets};
+use bi_model::generate::{Action, Observed, PlanItem, Resource, ResourcePath};
 use bi_model::keycloak::{self as model, KeycloakKind, KeycloakPath};
 use serde_json::Value;
 use tokio::time::Instant;
@@ -24,10 +23,6 @@ use crate::keycloak::{Admin, KeycloakAccess, KeycloakError};
 
 /// The battery whose objects every Keycloak item needs.
 pub(crate) const KEYCLOAK_APP: &str = "keycloak";
-/// The stored secret holding Keycloak's administrator password.
-const ADMIN_PASSWORD: &str = "keycloak/admin-password";
-/// The administrator's name when the Keycloak battery is gone.
-const DEFAULT_ADMIN: &str = "batteryadmin";
 /// How often a starting Keycloak is asked again.
 const POLL: Duration = Duration::from_secs(1);
 
@@ -48,34 +43,9 @@ impl Target {
         secrets: &StoredSecrets,
         access: &KeycloakAccess,
     ) -> Self {
-        let base = match access {
-            KeycloakAccess::InCluster => {
-                bi_model::catalog::keycloak::internal_url(&Context::new(state, Secrets::Preview))
-            }
-            KeycloakAccess::Url(url) => url.clone(),
-            KeycloakAccess::Outside => {
-                return Self::Unavailable(
-                    "bi runs outside the cluster and has no way to Keycloak's Service: \
-                     start it with --keycloak-url (for example after \
-                     `kubectl port-forward -n battery-base svc/keycloak 8080`, \
-                     --keycloak-url http://127.0.0.1:8080)"
-                        .to_owned(),
-                );
-            }
-        };
-        let username = match state.batteries.get(&BatteryKind::Keycloak) {
-            Some(BatteryConfig::Keycloak(config)) => config.admin_username.as_str().to_owned(),
-            _ => DEFAULT_ADMIN.to_owned(),
-        };
-        let Some(password) = secrets.get(ADMIN_PASSWORD) else {
-            return Self::Unavailable(
-                "Keycloak's administrator password is not stored: install the Keycloak battery"
-                    .to_owned(),
-            );
-        };
-        match Admin::new(&base, &username, password) {
+        match crate::keycloak::admin_for(state, secrets, access) {
             Ok(admin) => Self::Admin(admin),
-            Err(err) => Self::Unavailable(err.to_string()),
+            Err(why) => Self::Unavailable(why),
         }
     }
 }

@@ -7,6 +7,9 @@
 //! |---|---|---|---|
 //! | GET | `/api/v1/status` | | [`bi_api::status::Status`]: installation, cluster, installed batteries, desired version, last snapshot, drifted paths |
 //! | GET | `/api/v1/reach` | | [`bi_api::reach::ReachView`]: every address (battery UIs, notebooks, exposed services) with its route's and certificate's status, the gateway, and UIs nothing routes to |
+//! | GET | `/api/v1/sso` | | [`bi_api::sso::SsoView`]: Keycloak's users (with the bi role their groups give) and clients, read now (admins) |
+//! | POST | `/api/v1/sso/users` | [`bi_api::sso::NewSsoUser`] `{"username","email","role","password"}` | the [`bi_api::sso::SsoView`] after it (admins) |
+//! | POST | `/api/v1/sso/users/{username}` | [`bi_api::sso::SsoUserChange`] `{"change":"disable"}`, `enable`, `{"change":"reset_password","password"}`, `{"change":"set_role","role"}` | the [`bi_api::sso::SsoView`] after it (admins) |
 //! | GET | `/api/v1/sso/initial-password` | | [`sso::InitialPassword`]: the first Keycloak administrator's initial password (admins, with a token only: never to a browser) |
 //! | GET | `/api/v1/ca.crt` | | the Battery CA's certificate (PEM, `application/x-pem-file`), to trust the gateway's certificates; 404 while there is none |
 //! | GET | `/api/v1/batteries` | | every catalog battery ([`bi_api::batteries::BatteryStatus`]) |

@@ -32,8 +32,7 @@ use bi_api::auth::Role;
 use bi_app::pages::sign_in::{self, Notice};
 use bi_control::auth::{Secret, accounts};
 use bi_control::keycloak::KeycloakAccess;
-use bi_model::catalog::BatteryKind;
-use bi_model::generate::{Context, DesiredState, Secrets};
+use bi_control::sso::{RealmUrls, realm_urls, role_of};
 use bi_model::keycloak::{BI_CLIENT, GROUPS};
 use serde::Deserialize;
 use serde_json::Value;
@@ -89,61 +88,10 @@ impl Oidc {
     }
 }
 
-/// Where Keycloak's realm is: for the browser, and for bi itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Realm {
-    /// `…/realms/batterycore` as the browser reaches it.
-    pub browser: String,
-    /// `…/realms/batterycore` as bi reaches it.
-    pub server: String,
-}
-
-/// The realm of `state`'s Single Sign-On reached through `access`, or why
-/// there is none (SSO not installed; no address a browser can open).
-pub fn realm(state: &DesiredState, access: &KeycloakAccess) -> Result<Realm, String> {
-    if !state.batteries.contains_key(&BatteryKind::Sso) {
-        return Err("Single Sign-On is not installed".to_owned());
-    }
-    let ctx = Context::new(state, Secrets::Preview);
-    let public = bi_model::reach::endpoints(&ctx)
-        .into_iter()
-        .find(|endpoint| {
-            matches!(
-                endpoint.owner,
-                bi_model::reach::Owner::Battery {
-                    battery: BatteryKind::Keycloak
-                }
-            )
-        })
-        .map(|endpoint| format!("https://{}", endpoint.host));
-    let path = format!("/realms/{}", bi_model::catalog::sso::REALM);
-    let (browser, server) = match access {
-        KeycloakAccess::Url(url) => (url.clone(), url.clone()),
-        KeycloakAccess::InCluster => (
-            public.ok_or_else(no_public_address)?,
-            bi_model::catalog::keycloak::internal_url(&ctx),
-        ),
-        KeycloakAccess::Outside => {
-            let public = public.ok_or_else(no_public_address)?;
-            (public.clone(), public)
-        }
-    };
-    Ok(Realm {
-        browser: format!("{}{path}", browser.trim_end_matches('/')),
-        server: format!("{}{path}", server.trim_end_matches('/')),
-    })
-}
-
-fn no_public_address() -> String {
-    "Keycloak has no address a browser can open: install the Istio Ingress Gateway \
-     (https://keycloak.<domain>), or start bi with --keycloak-url"
-        .to_owned()
-}
-
 /// Whether the sign-in page offers Single Sign-On.
 pub async fn offered(state: &AppState) -> bool {
     match bi_control::desired_state::current(&state.db).await {
-        Ok((_, desired)) => realm(&desired, &state.auth.oidc.keycloak).is_ok(),
+        Ok((_, desired)) => realm_urls(&desired, &state.auth.oidc.keycloak).is_ok(),
         Err(_) => false,
     }
 }
@@ -285,11 +233,11 @@ pub async fn callback(
     super::routes::start_session(&state, &principal, &pending.next).await
 }
 
-async fn current_realm(state: &AppState) -> Result<Realm, String> {
+async fn current_realm(state: &AppState) -> Result<RealmUrls, String> {
     let (_, desired) = bi_control::desired_state::current(&state.db)
         .await
         .map_err(|err| err.to_string())?;
-    realm(&desired, &state.auth.oidc.keycloak)
+    realm_urls(&desired, &state.auth.oidc.keycloak)
 }
 
 /// Exchanges `code` and reads who signed in: their username and role.
@@ -380,14 +328,6 @@ async fn redeem(state: &AppState, pending: &Pending, code: &str) -> Result<(Stri
         )
     })?;
     Ok((username, role))
-}
-
-/// The highest role `groups` give.
-pub fn role_of(groups: &[&str]) -> Option<Role> {
-    GROUPS
-        .iter()
-        .find(|(group, _)| groups.contains(group))
-        .and_then(|(_, role)| role.parse().ok())
 }
 
 /// The claims of an ID token (its payload, undecoded signature).

@@ -175,6 +175,12 @@ async fn run_client(global: &GlobalArgs, command: Command) -> anyhow::Result<Exi
             crate::cli::SsoCommand::InitialPassword => {
                 crate::client::sso::initial_password(&api).await?;
             }
+            crate::cli::SsoCommand::Users(command) => {
+                crate::client::sso::users(&api, command).await?;
+            }
+            crate::cli::SsoCommand::Clients(output) => {
+                crate::client::sso::clients(&api, output.output).await?;
+            }
         },
         Command::Batteries(command) => match command {
             BatteriesCommand::List(output) => batteries::list(&api, output.output).await?,

@@ -253,6 +253,12 @@ pub enum SsoCommand {
     /// Keycloak (admins only); Keycloak asks for a new one at the first
     /// sign-in.
     InitialPassword,
+    /// Keycloak's users: list, add, enable or disable, reset a password,
+    /// set the bi role (admins).
+    #[command(subcommand)]
+    Users(crate::client::sso::SsoUsersCommand),
+    /// Keycloak's OIDC clients, with those bi keeps marked.
+    Clients(crate::client::output::OutputArgs),
 }
 
 /// `bi postgres …`.
