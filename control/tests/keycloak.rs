@@ -16,6 +16,8 @@ use bi_control::desired_state;
 use bi_control::engine::{Engine, EngineSettings, SnapshotReport, SnapshotStatus};
 use bi_control::events::EventBus;
 use bi_control::keycloak::KeycloakAccess;
+use bi_api::auth::Role;
+use bi_api::sso::{NewSsoUser, SsoUserChange};
 use bi_control::operations::batteries;
 use bi_model::catalog::BatteryKind;
 use bi_sandbox::keycloak::SandboxKeycloak;
@@ -278,6 +280,83 @@ async fn sso_is_applied_to_keycloak_in_the_same_snapshot_kept_and_removed() {
             assert_eq!(restored["redirectUris"], grafana["redirectUris"]);
             assert_eq!(restored["secret"], grafana["secret"]);
             assert!(engine.sweep_drift().await.unwrap().drifted.is_empty());
+
+            // An admin's users live in Keycloak: added with a temporary password and
+            // the group of their role, changed there at once.
+            let access = KeycloakAccess::Url(keycloak.url());
+            let refused = bi_control::sso::create_user(
+                &t.db,
+                &access,
+                NewSsoUser {
+                    username: "Alice!".to_owned(),
+                    email: Some("alice".to_owned()),
+                    role: Some(Role::Editor),
+                    password: "short".to_owned(),
+                },
+            )
+            .await
+            .unwrap_err();
+            let problems = bi_api::ApiError::from(refused).problems();
+            let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+            assert_eq!(fields, ["username", "password", "email"], "{problems:?}");
+            bi_control::sso::create_user(
+                &t.db,
+                &access,
+                NewSsoUser {
+                    username: "alice".to_owned(),
+                    email: Some("alice@example.com".to_owned()),
+                    role: Some(Role::Editor),
+                    password: "alice's first password".to_owned(),
+                },
+            )
+            .await
+            .unwrap();
+            let again = bi_control::sso::create_user(
+                &t.db,
+                &access,
+                NewSsoUser {
+                    username: "alice".to_owned(),
+                    email: None,
+                    role: None,
+                    password: "alice's first password".to_owned(),
+                },
+            )
+            .await
+            .unwrap_err();
+            assert!(again.to_string().contains("already a user"), "{again}");
+            for change in [
+                SsoUserChange::SetRole {
+                    role: Some(Role::Admin),
+                },
+                SsoUserChange::Disable,
+                SsoUserChange::ResetPassword {
+                    password: "alice's second password".to_owned(),
+                },
+            ] {
+                bi_control::sso::change_user(&t.db, &access, "alice", change)
+                    .await
+                    .unwrap();
+            }
+            let view = bi_control::sso::view(&t.db, &access).await.unwrap();
+            assert_eq!(view.problem, None);
+            let alice = view.users.iter().find(|u| u.username == "alice").unwrap();
+            assert_eq!(alice.role, Some(Role::Admin));
+            assert_eq!(alice.groups, ["bi-admins"]);
+            assert!(!alice.enabled);
+            assert_eq!(alice.required_actions, ["UPDATE_PASSWORD"]);
+            let admin = view.users.iter().find(|u| u.username == "admin").unwrap();
+            assert!(admin.managed && !alice.managed);
+            let kept: Vec<&str> = view
+                .clients
+                .iter()
+                .filter(|c| c.managed)
+                .map(|c| c.client_id.as_str())
+                .collect();
+            assert_eq!(kept, ["bi", "bi-grafana"]);
+            // A user bi did not create is not drift, and no snapshot touches them.
+            let writes = keycloak.writes();
+            engine.snapshot("test").await.unwrap();
+            assert_eq!(keycloak.writes(), writes);
 
             // Uninstalling SSO removes the realm bi created, with what it holds.
             batteries::uninstall(&t.db, "test", BatteryKind::Sso, None)
