@@ -37,17 +37,7 @@ pub fn realm_urls(
         return Err("Single Sign-On is not installed".to_owned());
     }
     let ctx = Context::new(state, Secrets::Preview);
-    let public = bi_model::reach::endpoints(&ctx)
-        .into_iter()
-        .find(|endpoint| {
-            matches!(
-                endpoint.owner,
-                bi_model::reach::Owner::Battery {
-                    battery: BatteryKind::Keycloak
-                }
-            )
-        })
-        .map(|endpoint| format!("https://{}", endpoint.host));
+    let public = bi_model::catalog::keycloak::public_url(&ctx);
     let no_public = || {
         "Keycloak has no address a browser can open: install the Istio Ingress Gateway \
          (https://keycloak.<domain>), or start bi with --keycloak-url"

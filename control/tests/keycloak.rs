@@ -12,12 +12,12 @@ mod support;
 
 use std::time::Duration;
 
+use bi_api::auth::Role;
+use bi_api::sso::{NewSsoUser, SsoUserChange};
 use bi_control::desired_state;
 use bi_control::engine::{Engine, EngineSettings, SnapshotReport, SnapshotStatus};
 use bi_control::events::EventBus;
 use bi_control::keycloak::KeycloakAccess;
-use bi_api::auth::Role;
-use bi_api::sso::{NewSsoUser, SsoUserChange};
 use bi_control::operations::batteries;
 use bi_model::catalog::BatteryKind;
 use bi_sandbox::keycloak::SandboxKeycloak;

@@ -1066,3 +1066,74 @@ async fn the_cli_prints_the_addresses_and_hands_out_the_ca_certificate() {
     assert_eq!(std::fs::read_to_string(&file).unwrap(), pem);
     assert_eq!(ok(&bi(&server, &["ca"])), pem);
 }
+
+#[test]
+fn the_cli_keeps_single_sign_on_users_in_the_sandbox_keycloak() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(&dir.path().join("data"));
+
+    let missing = bi(&server, &["sso", "initial-password"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("Single Sign-On is not installed"),
+        "{missing:?}"
+    );
+    ok(&bi(&server, &["batteries", "install", "sso"]));
+    assert!(ok(&bi(&server, &["apply"])).contains("succeeded"));
+
+    // The engine created the realm, the first admin and bi's client in the
+    // Keycloak `bi serve` started beside the sandbox.
+    let password = ok(&bi(&server, &["sso", "initial-password"]));
+    assert!(password.trim().len() >= 20, "{password:?}");
+    let users = json(&server, &["sso", "users", "list"]);
+    assert_eq!(users[0]["username"], "admin", "{users}");
+    assert_eq!(users[0]["role"], "admin", "{users}");
+    assert_eq!(users[0]["managed"], true, "{users}");
+    let clients = ok(&bi(&server, &["sso", "clients"]));
+    assert!(clients.contains("bi "), "{clients}");
+
+    ok(&bi_with(
+        &server.url,
+        server.config.path(),
+        &[
+            "sso",
+            "users",
+            "add",
+            "bob",
+            "--role",
+            "editor",
+            "--password-stdin",
+        ],
+        "bob's first password\n",
+    ));
+    ok(&bi(
+        &server,
+        &[
+            "sso",
+            "users",
+            "set",
+            "bob",
+            "--disable",
+            "--role",
+            "viewer",
+        ],
+    ));
+    let listed = ok(&bi(&server, &["sso", "users", "list"]));
+    let bob = listed.lines().find(|l| l.starts_with("bob")).unwrap();
+    assert!(
+        bob.contains("viewer") && bob.contains("disabled"),
+        "{listed}"
+    );
+    assert!(bob.contains("UPDATE_PASSWORD"), "{listed}");
+    let refused = bi_with(
+        &server.url,
+        server.config.path(),
+        &["sso", "users", "add", "bob", "--password-stdin"],
+        "another long password\n",
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("already a user"),
+        "{refused:?}"
+    );
+}

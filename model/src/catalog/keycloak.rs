@@ -109,6 +109,22 @@ pub fn internal_url(ctx: &Context<'_>) -> String {
     )
 }
 
+/// Where browsers open Keycloak: `https://keycloak.<domain>` through the
+/// ingress gateway, when there is one.
+pub fn public_url(ctx: &Context<'_>) -> Option<String> {
+    crate::reach::endpoints(ctx)
+        .into_iter()
+        .find(|endpoint| {
+            matches!(
+                endpoint.owner,
+                crate::reach::Owner::Battery {
+                    battery: BatteryKind::Keycloak
+                }
+            )
+        })
+        .map(|endpoint| format!("https://{}", endpoint.host))
+}
+
 /// Keycloak's management port (health and metrics).
 const MANAGEMENT_PORT: u16 = 9000;
 /// The Secret with the initial administrator's name and password.
@@ -136,7 +152,7 @@ fn database() -> PostgresCluster {
     }
 }
 
-fn deployment(config: &KeycloakConfig, namespace: &str) -> Deployment {
+fn deployment(config: &KeycloakConfig, namespace: &str, public: Option<&str>) -> Deployment {
     let connection = build::connection_secret_name("postgres", NAME, Some(NAME));
     let mut container = ContainerSpec::new(NAME, &config.image);
     container.args = vec!["start".to_owned()];
@@ -154,13 +170,21 @@ fn deployment(config: &KeycloakConfig, namespace: &str) -> Deployment {
         build::env("KC_METRICS_ENABLED", "true"),
         build::env("KC_HTTP_ENABLED", "true"),
         build::env("KC_HTTP_PORT", &HTTP_PORT.to_string()),
-        build::env("KC_HOSTNAME_STRICT", "false"),
         build::env("KC_PROXY_HEADERS", "xforwarded"),
         // Replicas find each other through the database: no cluster API access.
         build::env("KC_CACHE", "ispn"),
         build::env("KC_CACHE_STACK", "jdbc-ping"),
         build::env("JAVA_OPTS_KC_HEAP", "-XX:MaxRAMPercentage=70"),
     ];
+    match public {
+        // NB: tokens name the address browsers use (`iss`), also when the
+        // proxies and bi redeem codes at the in-cluster Service.
+        Some(url) => container.env.extend([
+            build::env("KC_HOSTNAME", url),
+            build::env("KC_HOSTNAME_BACKCHANNEL_DYNAMIC", "true"),
+        ]),
+        None => container.env.push(build::env("KC_HOSTNAME_STRICT", "false")),
+    }
     container.ports = vec![("http", HTTP_PORT), ("management", MANAGEMENT_PORT)];
     container.health = Some(Health::Http("/health/ready", MANAGEMENT_PORT));
     container.resources = Some(Resources {
@@ -234,7 +258,8 @@ pub fn generate(
     );
     admin.type_ = Some("kubernetes.io/basic-auth".to_owned());
     out.push(Resource::new(app, &admin)?);
-    out.push(Resource::new(app, &deployment(config, ns))?);
+    let public = public_url(ctx);
+    out.push(Resource::new(app, &deployment(config, ns, public.as_deref()))?);
     out.push(Resource::new(
         app,
         &build::service(

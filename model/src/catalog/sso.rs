@@ -140,9 +140,29 @@ pub fn oauth2_proxy_under(
     );
 
     let mut container = ContainerSpec::new("oauth2-proxy", &config.oauth2_proxy_image);
-    container.args = vec![
-        "--provider=keycloak-oidc".to_owned(),
-        format!("--oidc-issuer-url={}", issuer_url(ctx)),
+    container.args = vec!["--provider=keycloak-oidc".to_owned()];
+    match super::keycloak::public_url(ctx) {
+        // NB: browsers go to Keycloak's public address; the proxy redeems
+        // codes and reads keys at its Service (the public name may not
+        // resolve inside the cluster), and Keycloak names the public
+        // address as the tokens' issuer (KC_HOSTNAME).
+        Some(public) => {
+            let inside = issuer_url(ctx);
+            let oidc = "protocol/openid-connect";
+            container.args.extend([
+                format!("--oidc-issuer-url={public}/realms/{REALM}"),
+                "--skip-oidc-discovery=true".to_owned(),
+                format!("--login-url={public}/realms/{REALM}/{oidc}/auth"),
+                format!("--redeem-url={inside}/{oidc}/token"),
+                format!("--oidc-jwks-url={inside}/{oidc}/certs"),
+                format!("--validate-url={inside}/{oidc}/userinfo"),
+            ]);
+        }
+        None => container
+            .args
+            .push(format!("--oidc-issuer-url={}", issuer_url(ctx))),
+    }
+    container.args.extend([
         format!("--client-id={}", crate::keycloak::client_id(name)),
         format!(
             "--proxy-prefix={}/oauth2",
@@ -164,7 +184,7 @@ pub fn oauth2_proxy_under(
         "--cookie-httponly=true".to_owned(),
         format!("--cookie-name=_bi_{}", name.replace('-', "_")),
         "--code-challenge-method=S256".to_owned(),
-    ];
+    ]);
     container.env = vec![
         build::env_from_secret("OAUTH2_PROXY_CLIENT_SECRET", &proxy, "client-secret"),
         build::env_from_secret("OAUTH2_PROXY_COOKIE_SECRET", &proxy, "cookie-secret"),
@@ -211,7 +231,11 @@ pub fn generate(config: &SsoConfig, ctx: &Context<'_>) -> Result<Vec<Resource>, 
         .collect();
     let data = BTreeMap::from([
         ("realm".to_owned(), REALM.to_owned()),
-        ("issuer".to_owned(), issuer_url(ctx)),
+        (
+            "issuer".to_owned(),
+            super::keycloak::public_url(ctx)
+                .map_or_else(|| issuer_url(ctx), |url| format!("{url}/realms/{REALM}")),
+        ),
         ("mfa".to_owned(), config.mfa.to_string()),
         ("clients".to_owned(), clients.join("\n")),
     ]);
@@ -349,6 +373,47 @@ mod tests {
         ));
         assert!(container.liveness_probe.is_some() && container.resources.is_some());
         assert_eq!(pod.service_account_name, None);
+    }
+
+    #[test]
+    fn behind_the_gateway_browsers_go_to_keycloaks_public_address_and_the_proxy_to_its_service() {
+        let state = state(&[
+            BatteryKind::Sso,
+            BatteryKind::Grafana,
+            BatteryKind::IstioGateway,
+        ]);
+        let resources = crate::generate::generate(&state, Secrets::Preview).unwrap();
+        let args = |name: &str| -> Vec<String> {
+            let deployment = resources
+                .iter()
+                .find(|r| r.path.kind == "Deployment" && r.path.name == name)
+                .unwrap();
+            let container = &deployment.body["spec"]["template"]["spec"]["containers"][0];
+            let mut all: Vec<String> =
+                serde_json::from_value(container["args"].clone()).unwrap_or_default();
+            for env in container["env"].as_array().unwrap() {
+                if let Some(value) = env["value"].as_str() {
+                    all.push(format!("{}={value}", env["name"].as_str().unwrap()));
+                }
+            }
+            all
+        };
+        let proxy = args("oauth2-proxy-grafana");
+        let inside = "http://keycloak.battery-base.svc.cluster.local:8080/realms/batterycore";
+        for expected in [
+            "--oidc-issuer-url=https://keycloak.bi.localhost/realms/batterycore".to_owned(),
+            "--skip-oidc-discovery=true".to_owned(),
+            "--login-url=https://keycloak.bi.localhost/realms/batterycore/protocol/openid-connect/auth".to_owned(),
+            format!("--redeem-url={inside}/protocol/openid-connect/token"),
+            format!("--oidc-jwks-url={inside}/protocol/openid-connect/certs"),
+        ] {
+            assert!(proxy.contains(&expected), "{expected} not in {proxy:?}");
+        }
+        // Keycloak names its public address in the tokens it issues, also to the proxy.
+        let keycloak = args("keycloak");
+        assert!(keycloak.contains(&"KC_HOSTNAME=https://keycloak.bi.localhost".to_owned()));
+        assert!(keycloak.contains(&"KC_HOSTNAME_BACKCHANNEL_DYNAMIC=true".to_owned()));
+        assert!(!keycloak.iter().any(|a| a.starts_with("KC_HOSTNAME_STRICT")));
     }
 
     #[test]
