@@ -15,7 +15,9 @@ use std::time::Duration;
 use bi_api::auth::Role;
 use bi_api::sso::{NewSsoUser, SsoUserChange};
 use bi_control::desired_state;
+use bi_control::engine::history;
 use bi_control::engine::{Engine, EngineSettings, SnapshotReport, SnapshotStatus};
+use bi_control::entities::resource_body;
 use bi_control::events::EventBus;
 use bi_control::keycloak::KeycloakAccess;
 use bi_control::operations::batteries;
@@ -23,6 +25,7 @@ use bi_model::catalog::BatteryKind;
 use bi_sandbox::keycloak::SandboxKeycloak;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
+use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 use support::cluster::on_sandbox_and_real;
 
@@ -195,6 +198,35 @@ async fn sso_is_applied_to_keycloak_in_the_same_snapshot_kept_and_removed() {
             );
             let console = Console::sign_in(&keycloak.url(), "batteryadmin", &password).await;
             let grafana = console.client("bi-grafana").await;
+
+            // History has them like any object, their secrets as placeholders.
+            let diff = history::diff(&t.db, first.id, applied.id)
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(
+                diff.added
+                    .contains(&"keycloak/v26/Client/batterycore/bi-grafana".to_owned()),
+                "{diff:?}"
+            );
+            let bodies = resource_body::Entity::find()
+                .all(t.db.connection())
+                .await
+                .unwrap();
+            let stored = bodies
+                .iter()
+                .find(|row| row.body.contains(r#""clientId":"bi-grafana""#))
+                .expect("the client's body is stored");
+            assert!(stored.body.contains("<secret>"), "{}", stored.body);
+            assert!(
+                !stored.body.contains(grafana["secret"].as_str().unwrap()),
+                "no client secret in history"
+            );
+            let initial = secrets.get("sso/users/admin").unwrap();
+            assert!(
+                bodies.iter().all(|row| !row.body.contains(initial)),
+                "no initial password in history"
+            );
             assert_eq!(
                 grafana["redirectUris"],
                 json!(["https://grafana.bi.localhost/oauth2/callback"])
@@ -280,6 +312,40 @@ async fn sso_is_applied_to_keycloak_in_the_same_snapshot_kept_and_removed() {
             assert_eq!(restored["redirectUris"], grafana["redirectUris"]);
             assert_eq!(restored["secret"], grafana["secret"]);
             assert!(engine.sweep_drift().await.unwrap().drifted.is_empty());
+
+            // A setting changes Keycloak in the next snapshot; rollback puts it back.
+            let before_mfa = repaired.id;
+            desired_state::change(&t.db, "test", "mfa", |s| {
+                if let Some(bi_model::catalog::BatteryConfig::Sso(sso)) =
+                    s.batteries.get_mut(&BatteryKind::Sso)
+                {
+                    sso.mfa = true;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+            let mfa = engine.snapshot("test").await.unwrap();
+            assert_eq!(
+                keycloak_outcomes(&mfa)
+                    .into_iter()
+                    .filter(|o| !o.ends_with(" unchanged"))
+                    .collect::<Vec<_>>(),
+                ["keycloak/v26/RequiredAction/batterycore/CONFIGURE_TOTP updated"]
+            );
+            let totp = "/admin/realms/batterycore/authentication/required-actions/CONFIGURE_TOTP";
+            assert_eq!(console.get(totp).await.1["defaultAction"], true);
+            let back = bi_control::engine::rollback(&engine, &t.db, before_mfa, "test")
+                .await
+                .unwrap();
+            assert!(
+                keycloak_outcomes(&back).contains(
+                    &"keycloak/v26/RequiredAction/batterycore/CONFIGURE_TOTP updated".to_owned()
+                ),
+                "{:?}",
+                keycloak_outcomes(&back)
+            );
+            assert_eq!(console.get(totp).await.1["defaultAction"], false);
 
             // An admin's users live in Keycloak: added with a temporary password and
             // the group of their role, changed there at once.
