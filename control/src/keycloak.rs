@@ -353,17 +353,7 @@ impl Admin {
 
     /// Replaces the item at `path`, whose Keycloak id is `id`, with `body`.
     pub async fn update(&self, path: &KeycloakPath, id: &str, body: &Value) -> Result<()> {
-        let realm = enc(&path.realm);
-        let id = enc(id);
-        let url = match path.kind {
-            KeycloakKind::Realm => format!("/admin/realms/{realm}"),
-            KeycloakKind::Group => format!("/admin/realms/{realm}/groups/{id}"),
-            KeycloakKind::Client => format!("/admin/realms/{realm}/clients/{id}"),
-            KeycloakKind::User => format!("/admin/realms/{realm}/users/{id}"),
-            KeycloakKind::RequiredAction => {
-                format!("/admin/realms/{realm}/authentication/required-actions/{id}")
-            }
-        };
+        let url = item_url(path, id);
         self.expect(Method::PUT, &url, Some(body)).await?;
         if path.kind == KeycloakKind::Client {
             self.put_mappers(&url, body).await?;
@@ -406,15 +396,10 @@ impl Admin {
     /// Deletes the item at `path`, whose Keycloak id is `id`; Ok(false) when
     /// it was already gone. A required action stays (it is the realm's).
     pub async fn delete(&self, path: &KeycloakPath, id: &str) -> Result<bool> {
-        let realm = enc(&path.realm);
-        let id = enc(id);
-        let url = match path.kind {
-            KeycloakKind::Realm => format!("/admin/realms/{realm}"),
-            KeycloakKind::Group => format!("/admin/realms/{realm}/groups/{id}"),
-            KeycloakKind::Client => format!("/admin/realms/{realm}/clients/{id}"),
-            KeycloakKind::User => format!("/admin/realms/{realm}/users/{id}"),
-            KeycloakKind::RequiredAction => return Ok(true),
-        };
+        if path.kind == KeycloakKind::RequiredAction {
+            return Ok(true);
+        }
+        let url = item_url(path, id);
         let reply = self.call(Method::DELETE, &url, None).await?;
         match reply.status {
             StatusCode::NOT_FOUND => Ok(false),
@@ -524,6 +509,21 @@ pub fn admin_for(
 const ADMIN_PASSWORD: &str = "keycloak/admin-password";
 /// The administrator's name when the Keycloak battery is gone.
 const DEFAULT_ADMIN: &str = "batteryadmin";
+
+/// The URL of the item at `path` whose Keycloak id is `id`.
+fn item_url(path: &KeycloakPath, id: &str) -> String {
+    let realm = enc(&path.realm);
+    let id = enc(id);
+    match path.kind {
+        KeycloakKind::Realm => format!("/admin/realms/{realm}"),
+        KeycloakKind::Group => format!("/admin/realms/{realm}/groups/{id}"),
+        KeycloakKind::Client => format!("/admin/realms/{realm}/clients/{id}"),
+        KeycloakKind::User => format!("/admin/realms/{realm}/users/{id}"),
+        KeycloakKind::RequiredAction => {
+            format!("/admin/realms/{realm}/authentication/required-actions/{id}")
+        }
+    }
+}
 
 /// The field a listed item is named by.
 fn name_field(kind: KeycloakKind) -> &'static str {

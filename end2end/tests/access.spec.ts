@@ -1,20 +1,11 @@
 // Signing in, working, and signing out in Chromium; an admin adds a viewer
 // and creates a token on the Users and access page; the viewer reads but
 // is offered no changes, and the server refuses them anyway.
-import { expect, type Browser, type Page } from '@playwright/test';
-import { test, open, screenshot, pageHeaders } from './journeys';
+import { expect, type Page } from '@playwright/test';
+import { test, anonymous, open, screenshot, pageHeaders } from './journeys';
 import { ADMIN } from '../global-setup';
 
 test.use({ baseURL: process.env.BI_BASE_URL });
-
-/** A browser context nobody is signed in to. */
-async function anonymous(browser: Browser): Promise<Page> {
-  const context = await browser.newContext({
-    baseURL: process.env.BI_BASE_URL,
-    storageState: { cookies: [], origins: [] },
-  });
-  return context.newPage();
-}
 
 async function signIn(page: Page, username: string, password: string): Promise<void> {
   await page.getByLabel('Username').fill(username);

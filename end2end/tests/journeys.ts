@@ -1,6 +1,6 @@
 // Steps the journeys share: waiting for hydration, installing a battery
 // through the UI, and watching the live plan viewer reach "done".
-import { test as base, expect, type APIRequestContext, type Page } from '@playwright/test';
+import { test as base, expect, type APIRequestContext, type Browser, type Page } from '@playwright/test';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -74,4 +74,13 @@ export function sandboxUrl(): string {
   const server = /server:\s*(\S+)/.exec(kubeconfig)?.[1];
   if (!server) throw new Error(`no server in the sandbox's kubeconfig:\n${kubeconfig}`);
   return server;
+}
+
+/** A page in a browser context nobody is signed in to. */
+export async function anonymous(browser: Browser): Promise<Page> {
+  const context = await browser.newContext({
+    baseURL: process.env.BI_BASE_URL,
+    storageState: { cookies: [], origins: [] },
+  });
+  return context.newPage();
 }

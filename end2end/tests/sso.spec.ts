@@ -4,19 +4,11 @@
 // REST API and OIDC endpoints); that administrator then signs in to bi
 // through the OIDC flow with PKCE, changes the initial password Keycloak
 // asks them to, and lands in bi with the role of their Keycloak group.
-import { expect, request, type Browser, type Page } from '@playwright/test';
-import { test, ensureInstalled, open, screenshot } from './journeys';
+import { expect, request } from '@playwright/test';
+import { test, anonymous, ensureInstalled, open, screenshot } from './journeys';
 import { ADMIN } from '../global-setup';
 
 test.use({ baseURL: process.env.BI_BASE_URL });
-
-async function anonymous(browser: Browser): Promise<Page> {
-  const context = await browser.newContext({
-    baseURL: process.env.BI_BASE_URL,
-    storageState: { cookies: [], origins: [] },
-  });
-  return context.newPage();
-}
 
 test('a Keycloak user signs in to bi through single sign-on with the role of their group', async ({
   page,

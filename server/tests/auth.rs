@@ -146,6 +146,10 @@ async fn nobody_signed_in_reaches_nothing_but_the_public_routes() {
             "POST /auth/sign-in",
             "POST /auth/sign-out",
             "POST /auth/setup",
+            // Single Sign-On: off to Keycloak, and back with a code bound
+            // to the browser's cookie.
+            "GET /auth/oidc/start",
+            "GET /auth/oidc/callback",
             "POST /api/v1/login",
             "POST /api/v1/setup",
         ]

@@ -262,15 +262,20 @@ fn authorize(kc: &mut Keycloak, realm_name: &str, query: &BTreeMap<String, Strin
     sign_in_form(realm_name, &display, &session, None)
 }
 
-fn sign_in_form(realm: &str, display: &str, session: &str, error: Option<&str>) -> Answer {
-    let error = error
+/// The alert a form shows above its fields, if any.
+fn alert(error: Option<&str>) -> String {
+    error
         .map(|e| {
             format!(
                 "<div class=\"alert-error\"><span id=\"input-error\">{}</span></div>",
                 escape(e)
             )
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+fn sign_in_form(realm: &str, display: &str, session: &str, error: Option<&str>) -> Answer {
+    let error = alert(error);
     page(
         StatusCode::OK,
         "Sign in to your account",
@@ -289,14 +294,7 @@ fn sign_in_form(realm: &str, display: &str, session: &str, error: Option<&str>) 
 }
 
 fn update_form(realm: &str, session: &str, error: Option<&str>) -> Answer {
-    let error = error
-        .map(|e| {
-            format!(
-                "<div class=\"alert-error\"><span id=\"input-error\">{}</span></div>",
-                escape(e)
-            )
-        })
-        .unwrap_or_default();
+    let error = alert(error);
     page(
         StatusCode::OK,
         "Update password",
