@@ -124,19 +124,7 @@ impl Admin {
     /// A client of the Keycloak at `base` (`http://host:port`, no trailing
     /// path), signing in as `username` with `password`.
     pub fn new(base: &str, username: &str, password: &str) -> Result<Self> {
-        let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|err| KeycloakError::Protocol(format!("TLS set-up: {err}")))?
-        .with_root_certificates(native_roots())
-        .with_no_client_auth();
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .timeout(REQUEST_TIMEOUT)
-            .connect_timeout(Duration::from_secs(5))
-            .build()
-            .map_err(|err| KeycloakError::Protocol(format!("HTTP client set-up: {err}")))?;
+        let http = http_client()?;
         Ok(Self {
             http,
             base: base.trim_end_matches('/').to_owned(),
@@ -539,6 +527,31 @@ fn name_field(kind: KeycloakKind) -> &'static str {
 /// `text` as one path segment or query value.
 fn enc(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// The one HTTP client every `Admin` shares (connections pooled, the
+/// system's roots read once), built at its first use.
+fn http_client() -> Result<reqwest::Client> {
+    static CLIENT: std::sync::OnceLock<std::result::Result<reqwest::Client, String>> =
+        std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .map_err(|err| format!("TLS set-up: {err}"))?
+            .with_root_certificates(native_roots())
+            .with_no_client_auth();
+            reqwest::Client::builder()
+                .tls_backend_preconfigured(tls)
+                .timeout(REQUEST_TIMEOUT)
+                .connect_timeout(Duration::from_secs(5))
+                .build()
+                .map_err(|err| format!("HTTP client set-up: {err}"))
+        })
+        .clone()
+        .map_err(KeycloakError::Protocol)
 }
 
 /// The system's trusted roots (a public `https://keycloak.<domain>`).

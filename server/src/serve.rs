@@ -293,7 +293,7 @@ pub async fn app_state(
         EngineSettings {
             retention: settings.retention,
             writes_per_second: settings.max_write_rate,
-            keycloak: keycloak.clone(),
+            keycloak,
             ..EngineSettings::default()
         },
         EventBus::new(),
@@ -307,7 +307,7 @@ pub async fn app_state(
         .await
         .context("while reading the reconcile intervals")?
         .or(defaults);
-    let auth = auth_config(settings, addr, &db, keycloak).await?;
+    let auth = auth_config(settings, addr, &db).await?;
     let (reconciler, task) = Reconciler::start(Arc::new(engine), intervals.into());
     let state = AppState {
         leptos_options: leptos_options(settings, addr),
@@ -344,7 +344,6 @@ async fn auth_config(
     settings: &Settings,
     addr: SocketAddr,
     db: &Database,
-    keycloak: KeycloakAccess,
 ) -> anyhow::Result<AuthConfig> {
     let accounts = bi_control::auth::accounts::count(db)
         .await
@@ -369,7 +368,7 @@ async fn auth_config(
         tls: settings.tls.is_some(),
         limiter: Arc::default(),
         oidc: Arc::new(
-            crate::auth::oidc::Oidc::new(keycloak)
+            crate::auth::oidc::Oidc::new()
                 .context("while setting up single sign-on's HTTP client")?,
         ),
         public_url: settings.public_url.clone(),

@@ -69,7 +69,7 @@ impl Engine {
             .collect();
         let mut report = DriftReport::default();
         for item in plan.items.iter().filter(|i| i.action == Action::Unchanged) {
-            if bi_model::keycloak::is_keycloak(&item.path) {
+            if let Some(keycloak) = bi_model::keycloak::KeycloakPath::of(&item.path) {
                 let (Some(body), Some(live)) = (
                     bodies.get(&item.path),
                     prepared.keycloak_live.get(&item.path),
@@ -77,11 +77,7 @@ impl Engine {
                     continue;
                 };
                 report.checked += 1;
-                let kind = bi_model::keycloak::KeycloakPath::of(&item.path).map(|path| path.kind);
-                let kept = kind.map_or_else(
-                    || (*body).clone(),
-                    |kind| bi_model::keycloak::kept(kind, body),
-                );
+                let kept = bi_model::keycloak::kept(keycloak.kind, body);
                 let fields = bi_model::keycloak::drifted(&kept, live);
                 if !fields.is_empty() {
                     report.drifted.push(Drift {

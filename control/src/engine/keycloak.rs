@@ -180,24 +180,34 @@ pub(crate) async fn apply(
         (if deleting { u8::MAX - rank } else { rank }, *index)
     });
     let admin = match target {
-        Some(Target::Admin(admin)) => Some(admin),
-        _ => None,
+        Some(Target::Admin(admin)) => admin,
+        Some(Target::Unavailable(why)) => {
+            return settle(
+                chunk,
+                decided,
+                &order,
+                &Outcome::Failed(why.clone()),
+                progress,
+            );
+        }
+        None => {
+            let none = Outcome::Failed("no Keycloak is installed".to_owned());
+            return settle(chunk, decided, &order, &none, progress);
+        }
     };
-    let unavailable = match target {
-        Some(Target::Unavailable(why)) => Some(why.clone()),
-        None => Some("no Keycloak is installed".to_owned()),
-        Some(Target::Admin(_)) => None,
-    };
-
-    let mut stop: Option<Outcome> = None;
-    if let Some(why) = unavailable {
-        stop = Some(Outcome::Failed(why));
-    } else if let Some(admin) = admin
-        && !order.is_empty()
+    if !order.is_empty()
         && let Err(err) = ready(admin, wait).await
     {
-        stop = Some(stopped(&err, admin, wait));
+        return settle(
+            chunk,
+            decided,
+            &order,
+            &stopped(&err, admin, wait),
+            progress,
+        );
     }
+
+    let mut stop: Option<Outcome> = None;
     let mut failed_realms: BTreeMap<String, String> = BTreeMap::new();
     for (index, path) in order {
         let item = &chunk[index];
@@ -205,7 +215,7 @@ pub(crate) async fn apply(
             outcome.clone()
         } else if let Some(realm) = failed_realms.get(&path.realm).filter(|_| !deleting) {
             Outcome::HeldBack(format!("its realm {realm} was refused"))
-        } else if let Some(admin) = admin {
+        } else {
             let result = if deleting {
                 delete(admin, &path).await
             } else {
@@ -223,8 +233,6 @@ pub(crate) async fn apply(
                 }
                 Err(err) => Outcome::Failed(err.to_string()),
             }
-        } else {
-            Outcome::Failed("no Keycloak".to_owned())
         };
         if path.kind == KeycloakKind::Realm && outcome.is_failed() {
             failed_realms.insert(path.realm.clone(), item.path.to_string());
@@ -232,6 +240,27 @@ pub(crate) async fn apply(
         progress.applied(&item.path, &outcome);
         decided[index] = Some(outcome);
     }
+    finished(decided)
+}
+
+/// Gives every item of `order` the one `outcome` (no Keycloak to write to,
+/// or none answering), publishing each; one outcome per item of `chunk`.
+fn settle(
+    chunk: &[PlanItem],
+    mut decided: Vec<Option<Outcome>>,
+    order: &[(usize, KeycloakPath)],
+    outcome: &Outcome,
+    progress: &Progress,
+) -> Vec<Outcome> {
+    for (index, _) in order {
+        progress.applied(&chunk[*index].path, outcome);
+        decided[*index] = Some(outcome.clone());
+    }
+    finished(decided)
+}
+
+/// One outcome per item: those not attempted are unchanged.
+fn finished(decided: Vec<Option<Outcome>>) -> Vec<Outcome> {
     decided
         .into_iter()
         .map(|outcome| outcome.unwrap_or(Outcome::Unchanged))
@@ -283,16 +312,23 @@ async fn write(
             Outcome::Updated
         });
     }
-    if admin.read(path).await?.is_none() && admin.create(path, &body).await? {
-        return Ok(Outcome::Created);
-    }
-    // NB: there already, or created meanwhile (409): replace what bi keeps
-    // (a user's password and groups are theirs and their administrators').
-    let Some(live) = admin.read(path).await? else {
-        return Ok(Outcome::Failed(format!(
-            "{path} was refused as a duplicate but cannot be found"
-        )));
+    let live = match admin.read(path).await? {
+        Some(live) => live,
+        None => {
+            if admin.create(path, &body).await? {
+                return Ok(Outcome::Created);
+            }
+            // NB: created meanwhile (409): replace it like one found.
+            let Some(live) = admin.read(path).await? else {
+                return Ok(Outcome::Failed(format!(
+                    "{path} was refused as a duplicate but cannot be found"
+                )));
+            };
+            live
+        }
     };
+    // NB: replace only what bi keeps (a user's password and groups are
+    // theirs and their administrators').
     let kept = model::marked(
         path.kind,
         &model::kept(path.kind, &resource.body),

@@ -242,10 +242,7 @@ fn authorize(kc: &mut Keycloak, realm_name: &str, query: &BTreeMap<String, Strin
             "Invalid parameter: code_challenge_method",
         );
     }
-    let display = realm.rep["displayName"]
-        .as_str()
-        .unwrap_or(realm_name)
-        .to_owned();
+    let display = display_name(realm, realm_name);
     let session = uuid::Uuid::new_v4().to_string();
     kc.logins.insert(
         session.clone(),
@@ -311,6 +308,30 @@ fn update_form(realm: &str, session: &str, error: Option<&str>) -> Answer {
     )
 }
 
+/// What Keycloak says of a sign-in it no longer knows.
+const TIMED_OUT: &str = "Your login attempt timed out. Login will start from the beginning.";
+
+/// The sign-in of `?session_code=` in `realm`, with that code.
+fn pending_login(
+    kc: &Keycloak,
+    realm: &str,
+    query: &BTreeMap<String, String>,
+) -> Result<(String, Login), Answer> {
+    let session = query.get("session_code").cloned().unwrap_or_default();
+    let login = kc
+        .logins
+        .get(&session)
+        .filter(|l| l.realm == realm)
+        .cloned()
+        .ok_or_else(|| error_page(TIMED_OUT))?;
+    Ok((session, login))
+}
+
+/// The name a realm's pages show.
+fn display_name(realm: &Realm, name: &str) -> String {
+    realm.rep["displayName"].as_str().unwrap_or(name).to_owned()
+}
+
 fn authenticate(
     kc: &mut Keycloak,
     realm_name: &str,
@@ -318,22 +339,14 @@ fn authenticate(
     form: &BTreeMap<String, String>,
     issuer: &str,
 ) -> Answer {
-    let session = query.get("session_code").cloned().unwrap_or_default();
-    let Some(login) = kc
-        .logins
-        .get(&session)
-        .filter(|l| l.realm == realm_name)
-        .cloned()
-    else {
-        return error_page("Your login attempt timed out. Login will start from the beginning.");
+    let (session, login) = match pending_login(kc, realm_name, query) {
+        Ok(found) => found,
+        Err(answer) => return answer,
     };
     let Some(realm) = kc.realms.get(realm_name) else {
         return not_found("Realm");
     };
-    let display = realm.rep["displayName"]
-        .as_str()
-        .unwrap_or(realm_name)
-        .to_owned();
+    let display = display_name(realm, realm_name);
     let name = form
         .get("username")
         .map(|n| n.to_lowercase())
@@ -379,17 +392,12 @@ fn update_password(
     form: &BTreeMap<String, String>,
     issuer: &str,
 ) -> Answer {
-    let session = query.get("session_code").cloned().unwrap_or_default();
-    let Some(login) = kc
-        .logins
-        .get(&session)
-        .filter(|l| l.realm == realm_name)
-        .cloned()
-    else {
-        return error_page("Your login attempt timed out. Login will start from the beginning.");
+    let (session, login) = match pending_login(kc, realm_name, query) {
+        Ok(found) => found,
+        Err(answer) => return answer,
     };
     let Some(user_id) = login.user.clone() else {
-        return error_page("Your login attempt timed out. Login will start from the beginning.");
+        return error_page(TIMED_OUT);
     };
     let new = form.get("password-new").cloned().unwrap_or_default();
     if new.is_empty() {

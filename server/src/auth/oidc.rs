@@ -58,24 +58,23 @@ struct Pending {
     started: Instant,
 }
 
-/// What the sign-in routes keep: where Keycloak is, and the flows pending.
+/// What the sign-in routes keep: the flows pending, and the HTTP client
+/// they reach Keycloak with (where it is, the engine's settings say).
 #[derive(Debug)]
 pub struct Oidc {
-    keycloak: KeycloakAccess,
     http: reqwest::Client,
     pending: Mutex<HashMap<String, Pending>>,
 }
 
 impl Oidc {
-    /// Flows through the Keycloak the engine reaches by `keycloak`.
-    pub fn new(keycloak: KeycloakAccess) -> anyhow::Result<Self> {
+    /// No flow pending yet.
+    pub fn new() -> anyhow::Result<Self> {
         let tls = crate::tls::client_config(None)?;
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .timeout(Duration::from_secs(15))
             .build()?;
         Ok(Self {
-            keycloak,
             http,
             pending: Mutex::new(HashMap::new()),
         })
@@ -91,7 +90,7 @@ impl Oidc {
 /// Whether the sign-in page offers Single Sign-On.
 pub async fn offered(state: &AppState) -> bool {
     match bi_control::desired_state::current(&state.db).await {
-        Ok((_, desired)) => realm_urls(&desired, &state.auth.oidc.keycloak).is_ok(),
+        Ok((_, desired)) => realm_urls(&desired, keycloak(state)).is_ok(),
         Err(_) => false,
     }
 }
@@ -237,7 +236,12 @@ async fn current_realm(state: &AppState) -> Result<RealmUrls, String> {
     let (_, desired) = bi_control::desired_state::current(&state.db)
         .await
         .map_err(|err| err.to_string())?;
-    realm_urls(&desired, &state.auth.oidc.keycloak)
+    realm_urls(&desired, keycloak(state))
+}
+
+/// Where the engine reaches Keycloak: bi reaches it there too.
+fn keycloak(state: &AppState) -> &KeycloakAccess {
+    &state.reconciler.engine().settings().keycloak
 }
 
 /// Exchanges `code` and reads who signed in: their username and role.

@@ -327,7 +327,8 @@ pub enum UsersCommand {
     },
 }
 
-fn parse_role(text: &str) -> Result<Role, String> {
+/// A role as the CLI's `--role` takes it.
+pub(crate) fn parse_role(text: &str) -> Result<Role, String> {
     text.parse()
 }
 

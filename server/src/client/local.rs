@@ -90,8 +90,7 @@ impl LocalApi {
                 tls: false,
                 limiter: Arc::default(),
                 oidc: Arc::new(
-                    crate::auth::oidc::Oidc::new(bi_control::keycloak::KeycloakAccess::Outside)
-                        .context("while building the offline client")?,
+                    crate::auth::oidc::Oidc::new().context("while building the offline client")?,
                 ),
                 public_url: None,
             },

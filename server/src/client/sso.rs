@@ -5,7 +5,7 @@ use bi_api::auth::Role;
 use bi_api::sso::{NewSsoUser, SsoUserChange, SsoView};
 
 use super::api::ApiClient;
-use super::auth::read_password;
+use super::auth::{parse_role, read_password};
 use super::output::{OutputFormat, Table, print};
 use crate::api::sso::InitialPassword;
 
@@ -55,10 +55,6 @@ pub enum SsoUsersCommand {
         #[arg(long, requires = "reset_password")]
         password_stdin: bool,
     },
-}
-
-fn parse_role(text: &str) -> Result<Role, String> {
-    text.parse()
 }
 
 /// Runs `bi sso users …`.
