@@ -48,6 +48,8 @@ build-debug: setup
 
 e2e: build-debug
 	cd end2end && BI_E2E_BINARY=$(TARGET_DIR)/debug/bi BI_E2E_SITE_ROOT=$(CURDIR)/target/site npx playwright test
+	# The explorer and the timeline again, on a real kube-apiserver (../shared/realk8s).
+	cd end2end && BI_E2E_BINARY=$(TARGET_DIR)/debug/bi BI_E2E_SITE_ROOT=$(CURDIR)/target/site npx playwright test -c playwright.realk8s.config.ts
 
 ## image: bi's container image (static binary + web UI) as an OCI archive, built without a container engine
 image:

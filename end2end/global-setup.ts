@@ -52,12 +52,18 @@ function waitForListening(child: ChildProcess, log: string[]): Promise<{ url: st
 }
 
 export default async function globalSetup(): Promise<() => Promise<void>> {
+  return startBi([]);
+}
+
+/** Starts `bi serve` with `extra` arguments (a kubeconfig, say), creates
+ * the first admin, and returns the teardown that stops it. */
+export async function startBi(extra: string[]): Promise<() => Promise<void>> {
   const binary = binaryPath();
   if (!existsSync(binary)) {
     throw new Error(`no bi binary at ${binary}: build it with \`make build-debug\` or set BI_E2E_BINARY`);
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'bi-e2e-'));
-  const args = ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir];
+  const args = ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...extra];
   if (process.env.BI_E2E_SITE_ROOT) args.push('--site-root', resolve(process.env.BI_E2E_SITE_ROOT));
   // The server must not see the harness's own variables (it would warn about them)
   // nor a database URL meant for something else.

@@ -82,6 +82,9 @@ pub enum Access {
     Public,
     /// A signed-in user with at least this role.
     Role(Role),
+    /// A viewer, or a scraper with the installation's metrics token
+    /// (`/metrics`: what VictoriaMetrics in the cluster sends).
+    Scrape,
 }
 
 /// How the current request proved who it is.

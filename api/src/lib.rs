@@ -14,6 +14,8 @@
 //! - [`audit`]: the audit trail, and [`audit::Changed`], what every stored
 //!   change answers with.
 //! - [`batteries`]: the catalog, one battery, install previews and outcomes.
+//! - [`drift`]: objects changed behind bi's back, and the drift mode.
+//! - [`explorer`]: the Kubernetes explorer's kinds, lists and objects.
 //! - [`health`]: each app's readiness and the cluster's capacity.
 //! - [`preview`]: the base a form's change is previewed on.
 //! - [`projects`]: projects, their objects, and the project routes' bodies.
@@ -24,6 +26,8 @@
 //!   rollbacks.
 //! - [`sso`]: Single Sign-On's Keycloak: its users and clients.
 //! - [`status`]: the installation at a glance (`bi status`).
+//! - [`timeline`]: what happened in the cluster and in bi, and the
+//!   archive of deleted objects with their undelete.
 //! - [`server`]: facts about the server the UI and the CLI show.
 //!
 //! It builds for wasm32: nothing here may depend on tokio, the database or
@@ -32,7 +36,9 @@
 pub mod audit;
 pub mod auth;
 pub mod batteries;
+pub mod drift;
 mod error;
+pub mod explorer;
 pub mod health;
 pub mod preview;
 pub mod projects;
@@ -43,6 +49,7 @@ pub mod snapshots;
 pub mod sso;
 pub mod status;
 mod time;
+pub mod timeline;
 
 pub use error::{ApiError, ErrorBody, ErrorCode, ErrorDetail};
 pub use time::Timestamp;

@@ -57,6 +57,9 @@ pub struct ServiceStatus {
     pub outcomes: Vec<ApplyOutcome>,
     /// The connection Secrets it can reference in its environment.
     pub connection_secrets: Vec<ConnectionSecret>,
+    /// Its pods (a traditional service's; Knative's run under Knative's names).
+    #[serde(default)]
+    pub pods: Vec<crate::explorer::PodRow>,
 }
 
 /// One service: its settings and, when the cluster could be read, its

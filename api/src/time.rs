@@ -12,6 +12,11 @@ use serde::{Deserialize, Serialize};
 pub struct Timestamp(String);
 
 impl Timestamp {
+    /// A moment the cluster wrote as RFC 3339 text (`2026-11-24T23:47:05Z`).
+    pub fn from_rfc3339(text: &str) -> Self {
+        Self(text.to_owned())
+    }
+
     /// The RFC 3339 text.
     pub fn as_str(&self) -> &str {
         &self.0

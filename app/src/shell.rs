@@ -10,8 +10,9 @@ use crate::ApiError;
 use crate::api::installation::{RenameInstallation, get_installation_overview};
 use crate::components::layout::Layout;
 use crate::pages::{
-    AccessRoute, BatteriesRoute, BatteryRoute, Dashboard, DeploysRoute, DiffRoute, LivePlanRoute,
-    NotFound, ProjectRoute, ProjectsRoute, ServiceRoute, ServicesRoute, Settings, SnapshotRoute,
+    AccessRoute, BatteriesRoute, BatteryRoute, Dashboard, DeletedRoute, DeploysRoute, DiffRoute,
+    ExplorerObjectRoute, ExplorerRoute, LivePlanRoute, LogsRoute, NotFound, ProjectRoute,
+    ProjectsRoute, ServiceRoute, ServicesRoute, Settings, SnapshotRoute, TimelineRoute,
 };
 
 /// The whole HTML document, rendered on the server around [`App`].
@@ -110,6 +111,11 @@ pub fn App() -> impl IntoView {
                     <Route ssr=SsrMode::Async path=path!("deploys/live") view={Lazy::<LivePlanRoute>::new()} />
                     <Route ssr=SsrMode::Async path=path!("deploys/diff") view={Lazy::<DiffRoute>::new()} />
                     <Route ssr=SsrMode::Async path=path!("deploys/:id") view={Lazy::<SnapshotRoute>::new()} />
+                    <Route ssr=SsrMode::Async path=path!("explorer") view={Lazy::<ExplorerRoute>::new()} />
+                    <Route ssr=SsrMode::Async path=path!("explorer/object") view={Lazy::<ExplorerObjectRoute>::new()} />
+                    <Route ssr=SsrMode::Async path=path!("explorer/logs") view={Lazy::<LogsRoute>::new()} />
+                    <Route ssr=SsrMode::Async path=path!("timeline") view={Lazy::<TimelineRoute>::new()} />
+                    <Route ssr=SsrMode::Async path=path!("deleted") view={Lazy::<DeletedRoute>::new()} />
                     <Route ssr=SsrMode::Async path=path!("settings") view=Settings />
                     <Route ssr=SsrMode::Async path=path!("access") view={Lazy::<AccessRoute>::new()} />
                 </Routes>

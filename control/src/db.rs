@@ -15,6 +15,7 @@ use sea_orm::{
 };
 use tokio::sync::watch;
 
+use crate::coalesce::Coalescer;
 use crate::error::{Error, Result, db_error};
 
 /// The key of bi's PostgreSQL advisory lock for writes ("bi" in ASCII).
@@ -60,6 +61,13 @@ pub struct Database {
     /// The newest desired-state version this process stored, for whoever
     /// reacts to changes (the reconciler).
     desired_version: Arc<watch::Sender<i32>>,
+    /// Credentials resolved recently (see [`crate::auth::remembered`]).
+    remembered: Arc<crate::auth::remembered::Remembered>,
+    /// Reads shared by concurrent callers (see [`crate::coalesce`]).
+    coalescer: Coalescer,
+    /// Bumped each time this process writes the timeline or the archive of
+    /// deleted objects, for the pages that follow them.
+    timeline_revision: Arc<watch::Sender<u64>>,
 }
 
 impl Database {
@@ -101,6 +109,9 @@ impl Database {
             conn,
             backend,
             desired_version: Arc::new(watch::channel(0).0),
+            remembered: Arc::default(),
+            coalescer: Coalescer::default(),
+            timeline_revision: Arc::new(watch::channel(0).0),
         })
     }
 
@@ -125,6 +136,20 @@ impl Database {
             .ping()
             .await
             .map_err(db_error("pinging the database"))
+    }
+
+    /// The pool's connections: (open, idle).
+    pub fn pool_connections(&self) -> (usize, usize) {
+        match self.backend {
+            DatabaseBackend::Sqlite => {
+                let pool = self.conn.get_sqlite_connection_pool();
+                (pool.size() as usize, pool.num_idle())
+            }
+            DatabaseBackend::Postgres => {
+                let pool = self.conn.get_postgres_connection_pool();
+                (pool.size() as usize, pool.num_idle())
+            }
+        }
     }
 
     /// Which engine this is.
@@ -177,6 +202,38 @@ impl Database {
     /// Tells the watchers that `version` was stored.
     pub(crate) fn stored_desired_version(&self, version: i32) {
         self.desired_version.send_replace(version);
+    }
+
+    /// Follows the writes of the timeline and the archive of deleted
+    /// objects this process makes: the value grows after each.
+    pub fn watch_timeline(&self) -> watch::Receiver<u64> {
+        self.timeline_revision.subscribe()
+    }
+
+    /// Tells the followers that the timeline or the archive was written.
+    pub(crate) fn wrote_timeline(&self) {
+        self.timeline_revision
+            .send_modify(|revision| *revision += 1);
+    }
+
+    /// The credentials resolved recently, used for a few seconds.
+    pub(crate) fn remembered(&self) -> &crate::auth::remembered::Remembered {
+        &self.remembered
+    }
+
+    /// What `read` answers for `key`, shared with every caller asking for
+    /// `key` meanwhile and never read before this call (see
+    /// [`crate::coalesce`]): for the reads every page and `bi status` make.
+    /// `read` is given its own handle on this database.
+    pub async fn shared<T, F, Fut>(&self, key: &str, read: F) -> Result<T>
+    where
+        T: Clone + Send + Sync + 'static,
+        F: FnOnce(Database) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<T>> + Send + 'static,
+    {
+        let db = self.clone();
+        let value = self.coalescer.read(key, move || read(db)).await?;
+        Ok((*value).clone())
     }
 
     /// Closes the pool, waiting for connections in use to be returned.

@@ -72,7 +72,10 @@ impl fmt::Debug for StoredSecrets {
 /// The newest version number (0 when nothing was stored yet) and its state;
 /// before the first change, an empty state with battery_core installed.
 pub async fn current(db: &Database) -> Result<(i32, DesiredState)> {
-    newest(db.connection()).await
+    db.shared("desired-state", |db| async move {
+        newest(db.connection()).await
+    })
+    .await
 }
 
 /// Applies `edit` to the current state, validates the result and stores it
@@ -213,6 +216,19 @@ pub async fn seed(db: &Database, seed: &Seed) -> Result<bool> {
 
 /// The audit trail, newest first.
 pub async fn history(db: &Database) -> Result<Vec<AuditEntry>> {
+    history_up_to(db, None).await
+}
+
+/// The newest `count` entries of [`history`] (the dashboard's activity).
+pub async fn recent_history(db: &Database, count: u64) -> Result<Vec<AuditEntry>> {
+    db.shared(
+        &format!("desired-state-history/{count}"),
+        move |db| async move { history_up_to(&db, Some(count)).await },
+    )
+    .await
+}
+
+async fn history_up_to(db: &Database, count: Option<u64>) -> Result<Vec<AuditEntry>> {
     let rows = Version::find()
         .select_only()
         .columns([
@@ -222,6 +238,7 @@ pub async fn history(db: &Database) -> Result<Vec<AuditEntry>> {
             desired_state_version::Column::CreatedAt,
         ])
         .order_by_desc(desired_state_version::Column::Version)
+        .limit(count)
         .into_tuple::<(i32, String, String, DateTime<Utc>)>()
         .all(db.connection())
         .await
@@ -241,6 +258,18 @@ pub async fn history(db: &Database) -> Result<Vec<AuditEntry>> {
 /// the state before the first change (what a fresh installation applies).
 pub async fn at_version(db: &Database, version: i32) -> Result<Option<DesiredState>> {
     state_at(db.connection(), version).await
+}
+
+/// The stored row of `version`: its state, author, summary and time.
+pub async fn version_row(
+    db: &Database,
+    version: i32,
+) -> Result<Option<desired_state_version::Model>> {
+    Version::find()
+        .filter(desired_state_version::Column::Version.eq(version))
+        .one(db.connection())
+        .await
+        .map_err(db_error("reading a desired-state version"))
 }
 
 /// [`at_version`] on `conn` (a transaction, say).

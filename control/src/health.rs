@@ -6,24 +6,22 @@
 //! with what the cluster reports ready. Capacity is what the nodes offer
 //! (their allocatable CPU and memory) against what the desired state
 //! requests (containers' requests times replicas, and volume claims), in
-//! `bi-model`'s typed units. Reading health writes nothing and reads three
-//! lists of workloads and one of nodes.
+//! `bi-model`'s typed units. Reading health writes nothing and reads the
+//! cluster cache (workloads and nodes), never the API server.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use bi_model::capacity::{ClusterCapacity, replicas, requested};
 use bi_model::catalog::BatteryKind;
-use bi_model::generate::{Resource, ResourcePath, Secrets, generate};
+use bi_model::generate::{Resource, ResourcePath};
 use bi_model::units::{Cpu, Memory};
-use k8s_openapi::api::core::v1::Node;
-use kube::api::{Api, DynamicObject, ListParams};
-use kube::core::{ApiResource, GroupVersionKind};
-
+use kube::api::DynamicObject;
 use serde_json::Value;
 
+use crate::cache::{Cache, CachedKind};
 use crate::db::Database;
-use crate::desired_state;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The workload kinds whose readiness makes an app's health.
 const WORKLOADS: [(&str, &str, &str); 3] = [
@@ -34,90 +32,65 @@ const WORKLOADS: [(&str, &str, &str); 3] = [
 
 pub use bi_api::health::{AppHealth, Health, Readiness, WorkloadHealth};
 
-/// Reads the health of the current desired state in the cluster behind `client`.
-pub async fn read(db: &Database, client: &kube::Client) -> Result<Health> {
-    let (installed, desired) = desired(db).await?;
-    let nodes = nodes(client).await?;
+/// Reads the health of the current desired state from the cluster cache.
+pub async fn read(db: &Database, cache: &Cache) -> Result<Health> {
+    let cache = cache.clone();
+    db.shared("health", |db| async move { read_now(&db, &cache).await })
+        .await
+}
+
+async fn read_now(db: &Database, cache: &Cache) -> Result<Health> {
+    let generated = cache.generated(db).await?;
+    let nodes = cache.list(&CachedKind::new("v1", "Node")).await?;
     let mut live = HashMap::new();
     for (group, version, kind) in WORKLOADS {
-        let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind));
-        let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
-        let list = api
-            .list(&ListParams::default().labels("battery/managed=true"))
-            .await
-            .map_err(|source| Error::Cluster {
-                action: format!("listing {kind}s"),
-                source,
-            })?;
-        for object in list.items {
+        let api_version = format!("{group}/{version}");
+        for object in cache.list(&CachedKind::new(&api_version, kind)).await? {
             let path = ResourcePath::new(
-                &format!("{group}/{version}"),
+                &api_version,
                 kind,
                 object.metadata.namespace.as_deref(),
                 object.metadata.name.as_deref().unwrap_or_default(),
             );
-            live.insert(path, object.data);
+            live.insert(path, object);
         }
     }
+    let node_count = u32::try_from(nodes.len()).unwrap_or(u32::MAX);
     Ok(Health {
         apps: apps(
-            &desired,
+            &generated.resources,
             &live,
-            &installed,
-            u32::try_from(nodes.len()).unwrap_or(u32::MAX),
+            &generated.batteries,
+            node_count,
         ),
-        capacity: capacity_of(&desired, &nodes),
+        capacity: capacity_of(&generated.resources, &nodes),
         nodes: nodes.len(),
     })
 }
 
 /// What the nodes offer and what the current desired state requests: the
 /// part of [`read`] the forms' capacity advice needs (no workload lists).
-pub async fn capacity(db: &Database, client: &kube::Client) -> Result<ClusterCapacity> {
-    let (_, desired) = desired(db).await?;
-    Ok(capacity_of(&desired, &nodes(client).await?))
-}
-
-/// The installed batteries and the resources of the current desired state.
-async fn desired(db: &Database) -> Result<(Vec<BatteryKind>, Vec<Resource>)> {
-    let (version, state) = desired_state::current(db).await?;
-    // NB: the specs are all health needs; secrets stay in the database.
-    let desired = generate(&state, Secrets::Preview)
-        .map_err(|source| Error::Generation { version, source })?;
-    Ok((state.batteries.keys().copied().collect(), desired))
-}
-
-/// The cluster's nodes.
-async fn nodes(client: &kube::Client) -> Result<Vec<Node>> {
-    let nodes: Api<Node> = Api::all(client.clone());
-    Ok(nodes
-        .list(&ListParams::default())
-        .await
-        .map_err(|source| Error::Cluster {
-            action: "listing nodes".to_owned(),
-            source,
-        })?
-        .items)
+pub async fn capacity(db: &Database, cache: &Cache) -> Result<ClusterCapacity> {
+    let generated = cache.generated(db).await?;
+    let nodes = cache.list(&CachedKind::new("v1", "Node")).await?;
+    Ok(capacity_of(&generated.resources, &nodes))
 }
 
 /// The nodes' allocatable CPU and memory against what `desired` requests.
-fn capacity_of(desired: &[Resource], nodes: &[Node]) -> ClusterCapacity {
+fn capacity_of(desired: &[Resource], nodes: &[Arc<DynamicObject>]) -> ClusterCapacity {
     let mut allocatable_cpu = Cpu::ZERO;
     let mut allocatable_memory = Memory::ZERO;
     for node in nodes {
-        let Some(allocatable) = node.status.as_ref().and_then(|s| s.allocatable.as_ref()) else {
-            continue;
+        let allocatable = |what: &str| {
+            node.data
+                .pointer(&format!("/status/allocatable/{what}"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
         };
-        if let Some(cpu) = allocatable
-            .get("cpu")
-            .and_then(|q| Cpu::from_kubernetes(&q.0).ok())
-        {
+        if let Some(cpu) = allocatable("cpu").and_then(|q| Cpu::from_kubernetes(&q).ok()) {
             allocatable_cpu = allocatable_cpu.saturating_add(cpu);
         }
-        if let Some(memory) = allocatable
-            .get("memory")
-            .and_then(|q| Memory::from_kubernetes(&q.0).ok())
-        {
+        if let Some(memory) = allocatable("memory").and_then(|q| Memory::from_kubernetes(&q).ok()) {
             allocatable_memory = allocatable_memory.saturating_add(memory);
         }
     }
@@ -149,7 +122,7 @@ pub(crate) fn ready_replicas(kind: &str, live: &Value) -> u32 {
 /// Groups the desired workloads by app and reads each one's readiness.
 fn apps(
     desired: &[Resource],
-    live: &HashMap<ResourcePath, Value>,
+    live: &HashMap<ResourcePath, Arc<DynamicObject>>,
     installed: &[BatteryKind],
     nodes: u32,
 ) -> Vec<AppHealth> {
@@ -163,7 +136,7 @@ fn apps(
         let wanted = replicas(kind, &resource.body, nodes);
         let ready = live
             .get(&resource.path)
-            .map(|object| ready_replicas(kind, object));
+            .map(|object| ready_replicas(kind, &object.data));
         by_app
             .entry(resource.app.clone())
             .or_default()

@@ -29,6 +29,7 @@ pub async fn ensure(db: &Database) -> Result<installation::Model> {
                 updated_at: Set(now),
                 recheck_every_ms: Set(None),
                 drift_every_ms: Set(None),
+                drift_report_only: Set(false),
             }
             .insert(&txn)
             .await
@@ -58,9 +59,28 @@ pub async fn rename(db: &Database, name: &InstallationName) -> Result<installati
     Ok(row)
 }
 
+/// The installation row, read without taking the write lock (every page
+/// reads it); created through [`ensure`] only when it is not there yet.
+pub async fn row(db: &Database) -> Result<installation::Model> {
+    let existing = Installation::find()
+        .order_by_asc(installation::Column::CreatedAt)
+        .one(db.connection())
+        .await
+        .map_err(db_error("reading the installation"))?;
+    match existing {
+        Some(row) => Ok(row),
+        None => ensure(db).await,
+    }
+}
+
 /// What the dashboard shows: name, bi's version, database backend, creation time.
 pub async fn overview(db: &Database) -> Result<InstallationOverview> {
-    let row = ensure(db).await?;
+    db.shared("installation", |db| async move { overview_now(&db).await })
+        .await
+}
+
+async fn overview_now(db: &Database) -> Result<InstallationOverview> {
+    let row = row(db).await?;
     let name = InstallationName::parse(&row.name).map_err(|err| Error::Corrupt {
         what: "installation name",
         reason: err.to_string(),
@@ -113,7 +133,7 @@ fn to_millis(duration: Duration) -> i64 {
 
 /// The reconcile intervals stored from the Settings page.
 pub async fn intervals(db: &Database) -> Result<StoredIntervals> {
-    let row = ensure(db).await?;
+    let row = row(db).await?;
     Ok(StoredIntervals {
         recheck_every: from_millis("re-check interval", row.recheck_every_ms)?,
         drift_every: from_millis("drift sweep interval", row.drift_every_ms)?,

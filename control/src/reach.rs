@@ -3,47 +3,26 @@
 //! what cert-manager says of its certificate, and what Knative says of its
 //! services; and the Battery CA's certificate, for laptops to trust.
 //!
-//! Reads the desired state and four lists (bi's HTTPRoutes, the gateway's
-//! Certificates, Knative's Services, the gateway's Service); writes
-//! nothing. A cluster without the CRDs yet reads as "not applied".
+//! Reads the desired state and the cluster cache (bi's HTTPRoutes, the
+//! gateway's Certificates, Knative's Services, the gateway's Service);
+//! writes nothing. A cluster without the CRDs yet reads as "not applied".
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use bi_model::catalog::{BatteryKind, battery_ca, istio_gateway};
-use bi_model::generate::{Context, Secrets};
+use bi_model::generate::{Context, ResourcePath, Secrets};
 use bi_model::reach::{self, Backend, CertificateIssuer};
-use kube::api::{Api, DynamicObject, ListParams};
-use kube::core::{ApiResource, GroupVersionKind};
+use kube::ResourceExt;
+use kube::api::{Api, DynamicObject};
 use serde_json::Value;
 
+use crate::cache::{Cache, CachedKind};
 use crate::db::Database;
 use crate::desired_state;
 use crate::error::{Error, Result};
 
 pub use bi_api::reach::{Address, GatewayView, PartStatus, Progress, ReachView, Unreachable};
-
-/// Lists `kind` objects (in `namespace`, or everywhere) carrying `labels`;
-/// a kind the cluster does not know yet lists as empty.
-async fn list(
-    client: &kube::Client,
-    (group, version, kind): (&str, &str, &str),
-    namespace: Option<&str>,
-    labels: &str,
-) -> Result<Vec<DynamicObject>> {
-    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind));
-    let api: Api<DynamicObject> = match namespace {
-        Some(namespace) => Api::namespaced_with(client.clone(), namespace, &resource),
-        None => Api::all_with(client.clone(), &resource),
-    };
-    match api.list(&ListParams::default().labels(labels)).await {
-        Ok(list) => Ok(list.items),
-        Err(kube::Error::Api(status)) if status.code == 404 => Ok(Vec::new()),
-        Err(source) => Err(Error::Cluster {
-            action: format!("listing {kind}s"),
-            source,
-        }),
-    }
-}
 
 fn key(object: &DynamicObject) -> (String, String) {
     (
@@ -159,14 +138,21 @@ fn how_to_open(domain: &bi_model::reach::Domain, namespace: &str, address: Optio
     }
 }
 
-/// Every address of the desired state with its status in the cluster
-/// behind `client`. A cluster that cannot be read leaves every status
-/// "unknown" and says so in `cluster_error`.
-pub async fn read(db: &Database, client: &kube::Client) -> Result<ReachView> {
-    let (_, state) = desired_state::current(db).await?;
+/// Every address of the desired state with its status in the cluster, as
+/// the cluster cache holds it. A cluster that cannot be read leaves every
+/// status "unknown" and says so in `cluster_error`.
+pub async fn read(db: &Database, cache: &Cache) -> Result<ReachView> {
+    let cache = cache.clone();
+    db.shared("reach", |db| async move { read_now(&db, &cache).await })
+        .await
+}
+
+async fn read_now(db: &Database, cache: &Cache) -> Result<ReachView> {
+    let generated = cache.generated(db).await?;
+    let state = &generated.state;
     // NB: the Context is not Send; it must not live across an await.
     let (endpoints, gateway) = {
-        let ctx = Context::new(&state, Secrets::Preview);
+        let ctx = Context::new(state, Secrets::Preview);
         (reach::endpoints(&ctx), reach::gateway(&ctx))
     };
     let Some(gateway) = gateway else {
@@ -191,7 +177,7 @@ pub async fn read(db: &Database, client: &kube::Client) -> Result<ReachView> {
             cluster_error: None,
         });
     };
-    let (live, cluster_error) = match observe(client, &gateway.namespace, &state).await {
+    let (live, cluster_error) = match observe(cache, &gateway.namespace, state).await {
         Ok(live) => (live, None),
         Err(err) => {
             tracing::warn!(error = %err, "reach: the cluster could not be read");
@@ -208,12 +194,16 @@ pub async fn read(db: &Database, client: &kube::Client) -> Result<ReachView> {
         .map(|endpoint| {
             let route = match (&cluster_error, &endpoint.backend) {
                 (Some(_), _) => unknown(),
-                (None, Backend::Service { .. }) => {
-                    route_status(endpoint.route().and_then(|key| live.routes.get(&key)))
-                }
-                (None, Backend::Knative { namespace, service }) => {
-                    knative_status(live.knative.get(&(namespace.clone(), service.clone())))
-                }
+                (None, Backend::Service { .. }) => route_status(
+                    endpoint
+                        .route()
+                        .and_then(|key| live.routes.get(&key).map(Arc::as_ref)),
+                ),
+                (None, Backend::Knative { namespace, service }) => knative_status(
+                    live.knative
+                        .get(&(namespace.clone(), service.clone()))
+                        .map(Arc::as_ref),
+                ),
             };
             let certificate = match &cluster_error {
                 Some(_) => unknown(),
@@ -224,7 +214,9 @@ pub async fn read(db: &Database, client: &kube::Client) -> Result<ReachView> {
                         .map(|l| l.certificate.clone())
                         .unwrap_or_default();
                     certificate_status(
-                        live.certificates.get(&(gateway.namespace.clone(), name)),
+                        live.certificates
+                            .get(&(gateway.namespace.clone(), name))
+                            .map(Arc::as_ref),
                         gateway.issuer,
                     )
                 }
@@ -262,63 +254,61 @@ pub async fn read(db: &Database, client: &kube::Client) -> Result<ReachView> {
 /// What the cluster holds of reach.
 #[derive(Default)]
 struct Observed {
-    routes: HashMap<(String, String), DynamicObject>,
-    certificates: HashMap<(String, String), DynamicObject>,
-    knative: HashMap<(String, String), DynamicObject>,
+    routes: HashMap<(String, String), Arc<DynamicObject>>,
+    certificates: HashMap<(String, String), Arc<DynamicObject>>,
+    knative: HashMap<(String, String), Arc<DynamicObject>>,
     address: Option<String>,
 }
 
+/// bi's objects of `kind` (in `namespace`, or everywhere) from the cache,
+/// by namespace and name.
+async fn managed(
+    cache: &Cache,
+    (api_version, kind): (&str, &str),
+    namespace: Option<&str>,
+) -> Result<HashMap<(String, String), Arc<DynamicObject>>> {
+    Ok(cache
+        .list(&CachedKind::new(api_version, kind))
+        .await?
+        .into_iter()
+        .filter(|o| namespace.is_none_or(|ns| o.metadata.namespace.as_deref() == Some(ns)))
+        .filter(|o| o.labels().get("battery/managed").map(String::as_str) == Some("true"))
+        .map(|o| (key(&o), o))
+        .collect())
+}
+
 async fn observe(
-    client: &kube::Client,
+    cache: &Cache,
     namespace: &str,
     state: &bi_model::generate::DesiredState,
 ) -> Result<Observed> {
-    let managed = "battery/managed=true";
-    let by_key = |items: Vec<DynamicObject>| items.into_iter().map(|o| (key(&o), o)).collect();
-    let routes = list(
-        client,
-        ("gateway.networking.k8s.io", "v1", "HTTPRoute"),
-        None,
-        managed,
-    )
-    .await?;
-    let certificates = list(
-        client,
-        ("cert-manager.io", "v1", "Certificate"),
+    let routes = managed(cache, ("gateway.networking.k8s.io/v1", "HTTPRoute"), None).await?;
+    let certificates = managed(
+        cache,
+        ("cert-manager.io/v1", "Certificate"),
         Some(namespace),
-        managed,
     )
     .await?;
     let knative = if state.batteries.contains_key(&BatteryKind::Knative) {
-        list(
-            client,
-            ("serving.knative.dev", "v1", "Service"),
-            None,
-            managed,
-        )
-        .await?
+        managed(cache, ("serving.knative.dev/v1", "Service"), None).await?
     } else {
-        Vec::new()
+        HashMap::new()
     };
-    let services: Api<k8s_openapi::api::core::v1::Service> =
-        Api::namespaced(client.clone(), namespace);
-    let address = match services.get_opt(istio_gateway::NAME).await {
-        Ok(service) => service.and_then(|s| {
-            let ingress = s.status?.load_balancer?.ingress?;
-            let first = ingress.into_iter().next()?;
-            first.ip.or(first.hostname)
-        }),
-        Err(source) => {
-            return Err(Error::Cluster {
-                action: "reading the gateway's Service".to_owned(),
-                source,
-            });
-        }
-    };
+    let gateway = ResourcePath::new("v1", "Service", Some(namespace), istio_gateway::NAME);
+    let address = cache.get(&gateway).await?.and_then(|service| {
+        let first = service
+            .data
+            .pointer("/status/loadBalancer/ingress/0")?
+            .clone();
+        first["ip"]
+            .as_str()
+            .or(first["hostname"].as_str())
+            .map(str::to_owned)
+    });
     Ok(Observed {
-        routes: by_key(routes),
-        certificates: by_key(certificates),
-        knative: by_key(knative),
+        routes,
+        certificates,
+        knative,
         address,
     })
 }

@@ -172,7 +172,11 @@ impl Reconciler {
             .health
             .send_modify(|health| health.running = true);
         let supervised = reconciler.clone();
+        // NB: subscribed here, before the first snapshot can publish.
+        let recorder = crate::timeline::Recorder::new(Arc::clone(&reconciler.engine));
         let task = tokio::spawn(async move {
+            // NB: the recorder stops with the reconciler's task.
+            let _recorder = AbortOnDrop(tokio::spawn(recorder.run()));
             supervise("reconciler", &supervised.shared.health, || {
                 supervised.clone().run()
             })
@@ -221,6 +225,11 @@ impl Reconciler {
             request: id,
             done: receiver,
         }
+    }
+
+    /// Snapshot requests waiting to be served.
+    pub fn queued(&self) -> usize {
+        self.queue().len()
     }
 
     /// The engine it drives (for plans, drift sweeps and the bus).
@@ -367,20 +376,33 @@ impl Reconciler {
 
     /// Sweeps for drift; queues a snapshot when something drifted.
     async fn sweep(&self) {
-        match self.engine.sweep_drift().await {
-            Ok(report) => {
-                tracing::info!(
-                    checked = report.checked,
-                    drifted = report.drifted.len(),
-                    errors = report.errors.len(),
-                    "drift sweep finished"
-                );
-                if !report.drifted.is_empty() {
-                    self.enqueue("drift", None);
-                }
-            }
-            Err(err) => tracing::error!(error = %err, "drift sweep failed"),
+        if let Err(err) = self.sweep_drift().await {
+            tracing::error!(error = %err, "drift sweep failed");
         }
+    }
+
+    /// Sweeps for drift now, as the periodic sweep does: records what it
+    /// finds and, unless drift is only reported, queues the snapshot that
+    /// repairs it.
+    pub async fn sweep_drift(&self) -> crate::Result<crate::engine::DriftReport> {
+        let report = self.engine.sweep_drift().await?;
+        tracing::info!(
+            checked = report.checked,
+            drifted = report.drifted.len(),
+            errors = report.errors.len(),
+            "drift sweep finished"
+        );
+        if !report.drifted.is_empty() && !report.report_only {
+            self.enqueue("drift", None);
+        }
+        Ok(report)
+    }
+
+    /// Queues a snapshot that re-applies every object of an open drift
+    /// finding (drift found when sweeps only report, or not yet repaired).
+    pub async fn repair_drift(&self) -> crate::Result<Ticket> {
+        self.engine.repair_drift().await?;
+        Ok(self.request("drift repair"))
     }
 }
 
@@ -397,6 +419,15 @@ fn periodic(period: Duration) -> tokio::time::Interval {
     let mut timer = tokio::time::interval_at(Instant::now() + period, period);
     timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
     timer
+}
+
+/// Aborts its task when dropped.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 #[cfg(test)]

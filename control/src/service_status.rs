@@ -4,18 +4,18 @@
 //! apply outcomes for them, and the connection Secrets it can reference in
 //! its environment (names and keys, never values).
 //!
-//! Reads the desired state, one list of Events in the service's namespace,
-//! the service's live objects and the last outcomes; writes nothing.
+//! Reads the desired state, the cluster cache (Events in the service's
+//! namespace, the service's live objects) and the last outcomes; writes
+//! nothing.
 
 use bi_model::capacity::replicas;
-use bi_model::generate::{Resource, ResourcePath, Secrets, connection_secrets, generate};
+use bi_model::generate::{Resource, connection_secrets};
 use bi_model::objects::ObjectKind;
-use kube::api::{Api, DynamicObject, ListParams};
-use kube::core::{ApiResource, GroupVersionKind};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use serde_json::Value;
 
+use crate::cache::{Cache, CachedKind};
 use crate::db::Database;
 use crate::desired_state;
 use crate::entities::snapshot_resource;
@@ -32,12 +32,12 @@ pub use bi_api::services::{ApplyOutcome, ServiceDetail, ServiceEvent, ServiceSta
 /// settings and its status. A cluster that cannot be read leaves the status
 /// out and says so (the details go to the log); refused when there is no
 /// such service.
-pub async fn detail(db: &Database, client: &kube::Client, name: &str) -> Result<ServiceDetail> {
+pub async fn detail(db: &Database, cache: &Cache, name: &str) -> Result<ServiceDetail> {
     let ObjectRead { object, version } = find_service(db, name).await?;
     let kind = object.kind();
-    let (status, cluster_error) = match read(db, client, kind, name).await {
+    let (status, cluster_error) = match read(db, cache, kind, name).await {
         Ok(status) => (Some(status), None),
-        Err(err @ Error::Cluster { .. }) => {
+        Err(err @ (Error::Cluster { .. } | Error::Unavailable(_))) => {
             tracing::warn!(error = %err, "service status: the cluster could not be read");
             (
                 None,
@@ -69,17 +69,16 @@ pub async fn find_service(db: &Database, name: &str) -> Result<ObjectRead> {
 /// The `battery/app` of a service's objects.
 pub fn app_of(kind: ObjectKind, name: &str) -> Option<String> {
     match kind {
-        ObjectKind::KnativeService => Some(format!("knative-{name}")),
-        ObjectKind::TraditionalService => Some(format!("service-{name}")),
+        ObjectKind::KnativeService | ObjectKind::TraditionalService => Some(kind.app(name)),
         _ => None,
     }
 }
 
 /// Reads the status of the service `name` of `kind` from the desired state
-/// and the cluster behind `client`.
+/// and the cluster cache.
 pub async fn read(
     db: &Database,
-    client: &kube::Client,
+    cache: &Cache,
     kind: ObjectKind,
     name: &str,
 ) -> Result<ServiceStatus> {
@@ -90,10 +89,9 @@ pub async fn read(
             format!("{kind} is not a service: only Knative and traditional services have a status"),
         ))
     })?;
-    let (version, state) = desired_state::current(db).await?;
     // NB: connection Secrets are listed by name and key: placeholders suffice.
-    let generated = generate(&state, Secrets::Preview)
-        .map_err(|source| Error::Generation { version, source })?;
+    let generated = cache.generated(db).await?;
+    let generated = &generated.resources;
     let mine: Vec<&Resource> = generated.iter().filter(|r| r.app == app).collect();
     let namespace = mine.iter().find_map(|r| r.path.namespace.clone());
 
@@ -115,7 +113,7 @@ pub async fn read(
         if !(knative || kind == "Deployment" || kind == "StatefulSet") {
             continue;
         }
-        let live = live_object(client, &resource.path).await?;
+        let live = cache.get(&resource.path).await?.map(|o| o.data.clone());
         if knative {
             knative_missing = live.is_none();
             knative_found = live.is_some();
@@ -153,7 +151,7 @@ pub async fn read(
         health::readiness(&workloads)
     };
     let events = match &namespace {
-        Some(namespace) => events(client, namespace, name).await?,
+        Some(namespace) => events(cache, namespace, name).await?,
         None => Vec::new(),
     };
     let paths: Vec<String> = mine.iter().map(|r| r.path.to_string()).collect();
@@ -165,30 +163,9 @@ pub async fn read(
         url,
         events,
         outcomes: outcomes(db, &paths).await?,
-        connection_secrets: connection_secrets(&generated),
+        connection_secrets: connection_secrets(generated),
+        pods: crate::pods::of_app(db, cache, &app).await?,
     })
-}
-
-/// The object at `path` in the cluster, if it is there.
-async fn live_object(client: &kube::Client, path: &ResourcePath) -> Result<Option<Value>> {
-    let (group, version) = match path.api_version.split_once('/') {
-        Some((group, version)) => (group, version),
-        None => ("", path.api_version.as_str()),
-    };
-    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, &path.kind));
-    let api: Api<DynamicObject> = match &path.namespace {
-        Some(namespace) => Api::namespaced_with(client.clone(), namespace, &resource),
-        None => Api::all_with(client.clone(), &resource),
-    };
-    match api.get_opt(&path.name).await {
-        Ok(object) => Ok(object.map(|object| object.data)),
-        // NB: a CRD not installed yet (Knative before its first apply) is "not there".
-        Err(kube::Error::Api(status)) if status.code == 404 => Ok(None),
-        Err(source) => Err(Error::Cluster {
-            action: format!("reading {path}"),
-            source,
-        }),
-    }
 }
 
 /// Whether a Knative object's Ready condition is True, and the condition
@@ -211,16 +188,8 @@ fn ready_condition(live: &Value) -> Option<(bool, String)> {
 
 /// Events in `namespace` about the object `name` or its children (`name-…`:
 /// ReplicaSets, Pods, Revisions), newest first.
-async fn events(client: &kube::Client, namespace: &str, name: &str) -> Result<Vec<ServiceEvent>> {
-    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk("", "v1", "Event"));
-    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
-    let list = api
-        .list(&ListParams::default())
-        .await
-        .map_err(|source| Error::Cluster {
-            action: format!("listing Events in {namespace}"),
-            source,
-        })?;
+async fn events(cache: &Cache, namespace: &str, name: &str) -> Result<Vec<ServiceEvent>> {
+    let list = cache.list(&CachedKind::new("v1", "Event")).await?;
     let prefix = format!("{name}-");
     let text = |event: &Value, pointer: &str| {
         event
@@ -229,36 +198,52 @@ async fn events(client: &kube::Client, namespace: &str, name: &str) -> Result<Ve
             .map(str::to_owned)
     };
     let mut found: Vec<ServiceEvent> = list
-        .items
-        .into_iter()
-        .map(|event| event.data)
+        .iter()
+        .filter(|event| event.metadata.namespace.as_deref() == Some(namespace))
         .filter(|event| {
-            text(event, "/involvedObject/name")
+            text(&event.data, "/involvedObject/name")
                 .is_some_and(|object| object == name || object.starts_with(&prefix))
         })
-        .map(|event| ServiceEvent {
-            kind: text(&event, "/type").unwrap_or_else(|| "Normal".to_owned()),
-            reason: text(&event, "/reason").unwrap_or_default(),
-            message: text(&event, "/message").unwrap_or_default(),
-            object: format!(
-                "{} {}",
-                text(&event, "/involvedObject/kind").unwrap_or_default(),
-                text(&event, "/involvedObject/name").unwrap_or_default()
-            ),
-            count: event
-                .get("count")
-                .and_then(Value::as_u64)
-                .and_then(|count| u32::try_from(count).ok())
-                .unwrap_or(1),
-            last_seen: text(&event, "/lastTimestamp")
-                .or_else(|| text(&event, "/eventTime"))
-                .or_else(|| text(&event, "/metadata/creationTimestamp")),
-        })
+        .map(|event| event_row(event))
         .collect();
     // NB: RFC 3339 in UTC sorts as text.
     found.sort_by(|a, b| b.last_seen.cmp(&a.last_seen));
     found.truncate(SHOWN);
     Ok(found)
+}
+
+/// A Kubernetes Event as the pages show it.
+pub(crate) fn event_row(event: &kube::api::DynamicObject) -> ServiceEvent {
+    let data = &event.data;
+    let text = |pointer: &str| {
+        data.pointer(pointer)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    ServiceEvent {
+        kind: text("/type").unwrap_or_else(|| "Normal".to_owned()),
+        reason: text("/reason").unwrap_or_default(),
+        message: text("/message").unwrap_or_default(),
+        object: format!(
+            "{} {}",
+            text("/involvedObject/kind").unwrap_or_default(),
+            text("/involvedObject/name").unwrap_or_default()
+        ),
+        count: data
+            .get("count")
+            .and_then(Value::as_u64)
+            .and_then(|count| u32::try_from(count).ok())
+            .unwrap_or(1),
+        last_seen: text("/lastTimestamp")
+            .or_else(|| text("/eventTime"))
+            .or_else(|| {
+                event
+                    .metadata
+                    .creation_timestamp
+                    .as_ref()
+                    .map(|t| t.0.to_string())
+            }),
+    }
 }
 
 /// bi's last writes of `paths`, newest first, without the no-ops.

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bi_control::cluster::{ClusterSource, connect};
+use bi_control::drift;
 use bi_control::engine::{Engine, EngineSettings, Outcome, SnapshotStatus, history};
 use bi_control::entities::{snapshot, snapshot_resource};
 use bi_control::events::{EventBus, Since};
@@ -491,8 +492,21 @@ async fn a_drift_sweep_finds_an_edit_behind_bis_back_and_the_next_snapshot_repai
             let item = plan.plan.items.iter().find(|item| item.path == map).unwrap();
             assert_eq!(item.action, Action::Update);
 
+            // The finding is kept in the database, with the battery it belongs to.
+            let found = drift::view(&t.db, engine.last_sweep()).await.unwrap();
+            assert_eq!(found.open.len(), 1, "{found:?}");
+            assert_eq!(found.open[0].path, map.to_string());
+            assert_eq!(found.open[0].app, "redis");
+            assert_eq!(found.open[0].fields, ["/spec/replicas"]);
+            assert!(!found.report_only);
+            assert_eq!(found.last_sweep.as_ref().map(|s| s.drifted), Some(1));
+
             let repair = engine.snapshot("drift").await.unwrap();
             assert_eq!(repair.counts.updated, 1, "{:?}", repair.counts);
+            let repaired = drift::view(&t.db, None).await.unwrap();
+            assert!(repaired.open.is_empty(), "{repaired:?}");
+            assert_eq!(repaired.closed[0].resolution.as_deref(), Some("repaired"));
+            assert_eq!(repaired.closed[0].snapshot, Some(repair.id));
             let after = api.get(&map.name).await.unwrap();
             assert_eq!(after.spec.unwrap().replicas, Some(1));
             assert_eq!(
@@ -502,6 +516,131 @@ async fn a_drift_sweep_finds_an_edit_behind_bis_back_and_the_next_snapshot_repai
             );
             assert!(engine.sweep_drift().await.unwrap().drifted.is_empty());
             assert_eq!(engine.snapshot("test").await.unwrap().counts.writes(), 0);
+            cluster.shutdown().await;
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn drift_only_reported_is_kept_across_restarts_until_reverted_or_repaired() {
+    on_every_cluster(
+        "drift_only_reported_is_kept_across_restarts_until_reverted_or_repaired",
+        |t, cluster| async move {
+            t.db.migrate().await.unwrap();
+            support::install_redis(&t.db).await;
+            let engine = engine(&t, &cluster, quick()).await;
+            engine.snapshot("test").await.unwrap();
+            cluster.settle().await;
+            drift::set_report_only(&t.db, true).await.unwrap();
+            let map = ResourcePath::new(
+                "apps/v1",
+                "Deployment",
+                Some("battery-base"),
+                "redis-operator",
+            );
+            let api: Api<Deployment> = Api::namespaced(cluster.client(), "battery-base");
+            let scale = |replicas: i32| {
+                let api = api.clone();
+                async move {
+                    api.patch(
+                        "redis-operator",
+                        &PatchParams::default(),
+                        &Patch::Merge(serde_json::json!({ "spec": { "replicas": replicas } })),
+                    )
+                    .await
+                    .unwrap();
+                }
+            };
+            let replicas = || {
+                let api = api.clone();
+                async move {
+                    api.get("redis-operator")
+                        .await
+                        .unwrap()
+                        .spec
+                        .unwrap()
+                        .replicas
+                }
+            };
+
+            // Found and reported, not repaired.
+            scale(3).await;
+            cluster.settle().await;
+            let report = engine.sweep_drift().await.unwrap();
+            assert!(report.report_only);
+            assert_eq!(report.drifted.len(), 1, "{:?}", report.drifted);
+            assert!(
+                engine.drifted_paths().is_empty(),
+                "nothing is marked for repair"
+            );
+            assert_eq!(engine.snapshot("test").await.unwrap().counts.writes(), 0);
+            assert_eq!(replicas().await, Some(3));
+
+            // A restart forgets nothing; a later sweep refreshes the same finding.
+            let engine = engine_after_restart(&t, &cluster).await;
+            assert!(engine.drifted_paths().is_empty());
+            let kept = drift::view(&t.db, engine.last_sweep()).await.unwrap();
+            assert!(kept.report_only && kept.last_sweep.is_none());
+            assert_eq!(kept.open.len(), 1, "{kept:?}");
+            let first = kept.open[0].clone();
+            engine.sweep_drift().await.unwrap();
+            let again = drift::view(&t.db, engine.last_sweep()).await.unwrap();
+            assert_eq!(again.open.len(), 1, "one finding per object: {again:?}");
+            assert_eq!(again.open[0].id, first.id);
+            assert!(again.open[0].last_seen_at >= first.found_at);
+            assert_eq!(again.last_sweep.as_ref().map(|s| s.drifted), Some(1));
+
+            // Whoever changed it puts it back: the finding closes as reverted.
+            scale(1).await;
+            cluster.settle().await;
+            assert!(engine.sweep_drift().await.unwrap().drifted.is_empty());
+            let reverted = drift::view(&t.db, None).await.unwrap();
+            assert!(reverted.open.is_empty(), "{reverted:?}");
+            assert_eq!(reverted.closed[0].resolution.as_deref(), Some("reverted"));
+            assert_eq!(reverted.closed[0].snapshot, None);
+
+            // Changed again, and repaired when someone asks.
+            scale(2).await;
+            cluster.settle().await;
+            engine.sweep_drift().await.unwrap();
+            assert_eq!(engine.repair_drift().await.unwrap(), 1);
+            let repair = engine.snapshot("drift repair").await.unwrap();
+            assert_eq!(repair.counts.updated, 1, "{:?}", repair.counts);
+            assert_eq!(replicas().await, Some(1));
+            let repaired = drift::view(&t.db, None).await.unwrap();
+            assert!(repaired.open.is_empty());
+            assert_eq!(repaired.closed[0].resolution.as_deref(), Some("repaired"));
+            assert_eq!(repaired.closed[0].snapshot, Some(repair.id));
+
+            // Back to repairing on its own: an open finding from before a
+            // restart is repaired by the next snapshot.
+            scale(4).await;
+            cluster.settle().await;
+            engine.sweep_drift().await.unwrap();
+            drift::set_report_only(&t.db, false).await.unwrap();
+            let engine = engine_after_restart(&t, &cluster).await;
+            assert_eq!(engine.drifted_paths(), BTreeSet::from([map.clone()]));
+            assert_eq!(engine.snapshot("test").await.unwrap().counts.updated, 1);
+            assert_eq!(replicas().await, Some(1));
+
+            // An object bi no longer wants closes its finding as gone.
+            scale(5).await;
+            cluster.settle().await;
+            engine.sweep_drift().await.unwrap();
+            bi_control::desired_state::change(&t.db, "test", "no redis", |state| {
+                state.redis_instances.clear();
+                state
+                    .batteries
+                    .remove(&bi_model::catalog::BatteryKind::Redis);
+                Ok(())
+            })
+            .await
+            .unwrap();
+            engine.snapshot("test").await.unwrap();
+            let gone = drift::view(&t.db, None).await.unwrap();
+            assert!(gone.open.is_empty(), "{gone:?}");
+            assert_eq!(gone.closed[0].resolution.as_deref(), Some("gone"));
             cluster.shutdown().await;
         },
     )

@@ -7,6 +7,7 @@
 
 mod support;
 
+use bi_control::cache::Cache;
 use bi_control::engine::Engine;
 use bi_control::health::{self, Readiness};
 use bi_model::catalog::BatteryKind;
@@ -21,8 +22,9 @@ async fn batteries_are_missing_until_applied_then_ready_with_capacity_counted() 
             t.db.migrate().await.unwrap();
             support::install_redis(&t.db).await;
             let client = cluster.client();
+            let cache = Cache::new(client.clone());
 
-            let before = health::read(&t.db, &client).await.unwrap();
+            let before = health::read(&t.db, &cache).await.unwrap();
             let redis = before
                 .apps
                 .iter()
@@ -41,7 +43,7 @@ async fn batteries_are_missing_until_applied_then_ready_with_capacity_counted() 
             }
             assert!(before.capacity.requested_memory > Memory::ZERO);
             assert_eq!(
-                health::capacity(&t.db, &client).await.unwrap(),
+                health::capacity(&t.db, &cache).await.unwrap(),
                 before.capacity,
                 "the forms' capacity is the dashboard's"
             );
@@ -52,19 +54,20 @@ async fn batteries_are_missing_until_applied_then_ready_with_capacity_counted() 
                 .snapshot("test")
                 .await
                 .unwrap();
-            let mut after = health::read(&t.db, &client).await.unwrap();
-            // NB: on a real server without nodes a workload stays
-            // progressing for ever; one look is enough there.
-            for _ in 0..if cluster.is_real() { 0 } else { 50 } {
-                if after
-                    .apps
-                    .iter()
-                    .all(|app| app.readiness != Readiness::Progressing)
-                {
+            // NB: the cache follows the cluster by its watches: what the
+            // snapshot applied shows a moment later. On a real server
+            // without nodes a workload stays progressing for ever.
+            let settled = |readiness: Readiness| {
+                readiness != Readiness::Missing
+                    && (cluster.is_real() || readiness != Readiness::Progressing)
+            };
+            let mut after = health::read(&t.db, &cache).await.unwrap();
+            for _ in 0..50 {
+                if after.apps.iter().all(|app| settled(app.readiness)) {
                     break;
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                after = health::read(&t.db, &client).await.unwrap();
+                after = health::read(&t.db, &cache).await.unwrap();
             }
             let redis = after
                 .apps

@@ -14,6 +14,7 @@ mod support;
 
 use std::time::Duration;
 
+use bi_control::cache::Cache;
 use bi_control::desired_state;
 use bi_control::engine::{Engine, EngineSettings};
 use bi_control::events::EventBus;
@@ -55,7 +56,7 @@ async fn addresses_are_listed_with_what_the_gateway_and_cert_manager_say() {
             })
             .await
             .unwrap();
-            let inside = reach::read(&t.db, &client).await.unwrap();
+            let inside = reach::read(&t.db, &Cache::new(client.clone())).await.unwrap();
             assert!(inside.gateway.is_none() && inside.addresses.is_empty());
             let grafana = inside
                 .unreachable
@@ -88,7 +89,7 @@ async fn addresses_are_listed_with_what_the_gateway_and_cert_manager_say() {
             })
             .await
             .unwrap();
-            let before = reach::read(&t.db, &client).await.unwrap();
+            let before = reach::read(&t.db, &Cache::new(client.clone())).await.unwrap();
             let gateway = before.gateway.clone().unwrap();
             assert_eq!(gateway.domain, "bi.localhost");
             assert!(gateway.how_to_open.contains("kubectl port-forward -n battery-istio"));
@@ -114,7 +115,7 @@ async fn addresses_are_listed_with_what_the_gateway_and_cert_manager_say() {
                 .await
                 .unwrap();
             engine.snapshot("test").await.unwrap();
-            let applied = reach::read(&t.db, &client).await.unwrap();
+            let applied = reach::read(&t.db, &Cache::new(client.clone())).await.unwrap();
             for address in &applied.addresses {
                 assert_eq!(
                     address.route.progress,
@@ -139,7 +140,7 @@ async fn addresses_are_listed_with_what_the_gateway_and_cert_manager_say() {
                 .patch_status("grafana", &PatchParams::default(), &Patch::Merge(&status))
                 .await
                 .unwrap();
-            let routed = reach::read(&t.db, &client).await.unwrap();
+            let routed = reach::read(&t.db, &Cache::new(client.clone())).await.unwrap();
             let grafana = routed.addresses.iter().find(|a| a.host == "grafana.bi.localhost").unwrap();
             assert_eq!(grafana.route.progress, Progress::Done, "{}", grafana.route.words);
             let web = routed.addresses.iter().find(|a| a.host == "web.shop.bi.localhost").unwrap();
@@ -158,7 +159,7 @@ async fn addresses_are_listed_with_what_the_gateway_and_cert_manager_say() {
                     .patch_status("bi-gateway", &PatchParams::default(), &Patch::Merge(&ready))
                     .await
                     .unwrap();
-                let issued = reach::read(&t.db, &client).await.unwrap();
+                let issued = reach::read(&t.db, &Cache::new(client.clone())).await.unwrap();
                 let grafana = issued.addresses.iter().find(|a| a.host == "grafana.bi.localhost").unwrap();
                 assert_eq!(grafana.certificate.progress, Progress::Done);
                 assert_eq!(

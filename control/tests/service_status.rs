@@ -12,6 +12,7 @@ mod support;
 
 use std::time::Duration;
 
+use bi_control::cache::Cache;
 use bi_control::engine::{Engine, EngineSettings, SnapshotStatus};
 use bi_control::events::EventBus;
 use bi_control::health::Readiness;
@@ -45,13 +46,15 @@ async fn status_once(
     name: &str,
     settled: impl Fn(&service_status::ServiceStatus) -> bool,
 ) -> service_status::ServiceStatus {
-    let mut status = service_status::read(db, client, kind, name).await.unwrap();
+    // NB: a new cache at each call: its first read lists afresh.
+    let cache = &Cache::new(client.clone());
+    let mut status = service_status::read(db, cache, kind, name).await.unwrap();
     for _ in 0..50 {
         if settled(&status) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        status = service_status::read(db, client, kind, name).await.unwrap();
+        status = service_status::read(db, cache, kind, name).await.unwrap();
     }
     status
 }
@@ -92,10 +95,14 @@ async fn a_service_shows_its_workloads_events_writes_and_connection_secrets() {
             .unwrap();
             let client = cluster.client();
 
-            let before =
-                service_status::read(&t.db, &client, ObjectKind::TraditionalService, "web")
-                    .await
-                    .unwrap();
+            let before = service_status::read(
+                &t.db,
+                &Cache::new(client.clone()),
+                ObjectKind::TraditionalService,
+                "web",
+            )
+            .await
+            .unwrap();
             assert_eq!(before.readiness, Readiness::Missing);
             assert_eq!(before.outcomes, []);
             let namespace = before.namespace.clone().unwrap();
@@ -154,8 +161,13 @@ async fn a_service_shows_its_workloads_events_writes_and_connection_secrets() {
                 after.outcomes
             );
 
-            let refused =
-                service_status::read(&t.db, &client, ObjectKind::PostgresCluster, "main").await;
+            let refused = service_status::read(
+                &t.db,
+                &Cache::new(client.clone()),
+                ObjectKind::PostgresCluster,
+                "main",
+            )
+            .await;
             assert!(refused.is_err());
             cluster.shutdown().await;
         },
@@ -182,8 +194,13 @@ async fn a_knative_service_is_missing_until_applied_then_ready_with_its_url() {
             .await
             .unwrap();
             let client = cluster.client();
-            let read =
-                || service_status::read(&t.db, &client, ObjectKind::KnativeService, "gateway");
+            // NB: a new cache at each read: its first read lists afresh.
+            let read = || {
+                let (db, cache) = (t.db.clone(), Cache::new(client.clone()));
+                async move {
+                    service_status::read(&db, &cache, ObjectKind::KnativeService, "gateway").await
+                }
+            };
 
             let before = read().await.unwrap();
             assert_eq!(before.readiness, Readiness::Missing);
@@ -303,9 +320,14 @@ async fn a_knative_service_without_a_ready_condition_is_progressing() {
             )
             .await
             .unwrap();
-            let after = service_status::read(&t.db, &client, ObjectKind::KnativeService, "gateway")
-                .await
-                .unwrap();
+            let after = service_status::read(
+                &t.db,
+                &Cache::new(client.clone()),
+                ObjectKind::KnativeService,
+                "gateway",
+            )
+            .await
+            .unwrap();
             assert_eq!(after.readiness, Readiness::Progressing, "{after:#?}");
             cluster.shutdown().await;
         },

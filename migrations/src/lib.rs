@@ -11,6 +11,8 @@ mod m20261125_000002_create_snapshots;
 mod m20261203_000001_add_reconcile_intervals;
 mod m20261205_000001_create_accounts;
 mod m20261206_000001_inventory_sets;
+mod m20261207_000001_drift_findings;
+mod m20261208_000001_timeline_and_archive;
 
 /// Every migration bi knows, oldest first.
 #[derive(Debug)]
@@ -26,6 +28,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_add_reconcile_intervals::Migration),
             Box::new(m20261205_000001_create_accounts::Migration),
             Box::new(m20261206_000001_inventory_sets::Migration),
+            Box::new(m20261207_000001_drift_findings::Migration),
+            Box::new(m20261208_000001_timeline_and_archive::Migration),
         ]
     }
 }

@@ -558,3 +558,43 @@ fn output_matches_the_golden_files() {
          `BI_UPDATE_GOLDEN=1 cargo test -p bi-model --test generate`"
     );
 }
+
+/// `ObjectKind::app` is the `battery/app` each user object's resources
+/// carry: the timeline and the archive find an object's battery and
+/// project by it.
+#[test]
+fn every_user_object_generates_under_its_kinds_app() {
+    use bi_model::objects::{Named, ObjectKind};
+    let state = bi_model::examples::at_the_limits(ClusterProvider::Kind);
+    let apps: BTreeSet<String> = generate(&state, Secrets::Preview)
+        .unwrap()
+        .into_iter()
+        .map(|resource| resource.app)
+        .collect();
+    fn names<T: Named>(list: &[Owned<T>]) -> Vec<String> {
+        list.iter().map(|o| o.object.name().to_owned()).collect()
+    }
+    let objects = [
+        (ObjectKind::PostgresCluster, names(&state.postgres_clusters)),
+        (ObjectKind::RedisInstance, names(&state.redis_instances)),
+        (ObjectKind::FerretService, names(&state.ferret_services)),
+        (ObjectKind::KnativeService, names(&state.knative_services)),
+        (
+            ObjectKind::TraditionalService,
+            names(&state.traditional_services),
+        ),
+        (ObjectKind::Notebook, names(&state.notebooks)),
+        (ObjectKind::ModelInstance, names(&state.model_instances)),
+    ];
+    for (kind, names) in objects {
+        assert!(!names.is_empty(), "the example has no {kind}");
+        for name in names {
+            let app = kind.app(&name);
+            assert!(
+                apps.contains(&app),
+                "{kind} {name}: no resource of app {app}"
+            );
+            assert!(app.starts_with(kind.app_prefix()));
+        }
+    }
+}

@@ -48,6 +48,7 @@ mod openapi;
 mod patch;
 mod path;
 mod persist;
+mod pods;
 mod scale;
 mod schema;
 mod selector;

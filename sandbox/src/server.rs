@@ -12,10 +12,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
 use serde_json::{Value, json};
 use tokio::sync::{RwLock, watch as signal};
 
@@ -29,6 +30,7 @@ use super::openapi;
 use super::patch::PatchKind;
 use super::path::{ApiPath, ResourcePath};
 use super::persist::{Persister, encode};
+use super::pods;
 use super::scale;
 use super::schema::FieldValidation;
 use super::selector::{FieldSelector, LabelSelector, Selectors};
@@ -309,6 +311,12 @@ async fn resource(
     if rp.namespace.is_some() && !rt.namespaced {
         return Err(ApiError::no_route());
     }
+    if rp.subresource.as_deref() == Some("log") && rt.is("", "pods") && verb == "get" {
+        let (Some(namespace), Some(name)) = (rp.namespace.as_deref(), rp.name.as_deref()) else {
+            return Err(ApiError::no_route());
+        };
+        return pod_log(shared, namespace, name, params).await;
+    }
     let scaled = rp.subresource.as_deref() == Some("scale") && scale::has_scale(&rt);
     let part = match rp.subresource.as_deref() {
         None => Part::Main,
@@ -488,6 +496,71 @@ fn options_of(verb: &str) -> &'static str {
         "delete" | "deletecollection" => "DeleteOptions",
         _ => "ListOptions",
     }
+}
+
+/// `GET …/pods/NAME/log`: the sandbox's lines for the container, as text;
+/// `follow` keeps the stream open with a line every few seconds until the
+/// client goes or the sandbox stops.
+async fn pod_log(
+    shared: &Arc<Shared>,
+    namespace: &str,
+    name: &str,
+    params: &Params,
+) -> ApiResult<Response> {
+    let pod = {
+        let store = shared.store.read().await;
+        let rt = store
+            .kinds()
+            .any_version("", "pods")
+            .cloned()
+            .ok_or_else(ApiError::no_route)?;
+        store.get(&rt, Some(namespace), name)?
+    };
+    let request = pods::LogRequest {
+        container: params.get("container").map(str::to_owned),
+        previous: params.flag("previous"),
+        tail_lines: params
+            .number("tailLines")?
+            .and_then(|n| usize::try_from(n).ok()),
+        timestamps: params.flag("timestamps"),
+        follow: params.flag("follow"),
+    };
+    let (container, lines) = pods::log_lines(&pod, &request)
+        .map_err(|refusal| ApiError::bad_request(refusal.message))?;
+    let text = lines.concat();
+    if !request.follow {
+        return Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], text).into_response());
+    }
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+    let mut shutdown = shared.shutdown.clone();
+    let pod_name = name.to_owned();
+    tokio::spawn(async move {
+        if tx.send(Bytes::from(text)).await.is_err() {
+            return;
+        }
+        let mut beat = 0_u64;
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(pods::FOLLOW_EVERY) => {}
+                _ = shutdown.changed() => return,
+            }
+            beat += 1;
+            let line = pods::line(
+                &request,
+                &crate::store::now(),
+                &format!(
+                    "bi sandbox: {container} of pod {pod_name} is still not running anything ({beat})"
+                ),
+            );
+            if tx.send(Bytes::from(line)).await.is_err() {
+                return;
+            }
+        }
+    });
+    let body = Body::from_stream(
+        tokio_stream::wrappers::ReceiverStream::new(rx).map(Ok::<Bytes, std::convert::Infallible>),
+    );
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], body).into_response())
 }
 
 /// The object a subresource request is about.

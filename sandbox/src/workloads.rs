@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::discovery::ResourceType;
 use super::endpoints;
+use super::pods;
 use super::server::Shared;
 use super::store::{ObjectKey, now};
 
@@ -76,6 +77,7 @@ async fn settle(shared: &Shared, key: &ObjectKey, uid: &str, generation: u64) {
         if !store.set_status(key, uid, generation, status) {
             return;
         }
+        pods::reconcile(&mut store, key);
         endpoints::publish(&mut store, &key.namespace);
         // NB: as a real controller does, say what happened in an Event, so
         // the UI's event lists have something true to show.

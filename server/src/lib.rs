@@ -9,8 +9,15 @@ pub mod config;
 pub mod export;
 pub mod health;
 pub mod logging;
+pub mod metrics;
 pub mod router;
 pub mod serve;
 pub mod start;
 pub mod state;
 pub mod tls;
+
+// NB: rendering a page allocates and frees many small strings from every
+// worker thread; glibc's allocator spent a third of the dashboard's time
+// in malloc and its consolidation (perf, `cargo bench --bench serve`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -59,6 +59,8 @@ fn table() -> Table {
         entries: Vec::new(),
     };
     t.route(M::GET, "/healthz", Public, health::healthz)
+        // Prometheus and VictoriaMetrics: a viewer, or the scrape token.
+        .route(M::GET, "/metrics", Access::Scrape, crate::metrics::metrics)
         .route(M::GET, "/readyz", Public, health::readyz)
         // Signing in, for browsers (HTML forms) and for programs (JSON).
         .route(M::GET, "/sign-in", Public, auth::sign_in_page)
@@ -104,6 +106,92 @@ fn table() -> Table {
         .route(M::GET, "/api/v1/events", role(Viewer), api::events::events)
         .route(M::GET, "/api/v1/status", role(Viewer), api::status::status)
         .route(M::GET, "/api/v1/reach", role(Viewer), api::reach::reach)
+        .route(M::GET, "/api/v1/drift", role(Viewer), api::drift::view)
+        .route(
+            M::GET,
+            "/api/v1/timeline",
+            role(Viewer),
+            api::timeline::timeline,
+        )
+        .route(
+            M::GET,
+            "/api/v1/timeline/changes",
+            role(Viewer),
+            api::timeline::changes,
+        )
+        .route(
+            M::GET,
+            "/api/v1/deleted",
+            role(Viewer),
+            api::timeline::deleted,
+        )
+        .route(
+            M::GET,
+            "/api/v1/deleted/{id}",
+            role(Viewer),
+            api::timeline::deleted_object,
+        )
+        .route(
+            M::POST,
+            "/api/v1/deleted/{id}/undelete",
+            role(Editor),
+            api::timeline::undelete,
+        )
+        .route(
+            M::GET,
+            "/api/v1/cluster/kinds",
+            role(Viewer),
+            api::cluster::kinds,
+        )
+        .route(
+            M::GET,
+            "/api/v1/cluster/objects",
+            role(Viewer),
+            api::cluster::objects,
+        )
+        .route(
+            M::GET,
+            "/api/v1/cluster/object",
+            role(Viewer),
+            api::cluster::object,
+        )
+        .route(
+            M::GET,
+            "/api/v1/cluster/changes",
+            role(Viewer),
+            api::cluster::changes,
+        )
+        .route(
+            M::GET,
+            "/api/v1/cluster/pods",
+            role(Viewer),
+            api::cluster::pods,
+        )
+        .route(
+            M::GET,
+            "/api/v1/cluster/logs",
+            role(Viewer),
+            api::cluster::logs,
+        )
+        .route(
+            M::GET,
+            "/api/v1/cluster/logs/events",
+            role(Viewer),
+            api::cluster::log_events,
+        )
+        .route(
+            M::POST,
+            "/api/v1/drift/sweep",
+            role(Editor),
+            api::drift::sweep,
+        )
+        .route(
+            M::POST,
+            "/api/v1/drift/repair",
+            role(Editor),
+            api::drift::repair,
+        )
+        .route(M::POST, "/api/v1/drift/mode", role(Admin), api::drift::mode)
         .route(M::GET, "/api/v1/sso", role(Admin), api::sso::view)
         .route(
             M::POST,
@@ -344,6 +432,10 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn(server_fn_status))
         .layer(axum::middleware::from_fn_with_state(guard_state, guard))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::count_requests,
+        ))
         .with_state(state)
 }
 

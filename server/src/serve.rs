@@ -320,7 +320,10 @@ pub async fn app_state(
         },
         auth,
         event_clients: Arc::new(tokio::sync::Semaphore::new(settings.max_event_clients)),
+        event_client_limit: settings.max_event_clients,
+        metrics: Arc::default(),
     };
+    crate::metrics::follow_events(&state);
     Ok((state, task))
 }
 

@@ -27,4 +27,8 @@ pub struct AppState {
     pub auth: AuthConfig,
     /// Places for clients of the events websocket (`--max-event-clients`).
     pub event_clients: std::sync::Arc<tokio::sync::Semaphore>,
+    /// How many places `event_clients` started with.
+    pub event_client_limit: usize,
+    /// What `/metrics` exports.
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
 }

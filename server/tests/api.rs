@@ -340,3 +340,321 @@ async fn a_stale_write_is_409_naming_what_changed_and_stores_nothing() {
         "{object}"
     );
 }
+
+#[tokio::test]
+async fn drift_is_listed_swept_on_demand_repaired_and_its_mode_kept_by_role() {
+    use bi_api::auth::Role;
+    use kube::api::{Api, Patch, PatchParams};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (app, running) = app(dir.path()).await;
+    let (status, body) = send(&app, post("/api/v1/batteries/redis/install", &json!({}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    running
+        .state
+        .reconciler
+        .request("test")
+        .finished()
+        .await
+        .unwrap();
+
+    let (status, body) = send(&app, get("/api/v1/drift")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["open"], json!([]));
+    assert_eq!(body["report_only"], false);
+
+    // Report only (admins), then someone scales the operator by hand.
+    let (status, body) = send(
+        &app,
+        post("/api/v1/drift/mode", &json!({"report_only": true})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["report_only"], true);
+    let client = running.state.reconciler.engine().client().clone();
+    let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
+        Api::namespaced(client, "battery-base");
+    deployments
+        .patch(
+            "redis-operator",
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "spec": { "replicas": 3 } })),
+        )
+        .await
+        .unwrap();
+
+    let (status, body) = send(&app, post("/api/v1/drift/sweep", &Value::Null)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["open"][0]["path"],
+        "apps/v1/Deployment/battery-base/redis-operator"
+    );
+    assert_eq!(body["open"][0]["fields"], json!(["/spec/replicas"]));
+    assert_eq!(body["last_sweep"]["drifted"], 1);
+    let (_, status_body) = send(&app, get("/api/v1/status")).await;
+    assert_eq!(
+        status_body["drifted"],
+        json!(["apps/v1/Deployment/battery-base/redis-operator"]),
+        "status lists open drift even when it is only reported"
+    );
+
+    // An editor may sweep and repair, not change the mode; a viewer only reads.
+    let editor = support::account(&running.db, "ed", Role::Editor).await;
+    let viewer = support::account(&running.db, "val", Role::Viewer).await;
+    let as_role = |token: &str, method: &str, path: &str, body: &Value| {
+        support::with_token(method, path, token)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let (status, _) = send(
+        &running.router,
+        as_role(
+            &editor,
+            "POST",
+            "/api/v1/drift/mode",
+            &json!({"report_only": false}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = send(
+        &running.router,
+        as_role(&viewer, "POST", "/api/v1/drift/sweep", &Value::Null),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = send(
+        &running.router,
+        as_role(&viewer, "GET", "/api/v1/drift", &Value::Null),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let (status, body) = send(
+        &running.router,
+        as_role(&editor, "POST", "/api/v1/drift/repair", &Value::Null),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert!(body["request"].as_u64().is_some(), "{body}");
+    for _ in 0..100 {
+        let (_, body) = send(&app, get("/api/v1/drift")).await;
+        if body["open"] == json!([]) {
+            assert_eq!(body["closed"][0]["resolution"], "repaired", "{body}");
+            let replicas = deployments
+                .get("redis-operator")
+                .await
+                .unwrap()
+                .spec
+                .unwrap()
+                .replicas;
+            assert_eq!(replicas, Some(1));
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the repair never closed the finding");
+}
+
+#[tokio::test]
+async fn a_batterys_pods_and_their_logs_are_read_through_the_pod_log_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, running) = app(dir.path()).await;
+    let (status, body) = send(&app, post("/api/v1/batteries/redis/install", &json!({}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    running
+        .state
+        .reconciler
+        .request("test")
+        .finished()
+        .await
+        .unwrap();
+
+    // The sandbox made the operator's pod; the cache follows it.
+    let mut pods = Value::Null;
+    for _ in 0..50 {
+        let (status, body) = send(&app, get("/api/v1/cluster/pods?of=redis")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        if body.as_array().is_some_and(|pods| !pods.is_empty()) {
+            pods = body;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let pod = &pods[0];
+    assert_eq!(pod["namespace"], "battery-base", "{pods}");
+    assert!(
+        pod["name"].as_str().unwrap().starts_with("redis-operator-"),
+        "{pods}"
+    );
+    assert_eq!(pod["phase"], "Running");
+    assert_eq!(pod["ready"], "1/1");
+    assert_eq!(pod["restarts"], 0);
+    assert!(pod["node"].as_str().unwrap().starts_with("sandbox-node-"));
+    let name = pod["name"].as_str().unwrap();
+
+    let response = app
+        .clone()
+        .oneshot(get(&format!(
+            "/api/v1/cluster/logs?namespace=battery-base&pod={name}"
+        )))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let text = String::from_utf8(text.to_vec()).unwrap();
+    assert!(text.contains("bi sandbox") && text.contains(name), "{text}");
+
+    let (status, body) = send(
+        &app,
+        get(&format!(
+            "/api/v1/cluster/logs?namespace=battery-base&pod={name}&previous=true"
+        )),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("previous terminated container"),
+        "{body}"
+    );
+    let (status, _) = send(
+        &app,
+        get("/api/v1/cluster/logs?namespace=battery-base&pod=nobody"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Followed, lines keep coming while the client reads.
+    let response = app
+        .clone()
+        .oneshot(get(&format!(
+            "/api/v1/cluster/logs?namespace=battery-base&pod={name}&follow=true&tail=0"
+        )))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body().into_data_stream();
+    use futures::StreamExt;
+    let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), body.next())
+        .await
+        .expect("a followed log sends a line within seconds")
+        .unwrap()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&chunk).contains("still not running anything"),
+        "{chunk:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_timeline_and_the_archive_answer_by_role_and_undelete_restores() {
+    use bi_api::auth::Role;
+    use kube::api::{Api, DeleteParams};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (app, running) = app(dir.path()).await;
+    let (status, body) = send(&app, post("/api/v1/batteries/timeline/install", &json!({}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    running
+        .state
+        .reconciler
+        .request("test")
+        .finished()
+        .await
+        .unwrap();
+
+    // What was stored is on the timeline, narrowed by battery; a filter
+    // that cannot be is refused naming it.
+    let mut page = Value::Null;
+    for _ in 0..100 {
+        let (status, body) = send(
+            &app,
+            get("/api/v1/timeline?battery=timeline&category=change"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        page = body;
+        if page["entries"].as_array().is_some_and(|e| !e.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(page["recording"], true, "{page}");
+    assert_eq!(page["entries"][0]["reason"], "install", "{page}");
+    assert!(
+        page["entries"][0]["message"]
+            .as_str()
+            .unwrap()
+            .ends_with(": install timeline (version 1)"),
+        "who stored it, what and which version: {page}"
+    );
+    let (status, body) = send(&app, get("/api/v1/timeline?category=gossip")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["problems"][0]["field"], "category", "{body}");
+
+    // Someone deletes the timeline's settings: archived, restored by a
+    // snapshot; a viewer may read the archive, not undelete.
+    let client = running.state.reconciler.engine().client().clone();
+    let config_maps: Api<k8s_openapi::api::core::v1::ConfigMap> =
+        Api::namespaced(client, "battery-core");
+    config_maps
+        .delete("timeline", &DeleteParams::default())
+        .await
+        .unwrap();
+    let mut id = None;
+    for _ in 0..100 {
+        let (_, body) = send(&app, get("/api/v1/deleted")).await;
+        if let Some(found) = body["objects"].as_array().and_then(|objects| {
+            objects
+                .iter()
+                .find(|o| o["path"] == "v1/ConfigMap/battery-core/timeline")
+        }) {
+            assert_eq!(found["deleted_by"], "outside bi", "{body}");
+            assert_eq!(found["desired"], true, "{body}");
+            id = found["id"].as_i64();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let id = id.expect("the deleted ConfigMap is archived");
+    let (status, body) = send(&app, get(&format!("/api/v1/deleted/{id}"))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body["yaml"].as_str().unwrap().contains("retention"),
+        "{body}"
+    );
+    let viewer = support::account(&running.db, "val", Role::Viewer).await;
+    let (status, _) = send(
+        &running.router,
+        support::with_token("POST", &format!("/api/v1/deleted/{id}/undelete"), &viewer)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = send(
+        &app,
+        post(&format!("/api/v1/deleted/{id}/undelete"), &Value::Null),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("snapshot"),
+        "{body}"
+    );
+    assert!(config_maps.get_opt("timeline").await.unwrap().is_some());
+    let (status, body) = send(
+        &app,
+        post(&format!("/api/v1/deleted/{id}/undelete"), &Value::Null),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let (status, _) = send(&app, get("/api/v1/deleted/999999")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

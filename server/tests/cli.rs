@@ -736,9 +736,11 @@ fn start_story(kubeconfig: Option<&Path>) {
         Some(kubeconfig) => command.arg("--kubeconfig").arg(kubeconfig),
         None => command.arg("--sandbox"),
     };
+    // NB: hermetic: no config file of the machine's user is read.
     let mut child = command
         .args(["--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path().join("data"))
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
         .env_remove("KUBECONFIG")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -748,7 +750,19 @@ fn start_story(kubeconfig: Option<&Path>) {
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).unwrap();
     // A new installation: the one line on standard output is the setup link.
-    let link = url::Url::parse(line.trim()).unwrap();
+    let link = match url::Url::parse(line.trim()) {
+        Ok(link) => link,
+        Err(err) => {
+            // NB: say why bi did not start, not only that the line is no URL.
+            let _ = child.kill();
+            let output = child.wait_with_output().unwrap();
+            panic!(
+                "bi start printed {line:?} ({err}), {}; its standard error:\n{}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    };
     assert_eq!(link.path(), "/setup", "{link}");
     let token = link
         .query_pairs()
@@ -1135,5 +1149,48 @@ fn the_cli_keeps_single_sign_on_users_in_the_sandbox_keycloak() {
     assert!(
         String::from_utf8_lossy(&refused.stderr).contains("already a user"),
         "{refused:?}"
+    );
+}
+
+#[test]
+fn the_cli_reads_a_batterys_logs_and_checks_drift() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(&dir.path().join("data"));
+    ok(&bi(&server, &["batteries", "install", "redis"]));
+    assert!(ok(&bi(&server, &["apply"])).contains("succeeded"));
+
+    // The sandbox keeps the operator's pod and serves its log endpoint; the
+    // pod is made a moment after the apply, and `bi logs` waits for it.
+    let log = ok(&bi(&server, &["logs", "redis", "--tail", "2"]));
+    assert_eq!(log.lines().count(), 2, "{log}");
+    assert!(log.contains("bi sandbox"), "{log}");
+    let previous = bi(&server, &["logs", "redis", "--previous"]);
+    assert_eq!(previous.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&previous.stderr).contains("previous terminated container"),
+        "{previous:?}"
+    );
+    let nothing = bi(&server, &["logs", "no-such-thing"]);
+    assert_eq!(nothing.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&nothing.stderr).contains("no-such-thing runs no pods"),
+        "{nothing:?}"
+    );
+
+    // Drift: none after a fresh apply; report only, kept.
+    let checked = json(&server, &["drift", "check"]);
+    assert_eq!(checked["open"], serde_json::json!([]), "{checked}");
+    assert!(
+        checked["last_sweep"]["checked"].as_u64().unwrap() > 0,
+        "{checked}"
+    );
+    assert!(ok(&bi(&server, &["drift", "mode", "report"])).contains("drift mode: report"));
+    let shown = json(&server, &["drift"]);
+    assert_eq!(shown["report_only"], true, "{shown}");
+    let refused = bi(&server, &["drift", "mode", "sometimes"]);
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "clap refuses an unknown mode"
     );
 }

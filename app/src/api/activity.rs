@@ -12,7 +12,5 @@ pub const RECENT_CHANGES: usize = 10;
 #[server(prefix = "/api", endpoint = "activity/recent", client = crate::csrf::Client)]
 pub async fn recent_changes() -> Result<Vec<AuditEntry>, ApiError> {
     let db = crate::api::database()?;
-    let mut entries = bi_control::desired_state::history(&db).await?;
-    entries.truncate(RECENT_CHANGES);
-    Ok(entries)
+    Ok(bi_control::desired_state::recent_history(&db, RECENT_CHANGES as u64).await?)
 }

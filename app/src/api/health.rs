@@ -12,7 +12,7 @@ use crate::ApiError;
 pub async fn installation_health() -> Result<HealthView, ApiError> {
     let db = crate::api::database()?;
     let reconciler = crate::api::reconciler()?;
-    let health = bi_control::health::read(&db, reconciler.engine().client()).await?;
+    let health = bi_control::health::read(&db, reconciler.engine().cache()).await?;
     let capacity = &health.capacity;
     let percent = |requested: u64, offered: u64| {
         (offered > 0)

@@ -12,6 +12,8 @@
 pub mod activity;
 pub mod batteries;
 pub mod deploys;
+pub mod drift;
+pub mod explorer;
 pub mod health;
 pub mod installation;
 pub mod preview;
@@ -20,6 +22,7 @@ pub mod reach;
 pub mod services;
 pub mod settings;
 pub mod sso;
+pub mod timeline;
 pub mod users;
 
 use bi_api::auth::Role;
@@ -38,12 +41,24 @@ pub const ACCESS: &[(&str, Role)] = &[
     ("batteries/install", Role::Editor),
     ("batteries/configure", Role::Editor),
     ("batteries/uninstall", Role::Editor),
+    ("deleted/list", Role::Viewer),
+    ("deleted/show", Role::Viewer),
+    ("deleted/undelete", Role::Editor),
     ("deploys/list", Role::Viewer),
     ("deploys/show", Role::Viewer),
     ("deploys/diff", Role::Viewer),
     ("deploys/rollback", Role::Editor),
     ("deploys/orphans", Role::Viewer),
     ("deploys/prune-orphans", Role::Editor),
+    ("drift/view", Role::Viewer),
+    ("drift/sweep", Role::Editor),
+    ("drift/repair", Role::Editor),
+    ("drift/mode", Role::Admin),
+    ("explorer/kinds", Role::Viewer),
+    ("explorer/list", Role::Viewer),
+    ("explorer/object", Role::Viewer),
+    ("explorer/pods", Role::Viewer),
+    ("explorer/log", Role::Viewer),
     ("installation/health", Role::Viewer),
     ("installation/overview", Role::Viewer),
     ("installation/preview-base", Role::Viewer),
@@ -63,6 +78,7 @@ pub const ACCESS: &[(&str, Role)] = &[
     ("services/scale-knative", Role::Editor),
     ("services/update", Role::Editor),
     ("settings/show", Role::Viewer),
+    ("timeline/list", Role::Viewer),
     ("sso/view", Role::Admin),
     ("sso/create-user", Role::Admin),
     ("sso/change-user", Role::Admin),

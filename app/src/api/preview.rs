@@ -37,7 +37,7 @@ pub async fn load_preview_base() -> Result<PreviewBase, ApiError> {
     };
     let reconciler = crate::api::reconciler()?;
     let (capacity, capacity_error) =
-        match bi_control::health::capacity(&db, reconciler.engine().client()).await {
+        match bi_control::health::capacity(&db, reconciler.engine().cache()).await {
             Ok(capacity) => (Some(capacity), None),
             Err(err) => (None, Some(err.to_string())),
         };

@@ -11,5 +11,5 @@ use crate::ApiError;
 pub async fn installation_reach() -> Result<ReachView, ApiError> {
     let db = crate::api::database()?;
     let reconciler = crate::api::reconciler()?;
-    Ok(bi_control::reach::read(&db, reconciler.engine().client()).await?)
+    Ok(bi_control::reach::read(&db, reconciler.engine().cache()).await?)
 }

@@ -107,7 +107,7 @@ pub async fn scale_traditional(
 pub async fn get_service(name: String) -> Result<ServiceDetail, ApiError> {
     let db = crate::api::database()?;
     let reconciler = crate::api::reconciler()?;
-    Ok(bi_control::service_status::detail(&db, reconciler.engine().client(), &name).await?)
+    Ok(bi_control::service_status::detail(&db, reconciler.engine().cache(), &name).await?)
 }
 
 /// Saves the service `name`'s settings from its form (`form`: the JSON of

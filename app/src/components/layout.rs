@@ -13,7 +13,7 @@ struct NavItem {
     label: &'static str,
 }
 
-const NAV: [NavItem; 7] = [
+const NAV: [NavItem; 9] = [
     NavItem {
         href: "/",
         label: "Dashboard",
@@ -33,6 +33,14 @@ const NAV: [NavItem; 7] = [
     NavItem {
         href: "/deploys",
         label: "Deploys",
+    },
+    NavItem {
+        href: "/explorer",
+        label: "Cluster",
+    },
+    NavItem {
+        href: "/timeline",
+        label: "Timeline",
     },
     NavItem {
         href: "/settings",

@@ -24,6 +24,20 @@ use crate::components::feedback::{
 };
 use bi_model::input::form::{FieldShape, FormField, decode};
 
+/// What an installed battery runs: its pods and its drift, boxed (the
+/// battery page is deep enough without them).
+fn running(
+    kind: BatteryKind,
+    pods: Resource<Result<Vec<crate::api::explorer::PodRow>, ApiError>>,
+    drift: super::drift::DriftState,
+) -> AnyView {
+    view! {
+        <super::pods::PodsCard pods />
+        <super::drift::DriftCard state=drift app=kind.id().to_owned() />
+    }
+    .into_any()
+}
+
 /// The catalog grouped by category, with a search box.
 #[component]
 pub fn Batteries() -> impl IntoView {
@@ -142,6 +156,8 @@ pub fn BatteryPage() -> impl IntoView {
     let params = use_params_map();
     let kind = move || params.read().get("kind").unwrap_or_default();
     let battery = Resource::new(kind, get_battery);
+    let pods = super::pods::pods_resource(kind);
+    let drift = super::drift::DriftState::new();
     // NB: a fresh read re-renders the panel, so the form starts over from
     // the current config and version (what "Reload" after a conflict wants).
     let reload = Callback::new(move |()| battery.refetch());
@@ -151,7 +167,7 @@ pub fn BatteryPage() -> impl IntoView {
                 battery
                     .get()
                     .map(|result| match result {
-                        Ok(view) => view! { <BatteryPanel view reload /> }.into_any(),
+                        Ok(view) => view! { <BatteryPanel view reload pods drift /> }.into_any(),
                         Err(error) => {
                             view! {
                                 <Title text="Battery" />
@@ -177,7 +193,12 @@ fn names(kinds: &[BatteryKind]) -> String {
 /// The battery's page once read: its facts, the config form and uninstall;
 /// `reload` reads it again.
 #[component]
-fn BatteryPanel(view: BatteryDetail, reload: Callback<()>) -> impl IntoView {
+fn BatteryPanel(
+    view: BatteryDetail,
+    reload: Callback<()>,
+    pods: Resource<Result<Vec<crate::api::explorer::PodRow>, ApiError>>,
+    drift: super::drift::DriftState,
+) -> impl IntoView {
     let title = view.name.clone();
     let installed = view.installed;
     let kind = view.kind;
@@ -202,6 +223,7 @@ fn BatteryPanel(view: BatteryDetail, reload: Callback<()>) -> impl IntoView {
             <div class="min-w-0">
                 {(!installed).then(|| view! { <InstallPreview kind /> })}
                 <ConfigForm kind installed form version reload />
+                {installed.then(|| running(kind, pods, drift))}
                 {installed.then(|| {
                     let removable = view.removable;
                     view! {

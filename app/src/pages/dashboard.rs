@@ -25,6 +25,7 @@ use crate::shell::InstallationState;
 #[component]
 pub fn Dashboard() -> impl IntoView {
     let state = expect_context::<InstallationState>();
+    let drift = super::drift::DriftState::new();
     view! {
         <Title text="Dashboard" />
         <h1 class="text-2xl font-semibold">"Dashboard"</h1>
@@ -59,6 +60,7 @@ pub fn Dashboard() -> impl IntoView {
         </div>
         <Open />
         <ClusterHealth />
+        <super::drift::DriftCard state=drift />
         <RecentActivity />
         <IfAllowed role=Role::Editor>
             <RenameForm rename=state.rename />

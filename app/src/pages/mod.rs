@@ -9,8 +9,11 @@ mod access;
 mod batteries;
 mod dashboard;
 mod deploys;
+mod drift;
+mod explorer;
 mod live;
 mod not_found;
+mod pods;
 mod projects;
 mod service;
 mod services;
@@ -18,6 +21,7 @@ mod settings;
 #[cfg(feature = "ssr")]
 pub mod sign_in;
 mod sso;
+mod timeline;
 
 use leptos::prelude::*;
 use leptos_router::{LazyRoute, lazy_route};
@@ -26,12 +30,15 @@ pub use access::Access;
 pub use batteries::{Batteries, BatteryPage};
 pub use dashboard::Dashboard;
 pub use deploys::{Deploys, DiffPage, SnapshotPage};
+pub use explorer::{Explorer, ExplorerObject};
 pub use live::LivePlan;
 pub use not_found::NotFound;
+pub use pods::LogsPage;
 pub use projects::{ProjectPage, Projects};
 pub use service::ServicePage;
 pub use services::Services;
 pub use settings::Settings;
+pub use timeline::{Deleted, Timeline};
 
 /// Declares a lazy route (`$route`) whose view is the page component
 /// `$page`; use it as `view=Lazy::<$route>::new()`.
@@ -88,4 +95,14 @@ lazy_page! {
     DiffRoute => DiffPage;
     /// One snapshot's page, loaded on demand.
     SnapshotRoute => SnapshotPage;
+    /// The Kubernetes explorer, loaded on demand.
+    ExplorerRoute => Explorer;
+    /// One cluster object's page, loaded on demand.
+    ExplorerObjectRoute => ExplorerObject;
+    /// A container's log, loaded on demand.
+    LogsRoute => LogsPage;
+    /// The timeline, loaded on demand.
+    TimelineRoute => Timeline;
+    /// The archive of deleted objects, loaded on demand.
+    DeletedRoute => Deleted;
 }

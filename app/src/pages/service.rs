@@ -72,6 +72,10 @@ fn Detail(detail: ServiceDetail, reload: Callback<()>) -> impl IntoView {
         .as_ref()
         .map(|status| status.events.clone())
         .unwrap_or_default();
+    let pods = status
+        .as_ref()
+        .map(|status| status.pods.clone())
+        .unwrap_or_default();
     let outcomes = status.map(|status| status.outcomes).unwrap_or_default();
     view! {
         <div class="mt-2 flex flex-wrap items-center gap-3 text-sm">
@@ -84,6 +88,10 @@ fn Detail(detail: ServiceDetail, reload: Callback<()>) -> impl IntoView {
             })}
         </div>
         <Status detail=detail.clone() />
+        <section class="mt-4 max-w-5xl rounded-lg border border-slate-200 bg-white p-4 shadow-sm" data-testid="pods">
+            <h2 class="font-semibold">"Pods"</h2>
+            {super::pods::pods_table(pods)}
+        </section>
         <div class="mt-4 grid grid-cols-1 gap-6 xl:grid-cols-[minmax(0,1fr)_26rem]">
             <EditForm name=detail.name.clone() object=detail.object.clone() secrets version=detail.version reload />
         </div>

@@ -205,6 +205,7 @@ pub async fn change(db: &Database, username: &str, change: AccountChange) -> Res
     txn.commit()
         .await
         .map_err(db_error("changing an account"))?;
+    db.remembered().forget();
     tracing::info!(username = %row.username, role = %row.role, disabled = row.disabled, "changed an account");
     Ok(view(row))
 }
@@ -236,6 +237,7 @@ pub async fn remove(db: &Database, username: &str) -> Result<()> {
     txn.commit()
         .await
         .map_err(db_error("removing an account"))?;
+    db.remembered().forget();
     tracing::info!(username, "removed an account");
     Ok(())
 }
@@ -323,6 +325,7 @@ pub async fn change_own_password(
     txn.commit()
         .await
         .map_err(db_error("changing a password"))?;
+    db.remembered().forget();
     tracing::info!(username = %caller.me.username, "changed their own password");
     Ok(())
 }
@@ -433,6 +436,7 @@ pub async fn sign_in_sso(
         .update(db.connection())
         .await
         .map_err(db_error("recording a single sign-on"))?;
+    db.remembered().forget();
     principal(&row, bi_api::auth::Credential::Session)
 }
 

@@ -13,6 +13,8 @@
 
 pub mod accounts;
 mod password;
+pub mod remembered;
+pub mod scrape;
 pub mod sessions;
 pub mod tokens;
 

@@ -45,7 +45,11 @@ pub async fn resolve(
     secret: &Secret,
     now: DateTime<Utc>,
 ) -> Result<Option<Principal>> {
-    let Some((row, account)) = Session::find_by_id(secret.digest())
+    let digest = secret.digest();
+    if let Some(principal) = db.remembered().get(&digest, now) {
+        return Ok(Some(principal));
+    }
+    let Some((row, account)) = Session::find_by_id(digest.clone())
         .find_also_related(Account)
         .one(db.connection())
         .await
@@ -59,7 +63,10 @@ pub async fn resolve(
     if row.expires_at <= now {
         return Ok(None);
     }
-    accounts::principal(&account, Credential::Session).map(Some)
+    let principal = accounts::principal(&account, Credential::Session)?;
+    db.remembered()
+        .put(digest, principal.clone(), now, Some(row.expires_at));
+    Ok(Some(principal))
 }
 
 /// Ends the session of this cookie (signing out); unknown ones are ignored.
@@ -68,5 +75,6 @@ pub async fn end(db: &Database, secret: &Secret) -> Result<()> {
         .exec(db.connection())
         .await
         .map_err(db_error("ending a session"))?;
+    db.remembered().forget();
     Ok(())
 }

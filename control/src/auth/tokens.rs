@@ -154,8 +154,12 @@ pub async fn resolve(
     if !secret.expose().starts_with(PREFIX) {
         return Ok(None);
     }
+    let digest = secret.digest();
+    if let Some(principal) = db.remembered().get(&digest, now) {
+        return Ok(Some(principal));
+    }
     let Some((row, owner)) = ApiToken::find()
-        .filter(api_token::Column::SecretHash.eq(secret.digest()))
+        .filter(api_token::Column::SecretHash.eq(digest.clone()))
         .find_also_related(Account)
         .one(db.connection())
         .await
@@ -172,6 +176,7 @@ pub async fn resolve(
     let credential = Credential::Token {
         name: row.name.clone(),
     };
+    let expires = row.expires_at;
     if row
         .last_used_at
         .is_none_or(|at| now - at > LAST_USED_PRECISION)
@@ -183,7 +188,9 @@ pub async fn resolve(
             .await
             .map_err(db_error("recording a token's use"))?;
     }
-    accounts::principal(&owner, credential).map(Some)
+    let principal = accounts::principal(&owner, credential)?;
+    db.remembered().put(digest, principal.clone(), now, expires);
+    Ok(Some(principal))
 }
 
 /// The tokens `by` may see: an admin every account's, others their own.
@@ -235,6 +242,7 @@ pub async fn revoke(
         .update(db.connection())
         .await
         .map_err(db_error("revoking a token"))?;
+    db.remembered().forget();
     tracing::info!(owner = %owner, name = %row.name, "revoked an API token");
     Ok(view(row, &owner))
 }

@@ -433,6 +433,8 @@ pub(crate) struct Progress {
     pub(crate) bus: EventBus,
     /// The snapshot applying.
     pub(crate) snapshot: i64,
+    /// Where the objects it deletes are kept.
+    pub(crate) archive: crate::archive::Archive,
 }
 
 impl Progress {
@@ -466,6 +468,33 @@ async fn write_one(
     progress: &Progress,
 ) -> (usize, Outcome) {
     let outcome = match write {
+        Ok(write) if item.action == Action::Delete => {
+            // NB: the object is read afresh and archived before it goes,
+            // as the cluster holds it (bi's own body may be older).
+            let before = match write.api.get_opt(write.name).await {
+                Ok(Some(object)) => {
+                    progress.archive.before_delete(&object, progress.snapshot);
+                    Some(object)
+                }
+                Ok(None) => None,
+                Err(err) => {
+                    tracing::warn!(path = %item.path, %err, "cannot read an object before deleting it: it is not archived");
+                    None
+                }
+            };
+            let outcome = execute(write, settings, pacer).await;
+            if let Some(object) = before {
+                if matches!(outcome, Outcome::Deleted) {
+                    progress
+                        .archive
+                        .deleted(&item.path, &object, progress.snapshot)
+                        .await;
+                } else {
+                    progress.archive.delete_failed(&object);
+                }
+            }
+            outcome
+        }
         Ok(write) => execute(write, settings, pacer).await,
         Err(outcome) => outcome,
     };

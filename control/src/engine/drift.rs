@@ -37,6 +37,11 @@ pub struct DriftReport {
     pub drifted: Vec<Drift>,
     /// Objects that could not be checked, with the reason.
     pub errors: Vec<(ResourcePath, String)>,
+    /// Objects compared and found as bi wants them.
+    pub clean: Vec<ResourcePath>,
+    /// True when the installation's drift mode only reports: nothing was
+    /// marked for the next snapshot.
+    pub report_only: bool,
 }
 
 /// Metadata the API server maintains itself: never drift.
@@ -79,7 +84,9 @@ impl Engine {
                 report.checked += 1;
                 let kept = bi_model::keycloak::kept(keycloak.kind, body);
                 let fields = bi_model::keycloak::drifted(&kept, live);
-                if !fields.is_empty() {
+                if fields.is_empty() {
+                    report.clean.push(item.path.clone());
+                } else {
                     report.drifted.push(Drift {
                         path: item.path.clone(),
                         fields,
@@ -99,7 +106,9 @@ impl Engine {
                             .map(|change| change.pointer)
                             .filter(|pointer| sets(body, pointer))
                             .collect();
-                    if !fields.is_empty() {
+                    if fields.is_empty() {
+                        report.clean.push(item.path.clone());
+                    } else {
                         report.drifted.push(Drift {
                             path: item.path.clone(),
                             fields,
@@ -109,13 +118,35 @@ impl Engine {
                 Err(message) => report.errors.push((item.path.clone(), message)),
             }
         }
+        let apps: BTreeMap<ResourcePath, String> = prepared
+            .desired
+            .iter()
+            .map(|resource| (resource.path.clone(), resource.app.clone()))
+            .collect();
+        let at = chrono::Utc::now();
+        crate::drift::record_sweep(self.database(), &report.drifted, &report.clean, &apps, at)
+            .await?;
+        report.report_only = crate::drift::report_only(self.database()).await?;
         if !report.drifted.is_empty() {
             tracing::warn!(
                 drifted = ?report.drifted.iter().map(|d| d.path.to_string()).collect::<Vec<_>>(),
-                "managed objects were changed outside bi; the next snapshot re-applies them"
+                report_only = report.report_only,
+                "managed objects were changed outside bi"
             );
         }
-        self.mark_drifted(report.drifted.iter().map(|drift| drift.path.clone()));
+        if !report.report_only {
+            self.mark_drifted(report.drifted.iter().map(|drift| drift.path.clone()));
+        }
+        self.set_last_sweep(crate::drift::SweepSummary {
+            at: at.into(),
+            checked: report.checked,
+            drifted: report.drifted.len(),
+            errors: report
+                .errors
+                .iter()
+                .map(|(path, why)| format!("{path}: {why}"))
+                .collect(),
+        });
         self.events().publish(Event::DriftChecked {
             checked: report.checked,
             drifted: report.drifted.clone(),

@@ -25,6 +25,13 @@ use bi_model::events::OutcomeCounts;
 
 /// At most `limit` snapshots, newest first.
 pub async fn list(db: &Database, limit: u64) -> Result<Vec<SnapshotSummary>> {
+    db.shared(&format!("snapshots/{limit}"), move |db| async move {
+        list_now(&db, limit).await
+    })
+    .await
+}
+
+async fn list_now(db: &Database, limit: u64) -> Result<Vec<SnapshotSummary>> {
     let rows = snapshot::Entity::find()
         .order_by_desc(snapshot::Column::Id)
         .limit(limit)

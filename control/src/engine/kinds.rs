@@ -93,7 +93,7 @@ impl Kinds {
 // NB: a real API server answers an unknown group version with a plain-text
 // `404 page not found`, which the client turns into a Status with code 404
 // but no NotFound reason (`Status::is_not_found` misses it).
-fn is_not_served(err: &kube::Error) -> bool {
+pub(crate) fn is_not_served(err: &kube::Error) -> bool {
     match err {
         kube::Error::Discovery(_) => true,
         kube::Error::Api(status) => status.is_not_found() || status.code == 404,

@@ -22,6 +22,8 @@ mod webhooks;
 pub use apply::Outcome;
 pub use bi_model::events::OutcomeCounts;
 pub use drift::DriftReport;
+pub(crate) use kinds::is_not_served;
+pub(crate) use record::{inventory, parse_path};
 pub use retention::{PruneReport, PruneRequest, Retention};
 pub use rollback::rollback;
 pub use snapshot::{Engine, ORPHANS_TRIGGER, Orphans, PlanPreview, SnapshotReport, SnapshotStatus};

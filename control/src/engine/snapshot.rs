@@ -17,6 +17,7 @@ use super::prepare::prepare;
 use super::record;
 use super::retention::{self, PruneReport, Retention};
 use super::throttle::{Concurrency, EngineSettings, Pacer, Pause, observing};
+use crate::cache::Cache;
 use crate::db::Database;
 use crate::error::{Error, Result};
 use crate::events::EventBus;
@@ -147,6 +148,12 @@ pub struct Engine {
     pause: Arc<Pause>,
     /// When this engine last pruned its history.
     pruned_at: std::sync::Mutex<Option<Instant>>,
+    /// What the pages read of the cluster, kept by watches.
+    cache: Cache,
+    /// The last drift sweep's figures.
+    last_sweep: std::sync::Mutex<Option<crate::drift::SweepSummary>>,
+    /// Where deleted objects are kept.
+    archive: crate::archive::Archive,
 }
 
 impl fmt::Debug for Engine {
@@ -177,7 +184,12 @@ impl Engine {
         if interrupted > 0 {
             tracing::warn!(interrupted, "marked snapshots left running as interrupted");
         }
-        Ok(Self::detached(db, client, settings, bus))
+        let engine = Self::detached(db, client, settings, bus);
+        // NB: drift found before a restart is still to repair.
+        if !crate::drift::report_only(&engine.db).await? {
+            engine.mark_drifted(crate::drift::open_paths(&engine.db).await?);
+        }
+        Ok(engine)
     }
 
     /// An engine that leaves the snapshot history as it is (no snapshot is
@@ -190,9 +202,13 @@ impl Engine {
         bus: EventBus,
     ) -> Engine {
         let pause = Arc::new(Pause::default());
+        let client = observing(client, Arc::clone(&pause));
         Engine {
+            archive: crate::archive::Archive::new(db.clone()),
             db,
-            client: observing(client, Arc::clone(&pause)),
+            cache: Cache::new(client.clone()),
+            last_sweep: std::sync::Mutex::new(None),
+            client,
             running: Mutex::new(()),
             settings,
             bus,
@@ -217,7 +233,17 @@ impl Engine {
         &self.db
     }
 
-    /// The cluster client.
+    /// What the pages read of the cluster, kept current by watches.
+    pub fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    /// Where deleted objects are kept.
+    pub fn archive(&self) -> &crate::archive::Archive {
+        &self.archive
+    }
+
+    /// The cluster client (every request observes `Retry-After`).
     pub fn client(&self) -> &kube::Client {
         &self.client
     }
@@ -369,6 +395,7 @@ impl Engine {
         let progress = Progress {
             bus: self.bus.clone(),
             snapshot: id,
+            archive: self.archive.clone(),
         };
         let existing: BTreeSet<ResourcePath> = prepared
             .observed
@@ -409,6 +436,14 @@ impl Engine {
         )
         .await?;
         self.forget_drift(&drifted, &outcomes);
+        let written: Vec<ResourcePath> = outcomes
+            .iter()
+            .filter(|(_, outcome)| matches!(outcome, Outcome::Created | Outcome::Updated))
+            .map(|(item, _)| item.path.clone())
+            .collect();
+        let desired: BTreeSet<ResourcePath> =
+            prepared.desired.iter().map(|r| r.path.clone()).collect();
+        crate::drift::settle(&self.db, id, &written, &desired, chrono::Utc::now()).await?;
         tracing::info!(id, %status, ?counts, ?concurrency, "snapshot finished");
         self.bus.publish(Event::SnapshotFinished {
             snapshot: id,
@@ -434,6 +469,31 @@ impl Engine {
     /// Marks `paths` as drifted: the next snapshot re-applies them.
     pub(crate) fn mark_drifted(&self, paths: impl IntoIterator<Item = ResourcePath>) {
         self.drifted_lock().extend(paths);
+    }
+
+    /// Marks every object of an open drift finding: the next snapshot
+    /// re-applies them (how drift is repaired when sweeps only report).
+    /// Returns how many.
+    pub async fn repair_drift(&self) -> Result<usize> {
+        let open = crate::drift::open_paths(&self.db).await?;
+        let count = open.len();
+        self.mark_drifted(open);
+        Ok(count)
+    }
+
+    /// The last drift sweep's figures, if one ran since the engine started.
+    pub fn last_sweep(&self) -> Option<crate::drift::SweepSummary> {
+        self.last_sweep
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn set_last_sweep(&self, summary: crate::drift::SweepSummary) {
+        *self
+            .last_sweep
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(summary);
     }
 
     /// The objects waiting to be re-applied because they drifted.

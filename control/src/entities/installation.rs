@@ -21,6 +21,9 @@ pub struct Model {
     /// The drift sweep set from the Settings page, in milliseconds; None:
     /// the server's `--drift-every`.
     pub drift_every_ms: Option<i64>,
+    /// When true, drift sweeps only report: bi re-applies drifted objects
+    /// only when asked.
+    pub drift_report_only: bool,
 }
 
 /// `installation` has no relations yet.

@@ -462,7 +462,7 @@ fn refs<T: Named>(kind: ObjectKind, list: &[Owned<T>]) -> impl Iterator<Item = O
 }
 
 /// Every user object in `state`, in the order the desired state lists them.
-fn every_object(state: &DesiredState) -> Vec<ObjectRef> {
+pub(crate) fn every_object(state: &DesiredState) -> Vec<ObjectRef> {
     let mut all = Vec::new();
     all.extend(refs(ObjectKind::PostgresCluster, &state.postgres_clusters));
     all.extend(refs(ObjectKind::RedisInstance, &state.redis_instances));

@@ -4,7 +4,7 @@
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentStrategy};
 use serde::{Deserialize, Serialize};
 
-use super::{checks, cloudnative_pg};
+use super::{checks, cloudnative_pg, grafana, victoria_metrics};
 use super::images::{self, image};
 use super::kind::{BatteryGroup, BatteryInfo, BatteryKind, Integration};
 use crate::generate::build::{self, ContainerSpec, Health};
@@ -26,10 +26,20 @@ pub const INFO: BatteryInfo = BatteryInfo {
     group: BatteryGroup::Core,
     description: "The bi control server and the base namespaces every other battery runs in.",
     dependencies: &[],
-    integrations: &[Integration {
-        partner: BatteryKind::IstioGateway,
-        what: "bi's own UI at https://control.<domain>/",
-    }],
+    integrations: &[
+        Integration {
+            partner: BatteryKind::IstioGateway,
+            what: "bi's own UI at https://control.<domain>/",
+        },
+        Integration {
+            partner: BatteryKind::VictoriaMetrics,
+            what: "bi's own /metrics scraped (a token of its own)",
+        },
+        Integration {
+            partner: BatteryKind::Grafana,
+            what: "a dashboard of bi itself (with VictoriaMetrics)",
+        },
+    ],
     removable: false,
     providers: &[],
 };
@@ -139,6 +149,16 @@ const DATABASE_USER: &str = "bi";
 /// control server's first admin (key `token`): `kubectl get secret` it,
 /// then open `/setup?token=…` or run `bi setup --token …`.
 const SETUP_SECRET: &str = "control-server-setup";
+
+/// The stored secret VictoriaMetrics scrapes the control server's
+/// `/metrics` with (the server admits it for that route alone).
+pub const METRICS_TOKEN_SECRET: &str = "battery_core/metrics-token";
+
+/// The Secret holding that token beside the server, for its VMServiceScrape.
+const METRICS_SECRET: &str = "control-server-metrics";
+
+/// The ConfigMap of bi's own Grafana dashboard, in the monitoring namespace.
+pub const DASHBOARD: &str = "bi-control-server-dashboard";
 
 /// The Secret holding the installation's [`Seed`] (key [`SEED_KEY`]),
 /// mounted into the control server: with an empty database it starts from
@@ -274,8 +294,56 @@ pub fn generate(
             &[("http", CONTROL_SERVER_PORT)],
         ),
     )?);
+    resources.extend(own_metrics(ctx, namespace)?);
     Ok(resources)
 }
+
+/// With VictoriaMetrics: a scrape of the control server's `/metrics` with
+/// a token of its own; with Grafana too, bi's dashboard.
+fn own_metrics(ctx: &Context<'_>, namespace: &str) -> Result<Vec<Resource>, GenerateError> {
+    let app = INFO.id;
+    let Some(scrape) = victoria_metrics::scrape_with_token(
+        ctx,
+        app,
+        namespace,
+        CONTROL_SERVER,
+        CONTROL_SERVER,
+        "http",
+        (METRICS_SECRET, "token"),
+    )?
+    else {
+        return Ok(Vec::new());
+    };
+    let mut resources = vec![
+        Resource::new(
+            app,
+            &build::secret(
+                namespace,
+                METRICS_SECRET,
+                build::string_map(&[("token", &ctx.secret(METRICS_TOKEN_SECRET)?)]),
+            ),
+        )?,
+        scrape,
+    ];
+    if ctx.installed(BatteryKind::Grafana) {
+        let mut dashboard = build::config_map(
+            ctx.monitoring_namespace(),
+            DASHBOARD,
+            [("bi.json".to_owned(), DASHBOARD_JSON.to_owned())].into(),
+        );
+        dashboard
+            .metadata
+            .labels
+            .get_or_insert_with(Default::default)
+            .insert(grafana::DASHBOARD_LABEL.to_owned(), "1".to_owned());
+        resources.push(Resource::new(app, &dashboard)?);
+    }
+    Ok(resources)
+}
+
+/// bi's Grafana dashboard: snapshots, writes, drift, HTTP and the cluster
+/// cache, from `/metrics`.
+const DASHBOARD_JSON: &str = include_str!("dashboards/bi.json");
 
 /// The control server's own PostgreSQL cluster: one instance, a user and a
 /// database named `bi`; WAL-archived and backed up daily when

@@ -208,18 +208,65 @@ pub fn scrape(
     component: &str,
     port_name: &str,
 ) -> Result<Option<Resource>, GenerateError> {
+    scrape_with(ctx, app, namespace, name, component, port_name, None)
+}
+
+/// [`scrape`] of a workload whose `/metrics` needs a bearer token: the key
+/// `key` of the Secret `secret` in the same namespace.
+#[allow(clippy::too_many_arguments)]
+pub fn scrape_with_token(
+    ctx: &Context<'_>,
+    app: &str,
+    namespace: &str,
+    name: &str,
+    component: &str,
+    port_name: &str,
+    token: (&str, &str),
+) -> Result<Option<Resource>, GenerateError> {
+    scrape_with(ctx, app, namespace, name, component, port_name, Some(token))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn scrape_with(
+    ctx: &Context<'_>,
+    app: &str,
+    namespace: &str,
+    name: &str,
+    component: &str,
+    port_name: &str,
+    token: Option<(&str, &str)>,
+) -> Result<Option<Resource>, GenerateError> {
     if !ctx.installed(BatteryKind::VictoriaMetrics) {
         return Ok(None);
     }
-    let body = service_scrape(namespace, name, component, port_name);
+    let body = service_scrape(namespace, name, component, port_name, token);
     Resource::from_value(app, body).map(Some)
 }
 
-fn service_scrape(namespace: &str, name: &str, component: &str, port_name: &str) -> Value {
+fn service_scrape(
+    namespace: &str,
+    name: &str,
+    component: &str,
+    port_name: &str,
+    token: Option<(&str, &str)>,
+) -> Value {
     let pod_label = format!(
         "__meta_kubernetes_pod_label_{}",
         build::COMPONENT_LABEL.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
     );
+    let mut endpoint = json!({
+        "port": port_name,
+        "path": "/metrics",
+        "scheme": "http",
+        "relabelConfigs": [{
+            "action": "keep",
+            "sourceLabels": [pod_label],
+            "regex": component,
+        }],
+    });
+    if let Some((secret, key)) = token {
+        endpoint["bearerTokenSecret"] = json!({ "name": secret, "key": key });
+    }
     build::custom_resource(
         API_VERSION,
         "VMServiceScrape",
@@ -229,16 +276,7 @@ fn service_scrape(namespace: &str, name: &str, component: &str, port_name: &str)
             "discoveryRole": "endpoints",
             "selector": {},
             "namespaceSelector": { "matchNames": [namespace] },
-            "endpoints": [{
-                "port": port_name,
-                "path": "/metrics",
-                "scheme": "http",
-                "relabelConfigs": [{
-                    "action": "keep",
-                    "sourceLabels": [pod_label],
-                    "regex": component,
-                }],
-            }],
+            "endpoints": [endpoint],
         }),
     )
 }

@@ -116,6 +116,25 @@ impl ObjectKind {
             Self::ModelInstance => BatteryKind::Ollama,
         }
     }
+
+    /// The `battery/app` of this kind's object `name` (`redis-cache`): every
+    /// object it generates carries it.
+    pub fn app(self, name: &str) -> String {
+        format!("{}{name}", self.app_prefix())
+    }
+
+    /// What starts the `battery/app` of this kind's objects (`redis-`).
+    pub fn app_prefix(self) -> &'static str {
+        match self {
+            Self::PostgresCluster => "postgres-",
+            Self::RedisInstance => "redis-",
+            Self::FerretService => "ferret-",
+            Self::KnativeService => "knative-",
+            Self::TraditionalService => "service-",
+            Self::Notebook => "notebook-",
+            Self::ModelInstance => "model-",
+        }
+    }
 }
 
 impl fmt::Display for ObjectKind {

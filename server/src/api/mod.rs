@@ -6,6 +6,22 @@
 //! | Method | Route | Body | Response |
 //! |---|---|---|---|
 //! | GET | `/api/v1/status` | | [`bi_api::status::Status`]: installation, cluster, installed batteries, desired version, last snapshot, drifted paths |
+//! | GET | `/api/v1/cluster/kinds` | | [`bi_api::explorer::KindRow`] list: every kind the explorer shows, with its objects counted (from the cluster cache) |
+//! | GET | `/api/v1/cluster/objects?kind=apps/v1/Deployment&namespace=&labels=&app=` | | [`bi_api::explorer::ObjectList`]: the kind's objects that match |
+//! | GET | `/api/v1/cluster/object?path=apps/v1/Deployment/ns/name` | | [`bi_api::explorer::ObjectDetail`]: YAML (a Secret's values redacted), conditions, owners, children, events, what bi knows |
+//! | GET | `/api/v1/cluster/changes` | | server-sent events: the cluster cache's revision each time it changes |
+//! | GET | `/api/v1/cluster/pods?of=web` | | [`bi_api::explorer::PodRow`] list: the pods of a service, a battery, or a `battery/app` (404 when it runs no workloads) |
+//! | GET | `/api/v1/cluster/logs?namespace=&pod=&container=&previous=&tail=&follow=` | | a container's log (`text/plain`), streamed while `follow` |
+//! | GET | `/api/v1/cluster/logs/events?…` | | the same log as server-sent events (one per line), then `end` (or `refused` with why) |
+//! | GET | `/api/v1/timeline?battery=&project=&kind=&category=&warnings=&search=&before=&limit=` | | [`bi_api::timeline::TimelinePage`]: cluster Events and bi's changes, snapshots, drift, deletions and undeletes, newest first |
+//! | GET | `/api/v1/timeline/changes` | | server-sent events: a message each time bi writes the timeline or the archive |
+//! | GET | `/api/v1/deleted` | | [`bi_api::timeline::DeletedList`]: the archive of deleted objects bi managed |
+//! | GET | `/api/v1/deleted/{id}` | | [`bi_api::timeline::DeletedDetail`]: one, with its last body as YAML (a Secret's values redacted) |
+//! | POST | `/api/v1/deleted/{id}/undelete` | | [`bi_api::timeline::Undeleted`]: restored, by a snapshot while bi still wants it, else from its last body as an unmanaged object (editors) |
+//! | GET | `/api/v1/drift` | | [`bi_api::drift::DriftView`]: open drift findings, the latest closed ones, the last sweep and the drift mode |
+//! | POST | `/api/v1/drift/sweep` | | sweeps now; the [`bi_api::drift::DriftView`] after it (editors) |
+//! | POST | `/api/v1/drift/repair` | | 202 [`bi_api::snapshots::Requested`]: the snapshot that re-applies every open finding's object (editors) |
+//! | POST | `/api/v1/drift/mode` | [`bi_api::drift::DriftMode`] `{"report_only":true}` | the [`bi_api::drift::DriftView`] after it (admins) |
 //! | GET | `/api/v1/reach` | | [`bi_api::reach::ReachView`]: every address (battery UIs, notebooks, exposed services) with its route's and certificate's status, the gateway, and UIs nothing routes to |
 //! | GET | `/api/v1/sso` | | [`bi_api::sso::SsoView`]: Keycloak's users (with the bi role their groups give) and clients, read now (admins) |
 //! | POST | `/api/v1/sso/users` | [`bi_api::sso::NewSsoUser`] `{"username","email","role","password"}` | the [`bi_api::sso::SsoView`] after it (admins) |
@@ -72,7 +88,9 @@
 //! server's log); each with `{"error":{"code","message"}}`.
 
 pub mod batteries;
+pub mod cluster;
 pub mod desired_state;
+pub mod drift;
 pub mod events;
 pub mod projects;
 pub mod reach;
@@ -80,6 +98,7 @@ pub mod settings;
 pub mod snapshots;
 pub mod sso;
 pub mod status;
+pub mod timeline;
 
 pub use bi_api::audit::Changed;
 pub use bi_api::{ApiError, ErrorBody, ErrorDetail};

@@ -12,7 +12,7 @@ use crate::state::AppState;
 
 /// Every address with its route's and certificate's status.
 pub async fn reach(State(state): State<AppState>) -> Result<Json<ReachView>, ApiError> {
-    let view = bi_control::reach::read(&state.db, state.reconciler.engine().client()).await?;
+    let view = bi_control::reach::read(&state.db, state.reconciler.engine().cache()).await?;
     Ok(Json(view))
 }
 

@@ -74,11 +74,16 @@ async fn admit(guard: &Guard, request: &mut Request) -> Result<Csrf, Response> {
         .cloned();
     let headers = request.headers();
     let host = host_of(request);
-    if local.is_none() && path != "/healthz" && path != "/readyz" && !guard.auth.hosts.allows(&host)
-    {
+    // NB: probes and scrapers name the pod's address; /metrics needs a
+    // bearer token, which a rebinding page cannot send.
+    let probe = path == "/healthz" || path == "/readyz" || path == "/metrics";
+    if local.is_none() && !probe && !guard.auth.hosts.allows(&host) {
         return Err(misdirected(&host, &guard.auth));
     }
     let need = guard.policy.need(&method, &path);
+    if need == Need::Access(Access::Scrape) && scrape_token(&guard.db, headers).await {
+        return Ok(Csrf::NotNeeded);
+    }
     let principal = match local {
         Some(local) => Some(local),
         None => match authenticate(&guard.db, headers).await {
@@ -110,18 +115,27 @@ async fn admit(guard: &Guard, request: &mut Request) -> Result<Csrf, Response> {
             ))
             .into_response());
         }
-        Need::Access(Access::Public) => {}
-        Need::Access(Access::Role(needed)) => match &principal {
-            None => return Err(sign_in_first(&path, request, &guard.auth)),
-            Some(principal) if !principal.me.may(needed) => {
-                return Err(ApiError::Forbidden(format!(
-                    "{} is a {}: {method} {path} needs the {needed} role",
-                    principal.me.username, principal.me.role
-                ))
-                .into_response());
+        Need::Access(access) => {
+            // NB: without the scrape token, /metrics is a viewer's.
+            let needed = match access {
+                Access::Public => None,
+                Access::Role(role) => Some(role),
+                Access::Scrape => Some(bi_api::auth::Role::Viewer),
+            };
+            if let Some(needed) = needed {
+                match &principal {
+                    None => return Err(sign_in_first(&path, request, &guard.auth)),
+                    Some(principal) if !principal.me.may(needed) => {
+                        return Err(ApiError::Forbidden(format!(
+                            "{} is a {}: {method} {path} needs the {needed} role",
+                            principal.me.username, principal.me.role
+                        ))
+                        .into_response());
+                    }
+                    Some(_) => {}
+                }
             }
-            Some(_) => {}
-        },
+        }
     }
     // NB: a browser sends cookies with a change whoever asked for it; the
     // token in the page proves bi's own page did. Programs use a bearer.
@@ -205,6 +219,25 @@ async fn csrf_checked(request: Request, csrf: Csrf) -> Result<Request, Response>
         Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
     } else {
         Err(refused())
+    }
+}
+
+/// Whether the request's bearer is the installation's metrics scrape token.
+async fn scrape_token(db: &Database, headers: &HeaderMap) -> bool {
+    let Some(offered) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+    else {
+        return false;
+    };
+    match bi_control::auth::scrape::matches(db, offered).await {
+        Ok(matches) => matches,
+        Err(err) => {
+            tracing::warn!(error = %err, "could not read the metrics scrape token");
+            false
+        }
     }
 }
 

@@ -126,7 +126,7 @@ fn matches(pattern: &str, path: &str) -> bool {
 /// Whether the answer to a request for `path` is for a program (JSON) or
 /// a person (a page to redirect to sign-in).
 pub fn is_api(path: &str) -> bool {
-    path.starts_with("/api/") || path.starts_with("/auth/")
+    path.starts_with("/api/") || path.starts_with("/auth/") || path == "/metrics"
 }
 
 /// The host names this server answers to. A request naming another host

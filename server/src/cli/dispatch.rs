@@ -304,6 +304,11 @@ async fn run_client(global: &GlobalArgs, command: Command) -> anyhow::Result<Exi
         },
         Command::Plan(args) => return deploys::plan(&api, args).await,
         Command::Apply => return apply::apply(&api).await,
+        Command::Drift(args) => return crate::client::drift::drift(&api, args).await,
+        Command::Logs(args) => crate::client::logs::logs(&api, args).await?,
+        Command::Timeline(args) => crate::client::timeline::timeline(&api, args).await?,
+        Command::Deleted(args) => crate::client::timeline::deleted(&api, args).await?,
+        Command::Undelete(args) => crate::client::timeline::undelete(&api, args).await?,
         Command::Deploys(command) => match command {
             DeploysCommand::List { limit, output } => {
                 deploys::list(&api, limit, output.output).await?;

@@ -100,6 +100,19 @@ pub enum Command {
     /// Single Sign-On: what bi keeps in Keycloak.
     #[command(subcommand)]
     Sso(SsoCommand),
+    /// A service's or battery's container log (`-f` follows it).
+    Logs(crate::client::logs::LogsArgs),
+    /// What happened in the cluster and in bi, newest first (the
+    /// timeline battery records it).
+    Timeline(crate::client::timeline::TimelineArgs),
+    /// The archive of deleted objects bi managed (`bi deleted ID`: one,
+    /// with its last body).
+    Deleted(crate::client::timeline::DeletedArgs),
+    /// Bring back a deleted object from the archive (editors).
+    Undelete(crate::client::timeline::UndeleteArgs),
+    /// Drift: objects changed behind bi's back (list; `check` sweeps now,
+    /// `repair` re-applies, `mode` repair or report).
+    Drift(crate::client::drift::DriftArgs),
     /// List, inspect, install, configure and uninstall batteries.
     #[command(subcommand)]
     Batteries(BatteriesCommand),

@@ -388,15 +388,47 @@ impl ApiClient {
                 }
             }
         };
-        let status = answer.status;
-        if status.is_success() {
+        self.check(answer)
+    }
+
+    /// `GET path` whose body comes in chunks while the server writes it (a
+    /// followed log): the response, once the server answered with success.
+    pub async fn get_chunks(&self, path: &str) -> Result<reqwest::Response, ClientError> {
+        let url = self.url(path)?;
+        let mut request = self.http.get(url.clone());
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(&token.0);
+        }
+        let response = request.send().await.map_err(|_| ClientError::Unreachable {
+            server: self.base.as_str().trim_end_matches('/').to_owned(),
+        })?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map(|b| b.to_vec())
+            .unwrap_or_default();
+        Err(self.refusal(status, &body))
+    }
+
+    /// The answer when it is a success, else the error it says.
+    fn check(&self, answer: Answer) -> Result<Answer, ClientError> {
+        if answer.status.is_success() {
             return Ok(answer);
         }
-        let text = String::from_utf8_lossy(&answer.body).into_owned();
+        Err(self.refusal(answer.status, &answer.body))
+    }
+
+    /// The error a failed answer says.
+    fn refusal(&self, status: StatusCode, body: &[u8]) -> ClientError {
+        let text = String::from_utf8_lossy(body).into_owned();
         let detail = serde_json::from_str::<ErrorBody>(&text)
             .ok()
             .map(|b| b.error);
-        Err(match (status, detail) {
+        match (status, detail) {
             (StatusCode::UNAUTHORIZED, detail) => ClientError::SignIn {
                 server: self.base.as_str().trim_end_matches('/').to_owned(),
                 message: detail.map_or_else(
@@ -425,7 +457,7 @@ impl ApiClient {
                     text.trim().to_owned()
                 },
             },
-        })
+        }
     }
 }
 

@@ -15,11 +15,17 @@ use bi_api::snapshots::Requested;
 
 /// Starts a snapshot and follows it; exit 1 when it failed.
 pub async fn apply(api: &ApiClient) -> anyhow::Result<ExitCode> {
+    request_and_follow(api, "/api/v1/snapshots").await
+}
+
+/// Asks for a snapshot by POSTing to `route` (which answers
+/// [`Requested`]) and follows it; exit 1 when it failed.
+pub async fn request_and_follow(api: &ApiClient, route: &str) -> anyhow::Result<ExitCode> {
     // NB: subscribe before asking, or the snapshot's first events could
     // pass before the stream starts.
     let mut socket = api.websocket("/api/v1/events?since=now").await?;
     let requested: Requested = api
-        .post("/api/v1/snapshots", &serde_json::Value::Null)
+        .post(route, &serde_json::Value::Null)
         .await
         .context("while asking for a snapshot")?;
     let bar = ProgressBar::new_spinner();

@@ -95,6 +95,8 @@ impl LocalApi {
                 public_url: None,
             },
             event_clients: Arc::new(tokio::sync::Semaphore::new(0)),
+            event_client_limit: 0,
+            metrics: Arc::default(),
         };
         Ok(Some(Self {
             router: router(state),
@@ -167,7 +169,15 @@ fn needs_cluster(method: &Method, path: &str) -> Option<&'static str> {
         (_, "/api/v1/plan") => Some("a plan (it compares with the cluster)"),
         ("POST", "/api/v1/snapshots") => Some("applying a snapshot"),
         ("POST", "/api/v1/rollback") => Some("a rollback (it applies to the cluster)"),
+        (_, route) if route.starts_with("/api/v1/cluster/") => {
+            Some("reading the cluster (pods, logs, the explorer)")
+        }
+        ("POST", "/api/v1/drift/sweep") => Some("a drift sweep (it compares with the cluster)"),
+        ("POST", "/api/v1/drift/repair") => Some("repairing drift (it applies to the cluster)"),
         (_, "/api/v1/events") => Some("following live events"),
+        ("POST", route) if route.starts_with("/api/v1/deleted/") => {
+            Some("undeleting (it writes to the cluster)")
+        }
         _ => None,
     }
 }
@@ -191,5 +201,7 @@ mod tests {
         assert!(needs_cluster(&Method::GET, "/api/v1/snapshots?limit=5").is_none());
         assert!(needs_cluster(&Method::POST, "/api/v1/batteries/grafana/install").is_none());
         assert!(needs_cluster(&Method::GET, "/api/v1/audit").is_none());
+        assert!(needs_cluster(&Method::POST, "/api/v1/deleted/3/undelete").is_some());
+        assert!(needs_cluster(&Method::GET, "/api/v1/timeline").is_none());
     }
 }

@@ -7,7 +7,9 @@ pub mod auth;
 pub mod batteries;
 pub mod debug;
 pub mod deploys;
+pub mod drift;
 pub mod local;
+pub mod logs;
 pub mod objects;
 pub mod output;
 pub mod projects;
@@ -15,6 +17,7 @@ pub mod reach;
 pub mod settings;
 pub mod sso;
 pub mod status;
+pub mod timeline;
 
 pub use api::{ApiClient, ClientError};
 
