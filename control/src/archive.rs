@@ -46,6 +46,10 @@ pub const UNDELETED_LABEL: &str = "battery/undeleted";
 pub const BY_BI: &str = "bi";
 /// `deleted_by` of an object deleted by anyone but bi.
 pub const OUTSIDE_BI: &str = "outside bi";
+/// `deleted_by` of an object deleted by anyone but bi while no watch saw
+/// it go (bi was stopped, or its watch was listing again): a snapshot
+/// found it missing.
+pub const UNSEEN: &str = "outside bi, found missing";
 
 /// The archive: the database, and the deletions bi has under way (by uid,
 /// with their snapshot), so that the watch seeing one knows it was bi's.
@@ -122,6 +126,72 @@ impl Archive {
     }
 }
 
+/// Snapshot `snapshot`, which began to look at the cluster at `found`,
+/// created again objects bi had applied (`bodies`: the body it last applied
+/// to each, by path, in a snapshot that started at `since`): someone
+/// deleted them while no watch saw it. Archives each whose deletion is not
+/// archived since, as deleted outside bi (at `found`, the one time known)
+/// and restored by `snapshot`; the new rows.
+pub async fn unseen(
+    db: &Database,
+    snapshot: i64,
+    found: DateTime<Utc>,
+    since: DateTime<Utc>,
+    bodies: std::collections::BTreeMap<String, Value>,
+) -> Result<Vec<deleted_object::Model>> {
+    let mut rows = Vec::new();
+    for (path, body) in bodies {
+        let archived = Deleted::find()
+            .filter(deleted_object::Column::Path.eq(path.as_str()))
+            .filter(deleted_object::Column::DeletedAt.gte(since))
+            .one(db.connection())
+            .await
+            .map_err(db_error("reading the archive"))?;
+        if archived.is_some() {
+            continue;
+        }
+        let app = body
+            .pointer("/metadata/labels")
+            .and_then(|labels| labels.get(APP_LABEL))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let row = deleted_object::ActiveModel {
+            // NB: the object's uid went with it; one row per snapshot and path.
+            uid: Set(format!("missing/{snapshot}/{path}")),
+            path: Set(path.clone()),
+            app: Set(app),
+            body: Set(body.to_string()),
+            deleted_at: Set(found),
+            deleted_by: Set(UNSEEN.to_owned()),
+            snapshot_id: Set(None),
+            undeleted_at: Set(Some(Utc::now())),
+            undeleted_by: Set(Some(BY_BI.to_owned())),
+            restored: Set(Some(format!("snapshot {snapshot}"))),
+            ..Default::default()
+        };
+        let inserted = Deleted::insert(row)
+            .on_conflict(
+                OnConflict::column(deleted_object::Column::Uid)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(db.connection())
+            .await
+            .map_err(db_error("archiving a deleted object"))?;
+        if inserted == 0 {
+            continue;
+        }
+        if let Some(row) = newest_of(db, &path).await? {
+            rows.push(row);
+        }
+    }
+    if !rows.is_empty() {
+        db.wrote_timeline();
+    }
+    Ok(rows)
+}
+
 /// Whether `object` carries bi's managed label.
 pub fn is_managed(object: &DynamicObject) -> bool {
     object
@@ -144,6 +214,9 @@ pub async fn record(
     let Some(uid) = object.metadata.uid.clone() else {
         return Ok(None);
     };
+    if found_missing(db, path, object).await? {
+        return Ok(None);
+    }
     let mut kept = object.clone();
     kept.metadata.managed_fields = None;
     let mut body = serde_json::to_value(&kept).map_err(|source| Error::Encode {
@@ -200,6 +273,45 @@ pub async fn record(
         .one(db.connection())
         .await
         .map_err(db_error("reading an archived object"))
+}
+
+/// Whether a snapshot archived `object`'s deletion already, having found
+/// it missing before the watch told (see [`unseen`]): a row found missing
+/// after `object` was created. NB: creation times are whole seconds, and
+/// the object that snapshot created again is newer than the row.
+async fn found_missing(db: &Database, path: &ResourcePath, object: &DynamicObject) -> Result<bool> {
+    let Some(created) = &object.metadata.creation_timestamp else {
+        return Ok(false);
+    };
+    let Ok(created) = DateTime::parse_from_rfc3339(&created.0.to_string()) else {
+        return Ok(false);
+    };
+    let after = created.with_timezone(&Utc) + chrono::Duration::seconds(1);
+    let found = Deleted::find()
+        .filter(deleted_object::Column::Path.eq(path.to_string()))
+        .filter(deleted_object::Column::DeletedBy.eq(UNSEEN))
+        .filter(deleted_object::Column::DeletedAt.gte(after))
+        .one(db.connection())
+        .await
+        .map_err(db_error("reading the archive"))?;
+    Ok(found.is_some())
+}
+
+/// Deletes archived objects deleted longer than `retention` ago (the
+/// timeline's retention: the archive is kept as long as the deletions'
+/// entries); how many.
+pub async fn prune(db: &Database, retention: bi_model::units::Duration) -> Result<u64> {
+    let millis = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+    let cutoff = Utc::now() - chrono::Duration::milliseconds(millis);
+    let deleted = Deleted::delete_many()
+        .filter(deleted_object::Column::DeletedAt.lt(cutoff))
+        .exec(db.connection())
+        .await
+        .map_err(db_error("pruning the archive"))?;
+    if deleted.rows_affected > 0 {
+        db.wrote_timeline();
+    }
+    Ok(deleted.rows_affected)
 }
 
 /// The newest archived row of `path`.

@@ -690,6 +690,14 @@ impl Recorder {
             Ok(pruned) => tracing::info!(pruned, "timeline: pruned entries past their retention"),
             Err(err) => tracing::warn!(error = %err, "timeline: cannot prune"),
         }
+        match crate::archive::prune(self.db(), retention).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(
+                pruned,
+                "archive: pruned objects deleted longer ago than the timeline's retention"
+            ),
+            Err(err) => tracing::warn!(error = %err, "archive: cannot prune"),
+        }
     }
 
     async fn record(&self, entry: Entry) {

@@ -16,10 +16,11 @@ use std::time::Duration;
 use bi_control::archive;
 use bi_control::desired_state;
 use bi_control::engine::Engine;
-use bi_control::entities::timeline_event;
+use bi_control::entities::{deleted_object, timeline_event};
 use bi_control::reconciler::{Reconciler, ReconcilerSettings};
 use bi_control::timeline::{self, TimelinePage, TimelineQuery};
 use bi_model::catalog::BatteryKind;
+use bi_model::generate::ResourcePath;
 use k8s_openapi::api::core::v1::{ConfigMap, Event, Secret};
 use kube::Api;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
@@ -293,6 +294,121 @@ async fn the_timeline_records_and_the_archive_restores() {
             assert_eq!(after.entries.len(), all.entries.len() - 1);
 
             task.abort();
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_object_deleted_while_bi_was_not_watching_is_archived_when_found_missing() {
+    on_every_cluster(
+        "an_object_deleted_while_bi_was_not_watching_is_archived_when_found_missing",
+        |t, cluster| async move {
+            t.db.migrate().await.unwrap();
+            desired_state::change(&t.db, "alice", "install timeline", |s| {
+                s.install(&[BatteryKind::Timeline]).unwrap();
+                Ok(())
+            })
+            .await
+            .unwrap();
+            let client = cluster.client();
+            // NB: no reconciler and no timeline recorder: nothing watches
+            // the cluster between snapshots, as when bi is stopped.
+            let engine = Engine::new(t.db.clone(), client.clone()).await.unwrap();
+            let db = t.db.clone();
+            let cache = engine.cache().clone();
+            engine.snapshot("test").await.unwrap();
+            let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), "battery-core");
+            let old = config_maps.get("timeline").await.unwrap();
+            // NB: creation times are whole seconds; the deletion comes later.
+            tokio::time::sleep(Duration::from_millis(1100)).await;
+            config_maps
+                .delete("timeline", &DeleteParams::default())
+                .await
+                .unwrap();
+            let path = "v1/ConfigMap/battery-core/timeline";
+            assert!(archive::list(&db, &cache).await.unwrap().objects.is_empty());
+
+            // The next snapshot creates it again and archives the body bi
+            // last applied, as deleted outside bi and restored by it.
+            let report = engine.snapshot("test").await.unwrap();
+            let created = report.outcomes.iter().find(|(p, _)| p.to_string() == path);
+            assert!(
+                matches!(created, Some((_, bi_control::engine::Outcome::Created))),
+                "{report:?}"
+            );
+            let list = archive::list(&db, &cache).await.unwrap();
+            assert_eq!(list.objects.len(), 1, "{list:#?}");
+            let found = &list.objects[0];
+            assert_eq!(found.path, path);
+            assert_eq!(found.deleted_by, archive::UNSEEN);
+            assert_eq!(found.app, "timeline");
+            assert_eq!(found.undeleted_by.as_deref(), Some("bi"));
+            let restored_by = format!("snapshot {}", report.id);
+            assert_eq!(found.restored.as_deref(), Some(restored_by.as_str()));
+            let detail = archive::detail(&db, &cache, found.id).await.unwrap();
+            assert!(detail.yaml.contains("kind: ConfigMap"), "{}", detail.yaml);
+            assert!(detail.yaml.contains("name: timeline"), "{}", detail.yaml);
+            let entries = timeline::query(
+                &db,
+                &cache,
+                &TimelineQuery {
+                    category: Some("deletion".to_owned()),
+                    ..TimelineQuery::default()
+                },
+            )
+            .await
+            .unwrap();
+            assert!(
+                entries.entries.iter().any(|e| e.warning
+                    && e.message.contains("while bi was not watching")
+                    && e.battery.as_deref() == Some("timeline")),
+                "{entries:#?}"
+            );
+
+            // The watch telling of the same deletion late adds nothing;
+            // a later deletion of the object created again is archived.
+            let late = archive::record(
+                &db,
+                &ResourcePath::new("v1", "ConfigMap", Some("battery-core"), "timeline"),
+                &serde_json::from_value(serde_json::to_value(&old).unwrap()).unwrap(),
+                None,
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap();
+            assert!(late.is_none(), "{late:?}");
+            let again = engine.snapshot("test").await.unwrap();
+            assert_eq!(again.counts.created, 0, "{again:?}");
+            assert_eq!(archive::list(&db, &cache).await.unwrap().objects.len(), 1);
+            let new = config_maps.get("timeline").await.unwrap();
+            let later = archive::record(
+                &db,
+                &ResourcePath::new("v1", "ConfigMap", Some("battery-core"), "timeline"),
+                &serde_json::from_value(serde_json::to_value(&new).unwrap()).unwrap(),
+                None,
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap();
+            assert!(later.is_some());
+
+            // Kept as long as the timeline's entries: older rows go.
+            let row = deleted_object::Entity::find_by_id(found.id)
+                .one(db.connection())
+                .await
+                .unwrap()
+                .unwrap();
+            let mut aged: deleted_object::ActiveModel = row.into();
+            aged.deleted_at = Set(chrono::Utc::now() - chrono::Duration::days(2));
+            aged.update(db.connection()).await.unwrap();
+            let pruned = archive::prune(&db, bi_model::units::Duration::hours(24))
+                .await
+                .unwrap();
+            assert_eq!(pruned, 1);
+            let left = archive::list(&db, &cache).await.unwrap();
+            assert_eq!(left.objects.len(), 1, "{left:#?}");
+            assert!(left.objects.iter().all(|o| o.id != found.id));
         },
     )
     .await;

@@ -33,7 +33,18 @@ for (const width of [390, 1280]) {
     await page.setViewportSize({ width, height: 900 });
     for (const path of PAGES) {
       await page.goto(path);
-      await expect(page.locator('[data-hydrated="true"]')).toHaveCount(1);
+      // NB: on failure, say which page and what the browser shows instead.
+      await expect(page.locator('[data-hydrated="true"]'), `${path} at ${width} px hydrates`)
+        .toHaveCount(1, { timeout: 30_000 })
+        .catch(async (error: Error) => {
+          const shown = await page.evaluate(() => ({
+            url: location.href,
+            title: document.title,
+            hydrated: [...document.querySelectorAll('[data-hydrated]')].map((e) => e.getAttribute('data-hydrated')),
+            text: document.body?.innerText.slice(0, 600),
+          }));
+          throw new Error(`${error.message}\nthe browser shows: ${JSON.stringify(shown, null, 2)}`);
+        });
       const overflow = await page.evaluate(
         () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
       );

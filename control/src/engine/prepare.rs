@@ -35,6 +35,9 @@ pub(crate) struct Prepared {
     pub(crate) keycloak: Option<Target>,
     /// Keycloak's items as Keycloak holds them, by path.
     pub(crate) keycloak_live: BTreeMap<ResourcePath, Value>,
+    /// The types (apiVersion, kind) the cluster refused to list or
+    /// discover: their objects were planned as absent, not seen absent.
+    pub(crate) unlisted: BTreeSet<(String, String)>,
 }
 
 /// Reads the database and the cluster.
@@ -93,11 +96,8 @@ async fn read(
             .map_err(|source| Error::Generation { version, source })?,
     );
     let inventory = record::inventory(db).await?;
-    let (mut observed, bodies): (Vec<Observed>, Vec<Value>) =
-        observe(kinds, &desired, &inventory, bodies)
-            .await?
-            .into_iter()
-            .unzip();
+    let (found, unlisted) = observe(kinds, &desired, &inventory, bodies).await?;
+    let (mut observed, bodies): (Vec<Observed>, Vec<Value>) = found.into_iter().unzip();
     let wants_keycloak = desired
         .iter()
         .map(|resource| &resource.path)
@@ -120,6 +120,7 @@ async fn read(
         observed,
         keycloak,
         keycloak_live,
+        unlisted,
     };
     Ok((prepared, bodies))
 }
@@ -130,13 +131,13 @@ const LISTS_IN_FLIGHT: usize = 8;
 /// Lists the managed objects of every type bi generates or last applied,
 /// with their bodies when `bodies` (else only their metadata, which is all
 /// a plan reads: a fraction of the bytes); types the cluster does not serve
-/// yet hold nothing.
+/// yet hold nothing. Also the types it refused to discover or list.
 async fn observe(
     kinds: &mut Kinds,
     desired: &[Resource],
     inventory: &BTreeSet<ResourcePath>,
     bodies: bool,
-) -> Result<Vec<(Observed, Value)>> {
+) -> Result<(Vec<(Observed, Value)>, BTreeSet<(String, String)>)> {
     let mut types = Vec::new();
     let mut seen = HashSet::new();
     for path in desired
@@ -152,6 +153,7 @@ async fn observe(
     // NB: types are resolved one by one (discovery is cached and needs
     // `&mut Kinds`); the lists themselves go concurrently.
     let mut served = Vec::with_capacity(types.len());
+    let mut unlisted = BTreeSet::new();
     for (api_version, kind) in types {
         match kinds.resolve(&api_version, &kind).await {
             Ok(Some((resource, _))) => served.push(resource),
@@ -160,29 +162,42 @@ async fn observe(
             // (an aggregated API that is down) must not stop every snapshot.
             Err(Error::Cluster { source, .. }) if is_refusal(&source) => {
                 tracing::warn!(%source, api_version, kind, "cannot discover a managed type: its objects are re-applied");
+                unlisted.insert((api_version, kind));
             }
             Err(err) => return Err(err),
         }
     }
     let client = kinds.client().clone();
-    let lists: Vec<Result<Vec<(Observed, Value)>>> = stream::iter(served)
-        .map(|resource| list_managed(client.clone(), resource, bodies))
+    let lists: Vec<(ApiResource, Result<Option<Vec<(Observed, Value)>>>)> = stream::iter(served)
+        .map(|resource| {
+            let client = client.clone();
+            async move {
+                let listed = list_managed(client, resource.clone(), bodies).await;
+                (resource, listed)
+            }
+        })
         .buffered(LISTS_IN_FLIGHT)
         .collect()
         .await;
     let mut observed = Vec::new();
-    for list in lists {
-        observed.extend(list?);
+    for (resource, list) in lists {
+        match list? {
+            Some(found) => observed.extend(found),
+            None => {
+                unlisted.insert((resource.api_version, resource.kind));
+            }
+        }
     }
-    Ok(observed)
+    Ok((observed, unlisted))
 }
 
-/// The managed objects of one type (see [`observe`]).
+/// The managed objects of one type (see [`observe`]); None when the API
+/// server refused the list.
 async fn list_managed(
     client: kube::Client,
     resource: ApiResource,
     bodies: bool,
-) -> Result<Vec<(Observed, Value)>> {
+) -> Result<Option<Vec<(Observed, Value)>>> {
     let selector = ListParams::default().labels(&format!("{MANAGED_LABEL}=true"));
     let api: Api<DynamicObject> = Api::all_with(client, &resource);
     // NB: a metadata-only list is read into the same object, without data.
@@ -203,13 +218,13 @@ async fn list_managed(
     let items = match listed {
         Ok(items) => items,
         // NB: a CRD deleted since discovery: nothing of it is left.
-        Err(kube::Error::Api(status)) if status.code == 404 => return Ok(Vec::new()),
+        Err(kube::Error::Api(status)) if status.code == 404 => return Ok(Some(Vec::new())),
         // NB: one type bi cannot list (RBAC, a broken aggregated API)
         // must not stop every snapshot: its objects are planned as
         // absent, and server-side apply creates or updates them alike.
         Err(err) if is_refusal(&err) => {
             tracing::warn!(%err, api_version = resource.api_version, kind = resource.kind, "cannot list a managed type: its objects are re-applied");
-            return Ok(Vec::new());
+            return Ok(None);
         }
         Err(source) => {
             return Err(Error::Cluster {
@@ -233,7 +248,7 @@ async fn list_managed(
             observed.push((found, if bodies { value } else { Value::Null }));
         }
     }
-    Ok(observed)
+    Ok(Some(observed))
 }
 
 /// Whether the API server refused a request for this type alone (as opposed

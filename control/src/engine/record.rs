@@ -127,6 +127,71 @@ pub(crate) async fn set_entries(
         .map_err(db_error("reading an inventory set"))
 }
 
+/// What the newest snapshot before `before` that finished applying left of
+/// `paths`: when it started, and the body it applied to each path its
+/// applied set holds (Secret values redacted), by path.
+pub(crate) struct LastApplied {
+    /// When it started: each object was there from then on.
+    pub(crate) started_at: chrono::DateTime<Utc>,
+    /// The bodies, by path as displayed.
+    pub(crate) bodies: BTreeMap<String, Value>,
+}
+
+/// See [`LastApplied`]; None when no snapshot before `before` finished.
+pub(crate) async fn last_applied(
+    db: &Database,
+    before: i64,
+    paths: &BTreeSet<String>,
+) -> Result<Option<LastApplied>> {
+    let newest: Option<(i64, chrono::DateTime<Utc>, Option<String>)> = snapshot::Entity::find()
+        .select_only()
+        .columns([
+            snapshot::Column::Id,
+            snapshot::Column::StartedAt,
+            snapshot::Column::AppliedSet,
+        ])
+        .filter(snapshot::Column::Id.lt(before))
+        .filter(snapshot::Column::AppliedSet.is_not_null())
+        .order_by_desc(snapshot::Column::Id)
+        .into_tuple()
+        .one(db.connection())
+        .await
+        .map_err(db_error("finding the last applied set"))?;
+    let Some((_, started_at, Some(set))) = newest else {
+        return Ok(None);
+    };
+    let hashes: BTreeMap<String, String> = set_entries(db.connection(), &set)
+        .await?
+        .into_iter()
+        .filter(|(path, _)| paths.contains(path))
+        .filter_map(|(path, hash)| Some((path, hash?)))
+        .collect();
+    let wanted: BTreeSet<&String> = hashes.values().collect();
+    if wanted.is_empty() {
+        return Ok(None);
+    }
+    let stored: BTreeMap<String, String> = resource_body::Entity::find()
+        .filter(resource_body::Column::Hash.is_in(wanted.into_iter().cloned()))
+        .all(db.connection())
+        .await
+        .map_err(db_error("reading stored resource bodies"))?
+        .into_iter()
+        .map(|row| (row.hash, row.body))
+        .collect();
+    let mut bodies = BTreeMap::new();
+    for (path, hash) in hashes {
+        let Some(body) = stored.get(&hash) else {
+            continue;
+        };
+        let body = serde_json::from_str(body).map_err(|err| Error::Corrupt {
+            what: "stored resource body",
+            reason: err.to_string(),
+        })?;
+        bodies.insert(path, body);
+    }
+    Ok(Some(LastApplied { started_at, bodies }))
+}
+
 /// Stores the set of `entries` unless it is stored already; returns its hash.
 async fn store_set(
     conn: &impl ConnectionTrait,

@@ -346,6 +346,7 @@ impl Engine {
         orphans: &Orphans,
     ) -> Result<SnapshotReport> {
         let began = Instant::now();
+        let looked = chrono::Utc::now();
         let mut kinds = Kinds::new(self.client.clone());
         let drifted = self.drifted_paths();
         let mut prepared = prepare(&self.db, &mut kinds, &self.settings.keycloak, &drifted).await?;
@@ -436,6 +437,7 @@ impl Engine {
         )
         .await?;
         self.forget_drift(&drifted, &outcomes);
+        self.archive_missing(id, looked, &prepared, &outcomes).await;
         let written: Vec<ResourcePath> = outcomes
             .iter()
             .filter(|(_, outcome)| matches!(outcome, Outcome::Created | Outcome::Updated))
@@ -464,6 +466,62 @@ impl Engine {
             concurrency,
             pruned_orphans,
         })
+    }
+
+    /// Objects snapshot `id` created though bi had applied them before (in
+    /// the inventory, of a type the cluster listed): someone deleted them
+    /// while no watch saw it go (bi was stopped, or its watch was listing
+    /// again). Archived with the body bi last applied, and noted on the
+    /// timeline; a failure is logged (the snapshot did its work). `looked`:
+    /// when the snapshot began to look at the cluster.
+    async fn archive_missing(
+        &self,
+        id: i64,
+        looked: chrono::DateTime<chrono::Utc>,
+        prepared: &super::prepare::Prepared,
+        outcomes: &[(PlanItem, Outcome)],
+    ) {
+        let missing: BTreeSet<String> = outcomes
+            .iter()
+            .filter(|(item, outcome)| {
+                matches!(outcome, Outcome::Created)
+                    && prepared.inventory.contains(&item.path)
+                    && !bi_model::keycloak::is_keycloak(&item.path)
+                    && !prepared
+                        .unlisted
+                        .contains(&(item.path.api_version.clone(), item.path.kind.clone()))
+            })
+            .map(|(item, _)| item.path.to_string())
+            .collect();
+        if missing.is_empty() {
+            return;
+        }
+        let archived = async {
+            let Some(last) = record::last_applied(&self.db, id, &missing).await? else {
+                return Ok(Vec::new());
+            };
+            crate::archive::unseen(&self.db, id, looked, last.started_at, last.bodies).await
+        }
+        .await;
+        let rows = match archived {
+            Ok(rows) => rows,
+            Err(err) => {
+                tracing::warn!(snapshot = id, error = %err, "cannot archive objects found missing");
+                return;
+            }
+        };
+        for row in rows {
+            let Ok(path) = record::parse_path(&row.path) else {
+                continue;
+            };
+            tracing::info!(snapshot = id, %path, "an object bi applied was deleted while no watch saw it: archived, created again");
+            let entry = crate::timeline::Entry::about(&path, &row.app, "deletion", "deleted")
+                .message(format!(
+                    "deleted outside bi while bi was not watching; snapshot {id} created it again, and the body bi last applied is in the archive"
+                ))
+                .warning();
+            crate::timeline::note(&self.db, &self.cache, entry).await;
+        }
     }
 
     /// Marks `paths` as drifted: the next snapshot re-applies them.
