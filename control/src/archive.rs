@@ -170,16 +170,7 @@ pub async fn unseen(
             restored: Set(Some(format!("snapshot {snapshot}"))),
             ..Default::default()
         };
-        let inserted = Deleted::insert(row)
-            .on_conflict(
-                OnConflict::column(deleted_object::Column::Uid)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(db.connection())
-            .await
-            .map_err(db_error("archiving a deleted object"))?;
-        if inserted == 0 {
+        if !insert_once(db, row).await? {
             continue;
         }
         if let Some(row) = newest_of(db, &path).await? {
@@ -190,6 +181,20 @@ pub async fn unseen(
         db.wrote_timeline();
     }
     Ok(rows)
+}
+
+/// Inserts `row` unless its uid is archived already; whether it did.
+async fn insert_once(db: &Database, row: deleted_object::ActiveModel) -> Result<bool> {
+    let inserted = Deleted::insert(row)
+        .on_conflict(
+            OnConflict::column(deleted_object::Column::Uid)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db.connection())
+        .await
+        .map_err(db_error("archiving a deleted object"))?;
+    Ok(inserted > 0)
 }
 
 /// Whether `object` carries bi's managed label.
@@ -255,16 +260,7 @@ pub async fn record(
         restored: Set(None),
         ..Default::default()
     };
-    let inserted = Deleted::insert(row)
-        .on_conflict(
-            OnConflict::column(deleted_object::Column::Uid)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(db.connection())
-        .await
-        .map_err(db_error("archiving a deleted object"))?;
-    if inserted == 0 {
+    if !insert_once(db, row).await? {
         return Ok(None);
     }
     db.wrote_timeline();

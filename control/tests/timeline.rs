@@ -47,6 +47,17 @@ where
     panic!("{what}: not seen in 30 s; last reading: {last:#?}");
 }
 
+/// Migrates `db` and installs the Timeline battery, as alice.
+async fn install_timeline(db: &bi_control::Database) {
+    db.migrate().await.unwrap();
+    desired_state::change(db, "alice", "install timeline", |s| {
+        s.install(&[BatteryKind::Timeline]).unwrap();
+        Ok(())
+    })
+    .await
+    .unwrap();
+}
+
 fn has(page: &TimelinePage, category: &str, reason: &str) -> bool {
     page.entries
         .iter()
@@ -58,13 +69,7 @@ async fn the_timeline_records_and_the_archive_restores() {
     on_every_cluster(
         "the_timeline_records_and_the_archive_restores",
         |t, cluster| async move {
-            t.db.migrate().await.unwrap();
-            desired_state::change(&t.db, "alice", "install timeline", |s| {
-                s.install(&[BatteryKind::Timeline]).unwrap();
-                Ok(())
-            })
-            .await
-            .unwrap();
+            install_timeline(&t.db).await;
             let client = cluster.client();
             let engine = Arc::new(Engine::new(t.db.clone(), client.clone()).await.unwrap());
             let (reconciler, task) = Reconciler::start(
@@ -304,13 +309,7 @@ async fn an_object_deleted_while_bi_was_not_watching_is_archived_when_found_miss
     on_every_cluster(
         "an_object_deleted_while_bi_was_not_watching_is_archived_when_found_missing",
         |t, cluster| async move {
-            t.db.migrate().await.unwrap();
-            desired_state::change(&t.db, "alice", "install timeline", |s| {
-                s.install(&[BatteryKind::Timeline]).unwrap();
-                Ok(())
-            })
-            .await
-            .unwrap();
+            install_timeline(&t.db).await;
             let client = cluster.client();
             // NB: no reconciler and no timeline recorder: nothing watches
             // the cluster between snapshots, as when bi is stopped.
