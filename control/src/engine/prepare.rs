@@ -125,6 +125,9 @@ async fn read(
     Ok((prepared, bodies))
 }
 
+/// One type's managed objects, with their bodies when asked for.
+type Listed = Vec<(Observed, Value)>;
+
 /// Lists of managed types in flight at once.
 const LISTS_IN_FLIGHT: usize = 8;
 
@@ -137,7 +140,7 @@ async fn observe(
     desired: &[Resource],
     inventory: &BTreeSet<ResourcePath>,
     bodies: bool,
-) -> Result<(Vec<(Observed, Value)>, BTreeSet<(String, String)>)> {
+) -> Result<(Listed, BTreeSet<(String, String)>)> {
     let mut types = Vec::new();
     let mut seen = HashSet::new();
     for path in desired
@@ -168,7 +171,7 @@ async fn observe(
         }
     }
     let client = kinds.client().clone();
-    let lists: Vec<(ApiResource, Result<Option<Vec<(Observed, Value)>>>)> = stream::iter(served)
+    let lists: Vec<(ApiResource, Result<Option<Listed>>)> = stream::iter(served)
         .map(|resource| {
             let client = client.clone();
             async move {
@@ -197,7 +200,7 @@ async fn list_managed(
     client: kube::Client,
     resource: ApiResource,
     bodies: bool,
-) -> Result<Option<Vec<(Observed, Value)>>> {
+) -> Result<Option<Listed>> {
     let selector = ListParams::default().labels(&format!("{MANAGED_LABEL}=true"));
     let api: Api<DynamicObject> = Api::all_with(client, &resource);
     // NB: a metadata-only list is read into the same object, without data.
