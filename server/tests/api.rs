@@ -26,6 +26,21 @@ fn get(path: &str) -> Request<Body> {
     Request::get(path).body(Body::empty()).unwrap()
 }
 
+/// Installs battery `kind` through the API and waits for the snapshot
+/// that applies it.
+async fn install_applied(app: &axum::Router, running: &support::TestApp, kind: &str) {
+    let path = format!("/api/v1/batteries/{kind}/install");
+    let (status, body) = send(app, post(&path, &json!({}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    running
+        .state
+        .reconciler
+        .request("test")
+        .finished()
+        .await
+        .unwrap();
+}
+
 fn post(path: &str, body: &Value) -> Request<Body> {
     Request::post(path)
         .header(header::CONTENT_TYPE, "application/json")
@@ -348,15 +363,7 @@ async fn drift_is_listed_swept_on_demand_repaired_and_its_mode_kept_by_role() {
 
     let dir = tempfile::tempdir().unwrap();
     let (app, running) = app(dir.path()).await;
-    let (status, body) = send(&app, post("/api/v1/batteries/redis/install", &json!({}))).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    running
-        .state
-        .reconciler
-        .request("test")
-        .finished()
-        .await
-        .unwrap();
+    install_applied(&app, &running, "redis").await;
 
     let (status, body) = send(&app, get("/api/v1/drift")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -461,15 +468,7 @@ async fn drift_is_listed_swept_on_demand_repaired_and_its_mode_kept_by_role() {
 async fn a_batterys_pods_and_their_logs_are_read_through_the_pod_log_api() {
     let dir = tempfile::tempdir().unwrap();
     let (app, running) = app(dir.path()).await;
-    let (status, body) = send(&app, post("/api/v1/batteries/redis/install", &json!({}))).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    running
-        .state
-        .reconciler
-        .request("test")
-        .finished()
-        .await
-        .unwrap();
+    install_applied(&app, &running, "redis").await;
 
     // The sandbox made the operator's pod; the cache follows it.
     let mut pods = Value::Null;
@@ -559,15 +558,7 @@ async fn the_timeline_and_the_archive_answer_by_role_and_undelete_restores() {
 
     let dir = tempfile::tempdir().unwrap();
     let (app, running) = app(dir.path()).await;
-    let (status, body) = send(&app, post("/api/v1/batteries/timeline/install", &json!({}))).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    running
-        .state
-        .reconciler
-        .request("test")
-        .finished()
-        .await
-        .unwrap();
+    install_applied(&app, &running, "timeline").await;
 
     // What was stored is on the timeline, narrowed by battery; a filter
     // that cannot be is refused naming it.
