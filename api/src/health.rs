@@ -94,7 +94,7 @@ pub struct Usage {
     pub percent: Option<u32>,
 }
 
-/// The health card.
+/// Every app's health and the capacity: the dashboard's "every app" list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HealthView {
     /// Batteries first (catalog order), then user objects.
@@ -103,4 +103,120 @@ pub struct HealthView {
     pub usage: Vec<Usage>,
     /// Nodes counted.
     pub nodes: usize,
+}
+
+/// The dashboard's health card: capacity, how many apps are in each
+/// readiness, and only the apps that need attention (a page people keep
+/// open shows problems, not a row per healthy app; the full list is one
+/// click away, fetched when asked for).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthSummary {
+    /// CPU, memory and storage.
+    pub usage: Vec<Usage>,
+    /// Nodes counted.
+    pub nodes: usize,
+    /// Apps in all.
+    pub apps: usize,
+    /// How many apps are in each readiness that has any, in the order
+    /// `ready`, `progressing`, `missing`, `configured`.
+    pub counts: Vec<(String, usize)>,
+    /// The apps whose workloads are not all ready (`progressing` or
+    /// `missing`), in the card's order.
+    pub attention: Vec<AppRow>,
+}
+
+impl From<HealthView> for HealthSummary {
+    fn from(view: HealthView) -> Self {
+        let counts = [
+            Readiness::Ready,
+            Readiness::Progressing,
+            Readiness::Missing,
+            Readiness::Configured,
+        ]
+        .into_iter()
+        .map(|readiness| {
+            let word = readiness.as_str();
+            (
+                word.to_owned(),
+                view.apps.iter().filter(|a| a.readiness == word).count(),
+            )
+        })
+        .filter(|(_, count)| *count > 0)
+        .collect();
+        let apps = view.apps.len();
+        let attention = view
+            .apps
+            .into_iter()
+            .filter(|a| {
+                a.readiness == Readiness::Progressing.as_str()
+                    || a.readiness == Readiness::Missing.as_str()
+            })
+            .collect();
+        Self {
+            usage: view.usage,
+            nodes: view.nodes,
+            apps,
+            counts,
+            attention,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(app: &str, readiness: Readiness) -> AppRow {
+        AppRow {
+            app: app.to_owned(),
+            name: app.to_uppercase(),
+            readiness: readiness.as_str().to_owned(),
+            ready: 0,
+            desired: u32::from(readiness != Readiness::Configured),
+        }
+    }
+
+    #[test]
+    fn the_summary_counts_every_app_and_lists_only_those_not_ready() {
+        let view = HealthView {
+            apps: vec![
+                row("a", Readiness::Ready),
+                row("b", Readiness::Missing),
+                row("c", Readiness::Configured),
+                row("d", Readiness::Ready),
+                row("e", Readiness::Progressing),
+            ],
+            usage: Vec::new(),
+            nodes: 3,
+        };
+        let summary = HealthSummary::from(view);
+        assert_eq!(summary.apps, 5);
+        assert_eq!(summary.nodes, 3);
+        assert_eq!(
+            summary.counts,
+            vec![
+                ("ready".to_owned(), 2),
+                ("progressing".to_owned(), 1),
+                ("missing".to_owned(), 1),
+                ("configured".to_owned(), 1),
+            ]
+        );
+        let attention: Vec<&str> = summary.attention.iter().map(|a| a.app.as_str()).collect();
+        assert_eq!(
+            attention,
+            ["b", "e"],
+            "card order, the ready and configured left out"
+        );
+    }
+
+    #[test]
+    fn a_readiness_no_app_has_is_not_counted() {
+        let summary = HealthSummary::from(HealthView {
+            apps: vec![row("a", Readiness::Ready)],
+            usage: Vec::new(),
+            nodes: 1,
+        });
+        assert_eq!(summary.counts, vec![("ready".to_owned(), 1)]);
+        assert!(summary.attention.is_empty());
+    }
 }

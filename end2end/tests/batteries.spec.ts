@@ -50,11 +50,16 @@ test('install Grafana with a typed storage size, validated as you type', async (
   await open(page, '/');
   await expect(page.getByTestId('installed-grafana')).toBeVisible();
   // Healthy from the cluster: the sandbox reports its workloads ready soon after they are applied.
+  // The card lists only apps that need attention; every app is one click away.
   await expect(async () => {
     await open(page, '/');
-    await expect(page.getByTestId('health-grafana')).toHaveText(/ready\s*$/, { timeout: 1000 });
+    await expect(page.getByTestId('health-grafana')).toHaveCount(0);
+    await page.getByTestId('every-app').click();
+    await expect(page.getByTestId('app-grafana')).toHaveText(/ready\s*$/, { timeout: 1000 });
   }).toPass({ timeout: 15000 });
-  await expect(page.getByTestId('health-grafana')).toContainText(/\d+\/\d+ ready/);
+  await expect(page.getByTestId('every-app')).toHaveAttribute('aria-expanded', 'true');
+  await expect(page.getByTestId('app-grafana')).toContainText(/\d+\/\d+ ready/);
+  await expect(page.getByTestId('count-ready')).toContainText(/^\d+ ready$/);
   await expect(page.getByTestId('usage-memory')).toContainText('requested');
   await screenshot(page, 'dashboard-with-grafana');
 });

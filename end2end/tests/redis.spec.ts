@@ -47,7 +47,8 @@ test('add Redis with a bad memory value, fix it, watch it apply, see Redis healt
 
   await expect(async () => {
     await open(page, '/');
-    await expect(page.getByTestId('health-redis')).toHaveText(/ready\s*$/, { timeout: 1000 });
+    await page.getByTestId('every-app').click();
+    await expect(page.getByTestId('app-redis')).toHaveText(/ready\s*$/, { timeout: 1000 });
   }).toPass({ timeout: 20000 });
   await screenshot(page, 'dashboard-redis-healthy');
 });

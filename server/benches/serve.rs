@@ -28,8 +28,19 @@ use bi_server::serve::{app_state, connect_cluster, keycloak_access, open_databas
 /// Concurrent clients, as `wrk -c100`.
 const CLIENTS: usize = 100;
 
-/// The routes measured, in order.
-const ROUTES: [&str; 4] = ["/healthz", "/batteries", "/", "/api/v1/status"];
+/// The routes measured, in order. `/?unshared` is the dashboard with a
+/// query of its own on every request, so that no two requests share a
+/// render ([`bi_server::shared_pages`]): what rendering it costs.
+const ROUTES: [&str; 5] = [
+    "/healthz",
+    "/batteries",
+    "/",
+    "/?unshared",
+    "/api/v1/status",
+];
+
+/// The query that makes every request of a route its own.
+const UNSHARED: &str = "?unshared";
 
 /// One route's figures.
 struct Figures {
@@ -101,8 +112,8 @@ async fn main() {
         ),
     }
     println!(
-        "{:<16} {:>10} {:>12} {:>10} {:>10} {:>7} {:>9}",
-        "route", "requests", "requests/s", "p50", "p99", "errors", "bytes"
+        "{:<16} {:>10} {:>12} {:>10} {:>10} {:>7} {:>9} {:>9}",
+        "route", "requests", "requests/s", "p50", "p99", "errors", "bytes", "renders"
     );
     let mut results = Vec::new();
     // NB: `BI_BENCH_ROUTES=/,/api/v1/status` runs only those (to profile one).
@@ -131,6 +142,7 @@ async fn main() {
             };
             std::fs::write(std::path::Path::new(&dir).join(name), &body).unwrap();
         }
+        let renders_before = page_renders(&client, &base, &token).await;
         let figures = match wrk {
             Some(_) => {
                 let (url, token) = (url.clone(), token.clone());
@@ -140,15 +152,17 @@ async fn main() {
             }
             None => load(&client, &url, &token, Duration::from_secs(seconds)).await,
         };
+        let renders = page_renders(&client, &base, &token).await - renders_before;
         println!(
-            "{:<16} {:>10} {:>12.0} {:>10} {:>10} {:>7} {:>9}",
+            "{:<16} {:>10} {:>12.0} {:>10} {:>10} {:>7} {:>9} {:>9}",
             route,
             figures.requests,
             figures.per_second,
             format!("{:.1} ms", figures.p50.as_secs_f64() * 1000.0),
             format!("{:.1} ms", figures.p99.as_secs_f64() * 1000.0),
             figures.errors,
-            body.len()
+            body.len(),
+            renders
         );
         results.push((route.to_owned(), figures));
     }
@@ -170,6 +184,23 @@ async fn main() {
         }
         None => println!("kubectl: not on PATH, no comparison"),
     }
+}
+
+/// Pages the server rendered so far (`bi_page_renders_total`).
+async fn page_renders(client: &reqwest::Client, base: &str, token: &str) -> u64 {
+    let text = client
+        .get(format!("{base}/metrics"))
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix("bi_page_renders_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no bi_page_renders_total in /metrics: {text}"))
 }
 
 /// An admin's API token.
@@ -208,13 +239,20 @@ async fn load(client: &reqwest::Client, url: &str, token: &str, time: Duration) 
     let started = Instant::now();
     let deadline = started + time;
     let mut workers = Vec::new();
-    for _ in 0..CLIENTS {
+    for worker in 0..CLIENTS {
         let (client, url, bearer) = (client.clone(), url.to_owned(), format!("Bearer {token}"));
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0;
+            let mut sent_so_far = 0_u64;
             while Instant::now() < deadline {
                 let sent = Instant::now();
+                sent_so_far += 1;
+                let url = if url.ends_with(UNSHARED) {
+                    format!("{url}={worker}-{sent_so_far}")
+                } else {
+                    url.clone()
+                };
                 let answer = client
                     .get(&url)
                     .header("authorization", &bearer)
@@ -272,13 +310,25 @@ fn wrk_version() -> Option<String> {
 
 /// `wrk -t2 -c100 -d{seconds}s --latency` on `url`, as the issue measured.
 fn wrk_load(url: &str, token: &str, seconds: u64) -> Figures {
-    let output = Command::new("wrk")
-        .args(["-t2", &format!("-c{CLIENTS}"), &format!("-d{seconds}s")])
+    let mut wrk = Command::new("wrk");
+    wrk.args(["-t2", &format!("-c{CLIENTS}"), &format!("-d{seconds}s")])
         .args(["--latency", "--timeout", "10s"])
-        .args(["-H", &format!("Authorization: Bearer {token}")])
-        .arg(url)
-        .output()
-        .expect("wrk runs");
+        .args(["-H", &format!("Authorization: Bearer {token}")]);
+    // NB: each wrk thread numbers its requests; the query makes each its own.
+    let script = tempfile::NamedTempFile::new().unwrap();
+    if url.ends_with(UNSHARED) {
+        std::fs::write(
+            script.path(),
+            "local threads = 0\n\
+             function setup(thread) threads = threads + 1; thread:set(\"id\", threads) end\n\
+             local n = 0\n\
+             function request() n = n + 1; \
+             return wrk.format(nil, wrk.path .. \"=\" .. id .. \"-\" .. n) end\n",
+        )
+        .unwrap();
+        wrk.arg("-s").arg(script.path());
+    }
+    let output = wrk.arg(url).output().expect("wrk runs");
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "wrk failed: {text}");
     let field = |prefix: &str| {

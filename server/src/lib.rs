@@ -12,6 +12,7 @@ pub mod logging;
 pub mod metrics;
 pub mod router;
 pub mod serve;
+pub mod shared_pages;
 pub mod start;
 pub mod state;
 pub mod tls;

@@ -88,6 +88,7 @@ pub struct Metrics {
     drift_open: Gauge<i64, AtomicI64>,
     cached: Family<KindLabels, Gauge<i64, AtomicI64>>,
     cache_changes: Gauge<i64, AtomicI64>,
+    page_renders: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -186,6 +187,12 @@ impl Metrics {
             "Changes the cluster cache's watches saw since start",
             cache_changes.clone(),
         );
+        let page_renders = Counter::default();
+        registry.register(
+            "page_renders",
+            "Pages rendered; identical requests arriving during a render share the next one",
+            page_renders.clone(),
+        );
         Self {
             registry,
             requests,
@@ -202,7 +209,13 @@ impl Metrics {
             drift_open,
             cached,
             cache_changes,
+            page_renders,
         }
+    }
+
+    /// A page was rendered (once for every request sharing it).
+    pub fn page_rendered(&self) {
+        self.page_renders.inc();
     }
 
     /// Counts what an engine event says.

@@ -423,10 +423,17 @@ pub fn router(state: AppState) -> Router {
         auth: state.auth.clone(),
         policy: Arc::new(Policy::new(entries)),
     };
-    router
+    // NB: only the pages share renders; the layer wraps just their routes.
+    let pages = Router::new()
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())
         })
+        .layer(axum::middleware::from_fn_with_state(
+            crate::shared_pages::SharedPages::new(Arc::clone(&state.metrics)),
+            crate::shared_pages::shared_pages,
+        ));
+    router
+        .merge(pages)
         .fallback(file_and_error_handler_with_context::<AppState, _>(
             context, shell,
         ))

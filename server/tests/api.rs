@@ -649,3 +649,76 @@ async fn the_timeline_and_the_archive_answer_by_role_and_undelete_restores() {
     let (status, _) = send(&app, get("/api/v1/deleted/999999")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_dashboard_reads_every_card_at_once_and_lists_only_the_apps_needing_attention() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, running) = app(dir.path()).await;
+    install_applied(&app, &running, "grafana").await;
+    let form = |path: &str| {
+        Request::post(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::empty())
+            .unwrap()
+    };
+
+    let (status, view) = send(&app, form("/api/dashboard/view")).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    let installed: Vec<&str> = view["batteries"]["Ok"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap())
+        .collect();
+    assert!(installed.contains(&"Grafana"), "{installed:?}");
+    let snapshots = view["snapshots"]["Ok"].as_array().unwrap();
+    assert!(
+        (1..=5).contains(&snapshots.len()),
+        "the newest five at most: {snapshots:?}"
+    );
+    assert!(view["reach"]["Ok"].is_object(), "{view}");
+    assert!(
+        !view["activity"]["Ok"].as_array().unwrap().is_empty(),
+        "{view}"
+    );
+    let health = &view["health"]["Ok"];
+    let apps = health["apps"].as_u64().unwrap();
+    let counted: u64 = health["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|pair| pair[1].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, apps, "every app counted once: {health}");
+    for app in health["attention"].as_array().unwrap() {
+        let readiness = app["readiness"].as_str().unwrap();
+        assert!(
+            readiness == "progressing" || readiness == "missing",
+            "only apps not ready need attention: {app}"
+        );
+    }
+
+    // Every app, on demand: the same apps the card counted.
+    let (status, every) = send(&app, form("/api/installation/health")).await;
+    assert_eq!(status, StatusCode::OK, "{every}");
+    let every = every["apps"].as_array().unwrap();
+    assert_eq!(every.len() as u64, apps, "{every:?}");
+    assert!(every.iter().any(|a| a["app"] == "grafana"), "{every:?}");
+
+    // The page carries the counts and the attention list, not a row per app.
+    let response = app.clone().oneshot(get("/")).await.unwrap();
+    let html = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let html = String::from_utf8_lossy(&html);
+    for testid in ["health-counts", "every-app", "installed-grafana", "open"] {
+        assert!(
+            html.contains(&format!(r#"data-testid="{testid}""#)),
+            "{testid} missing"
+        );
+    }
+    assert!(
+        !html.contains(r#"data-testid="app-"#),
+        "the list of every app is not rendered until asked for"
+    );
+}

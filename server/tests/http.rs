@@ -217,3 +217,72 @@ async fn serves_on_a_real_socket_shuts_down_gracefully_and_restarts_with_its_dat
         "still listening after shutdown"
     );
 }
+
+/// The nonce of a response's Content-Security-Policy.
+fn nonce(headers: &axum::http::HeaderMap) -> String {
+    let policy = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    let start = policy.find("'nonce-").unwrap() + "'nonce-".len();
+    let len = policy[start..].find('\'').unwrap();
+    policy[start..start + len].to_owned()
+}
+
+/// `bi_page_renders_total` from `/metrics`.
+async fn renders(app: &support::TestApp) -> u64 {
+    let (_, text) = support::send(&app.router, support::get(app, "/metrics")).await;
+    text.lines()
+        .find_map(|line| line.strip_prefix("bi_page_renders_total "))
+        .unwrap_or_else(|| panic!("no page renders in {text}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn identical_page_requests_share_a_render_each_with_its_own_nonce_and_users_never_share() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = support::app(dir.path()).await;
+    let viewer = support::account(&app.db, "vera", bi_api::auth::Role::Viewer).await;
+    let page = |token: &str| {
+        support::with_token("GET", "/", token)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let before = renders(&app).await;
+    let answers = futures::future::join_all((0..24).map(|i| {
+        let token = if i % 2 == 0 { &app.admin } else { &viewer };
+        support::send_full(&app.router, page(token))
+    }))
+    .await;
+    let rendered = renders(&app).await - before;
+
+    let mut nonces = std::collections::HashSet::new();
+    for (i, (status, headers, html)) in answers.iter().enumerate() {
+        assert_eq!(*status, StatusCode::OK, "{html}");
+        let nonce = nonce(headers);
+        assert!(
+            html.contains(&format!(r#"nonce="{nonce}""#)),
+            "the page's scripts carry its own policy's nonce"
+        );
+        assert!(nonces.insert(nonce), "a nonce was handed out twice");
+        // Each user sees their own page: the top bar names who is signed in.
+        let (me, other) = if i % 2 == 0 {
+            ("root", "vera")
+        } else {
+            ("vera", "root")
+        };
+        assert!(html.contains(&format!(">{me}<")), "{me} missing");
+        assert!(
+            !html.contains(&format!(">{other}<")),
+            "{other}'s page shown to {me}"
+        );
+    }
+    assert!(
+        (2..24).contains(&rendered),
+        "24 requests of two users at once: at least one render each, fewer than one per request ({rendered})"
+    );
+
+    // A request after the renders gets a new one: nothing is kept.
+    let (_, _, html) = support::send_full(&app.router, page(&app.admin)).await;
+    assert!(html.contains(">root<"));
+    assert_eq!(renders(&app).await - before, rendered + 1);
+}

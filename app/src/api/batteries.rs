@@ -5,7 +5,7 @@
 //! battery's stored config) so the browser can edit them field by field and
 //! decode them with `bi-model` before sending.
 
-pub use bi_api::batteries::{BatteryDetail, BatteryStatus, InstallPreview, InstalledBattery};
+pub use bi_api::batteries::{BatteryDetail, BatteryStatus, InstallPreview};
 #[cfg(feature = "ssr")]
 use bi_model::catalog::BatteryKind;
 use leptos::prelude::*;
@@ -44,13 +44,6 @@ fn battery_config(
 pub async fn list_batteries() -> Result<Vec<BatteryStatus>, ApiError> {
     let db = crate::api::database()?;
     Ok(bi_control::operations::batteries::list(&db).await?)
-}
-
-/// The installed batteries, for the dashboard.
-#[server(prefix = "/api", endpoint = "batteries/installed", client = crate::csrf::Client)]
-pub async fn installed_batteries() -> Result<Vec<InstalledBattery>, ApiError> {
-    let db = crate::api::database()?;
-    Ok(bi_control::operations::batteries::list_installed(&db).await?)
 }
 
 /// One battery with its config and dependents.

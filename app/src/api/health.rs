@@ -10,6 +10,12 @@ use crate::ApiError;
 /// Reads health and capacity from the cluster.
 #[server(prefix = "/api", endpoint = "installation/health", client = crate::csrf::Client)]
 pub async fn installation_health() -> Result<HealthView, ApiError> {
+    read().await
+}
+
+/// Health and capacity in the card's words.
+#[cfg(feature = "ssr")]
+pub(crate) async fn read() -> Result<HealthView, ApiError> {
     let db = crate::api::database()?;
     let reconciler = crate::api::reconciler()?;
     let health = bi_control::health::read(&db, reconciler.engine().cache()).await?;

@@ -9,8 +9,8 @@
 //! endpoint missing there). A body that changes something names its
 //! author with [`caller`].
 
-pub mod activity;
 pub mod batteries;
+pub mod dashboard;
 pub mod deploys;
 pub mod drift;
 pub mod explorer;
@@ -31,16 +31,15 @@ use bi_api::auth::Role;
 /// `/api/`). The guard reads it; a test checks that every registered
 /// server function is here.
 pub const ACCESS: &[(&str, Role)] = &[
-    ("activity/recent", Role::Viewer),
     ("auth/me", Role::Viewer),
     ("auth/password", Role::Viewer),
     ("batteries/list", Role::Viewer),
-    ("batteries/installed", Role::Viewer),
     ("batteries/show", Role::Viewer),
     ("batteries/preview-install", Role::Viewer),
     ("batteries/install", Role::Editor),
     ("batteries/configure", Role::Editor),
     ("batteries/uninstall", Role::Editor),
+    ("dashboard/view", Role::Viewer),
     ("deleted/list", Role::Viewer),
     ("deleted/show", Role::Viewer),
     ("deleted/undelete", Role::Editor),

@@ -88,20 +88,23 @@ pub fn Loading() -> impl IntoView {
 /// `failed`, `running`, `installed`, …).
 #[component]
 pub fn StatusBadge(status: String) -> impl IntoView {
-    let colour = match status.as_str() {
+    let class = status_class(&status);
+    view! { <span class=class>{status}</span> }
+}
+
+/// The classes of a badge showing `status` (or a count of it): green for
+/// what went well, red for failures, blue for what is under way, amber
+/// for what waits, grey for the rest.
+pub fn status_class(status: &str) -> &'static str {
+    match status {
         "succeeded" | "installed" | "created" | "updated" | "deleted" | "done" | "ready"
-        | "routed" | "issued" => "bg-emerald-100 text-emerald-800",
-        "failed" | "interrupted" => "bg-red-100 text-red-800",
-        "running" | "applying" | "progressing" => "bg-sky-100 text-sky-800",
+        | "routed" | "issued" => "badge bg-emerald-100 text-emerald-800",
+        "failed" | "interrupted" => "badge bg-red-100 text-red-800",
+        "running" | "applying" | "progressing" => "badge bg-sky-100 text-sky-800",
         "missing" | "waiting" | "held back" | "held_back" | "pending" | "not applied" => {
-            "bg-amber-100 text-amber-800"
+            "badge bg-amber-100 text-amber-800"
         }
-        _ => "bg-slate-100 text-slate-700",
-    };
-    view! {
-        <span class=format!("inline-block rounded-full px-2 py-0.5 text-xs font-medium {colour}")>
-            {status}
-        </span>
+        _ => "badge bg-slate-100 text-slate-700",
     }
 }
 

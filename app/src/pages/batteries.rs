@@ -130,7 +130,7 @@ fn BatteryCard(row: BatteryStatus) -> impl IntoView {
     let href = format!("/batteries/{}", row.kind.id());
     view! {
         <li
-            class="rounded-lg border border-slate-200 bg-white p-4 shadow-sm"
+            class="card p-4"
             data-testid=format!("battery-{}", row.kind.id())
         >
             <div class="flex items-center justify-between gap-2">
@@ -540,7 +540,7 @@ fn ConfigForm(
     });
     view! {
         <form
-            class="rounded-lg border border-slate-200 bg-white p-5 shadow-sm"
+            class="card p-5"
             data-testid="config-form"
             on:submit=move |ev| {
                 ev.prevent_default();

@@ -1,31 +1,33 @@
 //! The dashboard: what this installation is, its installed batteries, the
-//! last snapshots, the recent audit trail, and renaming it.
+//! last snapshots, health and capacity, where to open things, drift, the
+//! recent audit trail, and renaming it.
 
 use bi_api::auth::Role;
+use bi_api::health::{AppRow, HealthSummary, HealthView, Usage};
 use bi_model::{ClusterSummary, InstallationName, InstallationOverview};
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use crate::ApiError;
-use crate::api::activity::recent_changes;
-use crate::api::batteries::installed_batteries;
-use crate::api::deploys::list_snapshots;
-use crate::api::health::installation_health;
+use crate::api::dashboard::{
+    AuditEntry, DashboardCards, InstalledBattery, SnapshotSummary, dashboard_view,
+};
+use crate::api::health::InstallationHealth;
 use crate::api::installation::RenameInstallation;
-use crate::api::reach::installation_reach;
 use crate::components::access::IfAllowed;
 use crate::components::addresses::ReachSummary;
-use crate::components::feedback::{ErrorNote, StatusBadge};
+use crate::components::feedback::{ErrorNote, StatusBadge, status_class};
 use crate::shell::InstallationState;
 
-/// The installation's facts, fetched through a server function.
+/// The installation's facts and the cards, each card from one read of
+/// the dashboard's server function (one suspense boundary for all).
 #[component]
 pub fn Dashboard() -> impl IntoView {
     let state = expect_context::<InstallationState>();
     let drift = super::drift::DriftState::new();
+    let cards = Resource::new(|| (), |_| dashboard_view());
+    let every_app = EveryApp::new();
     view! {
         <Title text="Dashboard" />
         <h1 class="text-2xl font-semibold">"Dashboard"</h1>
@@ -54,17 +56,65 @@ pub fn Dashboard() -> impl IntoView {
                     })
             }}
         </Transition>
-        <div class="mt-6 grid max-w-4xl grid-cols-1 gap-6 lg:grid-cols-2">
-            <InstalledBatteries />
-            <LastSnapshots />
-        </div>
-        <Open />
-        <ClusterHealth />
+        <Transition fallback=|| view! { <p class="mt-6 text-slate-500">"Loading…"</p> }>
+            {move || {
+                cards
+                    .get()
+                    .map(move |result| match result {
+                        Ok(view) => Either::Left(cards_view(view, every_app)),
+                        Err(error) => Either::Right(view! { <ErrorNote error /> }),
+                    })
+            }}
+        </Transition>
         <super::drift::DriftCard state=drift />
-        <RecentActivity />
         <IfAllowed role=Role::Editor>
             <RenameForm rename=state.rename />
         </IfAllowed>
+    }
+}
+
+/// The cards, each showing its part or the error reading it.
+fn cards_view(view: DashboardCards, every_app: EveryApp) -> AnyView {
+    let DashboardCards {
+        batteries,
+        snapshots,
+        reach,
+        health,
+        activity,
+    } = view;
+    view! {
+        <div class="mt-6 grid max-w-4xl grid-cols-1 gap-6 lg:grid-cols-2">
+            <Card title="Installed batteries" testid="installed-batteries">
+                {shown(batteries, installed_batteries)}
+            </Card>
+            <Card title="Last snapshots" testid="last-snapshots">
+                {shown(snapshots, last_snapshots)}
+            </Card>
+        </div>
+        <div class="mt-6 max-w-4xl">
+            <Card title="Health and capacity" testid="health">
+                {shown(health, move |summary| health_card(summary, every_app))}
+            </Card>
+        </div>
+        <div class="mt-6 max-w-4xl">
+            <Card title="Open" testid="open">
+                {shown(reach, |reach| view! { <ReachSummary reach /> })}
+            </Card>
+        </div>
+        <div class="mt-6 max-w-4xl">
+            <Card title="Recent activity" testid="recent-activity">
+                {shown(activity, recent_activity)}
+            </Card>
+        </div>
+    }
+    .into_any()
+}
+
+/// `show` of the part, or the error reading it.
+fn shown<T, V: IntoView>(part: Result<T, ApiError>, show: impl FnOnce(T) -> V) -> impl IntoView {
+    match part {
+        Ok(value) => Either::Left(show(value)),
+        Err(error) => Either::Right(view! { <ErrorNote error /> }),
     }
 }
 
@@ -72,227 +122,225 @@ pub fn Dashboard() -> impl IntoView {
 #[component]
 fn Card(title: &'static str, testid: &'static str, children: Children) -> impl IntoView {
     view! {
-        <section class="min-w-0 rounded-lg border border-slate-200 bg-white p-5 shadow-sm" data-testid=testid>
+        <section class="card min-w-0 p-5" data-testid=testid>
             <h2 class="text-base font-semibold">{title}</h2>
             {children()}
         </section>
     }
 }
 
-/// A [`Card`] showing `resource` with `show` once it is loaded, or the
-/// error where it failed.
-#[component]
-fn LoadedCard<T, F, V>(
-    title: &'static str,
-    testid: &'static str,
-    resource: Resource<Result<T, ApiError>>,
-    show: F,
-) -> impl IntoView
-where
-    T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
-    F: Fn(T) -> V + Clone + Send + Sync + 'static,
-    V: IntoView + 'static,
-{
+/// The installed batteries, each linking to its page.
+fn installed_batteries(rows: Vec<InstalledBattery>) -> impl IntoView {
     view! {
-        <Card title testid>
-            <Transition fallback=|| view! { <p class="mt-2 text-sm text-slate-500">"Loading…"</p> }>
-                {move || {
-                    let show = show.clone();
-                    resource
-                        .get()
-                        .map(move |result| match result {
-                            Ok(value) => Either::Left(show(value)),
-                            Err(error) => Either::Right(view! { <ErrorNote error /> }),
-                        })
-                }}
-            </Transition>
-        </Card>
+        <ul class="mt-2 flex flex-wrap gap-2 text-sm">
+            {rows
+                .into_iter()
+                .map(|row| {
+                    view! {
+                        <li>
+                            <a
+                                href=format!("/batteries/{}", row.kind.id())
+                                class="chip"
+                                data-testid=format!("installed-{}", row.kind.id())
+                            >
+                                {row.name}
+                            </a>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
     }
 }
 
-/// The installed batteries, each linking to its page.
-#[component]
-fn InstalledBatteries() -> impl IntoView {
-    let batteries = Resource::new(|| (), |_| installed_batteries());
+/// The newest snapshots with their status.
+fn last_snapshots(rows: Vec<SnapshotSummary>) -> impl IntoView {
     view! {
-            <LoadedCard title="Installed batteries" testid="installed-batteries" resource=batteries show=move |rows| {
-                                    view! {
-                                        <ul class="mt-2 flex flex-wrap gap-2 text-sm">
-                                            {rows
-                                                .into_iter()
-                                                .map(|row| {
-                                                    view! {
-                                                        <li>
-                                                            <a
-                                                                href=format!("/batteries/{}", row.kind.id())
-                                                                class="inline-block rounded-md bg-emerald-50 px-2 py-1 text-emerald-800 hover:underline"
-                                                                data-testid=format!("installed-{}", row.kind.id())
-                                                            >
-                                                                {row.name}
-                                                            </a>
-                                                        </li>
-                                                    }
-                                                })
-                                                .collect_view()}
-                                        </ul>
-                                    }
-    } />
-        }
+        <ul class="mt-2 space-y-1 text-sm">
+            {rows.is_empty().then(|| view! { <li class="text-slate-500">"No snapshot yet."</li> })}
+            {rows
+                .into_iter()
+                .map(|row| {
+                    view! {
+                        <li class="flex flex-wrap items-center gap-2">
+                            <a href=format!("/deploys/{}", row.id) class="text-indigo-700 hover:underline">
+                                {format!("Snapshot {}", row.id)}
+                            </a>
+                            <StatusBadge status=row.status.to_string() />
+                            <span class="text-xs text-slate-500">{row.trigger}</span>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
+    }
 }
 
-/// Where to open each battery UI and exposed service.
-#[component]
-fn Open() -> impl IntoView {
-    let reach = Resource::new(|| (), |_| installation_reach());
+/// The "every app" list of the health card: fetched when opened (the
+/// dashboard itself carries only the apps that need attention), again at
+/// each opening so it is current.
+#[derive(Clone, Copy)]
+struct EveryApp {
+    open: RwSignal<bool>,
+    read: ServerAction<InstallationHealth>,
+}
+
+impl EveryApp {
+    fn new() -> Self {
+        Self {
+            open: RwSignal::new(false),
+            read: ServerAction::<InstallationHealth>::new(),
+        }
+    }
+
+    /// Opens the list (reading it) or closes it.
+    fn toggle(self) {
+        let open = !self.open.get_untracked();
+        if open {
+            self.read.dispatch(InstallationHealth {});
+        }
+        self.open.set(open);
+    }
+}
+
+/// Capacity, how many apps are in each readiness, the apps that need
+/// attention, and every app on demand.
+fn health_card(summary: HealthSummary, every_app: EveryApp) -> impl IntoView {
+    let HealthSummary {
+        usage,
+        nodes,
+        apps,
+        counts,
+        attention,
+    } = summary;
+    let calm = attention.is_empty();
     view! {
-        <div class="mt-6 max-w-4xl">
-            <LoadedCard title="Open" testid="open" resource=reach show=move |reach| view! { <ReachSummary reach /> } />
+        <div class="mt-3 space-y-2">
+            {usage.into_iter().map(usage_meter).collect_view()}
+            <p class="text-xs text-slate-500">{format!("{nodes} nodes")}</p>
+        </div>
+        <p class="mt-4 flex flex-wrap items-center gap-2 text-sm" data-testid="health-counts">
+            {format!("{apps} apps:")}
+            {counts
+                .into_iter()
+                .map(|(word, count)| {
+                    view! {
+                        <span class=status_class(&word) data-testid=format!("count-{word}")>
+                            {format!("{count} {word}")}
+                        </span>
+                    }
+                })
+                .collect_view()}
+        </p>
+        {if calm {
+            Either::Left(view! {
+                <p class="mt-2 text-sm text-emerald-800" data-testid="health-calm">
+                    "Every app with workloads has all its replicas ready."
+                </p>
+            })
+        } else {
+            Either::Right(view! {
+                <ul class="mt-2 divide-y divide-slate-100 text-sm" data-testid="health-attention">
+                    {attention.into_iter().map(|app| app_row(app, "health")).collect_view()}
+                </ul>
+            })
+        }}
+        <button
+            type="button"
+            class="mt-3 text-sm text-indigo-700 hover:underline"
+            data-testid="every-app"
+            aria-expanded=move || every_app.open.get().to_string()
+            on:click=move |_| every_app.toggle()
+        >
+            {move || {
+                if every_app.open.get() {
+                    "Hide the list of every app".to_owned()
+                } else {
+                    format!("Show every app ({apps})")
+                }
+            }}
+        </button>
+        {move || every_app.open.get().then(|| every_app_list(every_app.read))}
+    }
+}
+
+/// Every app as the health card's rows, once read.
+fn every_app_list(read: ServerAction<InstallationHealth>) -> impl IntoView {
+    move || match read.value().get() {
+        None => Either::Left(view! { <p class="mt-2 text-sm text-slate-500">"Loading…"</p> }),
+        Some(result) => Either::Right(shown(result, |view: HealthView| {
+            view! {
+                <ul class="mt-2 divide-y divide-slate-100 text-sm" data-testid="every-app-list">
+                    {view.apps.into_iter().map(|app| app_row(app, "app")).collect_view()}
+                </ul>
+            }
+        })),
+    }
+}
+
+/// One resource's use, with a meter where it is bounded.
+fn usage_meter(usage: Usage) -> impl IntoView {
+    let width = usage.percent.map(|p| p.min(100));
+    let over = usage.percent.is_some_and(|p| p > 100);
+    let what = usage.what.clone();
+    let testid = format!("usage-{}", usage.what.to_lowercase());
+    view! {
+        <div class="text-sm" data-testid=testid>
+            <div class="flex flex-wrap justify-between gap-2">
+                <span class="font-medium">{usage.what}</span>
+                <span class=if over { "text-red-700" } else { "text-slate-600" }>{usage.words}</span>
+            </div>
+            {width.map(|width| view! {
+                <meter
+                    class="mt-1 h-2 w-full"
+                    min="0"
+                    max="100"
+                    high="90"
+                    optimum="0"
+                    value=width.to_string()
+                    aria-label=format!("{} requested", what)
+                >
+                    {format!("{width}%")}
+                </meter>
+            })}
         </div>
     }
 }
 
-/// The five newest snapshots with their status.
-#[component]
-fn LastSnapshots() -> impl IntoView {
-    let snapshots = Resource::new(|| (), |_| list_snapshots());
+/// An app's name, replicas and readiness; `prefix` names its test id.
+fn app_row(app: AppRow, prefix: &'static str) -> impl IntoView {
+    let replicas = (app.desired > 0).then(|| format!("{}/{} ready", app.ready, app.desired));
     view! {
-            <LoadedCard title="Last snapshots" testid="last-snapshots" resource=snapshots show=move |rows| {
-                                    view! {
-                                        <ul class="mt-2 space-y-1 text-sm">
-                                            {rows.is_empty().then(|| view! { <li class="text-slate-500">"No snapshot yet."</li> })}
-                                            {rows
-                                                .into_iter()
-                                                .take(5)
-                                                .map(|row| {
-                                                    view! {
-                                                        <li class="flex flex-wrap items-center gap-2">
-                                                            <a href=format!("/deploys/{}", row.id) class="text-indigo-700 hover:underline">
-                                                                {format!("Snapshot {}", row.id)}
-                                                            </a>
-                                                            <StatusBadge status=row.status.to_string() />
-                                                            <span class="text-xs text-slate-500">{row.trigger}</span>
-                                                        </li>
-                                                    }
-                                                })
-                                                .collect_view()}
-                                        </ul>
-                                    }
-    } />
-        }
-}
-
-/// Each battery's and object's readiness in the cluster, and the capacity
-/// the desired state requests of what the nodes offer.
-#[component]
-fn ClusterHealth() -> impl IntoView {
-    let health = Resource::new(|| (), |_| installation_health());
-    view! {
-            <div class="mt-6 max-w-4xl">
-                <LoadedCard title="Health and capacity" testid="health" resource=health show=move |view| {
-                                        view! {
-                                            <div class="mt-3 space-y-2">
-                                                {view
-                                                    .usage
-                                                    .into_iter()
-                                                    .map(|usage| {
-                                                        let width = usage.percent.map(|p| p.min(100));
-                                                        let over = usage.percent.is_some_and(|p| p > 100);
-                                                        let what = usage.what.clone();
-                                                        let testid = format!("usage-{}", usage.what.to_lowercase());
-                                                        view! {
-                                                            <div class="text-sm" data-testid=testid>
-                                                                <div class="flex flex-wrap justify-between gap-2">
-                                                                    <span class="font-medium">{usage.what}</span>
-                                                                    <span class=if over { "text-red-700" } else { "text-slate-600" }>{usage.words}</span>
-                                                                </div>
-                                                                {width.map(|width| view! {
-                                                                    <meter
-                                                                        class="mt-1 h-2 w-full"
-                                                                        min="0"
-                                                                        max="100"
-                                                                        high="90"
-                                                                        optimum="0"
-                                                                        value=width.to_string()
-                                                                        aria-label=format!("{} requested", what)
-                                                                    >
-                                                                        {format!("{width}%")}
-                                                                    </meter>
-                                                                })}
-                                                            </div>
-                                                        }
-                                                    })
-                                                    .collect_view()}
-                                                <p class="text-xs text-slate-500">{format!("{} nodes", view.nodes)}</p>
-                                            </div>
-                                            <ul class="mt-4 divide-y divide-slate-100 text-sm">
-                                                {view
-                                                    .apps
-                                                    .into_iter()
-                                                    .map(|app| {
-                                                        let replicas = (app.desired > 0)
-                                                            .then(|| format!("{}/{} ready", app.ready, app.desired));
-                                                        view! {
-                                                            <li class="flex flex-wrap items-center justify-between gap-2 py-1" data-testid=format!("health-{}", app.app)>
-                                                                <span>{app.name}</span>
-                                                                <span class="flex items-center gap-2">
-                                                                    <span class="text-xs text-slate-500">{replicas}</span>
-                                                                    <ReadinessBadge readiness=app.readiness />
-                                                                </span>
-                                                            </li>
-                                                        }
-                                                    })
-                                                    .collect_view()}
-                                            </ul>
-                                        }
-    } />
-            </div>
-        }
-}
-
-/// `ready` in green, `progressing` in blue, `missing` in amber, else grey.
-#[component]
-fn ReadinessBadge(readiness: String) -> impl IntoView {
-    let colour = match readiness.as_str() {
-        "ready" => "bg-emerald-100 text-emerald-800",
-        "progressing" => "bg-sky-100 text-sky-800",
-        "missing" => "bg-amber-100 text-amber-800",
-        _ => "bg-slate-100 text-slate-700",
-    };
-    view! {
-        <span class=format!("inline-block rounded-full px-2 py-0.5 text-xs font-medium {colour}")>
-            {readiness}
-        </span>
+        <li class="flex flex-wrap items-center justify-between gap-2 py-1" data-testid=format!("{prefix}-{}", app.app)>
+            <span>{app.name}</span>
+            <span class="flex items-center gap-2">
+                <span class="text-xs text-slate-500">{replicas}</span>
+                <StatusBadge status=app.readiness />
+            </span>
+        </li>
     }
 }
 
 /// The newest changes of the audit trail: who, when, what.
-#[component]
-fn RecentActivity() -> impl IntoView {
-    let changes = Resource::new(|| (), |_| recent_changes());
+fn recent_activity(rows: Vec<AuditEntry>) -> impl IntoView {
     view! {
-            <div class="mt-6 max-w-4xl">
-                <LoadedCard title="Recent activity" testid="recent-activity" resource=changes show=move |rows| {
-                                        view! {
-                                            <ul class="mt-2 divide-y divide-slate-100 text-sm">
-                                                {rows
-                                                    .into_iter()
-                                                    .map(|row| {
-                                                        view! {
-                                                            <li class="flex flex-wrap gap-x-3 py-1">
-                                                                <span class="text-slate-500">{format!("v{}", row.version)}</span>
-                                                                <span class="min-w-0 flex-1 break-words">{row.summary}</span>
-                                                                <span class="text-xs text-slate-500">
-                                                                    {format!("{} · {}", row.author, row.created_at.readable())}
-                                                                </span>
-                                                            </li>
-                                                        }
-                                                    })
-                                                    .collect_view()}
-                                            </ul>
-                                        }
-    } />
-            </div>
-        }
+        <ul class="mt-2 divide-y divide-slate-100 text-sm">
+            {rows
+                .into_iter()
+                .map(|row| {
+                    view! {
+                        <li class="flex flex-wrap gap-x-3 py-1">
+                            <span class="text-slate-500">{format!("v{}", row.version)}</span>
+                            <span class="min-w-0 flex-1 break-words">{row.summary}</span>
+                            <span class="text-xs text-slate-500">
+                                {format!("{} · {}", row.author, row.created_at.readable())}
+                            </span>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
+    }
 }
 
 /// The cards with the installation's facts.
@@ -325,7 +373,7 @@ fn Overview(overview: InstallationOverview) -> impl IntoView {
                 .into_iter()
                 .map(|(label, value, testid, title)| {
                     view! {
-                        <div class="rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
+                        <div class="card p-4">
                             <dt class="text-xs font-medium uppercase tracking-wide text-slate-500">
                                 {label}
                             </dt>
@@ -345,7 +393,7 @@ fn Overview(overview: InstallationOverview) -> impl IntoView {
 pub fn Cluster(cluster: ClusterSummary) -> impl IntoView {
     view! {
         <section
-            class="mt-6 max-w-4xl rounded-lg border border-slate-200 bg-white p-5 shadow-sm"
+            class="mt-6 max-w-4xl card p-5"
             data-testid="cluster"
         >
             <h2 class="text-base font-semibold">
@@ -414,7 +462,7 @@ fn RenameForm(rename: ServerAction<RenameInstallation>) -> impl IntoView {
     };
 
     view! {
-        <section class="mt-8 max-w-xl rounded-lg border border-slate-200 bg-white p-5 shadow-sm">
+        <section class="mt-8 max-w-xl card p-5">
             <h2 class="text-base font-semibold">"Rename installation"</h2>
             <p class="mt-1 text-sm text-slate-600">
                 "Lowercase letters, digits and '-', up to 63 characters, starting with a letter."

@@ -12,7 +12,7 @@ use crate::api::drift::{
 use crate::components::access::{IfAllowed, UserState};
 use crate::components::feedback::ErrorNote;
 
-const CARD: &str = "mt-6 max-w-4xl rounded-lg border border-slate-200 bg-white p-5 shadow-sm";
+const CARD: &str = "mt-6 max-w-4xl card p-5";
 const SMALL: &str =
     "rounded-md border border-slate-300 px-2 py-1 text-xs hover:bg-slate-100 disabled:opacity-50";
 

@@ -14,7 +14,7 @@ use crate::api::explorer::{
 };
 use crate::components::feedback::ErrorNote;
 
-const CARD: &str = "min-w-0 rounded-lg border border-slate-200 bg-white p-4 shadow-sm";
+const CARD: &str = "min-w-0 card p-4";
 const INPUT: &str = "mt-1 block w-full rounded-md border border-slate-300 px-2 py-1 text-sm";
 
 /// The kind shown when none is asked for.

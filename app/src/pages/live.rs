@@ -105,7 +105,7 @@ fn SnapshotProgress(snapshot: LiveSnapshot, now_ms: i64) -> impl IntoView {
         Stage::Keycloak,
     ];
     view! {
-        <section class="mt-6 max-w-5xl rounded-lg border border-slate-200 bg-white p-5 shadow-sm">
+        <section class="mt-6 max-w-5xl card p-5">
             <div class="flex flex-wrap items-center gap-3 text-sm">
                 <a href=format!("/deploys/{}", snapshot.id) class="font-semibold text-indigo-700 hover:underline">
                     {format!("Snapshot {}", snapshot.id)}

@@ -11,7 +11,7 @@ use super::explorer::object_href;
 use crate::api::explorer::{LogQuery, PodRow, pods_of, read_log};
 use crate::components::feedback::ErrorNote;
 
-const CARD: &str = "mt-6 max-w-4xl rounded-lg border border-slate-200 bg-white p-5 shadow-sm";
+const CARD: &str = "mt-6 max-w-4xl card p-5";
 const INPUT: &str = "mt-1 block w-full rounded-md border border-slate-300 px-2 py-1 text-sm";
 
 /// The lines the page keeps while following (the oldest go first).

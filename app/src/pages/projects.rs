@@ -496,7 +496,7 @@ fn AddForm(
     view! {
         <div class="grid grid-cols-1 gap-6 lg:grid-cols-[minmax(0,1fr)_24rem]">
             <form
-                class="space-y-3 rounded-lg border border-slate-200 bg-white p-5 shadow-sm"
+                class="space-y-3 card p-5"
                 data-testid=format!("add-{short}")
                 on:submit=move |ev| {
                     ev.prevent_default();
@@ -584,7 +584,7 @@ fn ProjectSettings(
             .collect::<Vec<_>>()
     };
     view! {
-        <section class="mt-6 max-w-5xl rounded-lg border border-slate-200 bg-white p-5 shadow-sm">
+        <section class="mt-6 max-w-5xl card p-5">
             <h2 class="text-base font-semibold">"Project settings"</h2>
             <form
                 class="mt-3 flex flex-wrap items-center gap-2"

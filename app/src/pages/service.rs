@@ -24,7 +24,7 @@ use bi_model::input::service_form::{
 };
 
 const SMALL_BUTTON: &str = "rounded-md border border-slate-300 px-2 py-1 text-sm hover:bg-slate-100 focus:outline-none focus:ring-2 focus:ring-indigo-200";
-const CARD: &str = "rounded-lg border border-slate-200 bg-white p-4 shadow-sm";
+const CARD: &str = "card p-4";
 
 /// The service page.
 #[component]
@@ -88,7 +88,7 @@ fn Detail(detail: ServiceDetail, reload: Callback<()>) -> impl IntoView {
             })}
         </div>
         <Status detail=detail.clone() />
-        <section class="mt-4 max-w-5xl rounded-lg border border-slate-200 bg-white p-4 shadow-sm" data-testid="pods">
+        <section class="mt-4 max-w-5xl card p-4" data-testid="pods">
             <h2 class="font-semibold">"Pods"</h2>
             {super::pods::pods_table(pods)}
         </section>

@@ -19,7 +19,7 @@ use crate::api::timeline::{
 use crate::components::access::IfAllowed;
 use crate::components::feedback::ErrorNote;
 
-const CARD: &str = "mt-4 min-w-0 rounded-lg border border-slate-200 bg-white p-4 shadow-sm";
+const CARD: &str = "mt-4 min-w-0 card p-4";
 const INPUT: &str = "mt-1 block w-full rounded-md border border-slate-300 px-2 py-1 text-sm";
 const SMALL: &str =
     "rounded-md border border-slate-300 px-2 py-1 text-xs hover:bg-slate-100 disabled:opacity-50";
