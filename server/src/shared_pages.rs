@@ -2,9 +2,9 @@
 //! being rendered share the next render, as reads do in
 //! [`bi_control::coalesce`].
 //!
-//! A page is the same for every request with the same path, query and
-//! credential (the session cookie or bearer token: the same user, role and
-//! CSRF token), except for its Content-Security-Policy nonce. So when a
+//! A page is the same for every request with the same path, query, host
+//! and credential (the session cookie or bearer token: the same user, role
+//! and CSRF token), except for its Content-Security-Policy nonce. So when a
 //! hundred tabs, a wall screen or a monitoring script ask for the dashboard
 //! at once, the server renders it once per render's duration instead of
 //! once per request, and each response still gets its own nonce. A caller
@@ -107,11 +107,12 @@ pub async fn shared_pages(
     }
 }
 
-/// What makes two requests' pages the same: path and query, and the
-/// credential (hashed: the key is not a secret's copy).
+/// What makes two requests' pages the same: path and query, the
+/// credential and the host asked for (hashed: the key is not a secret's
+/// copy).
 fn key(request: &Request) -> String {
     let mut hash = Sha256::new();
-    for name in [header::AUTHORIZATION, header::COOKIE] {
+    for name in [header::AUTHORIZATION, header::COOKIE, header::HOST] {
         for value in request.headers().get_all(name) {
             hash.update(value.as_bytes());
             hash.update([0]);
