@@ -147,9 +147,11 @@ fn digest(text: &str) -> String {
 pub struct SetupToken(Secret);
 
 impl SetupToken {
-    /// A new random setup token.
+    /// A new random setup token. It starts with `setup_`: a bare random
+    /// one can start with `-`, which `bi setup --token <token>` would
+    /// take for an option.
     pub fn generate() -> Self {
-        Self(Secret::generate(""))
+        Self(Secret::generate("setup_"))
     }
 
     /// A token the operator chose (`BI_SETUP_TOKEN`, or a Kubernetes Secret
@@ -193,4 +195,22 @@ pub type Now = chrono::DateTime<chrono::Utc>;
 /// Now, for callers that do not depend on chrono themselves.
 pub fn now() -> Now {
     chrono::Utc::now()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_generated_setup_token_never_reads_as_a_command_line_option() {
+        for _ in 0..500 {
+            let token = SetupToken::generate();
+            assert!(
+                token.expose().starts_with("setup_"),
+                "{} would be taken for an option by `bi setup --token`",
+                token.expose()
+            );
+            assert!(token.expose().len() > 16);
+        }
+    }
 }
