@@ -120,12 +120,11 @@ fn key(request: &Request) -> String {
         hash.update([1]);
     }
     let credential = hash.finalize();
-    let credential: String = credential.iter().map(|b| format!("{b:02x}")).collect();
     let uri = request
         .uri()
         .path_and_query()
         .map_or("/", |path| path.as_str());
-    format!("{credential} {uri}")
+    format!("{credential:x} {uri}")
 }
 
 /// The nonce in a policy's `'nonce-…'` source.
